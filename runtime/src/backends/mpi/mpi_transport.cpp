@@ -30,11 +30,18 @@ std::string seconds_text(Deadline::Clock::duration d) {
 
 class SendOperation final : public Operation {
  public:
-  SendOperation(MPI_Request request, std::shared_ptr<const void> keep_alive, std::string what)
-      : request_(request), keep_alive_(std::move(keep_alive)), what_(std::move(what)) {}
+  SendOperation(MPI_Request request, std::shared_ptr<const void> keep_alive,
+                std::shared_ptr<MpiProgress> progress, std::string what)
+      : request_(request),
+        keep_alive_(std::move(keep_alive)),
+        progress_(std::move(progress)),
+        what_(std::move(what)) {}
   ~SendOperation() override {
-    // MPI still reads the buffer until the send completes: finish it before letting go.
-    if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+    if (request_ == MPI_REQUEST_NULL) return;
+    if (keep_alive_)
+      progress_->adopt_send(request_, std::move(keep_alive_));
+    else
+      MPI_Wait(&request_, MPI_STATUS_IGNORE);  // the caller's buffer: it must not outlive us
   }
   bool test() override {
     int done = 0;
@@ -51,6 +58,7 @@ class SendOperation final : public Operation {
  private:
   MPI_Request request_;
   std::shared_ptr<const void> keep_alive_;
+  std::shared_ptr<MpiProgress> progress_;
   std::string what_;
 };
 
@@ -182,7 +190,8 @@ std::unique_ptr<Operation> MpiTransport::isend(int dest, int tag,
   MPI_Request request;
   std::string what = describe("isend", dest, tag);
   mpi::check(MPI_Isend(data, count.count(), count.type(), dest, tag, comm_, &request), what);
-  return std::make_unique<SendOperation>(request, std::move(keep_alive), std::move(what));
+  return std::make_unique<SendOperation>(request, std::move(keep_alive), progress_,
+                                         std::move(what));
 }
 
 Status MpiTransport::receive_matched(MPI_Message& message, MPI_Status& probed, const Sink& sink,

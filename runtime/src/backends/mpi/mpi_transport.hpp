@@ -101,6 +101,10 @@ class MpiProgress {
   // Advances `p` now; true once its data has arrived (then p's status is valid).
   bool poll(Pending& p);
   void remove(const std::shared_ptr<Pending>& p);
+  // Takes over a send whose Request was dropped before it completed: MPI still reads its
+  // buffer, so `keep_alive` is held until MPI_Test says done (waiting in the destructor instead
+  // would deadlock a thread that sends to itself and receives afterwards).
+  void adopt_send(MPI_Request request, std::shared_ptr<const void> keep_alive);
   void stop();
 
  private:
