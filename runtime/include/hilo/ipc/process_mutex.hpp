@@ -32,8 +32,8 @@
 //   - lock_robust() is the same without the exception: it returns true if the previous owner
 //     died (and again the caller holds the mutex).
 //
-// Locking a mutex this thread already holds throws hilo::Error instead of deadlocking, and so
-// does unlocking one it does not hold.
+// Locking (lock or try_lock) a mutex this thread already holds throws hilo::Error instead of
+// deadlocking, and so does unlocking one it does not hold.
 //
 // Layout of the storage_bytes at the offset (for debugging from another language; only C/C++
 // code can lock it): a 32-bit word equal to ProcessMutex::magic once initialised, padding to
