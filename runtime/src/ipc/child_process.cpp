@@ -85,7 +85,9 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   return *this;
 }
 
-ChildProcess::~ChildProcess() { kill_and_reap(); }
+ChildProcess::~ChildProcess() {
+  kill_and_reap();
+}
 
 void ChildProcess::kill_and_reap() noexcept {
   if (pid_ > 0 && !status_) {
@@ -126,7 +128,8 @@ std::optional<ExitStatus> ChildProcess::wait_until(std::chrono::steady_clock::ti
     if (auto status = try_wait()) return status;
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
     pause = std::min(pause * 2, std::chrono::milliseconds(20));
   }
 }
@@ -212,8 +215,8 @@ ChildProcess spawn(const std::vector<std::string>& argv, const std::vector<FdRed
   ::close(report[0]);
   if (got == static_cast<ssize_t>(sizeof exec_error)) {
     child.wait();
-    throw Error("hilo::ipc::spawn: cannot run \"" + argv[0] + "\": " +
-                detail::errno_text(exec_error) +
+    throw Error("hilo::ipc::spawn: cannot run \"" + argv[0] +
+                "\": " + detail::errno_text(exec_error) +
                 (exec_error == ENOENT ? " (not found: check the name and PATH)" : ""));
   }
   return child;

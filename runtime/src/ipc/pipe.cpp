@@ -93,7 +93,9 @@ void Pipe::close_read() noexcept {
   buffer_.clear();
 }
 
-void Pipe::close_write() noexcept { close_fd(write_fd_); }
+void Pipe::close_write() noexcept {
+  close_fd(write_fd_);
+}
 
 void Pipe::write_bytes(const std::byte* data, std::size_t size) {
   if (write_fd_ < 0) {
@@ -111,9 +113,10 @@ void Pipe::write_bytes(const std::byte* data, std::size_t size) {
     if (error == EINTR) continue;
     if (error == EPIPE) {
       sigpipe_blocked.consume_raised_sigpipe();
-      throw Error("hilo::ipc::Pipe: the reader has gone (every read end of the pipe is closed; "
-                  "did the other process exit?) after " +
-                  std::to_string(written) + " of " + std::to_string(size) + " bytes");
+      throw Error(
+          "hilo::ipc::Pipe: the reader has gone (every read end of the pipe is closed; "
+          "did the other process exit?) after " +
+          std::to_string(written) + " of " + std::to_string(size) + " bytes");
     }
     throw Error("hilo::ipc::Pipe: write failed: " + detail::errno_text(error));
   }
@@ -141,8 +144,9 @@ void Pipe::write_message(std::string_view payload) {
 
 void Pipe::write_line(std::string_view line) {
   if (line.find('\n') != std::string_view::npos) {
-    throw std::invalid_argument("hilo::ipc::Pipe::write_line: the line contains a '\\n'; send "
-                                "each line separately, or use write_message");
+    throw std::invalid_argument(
+        "hilo::ipc::Pipe::write_line: the line contains a '\\n'; send "
+        "each line separately, or use write_message");
   }
   std::string framed(line);
   framed.push_back('\n');
@@ -195,8 +199,7 @@ std::optional<std::string> Pipe::read_message() {
   while (buffer_.size() < frame_size) {
     if (!fill_buffer()) {
       throw Error("hilo::ipc::Pipe::read_message: the pipe closed after " +
-                  std::to_string(buffer_.size() - sizeof length) + " of " +
-                  std::to_string(length) +
+                  std::to_string(buffer_.size() - sizeof length) + " of " + std::to_string(length) +
                   " bytes of a message: the writer died or stopped mid-message");
     }
   }

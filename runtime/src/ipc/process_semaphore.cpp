@@ -100,8 +100,9 @@ void ProcessSemaphore::release(unsigned int units) {
     if (sem_post(&semaphore) != 0) {
       int error = errno;
       if (error == EOVERFLOW) {
-        throw Error("hilo::ipc::ProcessSemaphore::release: the count would pass SEM_VALUE_MAX "
-                    "(more releases than acquires?)");
+        throw Error(
+            "hilo::ipc::ProcessSemaphore::release: the count would pass SEM_VALUE_MAX "
+            "(more releases than acquires?)");
       }
       fail("release", error);
     }

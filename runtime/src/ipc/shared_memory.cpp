@@ -19,8 +19,9 @@ namespace {
 std::string checked_name(std::string_view name) {
   if (!name.empty() && name.front() == '/') name.remove_prefix(1);
   if (name.empty()) {
-    throw std::invalid_argument("hilo::ipc::SharedMemory: the name is empty; give a name such as "
-                                "\"hilo_demo\"");
+    throw std::invalid_argument(
+        "hilo::ipc::SharedMemory: the name is empty; give a name such as "
+        "\"hilo_demo\"");
   }
   if (name.find('/') != std::string_view::npos) {
     throw std::invalid_argument("hilo::ipc::SharedMemory: the name \"" + std::string(name) +
@@ -39,7 +40,9 @@ std::string checked_name(std::string_view name) {
   return std::string(name);
 }
 
-std::string posix_name(const std::string& name) { return "/" + name; }
+std::string posix_name(const std::string& name) {
+  return "/" + name;
+}
 
 // Closes the descriptor when the mapping is done with it (the mapping does not need it).
 class ScopedFd {
@@ -80,8 +83,8 @@ SharedMemory SharedMemory::create(std::string_view requested_name, std::size_t b
       throw Error("hilo::ipc::SharedMemory::create: a segment named \"" + name +
                   "\" already exists (/dev/shm/" + name +
                   "). Another program is using it, or a crashed one left it behind: pick another "
-                  "name, or remove it with `rm /dev/shm/" + name +
-                  "` (or hilo::ipc::SharedMemory::remove)");
+                  "name, or remove it with `rm /dev/shm/" +
+                  name + "` (or hilo::ipc::SharedMemory::remove)");
     }
     throw Error("hilo::ipc::SharedMemory::create: cannot create segment \"" + name +
                 "\": " + detail::errno_text(error));
@@ -108,7 +111,8 @@ SharedMemory SharedMemory::open(std::string_view requested_name) {
     int error = errno;
     if (error == ENOENT) {
       throw Error("hilo::ipc::SharedMemory::open: there is no segment named \"" + name +
-                  "\" (/dev/shm/" + name + " does not exist): start the program that creates "
+                  "\" (/dev/shm/" + name +
+                  " does not exist): start the program that creates "
                   "it first, and check that both use the same name");
     }
     throw Error("hilo::ipc::SharedMemory::open: cannot open segment \"" + name +
@@ -155,7 +159,9 @@ SharedMemory& SharedMemory::operator=(SharedMemory&& other) noexcept {
   return *this;
 }
 
-SharedMemory::~SharedMemory() { release(); }
+SharedMemory::~SharedMemory() {
+  release();
+}
 
 void SharedMemory::release() noexcept {
   if (address_ != nullptr) ::munmap(address_, size_);

@@ -22,7 +22,9 @@ using namespace std::chrono_literals;
 namespace {
 
 // True once `pid` is gone completely: not running and not a zombie waiting to be reaped.
-bool fully_gone(pid_t pid) { return ::kill(pid, 0) == -1 && errno == ESRCH; }
+bool fully_gone(pid_t pid) {
+  return ::kill(pid, 0) == -1 && errno == ESRCH;
+}
 
 }  // namespace
 
@@ -75,8 +77,9 @@ TEST_CASE("a program that cannot be run is a hilo::Error naming it") {
 TEST_CASE("pipes wired to a program's stdin and stdout carry its input and output") {
   Pipe to_child;
   Pipe from_child;
-  ChildProcess upper = spawn({"tr", "a-z", "A-Z"}, {{.child_fd = 0, .parent_fd = to_child.read_fd()},
-                                                    {.child_fd = 1, .parent_fd = from_child.write_fd()}});
+  ChildProcess upper =
+      spawn({"tr", "a-z", "A-Z"}, {{.child_fd = 0, .parent_fd = to_child.read_fd()},
+                                   {.child_fd = 1, .parent_fd = from_child.write_fd()}});
   // Close the ends the child uses, or it would never see end of file (and neither would we).
   to_child.close_read();
   from_child.close_write();

@@ -58,7 +58,9 @@ inline int wait_child(pid_t pid, std::chrono::seconds timeout = std::chrono::sec
   return WEXITSTATUS(status);
 }
 
-inline int run_in_child(const std::function<int()>& body) { return wait_child(fork_child(body)); }
+inline int run_in_child(const std::function<int()>& body) {
+  return wait_child(fork_child(body));
+}
 
 // Polls `flag` (a word in shared memory) until it equals `value`; false after `timeout`.
 inline bool wait_for_flag(std::uint32_t& flag, std::uint32_t value,

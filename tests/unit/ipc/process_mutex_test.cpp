@@ -24,9 +24,9 @@ namespace {
 // What the tests keep in the segment after the mutex.
 struct Shared {
   std::uint64_t counter;
-  std::uint32_t inside;      // processes inside the critical section right now
-  std::uint32_t violations;  // times a process found someone else inside
-  std::uint32_t child_holds; // set by a child once it holds the mutex
+  std::uint32_t inside;       // processes inside the critical section right now
+  std::uint32_t violations;   // times a process found someone else inside
+  std::uint32_t child_holds;  // set by a child once it holds the mutex
 };
 
 constexpr std::size_t kSharedOffset = 256;
@@ -202,8 +202,8 @@ TEST_CASE("create_in and attach_in check what is at the offset") {
   CHECK_THROWS_AS(ProcessMutex::create_in(segment, 4096), std::invalid_argument);
   CHECK_THROWS_AS(ProcessMutex::attach_in(segment, 4096 - ProcessMutex::storage_alignment),
                   std::invalid_argument);  // does not fit
-  std::size_t last_offset = (4096 - ProcessMutex::storage_bytes) /
-                            ProcessMutex::storage_alignment * ProcessMutex::storage_alignment;
+  std::size_t last_offset = (4096 - ProcessMutex::storage_bytes) / ProcessMutex::storage_alignment *
+                            ProcessMutex::storage_alignment;
   ProcessMutex second = ProcessMutex::create_in(segment, last_offset);
   CHECK(second.try_lock());  // an independent mutex at the end of the segment
   CHECK(mutex.try_lock());

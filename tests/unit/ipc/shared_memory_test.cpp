@@ -81,9 +81,7 @@ TEST_CASE("a forked child opens the segment by name and both see each other's wr
 TEST_CASE("only the creator unlinks the name; openers keep their mapping") {
   std::string name = unique_segment_name("unlink");
   std::optional<SharedMemory> creator = SharedMemory::create(name, 128);
-  {
-    SharedMemory opener = SharedMemory::open(name);
-  }
+  { SharedMemory opener = SharedMemory::open(name); }
   CHECK(exists_in_dev_shm(name));
 
   SharedMemory survivor = SharedMemory::open(name);

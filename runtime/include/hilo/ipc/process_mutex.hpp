@@ -95,8 +95,7 @@ class ProcessMutex {
   // Waits at most `timeout` (steady clock). Throws OwnerDied (holding it).
   template <class Rep, class Period>
   bool try_lock_for(const std::chrono::duration<Rep, Period>& timeout) {
-    return try_lock_for_nanoseconds(
-        std::chrono::ceil<std::chrono::nanoseconds>(timeout).count());
+    return try_lock_for_nanoseconds(std::chrono::ceil<std::chrono::nanoseconds>(timeout).count());
   }
   void unlock();
 
