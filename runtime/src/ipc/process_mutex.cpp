@@ -132,9 +132,7 @@ bool ProcessMutex::try_lock() {
 bool ProcessMutex::try_lock_for_nanoseconds(long long nanoseconds) {
   pthread_mutex_t& mutex = storage().mutex;
   if (nanoseconds <= 0) return try_lock();
-  timespec deadline = detail::monotonic_deadline_after(nanoseconds);
-  return interpret_lock_result(pthread_mutex_clocklock(&mutex, CLOCK_MONOTONIC, &deadline), mutex,
-                               "try_lock_for");
+  return interpret_lock_result(detail::timed_lock(&mutex, nanoseconds), mutex, "try_lock_for");
 }
 
 void ProcessMutex::unlock() {

@@ -86,8 +86,8 @@ bool ProcessSemaphore::try_acquire_for_nanoseconds(long long nanoseconds) {
   if (nanoseconds <= 0) return try_acquire();
   sem_t& semaphore = storage().semaphore;
   // An absolute deadline, so a wait restarted after EINTR does not start counting again.
-  timespec deadline = detail::monotonic_deadline_after(nanoseconds);
-  while (sem_clockwait(&semaphore, CLOCK_MONOTONIC, &deadline) != 0) {
+  timespec deadline = detail::semaphore_deadline_after(nanoseconds);
+  while (detail::timed_wait(&semaphore, deadline) != 0) {
     if (errno == ETIMEDOUT) return false;
     if (errno != EINTR) fail("try_acquire_for", errno);
   }

@@ -16,6 +16,19 @@
 
 namespace hilo_test {
 
+// Whether this build runs under ThreadSanitizer (a few deliberate misuses are skipped there).
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool kUnderThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+inline constexpr bool kUnderThreadSanitizer = true;
+#else
+inline constexpr bool kUnderThreadSanitizer = false;
+#endif
+#else
+inline constexpr bool kUnderThreadSanitizer = false;
+#endif
+
 // A segment name no other test (or concurrent test run) uses.
 inline std::string unique_segment_name(const char* what) {
   static std::atomic<int> counter{0};

@@ -166,14 +166,26 @@ TEST_CASE("try_lock_for times out while another process holds the mutex, and not
   mutex.unlock();
 }
 
-TEST_CASE("misuse is reported instead of deadlocking") {
+TEST_CASE("relocking by the holder is reported instead of deadlocking") {
+  SharedMemory segment = SharedMemory::create(hilo_test::unique_segment_name("relock"), 4096);
+  ProcessMutex mutex = ProcessMutex::create_in(segment, 0);
+  mutex.lock();
+  CHECK_THROWS_AS(mutex.lock(), hilo::Error);
+  CHECK_THROWS_AS(mutex.try_lock(), hilo::Error);
+  CHECK_THROWS_AS(mutex.try_lock_for(10ms), hilo::Error);
+  mutex.unlock();
+}
+
+TEST_CASE("unlocking a mutex one does not hold is reported") {
+  if (hilo_test::kUnderThreadSanitizer) {
+    // TSan itself reports this deliberate misuse ("unlock of an unlocked mutex") and stops the
+    // test; hilo's answer to it is checked by the release and asan runs.
+    SUCCEED("skipped under ThreadSanitizer");
+    return;
+  }
   SharedMemory segment = SharedMemory::create(hilo_test::unique_segment_name("misuse"), 4096);
   ProcessMutex mutex = ProcessMutex::create_in(segment, 0);
-  CHECK_THROWS_AS(mutex.unlock(), hilo::Error);  // not held
-  mutex.lock();
-  CHECK_THROWS_AS(mutex.lock(), hilo::Error);      // relock by the holder
-  CHECK_THROWS_AS(mutex.try_lock(), hilo::Error);  // same with try_lock
-  mutex.unlock();
+  CHECK_THROWS_AS(mutex.unlock(), hilo::Error);  // nobody holds it
   // A process that does not hold it cannot unlock it either.
   mutex.lock();
   CHECK(hilo_test::run_in_child([&] {
