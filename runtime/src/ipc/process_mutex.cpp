@@ -1,8 +1,6 @@
 #include "hilo/ipc/process_mutex.hpp"
 
-#include <atomic>
 #include <cerrno>
-#include <new>
 #include <string>
 
 #include "ipc/deadline.hpp"
@@ -11,9 +9,6 @@
 
 namespace hilo::ipc {
 namespace {
-
-static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free,
-              "the ready word is read by other processes: it must be a lock-free atomic");
 
 constexpr const char* kWho = "hilo::ipc::ProcessMutex";
 
@@ -57,16 +52,7 @@ bool interpret_lock_result(int result, pthread_mutex_t& mutex, const char* call)
 }  // namespace
 
 ProcessMutex ProcessMutex::create_in(SharedMemory& segment, std::size_t offset) {
-  std::byte* place = detail::place_in(segment, offset, storage_bytes, storage_alignment,
-                                      "hilo::ipc::ProcessMutex::create_in");
-  auto* storage = reinterpret_cast<Storage*>(place);
-  std::atomic_ref<std::uint32_t> ready(storage->ready);
-  if (ready.load(std::memory_order_acquire) == magic) {
-    throw Error("hilo::ipc::ProcessMutex::create_in: segment \"" + segment.name() +
-                "\" already holds a ProcessMutex at offset " + std::to_string(offset) +
-                "; use attach_in to share it");
-  }
-  storage = new (place) Storage{};
+  Storage* storage = detail::construct_in<Storage>(segment, offset, magic, "ProcessMutex");
 
   pthread_mutexattr_t attributes;
   check(pthread_mutexattr_init(&attributes), "pthread_mutexattr_init");
@@ -85,29 +71,16 @@ ProcessMutex ProcessMutex::create_in(SharedMemory& segment, std::size_t offset) 
         "pthread_mutexattr_settype");
   check(pthread_mutex_init(&storage->mutex, &attributes), "pthread_mutex_init");
 
-  // Publish: attach_in in another process only touches the mutex after seeing this.
-  std::atomic_ref<std::uint32_t>(storage->ready).store(magic, std::memory_order_release);
+  detail::publish(*storage, magic);
   return ProcessMutex(storage);
 }
 
 ProcessMutex ProcessMutex::attach_in(SharedMemory& segment, std::size_t offset) {
-  std::byte* place = detail::place_in(segment, offset, storage_bytes, storage_alignment,
-                                      "hilo::ipc::ProcessMutex::attach_in");
-  auto* storage = reinterpret_cast<Storage*>(place);
-  if (std::atomic_ref<std::uint32_t>(storage->ready).load(std::memory_order_acquire) != magic) {
-    throw Error("hilo::ipc::ProcessMutex::attach_in: there is no ProcessMutex at offset " +
-                std::to_string(offset) + " of segment \"" + segment.name() +
-                "\": the creating process must call create_in first (and both must agree on "
-                "the offset)");
-  }
-  return ProcessMutex(storage);
+  return ProcessMutex(detail::published_in<Storage>(segment, offset, magic, "ProcessMutex"));
 }
 
 ProcessMutex::Storage& ProcessMutex::storage() const {
-  if (storage_ == nullptr) {
-    throw Error("hilo::ipc::ProcessMutex: this handle was moved from; use the one it moved to");
-  }
-  return *storage_;
+  return detail::storage_of_handle(storage_, "ProcessMutex");
 }
 
 void ProcessMutex::lock() {

@@ -1,9 +1,7 @@
 #include "hilo/ipc/process_semaphore.hpp"
 
-#include <atomic>
 #include <cerrno>
 #include <climits>
-#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -13,9 +11,6 @@
 
 namespace hilo::ipc {
 namespace {
-
-static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free,
-              "the ready word is read by other processes: it must be a lock-free atomic");
 
 [[noreturn]] void fail(const char* call, int error_number) {
   throw Error(std::string("hilo::ipc::ProcessSemaphore::") + call +
@@ -31,39 +26,19 @@ ProcessSemaphore ProcessSemaphore::create_in(SharedMemory& segment, std::size_t 
                                 std::to_string(initial) + " is above SEM_VALUE_MAX (" +
                                 std::to_string(SEM_VALUE_MAX) + ")");
   }
-  std::byte* place = detail::place_in(segment, offset, storage_bytes, storage_alignment,
-                                      "hilo::ipc::ProcessSemaphore::create_in");
-  auto* storage = reinterpret_cast<Storage*>(place);
-  if (std::atomic_ref<std::uint32_t>(storage->ready).load(std::memory_order_acquire) == magic) {
-    throw Error("hilo::ipc::ProcessSemaphore::create_in: segment \"" + segment.name() +
-                "\" already holds a ProcessSemaphore at offset " + std::to_string(offset) +
-                "; use attach_in to share it");
-  }
-  storage = new (place) Storage{};
+  Storage* storage = detail::construct_in<Storage>(segment, offset, magic, "ProcessSemaphore");
   if (sem_init(&storage->semaphore, /*pshared=*/1, initial) != 0) fail("create_in", errno);
-  // Publish: attach_in in another process only touches the semaphore after seeing this.
-  std::atomic_ref<std::uint32_t>(storage->ready).store(magic, std::memory_order_release);
+  detail::publish(*storage, magic);
   return ProcessSemaphore(storage);
 }
 
 ProcessSemaphore ProcessSemaphore::attach_in(SharedMemory& segment, std::size_t offset) {
-  std::byte* place = detail::place_in(segment, offset, storage_bytes, storage_alignment,
-                                      "hilo::ipc::ProcessSemaphore::attach_in");
-  auto* storage = reinterpret_cast<Storage*>(place);
-  if (std::atomic_ref<std::uint32_t>(storage->ready).load(std::memory_order_acquire) != magic) {
-    throw Error("hilo::ipc::ProcessSemaphore::attach_in: there is no ProcessSemaphore at offset " +
-                std::to_string(offset) + " of segment \"" + segment.name() +
-                "\": the creating process must call create_in first (and both must agree on "
-                "the offset)");
-  }
-  return ProcessSemaphore(storage);
+  return ProcessSemaphore(
+      detail::published_in<Storage>(segment, offset, magic, "ProcessSemaphore"));
 }
 
 ProcessSemaphore::Storage& ProcessSemaphore::storage() const {
-  if (storage_ == nullptr) {
-    throw Error("hilo::ipc::ProcessSemaphore: this handle was moved from; use the one it moved to");
-  }
-  return *storage_;
+  return detail::storage_of_handle(storage_, "ProcessSemaphore");
 }
 
 void ProcessSemaphore::acquire() {
