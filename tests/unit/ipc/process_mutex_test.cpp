@@ -36,14 +36,26 @@ Shared& shared_in(SharedMemory& segment) {
   return *reinterpret_cast<Shared*>(segment.bytes().data() + kSharedOffset);
 }
 
-// A child that takes the mutex, says so in shared memory, and waits to be killed.
-pid_t fork_holder(ProcessMutex& mutex, Shared& shared) {
-  return hilo_test::fork_child([&] {
+// A child that takes the mutex, says so in shared memory, and waits to be killed. Returns its
+// pid once it holds the mutex, or -1 if it never got it.
+pid_t start_holder(ProcessMutex& mutex, Shared& shared) {
+  std::atomic_ref<std::uint32_t>(shared.child_holds).store(0);
+  pid_t holder = hilo_test::fork_child([&] {
     mutex.lock();
     std::atomic_ref<std::uint32_t>(shared.child_holds).store(1);
     for (;;) ::pause();
     return 0;
   });
+  if (hilo_test::wait_for_flag(shared.child_holds, 1)) return holder;
+  ::kill(holder, SIGKILL);
+  hilo_test::wait_child(holder);
+  return -1;
+}
+
+// Kills the holder while it holds the mutex; returns how wait_child saw it end.
+int kill_holder(pid_t holder) {
+  ::kill(holder, SIGKILL);
+  return hilo_test::wait_child(holder);
 }
 
 }  // namespace
@@ -85,11 +97,10 @@ TEST_CASE("a holder killed with SIGKILL does not wedge the mutex: lock() says th
   ProcessMutex mutex = ProcessMutex::create_in(segment, 0);
   Shared& shared = shared_in(segment);
 
-  pid_t holder = fork_holder(mutex, shared);
-  REQUIRE(hilo_test::wait_for_flag(shared.child_holds, 1));
+  pid_t holder = start_holder(mutex, shared);
+  REQUIRE(holder > 0);
   CHECK_FALSE(mutex.try_lock());  // really held by the child
-  ::kill(holder, SIGKILL);
-  CHECK(hilo_test::wait_child(holder) == 128 + SIGKILL);
+  CHECK(kill_holder(holder) == 128 + SIGKILL);
 
   CHECK_THROWS_AS(mutex.lock(), OwnerDied);
   // The exception left this process holding a consistent mutex: others are kept out...
@@ -113,10 +124,9 @@ TEST_CASE("lock_robust reports a dead owner through its return value") {
   CHECK_FALSE(mutex.lock_robust());
   mutex.unlock();
 
-  pid_t holder = fork_holder(mutex, shared);
-  REQUIRE(hilo_test::wait_for_flag(shared.child_holds, 1));
-  ::kill(holder, SIGKILL);
-  hilo_test::wait_child(holder);
+  pid_t holder = start_holder(mutex, shared);
+  REQUIRE(holder > 0);
+  kill_holder(holder);
   CHECK(mutex.lock_robust());
   mutex.unlock();
   CHECK_FALSE(mutex.lock_robust());
@@ -129,11 +139,9 @@ TEST_CASE("try_lock and try_lock_for also report a dead owner, holding the mutex
   Shared& shared = shared_in(segment);
 
   for (int use_timeout = 0; use_timeout < 2; ++use_timeout) {
-    std::atomic_ref<std::uint32_t>(shared.child_holds).store(0);
-    pid_t holder = fork_holder(mutex, shared);
-    REQUIRE(hilo_test::wait_for_flag(shared.child_holds, 1));
-    ::kill(holder, SIGKILL);
-    hilo_test::wait_child(holder);
+    pid_t holder = start_holder(mutex, shared);
+    REQUIRE(holder > 0);
+    kill_holder(holder);
     if (use_timeout == 1) {
       CHECK_THROWS_AS(mutex.try_lock_for(1s), OwnerDied);
     } else {
@@ -149,13 +157,12 @@ TEST_CASE("try_lock_for times out while another process holds the mutex, and not
   ProcessMutex mutex = ProcessMutex::create_in(segment, 0);
   Shared& shared = shared_in(segment);
 
-  pid_t holder = fork_holder(mutex, shared);
-  REQUIRE(hilo_test::wait_for_flag(shared.child_holds, 1));
+  pid_t holder = start_holder(mutex, shared);
+  REQUIRE(holder > 0);
   auto start = std::chrono::steady_clock::now();
   bool got_it = mutex.try_lock_for(150ms);
   auto waited = std::chrono::steady_clock::now() - start;
-  ::kill(holder, SIGKILL);
-  hilo_test::wait_child(holder);
+  kill_holder(holder);
   CHECK_FALSE(got_it);
   CHECK(waited >= 150ms);
 
