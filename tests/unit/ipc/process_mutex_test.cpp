@@ -116,6 +116,32 @@ TEST_CASE("a holder killed with SIGKILL does not wedge the mutex: lock() says th
   mutex.unlock();
 }
 
+TEST_CASE("the header's scoped_lock + catch (OwnerDied) pattern repairs and goes on") {
+  SharedMemory segment = SharedMemory::create(hilo_test::unique_segment_name("pattern"), 4096);
+  ProcessMutex mutex = ProcessMutex::create_in(segment, 0);
+  Shared& shared = shared_in(segment);
+  pid_t holder = start_holder(mutex, shared);
+  REQUIRE(holder > 0);
+  shared.counter = 999;  // the "half-updated" state the dead holder left
+  kill_holder(holder);
+
+  bool repaired = false;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      std::scoped_lock lock(mutex);
+      ++shared.counter;
+    } catch (const OwnerDied&) {  // scoped_lock never took it: we must unlock
+      shared.counter = 0;
+      repaired = true;
+      mutex.unlock();
+    }
+  }
+  CHECK(repaired);
+  CHECK(shared.counter == 1);  // repaired once, then incremented once
+  CHECK(mutex.try_lock());
+  mutex.unlock();
+}
+
 TEST_CASE("lock_robust reports a dead owner through its return value") {
   SharedMemory segment = SharedMemory::create(hilo_test::unique_segment_name("robust"), 4096);
   ProcessMutex mutex = ProcessMutex::create_in(segment, 0);
