@@ -20,7 +20,7 @@ fi
 hostfile=$1
 program=${2:-}
 [ -r "$hostfile" ] || { echo "$prog: FAILED: cannot read $hostfile" >&2; exit 1; }
-cluster_require_root "an isolated network namespace for mpirun"
+cluster_require_root "isolating mpirun in a network namespace"
 cluster_require_commands mpirun unshare
 
 slots=$(awk '/^[[:space:]]*#/ { next }

@@ -41,7 +41,7 @@ expect=$1
 shift
 min_hosts=${min_hosts:-$hosts}
 
-cluster_require_root "network namespaces"
+cluster_require_root "making network namespaces"
 take_cluster_lock
 trap '"$scripts/netns-hosts" down' EXIT
 "$scripts/netns-hosts" up "$hosts" ||

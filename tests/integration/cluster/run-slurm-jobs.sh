@@ -71,7 +71,7 @@ bring_up() {
 # job_field FILE KEY: the values of "# hilo-KEY: VALUE" lines, one a line.
 job_field() { sed -n "s/^# hilo-$2: *//p" "$1"; }
 
-cluster_require_root "a local Slurm"
+cluster_require_root "starting a local Slurm"
 cluster_require_commands sbatch squeue scontrol scancel
 take_cluster_lock
 trap tear_down EXIT
