@@ -1,0 +1,12 @@
+// Everything hilo offers, in one include.
+#pragma once
+
+#include "hilo/comm/communicator.hpp"
+#include "hilo/errors.hpp"
+#include "hilo/runtime.hpp"
+#if __has_include("hilo/sync.hpp")
+#include "hilo/sync.hpp"
+#endif
+#if __has_include("hilo/ipc.hpp")
+#include "hilo/ipc.hpp"
+#endif
