@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154  # $prog is set by the caller
 # Shared by scripts/slurm-local, scripts/netns-hosts and the cluster integration tests
 # (tests/integration/cluster/). Sourced, not run. Expects $prog (the caller's name for messages).
 

@@ -15,6 +15,12 @@ target_link_libraries(mpi_hostname PRIVATE MPI::MPI_C)
 set_target_properties(mpi_hostname PROPERTIES RUNTIME_OUTPUT_DIRECTORY
                                               ${CMAKE_BINARY_DIR}/tests/integration/cluster)
 
+# The same proof written against hilo's API: the runtime itself across hosts and under Slurm.
+add_executable(hilo_hostname ${cluster_dir}/hilo_hostname.cpp)
+target_link_libraries(hilo_hostname PRIVATE hilo::hilo)
+set_target_properties(hilo_hostname PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+                                               ${CMAKE_BINARY_DIR}/tests/integration/cluster)
+
 # cluster_test(NAME TIMEOUT COMMAND...): one cluster test, run from the source tree with the
 # build tree in HILO_BUILD.
 function(cluster_test name timeout)
@@ -68,6 +74,9 @@ cluster_test(slurm_two_nodes 300 ${cluster_dir}/run-slurm-jobs.sh --netns ${clus
 # MPI across three namespace hosts.
 cluster_netns_test(mpi_hostname.mpirun --matches 6 "^mpi_hostname: OK rank=[0-5] size=6 "
                    ${HILO_NETNS_MPIRUN} -n 6 $<TARGET_FILE:mpi_hostname>)
+
+cluster_netns_test(hilo_hostname.mpirun --matches 6 "^hilo_hostname: OK rank=[0-5] size=6 .*backend=mpi"
+                   ${HILO_NETNS_MPIRUN} -n 6 $<TARGET_FILE:hilo_hostname>)
 
 # When the examples land, one line each, for example:
 #   cluster_netns_test(parallel_sum.mpirun "^parallel_sum: OK"

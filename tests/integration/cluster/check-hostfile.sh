@@ -11,6 +11,7 @@
 set -euo pipefail
 prog=check-hostfile
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$here/lib.sh"
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then

@@ -1,6 +1,8 @@
+# shellcheck shell=bash disable=SC2154  # $prog is set by the caller
 # Shared by the cluster test scripts in this folder. Sourced, not run. Expects $prog.
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 scripts=$repo/scripts
+# shellcheck source-path=SCRIPTDIR source=../../../scripts/cluster-lib.sh
 source "$scripts/cluster-lib.sh"
 
 # The build tree whose programs the tests run; ctest sets it to its own tree.

@@ -18,6 +18,7 @@
 set -euo pipefail
 prog=run-on-netns-hosts
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$here/lib.sh"
 
 hosts=3

@@ -19,6 +19,7 @@
 set -euo pipefail
 prog=run-slurm-jobs
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$here/lib.sh"
 
 netns=false
@@ -126,7 +127,8 @@ if [ ${#submitted[@]} -gt 0 ]; then
     if [ $SECONDS -ge $deadline ]; then
       echo "$prog: FAILED: jobs still queued or running after ${timeout_seconds}s:" >&2
       slurm squeue -j "$ids" >&2 || true
-      slurm scancel ${ids//,/ } || true
+      IFS=, read -ra id_list <<<"$ids"
+      slurm scancel "${id_list[@]}" || true
       exit 1
     fi
     sleep 0.5
