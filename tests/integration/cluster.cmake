@@ -3,7 +3,8 @@
 # The test scripts exit 77 when the machine cannot run them (not root, Slurm or ip netns
 # missing): ctest shows them as skipped, with the reason in the output. With CI set they fail.
 # One RESOURCE_LOCK, because both kinds use the same namespaces, munge and Slurm ports.
-if(NOT HILO_WITH_MPI)
+# Sanitizer trees run only unit and conformance tests: the cluster tests need the release tree.
+if(NOT HILO_WITH_MPI OR HILO_SANITIZER)
   return()
 endif()
 
@@ -30,8 +31,17 @@ function(cluster_test name timeout)
     TIMEOUT ${timeout}
     SKIP_RETURN_CODE 77
     RESOURCE_LOCK hilo_cluster
+    FIXTURES_REQUIRED hilo_cluster
     ENVIRONMENT "HILO_BUILD=${CMAKE_BINARY_DIR}")
 endfunction()
+
+# Each test tears down what it brought up, on every exit path it controls. ctest's own TIMEOUT
+# kills a test outright, so this cleanup runs after the cluster tests in any case.
+add_test(NAME integration.cluster.cleanup
+         COMMAND bash -c "scripts/slurm-local down && scripts/netns-hosts down"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(integration.cluster.cleanup PROPERTIES
+  LABELS integration TIMEOUT 60 RESOURCE_LOCK hilo_cluster FIXTURES_CLEANUP hilo_cluster)
 
 # The launchers of the netns test bed, for cluster_netns_test below. mpirun runs inside hilo-h1
 # and starts its daemons on the other hosts through the agent; TCP only (no shared memory
