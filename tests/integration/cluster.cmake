@@ -37,9 +37,7 @@ endfunction()
 
 # Each test tears down what it brought up, on every exit path it controls. ctest's own TIMEOUT
 # kills a test outright, so this cleanup runs after the cluster tests in any case.
-add_test(NAME integration.cluster.cleanup
-         COMMAND bash -c "scripts/slurm-local down && scripts/netns-hosts down"
-         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+add_test(NAME integration.cluster.cleanup COMMAND ${cluster_dir}/cleanup.sh)
 set_tests_properties(integration.cluster.cleanup PROPERTIES
   LABELS integration TIMEOUT 60 RESOURCE_LOCK hilo_cluster FIXTURES_CLEANUP hilo_cluster)
 
