@@ -86,6 +86,13 @@ cluster_netns_test(mpi_hostname.mpirun --matches 6 "^mpi_hostname: OK rank=[0-5]
 cluster_netns_test(hilo_hostname.mpirun --matches 6 "^hilo_hostname: OK rank=[0-5] size=6 .*backend=mpi"
                    ${HILO_NETNS_MPIRUN} -n 6 $<TARGET_FILE:hilo_hostname>)
 
+# hilorun across the same hosts, through the same agent, once hilorun and the TCP backend its
+# ranks use are both in the tree.
+if(HILO_NETNS_HILORUN AND EXISTS ${PROJECT_SOURCE_DIR}/runtime/src/backends/tcp/CMakeLists.txt)
+  cluster_netns_test(hilo_hostname.hilorun --matches 6 "^hilo_hostname: OK rank=[0-5] size=6 .*backend=tcp"
+                     ${HILO_NETNS_HILORUN} -n 6 $<TARGET_FILE:hilo_hostname>)
+endif()
+
 # When the examples land, one line each, for example:
 #   cluster_netns_test(parallel_sum.mpirun "^parallel_sum: OK"
 #                      ${HILO_NETNS_MPIRUN} -n 6 $<TARGET_FILE:parallel_sum>)
