@@ -1,0 +1,30 @@
+# Distributed sync (hilo::DistributedSemaphore, hilo::DistributedMutex) with ranks as processes:
+# dsync_check (tests/integration/dsync/) runs the unit tests' checks (high-water mark <= k,
+# no starvation, try_acquire_for timeouts) under mpirun, and the cluster_semaphore example
+# proves its limit the same way users run it. The unit tests cover the local backend.
+# Sanitizer trees run only unit tests here: Open MPI's own allocations trip the leak checker.
+if(HILO_SANITIZER)
+  return()
+endif()
+
+add_executable(dsync_check ${CMAKE_CURRENT_LIST_DIR}/dsync/dsync_check.cpp)
+target_link_libraries(dsync_check PRIVATE hilo::hilo)
+
+set(dsync_env "HILO_TIMEOUT=60" "OMPI_ALLOW_RUN_AS_ROOT=1" "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+
+if(HILO_WITH_MPI)
+  find_program(MPIRUN NAMES mpirun REQUIRED)
+  add_test(NAME conformance.dsync.mpi.n4
+           COMMAND ${MPIRUN} --oversubscribe -n 4 $<TARGET_FILE:dsync_check>)
+  set_tests_properties(conformance.dsync.mpi.n4 PROPERTIES
+    LABELS "conformance;mpi" TIMEOUT 300 ENVIRONMENT "${dsync_env}" RESOURCE_LOCK mpirun
+    PASS_REGULAR_EXPRESSION "dsync_check: OK backend=mpi ranks=4"
+    FAIL_REGULAR_EXPRESSION "FAILED")
+  if(HILO_BUILD_EXAMPLES)
+    add_test(NAME integration.dsync.cluster_semaphore.mpi
+             COMMAND ${MPIRUN} --oversubscribe -n 4 $<TARGET_FILE:cluster_semaphore> 2 40 2)
+    set_tests_properties(integration.dsync.cluster_semaphore.mpi PROPERTIES
+      LABELS "integration;mpi" TIMEOUT 300 ENVIRONMENT "${dsync_env}" RESOURCE_LOCK mpirun
+      PASS_REGULAR_EXPRESSION "cluster_semaphore: OK max_holders=[12] limit=2 ranks=4 acquisitions=320")
+  endif()
+endif()
