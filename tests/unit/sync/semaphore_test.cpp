@@ -143,8 +143,7 @@ TEST_CASE("Semaphore rejects bad arguments with std::invalid_argument") {
 TEST_CASE("BoundedSemaphore rejects bad arguments with std::invalid_argument") {
   CHECK_THROWS_AS(hilo::BoundedSemaphore(0), std::invalid_argument);
   CHECK_THROWS_AS(hilo::BoundedSemaphore(-3), std::invalid_argument);
-  CHECK_THROWS_AS(hilo::BoundedSemaphore(hilo::BoundedSemaphore::max() + 1),
-                  std::invalid_argument);
+  CHECK_THROWS_AS(hilo::BoundedSemaphore(hilo::BoundedSemaphore::max() + 1), std::invalid_argument);
   hilo::BoundedSemaphore semaphore(2);
   semaphore.acquire();
   CHECK_THROWS_AS(semaphore.release(0), std::invalid_argument);

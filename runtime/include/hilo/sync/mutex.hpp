@@ -11,8 +11,9 @@
 //   if (!lock) { /* still held by someone else after 50 ms */ }
 //
 // std::timed_mutex already has everything needed; hilo::Mutex is that, under the name the rest
-// of hilo and its examples use, with its timed waits kept visible to ThreadSanitizer (below). Not recursive: locking it twice from one thread deadlocks, as
-// with Python's Lock. Not copyable or movable.
+// of hilo and its examples use, with its timed waits kept visible to ThreadSanitizer (below). Not
+// recursive: locking it twice from one thread deadlocks, as with Python's Lock. Not copyable or
+// movable.
 #pragma once
 
 #include <chrono>

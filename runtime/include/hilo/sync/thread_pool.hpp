@@ -17,6 +17,11 @@
 // - Tasks may submit further tasks. Blocking on a submit() future inside a task is the one way
 //   to deadlock (every worker could be waiting for a task that no worker is free to run); use map
 //   there instead, or return the future to the caller.
+// - ThreadSanitizer with GCC's libstdc++ may report a race when a task's exception reaches its
+//   caller through the future: a false positive (libstdc++.so is not instrumented, so TSan
+//   cannot see std::exception_ptr's reference count). Suppress it with
+//   `race:std::__future_base::_Result_base::_Deleter`, as tests/unit/sync/thread_pool_test.cpp
+//   does; map's exceptions do not trigger it.
 // - The destructor drains: it lets the workers finish every queued task (including tasks those
 //   tasks submit), then joins them. Submitting from outside after destruction begins is a bug.
 #pragma once
