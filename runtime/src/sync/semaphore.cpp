@@ -11,10 +11,10 @@ namespace hilo::detail {
 
 std::uint32_t checked_initial_count(const char* who, std::ptrdiff_t initial,
                                     std::ptrdiff_t minimum) {
-  if (initial < minimum || initial > Semaphore::max()) {
+  if (initial < minimum || initial > SemaphoreBase::max()) {
     throw std::invalid_argument(std::string(who) + ": initial count " + std::to_string(initial) +
                                 " is out of range; it must be between " + std::to_string(minimum) +
-                                " and " + std::to_string(Semaphore::max()));
+                                " and " + std::to_string(SemaphoreBase::max()));
   }
   return static_cast<std::uint32_t>(initial);
 }
@@ -22,13 +22,13 @@ std::uint32_t checked_initial_count(const char* who, std::ptrdiff_t initial,
 void throw_invalid_update(const char* who, std::ptrdiff_t update) {
   throw std::invalid_argument(std::string(who) + ": release(" + std::to_string(update) +
                               ") is invalid; release at least 1 unit and at most " +
-                              std::to_string(Semaphore::max()));
+                              std::to_string(SemaphoreBase::max()));
 }
 
 void throw_past_maximum(std::ptrdiff_t update, std::uint32_t before) {
   throw std::invalid_argument("hilo::Semaphore: release(" + std::to_string(update) +
                               ") would raise the count from " + std::to_string(before) +
-                              " past the maximum " + std::to_string(Semaphore::max()) +
+                              " past the maximum " + std::to_string(SemaphoreBase::max()) +
                               "; nothing was released");
 }
 

@@ -25,14 +25,37 @@
 namespace hilo {
 namespace detail {
 
-// The count and the sleeping threads, shared by Semaphore and BoundedSemaphore. The count is the
-// futex word; `sleepers_` lets release skip the wake-up call when nobody sleeps.
-class SemaphoreCount {
+// Checks a constructor argument; throws std::invalid_argument naming `who`.
+std::uint32_t checked_initial_count(const char* who, std::ptrdiff_t initial,
+                                    std::ptrdiff_t minimum);
+
+// The errors of release, out of line so that the inline release stays small.
+[[noreturn]] void throw_invalid_update(const char* who, std::ptrdiff_t update);
+[[noreturn]] void throw_past_maximum(std::ptrdiff_t update, std::uint32_t before);
+[[noreturn]] void throw_above_initial(std::ptrdiff_t update, std::uint32_t before,
+                                      std::uint32_t initial);
+
+// What Semaphore and BoundedSemaphore share: the count, the acquire side, and a release that
+// refuses to lift the count past a limit. They differ only in that limit and in how they report
+// passing it. The count is the futex word; `sleepers_` lets release skip the wake-up system call
+// when nobody sleeps.
+class SemaphoreBase {
  public:
-  explicit SemaphoreCount(std::uint32_t initial) noexcept : count_(initial) {}
+  // The largest count a semaphore can hold.
+  static constexpr std::ptrdiff_t max() noexcept {
+    return std::numeric_limits<std::int32_t>::max();
+  }
 
-  std::uint32_t value() const noexcept { return count_.load(std::memory_order_relaxed); }
+  SemaphoreBase(const SemaphoreBase&) = delete;
+  SemaphoreBase& operator=(const SemaphoreBase&) = delete;
 
+  // Takes a unit, waiting while there is none.
+  void acquire() noexcept {
+    if (try_acquire() || spin_briefly([this] { return try_acquire(); })) return;
+    sleep_until_acquired(nullptr);
+  }
+
+  // Takes a unit if there is one; never waits.
   bool try_acquire() noexcept {
     std::uint32_t count = count_.load(std::memory_order_relaxed);
     while (count > 0) {
@@ -44,15 +67,24 @@ class SemaphoreCount {
     return false;
   }
 
-  void acquire() noexcept {
-    if (try_acquire() || spin_briefly([this] { return try_acquire(); })) return;
-    sleep_until_acquired(nullptr);
+  // Waits at most `timeout` for a unit; false if none came (never returns false early).
+  template <class Rep, class Period>
+  bool try_acquire_for(const std::chrono::duration<Rep, Period>& timeout) {
+    return try_acquire_until(std::chrono::steady_clock::now() + timeout);
+  }
+  template <class Clock, class Duration>
+  bool try_acquire_until(const std::chrono::time_point<Clock, Duration>& deadline) {
+    if (try_acquire()) return true;
+    return wait_until_on_any_clock(deadline,
+                                   [this](auto steady) { return sleep_until_acquired(&steady); });
   }
 
-  bool try_acquire_until(std::chrono::steady_clock::time_point deadline) noexcept {
-    if (try_acquire()) return true;
-    return sleep_until_acquired(&deadline);
-  }
+  // The count right now: a snapshot, already stale if other threads are using the semaphore.
+  std::ptrdiff_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+
+ protected:
+  explicit SemaphoreBase(std::uint32_t initial) noexcept : count_(initial) {}
+  ~SemaphoreBase() = default;
 
   // Adds `update` unless the count would pass `limit`. Returns the count seen before, and
   // whether it was added; when not added nothing changed, even with other releases racing.
@@ -98,89 +130,37 @@ class SemaphoreCount {
   std::atomic<std::uint32_t> sleepers_{0};
 };
 
-// Checks a constructor argument; throws std::invalid_argument naming `who`.
-std::uint32_t checked_initial_count(const char* who, std::ptrdiff_t initial,
-                                    std::ptrdiff_t minimum);
-
-// The errors of release, out of line so that the inline release stays small.
-[[noreturn]] void throw_invalid_update(const char* who, std::ptrdiff_t update);
-[[noreturn]] void throw_past_maximum(std::ptrdiff_t update, std::uint32_t before);
-[[noreturn]] void throw_above_initial(std::ptrdiff_t update, std::uint32_t before,
-                                      std::uint32_t initial);
-
 }  // namespace detail
 
 // A counting semaphore: acquire takes a unit (waiting while there is none), release gives units
 // back. Semaphore(0) is the signal pattern: the waiter blocks until another thread releases.
+// acquire, try_acquire, try_acquire_for, try_acquire_until and count() come from the base.
 // Not copyable or movable (threads hold references to it).
-class Semaphore {
+class Semaphore : public detail::SemaphoreBase {
  public:
-  // The largest count a semaphore can hold.
-  static constexpr std::ptrdiff_t max() noexcept {
-    return std::numeric_limits<std::int32_t>::max();
-  }
-
   // Throws std::invalid_argument if `initial` is negative or above max().
   explicit Semaphore(std::ptrdiff_t initial)
-      : count_(detail::checked_initial_count("hilo::Semaphore", initial, 0)) {}
-  Semaphore(const Semaphore&) = delete;
-  Semaphore& operator=(const Semaphore&) = delete;
-
-  void acquire() noexcept { count_.acquire(); }
-  bool try_acquire() noexcept { return count_.try_acquire(); }
-
-  // Waits at most `timeout` for a unit; false if none came (never returns false early).
-  template <class Rep, class Period>
-  bool try_acquire_for(const std::chrono::duration<Rep, Period>& timeout) {
-    return try_acquire_until(std::chrono::steady_clock::now() + timeout);
-  }
-  template <class Clock, class Duration>
-  bool try_acquire_until(const std::chrono::time_point<Clock, Duration>& deadline) {
-    return detail::wait_until_on_any_clock(
-        deadline, [this](auto steady) { return count_.try_acquire_until(steady); });
-  }
+      : SemaphoreBase(detail::checked_initial_count("hilo::Semaphore", initial, 0)) {}
 
   // Gives back `update` units, waking up to that many waiters. Throws std::invalid_argument if
   // update < 1 or if the count would pass max() (then nothing changes).
   void release(std::ptrdiff_t update = 1) {
     if (update < 1 || update > max()) detail::throw_invalid_update("hilo::Semaphore", update);
     const auto result =
-        count_.release_up_to(static_cast<std::uint32_t>(update), static_cast<std::uint32_t>(max()));
+        release_up_to(static_cast<std::uint32_t>(update), static_cast<std::uint32_t>(max()));
     if (!result.added) detail::throw_past_maximum(update, result.before);
   }
-
-  // The count right now: a snapshot, already stale if other threads are using the semaphore.
-  std::ptrdiff_t count() const noexcept { return count_.value(); }
-
- private:
-  detail::SemaphoreCount count_;
 };
 
 // A semaphore whose count may never rise above its initial value, like Python's
 // threading.BoundedSemaphore: releasing more than was acquired is a bug, and it is reported at
 // the release that does it instead of silently letting one more thread in later.
-class BoundedSemaphore {
+class BoundedSemaphore : public detail::SemaphoreBase {
  public:
-  static constexpr std::ptrdiff_t max() noexcept { return Semaphore::max(); }
-
   // Throws std::invalid_argument unless 1 <= initial <= max().
   explicit BoundedSemaphore(std::ptrdiff_t initial)
-      : initial_(detail::checked_initial_count("hilo::BoundedSemaphore", initial, 1)),
-        count_(initial_) {}
-  BoundedSemaphore(const BoundedSemaphore&) = delete;
-  BoundedSemaphore& operator=(const BoundedSemaphore&) = delete;
-
-  void acquire() noexcept { count_.acquire(); }
-  bool try_acquire() noexcept { return count_.try_acquire(); }
-  template <class Rep, class Period>
-  bool try_acquire_for(const std::chrono::duration<Rep, Period>& timeout) {
-    return try_acquire_until(std::chrono::steady_clock::now() + timeout);
-  }
-  template <class Clock, class Duration>
-  bool try_acquire_until(const std::chrono::time_point<Clock, Duration>& deadline) {
-    return detail::wait_until_on_any_clock(
-        deadline, [this](auto steady) { return count_.try_acquire_until(steady); });
-  }
+      : SemaphoreBase(detail::checked_initial_count("hilo::BoundedSemaphore", initial, 1)),
+        initial_(static_cast<std::uint32_t>(initial)) {}
 
   // Gives back `update` units. Throws hilo::Error, changing nothing, if that would lift the count
   // above the initial value (also when several threads release at once: the check and the
@@ -189,17 +169,15 @@ class BoundedSemaphore {
     if (update < 1 || update > max()) {
       detail::throw_invalid_update("hilo::BoundedSemaphore", update);
     }
-    const auto result = count_.release_up_to(static_cast<std::uint32_t>(update), initial_);
+    const auto result = release_up_to(static_cast<std::uint32_t>(update), initial_);
     if (!result.added) detail::throw_above_initial(update, result.before, initial_);
   }
 
-  std::ptrdiff_t count() const noexcept { return count_.value(); }
   // The initial value, which is also the most the count can be.
   std::ptrdiff_t initial() const noexcept { return initial_; }
 
  private:
   std::uint32_t initial_;
-  detail::SemaphoreCount count_;
 };
 
 // Holds one unit of a semaphore for a scope: acquires in the constructor, releases in the
