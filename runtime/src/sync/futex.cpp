@@ -1,6 +1,10 @@
 // The futex system call behind hilo::detail::futex_wait / futex_wake (see detail/futex.hpp).
 #include "hilo/sync/detail/futex.hpp"
 
+#if !defined(__linux__)
+#error "hilo's sync layer sleeps on Linux futexes: port runtime/src/sync/futex.cpp to this system"
+#endif
+
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
