@@ -31,7 +31,6 @@ class Runtime {
  public:
   Runtime();
   Runtime(int& argc, char**& argv);  // MPI may consume its own arguments
-  Runtime(int argc, char** argv);
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
   ~Runtime();

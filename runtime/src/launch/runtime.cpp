@@ -36,9 +36,6 @@ Runtime::Runtime() {
 Runtime::Runtime(int& argc, char**& argv) {
   start(&argc, &argv);
 }
-Runtime::Runtime(int argc, char** argv) {
-  start(&argc, &argv);
-}
 
 void Runtime::start(int* argc, char*** argv) {
   const std::string name = selected_backend();

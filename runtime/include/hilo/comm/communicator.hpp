@@ -27,6 +27,13 @@
 #include "hilo/errors.hpp"
 
 #if defined(HILO_WITH_MPI)
+// hilo uses MPI's C API; Open MPI's deprecated C++ bindings would need libmpi_cxx at link time.
+#ifndef OMPI_SKIP_MPICXX
+#define OMPI_SKIP_MPICXX 1
+#endif
+#ifndef MPICH_SKIP_MPICXX
+#define MPICH_SKIP_MPICXX 1
+#endif
 #include <mpi.h>
 #endif
 
@@ -217,6 +224,9 @@ class Communicator {
 #if defined(HILO_WITH_MPI)
   // The MPI_Comm behind this communicator (mpi backend only; hilo::Error otherwise).
   MPI_Comm native_handle() const;
+  // A communicator over an existing MPI communicator, which stays the caller's to free (after
+  // this Communicator is gone). Collective over `comm`. MPI must already be initialised.
+  static Communicator from_native(MPI_Comm comm);
 #endif
 
  private:
