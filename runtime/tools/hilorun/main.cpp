@@ -38,9 +38,9 @@ namespace env = launch::env;
 using Environment = std::map<std::string, std::string>;
 
 bool is_contract_variable(const std::string& name) {
-  for (const char* contract : {env::launcher, env::rank, env::size, env::local_rank,
-                               env::local_size, env::host, env::host_addr, env::coord,
-                               env::job_token}) {
+  for (const char* contract :
+       {env::launcher, env::rank, env::size, env::local_rank, env::local_size, env::host,
+        env::host_addr, env::coord, env::job_token}) {
     if (name == contract) return true;
   }
   return false;
@@ -160,9 +160,10 @@ int run(const Options& options) {
   std::map<std::string, std::string> listen_address;  // host -> HILO_HOST_ADDR
   if (!tcp_if_set) {
     for (const auto& host : hosts) {
-      listen_address[host.host] = !launch::is_local_host(host.host) ? launch::resolve_ipv4(host.host)
-                                  : first_remote                     ? coord_ip
-                                                                     : "127.0.0.1";
+      listen_address[host.host] = !launch::is_local_host(host.host)
+                                      ? launch::resolve_ipv4(host.host)
+                                  : first_remote ? coord_ip
+                                                 : "127.0.0.1";
     }
   }
 
@@ -174,9 +175,7 @@ int run(const Options& options) {
   std::vector<std::string> agent;
   if (first_remote) {
     const char* from_env = std::getenv(env::launch_agent);
-    agent = split_words(options.launch_agent ? *options.launch_agent
-                        : from_env           ? from_env
-                                             : "ssh");
+    agent = split_words(options.launch_agent ? *options.launch_agent : from_env ? from_env : "ssh");
     if (agent.empty()) throw std::invalid_argument("HILO_LAUNCH_AGENT is empty");
     find_executable(agent.front());  // fail now, before anything starts, if it is missing
   }
@@ -198,10 +197,10 @@ int run(const Options& options) {
 
   std::atomic<bool> shutting_down{false};
   std::jthread rendezvous([&] {
-    auto timeout = options.timeout_seconds
-                       ? std::chrono::milliseconds(
-                             static_cast<long long>(*options.timeout_seconds * 1000))
-                       : std::chrono::milliseconds::max();
+    auto timeout =
+        options.timeout_seconds
+            ? std::chrono::milliseconds(static_cast<long long>(*options.timeout_seconds * 1000))
+            : std::chrono::milliseconds::max();
     try {
       server.serve(timeout);
     } catch (const hilo::Error& e) {
@@ -236,8 +235,8 @@ int run(const Options& options) {
       environment[env::coord] = coord_ip + ":" + std::to_string(server.port());
       environment[env::job_token] = token;
       if (local) {
-        ranks.push_back(RankProcess::start_local(p, local_program, options.program,
-                                                 as_strings(environment)));
+        ranks.push_back(
+            RankProcess::start_local(p, local_program, options.program, as_strings(environment)));
       } else {
         std::vector<std::string> command = agent;
         command.push_back(p.host);

@@ -115,14 +115,13 @@ RankProcess RankProcess::spawn(const launch::Placement& placement, const std::st
     got = ::read(exec_error.read.get(), &error, sizeof error);
   } while (got < 0 && errno == EINTR);
   if (got == sizeof error) {
-    throw Error("cannot start rank " + std::to_string(placement.rank) + ": execve " + path +
-                ": " + std::strerror(error));
+    throw Error("cannot start rank " + std::to_string(placement.rank) + ": execve " + path + ": " +
+                std::strerror(error));
   }
   return rank;
 }
 
-RankProcess RankProcess::start_local(const launch::Placement& placement,
-                                     const std::string& program,
+RankProcess RankProcess::start_local(const launch::Placement& placement, const std::string& program,
                                      const std::vector<std::string>& arguments,
                                      const std::vector<std::string>& environment) {
   return spawn(placement, program, arguments, &environment, false);
@@ -138,8 +137,8 @@ RankProcess RankProcess::start_remote(const launch::Placement& placement,
   ::fcntl(rank.control_.get(), F_SETFL, O_NONBLOCK);
   std::size_t written = 0;
   while (written < launch_block.size()) {
-    ssize_t n = ::write(rank.control_.get(), launch_block.data() + written,
-                        launch_block.size() - written);
+    ssize_t n =
+        ::write(rank.control_.get(), launch_block.data() + written, launch_block.size() - written);
     if (n > 0) {
       written += static_cast<std::size_t>(n);
       continue;
@@ -186,7 +185,9 @@ RankProcess& RankProcess::operator=(RankProcess&& other) noexcept {
   return *this;
 }
 
-RankProcess::~RankProcess() { kill_and_reap(); }
+RankProcess::~RankProcess() {
+  kill_and_reap();
+}
 
 void RankProcess::kill_and_reap() noexcept {
   if (!running()) return;

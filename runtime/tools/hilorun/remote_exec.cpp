@@ -41,8 +41,9 @@ std::optional<std::pair<LaunchBlock, std::size_t>> parse_block(const std::string
   std::size_t header = std::strlen(block_header);
   if (bytes.size() < header) return std::nullopt;
   if (bytes.compare(0, header, block_header) != 0) {
-    throw Error("stdin does not start with a hilorun launch block (hilorun --remote-exec is "
-                "started by hilorun through the launch agent, not by hand)");
+    throw Error(
+        "stdin does not start with a hilorun launch block (hilorun --remote-exec is "
+        "started by hilorun through the launch agent, not by hand)");
   }
   std::size_t pos = header;
   auto field = [&]() -> std::optional<std::string> {
