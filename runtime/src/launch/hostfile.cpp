@@ -38,8 +38,8 @@ std::vector<HostSlots> parse_hostfile(std::istream& text, const std::string& sou
   std::string line;
   for (int line_number = 1; std::getline(text, line); ++line_number) {
     auto fail = [&](const std::string& why) -> void {
-      throw Error("hostfile " + source_name + ", line " + std::to_string(line_number) + ": " +
-                  why + " (expected `host [slots=N] [max_slots=N]`)");
+      throw Error("hostfile " + source_name + ", line " + std::to_string(line_number) + ": " + why +
+                  " (expected `host [slots=N] [max_slots=N]`)");
     };
     if (auto comment = line.find('#'); comment != std::string::npos) line.erase(comment);
     std::istringstream words(line);

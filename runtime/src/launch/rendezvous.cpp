@@ -34,7 +34,8 @@ constexpr std::size_t max_host = 255;
 constexpr std::size_t max_ip = 64;
 constexpr std::size_t max_message = 4096;
 // The largest well-formed registration: a client that sends more before its answer is wrong.
-constexpr std::size_t max_registration = 4 + 2 + 2 + max_token + 4 + 4 + 2 + max_host + 2 + max_ip + 2;
+constexpr std::size_t max_registration =
+    4 + 2 + 2 + max_token + 4 + 4 + 2 + max_host + 2 + max_ip + 2;
 // Unregistered connections kept open at once; more are closed at once (a flood, not a job).
 constexpr std::size_t max_pending_connections = 1024;
 
@@ -196,8 +197,8 @@ bool same_token(const std::string& a, const std::string& b) {
 
 Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
   auto now = Clock::now();
-  if (timeout >= std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() -
-                                                                      now)) {
+  if (timeout >=
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now)) {
     return Clock::time_point::max();
   }
   return now + timeout;
@@ -327,8 +328,8 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
         if (!table[static_cast<std::size_t>(r)]) missing.push_back(r);
       }
       fail(ReplyStatus::timeout, -1, "",
-           "rendezvous timed out after " + std::to_string(timeout.count()) +
-               " ms: rank(s) " + describe(missing) + " of " + std::to_string(size_) +
+           "rendezvous timed out after " + std::to_string(timeout.count()) + " ms: rank(s) " +
+               describe(missing) + " of " + std::to_string(size_) +
                " never registered (did they start? raise HILO_TIMEOUT if they are slow)");
     }
     Clock::time_point wake_at = deadline;
@@ -353,8 +354,8 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
       short events = polled[i + 2].revents;
       if (events == 0) {
         if (c.rank < 0 && now >= c.registration_deadline) {
-          reject(i, "no complete registration within " +
-                        std::to_string(client_window_.count()) + " ms");
+          reject(i, "no complete registration within " + std::to_string(client_window_.count()) +
+                        " ms");
         }
         continue;
       }
@@ -391,13 +392,14 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
       PeerAddress& me = registration->address;
       if (registration->size != size_) {
         fail(ReplyStatus::error, me.rank, me.host,
-             "rank " + std::to_string(me.rank) + " on host " + me.host + " registered for a job of " +
-                 std::to_string(registration->size) + " ranks, but the coordinator expects " +
-                 std::to_string(size_) + ": the ranks do not agree on the job size");
+             "rank " + std::to_string(me.rank) + " on host " + me.host +
+                 " registered for a job of " + std::to_string(registration->size) +
+                 " ranks, but the coordinator expects " + std::to_string(size_) +
+                 ": the ranks do not agree on the job size");
       }
       if (me.rank < 0 || me.rank >= size_) {
-        reject(i, "rank " + std::to_string(me.rank) + " out of range 0.." +
-                      std::to_string(size_ - 1));
+        reject(i,
+               "rank " + std::to_string(me.rank) + " out of range 0.." + std::to_string(size_ - 1));
         continue;
       }
       if (table[static_cast<std::size_t>(me.rank)]) {
@@ -416,9 +418,9 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
             ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!accepted) break;  // EAGAIN: none left; other errors: the client is gone already
         std::string peer = peer_ip_of(accepted.get());
-        std::size_t pending = static_cast<std::size_t>(
-            std::count_if(connections.begin(), connections.end(),
-                          [](const Connection& c) { return c.rank < 0; }));
+        std::size_t pending =
+            static_cast<std::size_t>(std::count_if(connections.begin(), connections.end(),
+                                                   [](const Connection& c) { return c.rank < 0; }));
         if (pending >= max_pending_connections) {
           log_rejection_once(peer, "too many unregistered connections at once");
           continue;

@@ -14,6 +14,8 @@ std::string errno_message(const std::string& what, int err) {
   return what + ": " + text;
 }
 
-void throw_errno(const std::string& what) { throw Error(errno_message(what, errno)); }
+void throw_errno(const std::string& what) {
+  throw Error(errno_message(what, errno));
+}
 
 }  // namespace hilo::launch

@@ -63,15 +63,14 @@ TEST_CASE("hostfile: a bad line names the file, the line number and why") {
     std::string text;
     std::string why;
   };
-  auto c = GENERATE(Case{"a slots=2\nb slots=0\n", "slots must be a whole number >= 1, not '0'"},
-                    Case{"a slots=2\n\nb slots=-1\n", "not '-1'"},
-                    Case{"a\nb slots=two\n", "not 'two'"},
-                    Case{"a\nb slots=\n", "not ''"},
-                    Case{"a\nb slots=2x\n", "not '2x'"},
-                    Case{"a\nb cores=2\n", "unknown keyword 'cores'"},
-                    Case{"a\nb slots=2 extra\n", "unexpected word 'extra'"},
-                    Case{"a\nslots=2\n", "must start with a host name"},
-                    Case{"a\nb slots=4 max_slots=2\n", "max_slots is smaller than slots"});
+  auto c =
+      GENERATE(Case{"a slots=2\nb slots=0\n", "slots must be a whole number >= 1, not '0'"},
+               Case{"a slots=2\n\nb slots=-1\n", "not '-1'"}, Case{"a\nb slots=two\n", "not 'two'"},
+               Case{"a\nb slots=\n", "not ''"}, Case{"a\nb slots=2x\n", "not '2x'"},
+               Case{"a\nb cores=2\n", "unknown keyword 'cores'"},
+               Case{"a\nb slots=2 extra\n", "unexpected word 'extra'"},
+               Case{"a\nslots=2\n", "must start with a host name"},
+               Case{"a\nb slots=4 max_slots=2\n", "max_slots is smaller than slots"});
   std::string message = parse_error(c.text);
   INFO(message);
   int bad_line = c.text.find("\n\n") != std::string::npos ? 3 : 2;

@@ -16,11 +16,11 @@
 #include "hilo/errors.hpp"
 
 using namespace std::chrono_literals;
+using hilo::launch::encode_registration;
 using hilo::launch::PeerAddress;
+using hilo::launch::register_with_coordinator;
 using hilo::launch::RendezvousServer;
 using hilo::launch::UniqueFd;
-using hilo::launch::encode_registration;
-using hilo::launch::register_with_coordinator;
 
 namespace {
 
@@ -31,7 +31,8 @@ std::string coord_of(const RendezvousServer& server) {
 }
 
 PeerAddress address_of(int rank) {
-  return {rank, "host" + std::to_string(rank), "127.0.0.1", static_cast<std::uint16_t>(5000 + rank)};
+  return {rank, "host" + std::to_string(rank), "127.0.0.1",
+          static_cast<std::uint16_t>(5000 + rank)};
 }
 
 std::vector<PeerAddress> expected_table(int size) {
@@ -227,8 +228,8 @@ TEST_CASE("rendezvous client: retries until the coordinator is up") {
     port = probe.port();
   }
   auto rank0 = std::async(std::launch::async, [&] {
-    return register_with_coordinator("127.0.0.1:" + std::to_string(port), token, address_of(0),
-                                     1, 10s);
+    return register_with_coordinator("127.0.0.1:" + std::to_string(port), token, address_of(0), 1,
+                                     10s);
   });
   std::this_thread::sleep_for(300ms);
   RendezvousServer server("127.0.0.1", port, 1, token);
@@ -249,8 +250,8 @@ TEST_CASE("rendezvous client: a malformed or absurd reply is an Error, not an al
   std::string coord = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
 
   auto reply = GENERATE(std::string("HLRV\x00\x01\x00\xff\xff\xff\xff", 11),  // 4 G entries
-                        std::string("HLRV\x00\x01\x00\x00\x00\x00\x02"           // 2 entries,
-                                    "\x00\x00\x00\x00\xff\xff",                  // host 64 KiB
+                        std::string("HLRV\x00\x01\x00\x00\x00\x00\x02"        // 2 entries,
+                                    "\x00\x00\x00\x00\xff\xff",               // host 64 KiB
                                     17),
                         std::string("XXXX\x00\x01\x00", 7));
   auto client = std::async(std::launch::async, [&] {
