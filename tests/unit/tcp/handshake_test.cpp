@@ -69,3 +69,13 @@ TEST_CASE("handshake: wrong token, wrong size and bad ranks are problems") {
   CHECK_THAT(problem(token, -1, 4), Catch::Matchers::Contains("out of range"));
   CHECK(problem(token, 2, 4) == "none");
 }
+
+TEST_CASE("handshake: a reader asks for exactly the bytes that complete the hello") {
+  const std::string hello = encode_hello(token, 1, 2);
+  CHECK(hilo::tcp::hello_bytes_missing(hello.data(), 0) == 8);
+  CHECK(hilo::tcp::hello_bytes_missing(hello.data(), 5) == 3);
+  CHECK(hilo::tcp::hello_bytes_missing(hello.data(), 8) == hello.size() - 8);
+  CHECK(hilo::tcp::hello_bytes_missing(hello.data(), hello.size()) == 0);
+  const std::string with_frame_after = hello + "first frame bytes";
+  CHECK(hilo::tcp::hello_bytes_missing(with_frame_after.data(), hello.size()) == 0);
+}

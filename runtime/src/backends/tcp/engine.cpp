@@ -667,7 +667,7 @@ void Engine::read_stranger(int fd) {
   if (it == strangers_.end()) return;
   Stranger& s = it->second;
   char buffer[max_hello_size];
-  ssize_t got = ::recv(fd, buffer, max_hello_size - std::min(s.received.size(), max_hello_size), 0);
+  ssize_t got = ::recv(fd, buffer, std::max<std::size_t>(hello_bytes_missing(s.received.data(), s.received.size()), 1), 0);
   if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (got <= 0) return drop_stranger(fd, "it closed the connection before completing a handshake");
   s.received.append(buffer, static_cast<std::size_t>(got));

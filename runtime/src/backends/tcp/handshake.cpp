@@ -1,5 +1,7 @@
 #include "backends/tcp/handshake.hpp"
 
+#include <algorithm>
+
 #include "backends/tcp/frame.hpp"
 
 namespace hilo::tcp {
@@ -65,6 +67,12 @@ HelloParse parse_hello(const char* bytes, std::size_t available) {
   p.consumed = total;
   p.result = HelloParse::Result::complete;
   return p;
+}
+
+std::size_t hello_bytes_missing(const char* bytes, std::size_t available) {
+  if (available < 8) return 8 - available;
+  std::size_t total = 8 + std::min<std::size_t>(get(bytes + 6, 2), max_token_length) + 8;
+  return total > available ? total - available : 0;
 }
 
 std::optional<std::string> hello_problem(const Hello& hello, std::string_view token, int size) {

@@ -44,6 +44,11 @@ struct HelloParse {
 };
 HelloParse parse_hello(const char* bytes, std::size_t available);
 
+// How many more bytes complete the hello whose first `available` bytes are given (at least 1
+// while incomplete, 0 once complete). A reader asks for exactly these, so it never swallows the
+// first frames a peer sends right after its hello.
+std::size_t hello_bytes_missing(const char* bytes, std::size_t available);
+
 // Why `hello` is not acceptable from a peer of this job, or nullopt when it is. The rank rules
 // (who may connect to whom, duplicates) are the caller's, which knows the connection state.
 std::optional<std::string> hello_problem(const Hello& hello, std::string_view token, int size);

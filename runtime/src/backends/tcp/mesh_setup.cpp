@@ -50,10 +50,10 @@ bool send_hello(int fd, const std::string& hello) {
   return sent == static_cast<ssize_t>(hello.size());
 }
 
-// Reads what is available; returns false on EOF or error.
+// Reads what is available of the hello, never past its end; returns false on EOF or error.
 bool read_some(int fd, std::string& into) {
   char buffer[max_hello_size];
-  std::size_t want = max_hello_size - std::min(into.size(), max_hello_size);
+  std::size_t want = hello_bytes_missing(into.data(), into.size());
   if (want == 0) return true;
   ssize_t got = ::recv(fd, buffer, want, MSG_DONTWAIT);
   if (got > 0) {
@@ -175,8 +175,6 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
           if (auto problem = hello_problem(parse.hello, plan.token, size)) why = *problem;
           else if (parse.hello.rank != o.peer)
             why = "it says it is rank " + std::to_string(parse.hello.rank);
-          else if (parse.consumed != o.received.size())
-            why = "it sent bytes after its handshake before ours was answered";
         }
         if (!why.empty())
           throw Error("hilo tcp: rank " + std::to_string(me) + ": the process at " +
@@ -210,8 +208,6 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
                   std::to_string(me) + " (lower ranks connect to higher ones)";
           else if (connected[static_cast<std::size_t>(peer)])
             why = "rank " + std::to_string(peer) + " is already connected (a duplicate rank)";
-          else if (parse.consumed != in.received.size())
-            why = "it sent bytes after its handshake before it was answered";
         }
         if (!why.empty()) {
           log.reject(in.remote_ip, why);
