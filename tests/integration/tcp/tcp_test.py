@@ -137,8 +137,10 @@ def check_survivors_report_peer_lost(job, survivors, killed_at, lost_rank):
     for line in lines:
         check("host localhost" in line, f"a PeerLost line does not name the host: {line}")
     check(code != 0, "hilorun exited 0 although a rank was killed")
-    check(any(f"rank {lost_rank}" in l and "signal 9" in l for l in job.stderr),
-          "hilorun did not name the killed rank")
+    # hilorun names the first rank it saw end: the killed one, or a survivor that ended with
+    # PeerLost before hilorun reaped the killed one (a race the scheduler decides).
+    check(any(re.search(r"rank \d+ on host localhost (killed by signal 9|exited with status 3)", l)
+              for l in job.stderr), "hilorun did not name a failed rank")
     elapsed = time.monotonic() - killed_at
     check(elapsed < 15, f"the job took {elapsed:.1f} s to end after the kill")
     print(f"all {survivors} survivors reported PeerLost; job ended {elapsed:.2f} s after the kill")

@@ -8,15 +8,20 @@ namespace {
 
 class ReceiveOperation final : public Operation {
  public:
-  ReceiveOperation(detail::Mailbox& box, std::shared_ptr<detail::PendingReceive> receive,
+  ReceiveOperation(Engine& engine, detail::Mailbox& box,
+                   std::shared_ptr<detail::PendingReceive> receive,
                    std::function<void(const Timeout&)> on_timeout)
-      : box_(box), receive_(std::move(receive)), on_timeout_(std::move(on_timeout)) {}
+      : engine_(engine),
+        box_(box),
+        receive_(std::move(receive)),
+        on_timeout_(std::move(on_timeout)) {}
   ~ReceiveOperation() override {
     if (!finished_) box_.cancel(*receive_);
   }
   bool test() override { return box_.test(*receive_); }
   Status wait(Deadline deadline) override {
     try {
+      engine_.poll_until(*receive_);
       Status s = box_.wait(*receive_, deadline);
       finished_ = true;
       return s;
@@ -31,6 +36,7 @@ class ReceiveOperation final : public Operation {
   }
 
  private:
+  Engine& engine_;
   detail::Mailbox& box_;
   std::shared_ptr<detail::PendingReceive> receive_;
   std::function<void(const Timeout&)> on_timeout_;
@@ -80,6 +86,7 @@ void TcpTransport::rethrow_naming_peer(const Timeout& timeout, int source) const
 Status TcpTransport::recv(int source, int tag, const Sink& sink, Deadline deadline) {
   auto receive = mine_->post(source, tag, sink);
   try {
+    engine_->poll_until(*receive);
     return mine_->wait(*receive, deadline);
   } catch (const Timeout& timeout) {
     rethrow_naming_peer(timeout, source);
@@ -88,7 +95,7 @@ Status TcpTransport::recv(int source, int tag, const Sink& sink, Deadline deadli
 
 std::unique_ptr<Operation> TcpTransport::irecv(int source, int tag, Sink sink) {
   return std::make_unique<ReceiveOperation>(
-      *mine_, mine_->post(source, tag, std::move(sink)),
+      *engine_, *mine_, mine_->post(source, tag, std::move(sink)),
       [this, source](const Timeout& timeout) { rethrow_naming_peer(timeout, source); });
 }
 
