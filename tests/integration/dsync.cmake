@@ -1,8 +1,9 @@
 # Distributed sync (hilo::DistributedSemaphore, hilo::DistributedMutex) with ranks as processes:
 # dsync_check (tests/integration/dsync/) runs the unit tests' checks (high-water mark <= k,
 # no starvation, try_acquire_for timeouts) under mpirun, and the cluster_semaphore example
-# proves its limit the same way users run it. The unit tests cover the local backend.
-# Sanitizer trees run only unit tests here: Open MPI's own allocations trip the leak checker.
+# proves its limit the same way users run it; both also through hilorun (tcp), with a holder
+# killed by SIGKILL. The unit tests cover the local backend.
+# Sanitizer trees run only the unit tests: these need the release tree's examples and hilorun.
 if(HILO_SANITIZER)
   return()
 endif()
@@ -27,4 +28,32 @@ if(HILO_WITH_MPI)
       LABELS "integration;mpi" TIMEOUT 300 ENVIRONMENT "${dsync_env}" RESOURCE_LOCK mpirun
       PASS_REGULAR_EXPRESSION "cluster_semaphore: OK max_holders=[12] limit=2 ranks=4 acquisitions=320")
   endif()
+endif()
+
+# The same through hilorun and the tcp backend, plus a holder killed with SIGKILL: the ranks
+# queued behind it must get hilo::PeerLost, not hang.
+if(TARGET hilorun)
+  add_test(NAME conformance.dsync.tcp.n4
+           COMMAND $<TARGET_FILE:hilorun> -n 4 $<TARGET_FILE:dsync_check>)
+  set_tests_properties(conformance.dsync.tcp.n4 PROPERTIES
+    LABELS "conformance;tcp" TIMEOUT 300 ENVIRONMENT "${dsync_env}"
+    PASS_REGULAR_EXPRESSION "dsync_check: OK backend=tcp ranks=4"
+    FAIL_REGULAR_EXPRESSION "FAILED")
+  if(HILO_BUILD_EXAMPLES)
+    add_test(NAME integration.dsync.cluster_semaphore.tcp
+             COMMAND $<TARGET_FILE:hilorun> -n 4 $<TARGET_FILE:cluster_semaphore> 2 40 2)
+    set_tests_properties(integration.dsync.cluster_semaphore.tcp PROPERTIES
+      LABELS "integration;tcp" TIMEOUT 300 ENVIRONMENT "${dsync_env}"
+      PASS_REGULAR_EXPRESSION "cluster_semaphore: OK max_holders=[12] limit=2 ranks=4 acquisitions=320")
+  endif()
+  add_test(NAME integration.dsync.kill_holder.tcp
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/dsync/kill_holder.py
+                   $<TARGET_FILE:hilorun> $<TARGET_FILE:dsync_check>)
+  # The coordinator stays alive (busy) through the kill: the waiters must notice on their own.
+  add_test(NAME integration.dsync.kill_holder_busy_coordinator.tcp
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/dsync/kill_holder.py
+                   $<TARGET_FILE:hilorun> $<TARGET_FILE:dsync_check> busy_coordinator)
+  set_tests_properties(integration.dsync.kill_holder.tcp
+                       integration.dsync.kill_holder_busy_coordinator.tcp PROPERTIES
+    LABELS "integration;tcp" TIMEOUT 120)
 endif()

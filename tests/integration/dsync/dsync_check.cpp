@@ -3,9 +3,11 @@
 //
 //   dsync_check                 every check below; prints "dsync_check: OK ..." and exits 0,
 //                               or prints each failed check and exits 1
-//   dsync_check kill_holder     rank 1 takes a DistributedMutex, prints "rank 1 pid P holding"
+//   dsync_check kill_holder [busy_coordinator]
+//                               rank 1 takes a DistributedMutex, prints "rank 1 pid P holding"
 //                               and sleeps; the others queue for it and must get PeerLost once
-//                               rank 1 is killed: each prints "PeerLost(rank R): ..." and exits 0
+//                               rank 1 is killed: each prints "PeerLost(rank R): ..." and exits 0.
+//                               With busy_coordinator rank 0 does not queue but sleeps.
 //
 // The high-water mark is measured without trusting the semaphore: every holder records when it
 // got a unit (after acquire returned) and when it gave it back (before release), on the
@@ -16,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -176,13 +179,25 @@ void check_timeout(hilo::Communicator& world) {
   }
 }
 
-int kill_holder(hilo::Communicator& world) {
+// Rank 1 holds the mutex until it is killed. The other ranks queue for it, except the
+// coordinator (rank 0) when `coordinator_busy`: it then sleeps through the kill as if busy with
+// other work, so the waiters cannot learn of the loss from the coordinator ending.
+int kill_holder(hilo::Communicator& world, bool coordinator_busy) {
+  // hilorun sends SIGTERM to the other ranks as soon as it reaps the killed one, racing with
+  // their reports. Ignoring it gives them hilorun's grace period (SIGKILL follows, so nothing
+  // can hang) to show that they got PeerLost on their own.
+  std::signal(SIGTERM, SIG_IGN);
   hilo::DistributedMutex mutex(world);
   if (world.rank() == 1) mutex.lock();
   world.barrier();
   if (world.rank() == 1) {
     std::cout << "rank 1 pid " << getpid() << " holding" << std::endl;
     for (;;) std::this_thread::sleep_for(1s);  // until killed
+  }
+  if (world.rank() == 0 && coordinator_busy) {
+    std::cout << "rank 0 busy" << std::endl;
+    std::this_thread::sleep_for(10s);  // hilorun ends it with SIGKILL after its grace period
+    return 0;
   }
   std::cout << "rank " << world.rank() << " waiting" << std::endl;
   try {
@@ -207,10 +222,10 @@ int main(int argc, char** argv) {
         std::cerr << "dsync_check kill_holder needs at least 3 ranks" << std::endl;
         return 2;
       }
-      return kill_holder(world);
+      return kill_holder(world, argc > 2 && std::string(argv[2]) == "busy_coordinator");
     }
     if (mode != "all") {
-      std::cerr << "usage: dsync_check [kill_holder]" << std::endl;
+      std::cerr << "usage: dsync_check [kill_holder [busy_coordinator]]" << std::endl;
       return 2;
     }
     check_high_water(world);
