@@ -142,7 +142,7 @@ int run(int argc, char** argv) {
   std::string host_list;
   for (int r = 0; r < world.size(); ++r) host_list += (r ? "," : "") + hosts[r];
   const long expected = static_cast<long>(world.size()) * users * rounds;
-  std::cout << "ranks on hosts: " << host_list << "\n";
+  std::cout << "cluster_semaphore: ranks on hosts=" << host_list << "\n";
   if (tally.max_holders > licences_total || tally.went_negative || tally.acquisitions != expected) {
     std::cout << "cluster_semaphore: VIOLATION max_holders=" << tally.max_holders
               << " limit=" << licences_total << " ranks=" << world.size()

@@ -57,3 +57,14 @@ if(TARGET hilorun)
                        integration.dsync.kill_holder_busy_coordinator.tcp PROPERTIES
     LABELS "integration;tcp" TIMEOUT 120)
 endif()
+
+# Across three network-namespace hosts (tests/integration/cluster.cmake's test bed), with both
+# launchers: the licences are really shared between hosts.
+if(HILO_BUILD_EXAMPLES AND COMMAND cluster_netns_test)
+  cluster_netns_test(cluster_semaphore.mpirun "^cluster_semaphore: OK max_holders=[1-3] limit=3 ranks=6 acquisitions=300$"
+                     ${HILO_NETNS_MPIRUN} -n 6 $<TARGET_FILE:cluster_semaphore> 3 25 2)
+  if(HILO_NETNS_HILORUN AND TARGET hilorun)
+    cluster_netns_test(cluster_semaphore.hilorun "^cluster_semaphore: OK max_holders=[1-3] limit=3 ranks=6 acquisitions=300$"
+                       ${HILO_NETNS_HILORUN} -n 6 $<TARGET_FILE:cluster_semaphore> 3 25 2)
+  endif()
+endif()
