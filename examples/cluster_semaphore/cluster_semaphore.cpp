@@ -9,9 +9,11 @@
 // waiting for rank 0's acknowledgement. So a user's "out" is counted before its licence can be
 // handed to anyone else, and rank 0's high-water mark can only be too high, never too low.
 //
-//   usage: cluster_semaphore [K=3] [rounds per user=50] [users per rank=2]
+//   usage: cluster_semaphore [K=3] [rounds per user=50] [users per rank=2] [--without-semaphore]
 //   prints: cluster_semaphore: OK max_holders=M limit=K ranks=R acquisitions=A
 //   exits 1 (printing VIOLATION) if more than K held a licence at once.
+// --without-semaphore skips acquire/release, as the seed's first version does: the counter
+// then shows more than K users at once, and the program exits 1.
 #include <unistd.h>
 
 #include <chrono>
@@ -90,7 +92,8 @@ int argument(int argc, char** argv, int index, int fallback) {
     throw std::invalid_argument(
         "argument " + std::to_string(index) + " ('" + argv[index] +
         "') must be a whole number from 1 to 100000\n"
-        "usage: cluster_semaphore [K=3] [rounds per user=50] [users per rank=2]");
+        "usage: cluster_semaphore [K=3] [rounds per user=50] [users per rank=2] "
+        "[--without-semaphore]");
   return static_cast<int>(value);
 }
 
@@ -99,6 +102,8 @@ int argument(int argc, char** argv, int index, int fallback) {
 int run(int argc, char** argv) {
   hilo::Runtime runtime(argc, argv);
   hilo::Communicator& world = runtime.world();
+  const bool use_semaphore = !(argc > 1 && std::string(argv[argc - 1]) == "--without-semaphore");
+  if (!use_semaphore) --argc;
   const int licences_total = argument(argc, argv, 1, 3);
   const int rounds = argument(argc, argv, 2, 50);
   const int users = argument(argc, argv, 3, 2);
@@ -121,11 +126,11 @@ int run(int argc, char** argv) {
         std::mt19937 random(static_cast<unsigned>(world.rank() * 1000 + user));
         std::uniform_int_distribution<int> work_us(0, 500);
         for (int round = 0; round < rounds; ++round) {
-          licences.acquire();
+          if (use_semaphore) licences.acquire();
           report(counter, user, +1);
           std::this_thread::sleep_for(std::chrono::microseconds(work_us(random)));  // "use" it
           report(counter, user, -1);
-          licences.release();
+          if (use_semaphore) licences.release();
         }
       });
     });

@@ -27,6 +27,13 @@ if(HILO_WITH_MPI)
     set_tests_properties(integration.dsync.cluster_semaphore.mpi PROPERTIES
       LABELS "integration;mpi" TIMEOUT 300 ENVIRONMENT "${dsync_env}" RESOURCE_LOCK mpirun
       PASS_REGULAR_EXPRESSION "cluster_semaphore: OK max_holders=[12] limit=2 ranks=4 acquisitions=320")
+    # The proof can fail: without the semaphore the 8 users overlap and it reports it (exit 1).
+    add_test(NAME integration.dsync.cluster_semaphore_detects_overlap.mpi
+             COMMAND ${MPIRUN} --oversubscribe -n 4 $<TARGET_FILE:cluster_semaphore> 1 50 2
+                     --without-semaphore)
+    set_tests_properties(integration.dsync.cluster_semaphore_detects_overlap.mpi PROPERTIES
+      LABELS "integration;mpi" TIMEOUT 300 ENVIRONMENT "${dsync_env}" RESOURCE_LOCK mpirun
+      PASS_REGULAR_EXPRESSION "cluster_semaphore: VIOLATION max_holders=([2-9]|[1-9][0-9]) limit=1 ")
   endif()
 endif()
 
