@@ -24,6 +24,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Catch2's assertions are not thread-safe, and ranks are threads here: a rank checks with
+// this instead, and run_local rethrows the first failure in the test's own thread.
+void rank_check(bool ok, const char* what) {
+  if (!ok) throw std::logic_error(std::string("rank check failed: ") + what);
+}
+
 // How many hold a unit right now, and the most that ever did at once.
 struct HolderCount {
   std::atomic<int> now{0};
@@ -48,7 +54,7 @@ TEST_CASE("at most k ranks hold a DistributedSemaphore at once, over many rounds
   std::atomic<int> acquisitions{0};
   hilo::run_local(n, [&](Communicator& world) {
     DistributedSemaphore licences(world, k);
-    REQUIRE(licences.limit() == k);
+    rank_check(licences.limit() == k, "licences.limit() == k");
     for (int i = 0; i < rounds; ++i) {
       licences.acquire();
       holders.enter();
@@ -57,7 +63,7 @@ TEST_CASE("at most k ranks hold a DistributedSemaphore at once, over many rounds
       holders.leave();
       licences.release();
     }
-    REQUIRE(licences.held_here() == 0);
+    rank_check(licences.held_here() == 0, "licences.held_here() == 0");
   });
   INFO("n = " << n << ", k = " << k);
   CHECK(holders.high_water.load() <= k);
@@ -144,7 +150,7 @@ TEST_CASE("the threads of one rank share the rank's units") {
       });
     }
     for (auto& t : threads) t.join();
-    REQUIRE(licences.held_here() == 0);
+    rank_check(licences.held_here() == 0, "licences.held_here() == 0");
   });
   CHECK(holders.high_water.load() <= k);
 }
@@ -166,7 +172,7 @@ TEST_CASE("try_acquire_for times out when all k units are held, and not early") 
       auto waited = std::chrono::steady_clock::now() - start;
       timed_out = !got && waited >= 150ms;
       refused_at_once = !licences.try_acquire();
-      REQUIRE(licences.held_here() == 0);
+      rank_check(licences.held_here() == 0, "licences.held_here() == 0");
     }
     world.barrier();
     if (holder) licences.release();
@@ -270,7 +276,7 @@ TEST_CASE("another coordinator rank works the same") {
   HolderCount holders;
   hilo::run_local(4, [&](Communicator& world) {
     DistributedSemaphore licences(world, 2, /*coordinator=*/3);
-    REQUIRE(licences.coordinator() == 3);
+    rank_check(licences.coordinator() == 3, "licences.coordinator() == 3");
     for (int i = 0; i < 100; ++i) {
       licences.acquire();
       holders.enter();
@@ -341,7 +347,7 @@ TEST_CASE("hilo::SemaphoreGuard holds a unit of a DistributedSemaphore for a sco
       holders.enter();
       holders.leave();
     }
-    REQUIRE(licences.held_here() == 0);
+    rank_check(licences.held_here() == 0, "licences.held_here() == 0");
   });
   CHECK(holders.high_water.load() == 1);
 }
