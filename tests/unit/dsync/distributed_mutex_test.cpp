@@ -12,20 +12,11 @@
 
 #include "catch.hpp"
 #include "hilo/runtime.hpp"
+#include "rank_check.hpp"
 
 using hilo::Communicator;
 using hilo::DistributedMutex;
 using namespace std::chrono_literals;
-
-namespace {
-
-// Catch2's assertions are not thread-safe, and ranks are threads here: a rank checks with
-// this instead, and run_local rethrows the first failure in the test's own thread.
-void rank_check(bool ok, const char* what) {
-  if (!ok) throw std::logic_error(std::string("rank check failed: ") + what);
-}
-
-}  // namespace
 
 TEST_CASE("std::scoped_lock on a DistributedMutex lets one rank in at a time") {
   const int n = GENERATE(2, 3, 4, 5, 6, 7);

@@ -14,21 +14,14 @@
 
 #include "catch.hpp"
 #include "hilo/runtime.hpp"
-#if __has_include("hilo/sync/semaphore.hpp")
 #include "hilo/sync/semaphore.hpp"
-#endif
+#include "rank_check.hpp"
 
 using hilo::Communicator;
 using hilo::DistributedSemaphore;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Catch2's assertions are not thread-safe, and ranks are threads here: a rank checks with
-// this instead, and run_local rethrows the first failure in the test's own thread.
-void rank_check(bool ok, const char* what) {
-  if (!ok) throw std::logic_error(std::string("rank check failed: ") + what);
-}
 
 // How many hold a unit right now, and the most that ever did at once.
 struct HolderCount {
@@ -337,7 +330,6 @@ TEST_CASE("a rank that throws between calls does not leave the others hanging") 
   CHECK(peer_lost.load() == 2);
 }
 
-#if __has_include("hilo/sync/semaphore.hpp")
 TEST_CASE("hilo::SemaphoreGuard holds a unit of a DistributedSemaphore for a scope") {
   HolderCount holders;
   hilo::run_local(3, [&](Communicator& world) {
@@ -351,4 +343,3 @@ TEST_CASE("hilo::SemaphoreGuard holds a unit of a DistributedSemaphore for a sco
   });
   CHECK(holders.high_water.load() == 1);
 }
-#endif
