@@ -18,7 +18,7 @@
 //
 // Messages per operation (each a 16-byte message; a rank talking to itself still sends one):
 //   acquire / try_acquire_for that gets a unit:   2 (request, grant)
-//   try_acquire (never waits):                     2 (request, granted or denied)
+//   try_acquire (never waits):                     2 (request, granted or refused)
 //   try_acquire_for that runs out of time:         4 (request, cancel, one answer, all to/from
 //                                                     the coordinator)
 //   release:                                       1 (one way; it returns without waiting)
@@ -31,9 +31,11 @@
 // grant crosses the withdrawal on the wire it returns true a little after d (the unit is yours).
 //
 // Failures. Every wait is a receive from the coordinator, so a backend that detects dead peers
-// reports it there: on tcp (and local) a rank that dies, holding a unit or not, makes every
-// waiting acquire throw hilo::PeerLost naming that rank instead of hanging forever. Under MPI a
-// dead rank usually ends the whole job (mpirun's default).
+// reports it there: on tcp a rank that dies (killed, crashed), holding a unit or not, makes the
+// waiting acquires throw hilo::PeerLost instead of hanging forever. It names the dead rank, or
+// the coordinator if that rank saw the loss first and ended. On local the same happens when a
+// rank's function throws (after its units came back, see below). Under MPI a dead rank usually
+// ends the whole job (mpirun's default).
 //
 // Construction and destruction are collective: every rank of `comm` must construct it with the
 // same k and coordinator (checked: a mismatch throws std::invalid_argument on every rank), and
