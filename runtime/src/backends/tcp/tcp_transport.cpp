@@ -79,8 +79,9 @@ std::unique_ptr<Operation> TcpTransport::isend(int dest, int tag,
 
 void TcpTransport::rethrow_naming_peer(const Timeout& timeout, int source) const {
   if (source == any_source) throw timeout;
-  throw Timeout(std::string(timeout.what()) + "; rank " + std::to_string(source) + " is " +
-                engine_->describe(world_rank(source)) + ", alive as far as TCP knows (stalled?)");
+  throw Timeout(std::string(timeout.what()) + "; it was waiting on world " +
+                engine_->describe(world_rank(source)) +
+                ", whose connection is still open: stalled, or not sending?");
 }
 
 Status TcpTransport::recv(int source, int tag, const Sink& sink, Deadline deadline) {
