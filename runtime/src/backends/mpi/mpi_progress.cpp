@@ -14,6 +14,11 @@ struct MpiProgress::State {
   std::mutex mutex;
   std::condition_variable work;
   std::list<std::shared_ptr<Pending>> pending;
+  struct OrphanSend {
+    MPI_Request request;
+    std::shared_ptr<const void> keep_alive;
+  };
+  std::list<OrphanSend> orphans;
   bool stopping = false;
   std::thread thread;
 
@@ -67,6 +72,13 @@ void MpiProgress::stop() {
   }
   state_->work.notify_all();
   if (state_->thread.joinable()) state_->thread.join();
+  // Sends nobody received by now never will be; MPI frees them, their buffers stay allocated
+  // (MPI may still hold pointers into them until MPI_Finalize).
+  for (auto& o : state_->orphans) {
+    MPI_Request_free(&o.request);
+    new std::shared_ptr<const void>(std::move(o.keep_alive));
+  }
+  state_->orphans.clear();
 }
 
 std::shared_ptr<MpiProgress::Pending> MpiProgress::add(MPI_Comm comm, int source, int tag,
@@ -104,6 +116,14 @@ void MpiProgress::remove(const std::shared_ptr<Pending>& p) {
   }
 }
 
+void MpiProgress::adopt_send(MPI_Request request, std::shared_ptr<const void> keep_alive) {
+  std::lock_guard lock(state_->mutex);
+  state_->orphans.push_back({request, std::move(keep_alive)});
+  if (state_->threads_allowed && !state_->thread.joinable())
+    state_->thread = std::thread([this] { run(); });
+  state_->work.notify_one();
+}
+
 void MpiProgress::run() {
   auto pause = std::chrono::microseconds(0);
   std::unique_lock lock(state_->mutex);
@@ -119,6 +139,11 @@ void MpiProgress::run() {
       }
       waiting = waiting || p->stage < Pending::done;
     }
+    state_->orphans.remove_if([](State::OrphanSend& o) {
+      int done = 0;
+      return MPI_Test(&o.request, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS || done;
+    });
+    waiting = waiting || !state_->orphans.empty();
     if (!waiting) {
       state_->work.wait(lock);
       pause = std::chrono::microseconds(0);

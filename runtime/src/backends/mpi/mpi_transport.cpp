@@ -30,11 +30,18 @@ std::string seconds_text(Deadline::Clock::duration d) {
 
 class SendOperation final : public Operation {
  public:
-  SendOperation(MPI_Request request, std::shared_ptr<const void> keep_alive, std::string what)
-      : request_(request), keep_alive_(std::move(keep_alive)), what_(std::move(what)) {}
+  SendOperation(MPI_Request request, std::shared_ptr<const void> keep_alive,
+                std::shared_ptr<MpiProgress> progress, std::string what)
+      : request_(request),
+        keep_alive_(std::move(keep_alive)),
+        progress_(std::move(progress)),
+        what_(std::move(what)) {}
   ~SendOperation() override {
-    // MPI still reads the buffer until the send completes: finish it before letting go.
-    if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+    if (request_ == MPI_REQUEST_NULL) return;
+    if (keep_alive_)
+      progress_->adopt_send(request_, std::move(keep_alive_));
+    else
+      MPI_Wait(&request_, MPI_STATUS_IGNORE);  // the caller's buffer: it must not outlive us
   }
   bool test() override {
     int done = 0;
@@ -51,6 +58,7 @@ class SendOperation final : public Operation {
  private:
   MPI_Request request_;
   std::shared_ptr<const void> keep_alive_;
+  std::shared_ptr<MpiProgress> progress_;
   std::string what_;
 };
 
@@ -126,24 +134,10 @@ Status ProbedReceive::wait(Deadline deadline) {
 
 MpiTransport::MpiTransport(MPI_Comm comm, bool owned, std::shared_ptr<MpiProgress> progress,
                            bool is_channel)
-    : comm_(comm), owned_(owned), progress_(std::move(progress)) {
+    : comm_(comm), owned_(owned), is_channel_(is_channel), progress_(std::move(progress)) {
   mpi::check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
   mpi::check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
   mpi::check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
-  if (is_channel) return;
-  // Host names for error messages, and the channel for hilo's generic collectives.
-  char name[MPI_MAX_PROCESSOR_NAME] = {};
-  int length = 0;
-  MPI_Get_processor_name(name, &length);
-  std::vector<char> all(static_cast<std::size_t>(size_) * MPI_MAX_PROCESSOR_NAME);
-  mpi::check(MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(),
-                           MPI_MAX_PROCESSOR_NAME, MPI_CHAR, comm_),
-             "MPI_Allgather of host names");
-  for (int r = 0; r < size_; ++r)
-    hosts_.emplace_back(all.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME);
-  MPI_Comm channel;
-  mpi::check(MPI_Comm_dup(comm_, &channel), "MPI_Comm_dup for the collective channel");
-  collectives_ = std::make_unique<MpiTransport>(channel, true, progress_, true);
 }
 
 MpiTransport::~MpiTransport() {
@@ -154,7 +148,13 @@ MpiTransport::~MpiTransport() {
 }
 
 std::string MpiTransport::host_of(int rank) const {
-  return rank >= 0 && rank < static_cast<int>(hosts_.size()) ? hosts_[rank] : std::string("?");
+  // Only this rank's own name is known without a collective, and hilo starts no collective
+  // the user did not call (a plain MPI program in the same job would never join it).
+  if (rank != rank_) return "the host of rank " + std::to_string(rank);
+  char name[MPI_MAX_PROCESSOR_NAME] = {};
+  int length = 0;
+  MPI_Get_processor_name(name, &length);
+  return std::string(name, length);
 }
 
 std::string MpiTransport::describe(const char* op, int peer, int tag) const {
@@ -182,7 +182,8 @@ std::unique_ptr<Operation> MpiTransport::isend(int dest, int tag,
   MPI_Request request;
   std::string what = describe("isend", dest, tag);
   mpi::check(MPI_Isend(data, count.count(), count.type(), dest, tag, comm_, &request), what);
-  return std::make_unique<SendOperation>(request, std::move(keep_alive), std::move(what));
+  return std::make_unique<SendOperation>(request, std::move(keep_alive), progress_,
+                                         std::move(what));
 }
 
 Status MpiTransport::receive_matched(MPI_Message& message, MPI_Status& probed, const Sink& sink,
