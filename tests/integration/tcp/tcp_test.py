@@ -307,6 +307,29 @@ def case_srun_mode(h):
     check("collectives ok: sum 3 over 3 ranks" in results[0][0], "rank 0 did not report the result")
 
 
+def case_network_choice(h):
+    # HILO_TCP_PORTS confines the listeners; HILO_TCP_IF picks the interface (hilorun then leaves
+    # the choice to the ranks); a HILO_TCP_IF that matches nothing is an error naming it.
+    low = free_port() // 100 * 100
+    low = 20000 + low % 30000
+    go = os.path.join(h.workdir, "go")
+    job = h.start(3, ["wait_then_reduce", go], {"HILO_TCP_PORTS": f"{low}-{low + 99}",
+                                                "HILO_TCP_IF": "lo"})
+    pids = pids_of(job, 3)
+    ports = [listening_port_of(pid) for pid in pids.values()]
+    open(go, "w").close()
+    code = job.finish()
+    check(code == 0, f"the job with HILO_TCP_PORTS and HILO_TCP_IF=lo failed (exit {code})")
+    check(all(low <= p <= low + 99 for p in ports), f"listeners {ports} outside {low}-{low + 99}")
+    print(f"ranks listened on {ports}, inside HILO_TCP_PORTS={low}-{low + 99}")
+
+    job = h.start(2, ["collectives"], {"HILO_TCP_IF": "nosuchif0"})
+    code = job.finish()
+    check(code != 0, "a HILO_TCP_IF that matches nothing did not fail the job")
+    check(any("HILO_TCP_IF='nosuchif0'" in l for l in job.stdout),
+          "the error does not name the bad HILO_TCP_IF value")
+
+
 def case_pingpong(h):
     # A smoke run of the latency probe (numbers are a benchmark's business, not a test's).
     job = h.start(2, ["pingpong", "2000"])
