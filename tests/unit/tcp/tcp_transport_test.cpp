@@ -258,6 +258,30 @@ TEST_CASE("tcp world: a peer that closes without finishing is PeerLost for every
   engines[2]->finish(5s);
 }
 
+TEST_CASE("tcp world: a rank that fails tells the others why (a cascade names its root cause)") {
+  auto engines = connect_all(plan_world(3));
+  Communicator zero(world_of(engines[0]));
+  Communicator one(world_of(engines[1]));
+  engines[2].reset();  // rank 2 dies without a word
+  CHECK_THROWS_AS(one.recv<int>(2, 1, hilo::within(20s)), hilo::PeerLost);
+  // Rank 1 now fails because of it, and says so to rank 0 on its way out.
+  engines[1]->abort(2s);
+  try {
+    zero.recv<int>(1, 1, hilo::within(20s));
+    FAIL("a receive from an aborted rank returned");
+  } catch (const hilo::PeerLost& e) {
+    // Rank 0 may hear of rank 2 directly first; either way a root cause is named.
+    const std::string what = e.what();
+    if (e.rank() == 1) {
+      CHECK_THAT(what, Catch::Matchers::Contains("failed and left the job"));
+      CHECK_THAT(what, Catch::Matchers::Contains("rank 2 (host host2"));
+    } else {
+      CHECK(e.rank() == 2);
+    }
+  }
+  engines[0]->finish(5s);
+}
+
 TEST_CASE("tcp world: a rank that finishes cleanly only fails receives that wait for it") {
   auto engines = connect_all(plan_world(3));
   Communicator zero(world_of(engines[0]));

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <exception>
@@ -131,13 +132,14 @@ class TcpBackend final : public detail::Backend {
   TcpBackend(std::shared_ptr<Engine> engine, std::chrono::milliseconds finish_limit)
       : engine_(std::move(engine)), finish_limit_(finish_limit) {}
   ~TcpBackend() override {
-    // Unwinding from an exception: leave without a goodbye, so the peers see this rank as lost
-    // and fail at once instead of waiting for it.
-    if (std::uncaught_exceptions() == 0) {
-      try {
+    // Unwinding from an exception: no goodbye but an abort, so the peers see this rank as lost
+    // (with the reason) and fail at once instead of waiting for it.
+    try {
+      if (std::uncaught_exceptions() == 0)
         engine_->finish(finish_limit_);
-      } catch (...) {
-      }
+      else
+        engine_->abort(std::min<std::chrono::milliseconds>(finish_limit_, std::chrono::seconds(1)));
+    } catch (...) {
     }
   }
   std::string_view name() const override { return "tcp"; }

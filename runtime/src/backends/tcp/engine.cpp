@@ -133,6 +133,7 @@ struct Engine::Peer {
   Mailbox* cached_box = nullptr;
   const std::vector<int>* cached_members = nullptr;
   bool said_goodbye = false;
+  std::string abort_reason;  // the payload of an abort frame
 };
 
 // ---- sends the caller waits on
@@ -258,6 +259,47 @@ void Engine::finish(std::chrono::milliseconds limit) {
     }
   }
   finished_cleanly_ = true;
+}
+
+void Engine::abort(std::chrono::milliseconds limit) {
+  std::string reason = "its runtime ended with an exception";
+  {
+    std::lock_guard lock(contexts_mutex_);
+    if (lost_) {
+      try {
+        std::rethrow_exception(lost_);
+      } catch (const std::exception& e) {
+        reason = std::string("it had lost a peer: ") + e.what();
+      }
+    }
+  }
+  if (reason.size() > max_abort_reason) reason.resize(max_abort_reason);
+  auto text = std::make_shared<const std::string>(reason);
+  FrameHeader header;
+  header.flags = frame_flag_abort;
+  header.source = rank();
+  header.type = data_type_of<char>();
+  header.length = text->size();
+  const Deadline deadline = Deadline::after(limit);
+  std::vector<std::shared_ptr<OutgoingFrame>> sent;
+  for (auto& peer : peers_) {
+    if (peer->rank == rank()) continue;
+    std::lock_guard lock(peer->send_mutex);
+    if (peer->broken || !peer->socket) continue;
+    auto frame = std::make_shared<OutgoingFrame>(encode_frame_header(header), text->data(),
+                                                 text->size(), text);
+    peer->queue.push_back(frame);
+    flush_locked(*peer);
+    sent.push_back(std::move(frame));
+  }
+  for (auto& frame : sent) {
+    try {
+      frame->wait(deadline);
+    } catch (const std::exception&) {
+      // That peer is gone too.
+    }
+  }
+  stop_thread();
 }
 
 std::string Engine::describe(int world_rank) const {
@@ -553,9 +595,17 @@ bool Engine::read_frames(Peer& peer) {
         continue;
       }
       if (peer.said_goodbye) throw Error("malformed stream: a frame after its goodbye");
-      peer.box = &mailbox_for_frame(peer, peer.header.context);
-      peer.delivery = peer.box->begin(
-          Envelope{peer.header.source, peer.header.tag, peer.header.length, peer.header.type});
+      if (peer.header.flags & frame_flag_abort) {
+        // The reason is read like a payload, into a string of our own; no mailbox sees it.
+        peer.box = nullptr;
+        peer.abort_reason.assign(peer.header.length, '\0');
+        peer.delivery = Mailbox::Delivery{};
+        peer.delivery.destination = reinterpret_cast<std::byte*>(peer.abort_reason.data());
+      } else {
+        peer.box = &mailbox_for_frame(peer, peer.header.context);
+        peer.delivery = peer.box->begin(
+            Envelope{peer.header.source, peer.header.tag, peer.header.length, peer.header.type});
+      }
       peer.received = 0;
       peer.in_payload = true;
     }
@@ -571,7 +621,11 @@ bool Engine::read_frames(Peer& peer) {
     }
     if (remaining == 0) {
       peer.in_payload = false;
-      peer.box->finish(std::move(peer.delivery));
+      if (peer.box != nullptr) {
+        peer.box->finish(std::move(peer.delivery));
+        continue;
+      }
+      peer_lost(peer, describe(peer.rank) + " failed and left the job (" + peer.abort_reason + ")");
       continue;
     }
     if (budget == 0) return true;
@@ -614,6 +668,7 @@ void Engine::read_from(Peer& peer) {
   std::exception_ptr error;
   if (!why.empty())
     error = std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
+  if (peer.in_payload && peer.box == nullptr) peer.in_payload = false;  // a cut-off abort reason
   if (peer.in_payload) {
     peer.in_payload = false;
     peer.box->abort(std::move(peer.delivery),

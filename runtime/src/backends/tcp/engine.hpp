@@ -29,7 +29,8 @@
 // fails with hilo::PeerLost naming its rank and host. A rank that finishes normally sends a
 // goodbye frame first; then only receives that wait for it (by rank) fail, so ranks that finish
 // early do not break the others. A malformed frame is treated as a lost peer: the connection
-// cannot be trusted after it. Stalled peers are the callers' deadlines' business (hilo::Timeout).
+// cannot be trusted after it. A rank that fails (its runtime unwinds from an exception) sends an
+// abort frame with the reason first, so a cascade names its root cause. Stalled peers are the callers' deadlines' business (hilo::Timeout).
 #pragma once
 
 #include <atomic>
@@ -79,6 +80,11 @@ class Engine {
   // Normal end: flushes every queued frame, tells every peer goodbye, stops the progress thread
   // and closes the sockets. Waits at most `limit` for slow peers to take the remaining bytes.
   void finish(std::chrono::milliseconds limit);
+
+  // Failing end (an exception is unwinding the runtime): tells every peer why in an abort frame
+  // (best effort, at most `limit`), then stops and closes. The peers fail at once with PeerLost
+  // naming this rank and the reason, instead of "exited or was killed".
+  void abort(std::chrono::milliseconds limit);
 
   int rank() const { return config_.rank; }
   int size() const { return static_cast<int>(config_.table.size()); }
