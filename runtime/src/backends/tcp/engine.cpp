@@ -116,9 +116,9 @@ struct Engine::Peer {
   // ---- send side, guarded by send_mutex
   std::mutex send_mutex;
   std::deque<std::shared_ptr<OutgoingFrame>> queue;
-  bool want_write = false;     // EPOLLOUT armed
-  bool write_failed = false;   // the socket refused bytes: the reader will say why
-  std::exception_ptr broken;   // set once lost or finished: every send raises it
+  bool want_write = false;    // EPOLLOUT armed
+  bool write_failed = false;  // the socket refused bytes: the reader will say why
+  std::exception_ptr broken;  // set once lost or finished: every send raises it
 
   // ---- receive side, guarded by the engine's progress_mutex_
   std::unique_ptr<std::byte[]> staging = std::make_unique_for_overwrite<std::byte[]>(staging_size);
@@ -234,8 +234,7 @@ void Engine::finish(std::chrono::milliseconds limit) {
     if (peer->rank == rank()) continue;
     std::lock_guard lock(peer->send_mutex);
     if (peer->broken || !peer->socket) continue;
-    auto frame =
-        std::make_shared<OutgoingFrame>(encode_frame_header(goodbye), nullptr, 0, nullptr);
+    auto frame = std::make_shared<OutgoingFrame>(encode_frame_header(goodbye), nullptr, 0, nullptr);
     peer->queue.push_back(frame);
     flush_locked(*peer);
     goodbyes.emplace_back(peer.get(), std::move(frame));
@@ -353,8 +352,8 @@ Mailbox& Engine::mailbox_for_frame(Peer& peer, std::uint64_t context) {
     const int source = peer.header.source;
     if (source >= static_cast<int>(members->size()) ||
         (*members)[static_cast<std::size_t>(source)] != peer.rank)
-      throw Error("malformed frame header: it claims to come from rank " +
-                  std::to_string(source) + " of its communicator, which is not the sender");
+      throw Error("malformed frame header: it claims to come from rank " + std::to_string(source) +
+                  " of its communicator, which is not the sender");
   }
   return *box;
 }
@@ -450,8 +449,10 @@ void Engine::send(int world_dest, const FrameHeader& header, const void* data, D
         sent = ::sendmsg(peer.socket.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
       } while (sent < 0 && errno == EINTR);
       if (sent == static_cast<ssize_t>(frame_header_size + header.length)) return;
-      if (sent > 0) written = static_cast<std::size_t>(sent);
-      else if (errno != EAGAIN && errno != EWOULDBLOCK) peer.write_failed = true;
+      if (sent > 0)
+        written = static_cast<std::size_t>(sent);
+      else if (errno != EAGAIN && errno != EWOULDBLOCK)
+        peer.write_failed = true;
     }
     frame = std::make_shared<OutgoingFrame>(encoded, data, header.length, nullptr);
     frame->sent = written;
@@ -483,14 +484,12 @@ void Engine::wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, D
     return;
   }
   throw Timeout("hilo: send from rank " + std::to_string(rank()) + " to " + describe(peer.rank) +
-                ": the peer did not take the message within " +
-                seconds_text(Clock::now() - start) + " (it is alive but not reading: stalled?); " +
-                how);
+                ": the peer did not take the message within " + seconds_text(Clock::now() - start) +
+                " (it is alive but not reading: stalled?); " + how);
 }
 
 std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& header,
-                                         std::shared_ptr<const void> keep_alive,
-                                         const void* data) {
+                                         std::shared_ptr<const void> keep_alive, const void* data) {
   const Status done{header.source, header.tag, header.length};
   if (world_dest == rank()) {
     deliver_to_self(header, data);
@@ -510,7 +509,8 @@ std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& head
 // ---- failures
 
 void Engine::peer_lost(Peer& peer, const std::string& why) {
-  auto error = std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
+  auto error =
+      std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
   {
     std::lock_guard lock(peer.send_mutex);
     if (peer.broken) {
@@ -588,7 +588,8 @@ bool Engine::read_frames(Peer& peer) {
         peer.staged_end += got;
         continue;
       }
-      peer.header = decode_frame_header(peer.staging.get() + peer.staged_begin, config_.max_payload);
+      peer.header =
+          decode_frame_header(peer.staging.get() + peer.staged_begin, config_.max_payload);
       peer.staged_begin += frame_header_size;
       if (peer.header.flags & frame_flag_goodbye) {
         peer_finished(peer);
@@ -613,8 +614,8 @@ bool Engine::read_frames(Peer& peer) {
     std::size_t have = peer.staged_end - peer.staged_begin;
     if (have > 0 && remaining > 0) {
       std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(have, remaining));
-      std::memcpy(peer.delivery.destination + peer.received,
-                  peer.staging.get() + peer.staged_begin, take);
+      std::memcpy(peer.delivery.destination + peer.received, peer.staging.get() + peer.staged_begin,
+                  take);
       peer.staged_begin += take;
       peer.received += take;
       remaining -= take;
@@ -667,15 +668,16 @@ void Engine::read_from(Peer& peer) {
   // The connection is over: finish what was half read, stop watching it, close it.
   std::exception_ptr error;
   if (!why.empty())
-    error = std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
+    error =
+        std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
   if (peer.in_payload && peer.box == nullptr) peer.in_payload = false;  // a cut-off abort reason
   if (peer.in_payload) {
     peer.in_payload = false;
     peer.box->abort(std::move(peer.delivery),
                     error ? error
-                          : std::make_exception_ptr(PeerLost("hilo: " + describe(peer.rank) +
-                                                                 " finished mid-message",
-                                                             peer.rank, this->peer(peer.rank).host)));
+                          : std::make_exception_ptr(
+                                PeerLost("hilo: " + describe(peer.rank) + " finished mid-message",
+                                         peer.rank, this->peer(peer.rank).host)));
   }
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, peer.socket.get(), nullptr);
   {
@@ -722,7 +724,9 @@ void Engine::read_stranger(int fd) {
   if (it == strangers_.end()) return;
   Stranger& s = it->second;
   char buffer[max_hello_size];
-  ssize_t got = ::recv(fd, buffer, std::max<std::size_t>(hello_bytes_missing(s.received.data(), s.received.size()), 1), 0);
+  ssize_t got = ::recv(
+      fd, buffer,
+      std::max<std::size_t>(hello_bytes_missing(s.received.data(), s.received.size()), 1), 0);
   if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (got <= 0) return drop_stranger(fd, "it closed the connection before completing a handshake");
   s.received.append(buffer, static_cast<std::size_t>(got));
@@ -821,8 +825,8 @@ void Engine::progress_loop() {
       for (auto it = strangers_.begin(); it != strangers_.end();) {
         int fd = (it++)->first;
         if (now >= strangers_[fd].give_up_at)
-          drop_stranger(fd, "no complete handshake within " +
-                                std::to_string(stranger_window.count()) + " s");
+          drop_stranger(
+              fd, "no complete handshake within " + std::to_string(stranger_window.count()) + " s");
       }
     }
     spinning = config_.spin_window.count() > 0 && now - last_activity < config_.spin_window;

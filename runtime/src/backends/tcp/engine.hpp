@@ -30,7 +30,8 @@
 // goodbye frame first; then only receives that wait for it (by rank) fail, so ranks that finish
 // early do not break the others. A malformed frame is treated as a lost peer: the connection
 // cannot be trusted after it. A rank that fails (its runtime unwinds from an exception) sends an
-// abort frame with the reason first, so a cascade names its root cause. Stalled peers are the callers' deadlines' business (hilo::Timeout).
+// abort frame with the reason first, so a cascade names its root cause. Stalled peers are the
+// callers' deadlines' business (hilo::Timeout).
 #pragma once
 
 #include <atomic>

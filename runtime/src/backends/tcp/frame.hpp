@@ -18,9 +18,10 @@
 // knows anything else; the payload goes straight into the posted receive's buffer.
 //
 // decode_frame_header() checks every field before anyone acts on it: a wrong magic or version,
-// an unknown kind or flag, a goodbye with a payload, an abort reason over 4096 bytes, an element size of 0 or over 1 MiB, a negative source, a non-zero
-// reserved field, or a length above `max_payload` is a hilo::Error. The limit is what stops a
-// corrupted or hostile length (2^62) from becoming an allocation of terabytes.
+// an unknown kind or flag, a goodbye with a payload, an abort reason over 4096 bytes, an element
+// size of 0 or over 1 MiB, a negative source, a non-zero reserved field, or a length above
+// `max_payload` is a hilo::Error. The limit is what stops a corrupted or hostile length (2^62) from
+// becoming an allocation of terabytes.
 #pragma once
 
 #include <array>

@@ -72,8 +72,7 @@ void TcpTransport::send(int dest, int tag, const void* data, std::size_t bytes, 
 
 std::unique_ptr<Operation> TcpTransport::isend(int dest, int tag,
                                                std::shared_ptr<const void> keep_alive,
-                                               const void* data, std::size_t bytes,
-                                               DataType type) {
+                                               const void* data, std::size_t bytes, DataType type) {
   return engine_->isend(world_rank(dest), header(tag, bytes, type), std::move(keep_alive), data);
 }
 
