@@ -35,6 +35,11 @@ constexpr auto stranger_window = std::chrono::seconds(10);
 // A waiting sender spins this many rounds before sleeping (see Mailbox for the receive side).
 constexpr int send_spin_rounds = 200;
 
+// While user threads poll, the progress thread looks this often whether they still do (a thread
+// that got its message and went on computing does not wake it: queued sends and arrivals wait
+// at most this long for it).
+constexpr auto progress_recheck = std::chrono::microseconds(500);
+
 constexpr std::uint64_t listener_tag = std::uint64_t{1} << 32;
 constexpr std::uint64_t wake_tag = std::uint64_t{2} << 32;
 constexpr std::uint64_t stranger_tag = std::uint64_t{3} << 32;
@@ -554,11 +559,15 @@ bool Engine::read_frames(Peer& peer) {
   const int fd = peer.socket.get();
   std::size_t budget = read_budget;
   // One recv; returns false on EOF/error (errno set, 0 for EOF), true with `got` bytes or none.
+  // A read that returns less than asked for has emptied the socket: asking again would only
+  // cost a syscall to learn EAGAIN. Readiness is level-triggered, so new bytes are reported anew.
+  bool drained = false;
   auto receive = [&](void* into, std::size_t want, std::size_t& got) {
     for (;;) {
       ssize_t n = ::recv(fd, into, want, 0);
       if (n > 0) {
         got = static_cast<std::size_t>(n);
+        drained = got < want;
         budget -= std::min(budget, got);
         return true;
       }
@@ -575,7 +584,7 @@ bool Engine::read_frames(Peer& peer) {
     if (!peer.in_payload) {
       std::size_t have = peer.staged_end - peer.staged_begin;
       if (have < frame_header_size) {
-        if (budget == 0) return true;
+        if (budget == 0 || drained) return true;
         if (peer.staged_begin > 0) {
           std::memmove(peer.staging.get(), peer.staging.get() + peer.staged_begin, have);
           peer.staged_begin = 0;
@@ -629,7 +638,7 @@ bool Engine::read_frames(Peer& peer) {
       peer_lost(peer, describe(peer.rank) + " failed and left the job (" + peer.abort_reason + ")");
       continue;
     }
-    if (budget == 0) return true;
+    if (budget == 0 || drained) return true;
     peer.staged_begin = peer.staged_end = 0;  // staging is empty here
     std::size_t got = 0;
     if (remaining >= direct_read_threshold) {
@@ -765,24 +774,37 @@ void Engine::handle_events(const epoll_event* events, int count) {
   }
 }
 
-void Engine::poll_until(const detail::PendingReceive& receive) {
+void Engine::poll_until(const detail::PendingReceive& receive, int world_source) {
   if (receive.done() || config_.spin_window.count() == 0) return;
   pollers_.fetch_add(1);
   const auto give_up = Clock::now() + config_.spin_window;
+  Peer* awaited = world_source >= 0 && world_source != rank()
+                      ? peers_[static_cast<std::size_t>(world_source)].get()
+                      : nullptr;
   epoll_event events[64];
-  while (!receive.done() && !stopping_.load(std::memory_order_relaxed)) {
+  for (unsigned round = 0; !receive.done() && !stopping_.load(std::memory_order_relaxed); ++round) {
     int ready = 0;
     if (progress_mutex_.try_lock()) {
       std::lock_guard lock(progress_mutex_, std::adopt_lock);
-      ready = ::epoll_wait(epoll_.get(), events, 64, 0);
-      if (ready > 0) handle_events(events, ready);
+      if (awaited != nullptr && awaited->socket && round % 8 != 7) {
+        read_from(*awaited);  // one recv; nothing there costs one EAGAIN
+      } else {
+        ready = ::epoll_wait(epoll_.get(), events, 64, 0);
+        if (ready > 0) handle_events(events, ready);
+      }
     }
+    if (receive.done()) break;
     if (ready <= 0) {
       if (Clock::now() >= give_up) break;
       std::this_thread::yield();
     }
   }
-  if (pollers_.fetch_sub(1) == 1) {
+  // Giving up without the message: the progress thread must take over now, since this thread
+  // is about to sleep. Done: no wake-up (a syscall, and a thread competing for the CPU per
+  // message); the caller will most likely poll again soon, and the progress thread looks again
+  // within progress_recheck anyway.
+  const bool gave_up = !receive.done();
+  if (pollers_.fetch_sub(1) == 1 && gave_up) {
     std::lock_guard lock(pollers_mutex_);
     pollers_left_.notify_all();
   }
@@ -797,9 +819,8 @@ void Engine::progress_loop() {
       // A user thread drives the sockets now; waiting in epoll would only get this thread
       // woken for every message it then finds already handled.
       std::unique_lock lock(pollers_mutex_);
-      pollers_left_.wait_for(lock, std::chrono::milliseconds(10),
+      pollers_left_.wait_for(lock, progress_recheck,
                              [&] { return pollers_.load() == 0 || stopping_.load(); });
-      last_activity = Clock::now();
       continue;
     }
     int timeout = -1;

@@ -101,7 +101,9 @@ class Engine {
 
   // Drives the connections from the calling thread until `receive` is done or the spin window
   // passes (then the caller sleeps in the Mailbox and the progress thread carries on).
-  void poll_until(const detail::PendingReceive& receive);
+  // `world_source` is the peer the receive waits for (any_source: any): its socket is read
+  // directly, without asking epoll first; every few rounds all sockets are polled.
+  void poll_until(const detail::PendingReceive& receive, int world_source);
 
   // Blocking send: returns once the socket has taken every byte (the buffer may be reused).
   // Throws PeerLost (peer dead or finished), Timeout (the peer does not read: it stalls).
