@@ -13,6 +13,7 @@
 #include <new>
 
 #include "backends/tcp/handshake.hpp"
+#include "backends/tcp/mesh_setup.hpp"
 #include "hilo/errors.hpp"
 #include "launch/system_error.hpp"
 
@@ -307,9 +308,7 @@ void Engine::abort(std::chrono::milliseconds limit) {
 }
 
 std::string Engine::describe(int world_rank) const {
-  const auto& p = peer(world_rank);
-  return "rank " + std::to_string(p.rank) + " (host " + p.host + ", " + p.ip + ":" +
-         std::to_string(p.port) + ")";
+  return describe_peer(peer(world_rank));
 }
 
 // ---- mailboxes

@@ -15,14 +15,18 @@
 // Latency. A thread blocked in the kernel costs ~30 us to wake here, more than a whole message
 // should, and handing a message from the progress thread to the receiving thread costs a few
 // more. So a thread waiting for a receive first drives the sockets itself for a short window
-// (HILO_TCP_SPIN_US, default 50 us): it takes the progress lock, polls every socket without
-// blocking and delivers what arrived, its own message included, with no thread switch. While a
+// (HILO_TCP_SPIN_US, default 50 us): it takes the progress lock, reads the awaited peer's socket
+// directly (every socket through epoll every few rounds, and always for any_source) and
+// delivers what arrived, its own message included, with no thread switch. While a
 // user thread polls, the progress thread stands aside (it does not even wait in epoll, so the
 // kernel does not wake it per message). Once the window passes the waiter sleeps and the
 // progress thread takes over; it too keeps polling for the same window after any traffic before
 // it blocks in the kernel. Every polling loop yields the CPU between rounds, so ranks
 // oversubscribed on few cores still let each other run. Whoever holds the progress lock is the
-// only one touching the receive side of the connections.
+// only one touching the receive side of the connections. Measured 8-byte ping-pong, one way,
+// back to back with Open MPI's TCP BTL (both under SCHED_RR to shield them from this loaded
+// machine): hilo 7.3-8.5 us, Open MPI 8.0-8.4 us; at normal priority with load ~15, hilo
+// ~10 us and Open MPI's busy-polling BTL 300-1200 us.
 //
 // Failures. recv() == 0 or a reset without a goodbye frame means the peer died: every pending
 // and later receive of this rank (any communicator, any source) and every send to that peer
