@@ -29,7 +29,9 @@ namespace {
 
 const std::string token(64, '7');
 
-std::string host_name(int rank) { return "host" + std::to_string(rank); }
+std::string host_name(int rank) {
+  return "host" + std::to_string(rank);
+}
 
 // Listeners and the table a rendezvous would have produced.
 struct Plan {
@@ -59,7 +61,8 @@ std::vector<std::shared_ptr<Engine>> connect_all(Plan plan, std::set<int> skip =
   std::vector<std::shared_ptr<Engine>> engines(static_cast<std::size_t>(n));
   int i = 0;
   for (int r = 0; r < n; ++r)
-    if (!skip.count(r)) engines[static_cast<std::size_t>(r)] = starting[static_cast<std::size_t>(i++)].get();
+    if (!skip.count(r))
+      engines[static_cast<std::size_t>(r)] = starting[static_cast<std::size_t>(i++)].get();
   return engines;
 }
 
@@ -68,6 +71,15 @@ std::unique_ptr<hilo::Transport> world_of(const std::shared_ptr<Engine>& engine)
   std::iota(members.begin(), members.end(), 0);
   return std::make_unique<hilo::tcp::TcpTransport>(engine, 0, members, engine->rank());
 }
+
+// Catch's assertions are not thread-safe, so code on rank threads checks with this: a failure
+// is an exception that run_world() rethrows on the test's own thread.
+#define RANK_CHECK(...)                                                                   \
+  do {                                                                                    \
+    if (!(__VA_ARGS__))                                                                   \
+      throw std::runtime_error("check failed on a rank thread: " #__VA_ARGS__ " (line " + \
+                               std::to_string(__LINE__) + ")");                           \
+  } while (false)
 
 // Runs fn(comm) on every rank of a fresh n-rank world, each on its own thread; rethrows the first
 // failure; every rank finishes cleanly afterwards.
@@ -101,18 +113,17 @@ std::vector<std::uint8_t> pattern(std::size_t bytes, int seed) {
 }  // namespace
 
 TEST_CASE("tcp world: messages of every size arrive intact, 0 B to 64 MiB, both ways") {
-  const std::vector<std::size_t> sizes = {0,     1,          7,          40,       1000,
-                                          16383, 16384,      65536,      1 << 20,  64 << 20};
+  const std::vector<std::size_t> sizes = {0,     1,     7,     40,      1000,
+                                          16383, 16384, 65536, 1 << 20, 64 << 20};
   run_world(2, [&](Communicator& c) {
     const int other = 1 - c.rank();
     for (std::size_t bytes : sizes) {
-      INFO(bytes);
       // Both send first: the background progress keeps this from deadlocking at 64 MiB.
       auto sent = c.isend(other, 1, pattern(bytes, c.rank()));
       auto got = c.recv<std::vector<std::uint8_t>>(other, 1);
       sent.wait();
-      CHECK(got.size() == bytes);
-      CHECK(got == pattern(bytes, other));
+      RANK_CHECK(got.size() == bytes);
+      RANK_CHECK(got == pattern(bytes, other));
       // And a blocking send into a receive posted before the message (zero-copy path).
       std::vector<std::uint8_t> into(bytes);
       if (c.rank() == 0) {
@@ -120,7 +131,7 @@ TEST_CASE("tcp world: messages of every size arrive intact, 0 B to 64 MiB, both 
       } else {
         auto r = c.irecv(0, 2, into);
         r.wait();
-        CHECK(into == pattern(bytes, 9));
+        RANK_CHECK(into == pattern(bytes, 9));
       }
     }
   });
@@ -130,11 +141,11 @@ TEST_CASE("tcp world: values, strings and self-sends") {
   run_world(3, [](Communicator& c) {
     const int right = (c.rank() + 1) % c.size(), left = (c.rank() + c.size() - 1) % c.size();
     c.send(right, 3, 1.5 * c.rank());
-    CHECK(c.recv<double>(left, 3) == 1.5 * left);
+    RANK_CHECK(c.recv<double>(left, 3) == 1.5 * left);
     c.send(right, 4, std::string("from ") + std::to_string(c.rank()));
-    CHECK(c.recv<std::string>(left, 4) == "from " + std::to_string(left));
+    RANK_CHECK(c.recv<std::string>(left, 4) == "from " + std::to_string(left));
     c.send(c.rank(), 5, 42);
-    CHECK(c.recv<int>(c.rank(), 5) == 42);
+    RANK_CHECK(c.recv<int>(c.rank(), 5) == 42);
   });
 }
 
@@ -145,10 +156,10 @@ TEST_CASE("tcp world: any_source gets every sender once, with its status") {
       for (int i = 0; i < 3 * 5; ++i) {
         int value = 0;
         hilo::Status st = c.recv(hilo::any_source, 8, value);
-        CHECK(value == st.source * 100);
+        RANK_CHECK(value == st.source * 100);
         sources.insert(st.source);
       }
-      CHECK(sources == std::multiset<int>{1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3});
+      RANK_CHECK(sources == std::multiset<int>{1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3});
     } else {
       for (int i = 0; i < 5; ++i) c.send(0, 8, c.rank() * 100);
     }
@@ -171,9 +182,9 @@ TEST_CASE("tcp world: per-pair order holds for mixed sizes and tags") {
         for (int i = 0; i < count; ++i) {
           std::vector<int> m;
           hilo::Status st = c.recv(source, hilo::any_tag, m);
-          REQUIRE(!m.empty());
-          CHECK(m.front() > last[st.tag]);  // never overtaken within a tag
-          CHECK(m.front() % 2 == st.tag);
+          RANK_CHECK(!m.empty());
+          RANK_CHECK(m.front() > last[st.tag]);  // never overtaken within a tag
+          RANK_CHECK(m.front() % 2 == st.tag);
           last[st.tag] = m.front();
         }
       }
@@ -185,18 +196,18 @@ TEST_CASE("tcp world: collectives for p = 1, 3, 5, small and large") {
   for (int p : {1, 3, 5}) {
     run_world(p, [p](Communicator& c) {
       c.barrier();
-      CHECK(c.all_reduce(c.rank() + 1, std::plus<>{}) == p * (p + 1) / 2);
+      RANK_CHECK(c.all_reduce(c.rank() + 1, std::plus<>{}) == p * (p + 1) / 2);
       std::vector<double> big(100000, 1.0 + c.rank());  // 800 KB: the ring all-reduce
       auto sum = c.all_reduce(big, std::plus<>{});
-      CHECK(sum.front() == Approx(p * (p + 1) / 2.0));
-      CHECK(sum.back() == Approx(p * (p + 1) / 2.0));
+      RANK_CHECK(sum.front() == Approx(p * (p + 1) / 2.0));
+      RANK_CHECK(sum.back() == Approx(p * (p + 1) / 2.0));
       std::string text = c.rank() == 0 ? "broadcast" : "";
       c.broadcast(text, 0);
-      CHECK(text == "broadcast");
+      RANK_CHECK(text == "broadcast");
       auto all = c.all_gather(c.rank());
-      CHECK(all.size() == static_cast<std::size_t>(p));
+      RANK_CHECK(all.size() == static_cast<std::size_t>(p));
       auto sub = c.split(c.rank() % 2, c.rank());
-      CHECK(sub.all_reduce(1, std::plus<>{}) == sub.size());
+      RANK_CHECK(sub.all_reduce(1, std::plus<>{}) == sub.size());
     });
   }
 }
@@ -207,7 +218,7 @@ TEST_CASE("tcp world: a ring of 16 MiB isends, then receives, does not deadlock"
     auto sent = c.isend(right, 1, pattern(16 << 20, c.rank()));
     auto got = c.recv<std::vector<std::uint8_t>>(left, 1);
     sent.wait();
-    CHECK(got == pattern(16 << 20, left));
+    RANK_CHECK(got == pattern(16 << 20, left));
   });
 }
 
@@ -217,8 +228,8 @@ TEST_CASE("tcp world: a dropped isend still delivers its message") {
       { auto dropped = c.isend(1, 1, pattern(4 << 20, 3)); }
       c.send(1, 2, 7);
     } else {
-      CHECK(c.recv<int>(0, 2) == 7);
-      CHECK(c.recv<std::vector<std::uint8_t>>(0, 1) == pattern(4 << 20, 3));
+      RANK_CHECK(c.recv<int>(0, 2) == 7);
+      RANK_CHECK(c.recv<std::vector<std::uint8_t>>(0, 1) == pattern(4 << 20, 3));
     }
   });
 }
@@ -227,9 +238,10 @@ TEST_CASE("tcp world: a peer that closes without finishing is PeerLost for every
   auto engines = connect_all(plan_world(3));
   Communicator zero(world_of(engines[0]));
   Communicator two(world_of(engines[2]));
-  auto waiting_on_one = std::async(std::launch::async, [&] { return zero.recv<int>(1, 5, hilo::within(20s)); });
-  auto waiting_on_anyone =
-      std::async(std::launch::async, [&] { return two.recv<int>(hilo::any_source, 5, hilo::within(20s)); });
+  auto waiting_on_one =
+      std::async(std::launch::async, [&] { return zero.recv<int>(1, 5, hilo::within(20s)); });
+  auto waiting_on_anyone = std::async(
+      std::launch::async, [&] { return two.recv<int>(hilo::any_source, 5, hilo::within(20s)); });
   std::this_thread::sleep_for(100ms);
   engines[1].reset();  // rank 1 vanishes: sockets closed, no goodbye (as kill -9 does)
   try {
@@ -248,6 +260,30 @@ TEST_CASE("tcp world: a peer that closes without finishing is PeerLost for every
   zero.send(2, 1, 5);  // the living can still be sent to
   engines[0]->finish(5s);
   engines[2]->finish(5s);
+}
+
+TEST_CASE("tcp world: a rank that fails tells the others why (a cascade names its root cause)") {
+  auto engines = connect_all(plan_world(3));
+  Communicator zero(world_of(engines[0]));
+  Communicator one(world_of(engines[1]));
+  engines[2].reset();  // rank 2 dies without a word
+  CHECK_THROWS_AS(one.recv<int>(2, 1, hilo::within(20s)), hilo::PeerLost);
+  // Rank 1 now fails because of it, and says so to rank 0 on its way out.
+  engines[1]->abort(2s);
+  try {
+    zero.recv<int>(1, 1, hilo::within(20s));
+    FAIL("a receive from an aborted rank returned");
+  } catch (const hilo::PeerLost& e) {
+    // Rank 0 may hear of rank 2 directly first; either way a root cause is named.
+    const std::string what = e.what();
+    if (e.rank() == 1) {
+      CHECK_THAT(what, Catch::Matchers::Contains("failed and left the job"));
+      CHECK_THAT(what, Catch::Matchers::Contains("rank 2 (host host2"));
+    } else {
+      CHECK(e.rank() == 2);
+    }
+  }
+  engines[0]->finish(5s);
 }
 
 TEST_CASE("tcp world: a rank that finishes cleanly only fails receives that wait for it") {
