@@ -3,17 +3,14 @@
 
 #include "harness.hpp"
 
+using conformance::left;
+using conformance::right;
+
 using namespace std::chrono_literals;
 
 namespace {
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
-}
-int right(const hilo::Communicator& c) {
-  return (c.rank() + 1) % c.size();
-}
-int left(const hilo::Communicator& c) {
-  return (c.rank() - 1 + c.size()) % c.size();
 }
 }  // namespace
 

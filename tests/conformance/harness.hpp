@@ -17,6 +17,14 @@ struct Failure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Neighbours on the ring of ranks, used by most point-to-point cases.
+inline int right(const hilo::Communicator& c) {
+  return (c.rank() + 1) % c.size();
+}
+inline int left(const hilo::Communicator& c) {
+  return (c.rank() - 1 + c.size()) % c.size();
+}
+
 struct Case {
   const char* name;
   std::function<void(hilo::Communicator&)> body;

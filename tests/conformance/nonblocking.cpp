@@ -5,16 +5,10 @@
 #include "harness.hpp"
 #include "user_types.hpp"
 
-using namespace std::chrono_literals;
+using conformance::left;
+using conformance::right;
 
-namespace {
-int right(const hilo::Communicator& c) {
-  return (c.rank() + 1) % c.size();
-}
-int left(const hilo::Communicator& c) {
-  return (c.rank() - 1 + c.size()) % c.size();
-}
-}  // namespace
+using namespace std::chrono_literals;
 
 CONFORMANCE_CASE("irecv posted before isend, all kinds, wait_all") {
   int scalar = 0;

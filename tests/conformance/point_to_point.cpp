@@ -6,18 +6,12 @@
 #include "harness.hpp"
 #include "user_types.hpp"
 
+using conformance::left;
+using conformance::right;
+
 using conformance::make_order;
 using conformance::Order;
 using conformance::Particle;
-
-namespace {
-int right(const hilo::Communicator& c) {
-  return (c.rank() + 1) % c.size();
-}
-int left(const hilo::Communicator& c) {
-  return (c.rank() - 1 + c.size()) % c.size();
-}
-}  // namespace
 
 CONFORMANCE_CASE("ranks are 0..size-1, each once") {
   auto ranks = c.all_gather(c.rank());

@@ -9,23 +9,7 @@
 #include <thread>
 
 #include "catch.hpp"
-
-// Catch2's assertion macros are not thread-safe, and ranks are threads: a rank reports a failed
-// check by throwing, run_local rethrows it on the test's thread, and Catch2 reports it there.
-#define RANK_CHECK(condition)                                                   \
-  do {                                                                          \
-    if (!(condition)) throw std::logic_error("rank check failed: " #condition); \
-  } while (0)
-#define RANK_CHECK_THROWS_AS(expression, E)         \
-  do {                                              \
-    bool thrown = false;                            \
-    try {                                           \
-      (void)(expression);                           \
-    } catch (const E&) {                            \
-      thrown = true;                                \
-    }                                               \
-    RANK_CHECK(thrown&& #expression " throws " #E); \
-  } while (0)
+#include "rank_check.hpp"
 
 using namespace std::chrono_literals;
 
@@ -44,7 +28,7 @@ TEST_CASE("a rank that throws releases the others and its exception comes back")
       try {
         c.barrier();  // would wait for rank 2 forever
       } catch (const hilo::PeerLost& e) {
-        RANK_CHECK(e.rank() == 2);
+        rank_check(e.rank() == 2, "e.rank() == 2");
         ++peer_lost;
         throw;
       }
@@ -59,7 +43,7 @@ TEST_CASE("a rank that throws releases the others and its exception comes back")
 TEST_CASE("a receive from a rank that already returned fails instead of hanging") {
   hilo::run_local(2, [](hilo::Communicator& c) {
     if (c.rank() == 0) return;
-    RANK_CHECK_THROWS_AS(c.recv<int>(0, 1), hilo::PeerLost);
+    rank_check_throws<hilo::PeerLost>([&] { c.recv<int>(0, 1); }, "c.recv<int>(0, 1)");
   });
 }
 
@@ -70,7 +54,7 @@ TEST_CASE("messages sent before a rank returned are still received") {
       return;
     }
     std::this_thread::sleep_for(20ms);
-    RANK_CHECK(c.recv<int>(0, 1) == 42);
+    rank_check(c.recv<int>(0, 1) == 42, "c.recv<int>(0, 1) == 42");
   });
 }
 
@@ -78,16 +62,19 @@ TEST_CASE("the default timeout applies to calls without a limit") {
   hilo::run_local(1, [](hilo::Communicator& c) {
     c.set_default_timeout(40ms);
     auto start = std::chrono::steady_clock::now();
-    RANK_CHECK_THROWS_AS(c.recv<int>(0, 5), hilo::Timeout);
-    RANK_CHECK(std::chrono::steady_clock::now() - start >= 40ms);
+    rank_check_throws<hilo::Timeout>([&] { c.recv<int>(0, 5); }, "c.recv<int>(0, 5)");
+    rank_check(std::chrono::steady_clock::now() - start >= 40ms,
+               "std::chrono::steady_clock::now() - start >= 40ms");
     hilo::Communicator copy = c.dup();
-    RANK_CHECK(copy.default_timeout() == c.default_timeout());
+    rank_check(copy.default_timeout() == c.default_timeout(),
+               "copy.default_timeout() == c.default_timeout()");
   });
 }
 
 TEST_CASE("HILO_TIMEOUT sets the default; a bad value is an error naming it") {
   ::setenv("HILO_TIMEOUT", "0.25", 1);
-  hilo::run_local(1, [](hilo::Communicator& c) { RANK_CHECK(c.default_timeout() == 250ms); });
+  hilo::run_local(
+      1, [](hilo::Communicator& c) { rank_check(c.default_timeout() == 250ms, "default 250 ms"); });
   ::setenv("HILO_TIMEOUT", "soon", 1);
   try {
     hilo::run_local(1, [](hilo::Communicator&) {});
@@ -99,6 +86,7 @@ TEST_CASE("HILO_TIMEOUT sets the default; a bad value is an error naming it") {
 }
 
 TEST_CASE("split needs a non-negative color") {
-  hilo::run_local(2,
-                  [](hilo::Communicator& c) { RANK_CHECK_THROWS_AS(c.split(-1, 0), hilo::Error); });
+  hilo::run_local(2, [](hilo::Communicator& c) {
+    rank_check_throws<hilo::Error>([&] { c.split(-1, 0); }, "c.split(-1, 0)");
+  });
 }

@@ -4,23 +4,7 @@
 #include <chrono>
 
 #include "catch.hpp"
-
-// Catch2's assertion macros are not thread-safe, and ranks are threads: a rank reports a failed
-// check by throwing, run_local rethrows it on the test's thread, and Catch2 reports it there.
-#define RANK_CHECK(condition)                                                   \
-  do {                                                                          \
-    if (!(condition)) throw std::logic_error("rank check failed: " #condition); \
-  } while (0)
-#define RANK_CHECK_THROWS_AS(expression, E)         \
-  do {                                              \
-    bool thrown = false;                            \
-    try {                                           \
-      (void)(expression);                           \
-    } catch (const E&) {                            \
-      thrown = true;                                \
-    }                                               \
-    RANK_CHECK(thrown&& #expression " throws " #E); \
-  } while (0)
+#include "rank_check.hpp"
 
 using namespace std::chrono_literals;
 
@@ -36,16 +20,16 @@ TEST_CASE("wait returns the status; wait again returns it at once") {
     if (c.rank() == 0) {
       hilo::Request s = c.isend(1, 3, std::vector<int>{1, 2, 3});
       s.wait();
-      RANK_CHECK(s.done());
+      rank_check(s.done(), "s.done()");
     } else {
       std::vector<int> v;
       hilo::Request r = c.irecv(0, 3, v);
       hilo::Status st = r.wait(hilo::within(10s));
-      RANK_CHECK(st.source == 0);
-      RANK_CHECK(st.tag == 3);
-      RANK_CHECK(st.bytes == 12);
-      RANK_CHECK(r.wait().bytes == 12);
-      RANK_CHECK((v == std::vector<int>{1, 2, 3}));
+      rank_check(st.source == 0, "st.source == 0");
+      rank_check(st.tag == 3, "st.tag == 3");
+      rank_check(st.bytes == 12, "st.bytes == 12");
+      rank_check(r.wait().bytes == 12, "r.wait().bytes == 12");
+      rank_check(v == std::vector<int>{1, 2, 3}, "v == std::vector<int>{1, 2, 3}");
     }
   });
 }
@@ -60,7 +44,8 @@ TEST_CASE("wait_all rethrows the first failure after waiting for every request")
     std::vector<hilo::Request> rs;
     rs.push_back(c.irecv(0, 1, a));
     rs.push_back(c.irecv(0, 2, b));
-    RANK_CHECK_THROWS_AS(hilo::wait_all(rs, hilo::within(50ms)), hilo::Timeout);
+    rank_check_throws<hilo::Timeout>([&] { hilo::wait_all(rs, hilo::within(50ms)); },
+                                     "hilo::wait_all(rs, hilo::within(50ms))");
     c.barrier();
   });
 }
@@ -73,7 +58,9 @@ TEST_CASE("wait_any on nothing is an error, and times out when nothing completes
     std::vector<hilo::Request> rs;
     rs.push_back(c.irecv(0, 9, x));
     auto start = std::chrono::steady_clock::now();
-    RANK_CHECK_THROWS_AS(hilo::wait_any(rs, hilo::within(30ms)), hilo::Timeout);
-    RANK_CHECK(std::chrono::steady_clock::now() - start >= 30ms);
+    rank_check_throws<hilo::Timeout>([&] { hilo::wait_any(rs, hilo::within(30ms)); },
+                                     "hilo::wait_any(rs, hilo::within(30ms))");
+    rank_check(std::chrono::steady_clock::now() - start >= 30ms,
+               "std::chrono::steady_clock::now() - start >= 30ms");
   });
 }

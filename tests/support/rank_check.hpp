@@ -9,3 +9,15 @@
 inline void rank_check(bool ok, const char* what) {
   if (!ok) throw std::logic_error(std::string("rank check failed: ") + what);
 }
+
+// rank_check_throws<E>([&] { ... }, "what"): the call must throw E.
+template <class E, class F>
+void rank_check_throws(F&& call, const char* what) {
+  try {
+    call();
+  } catch (const E&) {
+    return;
+  }
+  throw std::logic_error(std::string("rank check failed: ") + what +
+                         " did not throw the expected exception");
+}
