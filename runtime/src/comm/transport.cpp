@@ -1,5 +1,7 @@
 #include "hilo/comm/transport.hpp"
 
+#include "hilo/errors.hpp"
+
 namespace hilo {
 
 std::string DataType::name() const {
@@ -35,6 +37,18 @@ std::string sink_mismatch(const Sink& sink, DataType type, std::size_t bytes) {
     return carries + ", not a whole number of " + std::to_string(sink.type.size) + "-byte elements";
   }
   return {};
+}
+
+DerivedMembers derive_members(const std::vector<int>& parent_world_ranks,
+                              const std::vector<int>& members, int parent_rank) {
+  DerivedMembers derived{{}, -1};
+  for (int m : members) {
+    if (m == parent_rank) derived.rank = static_cast<int>(derived.world_ranks.size());
+    derived.world_ranks.push_back(parent_world_ranks.at(static_cast<std::size_t>(m)));
+  }
+  if (derived.rank < 0)
+    throw Error("hilo: internal error: derive() without the calling rank among the members");
+  return derived;
 }
 
 std::uint64_t derive_context(std::uint64_t parent, std::uint64_t sequence, std::uint64_t color) {

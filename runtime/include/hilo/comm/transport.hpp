@@ -42,6 +42,17 @@ class Operation {
   virtual Status wait(Deadline deadline) = 0;
 };
 
+// An operation that finished when it was started (an eager send, for instance).
+class CompletedOperation final : public Operation {
+ public:
+  explicit CompletedOperation(Status status) : status_(status) {}
+  bool test() override { return true; }
+  Status wait(Deadline) override { return status_; }
+
+ private:
+  Status status_;
+};
+
 // Collectives a backend runs natively (MPI), for element types and operations it can map.
 // Each returns false when it cannot do the call, and the communicator falls back to the generic
 // algorithm.
@@ -111,6 +122,15 @@ class Transport {
   virtual Transport& collective_channel() = 0;
   virtual NativeCollectives* native_collectives() { return nullptr; }
 };
+
+// For derive(): the world ranks of a new communicator's members (given as ranks of the parent,
+// whose world ranks are `parent_world_ranks`), and the calling rank's position among them.
+struct DerivedMembers {
+  std::vector<int> world_ranks;
+  int rank;
+};
+DerivedMembers derive_members(const std::vector<int>& parent_world_ranks,
+                              const std::vector<int>& members, int parent_rank);
 
 // Derives the context number of a communicator made from `parent` by its n-th split/dup with
 // `color`. Every member computes the same number without talking to the others.

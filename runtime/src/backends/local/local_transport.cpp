@@ -74,16 +74,6 @@ void LocalWorld::throw_if_failed() const {
 // ---- LocalTransport
 
 namespace {
-class DoneOperation final : public Operation {
- public:
-  explicit DoneOperation(Status status) : status_(status) {}
-  bool test() override { return true; }
-  Status wait(Deadline) override { return status_; }
-
- private:
-  Status status_;
-};
-
 class MailboxReceive final : public Operation {
  public:
   MailboxReceive(Mailbox& box, std::shared_ptr<PendingReceive> receive)
@@ -129,7 +119,7 @@ std::unique_ptr<Operation> LocalTransport::isend(int dest, int tag, std::shared_
                                                  const void* data, std::size_t bytes,
                                                  DataType type) {
   send(dest, tag, data, bytes, type, Deadline::never());  // eager: done once copied
-  return std::make_unique<DoneOperation>(Status{rank_, tag, bytes});
+  return std::make_unique<CompletedOperation>(Status{rank_, tag, bytes});
 }
 
 Status LocalTransport::recv(int source, int tag, const Sink& sink, Deadline deadline) {
@@ -150,15 +140,9 @@ std::optional<Status> LocalTransport::iprobe(int source, int tag) {
 }
 
 std::unique_ptr<Transport> LocalTransport::derive(std::uint64_t context, std::vector<int> members) {
-  std::vector<int> world_ranks;
-  int new_rank = -1;
-  for (int m : members) {
-    if (m == rank_) new_rank = static_cast<int>(world_ranks.size());
-    world_ranks.push_back(members_[m]);
-  }
-  if (new_rank < 0)
-    throw Error("hilo: internal error: derive() without the calling rank among the members");
-  return std::make_unique<LocalTransport>(world_, context, std::move(world_ranks), new_rank);
+  DerivedMembers derived = derive_members(members_, members, rank_);
+  return std::make_unique<LocalTransport>(world_, context, std::move(derived.world_ranks),
+                                          derived.rank);
 }
 
 Transport& LocalTransport::collective_channel() {

@@ -176,18 +176,6 @@ class SendOperation final : public Operation {
   int tag_;
 };
 
-namespace {
-class CompletedSend final : public Operation {
- public:
-  explicit CompletedSend(Status status) : status_(status) {}
-  bool test() override { return true; }
-  Status wait(Deadline) override { return status_; }
-
- private:
-  Status status_;
-};
-}  // namespace
-
 // ---- construction and shutdown
 
 Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> sockets,
@@ -497,7 +485,7 @@ std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& head
   const Status done{header.source, header.tag, header.length};
   if (world_dest == rank()) {
     deliver_to_self(header, data);
-    return std::make_unique<CompletedSend>(done);
+    return std::make_unique<CompletedOperation>(done);
   }
   Peer& peer = *peers_[static_cast<std::size_t>(world_dest)];
   const EncodedHeader encoded = encode_frame_header(header);
@@ -506,7 +494,7 @@ std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& head
   auto frame = std::make_shared<OutgoingFrame>(encoded, data, header.length, std::move(keep_alive));
   peer.queue.push_back(frame);
   flush_locked(peer);
-  if (!frame->pending()) return std::make_unique<CompletedSend>(done);
+  if (!frame->pending()) return std::make_unique<CompletedOperation>(done);
   return std::make_unique<SendOperation>(*this, peer, std::move(frame), header.tag);
 }
 

@@ -115,15 +115,9 @@ std::optional<Status> TcpTransport::iprobe(int source, int tag) {
 }
 
 std::unique_ptr<Transport> TcpTransport::derive(std::uint64_t context, std::vector<int> members) {
-  std::vector<int> world_ranks;
-  int new_rank = -1;
-  for (int m : members) {
-    if (m == rank_) new_rank = static_cast<int>(world_ranks.size());
-    world_ranks.push_back(world_rank(m));
-  }
-  if (new_rank < 0)
-    throw Error("hilo: internal error: derive() without the calling rank among the members");
-  return std::make_unique<TcpTransport>(engine_, context, std::move(world_ranks), new_rank);
+  DerivedMembers derived = derive_members(members_, members, rank_);
+  return std::make_unique<TcpTransport>(engine_, context, std::move(derived.world_ranks),
+                                        derived.rank);
 }
 
 Transport& TcpTransport::collective_channel() {
