@@ -132,11 +132,10 @@ class PhasedRank {
       if (phase > 0) {  // check 1: everyone here finished the previous phase
         const int done = finished_[phase - 1].load();
         if (done != options_.threads) {
-          violation("rank " + std::to_string(world_.rank()) + " thread " +
-                    std::to_string(thread) + " started phase " + std::to_string(phase) +
-                    " when only " + std::to_string(done) + " of its rank's " +
-                    std::to_string(options_.threads) + " threads had finished phase " +
-                    std::to_string(phase - 1));
+          violation("rank " + std::to_string(world_.rank()) + " thread " + std::to_string(thread) +
+                    " started phase " + std::to_string(phase) + " when only " +
+                    std::to_string(done) + " of its rank's " + std::to_string(options_.threads) +
+                    " threads had finished phase " + std::to_string(phase - 1));
         }
       }
       // The phase's work: a few milliseconds, different for every thread and rank, so that they
@@ -176,9 +175,8 @@ class PhasedRank {
       for (std::size_t r = 0; r < completed_by_rank.size(); ++r) {
         if (completed_by_rank[r] != phases_completed_) {
           violation("after the barrier of phase " + std::to_string(phase) + " rank " +
-                    std::to_string(r) + " had completed " +
-                    std::to_string(completed_by_rank[r]) + " phases, rank 0 " +
-                    std::to_string(phases_completed_));
+                    std::to_string(r) + " had completed " + std::to_string(completed_by_rank[r]) +
+                    " phases, rank 0 " + std::to_string(phases_completed_));
         }
       }
     } catch (const std::exception& error) {
@@ -212,9 +210,10 @@ class PhasedRank {
                 std::to_string(threads_finished) + " of " + std::to_string(everyone) +
                 " threads finished with phase " + std::to_string(phase));
     } else {
-      std::printf("barrier: phase %d: all %d threads (%d ranks x %d) finished before any may "
-                  "start phase %d\n",
-                  phase, everyone, world_.size(), options_.threads, phase + 1);
+      std::printf(
+          "barrier: phase %d: all %d threads (%d ranks x %d) had finished it when rank 0 "
+          "entered the ranks' barrier\n",
+          phase, everyone, world_.size(), options_.threads);
     }
   }
 
@@ -298,8 +297,8 @@ int main(int argc, char** argv) {
         world.gather(hilo_examples::this_host(), 0, timeout);
     const std::vector<std::vector<PhaseTimes>> times_of_rank =
         world.gather(phased.times(), 0, timeout);
-    const std::optional<int> violations = world.reduce(
-        static_cast<int>(phased.violations().size()), std::plus<>{}, 0, timeout);
+    const std::optional<int> violations =
+        world.reduce(static_cast<int>(phased.violations().size()), std::plus<>{}, 0, timeout);
     if (rank != 0) return phased.violations().empty() ? 0 : 1;
 
     int compared = 0;
@@ -309,10 +308,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "barrier: clocks: %s\n", what.c_str());
     const int total = *violations + static_cast<int>(clock_violations.size());
     const std::string hosts = hilo_examples::host_list(host_of_rank);
-    std::printf("barrier: %s ranks=%d threads=%d phases=%d hosts=%s clock_checks=%d "
-                "violations=%d\n",
-                total == 0 ? "OK" : "FAILED", world.size(), options.threads, options.phases,
-                hosts.c_str(), compared, total);
+    std::printf(
+        "barrier: %s ranks=%d threads=%d phases=%d hosts=%s clock_checks=%d "
+        "violations=%d\n",
+        total == 0 ? "OK" : "FAILED", world.size(), options.threads, options.phases, hosts.c_str(),
+        compared, total);
     return total == 0 ? 0 : 1;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "barrier: FAILED on rank %d: %s\n", rank, error.what());

@@ -209,7 +209,9 @@ LineRead read_line(const Socket& socket, std::string& line, std::size_t longest)
 
 // ---- where the service listens
 
-bool is_loopback(const std::string& ip) { return ip.starts_with("127."); }
+bool is_loopback(const std::string& ip) {
+  return ip.starts_with("127.");
+}
 
 // The IPv4 address `host` resolves to, or "" if it does not.
 std::string resolve(const std::string& host) {
@@ -321,9 +323,8 @@ class Service {
     }
     const std::string_view greeting = "hello ";
     const std::string name = request.starts_with(greeting) ? request.substr(greeting.size()) : "";
-    const bool printable = std::all_of(name.begin(), name.end(), [](char c) {
-      return c >= ' ' && c <= '~';
-    });
+    const bool printable =
+        std::all_of(name.begin(), name.end(), [](char c) { return c >= ' ' && c <= '~'; });
     if (read == LineRead::too_long || name.empty() || !printable) {
       rejected_.fetch_add(1);
       reply_and_close(connection, "error: say 'hello NAME' in one line of at most 128 bytes\n");
@@ -373,7 +374,8 @@ bool say_hello(const sockaddr_in& service, const std::string& name, std::string&
   Socket connection(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (connection.fd() < 0) fail("socket");
   set_timeouts(connection, reply_timeout, connect_timeout);
-  if (::connect(connection.fd(), reinterpret_cast<const sockaddr*>(&service), sizeof service) != 0) {
+  if (::connect(connection.fd(), reinterpret_cast<const sockaddr*>(&service), sizeof service) !=
+      0) {
     problem = std::string("connect: ") + std::strerror(errno);
     return false;
   }
@@ -492,19 +494,21 @@ int main(int argc, char** argv) {
     const bool within_limit = options.no_limit || service->max_concurrent() <= options.limit;
     const bool ok = all_welcomed && within_limit;
     const char* verdict = !ok ? "FAILED" : options.no_limit ? "NO LIMIT" : "OK";
-    std::printf("bounded_connections: %s max_concurrent=%d limit=%s served=%d requests=%d "
-                "outside=%d rejected=%d dropped=%d ranks=%d hosts=%s\n",
-                verdict, service->max_concurrent(),
-                options.no_limit ? "none" : std::to_string(options.limit).c_str(), served,
-                requests, outside, service->rejected(), service->dropped(), world.size(),
-                hilo_examples::host_list(host_of_rank).c_str());
+    std::printf(
+        "bounded_connections: %s max_concurrent=%d limit=%s served=%d requests=%d "
+        "outside=%d rejected=%d dropped=%d ranks=%d hosts=%s\n",
+        verdict, service->max_concurrent(),
+        options.no_limit ? "none" : std::to_string(options.limit).c_str(), served, requests,
+        outside, service->rejected(), service->dropped(), world.size(),
+        hilo_examples::host_list(host_of_rank).c_str());
     if (!within_limit)
       std::printf("bounded_connections: the semaphore let %d in at once, more than %d\n",
                   service->max_concurrent(), options.limit);
     if (!all_welcomed)
-      std::printf("bounded_connections: %d of %d client requests welcomed, %d of %d outside "
-                  "clients served\n",
-                  welcomed, requests, std::max(outside, 0), options.external);
+      std::printf(
+          "bounded_connections: %d of %d client requests welcomed, %d of %d outside "
+          "clients served\n",
+          welcomed, requests, std::max(outside, 0), options.external);
     return ok ? 0 : 1;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "bounded_connections: FAILED on rank %d: %s\n", rank, error.what());

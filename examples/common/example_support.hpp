@@ -17,8 +17,8 @@
 namespace hilo_examples {
 
 // `text` as a whole number in [min, max]; std::invalid_argument naming `option` otherwise.
-inline std::uint64_t parse_count(std::string_view option, std::string_view text,
-                                 std::uint64_t min, std::uint64_t max) {
+inline std::uint64_t parse_count(std::string_view option, std::string_view text, std::uint64_t min,
+                                 std::uint64_t max) {
   std::uint64_t value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc{} || end != text.data() + text.size() || value < min || value > max) {

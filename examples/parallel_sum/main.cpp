@@ -66,8 +66,8 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--n") {
-      options.n = hilo_examples::parse_count(arg, hilo_examples::option_value(argc, argv, i), 1,
-                                             largest_n);
+      options.n =
+          hilo_examples::parse_count(arg, hilo_examples::option_value(argc, argv, i), 1, largest_n);
     } else if (arg == "--threads") {
       options.threads = static_cast<int>(
           hilo_examples::parse_count(arg, hilo_examples::option_value(argc, argv, i), 1, 256));
@@ -89,7 +89,9 @@ std::string to_decimal(Exact value) {
   return digits;
 }
 
-Exact closed_form(std::uint64_t n) { return static_cast<Exact>(n) * (n + 1) / 2; }
+Exact closed_form(std::uint64_t n) {
+  return static_cast<Exact>(n) * (n + 1) / 2;
+}
 
 // The whole numbers first..last; empty when first > last.
 struct Range {
@@ -152,11 +154,12 @@ int sum_one_to_n(hilo::Communicator& world, const Options& options, const std::s
 
   const Exact expected = closed_form(options.n);
   const bool ok = *total == expected;
-  std::printf("parallel_sum: %s total=%s expected=%s n=%llu ranks=%d threads=%d hosts=%s "
-              "seconds=%.2f\n",
-              ok ? "OK" : "FAILED", to_decimal(*total).c_str(), to_decimal(expected).c_str(),
-              static_cast<unsigned long long>(options.n), world.size(), options.threads,
-              hosts.c_str(), seconds_since(start));
+  std::printf(
+      "parallel_sum: %s total=%s expected=%s n=%llu ranks=%d threads=%d hosts=%s "
+      "seconds=%.2f\n",
+      ok ? "OK" : "FAILED", to_decimal(*total).c_str(), to_decimal(expected).c_str(),
+      static_cast<unsigned long long>(options.n), world.size(), options.threads, hosts.c_str(),
+      seconds_since(start));
   return ok ? 0 : 1;
 }
 
@@ -183,8 +186,8 @@ int sum_each_of_list(hilo::Communicator& world, const Options& options, const st
   }
   std::printf("%s]\n", printed.c_str());
   std::printf("parallel_sum: %s values=%zu ranks=%d threads=%d hosts=%s seconds=%.2f\n",
-              ok ? "OK" : "FAILED (a sum differs from n(n+1)/2)", options.list.size(),
-              world.size(), options.threads, hosts.c_str(), seconds_since(start));
+              ok ? "OK" : "FAILED (a sum differs from n(n+1)/2)", options.list.size(), world.size(),
+              options.threads, hosts.c_str(), seconds_since(start));
   return ok ? 0 : 1;
 }
 
