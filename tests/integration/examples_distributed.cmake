@@ -6,6 +6,7 @@
 if(NOT HILO_BUILD_EXAMPLES OR HILO_SANITIZER)
   return()
 endif()
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
 
 set(examples_test_dir ${CMAKE_CURRENT_LIST_DIR}/examples)
 set(check_run ${Python3_EXECUTABLE} ${examples_test_dir}/check_run.py)

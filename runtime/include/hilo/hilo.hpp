@@ -4,9 +4,5 @@
 #include "hilo/comm/communicator.hpp"
 #include "hilo/errors.hpp"
 #include "hilo/runtime.hpp"
-#if __has_include("hilo/sync.hpp")
-#include "hilo/sync.hpp"
-#endif
-#if __has_include("hilo/ipc.hpp")
 #include "hilo/ipc.hpp"
-#endif
+#include "hilo/sync.hpp"

@@ -69,6 +69,15 @@ std::unique_ptr<hilo::Transport> world_of(const std::shared_ptr<Engine>& engine)
   return std::make_unique<hilo::tcp::TcpTransport>(engine, 0, members, engine->rank());
 }
 
+// Catch's assertions are not thread-safe, so code on rank threads checks with this: a failure
+// is an exception that run_world() rethrows on the test's own thread.
+#define RANK_CHECK(...)                                                                    \
+  do {                                                                                     \
+    if (!(__VA_ARGS__))                                                                    \
+      throw std::runtime_error("check failed on a rank thread: " #__VA_ARGS__ " (line " +    \
+                               std::to_string(__LINE__) + ")");                            \
+  } while (false)
+
 // Runs fn(comm) on every rank of a fresh n-rank world, each on its own thread; rethrows the first
 // failure; every rank finishes cleanly afterwards.
 void run_world(int n, const std::function<void(Communicator&)>& fn) {
@@ -106,13 +115,12 @@ TEST_CASE("tcp world: messages of every size arrive intact, 0 B to 64 MiB, both 
   run_world(2, [&](Communicator& c) {
     const int other = 1 - c.rank();
     for (std::size_t bytes : sizes) {
-      INFO(bytes);
       // Both send first: the background progress keeps this from deadlocking at 64 MiB.
       auto sent = c.isend(other, 1, pattern(bytes, c.rank()));
       auto got = c.recv<std::vector<std::uint8_t>>(other, 1);
       sent.wait();
-      CHECK(got.size() == bytes);
-      CHECK(got == pattern(bytes, other));
+      RANK_CHECK(got.size() == bytes);
+      RANK_CHECK(got == pattern(bytes, other));
       // And a blocking send into a receive posted before the message (zero-copy path).
       std::vector<std::uint8_t> into(bytes);
       if (c.rank() == 0) {
@@ -120,7 +128,7 @@ TEST_CASE("tcp world: messages of every size arrive intact, 0 B to 64 MiB, both 
       } else {
         auto r = c.irecv(0, 2, into);
         r.wait();
-        CHECK(into == pattern(bytes, 9));
+        RANK_CHECK(into == pattern(bytes, 9));
       }
     }
   });
@@ -130,11 +138,11 @@ TEST_CASE("tcp world: values, strings and self-sends") {
   run_world(3, [](Communicator& c) {
     const int right = (c.rank() + 1) % c.size(), left = (c.rank() + c.size() - 1) % c.size();
     c.send(right, 3, 1.5 * c.rank());
-    CHECK(c.recv<double>(left, 3) == 1.5 * left);
+    RANK_CHECK(c.recv<double>(left, 3) == 1.5 * left);
     c.send(right, 4, std::string("from ") + std::to_string(c.rank()));
-    CHECK(c.recv<std::string>(left, 4) == "from " + std::to_string(left));
+    RANK_CHECK(c.recv<std::string>(left, 4) == "from " + std::to_string(left));
     c.send(c.rank(), 5, 42);
-    CHECK(c.recv<int>(c.rank(), 5) == 42);
+    RANK_CHECK(c.recv<int>(c.rank(), 5) == 42);
   });
 }
 
@@ -145,10 +153,10 @@ TEST_CASE("tcp world: any_source gets every sender once, with its status") {
       for (int i = 0; i < 3 * 5; ++i) {
         int value = 0;
         hilo::Status st = c.recv(hilo::any_source, 8, value);
-        CHECK(value == st.source * 100);
+        RANK_CHECK(value == st.source * 100);
         sources.insert(st.source);
       }
-      CHECK(sources == std::multiset<int>{1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3});
+      RANK_CHECK(sources == std::multiset<int>{1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3});
     } else {
       for (int i = 0; i < 5; ++i) c.send(0, 8, c.rank() * 100);
     }
@@ -171,9 +179,9 @@ TEST_CASE("tcp world: per-pair order holds for mixed sizes and tags") {
         for (int i = 0; i < count; ++i) {
           std::vector<int> m;
           hilo::Status st = c.recv(source, hilo::any_tag, m);
-          REQUIRE(!m.empty());
-          CHECK(m.front() > last[st.tag]);  // never overtaken within a tag
-          CHECK(m.front() % 2 == st.tag);
+          RANK_CHECK(!m.empty());
+          RANK_CHECK(m.front() > last[st.tag]);  // never overtaken within a tag
+          RANK_CHECK(m.front() % 2 == st.tag);
           last[st.tag] = m.front();
         }
       }
@@ -185,18 +193,18 @@ TEST_CASE("tcp world: collectives for p = 1, 3, 5, small and large") {
   for (int p : {1, 3, 5}) {
     run_world(p, [p](Communicator& c) {
       c.barrier();
-      CHECK(c.all_reduce(c.rank() + 1, std::plus<>{}) == p * (p + 1) / 2);
+      RANK_CHECK(c.all_reduce(c.rank() + 1, std::plus<>{}) == p * (p + 1) / 2);
       std::vector<double> big(100000, 1.0 + c.rank());  // 800 KB: the ring all-reduce
       auto sum = c.all_reduce(big, std::plus<>{});
-      CHECK(sum.front() == Approx(p * (p + 1) / 2.0));
-      CHECK(sum.back() == Approx(p * (p + 1) / 2.0));
+      RANK_CHECK(sum.front() == Approx(p * (p + 1) / 2.0));
+      RANK_CHECK(sum.back() == Approx(p * (p + 1) / 2.0));
       std::string text = c.rank() == 0 ? "broadcast" : "";
       c.broadcast(text, 0);
-      CHECK(text == "broadcast");
+      RANK_CHECK(text == "broadcast");
       auto all = c.all_gather(c.rank());
-      CHECK(all.size() == static_cast<std::size_t>(p));
+      RANK_CHECK(all.size() == static_cast<std::size_t>(p));
       auto sub = c.split(c.rank() % 2, c.rank());
-      CHECK(sub.all_reduce(1, std::plus<>{}) == sub.size());
+      RANK_CHECK(sub.all_reduce(1, std::plus<>{}) == sub.size());
     });
   }
 }
@@ -207,7 +215,7 @@ TEST_CASE("tcp world: a ring of 16 MiB isends, then receives, does not deadlock"
     auto sent = c.isend(right, 1, pattern(16 << 20, c.rank()));
     auto got = c.recv<std::vector<std::uint8_t>>(left, 1);
     sent.wait();
-    CHECK(got == pattern(16 << 20, left));
+    RANK_CHECK(got == pattern(16 << 20, left));
   });
 }
 
@@ -217,8 +225,8 @@ TEST_CASE("tcp world: a dropped isend still delivers its message") {
       { auto dropped = c.isend(1, 1, pattern(4 << 20, 3)); }
       c.send(1, 2, 7);
     } else {
-      CHECK(c.recv<int>(0, 2) == 7);
-      CHECK(c.recv<std::vector<std::uint8_t>>(0, 1) == pattern(4 << 20, 3));
+      RANK_CHECK(c.recv<int>(0, 2) == 7);
+      RANK_CHECK(c.recv<std::vector<std::uint8_t>>(0, 1) == pattern(4 << 20, 3));
     }
   });
 }

@@ -134,24 +134,10 @@ Status ProbedReceive::wait(Deadline deadline) {
 
 MpiTransport::MpiTransport(MPI_Comm comm, bool owned, std::shared_ptr<MpiProgress> progress,
                            bool is_channel)
-    : comm_(comm), owned_(owned), progress_(std::move(progress)) {
+    : comm_(comm), owned_(owned), is_channel_(is_channel), progress_(std::move(progress)) {
   mpi::check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
   mpi::check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
   mpi::check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
-  if (is_channel) return;
-  // Host names for error messages, and the channel for hilo's generic collectives.
-  char name[MPI_MAX_PROCESSOR_NAME] = {};
-  int length = 0;
-  MPI_Get_processor_name(name, &length);
-  std::vector<char> all(static_cast<std::size_t>(size_) * MPI_MAX_PROCESSOR_NAME);
-  mpi::check(MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(),
-                           MPI_MAX_PROCESSOR_NAME, MPI_CHAR, comm_),
-             "MPI_Allgather of host names");
-  for (int r = 0; r < size_; ++r)
-    hosts_.emplace_back(all.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME);
-  MPI_Comm channel;
-  mpi::check(MPI_Comm_dup(comm_, &channel), "MPI_Comm_dup for the collective channel");
-  collectives_ = std::make_unique<MpiTransport>(channel, true, progress_, true);
 }
 
 MpiTransport::~MpiTransport() {
@@ -162,7 +148,13 @@ MpiTransport::~MpiTransport() {
 }
 
 std::string MpiTransport::host_of(int rank) const {
-  return rank >= 0 && rank < static_cast<int>(hosts_.size()) ? hosts_[rank] : std::string("?");
+  // Only this rank's own name is known without a collective, and hilo starts no collective
+  // the user did not call (a plain MPI program in the same job would never join it).
+  if (rank != rank_) return "the host of rank " + std::to_string(rank);
+  char name[MPI_MAX_PROCESSOR_NAME] = {};
+  int length = 0;
+  MPI_Get_processor_name(name, &length);
+  return std::string(name, length);
 }
 
 std::string MpiTransport::describe(const char* op, int peer, int tag) const {

@@ -25,7 +25,7 @@ class MpiProgress;
 
 class MpiTransport final : public Transport, public NativeCollectives {
  public:
-  // Uses `comm` (freeing it on destruction if `owned`); collective: every member constructs it.
+  // Uses `comm` (freeing it on destruction if `owned`). Local: starts no collective.
   // A collective channel (`is_channel`) is itself the channel of hilo's generic collectives.
   MpiTransport(MPI_Comm comm, bool owned, std::shared_ptr<MpiProgress> progress,
                bool is_channel = false);
@@ -72,9 +72,9 @@ class MpiTransport final : public Transport, public NativeCollectives {
 
   MPI_Comm comm_;
   bool owned_;
+  bool is_channel_;
   int rank_ = 0, size_ = 0;
   std::shared_ptr<MpiProgress> progress_;
-  std::vector<std::string> hosts_;  // processor name of every rank
   std::unique_ptr<MpiTransport> collectives_;
 };
 

@@ -110,7 +110,7 @@ class OutgoingFrame {
 
 struct Engine::Peer {
   int rank = 0;
-  // The socket is closed only by the progress thread, with send_mutex held.
+  // Closed only by the thread handling events (progress_mutex_ held), with send_mutex held too.
   UniqueFd socket;
 
   // ---- send side, guarded by send_mutex
@@ -120,7 +120,7 @@ struct Engine::Peer {
   bool write_failed = false;   // the socket refused bytes: the reader will say why
   std::exception_ptr broken;   // set once lost or finished: every send raises it
 
-  // ---- receive side, progress thread only
+  // ---- receive side, guarded by the engine's progress_mutex_
   std::unique_ptr<std::byte[]> staging = std::make_unique_for_overwrite<std::byte[]>(staging_size);
   std::size_t staged_begin = 0;
   std::size_t staged_end = 0;
@@ -682,50 +682,96 @@ void Engine::read_stranger(int fd) {
 
 // ---- the progress thread
 
+void Engine::handle_events(const epoll_event* events, int count) {
+  for (int i = 0; i < count; ++i) {
+    const std::uint64_t tag = events[i].data.u64;
+    if (tag == wake_tag) {
+      // Left readable on purpose: only stop_thread() writes it, and a user thread polling here
+      // must not consume the wake-up the progress thread is waiting for.
+    } else if (tag == listener_tag) {
+      accept_strangers();
+    } else if ((tag >> 32) == (stranger_tag >> 32)) {
+      read_stranger(static_cast<int>(tag & 0xffffffffu));
+    } else {
+      // Events may be stale (another thread handled them first): every handler copes with
+      // nothing to read, and a closed connection is skipped.
+      Peer& peer = *peers_[static_cast<std::size_t>(tag)];
+      if (!peer.socket) continue;
+      if (events[i].events & EPOLLOUT) {
+        std::lock_guard lock(peer.send_mutex);
+        flush_locked(peer);
+      }
+      if (peer.socket && (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))) read_from(peer);
+    }
+  }
+}
+
+void Engine::poll_until(const detail::PendingReceive& receive) {
+  if (receive.done() || config_.spin_window.count() == 0) return;
+  pollers_.fetch_add(1);
+  const auto give_up = Clock::now() + config_.spin_window;
+  epoll_event events[64];
+  while (!receive.done() && !stopping_.load(std::memory_order_relaxed)) {
+    int ready = 0;
+    if (progress_mutex_.try_lock()) {
+      std::lock_guard lock(progress_mutex_, std::adopt_lock);
+      ready = ::epoll_wait(epoll_.get(), events, 64, 0);
+      if (ready > 0) handle_events(events, ready);
+    }
+    if (ready <= 0) {
+      if (Clock::now() >= give_up) break;
+      std::this_thread::yield();
+    }
+  }
+  if (pollers_.fetch_sub(1) == 1) {
+    std::lock_guard lock(pollers_mutex_);
+    pollers_left_.notify_all();
+  }
+}
+
 void Engine::progress_loop() {
   epoll_event events[64];
   auto last_activity = Clock::now();
   bool spinning = false;
   while (!stopping_.load(std::memory_order_relaxed)) {
+    if (pollers_.load() > 0) {
+      // A user thread drives the sockets now; waiting in epoll would only get this thread
+      // woken for every message it then finds already handled.
+      std::unique_lock lock(pollers_mutex_);
+      pollers_left_.wait_for(lock, std::chrono::milliseconds(10),
+                             [&] { return pollers_.load() == 0 || stopping_.load(); });
+      last_activity = Clock::now();
+      continue;
+    }
     int timeout = -1;
     if (spinning) {
       timeout = 0;
-    } else if (!strangers_.empty()) {
-      auto nearest = Clock::time_point::max();
-      for (const auto& [fd, s] : strangers_) nearest = std::min(nearest, s.give_up_at);
-      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(nearest - Clock::now());
-      timeout = static_cast<int>(std::clamp<long>(wait.count() + 1, 0, 60000));
+    } else {
+      std::lock_guard lock(progress_mutex_);
+      if (!strangers_.empty()) {
+        auto nearest = Clock::time_point::max();
+        for (const auto& [fd, s] : strangers_) nearest = std::min(nearest, s.give_up_at);
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(nearest - Clock::now());
+        timeout = static_cast<int>(std::clamp<long>(wait.count() + 1, 0, 60000));
+      }
     }
     int ready = ::epoll_wait(epoll_.get(), events, 64, timeout);
     const auto now = Clock::now();
-    if (ready > 0) last_activity = now;
-    for (int i = 0; i < ready; ++i) {
-      const std::uint64_t tag = events[i].data.u64;
-      if (tag == wake_tag) {
-        std::uint64_t count;
-        [[maybe_unused]] ssize_t n = ::read(wake_.get(), &count, sizeof count);
-      } else if (tag == listener_tag) {
-        accept_strangers();
-      } else if ((tag >> 32) == (stranger_tag >> 32)) {
-        read_stranger(static_cast<int>(tag & 0xffffffffu));
-      } else {
-        Peer& peer = *peers_[static_cast<std::size_t>(tag)];
-        if (!peer.socket) continue;
-        if (events[i].events & EPOLLOUT) {
-          std::lock_guard lock(peer.send_mutex);
-          flush_locked(peer);
-        }
-        if (peer.socket && (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))) read_from(peer);
+    {
+      std::lock_guard lock(progress_mutex_);
+      if (ready > 0) {
+        last_activity = now;
+        handle_events(events, ready);
+      }
+      for (auto it = strangers_.begin(); it != strangers_.end();) {
+        int fd = (it++)->first;
+        if (now >= strangers_[fd].give_up_at)
+          drop_stranger(fd, "no complete handshake within " +
+                                std::to_string(stranger_window.count()) + " s");
       }
     }
-    for (auto it = strangers_.begin(); it != strangers_.end();) {
-      int fd = (it++)->first;
-      if (now >= strangers_[fd].give_up_at)
-        drop_stranger(fd, "no complete handshake within " +
-                              std::to_string(stranger_window.count()) + " s");
-    }
     spinning = config_.spin_window.count() > 0 && now - last_activity < config_.spin_window;
-    if (spinning && ready == 0) std::this_thread::yield();
+    if (spinning && ready <= 0) std::this_thread::yield();
   }
 }
 

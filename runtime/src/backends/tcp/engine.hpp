@@ -13,10 +13,16 @@
 // (the posted receive's own buffer when there is one) and reads large payloads straight there.
 //
 // Latency. A thread blocked in the kernel costs ~30 us to wake here, more than a whole message
-// should. So after any traffic the progress thread keeps polling (epoll_wait with no timeout,
-// yielding the CPU in between) for a short window (HILO_TCP_SPIN_US, default 50 us) before it
-// blocks; a ping-pong keeps it hot, an idle rank sleeps. The receiving user thread spins briefly
-// in the Mailbox too. With more ranks than cores the yields let the others run.
+// should, and handing a message from the progress thread to the receiving thread costs a few
+// more. So a thread waiting for a receive first drives the sockets itself for a short window
+// (HILO_TCP_SPIN_US, default 50 us): it takes the progress lock, polls every socket without
+// blocking and delivers what arrived, its own message included, with no thread switch. While a
+// user thread polls, the progress thread stands aside (it does not even wait in epoll, so the
+// kernel does not wake it per message). Once the window passes the waiter sleeps and the
+// progress thread takes over; it too keeps polling for the same window after any traffic before
+// it blocks in the kernel. Every polling loop yields the CPU between rounds, so ranks
+// oversubscribed on few cores still let each other run. Whoever holds the progress lock is the
+// only one touching the receive side of the connections.
 //
 // Failures. recv() == 0 or a reset without a goodbye frame means the peer died: every pending
 // and later receive of this rank (any communicator, any source) and every send to that peer
@@ -37,6 +43,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include <sys/epoll.h>
 #include <unordered_map>
 #include <vector>
 
@@ -84,6 +92,10 @@ class Engine {
   // communicator was made here are already in it.
   detail::Mailbox& mailbox(std::uint64_t context, const std::vector<int>& members, int my_rank);
 
+  // Drives the connections from the calling thread until `receive` is done or the spin window
+  // passes (then the caller sleeps in the Mailbox and the progress thread carries on).
+  void poll_until(const detail::PendingReceive& receive);
+
   // Blocking send: returns once the socket has taken every byte (the buffer may be reused).
   // Throws PeerLost (peer dead or finished), Timeout (the peer does not read: it stalls).
   void send(int world_dest, const FrameHeader& header, const void* data, Deadline deadline);
@@ -100,6 +112,8 @@ class Engine {
   friend class SendOperation;
 
   void progress_loop();
+  // Handles `count` epoll events; the caller holds progress_mutex_.
+  void handle_events(const epoll_event* events, int count);
   void read_from(Peer& peer);
   bool read_frames(Peer& peer);  // false: the connection is gone
   void flush_locked(Peer& peer);
@@ -119,7 +133,7 @@ class Engine {
 
   EngineConfig config_;
   Listener listener_;
-  std::unique_ptr<RejectionLog> log_;  // progress thread only
+  std::unique_ptr<RejectionLog> log_;  // under progress_mutex_
   std::vector<std::unique_ptr<Peer>> peers_;
   UniqueFd epoll_;
   UniqueFd wake_;  // eventfd: finish() stops the thread through it
@@ -135,8 +149,14 @@ class Engine {
     std::string received;
     std::chrono::steady_clock::time_point give_up_at;
   };
-  std::map<int, Stranger> strangers_;  // progress thread only
+  std::map<int, Stranger> strangers_;  // under progress_mutex_
 
+  // Held by whichever thread is handling socket events: the progress thread, or a user thread
+  // polling for its own receive. It guards every Peer's receive side, strangers_ and log_.
+  std::mutex progress_mutex_;
+  std::atomic<int> pollers_{0};  // user threads inside poll_until
+  std::mutex pollers_mutex_;
+  std::condition_variable pollers_left_;
   std::atomic<bool> stopping_{false};
   bool finished_cleanly_ = false;
   std::thread progress_;

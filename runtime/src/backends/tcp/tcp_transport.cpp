@@ -8,15 +8,20 @@ namespace {
 
 class ReceiveOperation final : public Operation {
  public:
-  ReceiveOperation(detail::Mailbox& box, std::shared_ptr<detail::PendingReceive> receive,
+  ReceiveOperation(Engine& engine, detail::Mailbox& box,
+                   std::shared_ptr<detail::PendingReceive> receive,
                    std::function<void(const Timeout&)> on_timeout)
-      : box_(box), receive_(std::move(receive)), on_timeout_(std::move(on_timeout)) {}
+      : engine_(engine),
+        box_(box),
+        receive_(std::move(receive)),
+        on_timeout_(std::move(on_timeout)) {}
   ~ReceiveOperation() override {
     if (!finished_) box_.cancel(*receive_);
   }
   bool test() override { return box_.test(*receive_); }
   Status wait(Deadline deadline) override {
     try {
+      engine_.poll_until(*receive_);
       Status s = box_.wait(*receive_, deadline);
       finished_ = true;
       return s;
@@ -31,6 +36,7 @@ class ReceiveOperation final : public Operation {
   }
 
  private:
+  Engine& engine_;
   detail::Mailbox& box_;
   std::shared_ptr<detail::PendingReceive> receive_;
   std::function<void(const Timeout&)> on_timeout_;
@@ -73,13 +79,15 @@ std::unique_ptr<Operation> TcpTransport::isend(int dest, int tag,
 
 void TcpTransport::rethrow_naming_peer(const Timeout& timeout, int source) const {
   if (source == any_source) throw timeout;
-  throw Timeout(std::string(timeout.what()) + "; rank " + std::to_string(source) + " is " +
-                engine_->describe(world_rank(source)) + ", alive as far as TCP knows (stalled?)");
+  throw Timeout(std::string(timeout.what()) + "; it was waiting on world " +
+                engine_->describe(world_rank(source)) +
+                ", whose connection is still open: stalled, or not sending?");
 }
 
 Status TcpTransport::recv(int source, int tag, const Sink& sink, Deadline deadline) {
   auto receive = mine_->post(source, tag, sink);
   try {
+    engine_->poll_until(*receive);
     return mine_->wait(*receive, deadline);
   } catch (const Timeout& timeout) {
     rethrow_naming_peer(timeout, source);
@@ -88,7 +96,7 @@ Status TcpTransport::recv(int source, int tag, const Sink& sink, Deadline deadli
 
 std::unique_ptr<Operation> TcpTransport::irecv(int source, int tag, Sink sink) {
   return std::make_unique<ReceiveOperation>(
-      *mine_, mine_->post(source, tag, std::move(sink)),
+      *engine_, *mine_, mine_->post(source, tag, std::move(sink)),
       [this, source](const Timeout& timeout) { rethrow_naming_peer(timeout, source); });
 }
 
