@@ -234,12 +234,16 @@ class PhasedRank {
 };
 
 // Check 3, on rank 0: for ranks on one host, the last thread to finish phase k did so before
-// the first thread started phase k+1. Returns the violations; `compared` counts host-phase pairs.
-std::vector<std::string> check_clocks(const std::vector<std::string>& host_of_rank,
-                                      const std::vector<std::vector<PhaseTimes>>& times_of_rank,
-                                      const Options& options, int& compared) {
-  std::vector<std::string> found;
-  compared = 0;
+// the first thread started phase k+1.
+struct ClockCheck {
+  int compared = 0;  // host x phase pairs
+  std::vector<std::string> violations;
+};
+
+ClockCheck check_clocks(const std::vector<std::string>& host_of_rank,
+                        const std::vector<std::vector<PhaseTimes>>& times_of_rank,
+                        const Options& options) {
+  ClockCheck check;
   for (const std::string& host : hilo_examples::each_host_once(host_of_rank)) {
     for (int phase = 0; phase + 1 < options.phases; ++phase) {
       std::int64_t last_finish = INT64_MIN;
@@ -252,15 +256,16 @@ std::vector<std::string> check_clocks(const std::vector<std::string>& host_of_ra
           first_start = std::min(first_start, times_of_rank[r].at(base + phase + 1).started);
         }
       }
-      ++compared;
+      ++check.compared;
       if (last_finish > first_start) {
-        found.push_back("on " + host + " a thread started phase " + std::to_string(phase + 1) +
-                        " " + std::to_string((last_finish - first_start) / 1000) +
-                        " us before the last thread finished phase " + std::to_string(phase));
+        check.violations.push_back(
+            "on " + host + " a thread started phase " + std::to_string(phase + 1) + " " +
+            std::to_string((last_finish - first_start) / 1000) +
+            " us before the last thread finished phase " + std::to_string(phase));
       }
     }
   }
-  return found;
+  return check;
 }
 
 }  // namespace
@@ -301,18 +306,16 @@ int main(int argc, char** argv) {
         world.reduce(static_cast<int>(phased.violations().size()), std::plus<>{}, 0, timeout);
     if (rank != 0) return phased.violations().empty() ? 0 : 1;
 
-    int compared = 0;
-    const std::vector<std::string> clock_violations =
-        check_clocks(host_of_rank, times_of_rank, options, compared);
-    for (const std::string& what : clock_violations)
+    const ClockCheck clocks = check_clocks(host_of_rank, times_of_rank, options);
+    for (const std::string& what : clocks.violations)
       std::fprintf(stderr, "barrier: clocks: %s\n", what.c_str());
-    const int total = *violations + static_cast<int>(clock_violations.size());
+    const int total = *violations + static_cast<int>(clocks.violations.size());
     const std::string hosts = hilo_examples::host_list(host_of_rank);
     std::printf(
         "barrier: %s ranks=%d threads=%d phases=%d hosts=%s clock_checks=%d "
         "violations=%d\n",
         total == 0 ? "OK" : "FAILED", world.size(), options.threads, options.phases, hosts.c_str(),
-        compared, total);
+        clocks.compared, total);
     return total == 0 ? 0 : 1;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "barrier: FAILED on rank %d: %s\n", rank, error.what());

@@ -122,7 +122,8 @@ Options parse(int argc, char** argv) {
 
 // ---- sockets
 
-[[noreturn]] void fail(const std::string& what) {
+// A failed system call, as a hilo::Error naming it and errno's reason.
+[[noreturn]] void throw_errno(const std::string& what) {
   throw hilo::Error(what + ": " + std::strerror(errno));
 }
 
@@ -164,7 +165,7 @@ void set_timeouts(const Socket& socket, std::chrono::milliseconds receive,
   const timeval send_limit = as_timeval(send);
   if (setsockopt(socket.fd(), SOL_SOCKET, SO_RCVTIMEO, &receive_limit, sizeof receive_limit) != 0 ||
       setsockopt(socket.fd(), SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof send_limit) != 0)
-    fail("setsockopt(SO_RCVTIMEO/SO_SNDTIMEO)");
+    throw_errno("setsockopt(SO_RCVTIMEO/SO_SNDTIMEO)");
 }
 
 // False if the peer went away or the send timed out.
@@ -266,15 +267,15 @@ class Service {
   Service(const Options& options, const std::string& ip)
       : options_(options), ip_(ip), admission_(options.limit), handlers_(options.workers) {
     listener_ = Socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (listener_.fd() < 0) fail("socket");
+    if (listener_.fd() < 0) throw_errno("socket");
     const sockaddr_in address = socket_address(ip, 0);
     if (::bind(listener_.fd(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
-      fail("bind " + ip);
-    if (::listen(listener_.fd(), SOMAXCONN) != 0) fail("listen on " + ip);
+      throw_errno("bind " + ip);
+    if (::listen(listener_.fd(), SOMAXCONN) != 0) throw_errno("listen on " + ip);
     sockaddr_in bound{};
     socklen_t length = sizeof bound;
     if (getsockname(listener_.fd(), reinterpret_cast<sockaddr*>(&bound), &length) != 0)
-      fail("getsockname");
+      throw_errno("getsockname");
     port_ = ntohs(bound.sin_port);
     acceptor_ = std::jthread([this](std::stop_token stop) { accept_until(stop); });
   }
@@ -372,7 +373,10 @@ struct ClientCounts {
 // One connection: say hello as `name`; true if the reply is the welcome.
 bool say_hello(const sockaddr_in& service, const std::string& name, std::string& problem) {
   Socket connection(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (connection.fd() < 0) fail("socket");
+  if (connection.fd() < 0) {
+    problem = std::string("socket: ") + std::strerror(errno);  // out of descriptors, say
+    return false;
+  }
   set_timeouts(connection, reply_timeout, connect_timeout);
   if (::connect(connection.fd(), reinterpret_cast<const sockaddr*>(&service), sizeof service) !=
       0) {
@@ -408,7 +412,13 @@ ClientCounts run_clients(const Options& options, const std::string& endpoint, in
           const std::string name = "rank" + std::to_string(rank) + "-client" + std::to_string(c) +
                                    "-request" + std::to_string(r);
           std::string problem;
-          if (say_hello(service, name, problem)) {
+          bool welcome = false;
+          try {
+            welcome = say_hello(service, name, problem);
+          } catch (const std::exception& error) {  // nothing may escape a thread
+            problem = error.what();
+          }
+          if (welcome) {
             welcomed.fetch_add(1);
           } else {
             std::fprintf(stderr, "bounded_connections: %s: %s\n", name.c_str(), problem.c_str());
@@ -457,14 +467,15 @@ int main(int argc, char** argv) {
                     options.workers);
         std::fflush(stdout);  // a script (or you) may be waiting for this line
       } catch (const hilo::Error& error) {
-        endpoint = std::string("error: ") + error.what();
+        endpoint = "error: " + std::string(error.what());
       }
     }
     world.broadcast(endpoint, 0, timeout);
-    if (endpoint.starts_with("error: ")) {
+    constexpr std::string_view error_mark = "error: ";
+    if (endpoint.starts_with(error_mark)) {
       if (rank == 0)
         std::printf("bounded_connections: FAILED: rank 0 could not start the service: %s\n",
-                    endpoint.c_str() + 7);
+                    endpoint.substr(error_mark.size()).c_str());
       return 1;
     }
 
