@@ -53,14 +53,11 @@ struct Options {
   bool cheat = false;
 };
 
-void print_usage(const char* program) {
-  std::fprintf(stderr,
-               "usage: %s [--threads T] [--phases P] [--cheat]\n"
-               "  --threads T  threads per rank (1 to 64, default 4)\n"
-               "  --phases P   phases to go through (1 to 1000, default 5)\n"
-               "  --cheat      rank 0's thread 0 skips the barriers after phase 0 (must FAIL)\n",
-               program);
-}
+constexpr const char* usage =
+    "usage: barrier [--threads T] [--phases P] [--cheat]\n"
+    "  --threads T  threads per rank (1 to 64, default 4)\n"
+    "  --phases P   phases to go through (1 to 1000, default 5)\n"
+    "  --cheat      rank 0's thread 0 skips the barriers after phase 0 (must FAIL)\n";
 
 // Throws std::invalid_argument saying what is wrong.
 Options parse(int argc, char** argv) {
@@ -277,18 +274,11 @@ int main(int argc, char** argv) {
     hilo::Communicator& world = runtime.world();
     rank = world.rank();
 
-    Options options;
-    try {
-      options = parse(argc, argv);
-    } catch (const std::invalid_argument& bad) {
-      if (rank == 0) {  // every rank got the same arguments: say it once
-        std::fprintf(stderr, "barrier: %s\n", bad.what());
-        print_usage(argv[0]);
-      }
-      return 2;
-    }
+    const std::optional<Options> options =
+        hilo_examples::parse_options(parse, argc, argv, rank, "barrier", usage);
+    if (!options) return 2;
 
-    PhasedRank phased(world, options);
+    PhasedRank phased(world, *options);
     phased.run();
     for (const std::string& what : phased.violations())
       std::fprintf(stderr, "barrier: rank %d: %s\n", rank, what.c_str());
@@ -306,7 +296,7 @@ int main(int argc, char** argv) {
         world.reduce(static_cast<int>(phased.violations().size()), std::plus<>{}, 0, timeout);
     if (rank != 0) return phased.violations().empty() ? 0 : 1;
 
-    const ClockCheck clocks = check_clocks(host_of_rank, times_of_rank, options);
+    const ClockCheck clocks = check_clocks(host_of_rank, times_of_rank, *options);
     for (const std::string& what : clocks.violations)
       std::fprintf(stderr, "barrier: clocks: %s\n", what.c_str());
     const int total = *violations + static_cast<int>(clocks.violations.size());
@@ -314,8 +304,8 @@ int main(int argc, char** argv) {
     std::printf(
         "barrier: %s ranks=%d threads=%d phases=%d hosts=%s clock_checks=%d "
         "violations=%d\n",
-        total == 0 ? "OK" : "FAILED", world.size(), options.threads, options.phases, hosts.c_str(),
-        clocks.compared, total);
+        total == 0 ? "OK" : "FAILED", world.size(), options->threads, options->phases,
+        hosts.c_str(), clocks.compared, total);
     return total == 0 ? 0 : 1;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "barrier: FAILED on rank %d: %s\n", rank, error.what());

@@ -68,21 +68,19 @@ struct Options {
   std::string bind;       // the service's IPv4 address; empty: chosen (see service_address)
 };
 
-void print_usage(const char* program) {
-  std::fprintf(stderr,
-               "usage: %s [--limit K] [--no-limit] [--clients C] [--requests R] [--workers W]\n"
-               "          [--work-ms MS] [--external N] [--bind ADDRESS]\n"
-               "  --limit K      connections served at once (1 to 1000, default 3)\n"
-               "  --no-limit     no semaphore: see how many end up inside at once\n"
-               "  --clients C    client threads per rank, all at once (1 to 256, default 8)\n"
-               "  --requests R   connections per client thread (1 to 1000, default 3)\n"
-               "  --workers W    service threads on rank 0 (1 to 256, default 16)\n"
-               "  --work-ms MS   how long each admitted connection is served (0 to 10000, "
-               "default 20)\n"
-               "  --external N   also serve N outside clients (client.py) before stopping\n"
-               "  --bind ADDR    the service's IPv4 address (default: rank 0's host's)\n",
-               program);
-}
+constexpr const char* usage =
+    "usage: bounded_connections [--limit K] [--no-limit] [--clients C] [--requests R] [--workers "
+    "W]\n"
+    "          [--work-ms MS] [--external N] [--bind ADDRESS]\n"
+    "  --limit K      connections served at once (1 to 1000, default 3)\n"
+    "  --no-limit     no semaphore: see how many end up inside at once\n"
+    "  --clients C    client threads per rank, all at once (1 to 256, default 8)\n"
+    "  --requests R   connections per client thread (1 to 1000, default 3)\n"
+    "  --workers W    service threads on rank 0 (1 to 256, default 16)\n"
+    "  --work-ms MS   how long each admitted connection is served (0 to 10000, "
+    "default 20)\n"
+    "  --external N   also serve N outside clients (client.py) before stopping (0 to 1000)\n"
+    "  --bind ADDR    the service's IPv4 address (default: rank 0's host's)\n";
 
 // Throws std::invalid_argument saying what is wrong.
 Options parse(int argc, char** argv) {
@@ -439,16 +437,9 @@ int main(int argc, char** argv) {
     hilo::Communicator& world = runtime.world();
     rank = world.rank();
 
-    Options options;
-    try {
-      options = parse(argc, argv);
-    } catch (const std::invalid_argument& bad) {
-      if (rank == 0) {  // every rank got the same arguments: say it once
-        std::fprintf(stderr, "bounded_connections: %s\n", bad.what());
-        print_usage(argv[0]);
-      }
-      return 2;
-    }
+    const std::optional<Options> options =
+        hilo_examples::parse_options(parse, argc, argv, rank, "bounded_connections", usage);
+    if (!options) return 2;
 
     const auto timeout = hilo::within(rank_timeout);
     const std::vector<std::string> host_of_rank =
@@ -459,12 +450,12 @@ int main(int argc, char** argv) {
     std::string endpoint;
     if (rank == 0) {
       try {
-        service.emplace(options, service_address(options, host_of_rank));
+        service.emplace(*options, service_address(*options, host_of_rank));
         endpoint = service->endpoint();
         std::printf("bounded_connections: service on %s, at most %s at once, %d workers\n",
                     endpoint.c_str(),
-                    options.no_limit ? "any number" : std::to_string(options.limit).c_str(),
-                    options.workers);
+                    options->no_limit ? "any number" : std::to_string(options->limit).c_str(),
+                    options->workers);
         std::fflush(stdout);  // a script (or you) may be waiting for this line
       } catch (const hilo::Error& error) {
         endpoint = "error: " + std::string(error.what());
@@ -480,7 +471,7 @@ int main(int argc, char** argv) {
     }
 
     world.barrier(timeout);  // every rank's clients set off together, so that they compete
-    const ClientCounts mine = run_clients(options, endpoint, rank);
+    const ClientCounts mine = run_clients(*options, endpoint, rank);
     // Telling rank 0 how it went is also how the ranks tell it they are done.
     const std::vector<ClientCounts> counts = world.gather(mine, 0, timeout);
     if (rank != 0) return mine.welcomed == mine.requests ? 0 : 1;
@@ -493,7 +484,7 @@ int main(int argc, char** argv) {
     }
     // Outside clients (client.py): wait until that many more were served, for a bounded time.
     const auto give_up = std::chrono::steady_clock::now() + rank_timeout;
-    while (service->served() < welcomed + options.external &&
+    while (service->served() < welcomed + options->external &&
            std::chrono::steady_clock::now() < give_up) {
       std::this_thread::sleep_for(50ms);
     }
@@ -501,25 +492,25 @@ int main(int argc, char** argv) {
 
     const int served = service->served();
     const int outside = served - welcomed;
-    const bool all_welcomed = welcomed == requests && outside >= options.external;
-    const bool within_limit = options.no_limit || service->max_concurrent() <= options.limit;
+    const bool all_welcomed = welcomed == requests && outside >= options->external;
+    const bool within_limit = options->no_limit || service->max_concurrent() <= options->limit;
     const bool ok = all_welcomed && within_limit;
-    const char* verdict = !ok ? "FAILED" : options.no_limit ? "NO LIMIT" : "OK";
+    const char* verdict = !ok ? "FAILED" : options->no_limit ? "NO LIMIT" : "OK";
     std::printf(
         "bounded_connections: %s max_concurrent=%d limit=%s served=%d requests=%d "
         "outside=%d rejected=%d dropped=%d ranks=%d hosts=%s\n",
         verdict, service->max_concurrent(),
-        options.no_limit ? "none" : std::to_string(options.limit).c_str(), served, requests,
+        options->no_limit ? "none" : std::to_string(options->limit).c_str(), served, requests,
         outside, service->rejected(), service->dropped(), world.size(),
         hilo_examples::host_list(host_of_rank).c_str());
     if (!within_limit)
       std::printf("bounded_connections: the semaphore let %d in at once, more than %d\n",
-                  service->max_concurrent(), options.limit);
+                  service->max_concurrent(), options->limit);
     if (!all_welcomed)
       std::printf(
           "bounded_connections: %d of %d client requests welcomed, %d of %d outside "
           "clients served\n",
-          welcomed, requests, std::max(outside, 0), options.external);
+          welcomed, requests, std::max(outside, 0), options->external);
     return ok ? 0 : 1;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "bounded_connections: FAILED on rank %d: %s\n", rank, error.what());

@@ -1,6 +1,6 @@
-// What the distributed examples (parallel_sum, bounded_connections, barrier) share: reading a
-// whole-number option, this machine's host name, and the "hosts=a,b,c" list of their summary
-// lines. Header-only, so that each example stays one program you can read top to bottom.
+// What the distributed examples (parallel_sum, bounded_connections, barrier) share: reading the
+// command line, this machine's host name, and the "hosts=a,b,c" list of their summary lines.
+// Header-only, so that each example stays one program you can read top to bottom.
 #pragma once
 
 #include <unistd.h>
@@ -9,6 +9,8 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -33,6 +35,20 @@ inline std::uint64_t parse_count(std::string_view option, std::string_view text,
 inline std::string_view option_value(int argc, char** argv, int& i) {
   if (i + 1 >= argc) throw std::invalid_argument(std::string(argv[i]) + " needs a value");
   return argv[++i];
+}
+
+// Runs parse(argc, argv), which throws std::invalid_argument for a bad command line. Every rank
+// got the same arguments, so only rank 0 says what is wrong, followed by `usage`; the result is
+// then empty, and the example exits with status 2.
+template <class Options>
+std::optional<Options> parse_options(Options (*parse)(int, char**), int argc, char** argv, int rank,
+                                     const char* example, const char* usage) {
+  try {
+    return parse(argc, argv);
+  } catch (const std::invalid_argument& bad) {
+    if (rank == 0) std::fprintf(stderr, "%s: %s\n%s", example, bad.what(), usage);
+    return std::nullopt;
+  }
 }
 
 // This machine's host name, as `hostname` prints it.

@@ -40,15 +40,12 @@ struct Options {
   std::vector<std::uint64_t> list;  // non-empty: --list mode
 };
 
-void print_usage(const char* program) {
-  std::fprintf(stderr,
-               "usage: %s [--n N] [--threads T] [--list N1,N2,...]\n"
-               "  --n N        sum 1..N across all ranks (1 to 10^12, default 10^9)\n"
-               "  --threads T  threads per rank (1 to 256, default 2)\n"
-               "  --list ...   instead: the sum 1..Ni of each value, one value per rank at a\n"
-               "               time, printed on rank 0 in input order (Python's Pool.map)\n",
-               program);
-}
+constexpr const char* usage =
+    "usage: parallel_sum [--n N] [--threads T] [--list N1,N2,...]\n"
+    "  --n N        sum 1..N across all ranks (1 to 10^12, default 10^9)\n"
+    "  --threads T  threads per rank (1 to 256, default 2)\n"
+    "  --list ...   instead: the sum 1..Ni of each value, one value per rank at a\n"
+    "               time, printed on rank 0 in input order (Python's Pool.map)\n";
 
 std::vector<std::uint64_t> parse_list(std::string_view text) {
   std::vector<std::uint64_t> values;
@@ -200,21 +197,14 @@ int main(int argc, char** argv) {
     hilo::Communicator& world = runtime.world();
     rank = world.rank();
 
-    Options options;
-    try {
-      options = parse(argc, argv);
-    } catch (const std::invalid_argument& bad) {
-      if (rank == 0) {  // every rank got the same arguments: say it once
-        std::fprintf(stderr, "parallel_sum: %s\n", bad.what());
-        print_usage(argv[0]);
-      }
-      return 2;
-    }
+    const std::optional<Options> options =
+        hilo_examples::parse_options(parse, argc, argv, rank, "parallel_sum", usage);
+    if (!options) return 2;
 
     const std::vector<std::string> host_of_rank = world.gather(hilo_examples::this_host(), 0);
     const std::string hosts = hilo_examples::host_list(host_of_rank);
-    return options.list.empty() ? sum_one_to_n(world, options, hosts)
-                                : sum_each_of_list(world, options, hosts);
+    return options->list.empty() ? sum_one_to_n(world, *options, hosts)
+                                 : sum_each_of_list(world, *options, hosts);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "parallel_sum: FAILED on rank %d: %s\n", rank, error.what());
     return 1;
