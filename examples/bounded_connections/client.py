@@ -12,6 +12,17 @@ import socket
 import sys
 
 
+def read_reply(sock):
+    """Everything up to and with the first newline, or until the service closes."""
+    reply = b""
+    while not reply.endswith(b"\n"):
+        chunk = sock.recv(256)
+        if not chunk:
+            break
+        reply += chunk
+    return reply
+
+
 def main():
     parser = argparse.ArgumentParser(description="Say hello to bounded_connections' service.")
     parser.add_argument("host")
@@ -26,12 +37,7 @@ def main():
         # seed it waits for the reply, which comes once the service has admitted it.
         with socket.create_connection((args.host, args.port), timeout=args.timeout) as sock:
             sock.sendall(f"hello {args.name}\n".encode())
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = sock.recv(256)
-                if not chunk:
-                    break
-                reply += chunk
+            reply = read_reply(sock)
     except OSError as error:
         print(f"client.py: {args.host}:{args.port}: {error}", file=sys.stderr)
         return 1

@@ -11,6 +11,7 @@ the silent connection is still open, and the program ends OK with exactly those 
 served = its own requests + 2, rejected = 2, dropped = 2. So a bad client costs only its own
 connection.
 """
+import importlib.util
 import queue
 import re
 import socket
@@ -28,18 +29,17 @@ def fail(message, output):
     return 1
 
 
-def read_reply(sock):
-    reply = b""
-    while not reply.endswith(b"\n"):
-        chunk = sock.recv(256)
-        if not chunk:
-            break
-        reply += chunk
-    return reply
+def load_client(path):
+    """client.py as a module: the test reads replies with the client's own read_reply."""
+    spec = importlib.util.spec_from_file_location("client", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main():
     program, client_py = sys.argv[1], sys.argv[2]
+    read_reply = load_client(client_py).read_reply
     service = subprocess.Popen(
         [program, "--external", "2", "--clients", "2", "--requests", "2"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
