@@ -154,7 +154,8 @@ class PhasedRank {
   }
 
   // The barrier's completion: run by the last thread of this rank to arrive, once per phase,
-  // while the others still wait. Whatever it throws stops every thread after this phase.
+  // while the others still wait. If the ranks' part fails (hilo::Timeout, hilo::PeerLost), it
+  // is recorded and every thread of this rank stops after this phase.
   void take_the_rank_through_its_barrier() {
     const int phase = phases_completed_;
     try {
