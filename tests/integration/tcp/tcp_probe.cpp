@@ -105,16 +105,17 @@ struct SoakMessage {
 SoakMessage soak_message(unsigned seed, int from, int to, int i) {
   std::mt19937 random(seed * 1000003u + static_cast<unsigned>(from * 7919 + to * 104729 + i));
   const unsigned kind = random() % 1000;
-  std::size_t size = kind < 900 ? random() % 257                    // mostly small
-                     : kind < 995 ? random() % (64 * 1024 + 1)      // some medium
-                                  : random() % (1024 * 1024 + 1);   // a few up to 1 MiB
+  std::size_t size = kind < 900   ? random() % 257                 // mostly small
+                     : kind < 995 ? random() % (64 * 1024 + 1)     // some medium
+                                  : random() % (1024 * 1024 + 1);  // a few up to 1 MiB
   if (kind == 0) size = 0;
   SoakMessage m{static_cast<int>(random() % 1000), std::vector<std::uint8_t>(size + 8)};
   // The first 8 bytes carry the sequence number, so loss, duplication and order are visible.
   std::uint64_t sequence = static_cast<std::uint64_t>(i);
   std::memcpy(m.bytes.data(), &sequence, 8);
   std::uint8_t x = static_cast<std::uint8_t>(random());
-  for (std::size_t b = 8; b < m.bytes.size(); ++b) m.bytes[b] = x = static_cast<std::uint8_t>(x * 13 + 7);
+  for (std::size_t b = 8; b < m.bytes.size(); ++b)
+    m.bytes[b] = x = static_cast<std::uint8_t>(x * 13 + 7);
   return m;
 }
 
@@ -158,7 +159,8 @@ int run(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "slow_start") {
     const char* rank = std::getenv("HILO_RANK");
-    std::cout << "rank " << (rank ? rank : "?") << " pid " << ::getpid() << " starting" << std::endl;
+    std::cout << "rank " << (rank ? rank : "?") << " pid " << ::getpid() << " starting"
+              << std::endl;
     if (rank != nullptr && std::atoi(rank) == std::atoi(argv[2]))
       std::this_thread::sleep_for(std::chrono::duration<double>(std::atof(argv[3])));
   }
@@ -210,7 +212,8 @@ int run(int argc, char** argv) {
     if (sum != p * (p - 1) / 2 || big_sum.back() != p * (p - 1) / 2 || text != "hello")
       fail_check("collectives gave " + std::to_string(sum));
     world.barrier();
-    if (world.rank() == 0) std::cout << "collectives ok: sum " << sum << " over " << p << " ranks" << std::endl;
+    if (world.rank() == 0)
+      std::cout << "collectives ok: sum " << sum << " over " << p << " ranks" << std::endl;
   } else {
     std::cerr << "tcp_probe: unknown mode '" << mode << "'" << std::endl;
     return 2;

@@ -107,6 +107,18 @@ TEST_CASE("frame: every malformed field is named") {
   CHECK_THAT(rejection_of(encode_frame_header(h)), Catch::Matchers::Contains("goodbye"));
 }
 
+TEST_CASE("frame: an abort carries a bounded reason") {
+  FrameHeader h = sample();
+  h.flags = hilo::tcp::frame_flag_abort;
+  h.length = 100;
+  CHECK(decode_frame_header(encode_frame_header(h).data(), limit).flags == 2);
+  h.length = hilo::tcp::max_abort_reason + 1;
+  CHECK_THAT(rejection_of(encode_frame_header(h)), Catch::Matchers::Contains("abort reason"));
+  h.flags = 3;
+  h.length = 0;
+  CHECK_THAT(rejection_of(encode_frame_header(h)), Catch::Matchers::Contains("unknown flags 3"));
+}
+
 TEST_CASE("frame: the default payload limit is at most 2^40 and not tiny") {
   const auto max = hilo::tcp::default_max_payload();
   CHECK(max <= (std::uint64_t{1} << 40));

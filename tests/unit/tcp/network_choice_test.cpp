@@ -74,7 +74,8 @@ TEST_CASE("HILO_TCP_IF: malformed items are errors quoting the value") {
 TEST_CASE("HILO_TCP_IF: this machine's own interfaces include loopback") {
   auto interfaces = local_interfaces();
   bool has_loopback = false;
-  for (const auto& i : interfaces) has_loopback = has_loopback || (i.loopback && i.ip == "127.0.0.1");
+  for (const auto& i : interfaces)
+    has_loopback = has_loopback || (i.loopback && i.ip == "127.0.0.1");
   CHECK(has_loopback);
   CHECK(choose_address("lo", parse_interface_rules("lo"), interfaces) == "127.0.0.1");
 }

@@ -29,7 +29,9 @@ namespace {
 
 const std::string token(64, '7');
 
-std::string host_name(int rank) { return "host" + std::to_string(rank); }
+std::string host_name(int rank) {
+  return "host" + std::to_string(rank);
+}
 
 // Listeners and the table a rendezvous would have produced.
 struct Plan {
@@ -59,7 +61,8 @@ std::vector<std::shared_ptr<Engine>> connect_all(Plan plan, std::set<int> skip =
   std::vector<std::shared_ptr<Engine>> engines(static_cast<std::size_t>(n));
   int i = 0;
   for (int r = 0; r < n; ++r)
-    if (!skip.count(r)) engines[static_cast<std::size_t>(r)] = starting[static_cast<std::size_t>(i++)].get();
+    if (!skip.count(r))
+      engines[static_cast<std::size_t>(r)] = starting[static_cast<std::size_t>(i++)].get();
   return engines;
 }
 
@@ -71,11 +74,11 @@ std::unique_ptr<hilo::Transport> world_of(const std::shared_ptr<Engine>& engine)
 
 // Catch's assertions are not thread-safe, so code on rank threads checks with this: a failure
 // is an exception that run_world() rethrows on the test's own thread.
-#define RANK_CHECK(...)                                                                    \
-  do {                                                                                     \
-    if (!(__VA_ARGS__))                                                                    \
-      throw std::runtime_error("check failed on a rank thread: " #__VA_ARGS__ " (line " +    \
-                               std::to_string(__LINE__) + ")");                            \
+#define RANK_CHECK(...)                                                                   \
+  do {                                                                                    \
+    if (!(__VA_ARGS__))                                                                   \
+      throw std::runtime_error("check failed on a rank thread: " #__VA_ARGS__ " (line " + \
+                               std::to_string(__LINE__) + ")");                           \
   } while (false)
 
 // Runs fn(comm) on every rank of a fresh n-rank world, each on its own thread; rethrows the first
@@ -110,8 +113,8 @@ std::vector<std::uint8_t> pattern(std::size_t bytes, int seed) {
 }  // namespace
 
 TEST_CASE("tcp world: messages of every size arrive intact, 0 B to 64 MiB, both ways") {
-  const std::vector<std::size_t> sizes = {0,     1,          7,          40,       1000,
-                                          16383, 16384,      65536,      1 << 20,  64 << 20};
+  const std::vector<std::size_t> sizes = {0,     1,     7,     40,      1000,
+                                          16383, 16384, 65536, 1 << 20, 64 << 20};
   run_world(2, [&](Communicator& c) {
     const int other = 1 - c.rank();
     for (std::size_t bytes : sizes) {
@@ -235,9 +238,10 @@ TEST_CASE("tcp world: a peer that closes without finishing is PeerLost for every
   auto engines = connect_all(plan_world(3));
   Communicator zero(world_of(engines[0]));
   Communicator two(world_of(engines[2]));
-  auto waiting_on_one = std::async(std::launch::async, [&] { return zero.recv<int>(1, 5, hilo::within(20s)); });
-  auto waiting_on_anyone =
-      std::async(std::launch::async, [&] { return two.recv<int>(hilo::any_source, 5, hilo::within(20s)); });
+  auto waiting_on_one =
+      std::async(std::launch::async, [&] { return zero.recv<int>(1, 5, hilo::within(20s)); });
+  auto waiting_on_anyone = std::async(
+      std::launch::async, [&] { return two.recv<int>(hilo::any_source, 5, hilo::within(20s)); });
   std::this_thread::sleep_for(100ms);
   engines[1].reset();  // rank 1 vanishes: sockets closed, no goodbye (as kill -9 does)
   try {
@@ -256,6 +260,30 @@ TEST_CASE("tcp world: a peer that closes without finishing is PeerLost for every
   zero.send(2, 1, 5);  // the living can still be sent to
   engines[0]->finish(5s);
   engines[2]->finish(5s);
+}
+
+TEST_CASE("tcp world: a rank that fails tells the others why (a cascade names its root cause)") {
+  auto engines = connect_all(plan_world(3));
+  Communicator zero(world_of(engines[0]));
+  Communicator one(world_of(engines[1]));
+  engines[2].reset();  // rank 2 dies without a word
+  CHECK_THROWS_AS(one.recv<int>(2, 1, hilo::within(20s)), hilo::PeerLost);
+  // Rank 1 now fails because of it, and says so to rank 0 on its way out.
+  engines[1]->abort(2s);
+  try {
+    zero.recv<int>(1, 1, hilo::within(20s));
+    FAIL("a receive from an aborted rank returned");
+  } catch (const hilo::PeerLost& e) {
+    // Rank 0 may hear of rank 2 directly first; either way a root cause is named.
+    const std::string what = e.what();
+    if (e.rank() == 1) {
+      CHECK_THAT(what, Catch::Matchers::Contains("failed and left the job"));
+      CHECK_THAT(what, Catch::Matchers::Contains("rank 2 (host host2"));
+    } else {
+      CHECK(e.rank() == 2);
+    }
+  }
+  engines[0]->finish(5s);
 }
 
 TEST_CASE("tcp world: a rank that finishes cleanly only fails receives that wait for it") {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <exception>
@@ -87,7 +88,7 @@ struct Job {
   int size = 1;
   std::string host;
   std::string token;
-  std::string coordinator;  // ip:port
+  std::string coordinator;        // ip:port
   bool serve_rendezvous = false;  // rank 0 under srun
 };
 
@@ -114,11 +115,11 @@ Job job_from_environment() {
     std::string nodes = env_or("SLURM_STEP_NODELIST", env_or("SLURM_JOB_NODELIST", ""));
     if (nodes.empty()) nodes = required_env("SLURM_JOB_NODELIST", mode);
     const std::string first_host = expand_slurm_hostlist(nodes).front();
-    const auto port = env_number("HILO_PORT", env_or("HILO_PORT", std::to_string(default_slurm_port)),
-                                 1, 65535);
+    const auto port =
+        env_number("HILO_PORT", env_or("HILO_PORT", std::to_string(default_slurm_port)), 1, 65535);
     job.coordinator = launch::resolve_ipv4(first_host) + ":" + std::to_string(port);
     job.token = env_or(launch::env::job_token, "slurm-job-" + env_or("SLURM_JOB_ID", "0") +
-                                                    "-step-" + env_or("SLURM_STEP_ID", "0"));
+                                                   "-step-" + env_or("SLURM_STEP_ID", "0"));
     job.serve_rendezvous = job.rank == 0;
     return job;
   }
@@ -131,13 +132,14 @@ class TcpBackend final : public detail::Backend {
   TcpBackend(std::shared_ptr<Engine> engine, std::chrono::milliseconds finish_limit)
       : engine_(std::move(engine)), finish_limit_(finish_limit) {}
   ~TcpBackend() override {
-    // Unwinding from an exception: leave without a goodbye, so the peers see this rank as lost
-    // and fail at once instead of waiting for it.
-    if (std::uncaught_exceptions() == 0) {
-      try {
+    // Unwinding from an exception: no goodbye but an abort, so the peers see this rank as lost
+    // (with the reason) and fail at once instead of waiting for it.
+    try {
+      if (std::uncaught_exceptions() == 0)
         engine_->finish(finish_limit_);
-      } catch (...) {
-      }
+      else
+        engine_->abort(std::min<std::chrono::milliseconds>(finish_limit_, std::chrono::seconds(1)));
+    } catch (...) {
     }
   }
   std::string_view name() const override { return "tcp"; }
@@ -163,10 +165,11 @@ std::shared_ptr<Engine> connect_world(Listener listener, int rank, const std::st
                                       const std::vector<launch::PeerAddress>& table,
                                       Deadline deadline, std::chrono::microseconds spin_window) {
   const auto& me = table.at(static_cast<std::size_t>(rank));
-  auto log = std::make_unique<RejectionLog>("hilo tcp rank " + std::to_string(rank) + " (host " +
-                                            me.host + ", " + me.ip + ":" +
-                                            std::to_string(me.port) + ")");
-  std::vector<UniqueFd> sockets = connect_mesh(listener, MeshPlan{rank, token, table, deadline}, *log);
+  auto log =
+      std::make_unique<RejectionLog>("hilo tcp rank " + std::to_string(rank) + " (host " + me.host +
+                                     ", " + me.ip + ":" + std::to_string(me.port) + ")");
+  std::vector<UniqueFd> sockets =
+      connect_mesh(listener, MeshPlan{rank, token, table, deadline}, *log);
   EngineConfig config;
   config.rank = rank;
   config.table = table;
@@ -192,14 +195,14 @@ std::unique_ptr<Backend> start_tcp_backend() {
     EngineConfig config;
     config.table = {launch::PeerAddress{0, job.host, "127.0.0.1", 0}};
     config.spin_window = spin;
-    auto engine = std::make_shared<Engine>(std::move(config), Listener{}, std::vector<UniqueFd>(1),
-                                           nullptr);
+    auto engine =
+        std::make_shared<Engine>(std::move(config), Listener{}, std::vector<UniqueFd>(1), nullptr);
     return std::make_unique<tcp::TcpBackend>(std::move(engine), finish_limit);
   }
 
   const std::string ports = tcp::env_or("HILO_TCP_PORTS", "");
-  Listener listener =
-      listen_on(tcp::listen_address(job.host), ports.empty() ? PortRange{} : parse_port_range(ports));
+  Listener listener = listen_on(tcp::listen_address(job.host),
+                                ports.empty() ? PortRange{} : parse_port_range(ports));
   const launch::PeerAddress me{job.rank, job.host, listener.ip, listener.port};
 
   // Under srun, rank 0 is also the coordinator: its server runs on a thread while it registers.
@@ -220,7 +223,8 @@ std::unique_ptr<Backend> start_tcp_backend() {
   }
   std::vector<launch::PeerAddress> table;
   try {
-    table = launch::register_with_coordinator(job.coordinator, job.token, me, job.size, setup_limit);
+    table =
+        launch::register_with_coordinator(job.coordinator, job.token, me, job.size, setup_limit);
   } catch (...) {
     if (serving.joinable()) {
       server->stop();

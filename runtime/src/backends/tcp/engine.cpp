@@ -13,6 +13,7 @@
 #include <new>
 
 #include "backends/tcp/handshake.hpp"
+#include "backends/tcp/mesh_setup.hpp"
 #include "hilo/errors.hpp"
 #include "launch/system_error.hpp"
 
@@ -34,6 +35,11 @@ constexpr std::size_t max_strangers = 64;
 constexpr auto stranger_window = std::chrono::seconds(10);
 // A waiting sender spins this many rounds before sleeping (see Mailbox for the receive side).
 constexpr int send_spin_rounds = 200;
+
+// While user threads poll, the progress thread looks this often whether they still do (a thread
+// that got its message and went on computing does not wake it: queued sends and arrivals wait
+// at most this long for it).
+constexpr auto progress_recheck = std::chrono::microseconds(500);
 
 constexpr std::uint64_t listener_tag = std::uint64_t{1} << 32;
 constexpr std::uint64_t wake_tag = std::uint64_t{2} << 32;
@@ -116,9 +122,9 @@ struct Engine::Peer {
   // ---- send side, guarded by send_mutex
   std::mutex send_mutex;
   std::deque<std::shared_ptr<OutgoingFrame>> queue;
-  bool want_write = false;     // EPOLLOUT armed
-  bool write_failed = false;   // the socket refused bytes: the reader will say why
-  std::exception_ptr broken;   // set once lost or finished: every send raises it
+  bool want_write = false;    // EPOLLOUT armed
+  bool write_failed = false;  // the socket refused bytes: the reader will say why
+  std::exception_ptr broken;  // set once lost or finished: every send raises it
 
   // ---- receive side, guarded by the engine's progress_mutex_
   std::unique_ptr<std::byte[]> staging = std::make_unique_for_overwrite<std::byte[]>(staging_size);
@@ -133,6 +139,7 @@ struct Engine::Peer {
   Mailbox* cached_box = nullptr;
   const std::vector<int>* cached_members = nullptr;
   bool said_goodbye = false;
+  std::string abort_reason;  // the payload of an abort frame
 };
 
 // ---- sends the caller waits on
@@ -233,8 +240,7 @@ void Engine::finish(std::chrono::milliseconds limit) {
     if (peer->rank == rank()) continue;
     std::lock_guard lock(peer->send_mutex);
     if (peer->broken || !peer->socket) continue;
-    auto frame =
-        std::make_shared<OutgoingFrame>(encode_frame_header(goodbye), nullptr, 0, nullptr);
+    auto frame = std::make_shared<OutgoingFrame>(encode_frame_header(goodbye), nullptr, 0, nullptr);
     peer->queue.push_back(frame);
     flush_locked(*peer);
     goodbyes.emplace_back(peer.get(), std::move(frame));
@@ -260,10 +266,49 @@ void Engine::finish(std::chrono::milliseconds limit) {
   finished_cleanly_ = true;
 }
 
+void Engine::abort(std::chrono::milliseconds limit) {
+  std::string reason = "its runtime ended with an exception";
+  {
+    std::lock_guard lock(contexts_mutex_);
+    if (lost_) {
+      try {
+        std::rethrow_exception(lost_);
+      } catch (const std::exception& e) {
+        reason = std::string("it had lost a peer: ") + e.what();
+      }
+    }
+  }
+  if (reason.size() > max_abort_reason) reason.resize(max_abort_reason);
+  auto text = std::make_shared<const std::string>(reason);
+  FrameHeader header;
+  header.flags = frame_flag_abort;
+  header.source = rank();
+  header.type = data_type_of<char>();
+  header.length = text->size();
+  const Deadline deadline = Deadline::after(limit);
+  std::vector<std::shared_ptr<OutgoingFrame>> sent;
+  for (auto& peer : peers_) {
+    if (peer->rank == rank()) continue;
+    std::lock_guard lock(peer->send_mutex);
+    if (peer->broken || !peer->socket) continue;
+    auto frame = std::make_shared<OutgoingFrame>(encode_frame_header(header), text->data(),
+                                                 text->size(), text);
+    peer->queue.push_back(frame);
+    flush_locked(*peer);
+    sent.push_back(std::move(frame));
+  }
+  for (auto& frame : sent) {
+    try {
+      frame->wait(deadline);
+    } catch (const std::exception&) {
+      // That peer is gone too.
+    }
+  }
+  stop_thread();
+}
+
 std::string Engine::describe(int world_rank) const {
-  const auto& p = peer(world_rank);
-  return "rank " + std::to_string(p.rank) + " (host " + p.host + ", " + p.ip + ":" +
-         std::to_string(p.port) + ")";
+  return describe_peer(peer(world_rank));
 }
 
 // ---- mailboxes
@@ -311,8 +356,8 @@ Mailbox& Engine::mailbox_for_frame(Peer& peer, std::uint64_t context) {
     const int source = peer.header.source;
     if (source >= static_cast<int>(members->size()) ||
         (*members)[static_cast<std::size_t>(source)] != peer.rank)
-      throw Error("malformed frame header: it claims to come from rank " +
-                  std::to_string(source) + " of its communicator, which is not the sender");
+      throw Error("malformed frame header: it claims to come from rank " + std::to_string(source) +
+                  " of its communicator, which is not the sender");
   }
   return *box;
 }
@@ -408,8 +453,10 @@ void Engine::send(int world_dest, const FrameHeader& header, const void* data, D
         sent = ::sendmsg(peer.socket.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
       } while (sent < 0 && errno == EINTR);
       if (sent == static_cast<ssize_t>(frame_header_size + header.length)) return;
-      if (sent > 0) written = static_cast<std::size_t>(sent);
-      else if (errno != EAGAIN && errno != EWOULDBLOCK) peer.write_failed = true;
+      if (sent > 0)
+        written = static_cast<std::size_t>(sent);
+      else if (errno != EAGAIN && errno != EWOULDBLOCK)
+        peer.write_failed = true;
     }
     frame = std::make_shared<OutgoingFrame>(encoded, data, header.length, nullptr);
     frame->sent = written;
@@ -441,14 +488,12 @@ void Engine::wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, D
     return;
   }
   throw Timeout("hilo: send from rank " + std::to_string(rank()) + " to " + describe(peer.rank) +
-                ": the peer did not take the message within " +
-                seconds_text(Clock::now() - start) + " (it is alive but not reading: stalled?); " +
-                how);
+                ": the peer did not take the message within " + seconds_text(Clock::now() - start) +
+                " (it is alive but not reading: stalled?); " + how);
 }
 
 std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& header,
-                                         std::shared_ptr<const void> keep_alive,
-                                         const void* data) {
+                                         std::shared_ptr<const void> keep_alive, const void* data) {
   const Status done{header.source, header.tag, header.length};
   if (world_dest == rank()) {
     deliver_to_self(header, data);
@@ -468,7 +513,8 @@ std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& head
 // ---- failures
 
 void Engine::peer_lost(Peer& peer, const std::string& why) {
-  auto error = std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
+  auto error =
+      std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
   {
     std::lock_guard lock(peer.send_mutex);
     if (peer.broken) {
@@ -512,11 +558,15 @@ bool Engine::read_frames(Peer& peer) {
   const int fd = peer.socket.get();
   std::size_t budget = read_budget;
   // One recv; returns false on EOF/error (errno set, 0 for EOF), true with `got` bytes or none.
+  // A read that returns less than asked for has emptied the socket: asking again would only
+  // cost a syscall to learn EAGAIN. Readiness is level-triggered, so new bytes are reported anew.
+  bool drained = false;
   auto receive = [&](void* into, std::size_t want, std::size_t& got) {
     for (;;) {
       ssize_t n = ::recv(fd, into, want, 0);
       if (n > 0) {
         got = static_cast<std::size_t>(n);
+        drained = got < want;
         budget -= std::min(budget, got);
         return true;
       }
@@ -533,7 +583,7 @@ bool Engine::read_frames(Peer& peer) {
     if (!peer.in_payload) {
       std::size_t have = peer.staged_end - peer.staged_begin;
       if (have < frame_header_size) {
-        if (budget == 0) return true;
+        if (budget == 0 || drained) return true;
         if (peer.staged_begin > 0) {
           std::memmove(peer.staging.get(), peer.staging.get() + peer.staged_begin, have);
           peer.staged_begin = 0;
@@ -546,16 +596,25 @@ bool Engine::read_frames(Peer& peer) {
         peer.staged_end += got;
         continue;
       }
-      peer.header = decode_frame_header(peer.staging.get() + peer.staged_begin, config_.max_payload);
+      peer.header =
+          decode_frame_header(peer.staging.get() + peer.staged_begin, config_.max_payload);
       peer.staged_begin += frame_header_size;
       if (peer.header.flags & frame_flag_goodbye) {
         peer_finished(peer);
         continue;
       }
       if (peer.said_goodbye) throw Error("malformed stream: a frame after its goodbye");
-      peer.box = &mailbox_for_frame(peer, peer.header.context);
-      peer.delivery = peer.box->begin(
-          Envelope{peer.header.source, peer.header.tag, peer.header.length, peer.header.type});
+      if (peer.header.flags & frame_flag_abort) {
+        // The reason is read like a payload, into a string of our own; no mailbox sees it.
+        peer.box = nullptr;
+        peer.abort_reason.assign(peer.header.length, '\0');
+        peer.delivery = Mailbox::Delivery{};
+        peer.delivery.destination = reinterpret_cast<std::byte*>(peer.abort_reason.data());
+      } else {
+        peer.box = &mailbox_for_frame(peer, peer.header.context);
+        peer.delivery = peer.box->begin(
+            Envelope{peer.header.source, peer.header.tag, peer.header.length, peer.header.type});
+      }
       peer.received = 0;
       peer.in_payload = true;
     }
@@ -563,18 +622,22 @@ bool Engine::read_frames(Peer& peer) {
     std::size_t have = peer.staged_end - peer.staged_begin;
     if (have > 0 && remaining > 0) {
       std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(have, remaining));
-      std::memcpy(peer.delivery.destination + peer.received,
-                  peer.staging.get() + peer.staged_begin, take);
+      std::memcpy(peer.delivery.destination + peer.received, peer.staging.get() + peer.staged_begin,
+                  take);
       peer.staged_begin += take;
       peer.received += take;
       remaining -= take;
     }
     if (remaining == 0) {
       peer.in_payload = false;
-      peer.box->finish(std::move(peer.delivery));
+      if (peer.box != nullptr) {
+        peer.box->finish(std::move(peer.delivery));
+        continue;
+      }
+      peer_lost(peer, describe(peer.rank) + " failed and left the job (" + peer.abort_reason + ")");
       continue;
     }
-    if (budget == 0) return true;
+    if (budget == 0 || drained) return true;
     peer.staged_begin = peer.staged_end = 0;  // staging is empty here
     std::size_t got = 0;
     if (remaining >= direct_read_threshold) {
@@ -613,14 +676,16 @@ void Engine::read_from(Peer& peer) {
   // The connection is over: finish what was half read, stop watching it, close it.
   std::exception_ptr error;
   if (!why.empty())
-    error = std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
+    error =
+        std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
+  if (peer.in_payload && peer.box == nullptr) peer.in_payload = false;  // a cut-off abort reason
   if (peer.in_payload) {
     peer.in_payload = false;
     peer.box->abort(std::move(peer.delivery),
                     error ? error
-                          : std::make_exception_ptr(PeerLost("hilo: " + describe(peer.rank) +
-                                                                 " finished mid-message",
-                                                             peer.rank, this->peer(peer.rank).host)));
+                          : std::make_exception_ptr(
+                                PeerLost("hilo: " + describe(peer.rank) + " finished mid-message",
+                                         peer.rank, this->peer(peer.rank).host)));
   }
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, peer.socket.get(), nullptr);
   {
@@ -667,7 +732,9 @@ void Engine::read_stranger(int fd) {
   if (it == strangers_.end()) return;
   Stranger& s = it->second;
   char buffer[max_hello_size];
-  ssize_t got = ::recv(fd, buffer, std::max<std::size_t>(hello_bytes_missing(s.received.data(), s.received.size()), 1), 0);
+  ssize_t got = ::recv(
+      fd, buffer,
+      std::max<std::size_t>(hello_bytes_missing(s.received.data(), s.received.size()), 1), 0);
   if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (got <= 0) return drop_stranger(fd, "it closed the connection before completing a handshake");
   s.received.append(buffer, static_cast<std::size_t>(got));
@@ -706,24 +773,37 @@ void Engine::handle_events(const epoll_event* events, int count) {
   }
 }
 
-void Engine::poll_until(const detail::PendingReceive& receive) {
+void Engine::poll_until(const detail::PendingReceive& receive, int world_source) {
   if (receive.done() || config_.spin_window.count() == 0) return;
   pollers_.fetch_add(1);
   const auto give_up = Clock::now() + config_.spin_window;
+  Peer* awaited = world_source >= 0 && world_source != rank()
+                      ? peers_[static_cast<std::size_t>(world_source)].get()
+                      : nullptr;
   epoll_event events[64];
-  while (!receive.done() && !stopping_.load(std::memory_order_relaxed)) {
+  for (unsigned round = 0; !receive.done() && !stopping_.load(std::memory_order_relaxed); ++round) {
     int ready = 0;
     if (progress_mutex_.try_lock()) {
       std::lock_guard lock(progress_mutex_, std::adopt_lock);
-      ready = ::epoll_wait(epoll_.get(), events, 64, 0);
-      if (ready > 0) handle_events(events, ready);
+      if (awaited != nullptr && awaited->socket && round % 8 != 7) {
+        read_from(*awaited);  // one recv; nothing there costs one EAGAIN
+      } else {
+        ready = ::epoll_wait(epoll_.get(), events, 64, 0);
+        if (ready > 0) handle_events(events, ready);
+      }
     }
+    if (receive.done()) break;
     if (ready <= 0) {
       if (Clock::now() >= give_up) break;
       std::this_thread::yield();
     }
   }
-  if (pollers_.fetch_sub(1) == 1) {
+  // Giving up without the message: the progress thread must take over now, since this thread
+  // is about to sleep. Done: no wake-up (a syscall, and a thread competing for the CPU per
+  // message); the caller will most likely poll again soon, and the progress thread looks again
+  // within progress_recheck anyway.
+  const bool gave_up = !receive.done();
+  if (pollers_.fetch_sub(1) == 1 && gave_up) {
     std::lock_guard lock(pollers_mutex_);
     pollers_left_.notify_all();
   }
@@ -738,9 +818,8 @@ void Engine::progress_loop() {
       // A user thread drives the sockets now; waiting in epoll would only get this thread
       // woken for every message it then finds already handled.
       std::unique_lock lock(pollers_mutex_);
-      pollers_left_.wait_for(lock, std::chrono::milliseconds(10),
+      pollers_left_.wait_for(lock, progress_recheck,
                              [&] { return pollers_.load() == 0 || stopping_.load(); });
-      last_activity = Clock::now();
       continue;
     }
     int timeout = -1;
@@ -766,8 +845,8 @@ void Engine::progress_loop() {
       for (auto it = strangers_.begin(); it != strangers_.end();) {
         int fd = (it++)->first;
         if (now >= strangers_[fd].give_up_at)
-          drop_stranger(fd, "no complete handshake within " +
-                                std::to_string(stranger_window.count()) + " s");
+          drop_stranger(
+              fd, "no complete handshake within " + std::to_string(stranger_window.count()) + " s");
       }
     }
     spinning = config_.spin_window.count() > 0 && now - last_activity < config_.spin_window;

@@ -20,8 +20,7 @@ void put(std::byte* at, T value) {
 template <class T>
 T get(const std::byte* at) {
   std::uint64_t value = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i)
-    value |= static_cast<std::uint64_t>(at[i]) << (8 * i);
+  for (std::size_t i = 0; i < sizeof(T); ++i) value |= static_cast<std::uint64_t>(at[i]) << (8 * i);
   return static_cast<T>(value);
 }
 
@@ -56,7 +55,8 @@ FrameHeader decode_frame_header(const std::byte* bytes, std::uint64_t max_payloa
     throw bad("unknown data type kind " + std::to_string(kind));
   h.type.kind = static_cast<DataType::Kind>(kind);
   h.flags = get<std::uint8_t>(bytes + 7);
-  if ((h.flags & ~frame_flag_goodbye) != 0) throw bad("unknown flags " + std::to_string(h.flags));
+  if (h.flags != 0 && h.flags != frame_flag_goodbye && h.flags != frame_flag_abort)
+    throw bad("unknown flags " + std::to_string(h.flags));
   h.type.size = get<std::uint32_t>(bytes + 8);
   if (h.type.size == 0 || h.type.size > max_element_size)
     throw bad("element size " + std::to_string(h.type.size) + " is not 1.." +
@@ -71,6 +71,8 @@ FrameHeader decode_frame_header(const std::byte* bytes, std::uint64_t max_payloa
     throw bad("payload length " + std::to_string(h.length) + " bytes exceeds the limit of " +
               std::to_string(max_payload) + " bytes");
   if (h.flags == frame_flag_goodbye && h.length != 0) throw bad("a goodbye frame with a payload");
+  if (h.flags == frame_flag_abort && h.length > max_abort_reason)
+    throw bad("an abort reason of " + std::to_string(h.length) + " bytes");
   return h;
 }
 

@@ -23,8 +23,7 @@ std::uint64_t get(const char* at, int bytes) {
 bool same_token(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char difference = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+  for (std::size_t i = 0; i < a.size(); ++i) difference |= static_cast<unsigned char>(a[i] ^ b[i]);
   return difference == 0;
 }
 
@@ -54,8 +53,8 @@ HelloParse parse_hello(const char* bytes, std::size_t available) {
   if (available < 8) return p;
   p.hello.version = static_cast<std::uint16_t>(get(bytes + 4, 2));
   if (p.hello.version != protocol_version)
-    return malformed("protocol version " + std::to_string(p.hello.version) +
-                     ", this hilo speaks " + std::to_string(protocol_version));
+    return malformed("protocol version " + std::to_string(p.hello.version) + ", this hilo speaks " +
+                     std::to_string(protocol_version));
   std::size_t token_length = get(bytes + 6, 2);
   if (token_length == 0 || token_length > max_token_length)
     return malformed("a token length of " + std::to_string(token_length) + " bytes");

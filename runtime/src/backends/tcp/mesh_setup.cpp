@@ -80,8 +80,8 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
 
   auto lost = [&](int peer, const std::string& what) {
     const auto& address = plan.table[static_cast<std::size_t>(peer)];
-    return PeerLost("hilo tcp: rank " + std::to_string(me) + " setting up connections: " +
-                        describe_peer(address) + " " + what,
+    return PeerLost("hilo tcp: rank " + std::to_string(me) +
+                        " setting up connections: " + describe_peer(address) + " " + what,
                     peer, address.host);
   };
 
@@ -109,7 +109,8 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
       std::string names;
       for (int peer = 0; peer < size; ++peer)
         if (peer != me && !connected[static_cast<std::size_t>(peer)])
-          names += (names.empty() ? "" : ", ") + describe_peer(plan.table[static_cast<std::size_t>(peer)]);
+          names += (names.empty() ? "" : ", ") +
+                   describe_peer(plan.table[static_cast<std::size_t>(peer)]);
       throw Timeout("hilo tcp: rank " + std::to_string(me) +
                     " could not connect to every rank in time; still missing: " + names +
                     " (are they running? is HILO_TIMEOUT long enough?)");
@@ -166,20 +167,22 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
         }
         (void)revents;
         if (!read_some(o.fd.get(), o.received))
-          throw lost(o.peer, "closed the connection during the handshake (it exited, or it "
-                             "does not hold this job's token)");
+          throw lost(o.peer,
+                     "closed the connection during the handshake (it exited, or it "
+                     "does not hold this job's token)");
         HelloParse parse = parse_hello(o.received.data(), o.received.size());
         if (parse.result == HelloParse::Result::need_more) return;
         std::string why = parse.why;
         if (parse.result == HelloParse::Result::complete) {
-          if (auto problem = hello_problem(parse.hello, plan.token, size)) why = *problem;
+          if (auto problem = hello_problem(parse.hello, plan.token, size))
+            why = *problem;
           else if (parse.hello.rank != o.peer)
             why = "it says it is rank " + std::to_string(parse.hello.rank);
         }
         if (!why.empty())
-          throw Error("hilo tcp: rank " + std::to_string(me) + ": the process at " +
-                      address.ip + ":" + std::to_string(address.port) + ", where " +
-                      describe_peer(address) + " should listen, failed the handshake: " + why +
+          throw Error("hilo tcp: rank " + std::to_string(me) + ": the process at " + address.ip +
+                      ":" + std::to_string(address.port) + ", where " + describe_peer(address) +
+                      " should listen, failed the handshake: " + why +
                       " (another job on a reused port?)");
         connected[static_cast<std::size_t>(o.peer)] = std::move(o.fd);
         o.phase = Outgoing::Phase::done;
@@ -202,7 +205,8 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
         std::string why = parse.why;
         int peer = parse.hello.rank;
         if (parse.result == HelloParse::Result::complete) {
-          if (auto problem = hello_problem(parse.hello, plan.token, size)) why = *problem;
+          if (auto problem = hello_problem(parse.hello, plan.token, size))
+            why = *problem;
           else if (peer >= me)
             why = "rank " + std::to_string(peer) + " must not connect to rank " +
                   std::to_string(me) + " (lower ranks connect to higher ones)";

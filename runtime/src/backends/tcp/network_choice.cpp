@@ -86,7 +86,8 @@ std::vector<InterfaceRule> parse_interface_rules(const std::string& value) {
       rule.network = *ip;
       rule.prefix_length = prefix;
     } else {
-      if (parse_ipv4(body)) throw bad(item, "is an address, not a network (write it as " + body + "/32)");
+      if (parse_ipv4(body))
+        throw bad(item, "is an address, not a network (write it as " + body + "/32)");
       if (body.size() >= IFNAMSIZ) throw bad(item, "is too long for an interface name");
       for (char c : body)
         if (c == ' ' || c == '\t' || c == ':' || c == '/')

@@ -33,9 +33,9 @@ std::vector<InterfaceAddress> local_interfaces();
 // One HILO_TCP_IF item: an interface name or an IPv4 network, included or excluded.
 struct InterfaceRule {
   bool exclude = false;
-  std::string name;                // set for a name rule
-  std::uint32_t network = 0;       // host byte order, for a CIDR rule
-  int prefix_length = -1;          // -1: a name rule
+  std::string name;           // set for a name rule
+  std::uint32_t network = 0;  // host byte order, for a CIDR rule
+  int prefix_length = -1;     // -1: a name rule
   bool matches(const InterfaceAddress& address) const;
 };
 

@@ -16,8 +16,8 @@ std::vector<std::string> expand_ranges(const std::string& inside, const auto& ba
   std::size_t start = 0;
   for (;;) {
     std::size_t comma = inside.find(',', start);
-    std::string item = inside.substr(start, comma == std::string::npos ? std::string::npos
-                                                                        : comma - start);
+    std::string item =
+        inside.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (item.empty()) throw bad("an empty item inside brackets");
     auto dash = item.find('-');
     std::string low = item.substr(0, dash);
@@ -72,7 +72,8 @@ std::vector<std::string> expand_slurm_hostlist(const std::string& list) {
       if (inside.find('[') != std::string::npos) throw bad("nested brackets");
       std::vector<std::string> values = expand_ranges(inside, bad);
       std::vector<std::string> product;
-      if (names.size() * values.size() > max_hosts) throw bad("it expands to more than a million hosts");
+      if (names.size() * values.size() > max_hosts)
+        throw bad("it expands to more than a million hosts");
       for (const auto& n : names)
         for (const auto& v : values) product.push_back(n + v);
       names = std::move(product);

@@ -8,10 +8,11 @@ namespace {
 
 class ReceiveOperation final : public Operation {
  public:
-  ReceiveOperation(Engine& engine, detail::Mailbox& box,
+  ReceiveOperation(Engine& engine, int world_source, detail::Mailbox& box,
                    std::shared_ptr<detail::PendingReceive> receive,
                    std::function<void(const Timeout&)> on_timeout)
       : engine_(engine),
+        world_source_(world_source),
         box_(box),
         receive_(std::move(receive)),
         on_timeout_(std::move(on_timeout)) {}
@@ -21,7 +22,7 @@ class ReceiveOperation final : public Operation {
   bool test() override { return box_.test(*receive_); }
   Status wait(Deadline deadline) override {
     try {
-      engine_.poll_until(*receive_);
+      engine_.poll_until(*receive_, world_source_);
       Status s = box_.wait(*receive_, deadline);
       finished_ = true;
       return s;
@@ -37,6 +38,7 @@ class ReceiveOperation final : public Operation {
 
  private:
   Engine& engine_;
+  int world_source_;  // -1: any source
   detail::Mailbox& box_;
   std::shared_ptr<detail::PendingReceive> receive_;
   std::function<void(const Timeout&)> on_timeout_;
@@ -72,8 +74,7 @@ void TcpTransport::send(int dest, int tag, const void* data, std::size_t bytes, 
 
 std::unique_ptr<Operation> TcpTransport::isend(int dest, int tag,
                                                std::shared_ptr<const void> keep_alive,
-                                               const void* data, std::size_t bytes,
-                                               DataType type) {
+                                               const void* data, std::size_t bytes, DataType type) {
   return engine_->isend(world_rank(dest), header(tag, bytes, type), std::move(keep_alive), data);
 }
 
@@ -87,7 +88,7 @@ void TcpTransport::rethrow_naming_peer(const Timeout& timeout, int source) const
 Status TcpTransport::recv(int source, int tag, const Sink& sink, Deadline deadline) {
   auto receive = mine_->post(source, tag, sink);
   try {
-    engine_->poll_until(*receive);
+    engine_->poll_until(*receive, source == any_source ? -1 : world_rank(source));
     return mine_->wait(*receive, deadline);
   } catch (const Timeout& timeout) {
     rethrow_naming_peer(timeout, source);
@@ -96,7 +97,8 @@ Status TcpTransport::recv(int source, int tag, const Sink& sink, Deadline deadli
 
 std::unique_ptr<Operation> TcpTransport::irecv(int source, int tag, Sink sink) {
   return std::make_unique<ReceiveOperation>(
-      *engine_, *mine_, mine_->post(source, tag, std::move(sink)),
+      *engine_, source == any_source ? -1 : world_rank(source), *mine_,
+      mine_->post(source, tag, std::move(sink)),
       [this, source](const Timeout& timeout) { rethrow_naming_peer(timeout, source); });
 }
 
