@@ -2,6 +2,7 @@
 #pragma once
 
 #include "hilo/comm/communicator.hpp"
+#include "hilo/dsync.hpp"
 #include "hilo/errors.hpp"
 #include "hilo/runtime.hpp"
 #include "hilo/ipc.hpp"

@@ -1,0 +1,345 @@
+// hilo::DistributedSemaphore over the local backend (ranks are threads of this process). The
+// holder counts are kept by the test itself, outside the semaphore, so they do not trust its
+// own bookkeeping.
+#include "hilo/dsync/distributed_semaphore.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catch.hpp"
+#include "hilo/runtime.hpp"
+#include "hilo/sync/semaphore.hpp"
+#include "rank_check.hpp"
+
+using hilo::Communicator;
+using hilo::DistributedSemaphore;
+using namespace std::chrono_literals;
+
+namespace {
+
+// How many hold a unit right now, and the most that ever did at once.
+struct HolderCount {
+  std::atomic<int> now{0};
+  std::atomic<int> high_water{0};
+
+  void enter() {
+    int inside = now.fetch_add(1) + 1;
+    int seen = high_water.load();
+    while (inside > seen && !high_water.compare_exchange_weak(seen, inside)) {
+    }
+  }
+  void leave() { now.fetch_sub(1); }
+};
+
+}  // namespace
+
+TEST_CASE("at most k ranks hold a DistributedSemaphore at once, over many rounds") {
+  const int n = GENERATE(2, 3, 4, 5, 7);
+  const int k = GENERATE(1, 2, 3);
+  constexpr int rounds = 150;
+  HolderCount holders;
+  std::atomic<int> acquisitions{0};
+  hilo::run_local(n, [&](Communicator& world) {
+    DistributedSemaphore licences(world, k);
+    rank_check(licences.limit() == k, "licences.limit() == k");
+    for (int i = 0; i < rounds; ++i) {
+      licences.acquire();
+      holders.enter();
+      acquisitions.fetch_add(1);
+      if (i % 8 == 0) std::this_thread::yield();  // vary how long units are held
+      holders.leave();
+      licences.release();
+    }
+    rank_check(licences.held_here() == 0, "licences.held_here() == 0");
+  });
+  INFO("n = " << n << ", k = " << k);
+  CHECK(holders.high_water.load() <= k);
+  CHECK(holders.high_water.load() >= 1);
+  CHECK(acquisitions.load() == n * rounds);
+}
+
+TEST_CASE("k ranks can hold a DistributedSemaphore at the same time") {
+  // The k holders meet in a barrier while holding: if fewer than k were let in, the barrier
+  // would time out instead.
+  const int n = GENERATE(2, 3, 4, 7);
+  const int k = n - 1;
+  hilo::run_local(n, [&](Communicator& world) {
+    DistributedSemaphore licences(world, k);
+    Communicator holders = world.split(world.rank() < k ? 0 : 1, world.rank());
+    if (world.rank() < k) {
+      licences.acquire();
+      holders.barrier(hilo::within(20s));
+      licences.release();
+    }
+    world.barrier();
+  });
+}
+
+TEST_CASE("no rank starves: every rank gets units while rank 0 acquires greedily") {
+  // FIFO at the coordinator: rank 0 (which is also the coordinator, the cheapest rank to
+  // serve) re-acquires as fast as it can; every other rank still gets units meanwhile.
+  const int n = GENERATE(2, 3, 4, 7);
+  const int k = GENERATE(1, 2);
+  constexpr int greedy_rounds = 300;
+  std::vector<std::atomic<int>> per_rank(static_cast<std::size_t>(n));
+  std::atomic<bool> stop{false};
+  HolderCount holders;
+  hilo::run_local(n, [&](Communicator& world) {
+    DistributedSemaphore licences(world, k);
+    world.barrier();
+    auto& mine = per_rank[static_cast<std::size_t>(world.rank())];
+    if (world.rank() == 0) {
+      for (int i = 0; i < greedy_rounds; ++i) {
+        licences.acquire();
+        holders.enter();
+        mine.fetch_add(1);
+        holders.leave();
+        licences.release();
+      }
+      stop.store(true);
+    } else {
+      while (!stop.load()) {
+        licences.acquire();
+        holders.enter();
+        mine.fetch_add(1);
+        holders.leave();
+        licences.release();
+      }
+    }
+  });
+  INFO("n = " << n << ", k = " << k);
+  CHECK(holders.high_water.load() <= k);
+  CHECK(per_rank[0].load() == greedy_rounds);
+  for (int r = 1; r < n; ++r) {
+    INFO("rank " << r);
+    CHECK(per_rank[static_cast<std::size_t>(r)].load() > 0);
+  }
+}
+
+TEST_CASE("the threads of one rank share the rank's units") {
+  // 3 ranks x 4 threads compete for 2 units: the limit is job-wide, not per rank.
+  constexpr int k = 2;
+  constexpr int threads_per_rank = 4;
+  constexpr int rounds = 60;
+  HolderCount holders;
+  hilo::run_local(3, [&](Communicator& world) {
+    DistributedSemaphore licences(world, k);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < threads_per_rank; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < rounds; ++i) {
+          licences.acquire();
+          holders.enter();
+          std::this_thread::yield();
+          holders.leave();
+          licences.release();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    rank_check(licences.held_here() == 0, "licences.held_here() == 0");
+  });
+  CHECK(holders.high_water.load() <= k);
+}
+
+TEST_CASE("try_acquire_for times out when all k units are held, and not early") {
+  const int n = GENERATE(2, 3, 4, 7);
+  const int k = n - 1;  // ranks 0..k-1 hold every unit; rank k waits
+  std::atomic<bool> timed_out{false};
+  std::atomic<bool> refused_at_once{false};
+  std::atomic<bool> acquired_after_release{false};
+  hilo::run_local(n, [&](Communicator& world) {
+    DistributedSemaphore licences(world, k);
+    const bool holder = world.rank() < k;
+    if (holder) licences.acquire();
+    world.barrier();  // every unit is held from here
+    if (!holder) {
+      auto start = std::chrono::steady_clock::now();
+      bool got = licences.try_acquire_for(150ms);
+      auto waited = std::chrono::steady_clock::now() - start;
+      timed_out = !got && waited >= 150ms;
+      refused_at_once = !licences.try_acquire();
+      rank_check(licences.held_here() == 0, "licences.held_here() == 0");
+    }
+    world.barrier();
+    if (holder) licences.release();
+    if (!holder) {
+      // The withdrawn requests took nothing: a unit given back now reaches this rank.
+      acquired_after_release = licences.try_acquire_for(20s);
+      licences.release();
+    }
+  });
+  INFO("n = " << n);
+  CHECK(timed_out.load());
+  CHECK(refused_at_once.load());
+  CHECK(acquired_after_release.load());
+}
+
+TEST_CASE("acquire gives up after the communicator's default timeout and withdraws its request") {
+  std::atomic<bool> threw_timeout{false};
+  std::atomic<bool> later_acquire_worked{false};
+  hilo::run_local(2, [&](Communicator& world) {
+    if (world.rank() == 1) world.set_default_timeout(300ms);  // the semaphore inherits it
+    DistributedSemaphore licences(world, 1);
+    if (world.rank() == 0) licences.acquire();
+    world.barrier(hilo::within(20s));
+    if (world.rank() == 1) {
+      try {
+        licences.acquire();
+      } catch (const hilo::Timeout& e) {
+        threw_timeout = std::string(e.what()).find("default timeout") != std::string::npos;
+      }
+    }
+    world.barrier(hilo::within(20s));
+    if (world.rank() == 0) licences.release();
+    if (world.rank() == 1) {
+      later_acquire_worked = licences.try_acquire_for(20s);
+      licences.release();
+    }
+    world.barrier(hilo::within(20s));
+  });
+  CHECK(threw_timeout.load());
+  CHECK(later_acquire_worked.load());
+}
+
+TEST_CASE("units still held when a rank destroys the semaphore go back to the others") {
+  std::atomic<bool> rank1_got_it{false};
+  hilo::run_local(2, [&](Communicator& world) {
+    DistributedSemaphore licences(world, 1);
+    if (world.rank() == 0) {
+      licences.acquire();  // and never released: the destructor gives it back
+    } else {
+      world.barrier();
+      rank1_got_it = licences.try_acquire_for(20s);
+      licences.release();
+      return;
+    }
+    world.barrier();
+  });
+  CHECK(rank1_got_it.load());
+}
+
+TEST_CASE("release without acquire throws and changes nothing") {
+  std::atomic<int> errors{0};
+  hilo::run_local(2, [&](Communicator& world) {
+    DistributedSemaphore licences(world, 1);
+    try {
+      licences.release();
+    } catch (const hilo::Error& e) {
+      if (std::string(e.what()).find("without a matching acquire") != std::string::npos) ++errors;
+    }
+    // Still exactly one unit: each rank takes it once, in turn.
+    licences.acquire();
+    licences.release();
+  });
+  CHECK(errors.load() == 2);
+}
+
+TEST_CASE("bad arguments throw std::invalid_argument on every rank") {
+  SECTION("k < 1") {
+    CHECK_THROWS_AS(
+        hilo::run_local(3, [](Communicator& world) { DistributedSemaphore s(world, 0); }),
+        std::invalid_argument);
+  }
+  SECTION("a coordinator that is not a rank") {
+    CHECK_THROWS_AS(
+        hilo::run_local(3, [](Communicator& world) { DistributedSemaphore s(world, 1, 3); }),
+        std::invalid_argument);
+  }
+  SECTION("ranks that disagree on k") {
+    std::atomic<int> disagreements{0};
+    hilo::run_local(3, [&](Communicator& world) {
+      try {
+        DistributedSemaphore s(world, world.rank() == 2 ? 2 : 1);
+      } catch (const std::invalid_argument& e) {
+        if (std::string(e.what()).find("disagree") != std::string::npos) ++disagreements;
+      }
+    });
+    CHECK(disagreements.load() == 3);
+  }
+}
+
+TEST_CASE("another coordinator rank works the same") {
+  HolderCount holders;
+  hilo::run_local(4, [&](Communicator& world) {
+    DistributedSemaphore licences(world, 2, /*coordinator=*/3);
+    rank_check(licences.coordinator() == 3, "licences.coordinator() == 3");
+    for (int i = 0; i < 100; ++i) {
+      licences.acquire();
+      holders.enter();
+      holders.leave();
+      licences.release();
+    }
+  });
+  CHECK(holders.high_water.load() <= 2);
+}
+
+TEST_CASE("a rank that dies while holding a unit makes the waiters throw PeerLost") {
+  // Rank 1 "dies": it throws without running its semaphore's destructor (that object lives
+  // outside the rank's function, as a killed process's would never be cleaned up), so its unit
+  // is never given back. The waiters must hear of it instead of waiting forever.
+  std::unique_ptr<DistributedSemaphore> rank1_licences;
+  std::atomic<int> waiters_told{0};
+  auto job = [&](Communicator& world) {
+    if (world.rank() == 1) {
+      rank1_licences = std::make_unique<DistributedSemaphore>(world, 1);
+      rank1_licences->acquire();
+      world.barrier();
+      std::this_thread::sleep_for(100ms);  // let the others queue (not needed for the check)
+      throw std::runtime_error("rank 1 crashed while holding");
+    }
+    DistributedSemaphore licences(world, 1);
+    world.barrier();
+    if (world.rank() >= 2) {
+      try {
+        licences.acquire();
+      } catch (const hilo::PeerLost& e) {
+        if (e.rank() == 1) ++waiters_told;
+      }
+    }
+  };
+  CHECK_THROWS_WITH(hilo::run_local(4, job), "rank 1 crashed while holding");
+  CHECK(waiters_told.load() == 2);
+  rank1_licences.reset();  // its shutdown fails (the job is over) and says so on stderr
+}
+
+TEST_CASE("a rank that throws between calls does not leave the others hanging") {
+  // Rank 2's semaphore is destroyed by the exception; the others wait in a barrier for rank 2
+  // and must get PeerLost, not wait for it to come and destroy its semaphore.
+  const int coordinator = GENERATE(0, 2);
+  std::atomic<int> peer_lost{0};
+  auto job = [&](Communicator& world) {
+    DistributedSemaphore licences(world, 1, coordinator);
+    licences.acquire();
+    licences.release();
+    world.barrier();  // everyone is done with the semaphore; only its destructors remain
+    if (world.rank() == 2) throw std::runtime_error("rank 2 gave up");
+    try {
+      world.barrier();
+    } catch (const hilo::PeerLost&) {
+      ++peer_lost;
+    }
+  };
+  CHECK_THROWS_WITH(hilo::run_local(3, job), "rank 2 gave up");
+  CHECK(peer_lost.load() == 2);
+}
+
+TEST_CASE("hilo::SemaphoreGuard holds a unit of a DistributedSemaphore for a scope") {
+  HolderCount holders;
+  hilo::run_local(3, [&](Communicator& world) {
+    DistributedSemaphore licences(world, 1);
+    for (int i = 0; i < 50; ++i) {
+      hilo::SemaphoreGuard guard(licences);
+      holders.enter();
+      holders.leave();
+    }
+    rank_check(licences.held_here() == 0, "licences.held_here() == 0");
+  });
+  CHECK(holders.high_water.load() == 1);
+}
