@@ -6,7 +6,6 @@
 if(NOT HILO_BUILD_EXAMPLES OR HILO_SANITIZER)
   return()
 endif()
-find_package(Python3 REQUIRED COMPONENTS Interpreter)
 
 set(distributed_examples_dir ${CMAKE_CURRENT_LIST_DIR}/examples)
 set(distributed_check_run ${Python3_EXECUTABLE} ${distributed_examples_dir}/check_run.py)
