@@ -93,10 +93,18 @@ if(HILO_NETNS_HILORUN AND EXISTS ${PROJECT_SOURCE_DIR}/runtime/src/backends/tcp/
                      ${HILO_NETNS_HILORUN} -n 6 $<TARGET_FILE:hilo_hostname>)
 endif()
 
-# When the examples land, one line each, for example:
-#   cluster_netns_test(parallel_sum.mpirun "^parallel_sum: OK"
-#                      ${HILO_NETNS_MPIRUN} -n 6 $<TARGET_FILE:parallel_sum>)
-#   cluster_netns_test(parallel_sum.hilorun "^parallel_sum: OK"
-#                      ${HILO_NETNS_HILORUN} -n 6 $<TARGET_FILE:parallel_sum>)
-# (the example's output must name each rank's host: host=NAME, or hosts=NAME,NAME,...).
-# Their Slurm jobs need no line here: slurm/<example>.sbatch is picked up by the slurm test.
+# The examples of issue 5 across the three hosts, with both launchers: each prints its OK line
+# once (rank 0) with hosts=hilo-h1,hilo-h2,hilo-h3. Their Slurm jobs (slurm/*.sbatch) are run
+# by the slurm test on one node, and here on the two-node Slurm, where each job spans both hosts.
+if(HILO_BUILD_EXAMPLES)
+  file(GLOB example_jobs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/slurm/*.sbatch)
+  cluster_test(slurm_two_nodes.examples 300 ${cluster_dir}/run-slurm-jobs.sh --netns ${example_jobs})
+  foreach(example parallel_sum bounded_connections barrier)
+    cluster_netns_test(${example}.mpirun "^${example}: OK "
+                       ${HILO_NETNS_MPIRUN} -n 6 $<TARGET_FILE:${example}>)
+    if(HILO_NETNS_HILORUN AND EXISTS ${PROJECT_SOURCE_DIR}/runtime/src/backends/tcp/CMakeLists.txt)
+      cluster_netns_test(${example}.hilorun "^${example}: OK "
+                         ${HILO_NETNS_HILORUN} -n 6 $<TARGET_FILE:${example}>)
+    endif()
+  endforeach()
+endif()
