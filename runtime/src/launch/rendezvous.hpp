@@ -78,7 +78,8 @@ class RendezvousServer {
 
   // Runs the rendezvous until every rank has registered and has been sent the table, which it
   // also returns. `timeout` bounds the whole rendezvous; milliseconds::max() means no limit.
-  // Throws hilo::Timeout, hilo::PeerLost or hilo::Error (see the header comment). Call it once.
+  // Throws hilo::Timeout, hilo::PeerLost or hilo::Error (see the header comment). Call it once:
+  // when it returns or throws, the listening socket is closed and later connections are refused.
   std::vector<PeerAddress> serve(std::chrono::milliseconds timeout);
 
   // Safe from another thread: serve() throws hilo::Error promptly ("stopped").

@@ -197,15 +197,12 @@ int run(const Options& options) {
 
   std::atomic<bool> shutting_down{false};
   std::jthread rendezvous([&] {
-    auto timeout =
-        options.timeout_seconds
-            ? std::chrono::milliseconds(static_cast<long long>(*options.timeout_seconds * 1000))
-            : std::chrono::milliseconds::max();
+    // No deadline here: each rank bounds its own wait (HILO_TIMEOUT), and a program that does
+    // not use hilo never registers at all. The server lives as long as the job.
     try {
-      server.serve(timeout);
+      server.serve(std::chrono::milliseconds::max());
     } catch (const hilo::Error& e) {
-      // A program that does not use hilo never registers: only real failures are news.
-      if (!shutting_down) {
+      if (!shutting_down) {  // only real failures are news, not the stop at the end
         std::string line = std::string("hilorun: rendezvous: ") + e.what() + "\n";
         [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
       }

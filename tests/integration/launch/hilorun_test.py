@@ -9,6 +9,7 @@ import argparse
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -272,6 +273,38 @@ def case_rendezvous(h):
     done = h.run(["-n", "4", h.probe, "rendezvous"])
     check(done.returncode == 0, "hilorun failed")
     check_tables(done, 4)
+
+
+def case_rendezvous_64_ranks(h):
+    done = h.run(["-n", "64", h.probe, "rendezvous"])
+    check(done.returncode == 0, "hilorun failed")
+    check_tables(done, 64)
+
+
+def case_rendezvous_rejects_intruders(h):
+    """Garbage and a wrong token sent to the coordinator are refused and logged once; the job's
+    own registrations still complete."""
+    job = h.start(["-n", "3", h.probe, "rendezvous"], {"PROBE_DELAY_MS": "1500"})
+    try:
+        first = job.stdout.readline()
+        m = re.match(r"^rank 0 coord=([\d.]+):(\d+)$", first.strip())
+        check(m is not None, f"no coordinator address printed: {first!r}")
+        address = (m.group(1), int(m.group(2)))
+        wrong_token = (b"HLRV\x00\x01\x00\x40" + b"f" * 64 + b"\x00\x00\x00\x01\x00\x00\x00\x03"
+                       + b"\x00\x01h\x00\x09127.0.0.1\x00\x50")
+        for payload in [b"garbage\r\n" * 10, wrong_token, b"HLRV\x00\x01\xff\xff", wrong_token]:
+            with socket.create_connection(address, timeout=5) as intruder:
+                intruder.sendall(payload)
+                check(intruder.recv(1) == b"", "the coordinator answered an intruder")
+        stdout, stderr = job.communicate(timeout=LIMIT)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    print(f"-> exit {job.returncode}\n--- stdout\n{first}{stdout}--- stderr\n{stderr}---")
+    check(job.returncode == 0, "the job failed after intruders")
+    rejected = [line for line in stderr.splitlines() if "rejected a connection from 127.0.0.1" in line]
+    check(len(rejected) == 1, f"{len(rejected)} rejection lines; expected 1 per address")
+    check_tables(subprocess.CompletedProcess([], 0, stdout, stderr), 3)
 
 
 def case_bad_hostfile(h):
