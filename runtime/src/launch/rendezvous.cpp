@@ -426,7 +426,17 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
       while (true) {
         UniqueFd accepted(
             ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-        if (!accepted) break;  // EAGAIN: none left; other errors: the client is gone already
+        if (!accepted) {
+          // Out of descriptors: the connection stays queued and poll() would wake at once,
+          // forever; the job cannot be served, so say why.
+          if (errno == EMFILE || errno == ENFILE) {
+            fail(ReplyStatus::error, -1, "",
+                 "rendezvous: out of file descriptors with " + std::to_string(connections.size()) +
+                     " connections open; raise the limit (ulimit -n) for " + std::to_string(size_) +
+                     " ranks");
+          }
+          break;  // EAGAIN: none left; other errors: that client is gone already
+        }
         std::string peer = peer_ip_of(accepted.get());
         std::size_t pending =
             static_cast<std::size_t>(std::count_if(connections.begin(), connections.end(),

@@ -116,14 +116,20 @@ def case_all_ranks_succeed(h):
     check(done.stderr == "", "hilorun printed on stderr although nothing failed")
 
 
-def case_rank_exit_status(h):
-    done = h.run(["-n", "4", "-x", f"PROBE_PID_DIR={h.pid_dir}", h.probe, "exit", "2", "3"])
-    check(done.returncode == 3, "hilorun must exit with the failed rank's status 3")
-    check("hilorun: rank 2 on host localhost exited with status 3; stopped the other 3 ranks\n"
-          in done.stderr, "no line naming rank 2, its host and status")
+def exit_status_case(h, extra_args, env_extra, failing_host, status):
+    """Rank 2 of 4 exits with `status`: hilorun exits with it, names it, stops the others."""
+    done = h.run(extra_args + ["-n", "4", "-x", f"PROBE_PID_DIR={h.pid_dir}", h.probe, "exit",
+                               "2", str(status)], env_extra)
+    check(done.returncode == status, f"hilorun must exit with the failed rank's status {status}")
+    check(f"hilorun: rank 2 on host {failing_host} exited with status {status}; stopped the "
+          "other 3 ranks\n" in done.stderr, "no line naming rank 2, its host and status")
     for r in (0, 1, 3):
         check(f"rank {r} got signal 15" in done.stdout, f"rank {r} was not sent SIGTERM")
     h.check_no_survivors(6)
+
+
+def case_rank_exit_status(h):
+    exit_status_case(h, [], None, "localhost", 3)
 
 
 def case_rank_killed_by_signal(h):
@@ -132,6 +138,18 @@ def case_rank_killed_by_signal(h):
     check("hilorun: rank 1 on host localhost killed by signal 9 (Killed); stopped the other 2 "
           "ranks" in done.stderr, "no line naming the killed rank")
     h.check_no_survivors(4)
+
+
+def case_stubborn_rank_killed(h):
+    """A rank that ignores SIGTERM gets SIGKILL after the 2 s grace, not a hang."""
+    script = ('trap "" TERM; if [ "$HILO_RANK" = 0 ]; then sleep 0.5; exit 4; fi; '
+              'echo $$ > "$PROBE_PID_DIR/rank$HILO_RANK.pids"; while :; do sleep 1; done')
+    done = h.run(["-n", "2", "-x", f"PROBE_PID_DIR={h.pid_dir}", "sh", "-c", script])
+    check(done.returncode == 4, "hilorun must exit with rank 0's status 4")
+    check("hilorun: rank 0 on host localhost exited with status 4; stopped the other 1 rank\n"
+          in done.stderr, "no line naming rank 0")
+    check(done.seconds >= 2.0, "SIGKILL came before the 2 s grace period")
+    h.check_no_survivors(1)
 
 
 def expected_lines(ranks, count):
@@ -407,14 +425,8 @@ def case_agent_rendezvous(h):
 
 def case_agent_rank_fails(h):
     path = h.hostfile(REMOTE_HOSTFILE)
-    done = h.run(["--hostfile", path, "--launch-agent", h.agent, "-x",
-                  f"PROBE_PID_DIR={h.pid_dir}", h.probe, "exit", "2", "5"], agent_env(h))
-    check(done.returncode == 5, "hilorun must exit with the remote rank's status 5")
-    check("hilorun: rank 2 on host 127.0.0.2 exited with status 5; stopped the other 3 ranks"
-          in done.stderr, "no line naming the remote rank")
-    for r in (0, 1, 3):
-        check(f"rank {r} got signal 15" in done.stdout, f"rank {r} was not sent SIGTERM")
-    h.check_no_survivors(6)
+    exit_status_case(h, ["--hostfile", path, "--launch-agent", h.agent], agent_env(h),
+                     "127.0.0.2", 5)
 
 
 def case_agent_sigint_forwarded(h):
