@@ -293,7 +293,7 @@ int main(int argc, char** argv) {
       return run_remote_exec();
     } catch (const std::exception& e) {
       std::cerr << "hilorun --remote-exec: " << e.what() << "\n";
-      return 127;
+      return 125;  // not 127 (program not found) nor 255 (ssh's own failures)
     }
   }
   Options options;

@@ -255,6 +255,28 @@ def case_hilorun_killed(h):
             os.kill(pid, signal.SIGKILL)
 
 
+def case_agent_hilorun_killed(h):
+    """Remote ranks that do not die with the agent (as under ssh) stop when hilorun is killed:
+    --remote-exec sees EOF on its stdin."""
+    path = h.hostfile(REMOTE_HOSTFILE)
+    job = h.start(["--hostfile", path, "--launch-agent", h.agent, "-x",
+                   f"PROBE_PID_DIR={h.pid_dir}", h.probe, "wait"],
+                  dict(agent_env(h), FAKE_AGENT_DETACH="1"))
+    h.wait_for_pid_files(4)
+    job.kill()
+    job.communicate(timeout=LIMIT)
+    ranks = []
+    for r in range(4):
+        with open(os.path.join(h.pid_dir, f"rank{r}.pids")) as f:
+            ranks.append(int(f.read().split()[0]))
+    deadline = time.monotonic() + 10
+    while any(is_alive(pid) for pid in ranks):
+        alive = [pid for pid in ranks if is_alive(pid)]
+        check(time.monotonic() < deadline, f"ranks {alive} survived the SIGKILL of hilorun")
+        time.sleep(0.05)
+    print("every rank, local and remote, ended after hilorun was killed")
+
+
 def case_environment_contract(h):
     done = h.run(["-n", "3", "-x", "PROBE_EXTRA=hello", h.probe, "env"],
                  {"HILO_TIMEOUT": "7", "PROBE_FROM_PARENT": "inherited"})
