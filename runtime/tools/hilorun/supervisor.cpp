@@ -53,8 +53,9 @@ class Supervisor {
       : ranks_(ranks), signal_fd_(signal_fd), settings_(settings) {
     for (const RankProcess& rank : ranks_) {
       std::string prefix;
-      if (settings.tag_output)
+      if (settings.tag_output) {
         prefix.append("[").append(std::to_string(rank.placement().rank)).append("] ");
+      }
       forwarders_.emplace_back(STDOUT_FILENO, prefix);
       forwarders_.emplace_back(STDERR_FILENO, prefix);
     }
@@ -79,9 +80,9 @@ class Supervisor {
       if (drain_deadline_ && now >= *drain_deadline_) break;
       wait_for_events();
       now = Clock::now();
-      if (job_deadline_ && now >= *job_deadline_ && reason_ == StopReason::none) {
-        job_deadline_.reset();
-        on_timeout();
+      if (job_deadline_ && now >= *job_deadline_) {
+        job_deadline_.reset();  // reached: not a wake-up time any more, whatever happens next
+        if (reason_ == StopReason::none) on_timeout();
       }
       if (kill_deadline_ && now >= *kill_deadline_) {
         kill_deadline_.reset();
@@ -219,8 +220,9 @@ class Supervisor {
       int status = WEXITSTATUS(failed.wait_status());
       if (status == 255) line += " (255 is also how ssh reports that it could not reach the host)";
       if (status == 127) {
-        line += " (127: the program, or hilorun itself, was not found there; hilorun must be "
-                "installed at the same path on every host)";
+        line +=
+            " (127: the program, or hilorun itself, was not found there; hilorun must be "
+            "installed at the same path on every host)";
       }
     }
     if (stopped_ranks_ > 0) line += "; stopped the other " + plural(stopped_ranks_, "rank");
