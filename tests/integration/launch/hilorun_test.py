@@ -371,7 +371,11 @@ def case_bad_command_line(h):
                           (["-n", "2"], "no program to run"),
                           (["--timeout", "-3", "-n", "1", h.probe],
                            "--timeout needs a number of seconds > 0"),
-                          (["-x", "1BAD", "-n", "1", h.probe], "not VAR or VAR=value")]:
+                          (["-x", "1BAD", "-n", "1", h.probe], "not VAR or VAR=value"),
+                          (["--coord-addr", "example.org", "-n", "1", h.probe],
+                           "--coord-addr needs an IPv4 address"),
+                          (["--hostfile", "a", "--host", "b", h.probe],
+                           "use either --hostfile or --host, not both")]:
         done = h.run(args)
         check(done.returncode == 2, f"{args} must be a usage error (exit 2)")
         check(message in done.stderr, f"{args}: expected {message!r}")
