@@ -235,46 +235,41 @@ def case_job_timeout(h):
     h.check_no_survivors(4)
 
 
-def case_hilorun_killed(h):
-    """Even SIGKILL of hilorun leaves no rank behind (PR_SET_PDEATHSIG)."""
-    job = h.start(["-n", "3", "-x", f"PROBE_PID_DIR={h.pid_dir}", h.probe, "wait"])
-    h.wait_for_pid_files(3)
+def kill_hilorun_case(h, ranks, extra_args=(), env_extra=None):
+    """SIGKILL hilorun once `ranks` ranks wait; every rank must end within 10 s."""
+    job = h.start(list(extra_args) + ["-x", f"PROBE_PID_DIR={h.pid_dir}", h.probe, "wait"],
+                  env_extra)
+    h.wait_for_pid_files(ranks)
     job.kill()
     job.communicate(timeout=LIMIT)
-    ranks = []
-    for r in range(3):
+    rank_pids = []
+    for r in range(ranks):
         with open(os.path.join(h.pid_dir, f"rank{r}.pids")) as f:
-            ranks.append(int(f.read().split()[0]))
-    deadline = time.monotonic() + 5
-    while any(is_alive(pid) for pid in ranks):
-        check(time.monotonic() < deadline, "ranks survived the SIGKILL of hilorun")
+            rank_pids.append(int(f.read().split()[0]))
+    deadline = time.monotonic() + 10
+    while any(is_alive(pid) for pid in rank_pids):
+        alive = [pid for pid in rank_pids if is_alive(pid)]
+        check(time.monotonic() < deadline, f"ranks {alive} survived the SIGKILL of hilorun")
         time.sleep(0.05)
-    # Their `sleep` children are not ranks; without hilorun alive nothing can reach them.
+    print(f"all {ranks} ranks ended after hilorun was killed")
+    # A rank killed outright cannot stop its own `sleep` child, and nothing else can reach it
+    # once hilorun is gone: tidy up after the test.
     for pid in h.recorded_pids():
         if is_alive(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def case_hilorun_killed(h):
+    """Even SIGKILL of hilorun leaves no rank behind (PR_SET_PDEATHSIG)."""
+    kill_hilorun_case(h, 3, ["-n", "3"])
 
 
 def case_agent_hilorun_killed(h):
     """Remote ranks that do not die with the agent (as under ssh) stop when hilorun is killed:
     --remote-exec sees EOF on its stdin."""
     path = h.hostfile(REMOTE_HOSTFILE)
-    job = h.start(["--hostfile", path, "--launch-agent", h.agent, "-x",
-                   f"PROBE_PID_DIR={h.pid_dir}", h.probe, "wait"],
-                  dict(agent_env(h), FAKE_AGENT_DETACH="1"))
-    h.wait_for_pid_files(4)
-    job.kill()
-    job.communicate(timeout=LIMIT)
-    ranks = []
-    for r in range(4):
-        with open(os.path.join(h.pid_dir, f"rank{r}.pids")) as f:
-            ranks.append(int(f.read().split()[0]))
-    deadline = time.monotonic() + 10
-    while any(is_alive(pid) for pid in ranks):
-        alive = [pid for pid in ranks if is_alive(pid)]
-        check(time.monotonic() < deadline, f"ranks {alive} survived the SIGKILL of hilorun")
-        time.sleep(0.05)
-    print("every rank, local and remote, ended after hilorun was killed")
+    kill_hilorun_case(h, 4, ["--hostfile", path, "--launch-agent", h.agent],
+                      dict(agent_env(h), FAKE_AGENT_DETACH="1"))
 
 
 def case_environment_contract(h):
