@@ -1,0 +1,205 @@
+// How values become messages and back. Three kinds, chosen from the type alone, no opt-in:
+//  - raw: a trivially copyable value (an int, a struct of numbers, a std::array of them) goes as
+//    its own bytes, straight from and into the object;
+//  - contiguous: a std::vector, std::basic_string or std::span of trivially copyable elements goes
+//    as the elements' bytes, from and into the container's storage (a string therefore reaches a
+//    plain MPI program as MPI_CHARs);
+//  - serialized: anything else (strings inside containers, maps, user types with a Boost
+//    serialize member) goes as ONE message holding a Boost binary archive.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <streambuf>
+#include <string>
+#include <type_traits>
+#include <typeinfo>
+#include <vector>
+
+#include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_oarchive.hpp>
+#include <boost/core/demangle.hpp>
+#include <boost/serialization/array.hpp>
+#include <boost/serialization/list.hpp>
+#include <boost/serialization/map.hpp>
+#include <boost/serialization/optional.hpp>
+#include <boost/serialization/set.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/unordered_map.hpp>
+#include <boost/serialization/utility.hpp>
+#include <boost/serialization/vector.hpp>
+
+#include "hilo/comm/transport.hpp"
+#include "hilo/errors.hpp"
+
+namespace hilo::detail {
+
+template <class T>
+inline constexpr bool is_raw_v =
+    std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && !std::is_member_pointer_v<T>;
+
+// The element type of a raw value: a std::array of numbers goes as numbers (so MPI sees doubles,
+// not bytes), any other raw value as itself.
+template <class T>
+struct raw_element {
+  using type = T;
+  static constexpr std::size_t count = 1;
+};
+template <class E, std::size_t N>
+struct raw_element<std::array<E, N>> {
+  using type = typename raw_element<E>::type;
+  static constexpr std::size_t count = N * raw_element<E>::count;
+};
+
+template <class T>
+struct contiguous : std::false_type {};
+template <class E, class A>
+struct contiguous<std::vector<E, A>> : std::bool_constant<is_raw_v<E> && !std::is_same_v<E, bool>> {
+  using element = E;
+};
+template <class C, class Tr, class A>
+struct contiguous<std::basic_string<C, Tr, A>> : std::true_type {
+  using element = C;
+};
+template <class E, std::size_t N>
+struct contiguous<std::span<E, N>> : std::bool_constant<is_raw_v<std::remove_cv_t<E>>> {
+  using element = std::remove_cv_t<E>;
+};
+
+enum class Encoding { raw, contiguous, serialized };
+template <class T>
+constexpr Encoding encoding_of() {
+  if constexpr (contiguous<T>::value)
+    return Encoding::contiguous;
+  else if constexpr (is_raw_v<T>)
+    return Encoding::raw;
+  else
+    return Encoding::serialized;
+}
+
+template <class T>
+std::string type_name() {
+  return boost::core::demangle(typeid(T).name());
+}
+
+// std::streambuf over a byte vector, so Boost archives write to and read from hilo's buffers
+// without going through std::string copies.
+class ByteWriter : public std::streambuf {
+ public:
+  explicit ByteWriter(std::vector<std::byte>& out) : out_(out) {}
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    auto* p = reinterpret_cast<const std::byte*>(s);
+    out_.insert(out_.end(), p, p + n);
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (c != traits_type::eof()) out_.push_back(static_cast<std::byte>(c));
+    return traits_type::not_eof(c);
+  }
+
+ private:
+  std::vector<std::byte>& out_;
+};
+
+class ByteReader : public std::streambuf {
+ public:
+  ByteReader(const std::byte* data, std::size_t size) {
+    char* p = const_cast<char*>(reinterpret_cast<const char*>(data));
+    setg(p, p, p + size);
+  }
+};
+
+inline constexpr auto archive_flags = boost::archive::no_header | boost::archive::no_codecvt;
+
+template <class T>
+std::vector<std::byte> serialize(const T& value) {
+  std::vector<std::byte> bytes;
+  ByteWriter writer(bytes);
+  boost::archive::binary_oarchive archive(writer, archive_flags);
+  archive << value;
+  return bytes;
+}
+
+template <class T>
+void deserialize(const std::vector<std::byte>& bytes, T& out, int source, int tag) {
+  try {
+    ByteReader reader(bytes.data(), bytes.size());
+    boost::archive::binary_iarchive archive(reader, archive_flags);
+    archive >> out;
+  } catch (const std::exception& e) {
+    throw Error("hilo: could not deserialise a " + type_name<T>() + " from the " +
+                std::to_string(bytes.size()) + "-byte message of rank " + std::to_string(source) +
+                " with tag " + std::to_string(tag) + ": " + e.what() +
+                " (were both sides built with the same type?)");
+  }
+}
+
+// A message ready to go: its bytes and type, and (for serialized values) the buffer that holds
+// them.
+struct OutgoingBytes {
+  const void* data;
+  std::size_t bytes;
+  DataType type;
+  std::vector<std::byte> storage;  // filled for serialized values only
+};
+
+template <class T>
+OutgoingBytes encode(const T& value) {
+  if constexpr (encoding_of<T>() == Encoding::contiguous) {
+    using E = typename contiguous<T>::element;
+    return {value.data(), value.size() * sizeof(E), data_type_of<E>(), {}};
+  } else if constexpr (encoding_of<T>() == Encoding::raw) {
+    return {&value, sizeof(T), data_type_of<typename raw_element<T>::type>(), {}};
+  } else {
+    OutgoingBytes out{nullptr, 0, serialized_type, serialize(value)};
+    out.data = out.storage.data();
+    out.bytes = out.storage.size();
+    return out;
+  }
+}
+
+// Where a receive of T puts its bytes. Serialized values land in `staging` and are decoded after.
+template <class T>
+Sink sink_for(T& out, std::vector<std::byte>* staging) {
+  if constexpr (encoding_of<T>() == Encoding::contiguous) {
+    using E = typename contiguous<T>::element;
+    static_assert(!std::is_same_v<T, std::span<E, std::dynamic_extent>> &&
+                      !std::is_same_v<T, std::span<const E, std::dynamic_extent>>,
+                  "receive into a std::vector or std::string: a span cannot be resized");
+    return Sink{data_type_of<E>(), nullptr, 0, [&out](std::size_t bytes) -> void* {
+                  out.resize(bytes / sizeof(E));
+                  return out.data();
+                }};
+  } else if constexpr (encoding_of<T>() == Encoding::raw) {
+    return Sink{data_type_of<typename raw_element<T>::type>(), &out, sizeof(T), {}};
+  } else {
+    return Sink{serialized_type, nullptr, 0, [staging](std::size_t bytes) -> void* {
+                  staging->resize(bytes);
+                  return staging->data();
+                }};
+  }
+}
+
+template <class T>
+void send_value(Transport& transport, int dest, int tag, const T& value, Deadline deadline) {
+  OutgoingBytes out = encode(value);
+  transport.send(dest, tag, out.data, out.bytes, out.type, deadline);
+}
+
+template <class T>
+Status recv_value(Transport& transport, int source, int tag, T& out, Deadline deadline) {
+  if constexpr (encoding_of<T>() == Encoding::serialized) {
+    std::vector<std::byte> staging;
+    Status status = transport.recv(source, tag, sink_for(out, &staging), deadline);
+    deserialize(staging, out, status.source, status.tag);
+    return status;
+  } else {
+    return transport.recv(source, tag, sink_for(out, nullptr), deadline);
+  }
+}
+
+}  // namespace hilo::detail

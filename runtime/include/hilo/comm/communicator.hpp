@@ -1,0 +1,328 @@
+// hilo::Communicator: the typed message-passing API. Written once, served by any backend
+// (local threads, MPI, TCP). See DESIGN.md "The public contract".
+//
+//   world.send(1, 7, std::vector<double>{1, 2, 3});
+//   auto v = world.recv<std::vector<double>>(0, 7);
+//   double total = world.all_reduce(1.0, std::plus<>{});
+//
+// Every blocking call takes an optional last argument hilo::within(duration); without it the
+// communicator's default applies (HILO_TIMEOUT seconds, or none). Running out raises
+// hilo::Timeout naming the operation, the peer and the tag.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hilo/comm/algorithms.hpp"
+#include "hilo/comm/codec.hpp"
+#include "hilo/comm/reduce_ops.hpp"
+#include "hilo/comm/request.hpp"
+#include "hilo/comm/transport.hpp"
+#include "hilo/comm/types.hpp"
+#include "hilo/errors.hpp"
+
+#if defined(HILO_WITH_MPI)
+// hilo uses MPI's C API; Open MPI's deprecated C++ bindings would need libmpi_cxx at link time.
+#ifndef OMPI_SKIP_MPICXX
+#define OMPI_SKIP_MPICXX 1
+#endif
+#ifndef MPICH_SKIP_MPICXX
+#define MPICH_SKIP_MPICXX 1
+#endif
+#include <mpi.h>
+#endif
+
+namespace hilo {
+
+class Communicator {
+ public:
+  explicit Communicator(std::unique_ptr<Transport> transport);
+  Communicator(Communicator&&) noexcept = default;
+  Communicator& operator=(Communicator&&) noexcept = default;
+  ~Communicator();
+
+  int rank() const { return transport_->rank(); }
+  int size() const { return transport_->size(); }
+  std::string_view backend_name() const { return transport_->backend_name(); }
+  Transport& transport() { return *transport_; }
+
+  // The limit for calls made without hilo::within(...); nullopt waits without limit (a dead peer
+  // is still reported by backends that can detect it).
+  void set_default_timeout(std::optional<std::chrono::nanoseconds> limit) {
+    default_limit_ = limit;
+  }
+  std::optional<std::chrono::nanoseconds> default_timeout() const { return default_limit_; }
+
+  // ---- point to point
+  template <class T>
+  void send(int dest, int tag, const T& value, TimeLimit limit = {}) {
+    check_peer("send", dest, false);
+    check_tag("send", tag, false);
+    detail::send_value(*transport_, dest, tag, value, deadline(limit));
+  }
+
+  template <class T>
+  T recv(int source, int tag, TimeLimit limit = {}) {
+    T value{};
+    recv(source, tag, value, limit);
+    return value;
+  }
+
+  template <class T>
+  Status recv(int source, int tag, T& out, TimeLimit limit = {}) {
+    check_peer("recv", source, true);
+    check_tag("recv", tag, true);
+    return detail::recv_value(*transport_, source, tag, out, deadline(limit));
+  }
+
+  // Sends a copy of (or, for an rvalue, takes) `value`; the request owns it until done.
+  template <class T>
+  Request isend(int dest, int tag, T value) {
+    check_peer("isend", dest, false);
+    check_tag("isend", tag, false);
+    auto owned = std::make_shared<T>(std::move(value));
+    if constexpr (detail::encoding_of<T>() == detail::Encoding::serialized) {
+      auto bytes = std::make_shared<std::vector<std::byte>>(detail::serialize(*owned));
+      auto op = transport_->isend(dest, tag, bytes, bytes->data(), bytes->size(), serialized_type);
+      return Request(std::move(op), {}, default_limit_);
+    } else {
+      detail::OutgoingBytes out = detail::encode(*owned);
+      auto op = transport_->isend(dest, tag, owned, out.data, out.bytes, out.type);
+      return Request(std::move(op), {}, default_limit_);
+    }
+  }
+
+  // Receives into `out`, which must stay alive and untouched until the request completes (as
+  // with MPI_Irecv). The bytes arrive without the caller polling; a serialized value is decoded
+  // into `out` by wait() or test().
+  template <class T>
+  Request irecv(int source, int tag, T& out) {
+    check_peer("irecv", source, true);
+    check_tag("irecv", tag, true);
+    if constexpr (detail::encoding_of<T>() == detail::Encoding::serialized) {
+      auto staging = std::make_shared<std::vector<std::byte>>();
+      auto op = transport_->irecv(source, tag, detail::sink_for(out, staging.get()));
+      auto* target = &out;
+      auto decode = [staging, target, source, tag] {
+        detail::deserialize(*staging, *target, source, tag);
+      };
+      return Request(std::move(op), decode, default_limit_);
+    } else {
+      return Request(transport_->irecv(source, tag, detail::sink_for(out, nullptr)), {},
+                     default_limit_);
+    }
+  }
+
+  Status probe(int source, int tag, TimeLimit limit = {});
+  std::optional<Status> iprobe(int source, int tag);
+
+  // ---- collectives (every rank calls them, in the same order)
+  void barrier(TimeLimit limit = {});
+
+  template <class T>
+  void broadcast(T& value, int root, TimeLimit limit = {}) {
+    check_peer("broadcast", root, false, "root");
+    Deadline d = deadline(limit);
+    collective("broadcast", [&] {
+      if (auto* native = transport_->native_collectives()) {
+        if (native_broadcast(*native, value, root, d)) return;
+      }
+      detail::broadcast(channel(), value, root, d);
+    });
+  }
+
+  template <class T, class Op>
+  T all_reduce(const T& value, Op op, TimeLimit limit = {}) {
+    Deadline d = deadline(limit);
+    return collective("all_reduce", [&] {
+      if (auto* native = transport_->native_collectives()) {
+        T result = value;
+        if (native_reduce(*native, value, result, op, -1, d)) return result;
+      }
+      return detail::all_reduce(channel(), value, op, d);
+    });
+  }
+
+  // The combined value on root, std::nullopt on every other rank.
+  template <class T, class Op>
+  std::optional<T> reduce(const T& value, Op op, int root, TimeLimit limit = {}) {
+    check_peer("reduce", root, false, "root");
+    Deadline d = deadline(limit);
+    return collective("reduce", [&]() -> std::optional<T> {
+      if (auto* native = transport_->native_collectives()) {
+        T result = value;
+        if (native_reduce(*native, value, result, op, root, d))
+          return rank() == root ? std::optional<T>(std::move(result)) : std::nullopt;
+      }
+      return detail::reduce(channel(), value, op, root, d);
+    });
+  }
+
+  // Every rank's value in rank order on root; an empty vector elsewhere.
+  template <class T>
+  std::vector<T> gather(const T& value, int root, TimeLimit limit = {}) {
+    check_peer("gather", root, false, "root");
+    Deadline d = deadline(limit);
+    return collective("gather", [&] {
+      if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
+        if (auto* native = transport_->native_collectives()) {
+          std::vector<T> all(rank() == root ? size() : 0);
+          if (native->gather(&value, all.data(), count_of<T>(), element_type_of<T>(), root, d))
+            return all;
+        }
+      }
+      return detail::gather(channel(), value, root, d);
+    });
+  }
+
+  template <class T>
+  std::vector<T> all_gather(const T& value, TimeLimit limit = {}) {
+    Deadline d = deadline(limit);
+    return collective("all_gather", [&] {
+      if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
+        if (auto* native = transport_->native_collectives()) {
+          std::vector<T> all(size());
+          if (native->gather(&value, all.data(), count_of<T>(), element_type_of<T>(), -1, d))
+            return all;
+        }
+      }
+      return detail::all_gather(channel(), value, d);
+    });
+  }
+
+  // Root hands values[i] to rank i; `values` is read on root only and must hold size() values.
+  template <class T>
+  T scatter(const std::vector<T>& values, int root, TimeLimit limit = {}) {
+    check_peer("scatter", root, false, "root");
+    if (rank() == root && values.size() != static_cast<std::size_t>(size()))
+      throw Error("hilo: scatter on root " + std::to_string(root) + ": got " +
+                  std::to_string(values.size()) + " values for " + std::to_string(size()) +
+                  " ranks; pass exactly one value per rank");
+    Deadline d = deadline(limit);
+    return collective("scatter", [&] {
+      if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
+        if (auto* native = transport_->native_collectives()) {
+          T mine{};
+          if (native->scatter(values.data(), &mine, count_of<T>(), element_type_of<T>(), root, d))
+            return mine;
+        }
+      }
+      return detail::scatter(channel(), values, root, d);
+    });
+  }
+
+  // ---- new communicators. Their messages never mix with this one's.
+  // Ranks passing the same color (>= 0) form one communicator, ordered by key, then by rank here.
+  Communicator split(int color, int key);
+  Communicator dup();
+
+#if defined(HILO_WITH_MPI)
+  // The MPI_Comm behind this communicator (mpi backend only; hilo::Error otherwise).
+  MPI_Comm native_handle() const;
+  // A communicator over an existing MPI communicator, which stays the caller's to free (after
+  // this Communicator is gone). Collective over `comm`. MPI must already be initialised.
+  static Communicator from_native(MPI_Comm comm);
+#endif
+
+ private:
+  Deadline deadline(TimeLimit limit) const;
+  Transport& channel() {
+    return transport_->collective_channel();
+  }
+  void check_peer(const char* op, int rank, bool wildcard_ok, const char* what = "rank") const;
+  void check_tag(const char* op, int tag, bool wildcard_ok) const;
+  // Runs a collective, adding its name and this rank to any error it raises.
+  template <class F>
+  auto collective(const char* op, F&& body) -> decltype(body());
+  [[noreturn]] void rethrow_in(const char* op) const;
+
+  template <class T>
+  static constexpr std::size_t count_of() {
+    return detail::raw_element<T>::count;
+  }
+  template <class T>
+  static constexpr DataType element_type_of() {
+    return data_type_of<typename detail::raw_element<T>::type>();
+  }
+
+  template <class T>
+  bool native_broadcast(NativeCollectives& native, T& value, int root, Deadline d);
+  template <class T, class Op>
+  bool native_reduce(NativeCollectives& native, const T& in, T& out, Op&, int root, Deadline d);
+
+  std::unique_ptr<Transport> transport_;
+  std::optional<std::chrono::nanoseconds> default_limit_;
+  std::uint64_t derived_ = 0;  // how many split/dup calls made: part of the child's context
+};
+
+// ---- template definitions
+
+template <class F>
+auto Communicator::collective(const char* op, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (...) {
+    rethrow_in(op);
+  }
+}
+
+template <class T>
+bool Communicator::native_broadcast(NativeCollectives& native, T& value, int root, Deadline d) {
+  using detail::Encoding;
+  if constexpr (detail::encoding_of<T>() == Encoding::raw) {
+    return native.broadcast(&value, count_of<T>(), element_type_of<T>(), root, d);
+  } else {
+    // Sizes differ between ranks for vectors and archives: broadcast the size, then the bytes.
+    std::vector<std::byte> archive;
+    std::uint64_t bytes = 0;
+    if (rank() == root) {
+      if constexpr (detail::encoding_of<T>() == Encoding::serialized)
+        archive = detail::serialize(value);
+      bytes = detail::encoding_of<T>() == Encoding::serialized ? archive.size()
+                                                               : detail::encode(value).bytes;
+    }
+    if (!native.broadcast(&bytes, 1, data_type_of<std::uint64_t>(), root, d)) return false;
+    if constexpr (detail::encoding_of<T>() == Encoding::contiguous) {
+      using E = typename detail::contiguous<T>::element;
+      if (rank() != root) value.resize(bytes / sizeof(E));
+      return native.broadcast(value.data(), value.size(), data_type_of<E>(), root, d);
+    } else {
+      archive.resize(bytes);
+      if (!native.broadcast(archive.data(), archive.size(), data_type_of<std::byte>(), root, d))
+        return false;
+      if (rank() != root) detail::deserialize(archive, value, root, detail::tags::broadcast);
+      return true;
+    }
+  }
+}
+
+template <class T, class Op>
+bool Communicator::native_reduce(NativeCollectives& native, const T& in, T& out, Op&, int root,
+                                 Deadline d) {
+  constexpr ReduceKind kind = reduce_kind<Op>::value;
+  if constexpr (kind == ReduceKind::other) {
+    return false;
+  } else if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
+    using E = typename detail::raw_element<T>::type;
+    if constexpr (std::is_arithmetic_v<E>)
+      return native.reduce(&in, &out, count_of<T>(), data_type_of<E>(), kind, root, d);
+    else
+      return false;
+  } else if constexpr (detail::is_vector<T>::value &&
+                       detail::encoding_of<T>() == detail::Encoding::contiguous) {
+    using E = typename T::value_type;
+    if constexpr (std::is_arithmetic_v<E>)
+      return native.reduce(in.data(), out.data(), in.size(), data_type_of<E>(), kind, root, d);
+    else
+      return false;
+  } else {
+    return false;
+  }
+}
+
+}  // namespace hilo

@@ -1,0 +1,132 @@
+// hilo::Barrier: n threads meet, and none goes on until all n have arrived; then it is ready for
+// the next phase, any number of times (like std::barrier, plus a timed wait).
+//
+//   hilo::Barrier barrier(4, [] { std::puts("phase done"); });   // completion: optional
+//   // in each of the 4 threads, once per phase:
+//   compute_my_part();
+//   barrier.arrive_and_wait();        // the completion runs once, before anyone is released
+//
+// - arrive_and_drop(): this thread arrives for the current phase and leaves the barrier: later
+//   phases expect one thread fewer. It does not wait.
+// - arrive_and_wait_for(timeout): throws hilo::Timeout if the phase has not completed in time.
+//   The timed-out arrival is withdrawn before the throw, so the barrier is exactly as if this
+//   thread had not arrived: still usable, still expecting the same number of threads, and this
+//   thread may arrive again (or drop). If the phase completes while the timeout is being
+//   handled, the arrival counts and the call returns normally instead.
+// - The completion function runs in the thread that arrives last, exactly once per phase. If it
+//   throws, the phase still completes (every waiter is released) and the exception propagates
+//   from that last thread's arrive call.
+// - Using it from more threads than expected in one phase is a bug and its behaviour undefined,
+//   as with std::barrier.
+//
+// Why not std::barrier: it has no timed wait, and a timed wait needs to take its arrival back.
+// The untimed path costs about the same: one atomic add to arrive, a brief spin, then a futex
+// sleep on the phase number, which the last thread bumps and wakes (only if anyone sleeps).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+
+#include "hilo/sync/detail/futex.hpp"
+
+namespace hilo {
+
+class Barrier {
+ public:
+  static constexpr std::ptrdiff_t max() noexcept {
+    return std::numeric_limits<std::int32_t>::max();
+  }
+
+  // Throws std::invalid_argument unless 1 <= expected <= max().
+  explicit Barrier(std::ptrdiff_t expected, std::function<void()> completion = {});
+  Barrier(const Barrier&) = delete;
+  Barrier& operator=(const Barrier&) = delete;
+
+  void arrive_and_wait() {
+    const Arrival arrival = arrive();
+    if (arrival.last) {
+      complete_phase(arrival.phase);
+    } else {
+      wait_for_phase_end(arrival.phase);
+    }
+  }
+
+  void arrive_and_drop();
+
+  // Throws hilo::Timeout (after withdrawing this arrival) if the phase does not complete in time.
+  template <class Rep, class Period>
+  void arrive_and_wait_for(const std::chrono::duration<Rep, Period>& timeout) {
+    arrive_and_wait_until(std::chrono::steady_clock::now() + timeout);
+  }
+  template <class Clock, class Duration>
+  void arrive_and_wait_until(const std::chrono::time_point<Clock, Duration>& deadline) {
+    const Arrival arrival = arrive();
+    if (arrival.last) {
+      complete_phase(arrival.phase);
+      return;
+    }
+    const bool completed = detail::wait_until_on_any_clock(
+        deadline, [&](auto steady) { return wait_for_phase_end_until(arrival.phase, steady); });
+    if (!completed) withdraw_or_finish(arrival.phase);
+  }
+
+  // How many threads the current phase waits for (the initial count minus the drops so far that
+  // have taken effect: a drop counts from the phase after it).
+  std::ptrdiff_t expected() const noexcept { return expected_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Arrival {
+    std::uint32_t phase;
+    bool last;
+  };
+
+  // state_ packs the phase number (high 32 bits) with the arrivals so far in that phase (low 32
+  // bits), so that arriving is one atomic add and withdrawing can check, in the same atomic
+  // step, that its phase has not completed meanwhile.
+  static std::uint32_t phase_of(std::uint64_t state) noexcept {
+    return static_cast<std::uint32_t>(state >> 32);
+  }
+  static std::uint32_t arrivals_of(std::uint64_t state) noexcept {
+    return static_cast<std::uint32_t>(state);
+  }
+
+  Arrival arrive() noexcept {
+    const std::uint64_t before = state_.fetch_add(1, std::memory_order_acq_rel);
+    // expected_ only changes while the last thread completes a phase, before it publishes the
+    // next phase in state_, so the add above has already synchronised with that change.
+    return {phase_of(before), arrivals_of(before) + 1 == expected_.load(std::memory_order_relaxed)};
+  }
+
+  // True once the phase number has moved past `phase`. Signed difference: phase numbers wrap.
+  bool phase_ended(std::uint32_t phase) const noexcept {
+    return static_cast<std::int32_t>(published_phase_.load(std::memory_order_acquire) - phase) > 0;
+  }
+
+  void wait_for_phase_end(std::uint32_t phase) noexcept {
+    if (phase_ended(phase) || detail::spin_briefly([&] { return phase_ended(phase); })) return;
+    sleep_until_phase_end(phase, nullptr);
+  }
+  bool wait_for_phase_end_until(std::uint32_t phase,
+                                std::chrono::steady_clock::time_point deadline) noexcept {
+    return phase_ended(phase) || sleep_until_phase_end(phase, &deadline);
+  }
+
+  bool sleep_until_phase_end(std::uint32_t phase,
+                             const std::chrono::steady_clock::time_point* deadline) noexcept;
+  void complete_phase(std::uint32_t phase);
+  void withdraw_or_finish(std::uint32_t phase);
+
+  std::atomic<std::uint64_t> state_{0};
+  // The futex word waiters sleep on: the current phase number, published after state_ moves on.
+  detail::FutexWord published_phase_{0};
+  std::atomic<std::uint32_t> sleepers_{0};
+  std::atomic<std::uint32_t> expected_;
+  std::atomic<std::uint32_t> drops_this_phase_{0};
+  std::function<void()> completion_;
+};
+
+}  // namespace hilo

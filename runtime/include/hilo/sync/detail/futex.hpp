@@ -1,0 +1,73 @@
+// Blocking on a 32-bit atomic, with an optional deadline: the one thing hilo's sync layer needs
+// that C++20 lacks. std::atomic<T>::wait has no timed form, and hilo::Semaphore and hilo::Barrier
+// must offer timed waits that share one wake-up mechanism with their untimed waits (mixing
+// std::atomic::wait with a hand-made timed wait would lose wake-ups: libstdc++ skips the wake
+// system call when it counted no std::atomic waiters). On Linux this is the futex system call,
+// which is also what libstdc++ uses underneath std::atomic::wait and std::counting_semaphore.
+//
+// Internal to hilo: the names live in hilo::detail and may change.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <thread>
+#include <type_traits>
+
+namespace hilo::detail {
+
+using FutexWord = std::atomic<std::uint32_t>;
+static_assert(sizeof(FutexWord) == sizeof(std::uint32_t) && FutexWord::is_always_lock_free,
+              "the futex system call needs a plain 32-bit word");
+
+// Sleeps while `word` holds `expected`. Returns when woken, when the value differs on entry, or
+// spuriously (a signal): callers re-check their condition in a loop.
+void futex_wait(const FutexWord& word, std::uint32_t expected) noexcept;
+
+// Like futex_wait, but gives up at `deadline`. Returns false only if the deadline passed (never
+// before it: the kernel measures the absolute deadline on CLOCK_MONOTONIC, steady_clock's clock).
+bool futex_wait_until(const FutexWord& word, std::uint32_t expected,
+                      std::chrono::steady_clock::time_point deadline) noexcept;
+
+// Wakes up to `count` threads sleeping on `word`.
+void futex_wake(const FutexWord& word, std::uint32_t count) noexcept;
+
+// Spins briefly until `ready()` holds, as libstdc++ does before it sleeps in std::atomic::wait:
+// a short wait is over before a system call would have returned. Returns ready()'s last value.
+template <class Ready>
+bool spin_briefly(Ready&& ready) noexcept {
+  constexpr int relax_rounds = 12;  // the same counts libstdc++ 12 uses (__atomic_spin)
+  constexpr int yield_rounds = 4;
+  for (int round = 0; round < relax_rounds; ++round) {
+    if (ready()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+  for (int round = 0; round < yield_rounds; ++round) {
+    if (ready()) return true;
+    std::this_thread::yield();
+  }
+  return ready();
+}
+
+// Runs `wait_steady(steady_deadline) -> bool` until it returns true or `deadline`, on any clock,
+// has passed. A deadline on another clock (system_clock) is re-read after every wake-up, so a
+// clock change moves the wait as the caller asked.
+template <class Clock, class Duration, class WaitSteady>
+bool wait_until_on_any_clock(const std::chrono::time_point<Clock, Duration>& deadline,
+                             WaitSteady&& wait_steady) {
+  using std::chrono::steady_clock;
+  if constexpr (std::is_same_v<Clock, steady_clock>) {
+    return wait_steady(std::chrono::ceil<steady_clock::duration>(deadline));
+  } else {
+    for (;;) {
+      const auto now = Clock::now();
+      if (now >= deadline) return false;
+      const auto left = std::chrono::ceil<steady_clock::duration>(deadline - now);
+      if (wait_steady(steady_clock::now() + left)) return true;
+    }
+  }
+}
+
+}  // namespace hilo::detail

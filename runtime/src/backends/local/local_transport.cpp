@@ -1,0 +1,171 @@
+#include "backends/local/local_transport.hpp"
+
+#include <cstring>
+
+#include "hilo/errors.hpp"
+
+namespace hilo::detail {
+
+// ---- LocalWorld
+
+Mailbox& LocalWorld::mailbox(std::uint64_t context, const std::vector<int>& members, int rank) {
+  std::lock_guard lock(mutex_);
+  Group& c = communicators_[context];
+  if (c.boxes.empty()) {
+    c.members = members;
+    for (int r = 0; r < static_cast<int>(members.size()); ++r)
+      c.boxes.push_back(std::make_unique<Mailbox>(r));
+    // A communicator made after a rank was lost must fail the same way as the older ones.
+    for (auto& [world_rank, error] : finished_) fail_finished(c, world_rank, error);
+    if (lost_)
+      for (auto& box : c.boxes) box->fail_all(lost_);
+  }
+  return *c.boxes[rank];
+}
+
+void LocalWorld::fail_finished(Group& c, int world_rank, std::exception_ptr error) {
+  for (int r = 0; r < static_cast<int>(c.members.size()); ++r)
+    if (c.members[r] == world_rank)
+      for (auto& box : c.boxes) box->fail_source(r, error, false);
+}
+
+void LocalWorld::rank_failed(int world_rank, std::exception_ptr error) {
+  std::string why = "an exception";
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    why = e.what();
+  } catch (...) {
+  }
+  std::lock_guard lock(mutex_);
+  if (first_error_) return;  // the others are already failing because of the first one
+  first_error_ = error;
+  lost_ = std::make_exception_ptr(PeerLost("hilo: local rank " + std::to_string(world_rank) +
+                                               " failed, so this operation cannot complete: " + why,
+                                           world_rank, "localhost"));
+  failed_.store(true);
+  // Any receive may depend on the failed rank through a collective: fail them all.
+  for (auto& [context, c] : communicators_)
+    for (auto& box : c.boxes) box->fail_all(lost_);
+}
+
+void LocalWorld::rank_finished(int world_rank) {
+  auto lost =
+      std::make_exception_ptr(PeerLost("hilo: local rank " + std::to_string(world_rank) +
+                                           " has returned from its function, so nothing more "
+                                           "will come from it",
+                                       world_rank, "localhost"));
+  std::lock_guard lock(mutex_);
+  finished_.emplace_back(world_rank, lost);
+  for (auto& [context, c] : communicators_) fail_finished(c, world_rank, lost);
+}
+
+std::exception_ptr LocalWorld::first_error() const {
+  std::lock_guard lock(mutex_);
+  return first_error_;
+}
+
+void LocalWorld::throw_if_failed() const {
+  if (!failed_.load(std::memory_order_acquire)) return;
+  std::lock_guard lock(mutex_);
+  std::rethrow_exception(lost_);
+}
+
+// ---- LocalTransport
+
+namespace {
+class DoneOperation final : public Operation {
+ public:
+  explicit DoneOperation(Status status) : status_(status) {}
+  bool test() override { return true; }
+  Status wait(Deadline) override { return status_; }
+
+ private:
+  Status status_;
+};
+
+class MailboxReceive final : public Operation {
+ public:
+  MailboxReceive(Mailbox& box, std::shared_ptr<PendingReceive> receive)
+      : box_(box), receive_(std::move(receive)) {}
+  ~MailboxReceive() override {
+    if (!finished_) box_.cancel(*receive_);
+  }
+  bool test() override { return box_.test(*receive_); }
+  Status wait(Deadline deadline) override {
+    Status s = box_.wait(*receive_, deadline);
+    finished_ = true;
+    return s;
+  }
+
+ private:
+  Mailbox& box_;
+  std::shared_ptr<PendingReceive> receive_;
+  bool finished_ = false;
+};
+}  // namespace
+
+LocalTransport::LocalTransport(std::shared_ptr<LocalWorld> world, std::uint64_t context,
+                               std::vector<int> members, int rank)
+    : world_(std::move(world)), context_(context), members_(std::move(members)), rank_(rank) {
+  mine_ = &world_->mailbox(context_, members_, rank_);
+  for (int r = 0; r < size(); ++r) peers_.push_back(&world_->mailbox(context_, members_, r));
+}
+
+std::string LocalTransport::host_of(int) const {
+  return "localhost";
+}
+
+void LocalTransport::send(int dest, int tag, const void* data, std::size_t bytes, DataType type,
+                          Deadline) {
+  world_->throw_if_failed();
+  Mailbox& box = *peers_[dest];
+  Mailbox::Delivery delivery = box.begin(Envelope{rank_, tag, bytes, type});
+  if (bytes > 0) std::memcpy(delivery.destination, data, bytes);
+  box.finish(std::move(delivery));
+}
+
+std::unique_ptr<Operation> LocalTransport::isend(int dest, int tag, std::shared_ptr<const void>,
+                                                 const void* data, std::size_t bytes,
+                                                 DataType type) {
+  send(dest, tag, data, bytes, type, Deadline::never());  // eager: done once copied
+  return std::make_unique<DoneOperation>(Status{rank_, tag, bytes});
+}
+
+Status LocalTransport::recv(int source, int tag, const Sink& sink, Deadline deadline) {
+  auto receive = mine_->post(source, tag, sink);
+  return mine_->wait(*receive, deadline);
+}
+
+std::unique_ptr<Operation> LocalTransport::irecv(int source, int tag, Sink sink) {
+  return std::make_unique<MailboxReceive>(*mine_, mine_->post(source, tag, std::move(sink)));
+}
+
+Status LocalTransport::probe(int source, int tag, Deadline deadline) {
+  return mine_->probe(source, tag, deadline);
+}
+
+std::optional<Status> LocalTransport::iprobe(int source, int tag) {
+  return mine_->iprobe(source, tag);
+}
+
+std::unique_ptr<Transport> LocalTransport::derive(std::uint64_t context, std::vector<int> members) {
+  std::vector<int> world_ranks;
+  int new_rank = -1;
+  for (int m : members) {
+    if (m == rank_) new_rank = static_cast<int>(world_ranks.size());
+    world_ranks.push_back(members_[m]);
+  }
+  if (new_rank < 0)
+    throw Error("hilo: internal error: derive() without the calling rank among the members");
+  return std::make_unique<LocalTransport>(world_, context, std::move(world_ranks), new_rank);
+}
+
+Transport& LocalTransport::collective_channel() {
+  if (!collectives_)
+    collectives_ = std::make_unique<LocalTransport>(
+        world_, derive_context(context_, ~std::uint64_t{0}, 0), members_, rank_);
+  return *collectives_;
+}
+
+}  // namespace hilo::detail

@@ -1,0 +1,84 @@
+// The local backend: ranks are threads of one process. A message is copied once, from the
+// sender's buffer straight into a posted receive's buffer (or into a queued copy when the
+// receive comes later). Used by hilo::run_local and by a program started with no launcher.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "comm/mailbox.hpp"
+#include "hilo/comm/transport.hpp"
+
+namespace hilo::detail {
+
+// What the threads of one local job share: a mailbox per (communicator, rank), and whether a
+// rank has failed or finished, so the others fail instead of waiting for it forever.
+class LocalWorld {
+ public:
+  explicit LocalWorld(int size) : size_(size) {}
+  int size() const { return size_; }
+  // The mailbox of rank `rank` of the communicator `context` whose ranks are the world ranks
+  // `members`; made on first use.
+  Mailbox& mailbox(std::uint64_t context, const std::vector<int>& members, int rank);
+
+  // Rank `world_rank` threw: every pending and later operation of every other rank fails.
+  void rank_failed(int world_rank, std::exception_ptr error);
+  // Rank `world_rank` returned: receives that can only be satisfied by it fail.
+  void rank_finished(int world_rank);
+  std::exception_ptr first_error() const;
+  void throw_if_failed() const;
+
+ private:
+  struct Group {
+    std::vector<int> members;                     // world rank of each rank
+    std::vector<std::unique_ptr<Mailbox>> boxes;  // by rank
+  };
+  void fail_finished(Group& c, int world_rank, std::exception_ptr error);
+
+  const int size_;
+  mutable std::mutex mutex_;
+  std::map<std::uint64_t, Group> communicators_;
+  std::vector<std::pair<int, std::exception_ptr>> finished_;  // world rank, its PeerLost
+  std::exception_ptr first_error_;                            // what the first failed rank threw
+  std::exception_ptr lost_;  // the PeerLost every other rank gets after that
+  std::atomic<bool> failed_{false};
+};
+
+class LocalTransport final : public Transport {
+ public:
+  // `members[i]` is the world rank of this communicator's rank i.
+  LocalTransport(std::shared_ptr<LocalWorld> world, std::uint64_t context, std::vector<int> members,
+                 int rank);
+
+  int rank() const override { return rank_; }
+  int size() const override { return static_cast<int>(members_.size()); }
+  std::string_view backend_name() const override { return "local"; }
+  std::string host_of(int rank) const override;
+
+  void send(int dest, int tag, const void* data, std::size_t bytes, DataType type,
+            Deadline) override;
+  std::unique_ptr<Operation> isend(int dest, int tag, std::shared_ptr<const void> keep_alive,
+                                   const void* data, std::size_t bytes, DataType type) override;
+  Status recv(int source, int tag, const Sink& sink, Deadline deadline) override;
+  std::unique_ptr<Operation> irecv(int source, int tag, Sink sink) override;
+  Status probe(int source, int tag, Deadline deadline) override;
+  std::optional<Status> iprobe(int source, int tag) override;
+
+  std::unique_ptr<Transport> derive(std::uint64_t context, std::vector<int> members) override;
+  std::uint64_t context() const override { return context_; }
+  Transport& collective_channel() override;
+
+ private:
+  std::shared_ptr<LocalWorld> world_;
+  std::uint64_t context_;
+  std::vector<int> members_;
+  int rank_;
+  Mailbox* mine_;
+  std::vector<Mailbox*> peers_;  // by rank in this communicator
+  std::unique_ptr<LocalTransport> collectives_;
+};
+
+}  // namespace hilo::detail

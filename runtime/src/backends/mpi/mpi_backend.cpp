@@ -1,0 +1,121 @@
+// The MPI backend's lifetime: MPI_Init_thread/MPI_Finalize as RAII, errors returned instead of
+// aborting, and a job-wide abort when an exception escapes on one rank (otherwise the other
+// ranks would wait for it forever inside their next MPI call).
+#include <cstdio>
+#include <exception>
+
+#include "backends/mpi/mpi_call.hpp"
+#include "backends/mpi/mpi_transport.hpp"
+#include "hilo/comm/communicator.hpp"
+#include "launch/backend.hpp"
+
+namespace hilo::detail {
+
+namespace {
+
+int world_rank() {
+  int initialized = 0, finalized = 0, rank = -1;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+[[noreturn]] void abort_job(const std::string& why) {
+  std::fprintf(stderr,
+               "hilo: rank %d: %s; aborting the whole MPI job so no rank waits for this one\n",
+               world_rank(), why.c_str());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  std::abort();
+}
+
+// Installed by MpiBackend for its lifetime: an exception that escapes main ends in std::terminate.
+[[noreturn]] void terminate_handler() {
+  std::string what = "std::terminate was called";
+  if (auto error = std::current_exception()) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      what = std::string("uncaught exception: ") + e.what();
+    } catch (...) {
+      what = "uncaught exception of a non-standard type";
+    }
+  }
+  abort_job(what);
+}
+
+}  // namespace
+int thread_level() {
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&provided);
+  return provided;
+}
+
+namespace {
+class MpiBackend final : public Backend {
+ public:
+  MpiBackend(int* argc, char*** argv) {
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (!initialized) {
+      int provided = 0;
+      // MPI_Init_thread aborts by default on failure; there is no hilo::Error to give before it.
+      MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
+      owns_mpi_ = true;
+    }
+    mpi::check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN),
+               "MPI_Comm_set_errhandler");
+    progress_ = std::make_shared<MpiProgress>(thread_level() == MPI_THREAD_MULTIPLE);
+    previous_terminate_ = std::set_terminate(terminate_handler);
+  }
+
+  ~MpiBackend() override {
+    if (std::uncaught_exceptions() > 0)
+      abort_job("the hilo::Runtime is being destroyed by an exception that is still propagating");
+    progress_->stop();
+    std::set_terminate(previous_terminate_);
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (owns_mpi_ && !finalized) MPI_Finalize();
+  }
+
+  std::string_view name() const override { return "mpi"; }
+  std::unique_ptr<Transport> world() override {
+    return std::make_unique<MpiTransport>(MPI_COMM_WORLD, false, progress_);
+  }
+
+ private:
+  bool owns_mpi_ = false;
+  std::shared_ptr<MpiProgress> progress_;
+  std::terminate_handler previous_terminate_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> start_mpi_backend(int* argc, char*** argv) {
+  return std::make_unique<MpiBackend>(argc, argv);
+}
+
+}  // namespace hilo::detail
+
+namespace hilo {
+
+MPI_Comm Communicator::native_handle() const {
+  if (auto* mpi = dynamic_cast<detail::MpiTransport*>(transport_.get())) return mpi->comm();
+  throw Error("hilo: native_handle() needs the mpi backend; this communicator runs on '" +
+              std::string(backend_name()) + "'");
+}
+
+Communicator Communicator::from_native(MPI_Comm comm) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized)
+    throw Error(
+        "hilo: Communicator::from_native needs MPI to be initialised first (MPI_Init_thread)");
+  auto progress =
+      std::make_shared<detail::MpiProgress>(detail::thread_level() == MPI_THREAD_MULTIPLE);
+  return Communicator(std::make_unique<detail::MpiTransport>(comm, false, std::move(progress)));
+}
+
+}  // namespace hilo

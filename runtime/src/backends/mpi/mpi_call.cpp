@@ -1,0 +1,118 @@
+#include "backends/mpi/mpi_call.hpp"
+
+#include <climits>
+#include <thread>
+
+#include "hilo/errors.hpp"
+
+namespace hilo::detail::mpi {
+
+void check(int rc, const std::string& what) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) length = 0;
+  throw Error("hilo: " + what + " failed: " +
+              (length > 0 ? std::string(text, length) : "MPI error " + std::to_string(rc)));
+}
+
+MPI_Datatype datatype_of(DataType type) {
+  using K = DataType::Kind;
+  switch (type.kind) {
+    case K::signed_int:
+      switch (type.size) {
+        case 1:
+          return MPI_INT8_T;
+        case 2:
+          return MPI_INT16_T;
+        case 4:
+          return MPI_INT32_T;
+        case 8:
+          return MPI_INT64_T;
+      }
+      break;
+    case K::unsigned_int:
+      switch (type.size) {
+        case 1:
+          return MPI_UINT8_T;
+        case 2:
+          return MPI_UINT16_T;
+        case 4:
+          return MPI_UINT32_T;
+        case 8:
+          return MPI_UINT64_T;
+      }
+      break;
+    case K::floating:
+      if (type.size == sizeof(float)) return MPI_FLOAT;
+      if (type.size == sizeof(double)) return MPI_DOUBLE;
+      if (type.size == sizeof(long double)) return MPI_LONG_DOUBLE;
+      break;
+    case K::character:
+      return MPI_CHAR;
+    case K::boolean:
+      return MPI_CXX_BOOL;
+    case K::bytes:
+    case K::serialized:
+      break;
+  }
+  return MPI_BYTE;
+}
+
+std::size_t element_bytes(DataType type) {
+  return datatype_of(type) == MPI_BYTE ? 1 : type.size;
+}
+
+Count::Count(MPI_Datatype element, std::size_t count)
+    : type_(element), count_(static_cast<int>(count)) {
+  if (count <= static_cast<std::size_t>(INT_MAX)) return;
+  // count = blocks * 2^20 + rest, as one struct type of (blocks x chunk) then (rest x element).
+  constexpr std::size_t chunk_elements = std::size_t{1} << 20;
+  const std::size_t blocks = count / chunk_elements, rest = count % chunk_elements;
+  MPI_Datatype chunk;
+  check(MPI_Type_contiguous(static_cast<int>(chunk_elements), element, &chunk),
+        "MPI_Type_contiguous");
+  MPI_Aint lower, extent;
+  check(MPI_Type_get_extent(element, &lower, &extent), "MPI_Type_get_extent");
+  int lengths[2] = {static_cast<int>(blocks), static_cast<int>(rest)};
+  MPI_Aint displacements[2] = {0, static_cast<MPI_Aint>(blocks * chunk_elements) * extent};
+  MPI_Datatype types[2] = {chunk, element};
+  check(MPI_Type_create_struct(2, lengths, displacements, types, &type_), "MPI_Type_create_struct");
+  check(MPI_Type_commit(&type_), "MPI_Type_commit");
+  MPI_Type_free(&chunk);
+  count_ = 1;
+  derived_ = true;
+}
+
+Count::~Count() {
+  if (derived_) MPI_Type_free(&type_);
+}
+
+std::size_t bytes_of(const MPI_Status& status) {
+  MPI_Count bytes = 0;
+  check(MPI_Get_elements_x(&status, MPI_BYTE, &bytes), "MPI_Get_elements_x");
+  return static_cast<std::size_t>(bytes);
+}
+
+bool wait_until(MPI_Request& request, MPI_Status& status, Deadline deadline,
+                const std::string& what) {
+  if (deadline.is_never()) {
+    check(MPI_Wait(&request, &status), what);
+    return true;
+  }
+  auto pause = std::chrono::microseconds(0);
+  for (;;) {
+    int done = 0;
+    check(MPI_Test(&request, &done, &status), what);
+    if (done) return true;
+    if (deadline.expired()) return false;
+    // MPI progresses only inside MPI calls: poll often at first, then back off to spare the core.
+    if (pause.count() == 0)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(pause);
+    pause = std::min(pause + std::chrono::microseconds(5), std::chrono::microseconds(200));
+  }
+}
+
+}  // namespace hilo::detail::mpi

@@ -1,0 +1,48 @@
+// Small helpers around the MPI C API: errors to exceptions, hilo DataTypes to MPI datatypes,
+// 64-bit counts, and deadline-bounded completion of MPI requests.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstddef>
+#include <string>
+
+#include "hilo/comm/types.hpp"
+
+namespace hilo::detail::mpi {
+
+// Throws hilo::Error "hilo: <what> failed: <MPI's error string>" unless rc is MPI_SUCCESS.
+void check(int rc, const std::string& what);
+
+// The MPI datatype for one element of `type`: built-in arithmetic types as themselves (so plain
+// MPI programs see MPI_INT, MPI_DOUBLE, ...), everything else as MPI_BYTE.
+MPI_Datatype datatype_of(DataType type);
+std::size_t element_bytes(DataType type);  // 1 for bytes and archives, the type's size otherwise
+
+// A (datatype, count) pair that can describe more than INT_MAX elements: MPI-3 counts are int,
+// so large messages are described as blocks of a contiguous type plus a remainder. Frees the
+// derived datatype it made.
+class Count {
+ public:
+  Count(MPI_Datatype element, std::size_t count);
+  Count(const Count&) = delete;
+  Count& operator=(const Count&) = delete;
+  ~Count();
+  MPI_Datatype type() const { return type_; }
+  int count() const { return count_; }
+
+ private:
+  MPI_Datatype type_;
+  int count_;
+  bool derived_ = false;
+};
+
+// Bytes in a received message (64-bit, unlike MPI_Get_count).
+std::size_t bytes_of(const MPI_Status& status);
+
+// Completes `request` by the deadline. A finite deadline polls (yielding, then sleeping briefly)
+// instead of blocking in MPI_Wait; returns false if the deadline passed first.
+bool wait_until(MPI_Request& request, MPI_Status& status, Deadline deadline,
+                const std::string& what);
+
+}  // namespace hilo::detail::mpi

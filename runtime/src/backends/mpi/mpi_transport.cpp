@@ -1,0 +1,446 @@
+#include "backends/mpi/mpi_transport.hpp"
+
+#include <climits>
+#include <string_view>
+#include <thread>
+
+#include "backends/mpi/mpi_call.hpp"
+#include "hilo/comm/communicator.hpp"
+#include "hilo/errors.hpp"
+
+namespace hilo::detail {
+
+namespace {
+int mpi_source(int source) {
+  return source == any_source ? MPI_ANY_SOURCE : source;
+}
+int mpi_tag(int tag) {
+  return tag == any_tag ? MPI_ANY_TAG : tag;
+}
+
+Status status_of(const MPI_Status& s) {
+  return Status{s.MPI_SOURCE, s.MPI_TAG, mpi::bytes_of(s)};
+}
+
+std::string seconds_text(Deadline::Clock::duration d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f s", std::chrono::duration<double>(d).count());
+  return text;
+}
+
+class SendOperation final : public Operation {
+ public:
+  SendOperation(MPI_Request request, std::shared_ptr<const void> keep_alive,
+                std::shared_ptr<MpiProgress> progress, std::string what)
+      : request_(request),
+        keep_alive_(std::move(keep_alive)),
+        progress_(std::move(progress)),
+        what_(std::move(what)) {}
+  ~SendOperation() override {
+    if (request_ == MPI_REQUEST_NULL) return;
+    if (keep_alive_)
+      progress_->adopt_send(request_, std::move(keep_alive_));
+    else
+      MPI_Wait(&request_, MPI_STATUS_IGNORE);  // the caller's buffer: it must not outlive us
+  }
+  bool test() override {
+    int done = 0;
+    mpi::check(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), what_);
+    return done != 0;
+  }
+  Status wait(Deadline deadline) override {
+    MPI_Status status;
+    if (request_ != MPI_REQUEST_NULL && !mpi::wait_until(request_, status, deadline, what_))
+      throw Timeout("hilo: " + what_ + ": not received in time");
+    return Status{};
+  }
+
+ private:
+  MPI_Request request_;
+  std::shared_ptr<const void> keep_alive_;
+  std::shared_ptr<MpiProgress> progress_;
+  std::string what_;
+};
+
+// A receive of known size, posted with MPI_Irecv straight into the user's object.
+class FixedReceive final : public Operation {
+ public:
+  FixedReceive(MPI_Request request, std::size_t expected, std::string what)
+      : request_(request), expected_(expected), what_(std::move(what)) {}
+  ~FixedReceive() override {
+    if (request_ == MPI_REQUEST_NULL) return;
+    MPI_Cancel(&request_);
+    MPI_Wait(&request_, MPI_STATUS_IGNORE);
+  }
+  bool test() override {
+    if (request_ == MPI_REQUEST_NULL) return true;
+    int done = 0;
+    mpi::check(MPI_Test(&request_, &done, &status_), what_);
+    if (done) check_size();
+    return done != 0;
+  }
+  Status wait(Deadline deadline) override {
+    if (request_ != MPI_REQUEST_NULL) {
+      if (!mpi::wait_until(request_, status_, deadline, what_))
+        throw Timeout("hilo: " + what_ + ": no message in time");
+      check_size();
+    }
+    return status_of(status_);
+  }
+
+ private:
+  void check_size() {
+    if (mpi::bytes_of(status_) != expected_)
+      throw Error("hilo: " + what_ + ": the message holds " +
+                  std::to_string(mpi::bytes_of(status_)) + " bytes, the receiver expects exactly " +
+                  std::to_string(expected_));
+  }
+  MPI_Request request_;
+  MPI_Status status_{};
+  std::size_t expected_;
+  std::string what_;
+};
+
+// A receive of unknown size, moved forward by MpiProgress.
+class ProbedReceive final : public Operation {
+ public:
+  ProbedReceive(std::shared_ptr<MpiProgress> progress,
+                std::shared_ptr<MpiProgress::Pending> pending, std::string what)
+      : progress_(std::move(progress)), pending_(std::move(pending)), what_(std::move(what)) {}
+  ~ProbedReceive() override { progress_->remove(pending_); }
+  bool test() override { return progress_->poll(*pending_); }
+  Status wait(Deadline deadline) override;
+
+ private:
+  std::shared_ptr<MpiProgress> progress_;
+  std::shared_ptr<MpiProgress::Pending> pending_;
+  std::string what_;
+};
+
+Status ProbedReceive::wait(Deadline deadline) {
+  auto pause = std::chrono::microseconds(0);
+  while (!progress_->poll(*pending_)) {
+    if (deadline.expired() && pending_->stage == MpiProgress::Pending::unmatched)
+      throw Timeout("hilo: " + what_ + ": no message in time (the receive was withdrawn)");
+    if (pause.count() == 0)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(pause);
+    pause = std::min(pause + std::chrono::microseconds(5), std::chrono::microseconds(200));
+  }
+  return pending_->status;
+}
+}  // namespace
+
+MpiTransport::MpiTransport(MPI_Comm comm, bool owned, std::shared_ptr<MpiProgress> progress,
+                           bool is_channel)
+    : comm_(comm), owned_(owned), is_channel_(is_channel), progress_(std::move(progress)) {
+  mpi::check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+  mpi::check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+  mpi::check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+}
+
+MpiTransport::~MpiTransport() {
+  collectives_.reset();
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (owned_ && !finalized) MPI_Comm_free(&comm_);
+}
+
+std::string MpiTransport::host_of(int rank) const {
+  // Only this rank's own name is known without a collective, and hilo starts no collective
+  // the user did not call (a plain MPI program in the same job would never join it).
+  if (rank != rank_) return "the host of rank " + std::to_string(rank);
+  char name[MPI_MAX_PROCESSOR_NAME] = {};
+  int length = 0;
+  MPI_Get_processor_name(name, &length);
+  return std::string(name, length);
+}
+
+std::string MpiTransport::describe(const char* op, int peer, int tag) const {
+  const bool outgoing = std::string_view(op).ends_with("send");
+  std::string s =
+      std::string(op) + " on rank " + std::to_string(rank_) + (outgoing ? " to " : " from ");
+  s += peer == any_source ? "any source" : "rank " + std::to_string(peer);
+  s += tag == any_tag ? " with any tag" : " with tag " + std::to_string(tag);
+  return s;
+}
+
+void MpiTransport::send(int dest, int tag, const void* data, std::size_t bytes, DataType type,
+                        Deadline) {
+  // Not bounded by the deadline: MPI cannot take back a send it has started. A small send
+  // returns at once; a large one returns when the receiver has taken it.
+  mpi::Count count(mpi::datatype_of(type), bytes / mpi::element_bytes(type));
+  mpi::check(MPI_Send(data, count.count(), count.type(), dest, tag, comm_),
+             describe("send", dest, tag));
+}
+
+std::unique_ptr<Operation> MpiTransport::isend(int dest, int tag,
+                                               std::shared_ptr<const void> keep_alive,
+                                               const void* data, std::size_t bytes, DataType type) {
+  mpi::Count count(mpi::datatype_of(type), bytes / mpi::element_bytes(type));
+  MPI_Request request;
+  std::string what = describe("isend", dest, tag);
+  mpi::check(MPI_Isend(data, count.count(), count.type(), dest, tag, comm_, &request), what);
+  return std::make_unique<SendOperation>(request, std::move(keep_alive), progress_,
+                                         std::move(what));
+}
+
+Status MpiTransport::receive_matched(MPI_Message& message, MPI_Status& probed, const Sink& sink,
+                                     int source, int tag) {
+  const std::size_t bytes = mpi::bytes_of(probed);
+  std::string why = sink_mismatch(sink, sink.type, bytes);
+  if (!why.empty()) {
+    std::vector<std::byte> scratch(bytes);
+    MPI_Mrecv(scratch.data(), static_cast<int>(bytes), MPI_BYTE, &message, MPI_STATUS_IGNORE);
+    throw Error("hilo: " + describe("recv", source, tag) + ": " + why +
+                " (MPI has consumed the message)");
+  }
+  void* into = sink.has_fixed_size() ? sink.fixed : sink.resize(bytes);
+  mpi::Count count(mpi::datatype_of(sink.type), bytes / mpi::element_bytes(sink.type));
+  MPI_Status status;
+  mpi::check(MPI_Mrecv(into, count.count(), count.type(), &message, &status),
+             describe("recv", source, tag));
+  return Status{probed.MPI_SOURCE, probed.MPI_TAG, bytes};
+}
+
+Status MpiTransport::recv(int source, int tag, const Sink& sink, Deadline deadline) {
+  MPI_Status status;
+  if (sink.has_fixed_size() && deadline.is_never()) {
+    // The fast path: one MPI_Recv straight into the object, as a hand-written MPI program would.
+    mpi::Count count(mpi::datatype_of(sink.type), sink.fixed_bytes / mpi::element_bytes(sink.type));
+    int rc = MPI_Recv(sink.fixed, count.count(), count.type(), mpi_source(source), mpi_tag(tag),
+                      comm_, &status);
+    int error_class = MPI_SUCCESS;
+    if (rc != MPI_SUCCESS) MPI_Error_class(rc, &error_class);
+    if (error_class == MPI_ERR_TRUNCATE)
+      throw Error("hilo: " + describe("recv", source, tag) + ": the message is larger than the " +
+                  std::to_string(sink.fixed_bytes) +
+                  " bytes the receiver expects (MPI has consumed it)");
+    mpi::check(rc, describe("recv", source, tag));
+    if (mpi::bytes_of(status) != sink.fixed_bytes)
+      throw Error("hilo: " + describe("recv", source, tag) + ": the message holds " +
+                  std::to_string(mpi::bytes_of(status)) + " bytes, the receiver expects exactly " +
+                  std::to_string(sink.fixed_bytes));
+    return status_of(status);
+  }
+  MPI_Message message;
+  if (deadline.is_never()) {
+    mpi::check(MPI_Mprobe(mpi_source(source), mpi_tag(tag), comm_, &message, &status),
+               describe("recv", source, tag));
+  } else {
+    auto start = Deadline::Clock::now();
+    auto pause = std::chrono::microseconds(0);
+    for (;;) {
+      int found = 0;
+      mpi::check(MPI_Improbe(mpi_source(source), mpi_tag(tag), comm_, &found, &message, &status),
+                 describe("recv", source, tag));
+      if (found) break;
+      if (deadline.expired())
+        throw Timeout("hilo: " + describe("recv", source, tag) + ": no message within " +
+                      seconds_text(deadline.at - start));
+      if (pause.count() == 0)
+        std::this_thread::yield();
+      else
+        std::this_thread::sleep_for(pause);
+      pause = std::min(pause + std::chrono::microseconds(5), std::chrono::microseconds(200));
+    }
+  }
+  return receive_matched(message, status, sink, source, tag);
+}
+
+std::unique_ptr<Operation> MpiTransport::irecv(int source, int tag, Sink sink) {
+  std::string what = describe("irecv", source, tag);
+  if (sink.has_fixed_size()) {
+    mpi::Count count(mpi::datatype_of(sink.type), sink.fixed_bytes / mpi::element_bytes(sink.type));
+    MPI_Request request;
+    mpi::check(MPI_Irecv(sink.fixed, count.count(), count.type(), mpi_source(source), mpi_tag(tag),
+                         comm_, &request),
+               what);
+    return std::make_unique<FixedReceive>(request, sink.fixed_bytes, std::move(what));
+  }
+  auto pending = progress_->add(comm_, source, tag, std::move(sink));
+  return std::make_unique<ProbedReceive>(progress_, std::move(pending), std::move(what));
+}
+
+Status MpiTransport::probe(int source, int tag, Deadline deadline) {
+  MPI_Status status;
+  if (deadline.is_never()) {
+    mpi::check(MPI_Probe(mpi_source(source), mpi_tag(tag), comm_, &status),
+               describe("probe", source, tag));
+    return status_of(status);
+  }
+  auto start = Deadline::Clock::now();
+  for (;;) {
+    if (auto found = iprobe(source, tag)) return *found;
+    if (deadline.expired())
+      throw Timeout("hilo: " + describe("probe", source, tag) + ": no message within " +
+                    seconds_text(deadline.at - start));
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+std::optional<Status> MpiTransport::iprobe(int source, int tag) {
+  int found = 0;
+  MPI_Status status;
+  mpi::check(MPI_Iprobe(mpi_source(source), mpi_tag(tag), comm_, &found, &status),
+             describe("iprobe", source, tag));
+  if (!found) return std::nullopt;
+  return status_of(status);
+}
+
+std::unique_ptr<Transport> MpiTransport::derive(std::uint64_t, std::vector<int>) {
+  throw Error(
+      "hilo: internal error: the mpi backend makes communicators with MPI_Comm_split/MPI_Comm_dup");
+}
+
+std::unique_ptr<Transport> MpiTransport::native_split(int color, int key) {
+  MPI_Comm child;
+  mpi::check(MPI_Comm_split(comm_, color, key, &child), "MPI_Comm_split");
+  return std::make_unique<MpiTransport>(child, true, progress_);
+}
+
+std::unique_ptr<Transport> MpiTransport::native_dup() {
+  MPI_Comm child;
+  mpi::check(MPI_Comm_dup(comm_, &child), "MPI_Comm_dup");
+  return std::make_unique<MpiTransport>(child, true, progress_);
+}
+
+Transport& MpiTransport::collective_channel() {
+  return collectives_ ? *collectives_ : *this;
+}
+
+// ---- native collectives
+
+void MpiTransport::finish_collective(MPI_Request& request, Deadline deadline, const char* what) {
+  MPI_Status status;
+  auto start = Deadline::Clock::now();
+  if (!mpi::wait_until(request, status, deadline, what))
+    throw Timeout(std::string("hilo: ") + what + " on rank " + std::to_string(rank_) +
+                  ": not every rank took part within " + seconds_text(deadline.at - start) +
+                  "; MPI cannot cancel a collective, so do not use this communicator again");
+}
+
+bool MpiTransport::barrier(Deadline deadline) {
+  if (deadline.is_never()) {
+    mpi::check(MPI_Barrier(comm_), "MPI_Barrier");
+    return true;
+  }
+  MPI_Request request;
+  mpi::check(MPI_Ibarrier(comm_, &request), "MPI_Ibarrier");
+  finish_collective(request, deadline, "MPI_Ibarrier");
+  return true;
+}
+
+bool MpiTransport::broadcast(void* data, std::size_t count, DataType type, int root,
+                             Deadline deadline) {
+  mpi::Count c(mpi::datatype_of(type), count * type.size / mpi::element_bytes(type));
+  if (deadline.is_never()) {
+    mpi::check(MPI_Bcast(data, c.count(), c.type(), root, comm_), "MPI_Bcast");
+    return true;
+  }
+  MPI_Request request;
+  mpi::check(MPI_Ibcast(data, c.count(), c.type(), root, comm_, &request), "MPI_Ibcast");
+  finish_collective(request, deadline, "MPI_Ibcast");
+  return true;
+}
+
+namespace {
+// The MPI_Op for `op` on elements of `type`, or MPI_OP_NULL where MPI does not define it.
+MPI_Op mpi_op(ReduceKind op, DataType type) {
+  using K = DataType::Kind;
+  const bool integer = type.kind == K::signed_int || type.kind == K::unsigned_int;
+  const bool number = integer || type.kind == K::floating;
+  switch (op) {
+    case ReduceKind::sum:
+      return number ? MPI_SUM : MPI_OP_NULL;
+    case ReduceKind::product:
+      return number ? MPI_PROD : MPI_OP_NULL;
+    case ReduceKind::min:
+      return number ? MPI_MIN : MPI_OP_NULL;
+    case ReduceKind::max:
+      return number ? MPI_MAX : MPI_OP_NULL;
+    case ReduceKind::logical_and:
+      return integer || type.kind == K::boolean ? MPI_LAND : MPI_OP_NULL;
+    case ReduceKind::logical_or:
+      return integer || type.kind == K::boolean ? MPI_LOR : MPI_OP_NULL;
+    case ReduceKind::bit_and:
+      return integer ? MPI_BAND : MPI_OP_NULL;
+    case ReduceKind::bit_or:
+      return integer ? MPI_BOR : MPI_OP_NULL;
+    case ReduceKind::bit_xor:
+      return integer ? MPI_BXOR : MPI_OP_NULL;
+    case ReduceKind::other:
+      break;
+  }
+  return MPI_OP_NULL;
+}
+}  // namespace
+
+bool MpiTransport::reduce(const void* in, void* out, std::size_t count, DataType type,
+                          ReduceKind op, int root, Deadline deadline) {
+  MPI_Op mop = mpi_op(op, type);
+  if (mop == MPI_OP_NULL || count > static_cast<std::size_t>(INT_MAX)) return false;
+  MPI_Datatype t = mpi::datatype_of(type);
+  const int n = static_cast<int>(count);
+  MPI_Request request;
+  if (root < 0) {
+    if (deadline.is_never()) {
+      mpi::check(MPI_Allreduce(in, out, n, t, mop, comm_), "MPI_Allreduce");
+      return true;
+    }
+    mpi::check(MPI_Iallreduce(in, out, n, t, mop, comm_, &request), "MPI_Iallreduce");
+    finish_collective(request, deadline, "MPI_Iallreduce");
+    return true;
+  }
+  if (deadline.is_never()) {
+    mpi::check(MPI_Reduce(in, out, n, t, mop, root, comm_), "MPI_Reduce");
+    return true;
+  }
+  mpi::check(MPI_Ireduce(in, out, n, t, mop, root, comm_, &request), "MPI_Ireduce");
+  finish_collective(request, deadline, "MPI_Ireduce");
+  return true;
+}
+
+bool MpiTransport::gather(const void* in, void* out, std::size_t count, DataType type, int root,
+                          Deadline deadline) {
+  const std::size_t elements = count * type.size / mpi::element_bytes(type);
+  if (elements > static_cast<std::size_t>(INT_MAX)) return false;
+  MPI_Datatype t = mpi::datatype_of(type);
+  const int n = static_cast<int>(elements);
+  MPI_Request request;
+  if (root < 0) {
+    if (deadline.is_never()) {
+      mpi::check(MPI_Allgather(in, n, t, out, n, t, comm_), "MPI_Allgather");
+      return true;
+    }
+    mpi::check(MPI_Iallgather(in, n, t, out, n, t, comm_, &request), "MPI_Iallgather");
+    finish_collective(request, deadline, "MPI_Iallgather");
+    return true;
+  }
+  if (deadline.is_never()) {
+    mpi::check(MPI_Gather(in, n, t, out, n, t, root, comm_), "MPI_Gather");
+    return true;
+  }
+  mpi::check(MPI_Igather(in, n, t, out, n, t, root, comm_, &request), "MPI_Igather");
+  finish_collective(request, deadline, "MPI_Igather");
+  return true;
+}
+
+bool MpiTransport::scatter(const void* in, void* out, std::size_t count, DataType type, int root,
+                           Deadline deadline) {
+  const std::size_t elements = count * type.size / mpi::element_bytes(type);
+  if (elements > static_cast<std::size_t>(INT_MAX)) return false;
+  MPI_Datatype t = mpi::datatype_of(type);
+  const int n = static_cast<int>(elements);
+  if (deadline.is_never()) {
+    mpi::check(MPI_Scatter(in, n, t, out, n, t, root, comm_), "MPI_Scatter");
+    return true;
+  }
+  MPI_Request request;
+  mpi::check(MPI_Iscatter(in, n, t, out, n, t, root, comm_, &request), "MPI_Iscatter");
+  finish_collective(request, deadline, "MPI_Iscatter");
+  return true;
+}
+
+}  // namespace hilo::detail

@@ -1,0 +1,116 @@
+// The MPI backend's transport: one hilo communicator over one MPI communicator. A raw or
+// contiguous message is a plain MPI message (no hilo header), typed with the matching MPI
+// datatype, so C, Fortran or mpi4py programs in the same job exchange messages with hilo.
+// Serialized values are one MPI_BYTE message; their size comes from a matched probe
+// (MPI_Mprobe/MPI_Mrecv), which is safe with several threads receiving at once.
+//
+// Differences from the local and tcp backends, all imposed by MPI:
+//  - a message whose size does not fit the receive is consumed (MPI has matched it) before the
+//    error is raised, and element types are not checked (MPI carries no type);
+//  - a collective that times out cannot be cancelled: the communicator is unusable afterwards.
+#pragma once
+
+#include <mpi.h>
+
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hilo/comm/transport.hpp"
+
+namespace hilo::detail {
+
+class MpiProgress;
+
+class MpiTransport final : public Transport, public NativeCollectives {
+ public:
+  // Uses `comm` (freeing it on destruction if `owned`). Local: starts no collective.
+  // A collective channel (`is_channel`) is itself the channel of hilo's generic collectives.
+  MpiTransport(MPI_Comm comm, bool owned, std::shared_ptr<MpiProgress> progress,
+               bool is_channel = false);
+  ~MpiTransport() override;
+
+  MPI_Comm comm() const { return comm_; }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string_view backend_name() const override { return "mpi"; }
+  std::string host_of(int rank) const override;
+
+  void send(int dest, int tag, const void* data, std::size_t bytes, DataType type,
+            Deadline deadline) override;
+  std::unique_ptr<Operation> isend(int dest, int tag, std::shared_ptr<const void> keep_alive,
+                                   const void* data, std::size_t bytes, DataType type) override;
+  Status recv(int source, int tag, const Sink& sink, Deadline deadline) override;
+  std::unique_ptr<Operation> irecv(int source, int tag, Sink sink) override;
+  Status probe(int source, int tag, Deadline deadline) override;
+  std::optional<Status> iprobe(int source, int tag) override;
+
+  std::unique_ptr<Transport> derive(std::uint64_t context, std::vector<int> members) override;
+  std::unique_ptr<Transport> native_split(int color, int key) override;
+  std::unique_ptr<Transport> native_dup() override;
+  std::uint64_t context() const override { return 0; }
+  Transport& collective_channel() override;
+  NativeCollectives* native_collectives() override { return this; }
+
+  bool barrier(Deadline) override;
+  bool broadcast(void* data, std::size_t count, DataType type, int root, Deadline) override;
+  bool reduce(const void* in, void* out, std::size_t count, DataType type, ReduceKind op, int root,
+              Deadline) override;
+  bool gather(const void* in, void* out, std::size_t count, DataType type, int root,
+              Deadline) override;
+  bool scatter(const void* in, void* out, std::size_t count, DataType type, int root,
+               Deadline) override;
+
+ private:
+  // Receives a message already matched by MPI_Mprobe/MPI_Improbe into the sink.
+  Status receive_matched(MPI_Message& message, MPI_Status& probed, const Sink& sink, int source,
+                         int tag);
+  void finish_collective(MPI_Request& request, Deadline deadline, const char* what);
+  std::string describe(const char* op, int peer, int tag) const;
+
+  MPI_Comm comm_;
+  bool owned_;
+  bool is_channel_;
+  int rank_ = 0, size_ = 0;
+  std::shared_ptr<MpiProgress> progress_;
+  std::unique_ptr<MpiTransport> collectives_;
+};
+
+// Moves nonblocking receives of unknown size forward in the background: MPI cannot post a
+// receive before it knows the size, so a thread matches them with MPI_Improbe as messages come
+// and posts MPI_Imrecv. Without it a serialized irecv would only progress inside wait/test, and
+// a sender blocked in a large send would deadlock against it (Boost.MPI's issue #72).
+class MpiProgress {
+ public:
+  explicit MpiProgress(bool threads_allowed);
+  ~MpiProgress();
+  // One receive of unknown size: matched (Improbe), then posted (Imrecv), then done.
+  struct Pending {
+    enum Stage { unmatched, receiving, done, failed };
+    MPI_Comm comm;
+    int source, tag;
+    Sink sink;
+    Stage stage = unmatched;
+    MPI_Request request = MPI_REQUEST_NULL;
+    Status status;
+    std::exception_ptr error;
+  };
+  std::shared_ptr<Pending> add(MPI_Comm comm, int source, int tag, Sink sink);
+  // Advances `p` now; true once its data has arrived (then p's status is valid).
+  bool poll(Pending& p);
+  void remove(const std::shared_ptr<Pending>& p);
+  // Takes over a send whose Request was dropped before it completed: MPI still reads its
+  // buffer, so `keep_alive` is held until MPI_Test says done (waiting in the destructor instead
+  // would deadlock a thread that sends to itself and receives afterwards).
+  void adopt_send(MPI_Request request, std::shared_ptr<const void> keep_alive);
+  void stop();
+
+ private:
+  void run();
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace hilo::detail

@@ -1,0 +1,184 @@
+#include "hilo/comm/communicator.hpp"
+
+#include <cstdlib>
+#include <numeric>
+#include <thread>
+
+namespace hilo {
+
+namespace {
+// HILO_TIMEOUT=seconds (fractions allowed) sets the default limit of every blocking call.
+std::optional<std::chrono::nanoseconds> timeout_from_environment() {
+  const char* text = std::getenv("HILO_TIMEOUT");
+  if (text == nullptr || *text == '\0') return std::nullopt;
+  char* end = nullptr;
+  double seconds = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !(seconds > 0) || seconds > 1e9)
+    throw Error(std::string("hilo: HILO_TIMEOUT='") + text +
+                "' is not a number of seconds > 0 (e.g. HILO_TIMEOUT=30 or 0.5)");
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
+}
+}  // namespace
+
+Communicator::Communicator(std::unique_ptr<Transport> transport)
+    : transport_(std::move(transport)), default_limit_(timeout_from_environment()) {
+  if (!transport_) throw std::invalid_argument("hilo::Communicator: null transport");
+}
+
+Communicator::~Communicator() = default;
+
+Deadline Communicator::deadline(TimeLimit limit) const {
+  if (limit.duration.count() >= 0) return Deadline::after(limit.duration);
+  return default_limit_ ? Deadline::after(*default_limit_) : Deadline::never();
+}
+
+void Communicator::check_peer(const char* op, int rank, bool wildcard_ok, const char* what) const {
+  if (wildcard_ok && rank == any_source) return;
+  if (rank < 0 || rank >= size())
+    throw Error(std::string("hilo: ") + op + " on rank " + std::to_string(this->rank()) + ": " +
+                what + " " + std::to_string(rank) +
+                " is out of range; this communicator has ranks 0.." + std::to_string(size() - 1) +
+                (wildcard_ok ? " (or hilo::any_source)" : ""));
+}
+
+void Communicator::check_tag(const char* op, int tag, bool wildcard_ok) const {
+  if (wildcard_ok && tag == any_tag) return;
+  if (tag < 0)
+    throw Error(std::string("hilo: ") + op + " on rank " + std::to_string(rank()) + ": tag " +
+                std::to_string(tag) + " is negative; tags are >= 0" +
+                (wildcard_ok ? " (or hilo::any_tag)" : ""));
+}
+
+void Communicator::rethrow_in(const char* op) const {
+  const std::string where =
+      std::string("hilo: ") + op + " on rank " + std::to_string(rank()) + " failed: ";
+  try {
+    throw;
+  } catch (const PeerLost& e) {
+    throw PeerLost(where + e.what(), e.rank(), e.host());
+  } catch (const Timeout& e) {
+    throw Timeout(where + e.what());
+  } catch (const Error& e) {
+    throw Error(where + e.what());
+  }
+}
+
+Status Communicator::probe(int source, int tag, TimeLimit limit) {
+  check_peer("probe", source, true);
+  check_tag("probe", tag, true);
+  return transport_->probe(source, tag, deadline(limit));
+}
+
+std::optional<Status> Communicator::iprobe(int source, int tag) {
+  check_peer("iprobe", source, true);
+  check_tag("iprobe", tag, true);
+  return transport_->iprobe(source, tag);
+}
+
+void Communicator::barrier(TimeLimit limit) {
+  Deadline d = deadline(limit);
+  collective("barrier", [&] {
+    if (auto* native = transport_->native_collectives())
+      if (native->barrier(d)) return;
+    detail::barrier(channel(), d);
+  });
+}
+
+Communicator Communicator::split(int color, int key) {
+  if (color < 0)
+    throw Error("hilo: split on rank " + std::to_string(rank()) + ": color " +
+                std::to_string(color) + " is negative; colors are >= 0");
+  std::unique_ptr<Transport> child = transport_->native_split(color, key);
+  if (!child) {
+    struct Choice {
+      int color, key;
+    };
+    std::vector<Choice> all = all_gather(Choice{color, key});
+    std::vector<int> members;
+    for (int r = 0; r < size(); ++r)
+      if (all[r].color == color) members.push_back(r);
+    std::stable_sort(members.begin(), members.end(),
+                     [&](int a, int b) { return all[a].key < all[b].key; });
+    child = transport_->derive(
+        derive_context(transport_->context(), derived_, static_cast<std::uint64_t>(color)),
+        std::move(members));
+  }
+  ++derived_;
+  Communicator result(std::move(child));
+  result.default_limit_ = default_limit_;
+  return result;
+}
+
+Communicator Communicator::dup() {
+  std::unique_ptr<Transport> child = transport_->native_dup();
+  if (!child) {
+    std::vector<int> members(size());
+    std::iota(members.begin(), members.end(), 0);
+    child = transport_->derive(derive_context(transport_->context(), derived_, ~std::uint64_t{0}),
+                               std::move(members));
+  }
+  ++derived_;
+  Communicator result(std::move(child));
+  result.default_limit_ = default_limit_;
+  return result;
+}
+
+// ---- Request
+
+void Request::finish(Status status) {
+  operation_.reset();
+  status_ = status;
+  if (on_complete_) std::exchange(on_complete_, nullptr)();
+}
+
+Status Request::wait(TimeLimit limit) {
+  if (status_) return *status_;
+  if (!operation_)
+    throw Error("hilo: wait on an empty hilo::Request (default-constructed or moved from)");
+  Deadline d = limit.duration.count() >= 0 ? Deadline::after(limit.duration)
+               : default_limit_            ? Deadline::after(*default_limit_)
+                                           : Deadline::never();
+  finish(operation_->wait(d));
+  return *status_;
+}
+
+bool Request::test() {
+  if (status_) return true;
+  if (!operation_)
+    throw Error("hilo: test on an empty hilo::Request (default-constructed or moved from)");
+  if (!operation_->test()) return false;
+  finish(operation_->wait(Deadline::never()));  // complete: returns at once with the status
+  return true;
+}
+
+std::vector<Status> wait_all(std::span<Request> requests, TimeLimit limit) {
+  std::vector<Status> statuses(requests.size());
+  std::exception_ptr first;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    try {
+      statuses[i] = requests[i].wait(limit);
+    } catch (...) {
+      if (!first) first = std::current_exception();
+    }
+  }
+  if (first) std::rethrow_exception(first);
+  return statuses;
+}
+
+std::size_t wait_any(std::span<Request> requests, TimeLimit limit) {
+  if (requests.empty()) throw Error("hilo: wait_any on an empty list of requests");
+  Deadline d = limit.duration.count() >= 0 ? Deadline::after(limit.duration) : Deadline::never();
+  // Polls with a growing pause: requests of different backends share no single thing to block on.
+  auto pause = std::chrono::microseconds(1);
+  for (;;) {
+    for (std::size_t i = 0; i < requests.size(); ++i)
+      if (requests[i].valid() && requests[i].test()) return i;
+    if (d.expired())
+      throw Timeout("hilo: wait_any: none of " + std::to_string(requests.size()) +
+                    " requests completed in time");
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(500));
+  }
+}
+
+}  // namespace hilo

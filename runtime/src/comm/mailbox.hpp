@@ -1,0 +1,110 @@
+// The matching engine shared by the local and tcp backends: MPI's two queues for one rank and
+// one communicator. A receive first looks through messages that already arrived ("unexpected"
+// queue, in arrival order); if none matches it is posted and waits. An arriving message first
+// looks through posted receives (in posting order); if none matches it is queued. Both sides
+// keep order, which is what gives MPI's non-overtaking rule per pair.
+//
+// A message that matches a receive by source and tag but not by type or size is never consumed:
+// the receive fails with hilo::Error and the message stays queued for a receive that fits.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hilo/comm/transport.hpp"
+
+namespace hilo::detail {
+
+struct Envelope {
+  int source = 0;
+  int tag = 0;
+  std::size_t bytes = 0;
+  DataType type;
+};
+
+// A receive waiting in a mailbox. Shared between the receiver and whoever delivers into it.
+class PendingReceive {
+ public:
+  PendingReceive(int source, int tag, Sink sink)
+      : source_(source), tag_(tag), sink_(std::move(sink)) {}
+  bool done() const { return state_.load(std::memory_order_acquire) >= kDone; }
+
+ private:
+  friend class Mailbox;
+  enum State : int { kPosted, kMatched, kDone, kFailed };
+  int source_;
+  int tag_;
+  Sink sink_;
+  std::atomic<int> state_{kPosted};
+  Status status_;
+  std::exception_ptr error_;
+  std::condition_variable changed_;
+};
+
+class Mailbox {
+ public:
+  // `owner` and `describe_rank` are only for messages: "rank 1 (host a)".
+  explicit Mailbox(int owner_rank) : owner_(owner_rank) {}
+  Mailbox(const Mailbox&) = delete;
+  Mailbox& operator=(const Mailbox&) = delete;
+
+  // ---- receiver side
+  std::shared_ptr<PendingReceive> post(int source, int tag, Sink sink);
+  Status wait(PendingReceive& receive, Deadline deadline);
+  bool test(PendingReceive& receive);    // throws what the receive failed with
+  void cancel(PendingReceive& receive);  // withdraws it if still unmatched, else waits for it
+  std::optional<Status> iprobe(int source, int tag);
+  Status probe(int source, int tag, Deadline deadline);
+
+  // ---- delivery side: the sending thread (local) or the connection's reader (tcp)
+  struct Delivery {
+    Envelope envelope;
+    std::byte* destination = nullptr;         // write envelope.bytes bytes here
+    std::shared_ptr<PendingReceive> receive;  // the posted receive it goes to, or null
+    std::unique_ptr<std::byte[]> owned;       // its own buffer when no receive was posted
+  };
+  Delivery begin(const Envelope& envelope);
+  void finish(Delivery&& delivery);
+  // The payload could not be read in full (the peer died mid-message): the receive fails.
+  void abort(Delivery&& delivery, std::exception_ptr error);
+
+  // ---- failures. Receives that can no longer complete fail with `error`: those from `source`,
+  // and if `any_source_too`, those posted for any_source. Messages already queued stay receivable.
+  void fail_source(int source, std::exception_ptr error, bool any_source_too);
+  void fail_all(std::exception_ptr error);
+
+ private:
+  struct Queued {
+    Envelope envelope;
+    std::unique_ptr<std::byte[]> payload;
+  };
+  static bool matches(int want_source, int want_tag, const Envelope& e) {
+    return (want_source == any_source || want_source == e.source) &&
+           (want_tag == any_tag ? e.tag >= 0 : want_tag == e.tag);
+  }
+  // Copies a queued message into a receive; returns false (and fails the receive) on mismatch.
+  bool deliver_queued(Queued& message, PendingReceive& receive);
+  void complete(PendingReceive& receive, const Envelope& e);
+  void fail(PendingReceive& receive, std::exception_ptr error);
+  std::exception_ptr failure_for(int source) const;
+  std::string describe(int source, int tag) const;
+
+  int owner_;
+  std::mutex mutex_;
+  std::condition_variable arrived_;  // for probe
+  std::list<Queued> unexpected_;
+  std::list<std::shared_ptr<PendingReceive>> posted_;
+  std::vector<std::pair<int, std::exception_ptr>> failed_sources_;
+  std::exception_ptr failed_any_;  // receives for any_source fail with this
+  std::exception_ptr failed_all_;
+};
+
+}  // namespace hilo::detail

@@ -1,0 +1,93 @@
+#include "hilo/ipc/process_semaphore.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <stdexcept>
+#include <string>
+
+#include "ipc/deadline.hpp"
+#include "ipc/errno_text.hpp"
+#include "ipc/placement.hpp"
+
+namespace hilo::ipc {
+namespace {
+
+[[noreturn]] void fail(const char* call, int error_number) {
+  throw Error(std::string("hilo::ipc::ProcessSemaphore::") + call +
+              " failed: " + detail::errno_text(error_number));
+}
+
+}  // namespace
+
+ProcessSemaphore ProcessSemaphore::create_in(SharedMemory& segment, std::size_t offset,
+                                             unsigned int initial) {
+  if (initial > static_cast<unsigned int>(SEM_VALUE_MAX)) {
+    throw std::invalid_argument("hilo::ipc::ProcessSemaphore::create_in: initial count " +
+                                std::to_string(initial) + " is above SEM_VALUE_MAX (" +
+                                std::to_string(SEM_VALUE_MAX) + ")");
+  }
+  Storage* storage = detail::construct_in<Storage>(segment, offset, magic, "ProcessSemaphore");
+  if (sem_init(&storage->semaphore, /*pshared=*/1, initial) != 0) fail("create_in", errno);
+  detail::publish(*storage, magic);
+  return ProcessSemaphore(storage);
+}
+
+ProcessSemaphore ProcessSemaphore::attach_in(SharedMemory& segment, std::size_t offset) {
+  return ProcessSemaphore(
+      detail::published_in<Storage>(segment, offset, magic, "ProcessSemaphore"));
+}
+
+ProcessSemaphore::Storage& ProcessSemaphore::storage() const {
+  return detail::storage_of_handle(storage_, "ProcessSemaphore");
+}
+
+void ProcessSemaphore::acquire() {
+  sem_t& semaphore = storage().semaphore;
+  while (sem_wait(&semaphore) != 0) {
+    if (errno != EINTR) fail("acquire", errno);
+  }
+}
+
+bool ProcessSemaphore::try_acquire() {
+  sem_t& semaphore = storage().semaphore;
+  while (sem_trywait(&semaphore) != 0) {
+    if (errno == EAGAIN) return false;
+    if (errno != EINTR) fail("try_acquire", errno);
+  }
+  return true;
+}
+
+bool ProcessSemaphore::try_acquire_for_nanoseconds(long long nanoseconds) {
+  if (nanoseconds <= 0) return try_acquire();
+  sem_t& semaphore = storage().semaphore;
+  // An absolute deadline, so a wait restarted after EINTR does not start counting again.
+  timespec deadline = detail::semaphore_deadline_after(nanoseconds);
+  while (detail::timed_wait(&semaphore, deadline) != 0) {
+    if (errno == ETIMEDOUT) return false;
+    if (errno != EINTR) fail("try_acquire_for", errno);
+  }
+  return true;
+}
+
+void ProcessSemaphore::release(unsigned int units) {
+  sem_t& semaphore = storage().semaphore;
+  for (unsigned int i = 0; i < units; ++i) {
+    if (sem_post(&semaphore) != 0) {
+      int error = errno;
+      if (error == EOVERFLOW) {
+        throw Error(
+            "hilo::ipc::ProcessSemaphore::release: the count would pass SEM_VALUE_MAX "
+            "(more releases than acquires?)");
+      }
+      fail("release", error);
+    }
+  }
+}
+
+int ProcessSemaphore::value() const {
+  int free_units = 0;
+  if (sem_getvalue(&storage().semaphore, &free_units) != 0) fail("value", errno);
+  return free_units;
+}
+
+}  // namespace hilo::ipc

@@ -1,0 +1,28 @@
+// What a backend provides to hilo::Runtime: the world transport, and RAII over whatever the
+// backend started (MPI_Init/MPI_Finalize, sockets, threads).
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "hilo/comm/transport.hpp"
+
+namespace hilo::detail {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  // The world communicator's transport; called once.
+  virtual std::unique_ptr<Transport> world() = 0;
+};
+
+std::unique_ptr<Backend> start_local_backend();  // one rank, no launcher
+#if defined(HILO_WITH_MPI)
+std::unique_ptr<Backend> start_mpi_backend(int* argc, char*** argv);
+#endif
+#if defined(HILO_WITH_TCP)
+std::unique_ptr<Backend> start_tcp_backend();
+#endif
+
+}  // namespace hilo::detail

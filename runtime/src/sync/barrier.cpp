@@ -1,0 +1,98 @@
+// hilo::Barrier's slow paths: sleeping until a phase ends, completing a phase, dropping out and
+// withdrawing a timed-out arrival. The arrive fast path is inline in the header.
+#include "hilo/sync/barrier.hpp"
+
+#include <exception>
+#include <stdexcept>
+#include <string>
+
+#include "hilo/errors.hpp"
+
+namespace hilo {
+
+Barrier::Barrier(std::ptrdiff_t expected, std::function<void()> completion)
+    : completion_(std::move(completion)) {
+  if (expected < 1 || expected > max()) {
+    throw std::invalid_argument("hilo::Barrier: expected count " + std::to_string(expected) +
+                                " is out of range; it must be between 1 and " +
+                                std::to_string(max()));
+  }
+  expected_.store(static_cast<std::uint32_t>(expected), std::memory_order_relaxed);
+}
+
+bool Barrier::sleep_until_phase_end(
+    std::uint32_t phase, const std::chrono::steady_clock::time_point* deadline) noexcept {
+  // seq_cst pairs with complete_phase's store of published_phase_ and load of sleepers_: either
+  // the futex call below sees the new phase, or complete_phase sees this sleeper and wakes it.
+  sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  bool ended = true;
+  for (;;) {
+    const std::uint32_t published = published_phase_.load(std::memory_order_acquire);
+    if (static_cast<std::int32_t>(published - phase) > 0) break;
+    if (deadline == nullptr) {
+      detail::futex_wait(published_phase_, published);
+    } else if (!detail::futex_wait_until(published_phase_, published, *deadline)) {
+      ended = phase_ended(phase);
+      break;
+    }
+  }
+  sleepers_.fetch_sub(1, std::memory_order_relaxed);
+  return ended;
+}
+
+void Barrier::complete_phase(std::uint32_t phase) {
+  // Every expected thread has arrived, so nothing else touches state_ until the next phase is
+  // published below; a timed-out waiter that wants to withdraw sees arrivals == expected and
+  // waits for us instead.
+  std::exception_ptr completion_error;
+  if (completion_) {
+    try {
+      completion_();
+    } catch (...) {
+      completion_error = std::current_exception();
+    }
+  }
+  const std::uint32_t drops = drops_this_phase_.exchange(0, std::memory_order_relaxed);
+  expected_.fetch_sub(drops, std::memory_order_relaxed);
+
+  const std::uint32_t next = phase + 1;
+  state_.store(static_cast<std::uint64_t>(next) << 32, std::memory_order_release);
+  published_phase_.store(next, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    detail::futex_wake(published_phase_, std::numeric_limits<std::uint32_t>::max());
+  }
+  if (completion_error) std::rethrow_exception(completion_error);
+}
+
+void Barrier::arrive_and_drop() {
+  // Counted before the arrival, so that the thread completing this phase (perhaps us) sees it.
+  drops_this_phase_.fetch_add(1, std::memory_order_relaxed);
+  const Arrival arrival = arrive();
+  if (arrival.last) complete_phase(arrival.phase);
+}
+
+void Barrier::withdraw_or_finish(std::uint32_t phase) {
+  std::uint64_t state = state_.load(std::memory_order_acquire);
+  for (;;) {
+    if (phase_of(state) != phase) return;  // the phase completed after all: the arrival counted
+    const std::uint32_t arrivals = arrivals_of(state);
+    const std::uint32_t expected = expected_.load(std::memory_order_relaxed);
+    if (arrivals >= expected) {
+      // The last thread is running the completion right now: the phase is complete in all but
+      // name, so wait (briefly, unless the completion function is slow) and count as arrived.
+      wait_for_phase_end(phase);
+      return;
+    }
+    if (state_.compare_exchange_weak(state, state - 1, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      throw Timeout("hilo::Barrier: arrive_and_wait timed out with " + std::to_string(arrivals) +
+                    " of the " + std::to_string(expected) +
+                    " expected threads arrived (this one included); this thread's arrival was "
+                    "withdrawn, so the barrier still expects " +
+                    std::to_string(expected) +
+                    " and may be used again. Check that every thread reaches the barrier");
+    }
+  }
+}
+
+}  // namespace hilo

@@ -1,0 +1,33 @@
+// split and dup: new communicators whose messages never mix with the parent's.
+#include "harness.hpp"
+
+CONFORMANCE_CASE("split by parity: ranks, sizes, collectives inside") {
+  hilo::Communicator half = c.split(c.rank() % 2, -c.rank());  // key reverses the order
+  const int members = (c.size() + (c.rank() % 2 == 0 ? 1 : 0)) / 2;
+  EXPECT(half.size() == members);
+  // Reversed keys: the highest parent rank of the colour is rank 0.
+  auto parents = half.all_gather(c.rank());
+  for (int i = 0; i + 1 < half.size(); ++i) EXPECT(parents[i] > parents[i + 1]);
+  EXPECT(parents[half.rank()] == c.rank());
+  EXPECT(half.all_reduce(1, std::plus<>{}) == members);
+}
+
+CONFORMANCE_CASE("dup isolates messages with the same tag and source") {
+  hilo::Communicator copy = c.dup();
+  EXPECT(copy.size() == c.size() && copy.rank() == c.rank());
+  int right = (c.rank() + 1) % c.size(), left = (c.rank() - 1 + c.size()) % c.size();
+  c.send(right, 5, std::string("parent"));
+  copy.send(right, 5, std::string("copy"));
+  // Received in the opposite order of sending, with wildcards: still each on its own.
+  EXPECT(copy.recv<std::string>(hilo::any_source, hilo::any_tag) == "copy");
+  EXPECT(c.recv<std::string>(left, 5) == "parent");
+}
+
+CONFORMANCE_CASE("nested split of a dup, collectives interleaved with the parent's") {
+  hilo::Communicator d = c.dup();
+  hilo::Communicator solo = d.split(c.rank(), 0);  // every rank alone
+  EXPECT(solo.size() == 1 && solo.rank() == 0);
+  EXPECT(solo.all_reduce(c.rank(), std::plus<>{}) == c.rank());
+  EXPECT(d.all_reduce(1, std::plus<>{}) == c.size());
+  EXPECT(c.all_reduce(2, std::plus<>{}) == 2 * c.size());
+}

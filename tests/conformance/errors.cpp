@@ -1,0 +1,76 @@
+// Wrong input is a hilo::Error naming what was wrong; a timed wait is a hilo::Timeout.
+#include <chrono>
+
+#include "harness.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+int right(const hilo::Communicator& c) {
+  return (c.rank() + 1) % c.size();
+}
+int left(const hilo::Communicator& c) {
+  return (c.rank() - 1 + c.size()) % c.size();
+}
+}  // namespace
+
+CONFORMANCE_CASE("invalid ranks, roots and tags are refused before anything is sent") {
+  auto m = EXPECT_THROWS_AS(hilo::Error, c.send(c.size(), 1, 5));
+  EXPECT(contains(m, "out of range"));
+  EXPECT_THROWS_AS(hilo::Error, c.send(-3, 1, 5));
+  m = EXPECT_THROWS_AS(hilo::Error, c.send(0, -2, 5));
+  EXPECT(contains(m, "tag -2"));
+  EXPECT_THROWS_AS(hilo::Error, c.recv<int>(c.size() + 7, 1));
+  m = EXPECT_THROWS_AS(hilo::Error, c.broadcast(m, c.size()));
+  EXPECT(contains(m, "root"));
+  EXPECT_THROWS_AS(hilo::Error, c.reduce(1, std::plus<>{}, -1));
+  if (c.rank() == 0) EXPECT_THROWS_AS(hilo::Error, c.scatter(std::vector<int>(c.size() + 1), 0));
+}
+
+CONFORMANCE_CASE("a message that does not fit the receive is an error naming both") {
+  // 3 bytes into an int.
+  c.send(right(c), 1, std::array<char, 3>{'a', 'b', 'c'});
+  auto m = EXPECT_THROWS_AS(hilo::Error, c.recv<int>(left(c), 1));
+  EXPECT(contains(m, "3"));
+  EXPECT(contains(m, "tag 1"));
+  // 12 bytes into a vector of doubles.
+  c.send(right(c), 2, std::vector<float>{1, 2, 3});
+  m = EXPECT_THROWS_AS(hilo::Error, c.recv<std::vector<double>>(left(c), 2));
+  EXPECT(contains(m, "12"));
+  if (c.backend_name() != "mpi") {
+    // Backends that carry the type keep the message for a receive that fits.
+    EXPECT((c.recv<std::array<char, 3>>(left(c), 1) == std::array<char, 3>{'a', 'b', 'c'}));
+    EXPECT((c.recv<std::vector<float>>(left(c), 2) == std::vector<float>{1, 2, 3}));
+  }
+  c.barrier();
+}
+
+CONFORMANCE_CASE("an archive that does not decode is an error naming the type") {
+  c.send(right(c), 3, std::vector<int>{1, 2, 3});
+  auto m = EXPECT_THROWS_AS(hilo::Error, (c.recv<std::map<std::string, std::string>>(left(c), 3)));
+  EXPECT(contains(m, "rank"));
+  if (c.backend_name() != "mpi") c.recv<std::vector<int>>(left(c), 3);
+  c.barrier();
+}
+
+CONFORMANCE_CASE("timeouts fire, not early, and name the operation, peer and tag") {
+  auto start = std::chrono::steady_clock::now();
+  auto m = EXPECT_THROWS_AS(hilo::Timeout, c.recv<int>(left(c), 77, hilo::within(150ms)));
+  EXPECT(std::chrono::steady_clock::now() - start >= 150ms);
+  EXPECT(contains(m, "tag 77"));
+  EXPECT(contains(m, "rank " + std::to_string(left(c))));
+  start = std::chrono::steady_clock::now();
+  EXPECT_THROWS_AS(hilo::Timeout, c.probe(hilo::any_source, 78, hilo::within(100ms)));
+  EXPECT(std::chrono::steady_clock::now() - start >= 100ms);
+  std::vector<int> v;
+  hilo::Request r = c.irecv(left(c), 79, v);
+  EXPECT_THROWS_AS(hilo::Timeout, r.wait(hilo::within(50ms)));
+  // A withdrawn receive takes nothing: a message sent now goes to the next receive.
+  c.barrier();
+  c.send(right(c), 77, 5);
+  EXPECT(c.recv<int>(left(c), 77, hilo::within(30s)) == 5);
+  c.barrier();
+}

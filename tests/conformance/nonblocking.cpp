@@ -1,0 +1,88 @@
+// isend/irecv, Request, wait_all/wait_any, and progress without the user polling.
+#include <chrono>
+#include <thread>
+
+#include "harness.hpp"
+#include "user_types.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+int right(const hilo::Communicator& c) {
+  return (c.rank() + 1) % c.size();
+}
+int left(const hilo::Communicator& c) {
+  return (c.rank() - 1 + c.size()) % c.size();
+}
+}  // namespace
+
+CONFORMANCE_CASE("irecv posted before isend, all kinds, wait_all") {
+  int scalar = 0;
+  std::vector<float> floats;
+  conformance::Order order;
+  std::vector<hilo::Request> requests;
+  requests.push_back(c.irecv(left(c), 1, scalar));
+  requests.push_back(c.irecv(left(c), 2, floats));
+  requests.push_back(c.irecv(left(c), 3, order));
+  c.barrier();  // every receive is posted before any send
+  requests.push_back(c.isend(right(c), 3, conformance::make_order(c.rank())));
+  requests.push_back(c.isend(right(c), 2, std::vector<float>(777, 1.5f)));
+  requests.push_back(c.isend(right(c), 1, c.rank()));
+  auto statuses = hilo::wait_all(requests);
+  EXPECT(scalar == left(c));
+  EXPECT(floats.size() == 777 && floats[776] == 1.5f);
+  EXPECT(order == conformance::make_order(left(c)));
+  EXPECT(statuses[1].bytes == 777 * sizeof(float) && statuses[1].source == left(c));
+}
+
+CONFORMANCE_CASE("test() polls without blocking; wait_any returns the completed one") {
+  std::vector<int> v;
+  hilo::Request r = c.irecv(left(c), 5, v);
+  hilo::Request never;  // a receive no one will satisfy
+  int nothing = 0;
+  never = c.irecv(left(c), 6, nothing);
+  c.barrier();
+  c.send(right(c), 5, std::vector<int>{1, 2, 3});
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!r.test()) {
+    EXPECT(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::yield();
+  }
+  EXPECT(r.done() && v.size() == 3);
+  c.send(right(c), 7, 1);
+  int seven = 0;
+  std::vector<hilo::Request> pair;
+  pair.push_back(std::move(never));
+  pair.push_back(c.irecv(left(c), 7, seven));
+  EXPECT(hilo::wait_any(pair, hilo::within(20s)) == 1);
+  EXPECT(seven == 1);
+  // Dropping pair[0] cancels the receive that was never satisfied.
+}
+
+CONFORMANCE_CASE("serialized irecv progresses while the receiver is busy elsewhere") {
+  // Boost.MPI issue #72: a serialized irecv that only progresses inside wait() deadlocks
+  // against a sender blocked in a large (rendezvous) send. Here rank 1 posts the irecv, then
+  // blocks in a receive that rank 0 sends only after its large send has completed.
+  if (c.size() < 2 || c.rank() > 1) return;
+  std::vector<std::string> big(200000, "a string that makes this message several megabytes");
+  if (c.rank() == 0) {
+    c.send(1, 1, big, hilo::within(30s));
+    c.send(1, 2, 1, hilo::within(30s));
+  } else {
+    std::vector<std::string> received;
+    hilo::Request r = c.irecv(0, 1, received);
+    EXPECT(c.recv<int>(0, 2, hilo::within(30s)) == 1);
+    r.wait(hilo::within(30s));
+    EXPECT(received == big);
+  }
+}
+
+CONFORMANCE_CASE("isend owns its value; a dropped send request still delivers") {
+  {
+    std::vector<int> temporary(5000, c.rank());
+    hilo::Request r = c.isend(right(c), 9, temporary);
+    temporary.assign(5000, -1);  // the request sent a copy
+  }                              // request dropped before completion is known
+  auto v = c.recv<std::vector<int>>(left(c), 9);
+  EXPECT(v.size() == 5000 && v[4999] == left(c));
+}

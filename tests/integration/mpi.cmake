@@ -1,0 +1,24 @@
+# The mpi backend inside real MPI jobs: interop with a plain C MPI program, and a job-wide abort
+# when one rank lets an exception escape.
+if(HILO_WITH_MPI AND NOT HILO_SANITIZER)
+  find_program(MPIRUN NAMES mpirun REQUIRED)
+  set(mpi_test_env "OMPI_ALLOW_RUN_AS_ROOT=1" "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+
+  add_executable(interop_peer mpi/interop_peer.c)
+  target_link_libraries(interop_peer PRIVATE MPI::MPI_C)
+  add_executable(interop_hilo mpi/interop_hilo.cpp)
+  target_link_libraries(interop_hilo PRIVATE hilo::hilo)
+  add_test(NAME integration.mpi.interop_with_c
+           COMMAND ${MPIRUN} --oversubscribe -n 1 $<TARGET_FILE:interop_peer> : -n 1 $<TARGET_FILE:interop_hilo>)
+  set_tests_properties(integration.mpi.interop_with_c PROPERTIES LABELS "integration;mpi" TIMEOUT 60
+    ENVIRONMENT "${mpi_test_env}"
+    PASS_REGULAR_EXPRESSION "interop_peer: OK.*interop_hilo: OK|interop_hilo: OK.*interop_peer: OK"
+    FAIL_REGULAR_EXPRESSION "FAILED")
+
+  add_executable(throwing_rank mpi/throwing_rank.cpp)
+  target_link_libraries(throwing_rank PRIVATE hilo::hilo)
+  add_test(NAME integration.mpi.exception_aborts_job
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/check_abort.sh ${MPIRUN} $<TARGET_FILE:throwing_rank>)
+  set_tests_properties(integration.mpi.exception_aborts_job PROPERTIES LABELS "integration;mpi" TIMEOUT 90
+    ENVIRONMENT "${mpi_test_env}")
+endif()
