@@ -10,6 +10,23 @@
 
 #include "catch.hpp"
 
+// Catch2's assertion macros are not thread-safe, and ranks are threads: a rank reports a failed
+// check by throwing, run_local rethrows it on the test's thread, and Catch2 reports it there.
+#define RANK_CHECK(condition)                                                   \
+  do {                                                                          \
+    if (!(condition)) throw std::logic_error("rank check failed: " #condition); \
+  } while (0)
+#define RANK_CHECK_THROWS_AS(expression, E)         \
+  do {                                              \
+    bool thrown = false;                            \
+    try {                                           \
+      (void)(expression);                           \
+    } catch (const E&) {                            \
+      thrown = true;                                \
+    }                                               \
+    RANK_CHECK(thrown&& #expression " throws " #E); \
+  } while (0)
+
 using namespace std::chrono_literals;
 
 TEST_CASE("run_local rejects absurd rank counts") {
@@ -27,7 +44,7 @@ TEST_CASE("a rank that throws releases the others and its exception comes back")
       try {
         c.barrier();  // would wait for rank 2 forever
       } catch (const hilo::PeerLost& e) {
-        CHECK(e.rank() == 2);
+        RANK_CHECK(e.rank() == 2);
         ++peer_lost;
         throw;
       }
@@ -42,7 +59,7 @@ TEST_CASE("a rank that throws releases the others and its exception comes back")
 TEST_CASE("a receive from a rank that already returned fails instead of hanging") {
   hilo::run_local(2, [](hilo::Communicator& c) {
     if (c.rank() == 0) return;
-    CHECK_THROWS_AS(c.recv<int>(0, 1), hilo::PeerLost);
+    RANK_CHECK_THROWS_AS(c.recv<int>(0, 1), hilo::PeerLost);
   });
 }
 
@@ -53,7 +70,7 @@ TEST_CASE("messages sent before a rank returned are still received") {
       return;
     }
     std::this_thread::sleep_for(20ms);
-    CHECK(c.recv<int>(0, 1) == 42);
+    RANK_CHECK(c.recv<int>(0, 1) == 42);
   });
 }
 
@@ -61,16 +78,16 @@ TEST_CASE("the default timeout applies to calls without a limit") {
   hilo::run_local(1, [](hilo::Communicator& c) {
     c.set_default_timeout(40ms);
     auto start = std::chrono::steady_clock::now();
-    CHECK_THROWS_AS(c.recv<int>(0, 5), hilo::Timeout);
-    CHECK(std::chrono::steady_clock::now() - start >= 40ms);
+    RANK_CHECK_THROWS_AS(c.recv<int>(0, 5), hilo::Timeout);
+    RANK_CHECK(std::chrono::steady_clock::now() - start >= 40ms);
     hilo::Communicator copy = c.dup();
-    CHECK(copy.default_timeout() == c.default_timeout());
+    RANK_CHECK(copy.default_timeout() == c.default_timeout());
   });
 }
 
 TEST_CASE("HILO_TIMEOUT sets the default; a bad value is an error naming it") {
   ::setenv("HILO_TIMEOUT", "0.25", 1);
-  hilo::run_local(1, [](hilo::Communicator& c) { CHECK(c.default_timeout() == 250ms); });
+  hilo::run_local(1, [](hilo::Communicator& c) { RANK_CHECK(c.default_timeout() == 250ms); });
   ::setenv("HILO_TIMEOUT", "soon", 1);
   try {
     hilo::run_local(1, [](hilo::Communicator&) {});
@@ -82,5 +99,6 @@ TEST_CASE("HILO_TIMEOUT sets the default; a bad value is an error naming it") {
 }
 
 TEST_CASE("split needs a non-negative color") {
-  hilo::run_local(2, [](hilo::Communicator& c) { CHECK_THROWS_AS(c.split(-1, 0), hilo::Error); });
+  hilo::run_local(2,
+                  [](hilo::Communicator& c) { RANK_CHECK_THROWS_AS(c.split(-1, 0), hilo::Error); });
 }

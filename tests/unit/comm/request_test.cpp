@@ -5,6 +5,23 @@
 
 #include "catch.hpp"
 
+// Catch2's assertion macros are not thread-safe, and ranks are threads: a rank reports a failed
+// check by throwing, run_local rethrows it on the test's thread, and Catch2 reports it there.
+#define RANK_CHECK(condition)                                                   \
+  do {                                                                          \
+    if (!(condition)) throw std::logic_error("rank check failed: " #condition); \
+  } while (0)
+#define RANK_CHECK_THROWS_AS(expression, E)         \
+  do {                                              \
+    bool thrown = false;                            \
+    try {                                           \
+      (void)(expression);                           \
+    } catch (const E&) {                            \
+      thrown = true;                                \
+    }                                               \
+    RANK_CHECK(thrown&& #expression " throws " #E); \
+  } while (0)
+
 using namespace std::chrono_literals;
 
 TEST_CASE("an empty request says so instead of waiting forever") {
@@ -19,16 +36,16 @@ TEST_CASE("wait returns the status; wait again returns it at once") {
     if (c.rank() == 0) {
       hilo::Request s = c.isend(1, 3, std::vector<int>{1, 2, 3});
       s.wait();
-      CHECK(s.done());
+      RANK_CHECK(s.done());
     } else {
       std::vector<int> v;
       hilo::Request r = c.irecv(0, 3, v);
       hilo::Status st = r.wait(hilo::within(10s));
-      CHECK(st.source == 0);
-      CHECK(st.tag == 3);
-      CHECK(st.bytes == 12);
-      CHECK(r.wait().bytes == 12);
-      CHECK(v == std::vector<int>{1, 2, 3});
+      RANK_CHECK(st.source == 0);
+      RANK_CHECK(st.tag == 3);
+      RANK_CHECK(st.bytes == 12);
+      RANK_CHECK(r.wait().bytes == 12);
+      RANK_CHECK((v == std::vector<int>{1, 2, 3}));
     }
   });
 }
@@ -43,7 +60,7 @@ TEST_CASE("wait_all rethrows the first failure after waiting for every request")
     std::vector<hilo::Request> rs;
     rs.push_back(c.irecv(0, 1, a));
     rs.push_back(c.irecv(0, 2, b));
-    CHECK_THROWS_AS(hilo::wait_all(rs, hilo::within(50ms)), hilo::Timeout);
+    RANK_CHECK_THROWS_AS(hilo::wait_all(rs, hilo::within(50ms)), hilo::Timeout);
     c.barrier();
   });
 }
@@ -56,7 +73,7 @@ TEST_CASE("wait_any on nothing is an error, and times out when nothing completes
     std::vector<hilo::Request> rs;
     rs.push_back(c.irecv(0, 9, x));
     auto start = std::chrono::steady_clock::now();
-    CHECK_THROWS_AS(hilo::wait_any(rs, hilo::within(30ms)), hilo::Timeout);
-    CHECK(std::chrono::steady_clock::now() - start >= 30ms);
+    RANK_CHECK_THROWS_AS(hilo::wait_any(rs, hilo::within(30ms)), hilo::Timeout);
+    RANK_CHECK(std::chrono::steady_clock::now() - start >= 30ms);
   });
 }
