@@ -4,16 +4,18 @@
 if(NOT TARGET hilorun)
   return()
 endif()
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
 
 add_executable(launch_probe ${CMAKE_CURRENT_LIST_DIR}/launch/launch_probe.cpp)
 target_link_libraries(launch_probe PRIVATE hilo::hilo)
 target_include_directories(launch_probe PRIVATE ${PROJECT_SOURCE_DIR}/runtime/src)
 
 set(hilorun_cases
-  all_ranks_succeed rank_exit_status rank_killed_by_signal output_forwarding output_tagged
+  all_ranks_succeed rank_exit_status rank_killed_by_signal stubborn_rank_killed output_forwarding output_tagged
   sigterm_forwarded sigint_forwarded job_timeout hilorun_killed environment_contract rendezvous
+  rendezvous_64_ranks rendezvous_rejects_intruders
   bad_hostfile bad_command_line agent_environment agent_rendezvous agent_rank_fails
-  agent_sigint_forwarded)
+  agent_sigint_forwarded agent_hilorun_killed)
 foreach(case IN LISTS hilorun_cases)
   add_test(NAME integration.hilorun.${case}
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/launch/hilorun_test.py

@@ -16,7 +16,17 @@
 
 namespace hilo::launch {
 
-bool is_local_host(const std::string& host) {
+namespace {
+
+// "user@node1" (a hostfile may name the login, as with Open MPI) is the machine "node1".
+std::string machine_of(const std::string& host) {
+  return host.substr(host.find('@') + 1);
+}
+
+}  // namespace
+
+bool is_local_host(const std::string& written) {
+  std::string host = machine_of(written);
   if (host == "localhost" || host == "127.0.0.1" || host == "::1") return true;
   char name[HOST_NAME_MAX + 1] = {};
   if (::gethostname(name, sizeof name - 1) != 0) return false;
@@ -24,7 +34,8 @@ bool is_local_host(const std::string& host) {
   return host == full || host == full.substr(0, full.find('.'));
 }
 
-std::string resolve_ipv4(const std::string& host) {
+std::string resolve_ipv4(const std::string& written) {
+  std::string host = machine_of(written);
   if (host == "localhost") return "127.0.0.1";
   addrinfo hints{};
   hints.ai_family = AF_INET;

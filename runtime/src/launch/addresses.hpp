@@ -6,6 +6,8 @@
 
 namespace hilo::launch {
 
+// Both take a host as written in a hostfile, where "user@node1" means the machine node1.
+
 // "localhost", "127.0.0.1", "::1", this machine's hostname and its short form. Any other name
 // (even another 127.x address) is a remote host reached through the launch agent.
 bool is_local_host(const std::string& host);

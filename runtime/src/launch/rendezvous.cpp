@@ -297,17 +297,26 @@ void RendezvousServer::log_rejection_once(const std::string& peer_ip, const std:
 
 std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeout) {
   const Clock::time_point deadline = deadline_after(timeout);
+  // The rendezvous happens once: however serve() ends, later connections are refused rather
+  // than left waiting in the listen queue for an answer that will never come.
+  struct CloseListener {
+    UniqueFd& listener;
+    ~CloseListener() { listener.reset(); }
+  } close_listener{listener_};
+  if (!listener_) throw Error("rendezvous: serve() was already called on this server");
   std::vector<Connection> connections;
   std::vector<std::optional<PeerAddress>> table(static_cast<std::size_t>(size_));
   int registered = 0;
 
-  // Ends the rendezvous: every registered rank is told why (best effort, one non-blocking send of
-  // a short message), then the matching exception is thrown here.
-  auto fail = [&](ReplyStatus status, int rank, const std::string& host,
-                  const std::string& message) {
+  // Ends the rendezvous: every registered rank, and `culprit` if given, is told why (best effort,
+  // one non-blocking send of a short message), then the matching exception is thrown here.
+  auto fail = [&](ReplyStatus status, int rank, const std::string& host, const std::string& message,
+                  const Connection* culprit = nullptr) {
     std::string reply = encode_failure(status, rank, host, message);
     for (Connection& c : connections) {
-      if (c.rank >= 0) ::send(c.fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
+      if (c.rank >= 0 || &c == culprit) {
+        ::send(c.fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
+      }
     }
     connections.clear();
     if (status == ReplyStatus::timeout) throw Timeout(message);
@@ -395,7 +404,8 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
              "rank " + std::to_string(me.rank) + " on host " + me.host +
                  " registered for a job of " + std::to_string(registration->size) +
                  " ranks, but the coordinator expects " + std::to_string(size_) +
-                 ": the ranks do not agree on the job size");
+                 ": the ranks do not agree on the job size",
+             &c);
       }
       if (me.rank < 0 || me.rank >= size_) {
         reject(i,
@@ -416,7 +426,17 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
       while (true) {
         UniqueFd accepted(
             ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-        if (!accepted) break;  // EAGAIN: none left; other errors: the client is gone already
+        if (!accepted) {
+          // Out of descriptors: the connection stays queued and poll() would wake at once,
+          // forever; the job cannot be served, so say why.
+          if (errno == EMFILE || errno == ENFILE) {
+            fail(ReplyStatus::error, -1, "",
+                 "rendezvous: out of file descriptors with " + std::to_string(connections.size()) +
+                     " connections open; raise the limit (ulimit -n) for " + std::to_string(size_) +
+                     " ranks");
+          }
+          break;  // EAGAIN: none left; other errors: that client is gone already
+        }
         std::string peer = peer_ip_of(accepted.get());
         std::size_t pending =
             static_cast<std::size_t>(std::count_if(connections.begin(), connections.end(),

@@ -134,123 +134,152 @@ launch::UniqueFd block_handled_signals() {
   return fd;
 }
 
-int run(const Options& options) {
+// Everything decided before the first rank starts; any mistake found here starts nothing.
+struct JobPlan {
+  int size = 0;
+  std::vector<launch::Placement> placements;
+  std::string coord_ip;                               // where the rendezvous server listens
+  std::map<std::string, std::string> listen_address;  // host -> HILO_HOST_ADDR (empty: HILO_TCP_IF)
+  Environment local_environment;                      // before the per-rank variables
+  Environment remote_environment;
+  std::string local_program;                // resolved path, if any rank is local
+  std::vector<std::string> remote_command;  // agent words; HOST and hilorun come after
+  std::string hilorun_path;                 // this executable, run as --remote-exec remotely
+  std::string working_directory;
+};
+
+JobPlan plan_job(const Options& options) {
+  JobPlan plan;
   bool implicit_localhost = false;
   std::vector<launch::HostSlots> hosts = hosts_of(options, implicit_localhost);
-  int size = options.ranks.value_or(total_slots(hosts));
-  std::vector<launch::Placement> placements =
-      launch::place_ranks(hosts, size, options.oversubscribe || implicit_localhost);
+  plan.size = options.ranks.value_or(total_slots(hosts));
+  plan.placements =
+      launch::place_ranks(hosts, plan.size, options.oversubscribe || implicit_localhost);
 
-  // Where the rendezvous server listens and where each host's ranks listen.
   std::optional<std::string> first_remote;
-  for (const auto& p : placements) {
-    if (!launch::is_local_host(p.host)) {
+  bool any_local = false;
+  for (const auto& p : plan.placements) {
+    if (launch::is_local_host(p.host)) {
+      any_local = true;
+    } else if (!first_remote) {
       first_remote = p.host;
-      break;
     }
+  }
+
+  // Addresses: all on loopback for a one-machine job; otherwise the coordinator on the local
+  // address facing the other hosts, and each host's ranks on that host's address.
+  plan.coord_ip = "127.0.0.1";
+  if (options.coord_addr) {
+    plan.coord_ip = *options.coord_addr;
+  } else if (first_remote) {
+    plan.coord_ip = launch::local_address_towards(launch::resolve_ipv4(*first_remote));
   }
   Environment exports = exported_variables(options.exports);
   bool tcp_if_set = exports.count(env::tcp_if) || std::getenv(env::tcp_if);
-  std::string coord_ip = "127.0.0.1";
-  if (options.coord_addr) {
-    coord_ip = *options.coord_addr;
-  } else if (first_remote) {
-    coord_ip = launch::local_address_towards(launch::resolve_ipv4(*first_remote));
-  }
-  std::map<std::string, std::string> listen_address;  // host -> HILO_HOST_ADDR
   if (!tcp_if_set) {
     for (const auto& host : hosts) {
-      listen_address[host.host] = !launch::is_local_host(host.host)
-                                      ? launch::resolve_ipv4(host.host)
-                                  : first_remote ? coord_ip
-                                                 : "127.0.0.1";
+      plan.listen_address[host.host] = !launch::is_local_host(host.host)
+                                           ? launch::resolve_ipv4(host.host)
+                                       : first_remote ? plan.coord_ip
+                                                      : "127.0.0.1";
     }
   }
 
-  std::string program = options.program.front();
-  std::string local_program;
-  bool any_local = false;
-  for (const auto& p : placements) any_local = any_local || launch::is_local_host(p.host);
-  if (any_local) local_program = find_executable(program);
-  std::vector<std::string> agent;
+  plan.local_environment = inherited_environment(false);
+  plan.remote_environment = inherited_environment(true);
+  for (const auto& [name, value] : exports) {
+    plan.local_environment[name] = value;
+    plan.remote_environment[name] = value;
+  }
+
+  if (any_local) plan.local_program = find_executable(options.program.front());
   if (first_remote) {
     const char* from_env = std::getenv(env::launch_agent);
-    agent = split_words(options.launch_agent ? *options.launch_agent : from_env ? from_env : "ssh");
-    if (agent.empty()) throw std::invalid_argument("HILO_LAUNCH_AGENT is empty");
-    find_executable(agent.front());  // fail now, before anything starts, if it is missing
+    plan.remote_command = split_words(options.launch_agent ? *options.launch_agent
+                                      : from_env           ? from_env
+                                                           : "ssh");
+    if (plan.remote_command.empty()) throw std::invalid_argument("HILO_LAUNCH_AGENT is empty");
+    find_executable(plan.remote_command.front());  // a missing agent fails before any start
   }
-  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-  std::string cwd = std::filesystem::current_path().string();
+  plan.hilorun_path = std::filesystem::read_symlink("/proc/self/exe").string();
+  plan.working_directory = std::filesystem::current_path().string();
+  return plan;
+}
 
-  launch::UniqueFd signals = block_handled_signals();
-  const std::string token = launch::make_job_token();
-  launch::RendezvousServer server(coord_ip, 0, size, token);
-  // However run() ends, the rendezvous thread is stopped before it is joined.
-  struct StopRendezvous {
-    launch::RendezvousServer& server;
-    std::atomic<bool>& shutting_down;
-    ~StopRendezvous() {
-      shutting_down = true;
-      server.stop();
-    }
-  };
+// The rendezvous server on its own thread for the life of the job. No deadline: each rank bounds
+// its own wait (HILO_TIMEOUT), and a program that does not use hilo never registers at all.
+class RendezvousThread {
+ public:
+  RendezvousThread(const std::string& ip, int size, const std::string& token)
+      : server_(ip, 0, size, token), thread_([this] { serve(); }) {}
+  RendezvousThread(const RendezvousThread&) = delete;
+  RendezvousThread& operator=(const RendezvousThread&) = delete;
+  ~RendezvousThread() {
+    shutting_down_ = true;
+    server_.stop();
+    thread_.join();
+  }
+  std::uint16_t port() const { return server_.port(); }
 
-  std::atomic<bool> shutting_down{false};
-  std::jthread rendezvous([&] {
-    auto timeout =
-        options.timeout_seconds
-            ? std::chrono::milliseconds(static_cast<long long>(*options.timeout_seconds * 1000))
-            : std::chrono::milliseconds::max();
+ private:
+  void serve() {
     try {
-      server.serve(timeout);
+      server_.serve(std::chrono::milliseconds::max());
     } catch (const hilo::Error& e) {
-      // A program that does not use hilo never registers: only real failures are news.
-      if (!shutting_down) {
-        std::string line = std::string("hilorun: rendezvous: ") + e.what() + "\n";
-        [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
-      }
+      if (shutting_down_) return;  // the stop at the end is not news
+      std::string line = std::string("hilorun: rendezvous: ") + e.what() + "\n";
+      [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
     }
-  });
-  StopRendezvous stop_rendezvous{server, shutting_down};
+  }
 
-  Environment local_base = inherited_environment(false);
-  Environment remote_base = inherited_environment(true);
-  for (const auto& [name, value] : exports) {
-    local_base[name] = value;
-    remote_base[name] = value;
+  launch::RendezvousServer server_;
+  std::atomic<bool> shutting_down_{false};
+  std::thread thread_;
+};
+
+RankProcess start_rank(const JobPlan& plan, const Options& options, const launch::Placement& p,
+                       const std::string& coord, const std::string& token) {
+  bool local = launch::is_local_host(p.host);
+  Environment environment = local ? plan.local_environment : plan.remote_environment;
+  environment[env::launcher] = env::launcher_hilorun;
+  environment[env::rank] = std::to_string(p.rank);
+  environment[env::size] = std::to_string(plan.size);
+  environment[env::local_rank] = std::to_string(p.local_rank);
+  environment[env::local_size] = std::to_string(p.local_size);
+  environment[env::host] = p.host;
+  if (!plan.listen_address.empty()) environment[env::host_addr] = plan.listen_address.at(p.host);
+  environment[env::coord] = coord;
+  environment[env::job_token] = token;
+  if (local) {
+    return RankProcess::start_local(p, plan.local_program, options.program,
+                                    as_strings(environment));
   }
+  std::vector<std::string> command = plan.remote_command;
+  command.push_back(p.host);
+  command.push_back(shell_quote(plan.hilorun_path));
+  command.push_back("--remote-exec");
+  return RankProcess::start_remote(
+      p, command,
+      encode_launch_block(as_strings(environment), options.program, plan.working_directory));
+}
+
+int run(const Options& options) {
+  const JobPlan plan = plan_job(options);
+  launch::UniqueFd signals = block_handled_signals();  // before the rendezvous thread starts
+  const std::string token = launch::make_job_token();
+  RendezvousThread rendezvous(plan.coord_ip, plan.size, token);
+  const std::string coord = plan.coord_ip + ":" + std::to_string(rendezvous.port());
+
+  // Declared after the rendezvous thread, so destroyed first: should a start fail half-way,
+  // the ranks already started are killed and reaped.
   std::vector<RankProcess> ranks;
-  {
-    ranks.reserve(placements.size());
-    for (const auto& p : placements) {
-      bool local = launch::is_local_host(p.host);
-      Environment environment = local ? local_base : remote_base;
-      environment[env::launcher] = env::launcher_hilorun;
-      environment[env::rank] = std::to_string(p.rank);
-      environment[env::size] = std::to_string(size);
-      environment[env::local_rank] = std::to_string(p.local_rank);
-      environment[env::local_size] = std::to_string(p.local_size);
-      environment[env::host] = p.host;
-      if (!tcp_if_set) environment[env::host_addr] = listen_address.at(p.host);
-      environment[env::coord] = coord_ip + ":" + std::to_string(server.port());
-      environment[env::job_token] = token;
-      if (local) {
-        ranks.push_back(
-            RankProcess::start_local(p, local_program, options.program, as_strings(environment)));
-      } else {
-        std::vector<std::string> command = agent;
-        command.push_back(p.host);
-        command.push_back(shell_quote(self));
-        command.push_back("--remote-exec");
-        ranks.push_back(RankProcess::start_remote(
-            p, command, encode_launch_block(as_strings(environment), options.program, cwd)));
-      }
-    }
-    SupervisorSettings settings;
-    settings.tag_output = options.tag_output;
-    settings.timeout_seconds = options.timeout_seconds;
-    return supervise(ranks, signals.get(), settings);
-  }
+  ranks.reserve(plan.placements.size());
+  for (const auto& p : plan.placements) ranks.push_back(start_rank(plan, options, p, coord, token));
+
+  SupervisorSettings settings;
+  settings.tag_output = options.tag_output;
+  settings.timeout_seconds = options.timeout_seconds;
+  return supervise(ranks, signals.get(), settings);
 }
 
 }  // namespace
@@ -264,7 +293,7 @@ int main(int argc, char** argv) {
       return run_remote_exec();
     } catch (const std::exception& e) {
       std::cerr << "hilorun --remote-exec: " << e.what() << "\n";
-      return 127;
+      return 125;  // not 127 (program not found) nor 255 (ssh's own failures)
     }
   }
   Options options;

@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include <arpa/inet.h>
+
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
@@ -121,6 +123,10 @@ Options parse_options(const std::vector<std::string>& args) {
         options.launch_agent = value;
         break;
       case Flag::coord_addr:
+        if (in_addr parsed{}; ::inet_pton(AF_INET, value.c_str(), &parsed) != 1) {
+          throw std::invalid_argument(name + " needs an IPv4 address of this machine, not '" +
+                                      value + "'");
+        }
         options.coord_addr = value;
         break;
     }

@@ -53,7 +53,8 @@ std::optional<std::pair<LaunchBlock, std::size_t>> parse_block(const std::string
     pos = end + 1;
     return value;
   };
-  auto count = [&]() -> std::optional<std::size_t> {
+  // A count, then that many fields.
+  auto list = [&]() -> std::optional<std::vector<std::string>> {
     auto text = field();
     if (!text) return std::nullopt;
     std::size_t n = 0;
@@ -61,23 +62,21 @@ std::optional<std::pair<LaunchBlock, std::size_t>> parse_block(const std::string
     if (error != std::errc{} || end != text->data() + text->size() || n > max_fields) {
       throw Error("malformed launch block (bad count '" + *text + "')");
     }
-    return n;
+    std::vector<std::string> items;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto item = field();
+      if (!item) return std::nullopt;
+      items.push_back(std::move(*item));
+    }
+    return items;
   };
   LaunchBlock block;
-  auto variables = count();
-  if (!variables) return std::nullopt;
-  for (std::size_t i = 0; i < *variables; ++i) {
-    auto variable = field();
-    if (!variable) return std::nullopt;
-    block.environment.push_back(std::move(*variable));
-  }
-  auto arguments = count();
+  auto environment = list();
+  if (!environment) return std::nullopt;
+  block.environment = std::move(*environment);
+  auto arguments = list();
   if (!arguments) return std::nullopt;
-  for (std::size_t i = 0; i < *arguments; ++i) {
-    auto argument = field();
-    if (!argument) return std::nullopt;
-    block.arguments.push_back(std::move(*argument));
-  }
+  block.arguments = std::move(*arguments);
   auto directory = field();
   if (!directory) return std::nullopt;
   block.working_directory = std::move(*directory);

@@ -18,7 +18,8 @@
 //     SIGKILL 2 s later;
 //   - SIGTERM/SIGINT/SIGHUP sent to the supervisor itself are passed on to the program;
 //   - the program has PR_SET_PDEATHSIG=SIGKILL, so it dies with the supervisor.
-// It exits with the program's status, or dies of the same signal.
+// It exits with the program's status, or dies of the same signal; 127 if the program cannot be
+// run there, 125 if the launch block is missing or malformed.
 #pragma once
 
 #include <string>

@@ -39,8 +39,8 @@ int exit_code_of(int wait_status) {
 // "SIGTERM", or "signal 42" for one without a name.
 std::string signal_name(int signal_number) {
   const char* abbreviation = ::sigabbrev_np(signal_number);
-  return abbreviation ? std::string("SIG") + abbreviation
-                      : "signal " + std::to_string(signal_number);
+  if (abbreviation) return std::string("SIG").append(abbreviation);
+  return std::string("signal ").append(std::to_string(signal_number));
 }
 
 std::string plural(int n, const char* word) {
@@ -52,8 +52,10 @@ class Supervisor {
   Supervisor(std::vector<RankProcess>& ranks, int signal_fd, const SupervisorSettings& settings)
       : ranks_(ranks), signal_fd_(signal_fd), settings_(settings) {
     for (const RankProcess& rank : ranks_) {
-      std::string prefix =
-          settings.tag_output ? "[" + std::to_string(rank.placement().rank) + "] " : "";
+      std::string prefix;
+      if (settings.tag_output) {
+        prefix.append("[").append(std::to_string(rank.placement().rank)).append("] ");
+      }
       forwarders_.emplace_back(STDOUT_FILENO, prefix);
       forwarders_.emplace_back(STDERR_FILENO, prefix);
     }
@@ -78,9 +80,9 @@ class Supervisor {
       if (drain_deadline_ && now >= *drain_deadline_) break;
       wait_for_events();
       now = Clock::now();
-      if (job_deadline_ && now >= *job_deadline_ && reason_ == StopReason::none) {
-        job_deadline_.reset();
-        on_timeout();
+      if (job_deadline_ && now >= *job_deadline_) {
+        job_deadline_.reset();  // reached: not a wake-up time any more, whatever happens next
+        if (reason_ == StopReason::none) on_timeout();
       }
       if (kill_deadline_ && now >= *kill_deadline_) {
         kill_deadline_.reset();
@@ -213,9 +215,15 @@ class Supervisor {
     const RankProcess& failed = ranks_[failed_rank_];
     std::string line = "rank " + std::to_string(failed.placement().rank) + " on host " +
                        failed.placement().host + " " + describe_status(failed.wait_status());
-    if (failed.remote() && WIFEXITED(failed.wait_status()) &&
-        WEXITSTATUS(failed.wait_status()) == 255) {
-      line += " (255 is also how ssh reports that it could not reach the host)";
+    if (failed.remote() && WIFEXITED(failed.wait_status())) {
+      // A remote rank's status passes through the launch agent, which uses some of its own.
+      int status = WEXITSTATUS(failed.wait_status());
+      if (status == 255) line += " (255 is also how ssh reports that it could not reach the host)";
+      if (status == 127) {
+        line +=
+            " (127: the program, or hilorun itself, was not found there; hilorun must be "
+            "installed at the same path on every host)";
+      }
     }
     if (stopped_ranks_ > 0) line += "; stopped the other " + plural(stopped_ranks_, "rank");
     say(line);

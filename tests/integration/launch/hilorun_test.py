@@ -9,6 +9,7 @@ import argparse
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -115,14 +116,20 @@ def case_all_ranks_succeed(h):
     check(done.stderr == "", "hilorun printed on stderr although nothing failed")
 
 
-def case_rank_exit_status(h):
-    done = h.run(["-n", "4", "-x", f"PROBE_PID_DIR={h.pid_dir}", h.probe, "exit", "2", "3"])
-    check(done.returncode == 3, "hilorun must exit with the failed rank's status 3")
-    check("hilorun: rank 2 on host localhost exited with status 3; stopped the other 3 ranks\n"
-          in done.stderr, "no line naming rank 2, its host and status")
+def exit_status_case(h, extra_args, env_extra, failing_host, status):
+    """Rank 2 of 4 exits with `status`: hilorun exits with it, names it, stops the others."""
+    done = h.run(extra_args + ["-n", "4", "-x", f"PROBE_PID_DIR={h.pid_dir}", h.probe, "exit",
+                               "2", str(status)], env_extra)
+    check(done.returncode == status, f"hilorun must exit with the failed rank's status {status}")
+    check(f"hilorun: rank 2 on host {failing_host} exited with status {status}; stopped the "
+          "other 3 ranks\n" in done.stderr, "no line naming rank 2, its host and status")
     for r in (0, 1, 3):
         check(f"rank {r} got signal 15" in done.stdout, f"rank {r} was not sent SIGTERM")
     h.check_no_survivors(6)
+
+
+def case_rank_exit_status(h):
+    exit_status_case(h, [], None, "localhost", 3)
 
 
 def case_rank_killed_by_signal(h):
@@ -131,6 +138,18 @@ def case_rank_killed_by_signal(h):
     check("hilorun: rank 1 on host localhost killed by signal 9 (Killed); stopped the other 2 "
           "ranks" in done.stderr, "no line naming the killed rank")
     h.check_no_survivors(4)
+
+
+def case_stubborn_rank_killed(h):
+    """A rank that ignores SIGTERM gets SIGKILL after the 2 s grace, not a hang."""
+    script = ('trap "" TERM; if [ "$HILO_RANK" = 0 ]; then sleep 0.5; exit 4; fi; '
+              'echo $$ > "$PROBE_PID_DIR/rank$HILO_RANK.pids"; while :; do sleep 1; done')
+    done = h.run(["-n", "2", "-x", f"PROBE_PID_DIR={h.pid_dir}", "sh", "-c", script])
+    check(done.returncode == 4, "hilorun must exit with rank 0's status 4")
+    check("hilorun: rank 0 on host localhost exited with status 4; stopped the other 1 rank\n"
+          in done.stderr, "no line naming rank 0")
+    check(done.seconds >= 2.0, "SIGKILL came before the 2 s grace period")
+    h.check_no_survivors(1)
 
 
 def expected_lines(ranks, count):
@@ -216,24 +235,41 @@ def case_job_timeout(h):
     h.check_no_survivors(4)
 
 
-def case_hilorun_killed(h):
-    """Even SIGKILL of hilorun leaves no rank behind (PR_SET_PDEATHSIG)."""
-    job = h.start(["-n", "3", "-x", f"PROBE_PID_DIR={h.pid_dir}", h.probe, "wait"])
-    h.wait_for_pid_files(3)
+def kill_hilorun_case(h, ranks, extra_args=(), env_extra=None):
+    """SIGKILL hilorun once `ranks` ranks wait; every rank must end within 10 s."""
+    job = h.start(list(extra_args) + ["-x", f"PROBE_PID_DIR={h.pid_dir}", h.probe, "wait"],
+                  env_extra)
+    h.wait_for_pid_files(ranks)
     job.kill()
     job.communicate(timeout=LIMIT)
-    ranks = []
-    for r in range(3):
+    rank_pids = []
+    for r in range(ranks):
         with open(os.path.join(h.pid_dir, f"rank{r}.pids")) as f:
-            ranks.append(int(f.read().split()[0]))
-    deadline = time.monotonic() + 5
-    while any(is_alive(pid) for pid in ranks):
-        check(time.monotonic() < deadline, "ranks survived the SIGKILL of hilorun")
+            rank_pids.append(int(f.read().split()[0]))
+    deadline = time.monotonic() + 10
+    while any(is_alive(pid) for pid in rank_pids):
+        alive = [pid for pid in rank_pids if is_alive(pid)]
+        check(time.monotonic() < deadline, f"ranks {alive} survived the SIGKILL of hilorun")
         time.sleep(0.05)
-    # Their `sleep` children are not ranks; without hilorun alive nothing can reach them.
+    print(f"all {ranks} ranks ended after hilorun was killed")
+    # A rank killed outright cannot stop its own `sleep` child, and nothing else can reach it
+    # once hilorun is gone: tidy up after the test.
     for pid in h.recorded_pids():
         if is_alive(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def case_hilorun_killed(h):
+    """Even SIGKILL of hilorun leaves no rank behind (PR_SET_PDEATHSIG)."""
+    kill_hilorun_case(h, 3, ["-n", "3"])
+
+
+def case_agent_hilorun_killed(h):
+    """Remote ranks that do not die with the agent (as under ssh) stop when hilorun is killed:
+    --remote-exec sees EOF on its stdin."""
+    path = h.hostfile(REMOTE_HOSTFILE)
+    kill_hilorun_case(h, 4, ["--hostfile", path, "--launch-agent", h.agent],
+                      dict(agent_env(h), FAKE_AGENT_DETACH="1"))
 
 
 def case_environment_contract(h):
@@ -274,6 +310,38 @@ def case_rendezvous(h):
     check_tables(done, 4)
 
 
+def case_rendezvous_64_ranks(h):
+    done = h.run(["-n", "64", h.probe, "rendezvous"])
+    check(done.returncode == 0, "hilorun failed")
+    check_tables(done, 64)
+
+
+def case_rendezvous_rejects_intruders(h):
+    """Garbage and a wrong token sent to the coordinator are refused and logged once; the job's
+    own registrations still complete."""
+    job = h.start(["-n", "3", h.probe, "rendezvous"], {"PROBE_DELAY_MS": "1500"})
+    try:
+        first = job.stdout.readline()
+        m = re.match(r"^rank 0 coord=([\d.]+):(\d+)$", first.strip())
+        check(m is not None, f"no coordinator address printed: {first!r}")
+        address = (m.group(1), int(m.group(2)))
+        wrong_token = (b"HLRV\x00\x01\x00\x40" + b"f" * 64 + b"\x00\x00\x00\x01\x00\x00\x00\x03"
+                       + b"\x00\x01h\x00\x09127.0.0.1\x00\x50")
+        for payload in [b"garbage\r\n" * 10, wrong_token, b"HLRV\x00\x01\xff\xff", wrong_token]:
+            with socket.create_connection(address, timeout=5) as intruder:
+                intruder.sendall(payload)
+                check(intruder.recv(1) == b"", "the coordinator answered an intruder")
+        stdout, stderr = job.communicate(timeout=LIMIT)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    print(f"-> exit {job.returncode}\n--- stdout\n{first}{stdout}--- stderr\n{stderr}---")
+    check(job.returncode == 0, "the job failed after intruders")
+    rejected = [line for line in stderr.splitlines() if "rejected a connection from 127.0.0.1" in line]
+    check(len(rejected) == 1, f"{len(rejected)} rejection lines; expected 1 per address")
+    check_tables(subprocess.CompletedProcess([], 0, stdout, stderr), 3)
+
+
 def case_bad_hostfile(h):
     path = h.hostfile("# cluster\nnode1 slots=2\nnode2 slots=zero\n")
     done = h.run(["--hostfile", path, "-n", "2", h.probe, "env"])
@@ -298,7 +366,11 @@ def case_bad_command_line(h):
                           (["-n", "2"], "no program to run"),
                           (["--timeout", "-3", "-n", "1", h.probe],
                            "--timeout needs a number of seconds > 0"),
-                          (["-x", "1BAD", "-n", "1", h.probe], "not VAR or VAR=value")]:
+                          (["-x", "1BAD", "-n", "1", h.probe], "not VAR or VAR=value"),
+                          (["--coord-addr", "example.org", "-n", "1", h.probe],
+                           "--coord-addr needs an IPv4 address"),
+                          (["--hostfile", "a", "--host", "b", h.probe],
+                           "use either --hostfile or --host, not both")]:
         done = h.run(args)
         check(done.returncode == 2, f"{args} must be a usage error (exit 2)")
         check(message in done.stderr, f"{args}: expected {message!r}")
@@ -374,14 +446,8 @@ def case_agent_rendezvous(h):
 
 def case_agent_rank_fails(h):
     path = h.hostfile(REMOTE_HOSTFILE)
-    done = h.run(["--hostfile", path, "--launch-agent", h.agent, "-x",
-                  f"PROBE_PID_DIR={h.pid_dir}", h.probe, "exit", "2", "5"], agent_env(h))
-    check(done.returncode == 5, "hilorun must exit with the remote rank's status 5")
-    check("hilorun: rank 2 on host 127.0.0.2 exited with status 5; stopped the other 3 ranks"
-          in done.stderr, "no line naming the remote rank")
-    for r in (0, 1, 3):
-        check(f"rank {r} got signal 15" in done.stdout, f"rank {r} was not sent SIGTERM")
-    h.check_no_survivors(6)
+    exit_status_case(h, ["--hostfile", path, "--launch-agent", h.agent], agent_env(h),
+                     "127.0.0.2", 5)
 
 
 def case_agent_sigint_forwarded(h):

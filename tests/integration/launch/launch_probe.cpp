@@ -7,7 +7,8 @@
 //   exit RANK CODE      rank RANK exits with CODE; the others wait to be stopped
 //   kill RANK           rank RANK kills itself with SIGKILL; the others wait to be stopped
 //   wait                every rank waits; SIGTERM/SIGINT make it print a line and exit 0
-//   rendezvous          listen, register with HILO_COORD, check and print the table
+//   rendezvous          listen, register with HILO_COORD, check and print the table (after
+//                       $PROBE_DELAY_MS, rank 0 printing HILO_COORD first, if that is set)
 // Waiting ranks write their pid and a child's pid to $PROBE_PID_DIR/rank<R>.pids first, so the
 // test can check that no process survives hilorun.
 #include <arpa/inet.h>
@@ -147,6 +148,11 @@ int rendezvous() {
   socklen_t length = sizeof address;
   ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
   PeerAddress me{rank, env_or("HILO_HOST", "?"), ip, ntohs(address.sin_port)};
+  // PROBE_DELAY_MS holds the registrations back, so a test can send bad clients first.
+  if (int delay = std::atoi(env_or("PROBE_DELAY_MS", "0").c_str()); delay > 0) {
+    if (rank == 0) std::cout << "rank 0 coord=" << env_or("HILO_COORD", "") << std::endl;
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+  }
   auto table = register_with_coordinator(env_or("HILO_COORD", ""), env_or("HILO_JOB_TOKEN", ""), me,
                                          size, std::chrono::seconds(20));
   bool ok =

@@ -160,6 +160,7 @@ TEST_CASE("rendezvous: a rank declaring another job size is an error for everyon
   RendezvousServer server("127.0.0.1", 0, 3, token);
   auto served = std::async(std::launch::async, [&] { return server.serve(10s); });
   auto rank0 = register_async(coord_of(server), 0, 3);
+  std::this_thread::sleep_for(200ms);  // rank 0 registers first, so it is told too
   auto confused = register_async(coord_of(server), 1, 4);
   try {
     served.get();
@@ -168,10 +169,16 @@ TEST_CASE("rendezvous: a rank declaring another job size is an error for everyon
     CHECK(std::string(e.what()).find("job of 4 ranks, but the coordinator expects 3") !=
           std::string::npos);
   }
-  CHECK_THROWS_AS(confused.get(), hilo::Error);
-  // Rank 0 either was registered (and told) or arrived after the server gave up (and was
-  // refused); both are errors, never a table.
-  CHECK_THROWS_AS(rank0.get(), hilo::Error);
+  for (auto* rank : {&confused, &rank0}) {
+    try {
+      rank->get();
+      FAIL("a rank got a table");
+    } catch (const hilo::Timeout&) {
+      FAIL("the error must reach the ranks, not leave them to time out");
+    } catch (const hilo::Error& e) {
+      CHECK(std::string(e.what()).find("do not agree on the job size") != std::string::npos);
+    }
+  }
 }
 
 TEST_CASE("rendezvous: a registered rank that dies is PeerLost naming it") {
@@ -197,6 +204,17 @@ TEST_CASE("rendezvous: a registered rank that dies is PeerLost naming it") {
     CHECK(e.rank() == 1);
     CHECK(std::string(e.what()).find("rank 1 on host host1") != std::string::npos);
   }
+}
+
+TEST_CASE("rendezvous: after serve() ends, late clients are refused, not left waiting") {
+  RendezvousServer server("127.0.0.1", 0, 1, token);
+  auto served = std::async(std::launch::async, [&] { return server.serve(10s); });
+  CHECK(register_with_coordinator(coord_of(server), token, address_of(0), 1, 5s) ==
+        expected_table(1));
+  CHECK(served.get() == expected_table(1));
+  CHECK_THROWS_AS(register_with_coordinator(coord_of(server), token, address_of(0), 1, 300ms),
+                  hilo::Timeout);
+  CHECK_THROWS_AS(server.serve(1s), hilo::Error);
 }
 
 TEST_CASE("rendezvous: stop() from another thread ends serve() promptly") {
