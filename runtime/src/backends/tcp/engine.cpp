@@ -1,0 +1,778 @@
+#include "backends/tcp/engine.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <new>
+
+#include "backends/tcp/handshake.hpp"
+#include "hilo/errors.hpp"
+#include "launch/system_error.hpp"
+
+namespace hilo::tcp {
+
+using Clock = std::chrono::steady_clock;
+using detail::Envelope;
+using detail::Mailbox;
+
+namespace {
+
+constexpr std::size_t staging_size = 64 * 1024;
+// Payloads at least this large are read straight into their destination, not via staging.
+constexpr std::size_t direct_read_threshold = 16 * 1024;
+// Bytes one connection may read per turn before the others get theirs (fairness).
+constexpr std::size_t read_budget = 8 * 1024 * 1024;
+constexpr int max_frames_per_write = 32;
+constexpr std::size_t max_strangers = 64;
+constexpr auto stranger_window = std::chrono::seconds(10);
+// A waiting sender spins this many rounds before sleeping (see Mailbox for the receive side).
+constexpr int send_spin_rounds = 200;
+
+constexpr std::uint64_t listener_tag = std::uint64_t{1} << 32;
+constexpr std::uint64_t wake_tag = std::uint64_t{2} << 32;
+constexpr std::uint64_t stranger_tag = std::uint64_t{3} << 32;
+
+std::string seconds_text(Clock::duration d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f s", std::chrono::duration<double>(d).count());
+  return text;
+}
+
+}  // namespace
+
+// One frame waiting for (part of) its bytes to be written. Its position (`sent`) and buffer are
+// guarded by the peer's send mutex; its completion by its own mutex.
+class OutgoingFrame {
+ public:
+  OutgoingFrame(const EncodedHeader& header, const void* data, std::size_t bytes,
+                std::shared_ptr<const void> keep_alive)
+      : header(header),
+        data(static_cast<const std::byte*>(data)),
+        bytes(bytes),
+        keep_alive(std::move(keep_alive)) {}
+
+  std::size_t total() const { return frame_header_size + bytes; }
+  bool pending() const { return state_.load(std::memory_order_acquire) == kPending; }
+  void complete(std::exception_ptr error) {
+    {
+      std::lock_guard lock(mutex_);
+      error_ = std::move(error);
+      state_.store(error_ ? kFailed : kDone, std::memory_order_release);
+    }
+    changed_.notify_all();
+  }
+  // Waits until done or `deadline`; returns false on the deadline. Rethrows a failure.
+  bool wait(Deadline deadline) {
+    for (int round = 0; round < send_spin_rounds && pending(); ++round)
+      if (round > send_spin_rounds / 4) std::this_thread::yield();
+    std::unique_lock lock(mutex_);
+    while (pending()) {
+      if (deadline.is_never())
+        changed_.wait(lock);
+      else if (changed_.wait_until(lock, deadline.at) == std::cv_status::timeout && pending())
+        return false;
+    }
+    if (error_) std::rethrow_exception(error_);
+    return true;
+  }
+  // The rest of the payload moves into a buffer of the frame's own, so the caller's may go.
+  void own_remaining_payload() {
+    if (keep_alive || owned) return;
+    std::size_t done = sent > frame_header_size ? sent - frame_header_size : 0;
+    std::size_t rest = bytes - done;
+    owned = std::make_unique_for_overwrite<std::byte[]>(rest);
+    if (rest > 0) std::memcpy(owned.get(), data + done, rest);
+    // Keep `data + done` pointing at the first unsent byte: data = owned - done.
+    data = owned.get() - done;
+  }
+
+  EncodedHeader header;
+  const std::byte* data;
+  std::size_t bytes;
+  std::size_t sent = 0;
+  std::shared_ptr<const void> keep_alive;
+  std::unique_ptr<std::byte[]> owned;
+
+ private:
+  enum : int { kPending, kDone, kFailed };
+  std::atomic<int> state_{kPending};
+  std::exception_ptr error_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+};
+
+struct Engine::Peer {
+  int rank = 0;
+  // Closed only by the thread handling events (progress_mutex_ held), with send_mutex held too.
+  UniqueFd socket;
+
+  // ---- send side, guarded by send_mutex
+  std::mutex send_mutex;
+  std::deque<std::shared_ptr<OutgoingFrame>> queue;
+  bool want_write = false;     // EPOLLOUT armed
+  bool write_failed = false;   // the socket refused bytes: the reader will say why
+  std::exception_ptr broken;   // set once lost or finished: every send raises it
+
+  // ---- receive side, guarded by the engine's progress_mutex_
+  std::unique_ptr<std::byte[]> staging = std::make_unique_for_overwrite<std::byte[]>(staging_size);
+  std::size_t staged_begin = 0;
+  std::size_t staged_end = 0;
+  bool in_payload = false;
+  FrameHeader header;
+  Mailbox* box = nullptr;
+  Mailbox::Delivery delivery;
+  std::uint64_t received = 0;
+  std::uint64_t cached_context = 0;
+  Mailbox* cached_box = nullptr;
+  const std::vector<int>* cached_members = nullptr;
+  bool said_goodbye = false;
+};
+
+// ---- sends the caller waits on
+
+class SendOperation final : public Operation {
+ public:
+  SendOperation(Engine& engine, Engine::Peer& peer, std::shared_ptr<OutgoingFrame> frame, int tag)
+      : engine_(engine), peer_(peer), frame_(std::move(frame)), tag_(tag) {}
+  ~SendOperation() override {
+    // A dropped request must not leave the progress thread reading a buffer that is gone.
+    if (frame_->pending()) {
+      std::lock_guard lock(peer_.send_mutex);
+      if (frame_->pending()) frame_->own_remaining_payload();
+    }
+  }
+  bool test() override {
+    if (frame_->pending()) return false;
+    frame_->wait(Deadline::never());  // rethrows a failure
+    return true;
+  }
+  Status wait(Deadline deadline) override {
+    if (!frame_->wait(deadline))
+      throw Timeout("hilo: isend from rank " + std::to_string(engine_.rank()) + " to " +
+                    engine_.describe(peer_.rank) + " with tag " + std::to_string(tag_) +
+                    ": the peer has not taken the message in time (is it stalled?); the send "
+                    "stays queued");
+    return Status{engine_.rank(), tag_, frame_->bytes};
+  }
+
+ private:
+  Engine& engine_;
+  Engine::Peer& peer_;
+  std::shared_ptr<OutgoingFrame> frame_;
+  int tag_;
+};
+
+namespace {
+class CompletedSend final : public Operation {
+ public:
+  explicit CompletedSend(Status status) : status_(status) {}
+  bool test() override { return true; }
+  Status wait(Deadline) override { return status_; }
+
+ private:
+  Status status_;
+};
+}  // namespace
+
+// ---- construction and shutdown
+
+Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> sockets,
+               std::unique_ptr<RejectionLog> log)
+    : config_(std::move(config)), listener_(std::move(listener)), log_(std::move(log)) {
+  epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_) launch::throw_errno("hilo tcp: epoll_create1");
+  wake_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_) launch::throw_errno("hilo tcp: eventfd");
+  auto watch = [&](int fd, std::uint64_t tag) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = tag;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0)
+      launch::throw_errno("hilo tcp: epoll_ctl");
+  };
+  watch(wake_.get(), wake_tag);
+  if (listener_.fd) watch(listener_.fd.get(), listener_tag);
+  for (int r = 0; r < size(); ++r) {
+    auto peer = std::make_unique<Peer>();
+    peer->rank = r;
+    if (r != rank()) {
+      peer->socket = std::move(sockets.at(static_cast<std::size_t>(r)));
+      watch(peer->socket.get(), static_cast<std::uint64_t>(r));
+    }
+    peers_.push_back(std::move(peer));
+  }
+  progress_ = std::thread([this] { progress_loop(); });
+}
+
+Engine::~Engine() {
+  stop_thread();
+}
+
+void Engine::stop_thread() {
+  if (!progress_.joinable()) return;
+  stopping_.store(true);
+  std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t written = ::write(wake_.get(), &one, sizeof one);
+  progress_.join();
+}
+
+void Engine::finish(std::chrono::milliseconds limit) {
+  const Deadline deadline = Deadline::after(limit);
+  std::vector<std::pair<Peer*, std::shared_ptr<OutgoingFrame>>> goodbyes;
+  FrameHeader goodbye;
+  goodbye.flags = frame_flag_goodbye;
+  goodbye.source = rank();
+  for (auto& peer : peers_) {
+    if (peer->rank == rank()) continue;
+    std::lock_guard lock(peer->send_mutex);
+    if (peer->broken || !peer->socket) continue;
+    auto frame =
+        std::make_shared<OutgoingFrame>(encode_frame_header(goodbye), nullptr, 0, nullptr);
+    peer->queue.push_back(frame);
+    flush_locked(*peer);
+    goodbyes.emplace_back(peer.get(), std::move(frame));
+  }
+  // The goodbye is the last frame queued to each peer: once it is written, everything is.
+  for (auto& [peer, frame] : goodbyes) {
+    try {
+      frame->wait(deadline);
+    } catch (const std::exception&) {
+      // That peer is gone already; it does not need our goodbye.
+    }
+  }
+  stop_thread();
+  // Drain what the peers sent and nobody will read, so close() sends a FIN, not a reset that
+  // could destroy our own last bytes still in flight.
+  for (auto& peer : peers_) {
+    if (!peer->socket) continue;
+    ::shutdown(peer->socket.get(), SHUT_WR);
+    std::byte sink[4096];
+    while (::recv(peer->socket.get(), sink, sizeof sink, MSG_DONTWAIT) > 0) {
+    }
+  }
+  finished_cleanly_ = true;
+}
+
+std::string Engine::describe(int world_rank) const {
+  const auto& p = peer(world_rank);
+  return "rank " + std::to_string(p.rank) + " (host " + p.host + ", " + p.ip + ":" +
+         std::to_string(p.port) + ")";
+}
+
+// ---- mailboxes
+
+Mailbox& Engine::mailbox(std::uint64_t context, const std::vector<int>& members, int my_rank) {
+  std::lock_guard lock(contexts_mutex_);
+  Context& c = contexts_[context];
+  if (!c.box) {
+    c.box = std::make_unique<Mailbox>(my_rank);
+    if (lost_) c.box->fail_all(lost_);
+  }
+  if (c.members.empty()) {
+    c.members = members;
+    // Peers that finished before this communicator was made here can no longer send to it.
+    for (const auto& [world_rank, error] : finished_)
+      for (int r = 0; r < static_cast<int>(members.size()); ++r)
+        if (members[static_cast<std::size_t>(r)] == world_rank) c.box->fail_source(r, error, false);
+  }
+  return *c.box;
+}
+
+Mailbox& Engine::mailbox_for_frame(Peer& peer, std::uint64_t context) {
+  const std::vector<int>* members = nullptr;
+  Mailbox* box = nullptr;
+  if (peer.cached_box != nullptr && peer.cached_context == context) {
+    box = peer.cached_box;
+    members = peer.cached_members;
+  } else {
+    std::lock_guard lock(contexts_mutex_);
+    Context& c = contexts_[context];
+    if (!c.box) {
+      // A message for a communicator this rank has not made yet: it waits in the mailbox.
+      c.box = std::make_unique<Mailbox>(rank());
+      if (lost_) c.box->fail_all(lost_);
+    }
+    box = c.box.get();
+    if (!c.members.empty()) {
+      members = &c.members;  // set once, never changed: safe to keep
+      peer.cached_context = context;
+      peer.cached_box = box;
+      peer.cached_members = members;
+    }
+  }
+  if (members != nullptr) {
+    const int source = peer.header.source;
+    if (source >= static_cast<int>(members->size()) ||
+        (*members)[static_cast<std::size_t>(source)] != peer.rank)
+      throw Error("malformed frame header: it claims to come from rank " +
+                  std::to_string(source) + " of its communicator, which is not the sender");
+  }
+  return *box;
+}
+
+void Engine::deliver_to_self(const FrameHeader& header, const void* data) {
+  Mailbox* box = nullptr;
+  {
+    std::lock_guard lock(contexts_mutex_);
+    Context& c = contexts_[header.context];
+    if (!c.box) c.box = std::make_unique<Mailbox>(rank());
+    box = c.box.get();
+  }
+  auto delivery = box->begin(Envelope{header.source, header.tag, header.length, header.type});
+  if (header.length > 0) std::memcpy(delivery.destination, data, header.length);
+  box->finish(std::move(delivery));
+}
+
+// ---- sending
+
+void Engine::set_want_write_locked(Peer& peer, bool want) {
+  if (want == peer.want_write || !peer.socket) return;
+  epoll_event event{};
+  event.events = EPOLLIN | (want ? EPOLLOUT : 0u);
+  event.data.u64 = static_cast<std::uint64_t>(peer.rank);
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, peer.socket.get(), &event) == 0)
+    peer.want_write = want;
+}
+
+void Engine::complete_frames_locked(Peer& peer, std::size_t written) {
+  while (written > 0 && !peer.queue.empty()) {
+    OutgoingFrame& frame = *peer.queue.front();
+    std::size_t rest = frame.total() - frame.sent;
+    if (written < rest) {
+      frame.sent += written;
+      return;
+    }
+    written -= rest;
+    frame.sent = frame.total();
+    auto done = std::move(peer.queue.front());
+    peer.queue.pop_front();
+    done->complete(nullptr);
+  }
+}
+
+void Engine::flush_locked(Peer& peer) {
+  while (!peer.queue.empty() && peer.socket && !peer.write_failed) {
+    iovec pieces[2 * max_frames_per_write];
+    int count = 0;
+    int frames = 0;
+    for (const auto& frame : peer.queue) {
+      if (frames++ == max_frames_per_write) break;
+      if (frame->sent < frame_header_size)
+        pieces[count++] = {frame->header.data() + frame->sent, frame_header_size - frame->sent};
+      std::size_t done = frame->sent > frame_header_size ? frame->sent - frame_header_size : 0;
+      if (frame->bytes > done)
+        pieces[count++] = {const_cast<std::byte*>(frame->data + done), frame->bytes - done};
+    }
+    msghdr message{};
+    message.msg_iov = pieces;
+    message.msg_iovlen = static_cast<std::size_t>(count);
+    ssize_t written = ::sendmsg(peer.socket.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      // EPIPE, ECONNRESET: the reader will find out whether the peer finished or died, and
+      // fail these frames with the right error.
+      peer.write_failed = true;
+      break;
+    }
+    complete_frames_locked(peer, static_cast<std::size_t>(written));
+  }
+  set_want_write_locked(peer, !peer.queue.empty() && !peer.write_failed);
+}
+
+void Engine::send(int world_dest, const FrameHeader& header, const void* data, Deadline deadline) {
+  if (world_dest == rank()) return deliver_to_self(header, data);
+  Peer& peer = *peers_[static_cast<std::size_t>(world_dest)];
+  const EncodedHeader encoded = encode_frame_header(header);
+  std::shared_ptr<OutgoingFrame> frame;
+  {
+    std::lock_guard lock(peer.send_mutex);
+    if (peer.broken) std::rethrow_exception(peer.broken);
+    std::size_t written = 0;
+    if (peer.queue.empty() && peer.socket && !peer.write_failed) {
+      // The common case: one sendmsg straight from the caller's buffer, no allocation.
+      iovec pieces[2] = {{const_cast<std::byte*>(encoded.data()), frame_header_size},
+                         {const_cast<void*>(data), header.length}};
+      msghdr message{};
+      message.msg_iov = pieces;
+      message.msg_iovlen = header.length > 0 ? 2 : 1;
+      ssize_t sent;
+      do {
+        sent = ::sendmsg(peer.socket.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+      } while (sent < 0 && errno == EINTR);
+      if (sent == static_cast<ssize_t>(frame_header_size + header.length)) return;
+      if (sent > 0) written = static_cast<std::size_t>(sent);
+      else if (errno != EAGAIN && errno != EWOULDBLOCK) peer.write_failed = true;
+    }
+    frame = std::make_shared<OutgoingFrame>(encoded, data, header.length, nullptr);
+    frame->sent = written;
+    peer.queue.push_back(frame);
+    flush_locked(peer);
+  }
+  wait_for(peer, frame, deadline);
+}
+
+void Engine::wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, Deadline deadline) {
+  const auto start = Clock::now();
+  if (frame->wait(deadline)) return;
+  std::string how;
+  {
+    std::lock_guard lock(peer.send_mutex);
+    if (!frame->pending()) {
+      how = "";
+    } else if (frame->sent == 0) {
+      std::erase(peer.queue, frame);
+      frame->complete(nullptr);
+      how = "nothing of it was sent (the send was withdrawn)";
+    } else {
+      frame->own_remaining_payload();
+      how = "part of it was sent; the rest stays queued and goes if the peer resumes";
+    }
+  }
+  if (how.empty()) {
+    frame->wait(Deadline::never());  // finished just now: rethrows a failure, if any
+    return;
+  }
+  throw Timeout("hilo: send from rank " + std::to_string(rank()) + " to " + describe(peer.rank) +
+                ": the peer did not take the message within " +
+                seconds_text(Clock::now() - start) + " (it is alive but not reading: stalled?); " +
+                how);
+}
+
+std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& header,
+                                         std::shared_ptr<const void> keep_alive,
+                                         const void* data) {
+  const Status done{header.source, header.tag, header.length};
+  if (world_dest == rank()) {
+    deliver_to_self(header, data);
+    return std::make_unique<CompletedSend>(done);
+  }
+  Peer& peer = *peers_[static_cast<std::size_t>(world_dest)];
+  const EncodedHeader encoded = encode_frame_header(header);
+  std::lock_guard lock(peer.send_mutex);
+  if (peer.broken) std::rethrow_exception(peer.broken);
+  auto frame = std::make_shared<OutgoingFrame>(encoded, data, header.length, std::move(keep_alive));
+  peer.queue.push_back(frame);
+  flush_locked(peer);
+  if (!frame->pending()) return std::make_unique<CompletedSend>(done);
+  return std::make_unique<SendOperation>(*this, peer, std::move(frame), header.tag);
+}
+
+// ---- failures
+
+void Engine::peer_lost(Peer& peer, const std::string& why) {
+  auto error = std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
+  {
+    std::lock_guard lock(peer.send_mutex);
+    if (peer.broken) {
+      for (auto& frame : peer.queue) frame->complete(peer.broken);
+      peer.queue.clear();
+      return;  // it said goodbye first (or was already reported)
+    }
+    peer.broken = error;
+    for (auto& frame : peer.queue) frame->complete(error);
+    peer.queue.clear();
+  }
+  // A job that lost a rank cannot trust any receive to complete (a collective may be waiting on
+  // it through others): every receive of this rank fails now, in every communicator.
+  std::lock_guard lock(contexts_mutex_);
+  if (!lost_) lost_ = error;
+  for (auto& [context, c] : contexts_) c.box->fail_all(error);
+}
+
+void Engine::peer_finished(Peer& peer) {
+  peer.said_goodbye = true;
+  auto error = std::make_exception_ptr(PeerLost(
+      "hilo: " + describe(peer.rank) + " has finished (its hilo::Runtime ended): nothing more " +
+          "will come from it and nothing sent to it will be received",
+      peer.rank, this->peer(peer.rank).host));
+  {
+    std::lock_guard lock(peer.send_mutex);
+    if (!peer.broken) peer.broken = error;
+    for (auto& frame : peer.queue) frame->complete(error);
+    peer.queue.clear();
+  }
+  std::lock_guard lock(contexts_mutex_);
+  finished_.emplace_back(peer.rank, error);
+  for (auto& [context, c] : contexts_)
+    for (int r = 0; r < static_cast<int>(c.members.size()); ++r)
+      if (c.members[static_cast<std::size_t>(r)] == peer.rank) c.box->fail_source(r, error, false);
+}
+
+// ---- receiving
+
+bool Engine::read_frames(Peer& peer) {
+  const int fd = peer.socket.get();
+  std::size_t budget = read_budget;
+  // One recv; returns false on EOF/error (errno set, 0 for EOF), true with `got` bytes or none.
+  auto receive = [&](void* into, std::size_t want, std::size_t& got) {
+    for (;;) {
+      ssize_t n = ::recv(fd, into, want, 0);
+      if (n > 0) {
+        got = static_cast<std::size_t>(n);
+        budget -= std::min(budget, got);
+        return true;
+      }
+      if (n == 0) {
+        errno = 0;
+        return false;
+      }
+      if (errno == EINTR) continue;
+      got = 0;
+      return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+  };
+  for (;;) {
+    if (!peer.in_payload) {
+      std::size_t have = peer.staged_end - peer.staged_begin;
+      if (have < frame_header_size) {
+        if (budget == 0) return true;
+        if (peer.staged_begin > 0) {
+          std::memmove(peer.staging.get(), peer.staging.get() + peer.staged_begin, have);
+          peer.staged_begin = 0;
+          peer.staged_end = have;
+        }
+        std::size_t got = 0;
+        if (!receive(peer.staging.get() + peer.staged_end, staging_size - peer.staged_end, got))
+          return false;
+        if (got == 0) return true;
+        peer.staged_end += got;
+        continue;
+      }
+      peer.header = decode_frame_header(peer.staging.get() + peer.staged_begin, config_.max_payload);
+      peer.staged_begin += frame_header_size;
+      if (peer.header.flags & frame_flag_goodbye) {
+        peer_finished(peer);
+        continue;
+      }
+      if (peer.said_goodbye) throw Error("malformed stream: a frame after its goodbye");
+      peer.box = &mailbox_for_frame(peer, peer.header.context);
+      peer.delivery = peer.box->begin(
+          Envelope{peer.header.source, peer.header.tag, peer.header.length, peer.header.type});
+      peer.received = 0;
+      peer.in_payload = true;
+    }
+    std::uint64_t remaining = peer.header.length - peer.received;
+    std::size_t have = peer.staged_end - peer.staged_begin;
+    if (have > 0 && remaining > 0) {
+      std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(have, remaining));
+      std::memcpy(peer.delivery.destination + peer.received,
+                  peer.staging.get() + peer.staged_begin, take);
+      peer.staged_begin += take;
+      peer.received += take;
+      remaining -= take;
+    }
+    if (remaining == 0) {
+      peer.in_payload = false;
+      peer.box->finish(std::move(peer.delivery));
+      continue;
+    }
+    if (budget == 0) return true;
+    peer.staged_begin = peer.staged_end = 0;  // staging is empty here
+    std::size_t got = 0;
+    if (remaining >= direct_read_threshold) {
+      std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, SSIZE_MAX));
+      if (!receive(peer.delivery.destination + peer.received, want, got)) return false;
+      peer.received += got;
+    } else {
+      if (!receive(peer.staging.get(), staging_size, got)) return false;
+      peer.staged_end = got;
+    }
+    if (got == 0) return true;
+  }
+}
+
+void Engine::read_from(Peer& peer) {
+  std::string why;
+  try {
+    if (read_frames(peer)) return;
+    const int error = errno;
+    if (peer.said_goodbye)
+      why.clear();
+    else if (error == 0)
+      why = describe(peer.rank) + " closed its connection to rank " + std::to_string(rank()) +
+            " without finishing: it exited or was killed";
+    else
+      why = launch::errno_message(describe(peer.rank) + " broke its connection to rank " +
+                                      std::to_string(rank()) + " (it died or its host is gone)",
+                                  error);
+  } catch (const std::bad_alloc&) {
+    why = describe(peer.rank) + " sent a message of " + std::to_string(peer.header.length) +
+          " bytes that rank " + std::to_string(rank()) + " has no memory for; connection closed";
+  } catch (const std::exception& e) {
+    why = describe(peer.rank) + " sent something rank " + std::to_string(rank()) +
+          " cannot trust (" + e.what() + "); connection closed";
+  }
+  // The connection is over: finish what was half read, stop watching it, close it.
+  std::exception_ptr error;
+  if (!why.empty())
+    error = std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
+  if (peer.in_payload) {
+    peer.in_payload = false;
+    peer.box->abort(std::move(peer.delivery),
+                    error ? error
+                          : std::make_exception_ptr(PeerLost("hilo: " + describe(peer.rank) +
+                                                                 " finished mid-message",
+                                                             peer.rank, this->peer(peer.rank).host)));
+  }
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, peer.socket.get(), nullptr);
+  {
+    std::lock_guard lock(peer.send_mutex);
+    peer.socket.reset();
+    peer.want_write = false;
+  }
+  if (!why.empty())
+    peer_lost(peer, why);
+  else
+    peer_lost(peer, describe(peer.rank) + " has finished");  // fails leftover frames only
+}
+
+// ---- connections that arrive after setup: never trusted, always closed
+
+void Engine::accept_strangers() {
+  for (;;) {
+    int fd = ::accept4(listener_.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    UniqueFd owned(fd);
+    std::string ip = remote_ip_of(fd);
+    if (strangers_.size() >= max_strangers) {
+      log_->reject(ip, "too many unauthenticated connections at once");
+      continue;
+    }
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = stranger_tag | static_cast<std::uint32_t>(fd);
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) continue;
+    strangers_[fd] = Stranger{std::move(owned), ip, {}, Clock::now() + stranger_window};
+  }
+}
+
+void Engine::drop_stranger(int fd, const std::string& why) {
+  auto it = strangers_.find(fd);
+  if (it == strangers_.end()) return;
+  log_->reject(it->second.remote_ip, why);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  strangers_.erase(it);
+}
+
+void Engine::read_stranger(int fd) {
+  auto it = strangers_.find(fd);
+  if (it == strangers_.end()) return;
+  Stranger& s = it->second;
+  char buffer[max_hello_size];
+  ssize_t got = ::recv(fd, buffer, std::max<std::size_t>(hello_bytes_missing(s.received.data(), s.received.size()), 1), 0);
+  if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (got <= 0) return drop_stranger(fd, "it closed the connection before completing a handshake");
+  s.received.append(buffer, static_cast<std::size_t>(got));
+  HelloParse parse = parse_hello(s.received.data(), s.received.size());
+  if (parse.result == HelloParse::Result::need_more) return;
+  if (parse.result == HelloParse::Result::malformed) return drop_stranger(fd, parse.why);
+  if (auto problem = hello_problem(parse.hello, config_.token, size()))
+    return drop_stranger(fd, *problem);
+  drop_stranger(fd, "rank " + std::to_string(parse.hello.rank) +
+                        " is already connected (a duplicate rank, or a connection after setup)");
+}
+
+// ---- the progress thread
+
+void Engine::handle_events(const epoll_event* events, int count) {
+  for (int i = 0; i < count; ++i) {
+    const std::uint64_t tag = events[i].data.u64;
+    if (tag == wake_tag) {
+      // Left readable on purpose: only stop_thread() writes it, and a user thread polling here
+      // must not consume the wake-up the progress thread is waiting for.
+    } else if (tag == listener_tag) {
+      accept_strangers();
+    } else if ((tag >> 32) == (stranger_tag >> 32)) {
+      read_stranger(static_cast<int>(tag & 0xffffffffu));
+    } else {
+      // Events may be stale (another thread handled them first): every handler copes with
+      // nothing to read, and a closed connection is skipped.
+      Peer& peer = *peers_[static_cast<std::size_t>(tag)];
+      if (!peer.socket) continue;
+      if (events[i].events & EPOLLOUT) {
+        std::lock_guard lock(peer.send_mutex);
+        flush_locked(peer);
+      }
+      if (peer.socket && (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))) read_from(peer);
+    }
+  }
+}
+
+void Engine::poll_until(const detail::PendingReceive& receive) {
+  if (receive.done() || config_.spin_window.count() == 0) return;
+  pollers_.fetch_add(1);
+  const auto give_up = Clock::now() + config_.spin_window;
+  epoll_event events[64];
+  while (!receive.done() && !stopping_.load(std::memory_order_relaxed)) {
+    int ready = 0;
+    if (progress_mutex_.try_lock()) {
+      std::lock_guard lock(progress_mutex_, std::adopt_lock);
+      ready = ::epoll_wait(epoll_.get(), events, 64, 0);
+      if (ready > 0) handle_events(events, ready);
+    }
+    if (ready <= 0) {
+      if (Clock::now() >= give_up) break;
+      std::this_thread::yield();
+    }
+  }
+  if (pollers_.fetch_sub(1) == 1) {
+    std::lock_guard lock(pollers_mutex_);
+    pollers_left_.notify_all();
+  }
+}
+
+void Engine::progress_loop() {
+  epoll_event events[64];
+  auto last_activity = Clock::now();
+  bool spinning = false;
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    if (pollers_.load() > 0) {
+      // A user thread drives the sockets now; waiting in epoll would only get this thread
+      // woken for every message it then finds already handled.
+      std::unique_lock lock(pollers_mutex_);
+      pollers_left_.wait_for(lock, std::chrono::milliseconds(10),
+                             [&] { return pollers_.load() == 0 || stopping_.load(); });
+      last_activity = Clock::now();
+      continue;
+    }
+    int timeout = -1;
+    if (spinning) {
+      timeout = 0;
+    } else {
+      std::lock_guard lock(progress_mutex_);
+      if (!strangers_.empty()) {
+        auto nearest = Clock::time_point::max();
+        for (const auto& [fd, s] : strangers_) nearest = std::min(nearest, s.give_up_at);
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(nearest - Clock::now());
+        timeout = static_cast<int>(std::clamp<long>(wait.count() + 1, 0, 60000));
+      }
+    }
+    int ready = ::epoll_wait(epoll_.get(), events, 64, timeout);
+    const auto now = Clock::now();
+    {
+      std::lock_guard lock(progress_mutex_);
+      if (ready > 0) {
+        last_activity = now;
+        handle_events(events, ready);
+      }
+      for (auto it = strangers_.begin(); it != strangers_.end();) {
+        int fd = (it++)->first;
+        if (now >= strangers_[fd].give_up_at)
+          drop_stranger(fd, "no complete handshake within " +
+                                std::to_string(stranger_window.count()) + " s");
+      }
+    }
+    spinning = config_.spin_window.count() > 0 && now - last_activity < config_.spin_window;
+    if (spinning && ready <= 0) std::this_thread::yield();
+  }
+}
+
+}  // namespace hilo::tcp

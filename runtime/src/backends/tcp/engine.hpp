@@ -1,0 +1,165 @@
+// The progress engine of one rank: its connections to every other rank, the thread that moves
+// bytes on them, and the mailboxes (one per communicator) that incoming frames are matched in.
+//
+// Sending. The calling thread writes a frame (header + payload in one sendmsg, MSG_NOSIGNAL, so a
+// dead peer is an error and never a SIGPIPE) straight from the user's buffer when nothing is
+// queued for that peer; this is the whole cost of a small send. Whatever the socket does not take
+// at once is queued and written by the progress thread as the peer drains it, so an isend
+// progresses without the user polling (everyone isending 64 MiB to a neighbour, then receiving,
+// does not deadlock). Frames to one peer leave in the order they were sent: per-pair order.
+//
+// Receiving. The progress thread reads each connection into a 64 KiB staging buffer (many small
+// frames per read), decodes the header, asks the communicator's Mailbox where the payload goes
+// (the posted receive's own buffer when there is one) and reads large payloads straight there.
+//
+// Latency. A thread blocked in the kernel costs ~30 us to wake here, more than a whole message
+// should, and handing a message from the progress thread to the receiving thread costs a few
+// more. So a thread waiting for a receive first drives the sockets itself for a short window
+// (HILO_TCP_SPIN_US, default 50 us): it takes the progress lock, polls every socket without
+// blocking and delivers what arrived, its own message included, with no thread switch. While a
+// user thread polls, the progress thread stands aside (it does not even wait in epoll, so the
+// kernel does not wake it per message). Once the window passes the waiter sleeps and the
+// progress thread takes over; it too keeps polling for the same window after any traffic before
+// it blocks in the kernel. Every polling loop yields the CPU between rounds, so ranks
+// oversubscribed on few cores still let each other run. Whoever holds the progress lock is the
+// only one touching the receive side of the connections.
+//
+// Failures. recv() == 0 or a reset without a goodbye frame means the peer died: every pending
+// and later receive of this rank (any communicator, any source) and every send to that peer
+// fails with hilo::PeerLost naming its rank and host. A rank that finishes normally sends a
+// goodbye frame first; then only receives that wait for it (by rank) fail, so ranks that finish
+// early do not break the others. A malformed frame is treated as a lost peer: the connection
+// cannot be trusted after it. Stalled peers are the callers' deadlines' business (hilo::Timeout).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <sys/epoll.h>
+#include <unordered_map>
+#include <vector>
+
+#include "backends/tcp/frame.hpp"
+#include "backends/tcp/socket.hpp"
+#include "comm/mailbox.hpp"
+#include "hilo/comm/transport.hpp"
+#include "launch/rendezvous.hpp"
+
+namespace hilo::tcp {
+
+struct EngineConfig {
+  int rank = 0;
+  std::vector<launch::PeerAddress> table;  // by rank
+  std::chrono::microseconds spin_window{50};
+  std::uint64_t max_payload = default_max_payload();
+  std::string token;  // to tell late strangers apart in the log
+};
+
+class OutgoingFrame;
+
+class Engine {
+ public:
+  // Takes the listener (kept open so late strangers are refused and logged) and one connected,
+  // handshaken socket per peer, and starts the progress thread.
+  Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> peers,
+         std::unique_ptr<RejectionLog> log);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  ~Engine();  // stops abruptly if finish() was not called: the peers see this rank as lost
+
+  // Normal end: flushes every queued frame, tells every peer goodbye, stops the progress thread
+  // and closes the sockets. Waits at most `limit` for slow peers to take the remaining bytes.
+  void finish(std::chrono::milliseconds limit);
+
+  int rank() const { return config_.rank; }
+  int size() const { return static_cast<int>(config_.table.size()); }
+  const launch::PeerAddress& peer(int world_rank) const {
+    return config_.table[static_cast<std::size_t>(world_rank)];
+  }
+  std::string describe(int world_rank) const;  // "rank 3 (host n1, 10.0.0.3:40001)"
+
+  // The mailbox of communicator `context` on this rank, whose ranks are the world ranks
+  // `members` (this rank is `my_rank` among them). Messages that arrived before the
+  // communicator was made here are already in it.
+  detail::Mailbox& mailbox(std::uint64_t context, const std::vector<int>& members, int my_rank);
+
+  // Drives the connections from the calling thread until `receive` is done or the spin window
+  // passes (then the caller sleeps in the Mailbox and the progress thread carries on).
+  void poll_until(const detail::PendingReceive& receive);
+
+  // Blocking send: returns once the socket has taken every byte (the buffer may be reused).
+  // Throws PeerLost (peer dead or finished), Timeout (the peer does not read: it stalls).
+  void send(int world_dest, const FrameHeader& header, const void* data, Deadline deadline);
+  // Nonblocking send; the returned operation completes when the socket has taken every byte.
+  std::unique_ptr<Operation> isend(int world_dest, const FrameHeader& header,
+                                   std::shared_ptr<const void> keep_alive, const void* data);
+
+ private:
+  struct Peer;
+  struct Context {
+    std::unique_ptr<detail::Mailbox> box;
+    std::vector<int> members;  // empty until this rank makes the communicator
+  };
+  friend class SendOperation;
+
+  void progress_loop();
+  // Handles `count` epoll events; the caller holds progress_mutex_.
+  void handle_events(const epoll_event* events, int count);
+  void read_from(Peer& peer);
+  bool read_frames(Peer& peer);  // false: the connection is gone
+  void flush_locked(Peer& peer);
+  void set_want_write_locked(Peer& peer, bool want);
+  void complete_frames_locked(Peer& peer, std::size_t written);
+  void accept_strangers();
+  void read_stranger(int fd);
+  void drop_stranger(int fd, const std::string& why);
+  detail::Mailbox& mailbox_for_frame(Peer& peer, std::uint64_t context);
+  void peer_lost(Peer& peer, const std::string& why);
+  void peer_finished(Peer& peer);
+  void deliver_to_self(const FrameHeader& header, const void* data);
+  // Waits until `frame` is written; on a deadline, detaches it so the stream stays consistent.
+  void wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, Deadline deadline);
+  void detach(Peer& peer, OutgoingFrame& frame);
+  void stop_thread();
+
+  EngineConfig config_;
+  Listener listener_;
+  std::unique_ptr<RejectionLog> log_;  // under progress_mutex_
+  std::vector<std::unique_ptr<Peer>> peers_;
+  UniqueFd epoll_;
+  UniqueFd wake_;  // eventfd: finish() stops the thread through it
+
+  std::mutex contexts_mutex_;
+  std::unordered_map<std::uint64_t, Context> contexts_;
+  std::vector<std::pair<int, std::exception_ptr>> finished_;  // world rank, what to raise
+  std::exception_ptr lost_;                                   // the first peer lost
+
+  struct Stranger {
+    UniqueFd fd;
+    std::string remote_ip;
+    std::string received;
+    std::chrono::steady_clock::time_point give_up_at;
+  };
+  std::map<int, Stranger> strangers_;  // under progress_mutex_
+
+  // Held by whichever thread is handling socket events: the progress thread, or a user thread
+  // polling for its own receive. It guards every Peer's receive side, strangers_ and log_.
+  std::mutex progress_mutex_;
+  std::atomic<int> pollers_{0};  // user threads inside poll_until
+  std::mutex pollers_mutex_;
+  std::condition_variable pollers_left_;
+  std::atomic<bool> stopping_{false};
+  bool finished_cleanly_ = false;
+  std::thread progress_;
+};
+
+}  // namespace hilo::tcp

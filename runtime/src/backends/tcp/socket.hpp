@@ -1,0 +1,50 @@
+// Sockets for the TCP backend: the listener and the per-peer socket options, each fd owned by a
+// launch::UniqueFd so nothing leaks on an early return or an exception.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "backends/tcp/network_choice.hpp"
+#include "launch/unique_fd.hpp"
+
+namespace hilo::tcp {
+
+using launch::UniqueFd;
+
+// A nonblocking listening socket on one address. Binding 0.0.0.0 is refused: a rank listens on
+// the address it was told to use, so it is not reachable from networks it was not meant for.
+struct Listener {
+  UniqueFd fd;
+  std::string ip;
+  std::uint16_t port = 0;
+};
+// Throws std::invalid_argument for a malformed or wildcard ip, hilo::Error when no port of
+// `ports` can be bound (naming the address and the range).
+Listener listen_on(const std::string& ip, PortRange ports);
+
+// The options every rank-to-rank connection gets: nonblocking, close-on-exec, TCP_NODELAY (a
+// small message leaves at once), keepalive probes and TCP_USER_TIMEOUT (a peer host that
+// vanishes without a FIN or RST is noticed within about a minute instead of hours).
+void tune_peer_socket(int fd);
+
+// Starts a nonblocking connect to ip:port; the caller polls for POLLOUT and checks SO_ERROR.
+UniqueFd start_connect(const std::string& ip, std::uint16_t port);
+
+// The IP of the far end of a connected socket ("?" if unknown), for log lines.
+std::string remote_ip_of(int fd);
+
+// Logs a refused connection on stderr at most once per remote address, so a port scanner or a
+// misconfigured job cannot flood the output, and one bad client is still visible.
+class RejectionLog {
+ public:
+  explicit RejectionLog(std::string who) : who_(std::move(who)) {}
+  void reject(const std::string& remote_ip, const std::string& why);
+
+ private:
+  std::string who_;  // "hilo tcp rank 3 (host n1, 10.0.0.3:40001)"
+  std::set<std::string> logged_;
+};
+
+}  // namespace hilo::tcp

@@ -1,0 +1,133 @@
+#include "backends/tcp/tcp_transport.hpp"
+
+#include "hilo/errors.hpp"
+
+namespace hilo::tcp {
+
+namespace {
+
+class ReceiveOperation final : public Operation {
+ public:
+  ReceiveOperation(Engine& engine, detail::Mailbox& box,
+                   std::shared_ptr<detail::PendingReceive> receive,
+                   std::function<void(const Timeout&)> on_timeout)
+      : engine_(engine),
+        box_(box),
+        receive_(std::move(receive)),
+        on_timeout_(std::move(on_timeout)) {}
+  ~ReceiveOperation() override {
+    if (!finished_) box_.cancel(*receive_);
+  }
+  bool test() override { return box_.test(*receive_); }
+  Status wait(Deadline deadline) override {
+    try {
+      engine_.poll_until(*receive_);
+      Status s = box_.wait(*receive_, deadline);
+      finished_ = true;
+      return s;
+    } catch (const Timeout& timeout) {
+      finished_ = true;  // the mailbox withdrew it
+      on_timeout_(timeout);
+      throw;
+    } catch (...) {
+      finished_ = true;
+      throw;
+    }
+  }
+
+ private:
+  Engine& engine_;
+  detail::Mailbox& box_;
+  std::shared_ptr<detail::PendingReceive> receive_;
+  std::function<void(const Timeout&)> on_timeout_;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+TcpTransport::TcpTransport(std::shared_ptr<Engine> engine, std::uint64_t context,
+                           std::vector<int> members, int rank)
+    : engine_(std::move(engine)), context_(context), members_(std::move(members)), rank_(rank) {
+  mine_ = &engine_->mailbox(context_, members_, rank_);
+}
+
+std::string TcpTransport::host_of(int rank) const {
+  return engine_->peer(world_rank(rank)).host;
+}
+
+FrameHeader TcpTransport::header(int tag, std::size_t bytes, DataType type) const {
+  FrameHeader h;
+  h.context = context_;
+  h.source = rank_;
+  h.tag = tag;
+  h.type = type;
+  h.length = bytes;
+  return h;
+}
+
+void TcpTransport::send(int dest, int tag, const void* data, std::size_t bytes, DataType type,
+                        Deadline deadline) {
+  engine_->send(world_rank(dest), header(tag, bytes, type), data, deadline);
+}
+
+std::unique_ptr<Operation> TcpTransport::isend(int dest, int tag,
+                                               std::shared_ptr<const void> keep_alive,
+                                               const void* data, std::size_t bytes,
+                                               DataType type) {
+  return engine_->isend(world_rank(dest), header(tag, bytes, type), std::move(keep_alive), data);
+}
+
+void TcpTransport::rethrow_naming_peer(const Timeout& timeout, int source) const {
+  if (source == any_source) throw timeout;
+  throw Timeout(std::string(timeout.what()) + "; rank " + std::to_string(source) + " is " +
+                engine_->describe(world_rank(source)) + ", alive as far as TCP knows (stalled?)");
+}
+
+Status TcpTransport::recv(int source, int tag, const Sink& sink, Deadline deadline) {
+  auto receive = mine_->post(source, tag, sink);
+  try {
+    engine_->poll_until(*receive);
+    return mine_->wait(*receive, deadline);
+  } catch (const Timeout& timeout) {
+    rethrow_naming_peer(timeout, source);
+  }
+}
+
+std::unique_ptr<Operation> TcpTransport::irecv(int source, int tag, Sink sink) {
+  return std::make_unique<ReceiveOperation>(
+      *engine_, *mine_, mine_->post(source, tag, std::move(sink)),
+      [this, source](const Timeout& timeout) { rethrow_naming_peer(timeout, source); });
+}
+
+Status TcpTransport::probe(int source, int tag, Deadline deadline) {
+  try {
+    return mine_->probe(source, tag, deadline);
+  } catch (const Timeout& timeout) {
+    rethrow_naming_peer(timeout, source);
+  }
+}
+
+std::optional<Status> TcpTransport::iprobe(int source, int tag) {
+  return mine_->iprobe(source, tag);
+}
+
+std::unique_ptr<Transport> TcpTransport::derive(std::uint64_t context, std::vector<int> members) {
+  std::vector<int> world_ranks;
+  int new_rank = -1;
+  for (int m : members) {
+    if (m == rank_) new_rank = static_cast<int>(world_ranks.size());
+    world_ranks.push_back(world_rank(m));
+  }
+  if (new_rank < 0)
+    throw Error("hilo: internal error: derive() without the calling rank among the members");
+  return std::make_unique<TcpTransport>(engine_, context, std::move(world_ranks), new_rank);
+}
+
+Transport& TcpTransport::collective_channel() {
+  if (!collectives_)
+    collectives_ = std::make_unique<TcpTransport>(
+        engine_, derive_context(context_, ~std::uint64_t{0}, 0), members_, rank_);
+  return *collectives_;
+}
+
+}  // namespace hilo::tcp

@@ -1,0 +1,53 @@
+// hilo::Transport over the TCP engine: one per communicator. It translates communicator ranks to
+// world ranks, stamps each frame with the communicator's context, and matches receives in the
+// communicator's Mailbox, which the engine's progress thread fills.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "backends/tcp/engine.hpp"
+#include "hilo/comm/transport.hpp"
+#include "hilo/errors.hpp"
+
+namespace hilo::tcp {
+
+class TcpTransport final : public Transport {
+ public:
+  // `members[i]` is the world rank of this communicator's rank i; this rank is `rank`.
+  TcpTransport(std::shared_ptr<Engine> engine, std::uint64_t context, std::vector<int> members,
+               int rank);
+
+  int rank() const override { return rank_; }
+  int size() const override { return static_cast<int>(members_.size()); }
+  std::string_view backend_name() const override { return "tcp"; }
+  std::string host_of(int rank) const override;
+
+  void send(int dest, int tag, const void* data, std::size_t bytes, DataType type,
+            Deadline deadline) override;
+  std::unique_ptr<Operation> isend(int dest, int tag, std::shared_ptr<const void> keep_alive,
+                                   const void* data, std::size_t bytes, DataType type) override;
+  Status recv(int source, int tag, const Sink& sink, Deadline deadline) override;
+  std::unique_ptr<Operation> irecv(int source, int tag, Sink sink) override;
+  Status probe(int source, int tag, Deadline deadline) override;
+  std::optional<Status> iprobe(int source, int tag) override;
+
+  std::unique_ptr<Transport> derive(std::uint64_t context, std::vector<int> members) override;
+  std::uint64_t context() const override { return context_; }
+  Transport& collective_channel() override;
+
+ private:
+  FrameHeader header(int tag, std::size_t bytes, DataType type) const;
+  // A receive's Timeout says which peer (rank and host) it was waiting for.
+  [[noreturn]] void rethrow_naming_peer(const Timeout& timeout, int source) const;
+  int world_rank(int rank) const { return members_[static_cast<std::size_t>(rank)]; }
+
+  std::shared_ptr<Engine> engine_;
+  std::uint64_t context_;
+  std::vector<int> members_;
+  int rank_;
+  detail::Mailbox* mine_;
+  std::unique_ptr<TcpTransport> collectives_;
+};
+
+}  // namespace hilo::tcp

@@ -1,0 +1,148 @@
+#include "launch/hostfile.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+#include "hilo/errors.hpp"
+
+namespace hilo::launch {
+namespace {
+
+// A strictly positive decimal number, or nothing: "0", "-1", "2x", "" are all rejected.
+std::optional<int> parse_positive(std::string_view text) {
+  int value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc{} || end != text.data() + text.size() || value < 1) return std::nullopt;
+  return value;
+}
+
+// Adds `entry` to `hosts`, merging it with an earlier line naming the same host.
+void add_host(std::vector<HostSlots>& hosts, HostSlots entry) {
+  for (HostSlots& known : hosts) {
+    if (known.host != entry.host) continue;
+    known.slots += entry.slots;
+    if (entry.max_slots) known.max_slots = known.max_slots.value_or(0) + *entry.max_slots;
+    return;
+  }
+  hosts.push_back(std::move(entry));
+}
+
+}  // namespace
+
+std::vector<HostSlots> parse_hostfile(std::istream& text, const std::string& source_name) {
+  std::vector<HostSlots> hosts;
+  std::string line;
+  for (int line_number = 1; std::getline(text, line); ++line_number) {
+    auto fail = [&](const std::string& why) -> void {
+      throw Error("hostfile " + source_name + ", line " + std::to_string(line_number) + ": " + why +
+                  " (expected `host [slots=N] [max_slots=N]`)");
+    };
+    if (auto comment = line.find('#'); comment != std::string::npos) line.erase(comment);
+    std::istringstream words(line);
+    HostSlots entry;
+    if (!(words >> entry.host)) continue;  // blank or comment-only line
+    if (entry.host.find('=') != std::string::npos) fail("a line must start with a host name");
+    bool slots_given = false;
+    for (std::string word; words >> word;) {
+      auto equals = word.find('=');
+      if (equals == std::string::npos) fail("unexpected word '" + word + "'");
+      std::string key = word.substr(0, equals);
+      std::string value = word.substr(equals + 1);
+      auto number = parse_positive(value);
+      if (key == "slots" || key == "count") {
+        if (!number) fail("slots must be a whole number >= 1, not '" + value + "'");
+        entry.slots = *number;
+        slots_given = true;
+      } else if (key == "max_slots" || key == "max-slots") {
+        if (!number) fail("max_slots must be a whole number >= 1, not '" + value + "'");
+        entry.max_slots = *number;
+      } else {
+        fail("unknown keyword '" + key + "'");
+      }
+    }
+    if (entry.max_slots) {
+      if (!slots_given) entry.slots = std::min(entry.slots, *entry.max_slots);
+      if (*entry.max_slots < entry.slots) fail("max_slots is smaller than slots");
+    }
+    add_host(hosts, std::move(entry));
+  }
+  if (text.bad()) throw Error("hostfile " + source_name + ": read error");
+  if (hosts.empty()) throw Error("hostfile " + source_name + " names no host");
+  return hosts;
+}
+
+std::vector<HostSlots> read_hostfile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw Error("cannot open hostfile " + path + ": check the path (--hostfile FILE)");
+  return parse_hostfile(file, path);
+}
+
+std::vector<HostSlots> parse_host_list(const std::string& list) {
+  std::vector<HostSlots> hosts;
+  std::istringstream items(list);
+  for (std::string item; std::getline(items, item, ',');) {
+    HostSlots entry;
+    entry.host = item;
+    if (auto colon = item.rfind(':'); colon != std::string::npos) {
+      auto number = parse_positive(std::string_view(item).substr(colon + 1));
+      if (!number) {
+        throw Error("--host item '" + item + "': the number after ':' must be a slot count >= 1");
+      }
+      entry.host = item.substr(0, colon);
+      entry.slots = *number;
+    }
+    if (entry.host.empty()) throw Error("--host '" + list + "' has an empty host name");
+    add_host(hosts, std::move(entry));
+  }
+  if (hosts.empty()) throw Error("--host needs at least one host name");
+  return hosts;
+}
+
+std::vector<Placement> place_ranks(const std::vector<HostSlots>& hosts, int ranks,
+                                   bool oversubscribe) {
+  if (ranks < 1) throw std::invalid_argument("place_ranks: the number of ranks must be >= 1");
+  if (hosts.empty()) throw std::invalid_argument("place_ranks: no hosts to place ranks on");
+
+  // How many ranks each host gets. By slot: fill each host's slots in order.
+  std::vector<int> per_host(hosts.size(), 0);
+  int placed = 0;
+  for (std::size_t h = 0; h < hosts.size() && placed < ranks; ++h) {
+    per_host[h] = std::min(hosts[h].slots, ranks - placed);
+    placed += per_host[h];
+  }
+  if (placed < ranks && !oversubscribe) {
+    throw Error("asked for " + std::to_string(ranks) + " ranks but the hosts have only " +
+                std::to_string(placed) +
+                " slots: add slots (host slots=N), lower -n, or pass --oversubscribe");
+  }
+  // Oversubscribed: one more rank per host in turn, never past a host's max_slots.
+  while (placed < ranks) {
+    int placed_before = placed;
+    for (std::size_t h = 0; h < hosts.size() && placed < ranks; ++h) {
+      if (hosts[h].max_slots && per_host[h] >= *hosts[h].max_slots) continue;
+      ++per_host[h];
+      ++placed;
+    }
+    if (placed == placed_before) {
+      throw Error("asked for " + std::to_string(ranks) + " ranks but every host is at its " +
+                  "max_slots (" + std::to_string(placed) + " ranks in all)");
+    }
+  }
+
+  // Ranks on one host are consecutive, as with mpirun's by-slot mapping.
+  std::vector<Placement> placements;
+  placements.reserve(static_cast<std::size_t>(ranks));
+  for (std::size_t h = 0; h < hosts.size(); ++h) {
+    for (int local = 0; local < per_host[h]; ++local) {
+      int rank = static_cast<int>(placements.size());
+      placements.push_back({rank, hosts[h].host, local, per_host[h]});
+    }
+  }
+  return placements;
+}
+
+}  // namespace hilo::launch

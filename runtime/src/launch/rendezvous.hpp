@@ -1,0 +1,114 @@
+// Rendezvous: how the ranks of a job learn each other's listening addresses.
+//
+// A coordinator (hilorun, on a thread; or rank 0 when there is no hilorun, e.g. under srun) runs a
+// RendezvousServer for a job of `size` ranks. Every rank opens a listening socket, then calls
+// register_with_coordinator() with its rank, host name, IP and port. Once all `size` ranks have
+// registered, the server answers every one of them with the full table, sorted by rank.
+//
+// Wire format (integers big-endian; every length bounded, so an absurd length is rejected, never
+// allocated):
+//   registration  u32 magic "HLRV" (0x484c5256), u16 version (1),
+//                 u16 token length (1..256), token,
+//                 i32 rank, i32 size,
+//                 u16 host length (0..255), host, u16 ip length (1..64), ip, u16 port
+//   reply         u32 magic, u16 version, u8 status, then
+//                 status 0 (ok):        u32 count (= size), count x {i32 rank, u16 host length,
+//                                       host, u16 ip length, ip, u16 port}, sorted by rank
+//                 status 1 (error), 2 (peer lost), 3 (timeout):
+//                                       i32 rank concerned (-1 if none), u16 host length, host,
+//                                       u16 message length (..4096), message
+//
+// Trust: a connection that sends a wrong token, a wrong magic or version, garbage, an absurd
+// length, an out-of-range or duplicate rank, bytes after its registration, or nothing complete
+// within the client window (10 s by default) is closed without an answer and logged on stderr at
+// most once per peer IP address; it never enters the table and the job carries on. The token
+// travels in clear: it keeps out stray and misdirected connections (another job, a port scanner),
+// not an eavesdropper on the cluster network.
+//
+// Failures that end the rendezvous, reported to every registered rank as the reply and thrown by
+// serve(): a rank that declares a different job size (hilo::Error), a registered rank whose
+// connection drops before the table is sent (hilo::PeerLost naming it: it died), ranks missing at
+// the deadline (hilo::Timeout naming them), stop() (hilo::Error).
+//
+// Scaling: p registrations in, p replies of p entries out: O(p) connections and O(p^2) bytes
+// through the one server (each entry is ~10 bytes plus host name and IP: ~1 MB in all at p = 256,
+// ~16 MB at p = 1024). One thread serves every connection with poll(), so time grows as about
+// p x (one round trip + the per-connection work). Measured on the 2-core development machine:
+// 64 ranks as threads of one process, over loopback, start, register and all hold the table in
+// 50-60 ms, thread start-up included (tests/unit/launch/rendezvous_test.cpp prints it).
+// Beyond a few thousand ranks a tree of coordinators would be the next step.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "launch/unique_fd.hpp"
+
+namespace hilo::launch {
+
+struct PeerAddress {
+  int rank = -1;
+  std::string host;  // as written in the hostfile (used in error messages)
+  std::string ip;    // where the rank listens
+  std::uint16_t port = 0;
+
+  friend bool operator==(const PeerAddress&, const PeerAddress&) = default;
+};
+
+inline constexpr int rendezvous_max_ranks = 1 << 20;
+
+// Accepts `size` registrations carrying the job token and answers each with the full table.
+class RendezvousServer {
+ public:
+  // Binds and listens on bind_ip:port (port 0 = an ephemeral port; see port()). Bad arguments
+  // (size < 1 or too large, empty token) are std::invalid_argument; a failed bind is hilo::Error.
+  RendezvousServer(const std::string& bind_ip, std::uint16_t port, int size, std::string token);
+  RendezvousServer(const RendezvousServer&) = delete;
+  RendezvousServer& operator=(const RendezvousServer&) = delete;
+  ~RendezvousServer() = default;
+
+  std::uint16_t port() const { return port_; }
+
+  // How long one connection may take to deliver its registration before it is closed (default
+  // 10 s). A silent or half-open client never blocks the others: all are served by one poll().
+  void set_client_window(std::chrono::milliseconds window) { client_window_ = window; }
+
+  // Runs the rendezvous until every rank has registered and has been sent the table, which it
+  // also returns. `timeout` bounds the whole rendezvous; milliseconds::max() means no limit.
+  // Throws hilo::Timeout, hilo::PeerLost or hilo::Error (see the header comment). Call it once.
+  std::vector<PeerAddress> serve(std::chrono::milliseconds timeout);
+
+  // Safe from another thread: serve() throws hilo::Error promptly ("stopped").
+  void stop();
+
+ private:
+  struct Connection;
+  void log_rejection_once(const std::string& peer_ip, const std::string& why);
+
+  std::string bind_ip_;
+  int size_;
+  std::string token_;
+  std::uint16_t port_ = 0;
+  std::chrono::milliseconds client_window_{10000};
+  UniqueFd listener_;
+  UniqueFd wake_;  // eventfd written by stop()
+  std::set<std::string> logged_peers_;
+};
+
+// Called by every rank: connects to the coordinator at `coord` ("ip:port"; retrying until the
+// timeout, since under srun the server may not be up yet), registers `me` as one of `size`
+// ranks and returns the table, sorted by rank. Throws hilo::Timeout when the coordinator cannot
+// be reached or the table does not arrive in time, hilo::PeerLost when the coordinator reports a
+// rank lost during rendezvous, hilo::Error for a refusal (wrong token closes without answer) or a
+// malformed reply, std::invalid_argument for bad arguments.
+std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
+                                                   const std::string& token, const PeerAddress& me,
+                                                   int size, std::chrono::milliseconds timeout);
+
+// The registration message as sent on the wire (exposed for tests that build bad clients).
+std::string encode_registration(const std::string& token, const PeerAddress& me, int size);
+
+}  // namespace hilo::launch

@@ -1,0 +1,164 @@
+#include "options.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+
+namespace hilo::hilorun {
+namespace {
+
+// Each spelling hilorun accepts for a flag that takes a value, and where the value goes.
+enum class Flag { ranks, hostfile, host, export_var, timeout, launch_agent, coord_addr };
+
+std::optional<Flag> flag_with_value(const std::string& name) {
+  if (name == "-n" || name == "-np" || name == "--np" || name == "--n") return Flag::ranks;
+  if (name == "--hostfile" || name == "-hostfile" || name == "--machinefile" ||
+      name == "-machinefile") {
+    return Flag::hostfile;
+  }
+  if (name == "--host" || name == "-host" || name == "-H") return Flag::host;
+  if (name == "-x") return Flag::export_var;
+  if (name == "--timeout" || name == "-timeout") return Flag::timeout;
+  if (name == "--launch-agent" || name == "-launch-agent") return Flag::launch_agent;
+  if (name == "--coord-addr") return Flag::coord_addr;
+  return std::nullopt;
+}
+
+int parse_rank_count(const std::string& flag, const std::string& value) {
+  int n = 0;
+  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (error != std::errc{} || end != value.data() + value.size() || n < 1) {
+    throw std::invalid_argument(flag + " needs a number of ranks >= 1, not '" + value + "'");
+  }
+  return n;
+}
+
+double parse_seconds(const std::string& flag, const std::string& value) {
+  std::size_t used = 0;
+  double seconds = 0;
+  try {
+    seconds = std::stod(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || !std::isfinite(seconds) || seconds <= 0) {
+    throw std::invalid_argument(flag + " needs a number of seconds > 0, not '" + value + "'");
+  }
+  return seconds;
+}
+
+void check_export(const std::string& value) {
+  std::string name = value.substr(0, value.find('='));
+  bool valid = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+  for (char c : name) {
+    valid = valid && (c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                      (c >= '0' && c <= '9'));
+  }
+  if (!valid) throw std::invalid_argument("-x '" + value + "': not VAR or VAR=value");
+}
+
+}  // namespace
+
+Options parse_options(const std::vector<std::string>& args) {
+  Options options;
+  std::size_t i = 0;
+  for (; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (arg.empty() || arg[0] != '-') break;  // the program
+    if (arg == "-h" || arg == "--help") {
+      options.help = true;
+      return options;
+    }
+    if (arg == "--tag-output" || arg == "-tag-output") {
+      options.tag_output = true;
+      continue;
+    }
+    if (arg == "--oversubscribe" || arg == "-oversubscribe") {
+      options.oversubscribe = true;
+      continue;
+    }
+    // A flag with a value: `--flag value` or `--flag=value`.
+    std::string name = arg, value;
+    bool inline_value = false;
+    if (auto equals = arg.find('='); equals != std::string::npos && arg.rfind("--", 0) == 0) {
+      name = arg.substr(0, equals);
+      value = arg.substr(equals + 1);
+      inline_value = true;
+    }
+    auto flag = flag_with_value(name);
+    if (!flag) {
+      throw std::invalid_argument("unknown option '" + arg + "'");
+    }
+    if (!inline_value) {
+      if (i + 1 >= args.size()) throw std::invalid_argument(name + " needs a value");
+      value = args[++i];
+    }
+    switch (*flag) {
+      case Flag::ranks:
+        options.ranks = parse_rank_count(name, value);
+        break;
+      case Flag::hostfile:
+        options.hostfile = value;
+        break;
+      case Flag::host:
+        options.host_list = value;
+        break;
+      case Flag::export_var:
+        check_export(value);
+        options.exports.push_back(value);
+        break;
+      case Flag::timeout:
+        options.timeout_seconds = parse_seconds(name, value);
+        break;
+      case Flag::launch_agent:
+        if (value.find_first_not_of(" \t") == std::string::npos) {
+          throw std::invalid_argument(name + " needs a command, e.g. --launch-agent ssh");
+        }
+        options.launch_agent = value;
+        break;
+      case Flag::coord_addr:
+        options.coord_addr = value;
+        break;
+    }
+  }
+  options.program.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+  if (options.program.empty()) throw std::invalid_argument("no program to run");
+  if (options.hostfile && options.host_list) {
+    throw std::invalid_argument("use either --hostfile or --host, not both");
+  }
+  return options;
+}
+
+const char* usage_text() {
+  return R"(Usage: hilorun -n N [options] program [args...]
+
+Starts N ranks of `program` for hilo's TCP backend: on this machine, or on the hosts of a
+hostfile (Open MPI's format, so the same file works with mpirun).
+
+Options (mpirun's names where they overlap):
+  -n, -np, --np N         number of ranks (default without -n: one per slot of the hosts)
+  --hostfile FILE         hosts and slots, lines `host [slots=N] [max_slots=N]`, # comments
+  --host, -H a,b:2        hosts on the command line; `:N` gives a host N slots (default 1)
+  --oversubscribe         allow more ranks than slots (always allowed without hosts given)
+  -x VAR[=value]          export VAR (with hilorun's value, or `value`) to every rank
+  --tag-output            prefix each output line with `[rank] ` (mpirun writes `[1,rank]<stdout>:`)
+  --timeout S             stop the whole job after S seconds (exit status 124)
+  --launch-agent CMD      how remote ranks start: `CMD HOST COMMAND...` (default ssh,
+                          or $HILO_LAUNCH_AGENT); the same hilorun path must exist there
+  --coord-addr IP         address of the rendezvous server for a multi-host job (default: the
+                          local address that routes to the first remote host)
+  -h, --help              this text
+
+Ranks find HILO_RANK, HILO_SIZE, HILO_LOCAL_RANK, HILO_LOCAL_SIZE, HILO_HOST, HILO_HOST_ADDR,
+HILO_COORD and HILO_JOB_TOKEN in their environment, plus every HILO_* variable of hilorun's.
+Output is forwarded line by line; SIGINT/SIGTERM are forwarded to every rank. When a rank
+fails, the others are stopped (SIGTERM, then SIGKILL after 2 s) and hilorun exits with that
+rank's status (128+N for signal N), naming it.
+)";
+}
+
+}  // namespace hilo::hilorun

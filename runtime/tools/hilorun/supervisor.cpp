@@ -1,0 +1,245 @@
+#include "supervisor.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <sstream>
+
+#include "launch/system_error.hpp"
+#include "output_forwarder.hpp"
+
+namespace hilo::hilorun {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Why the job is being stopped; the first reason wins.
+enum class StopReason { none, rank_failed, signalled, timed_out };
+
+// "exited with status 3" or "killed by signal 9 (Killed)".
+std::string describe_status(int wait_status) {
+  if (WIFSIGNALED(wait_status)) {
+    int s = WTERMSIG(wait_status);
+    return "killed by signal " + std::to_string(s) + " (" + ::strsignal(s) + ")";
+  }
+  return "exited with status " + std::to_string(WEXITSTATUS(wait_status));
+}
+
+int exit_code_of(int wait_status) {
+  return WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status) : WEXITSTATUS(wait_status);
+}
+
+// "SIGTERM", or "signal 42" for one without a name.
+std::string signal_name(int signal_number) {
+  const char* abbreviation = ::sigabbrev_np(signal_number);
+  return abbreviation ? std::string("SIG") + abbreviation
+                      : "signal " + std::to_string(signal_number);
+}
+
+std::string plural(int n, const char* word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+class Supervisor {
+ public:
+  Supervisor(std::vector<RankProcess>& ranks, int signal_fd, const SupervisorSettings& settings)
+      : ranks_(ranks), signal_fd_(signal_fd), settings_(settings) {
+    for (const RankProcess& rank : ranks_) {
+      std::string prefix =
+          settings.tag_output ? "[" + std::to_string(rank.placement().rank) + "] " : "";
+      forwarders_.emplace_back(STDOUT_FILENO, prefix);
+      forwarders_.emplace_back(STDERR_FILENO, prefix);
+    }
+    if (settings.timeout_seconds) {
+      job_deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                         std::chrono::duration<double>(*settings.timeout_seconds));
+    }
+  }
+
+  int run() {
+    while (true) {
+      bool any_running = false, any_output = false;
+      for (RankProcess& rank : ranks_) {
+        any_running = any_running || rank.running();
+        any_output = any_output || rank.output(1) || rank.output(2);
+      }
+      if (!any_running && !any_output) break;
+      auto now = Clock::now();
+      // Every rank is gone; whatever still holds a pipe was killed with its group, so EOF is
+      // imminent. Bounded anyway: hilorun must end.
+      if (!any_running && !drain_deadline_) drain_deadline_ = now + settings_.grace;
+      if (drain_deadline_ && now >= *drain_deadline_) break;
+      wait_for_events();
+      now = Clock::now();
+      if (job_deadline_ && now >= *job_deadline_ && reason_ == StopReason::none) {
+        job_deadline_.reset();
+        on_timeout();
+      }
+      if (kill_deadline_ && now >= *kill_deadline_) {
+        kill_deadline_.reset();
+        for (RankProcess& rank : ranks_) rank.signal(SIGKILL);
+      }
+    }
+    for (std::size_t i = 0; i < ranks_.size(); ++i) {
+      forwarders_[2 * i].finish();
+      forwarders_[2 * i + 1].finish();
+    }
+    return finish();
+  }
+
+ private:
+  void wait_for_events() {
+    std::optional<Clock::time_point> wake_at;
+    for (auto& deadline : {job_deadline_, kill_deadline_, drain_deadline_}) {
+      if (deadline && (!wake_at || *deadline < *wake_at)) wake_at = deadline;
+    }
+    int timeout = -1;
+    if (wake_at) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(*wake_at - Clock::now()).count();
+      timeout = static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
+    }
+    polled_.clear();
+    polled_.push_back({signal_fd_, POLLIN, 0});
+    for (RankProcess& rank : ranks_) {
+      polled_.push_back({rank.output(1).get(), POLLIN, 0});  // -1 (closed) is skipped by poll
+      polled_.push_back({rank.output(2).get(), POLLIN, 0});
+    }
+    if (::poll(polled_.data(), polled_.size(), timeout) < 0) {
+      if (errno == EINTR) return;
+      launch::throw_errno("hilorun: poll");
+    }
+    for (std::size_t i = 0; i < ranks_.size(); ++i) {
+      for (int stream : {1, 2}) {
+        std::size_t slot = 2 * i + static_cast<std::size_t>(stream - 1);
+        if (polled_[slot + 1].revents != 0) forward_output(i, stream, forwarders_[slot]);
+      }
+    }
+    if (polled_[0].revents != 0) handle_signals();
+  }
+
+  void forward_output(std::size_t index, int stream, OutputForwarder& forwarder) {
+    launch::UniqueFd& fd = ranks_[index].output(stream);
+    char buffer[65536];
+    ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
+    if (got > 0) {
+      forwarder.feed(buffer, static_cast<std::size_t>(got));
+    } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+      forwarder.finish();
+      fd.reset();
+    }
+  }
+
+  void handle_signals() {
+    signalfd_siginfo info{};
+    while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
+      if (info.ssi_signo == SIGCHLD) {
+        reap();
+      } else {
+        on_signal(static_cast<int>(info.ssi_signo));
+      }
+    }
+  }
+
+  void reap() {
+    int status = 0;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      for (std::size_t i = 0; i < ranks_.size(); ++i) {
+        if (ranks_[i].pid() != pid || !ranks_[i].running()) continue;
+        ranks_[i].reaped(status);
+        bool failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+        if (failed && reason_ == StopReason::none) {
+          reason_ = StopReason::rank_failed;
+          failed_rank_ = i;
+          stopped_ranks_ = stop_all(SIGTERM);
+        }
+      }
+    }
+  }
+
+  void on_signal(int signal_number) {
+    if (reason_ != StopReason::none) {
+      // Asked again while stopping: no more patience.
+      for (RankProcess& rank : ranks_) rank.signal(SIGKILL);
+      return;
+    }
+    reason_ = StopReason::signalled;
+    received_signal_ = signal_number;
+    int forwarded = stop_all(signal_number);
+    say("received " + signal_name(signal_number) + "; forwarded it to the " +
+        plural(forwarded, "running rank"));
+  }
+
+  void on_timeout() {
+    reason_ = StopReason::timed_out;
+    int running = stop_all(SIGTERM);
+    std::ostringstream seconds;
+    seconds << *settings_.timeout_seconds;
+    say("the job did not finish within " + seconds.str() + " s (--timeout); stopping its " +
+        plural(running, "running rank"));
+  }
+
+  // Sends `signal_number` to every running rank, SIGKILL after the grace period; returns how
+  // many ranks were running.
+  int stop_all(int signal_number) {
+    int running = 0;
+    for (RankProcess& rank : ranks_) {
+      if (!rank.running()) continue;
+      rank.signal(signal_number);
+      ++running;
+    }
+    kill_deadline_ = Clock::now() + settings_.grace;
+    return running;
+  }
+
+  int finish() {
+    switch (reason_) {
+      case StopReason::none:
+        return 0;
+      case StopReason::timed_out:
+        return 124;
+      case StopReason::signalled:
+        return 128 + received_signal_;
+      case StopReason::rank_failed:
+        break;
+    }
+    const RankProcess& failed = ranks_[failed_rank_];
+    std::string line = "rank " + std::to_string(failed.placement().rank) + " on host " +
+                       failed.placement().host + " " + describe_status(failed.wait_status());
+    if (failed.remote() && WIFEXITED(failed.wait_status()) &&
+        WEXITSTATUS(failed.wait_status()) == 255) {
+      line += " (255 is also how ssh reports that it could not reach the host)";
+    }
+    if (stopped_ranks_ > 0) line += "; stopped the other " + plural(stopped_ranks_, "rank");
+    say(line);
+    return exit_code_of(failed.wait_status());
+  }
+
+  void say(const std::string& message) { write_fully(STDERR_FILENO, "hilorun: " + message + "\n"); }
+
+  std::vector<RankProcess>& ranks_;
+  int signal_fd_;
+  SupervisorSettings settings_;
+  std::vector<OutputForwarder> forwarders_;  // stdout, stderr of rank 0, then of rank 1, ...
+  std::vector<pollfd> polled_;
+  StopReason reason_ = StopReason::none;
+  std::size_t failed_rank_ = 0;
+  int stopped_ranks_ = 0;
+  int received_signal_ = 0;
+  std::optional<Clock::time_point> job_deadline_, kill_deadline_, drain_deadline_;
+};
+
+}  // namespace
+
+int supervise(std::vector<RankProcess>& ranks, int signal_fd, const SupervisorSettings& settings) {
+  return Supervisor(ranks, signal_fd, settings).run();
+}
+
+}  // namespace hilo::hilorun

@@ -1,0 +1,26 @@
+// hilorun's event loop: forwards the ranks' output, reaps them, forwards signals, and stops the
+// whole job when one rank fails or the --timeout expires.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <vector>
+
+#include "rank_process.hpp"
+
+namespace hilo::hilorun {
+
+struct SupervisorSettings {
+  bool tag_output = false;
+  std::optional<double> timeout_seconds;  // --timeout
+  // How long stopped ranks get between SIGTERM and SIGKILL.
+  std::chrono::milliseconds grace{2000};
+};
+
+// Runs until every rank has been reaped and its output drained; returns hilorun's exit status:
+// 0 when every rank exited 0; the first failed rank's status (128+N for signal N) after one line
+// on stderr naming it; 124 after --timeout; 128+N after hilorun itself got signal N.
+// `signal_fd` is a signalfd for SIGCHLD, SIGINT, SIGTERM and SIGHUP (blocked by the caller).
+int supervise(std::vector<RankProcess>& ranks, int signal_fd, const SupervisorSettings& settings);
+
+}  // namespace hilo::hilorun

@@ -1,0 +1,23 @@
+# hilorun's integration tests: tests/integration/launch/hilorun_test.py runs one case per ctest
+# test (integration.hilorun.<case>) against the real hilorun, a probe rank program and a fake
+# launch agent that stands in for ssh.
+if(NOT TARGET hilorun)
+  return()
+endif()
+
+add_executable(launch_probe ${CMAKE_CURRENT_LIST_DIR}/launch/launch_probe.cpp)
+target_link_libraries(launch_probe PRIVATE hilo::hilo)
+target_include_directories(launch_probe PRIVATE ${PROJECT_SOURCE_DIR}/runtime/src)
+
+set(hilorun_cases
+  all_ranks_succeed rank_exit_status rank_killed_by_signal output_forwarding output_tagged
+  sigterm_forwarded sigint_forwarded job_timeout hilorun_killed environment_contract rendezvous
+  bad_hostfile bad_command_line agent_environment agent_rendezvous agent_rank_fails
+  agent_sigint_forwarded)
+foreach(case IN LISTS hilorun_cases)
+  add_test(NAME integration.hilorun.${case}
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/launch/hilorun_test.py
+                   --hilorun $<TARGET_FILE:hilorun> --probe $<TARGET_FILE:launch_probe>
+                   --agent ${CMAKE_CURRENT_LIST_DIR}/launch/fake_agent.sh ${case})
+  set_tests_properties(integration.hilorun.${case} PROPERTIES LABELS integration TIMEOUT 90)
+endforeach()

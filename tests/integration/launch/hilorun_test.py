@@ -1,0 +1,419 @@
+#!/usr/bin/env python3
+"""Integration tests of hilorun: one case per ctest test (integration.hilorun.<case>).
+
+Usage: hilorun_test.py --hilorun PATH --probe PATH --agent PATH CASE
+
+Every hilorun started here runs under a time limit, so a hang is a failure, not a stuck ctest.
+"""
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+LIMIT = 30  # seconds any single hilorun may take
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+class Harness:
+    def __init__(self, hilorun, probe, agent, workdir):
+        self.hilorun = hilorun
+        self.probe = probe
+        self.agent = agent
+        self.workdir = workdir
+        self.pid_dir = os.path.join(workdir, "pids")
+        os.makedirs(self.pid_dir, exist_ok=True)
+
+    def run(self, args, env_extra=None, limit=LIMIT):
+        env = dict(os.environ)
+        env.update(env_extra or {})
+        started = time.monotonic()
+        done = subprocess.run([self.hilorun] + args, capture_output=True, text=True, env=env,
+                              timeout=limit)
+        done.seconds = time.monotonic() - started
+        print(f"$ hilorun {' '.join(args)}\n-> exit {done.returncode} "
+              f"after {done.seconds:.2f} s\n--- stdout\n{done.stdout}--- stderr\n{done.stderr}---")
+        return done
+
+    def start(self, args, env_extra=None):
+        env = dict(os.environ)
+        env.update(env_extra or {})
+        return subprocess.Popen([self.hilorun] + args, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+
+    def hostfile(self, text):
+        path = os.path.join(self.workdir, "hosts.txt")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def recorded_pids(self):
+        pids = []
+        for name in os.listdir(self.pid_dir):
+            if name.endswith(".pids"):
+                with open(os.path.join(self.pid_dir, name)) as f:
+                    pids += [int(line) for line in f.read().split()]
+        return pids
+
+    def wait_for_pid_files(self, count, limit=15):
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if len([n for n in os.listdir(self.pid_dir) if n.endswith(".pids")]) >= count:
+                return
+            time.sleep(0.05)
+        raise Failure(f"fewer than {count} ranks started within {limit} s")
+
+    def check_no_survivors(self, expected_pids, limit=5):
+        """Every recorded rank and child process is gone (a zombie counts as gone)."""
+        pids = self.recorded_pids()
+        check(len(pids) >= expected_pids,
+              f"expected {expected_pids} recorded pids, found {len(pids)}")
+        deadline = time.monotonic() + limit
+        while True:
+            alive = [pid for pid in pids if is_alive(pid)]
+            if not alive:
+                print(f"no survivors among {len(pids)} recorded processes")
+                return
+            if time.monotonic() > deadline:
+                raise Failure(f"processes survived hilorun: {alive}")
+            time.sleep(0.05)
+
+
+def is_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def values(stdout, name):
+    """{rank: value} for lines `rank R NAME=value`."""
+    found = {}
+    for m in re.finditer(rf"^rank (\d+) {name}=(.*)$", stdout, re.M):
+        found[int(m.group(1))] = m.group(2)
+    return found
+
+
+# ---- cases ---------------------------------------------------------------------------------
+
+def case_all_ranks_succeed(h):
+    done = h.run(["-n", "3", h.probe, "env"])
+    check(done.returncode == 0, "all ranks exited 0 but hilorun did not")
+    check(done.stderr == "", "hilorun printed on stderr although nothing failed")
+
+
+def case_rank_exit_status(h):
+    done = h.run(["-n", "4", "-x", f"PROBE_PID_DIR={h.pid_dir}", h.probe, "exit", "2", "3"])
+    check(done.returncode == 3, "hilorun must exit with the failed rank's status 3")
+    check("hilorun: rank 2 on host localhost exited with status 3; stopped the other 3 ranks\n"
+          in done.stderr, "no line naming rank 2, its host and status")
+    for r in (0, 1, 3):
+        check(f"rank {r} got signal 15" in done.stdout, f"rank {r} was not sent SIGTERM")
+    h.check_no_survivors(6)
+
+
+def case_rank_killed_by_signal(h):
+    done = h.run(["-n", "3", "-x", f"PROBE_PID_DIR={h.pid_dir}", h.probe, "kill", "1"])
+    check(done.returncode == 128 + 9, "hilorun must exit 137 for a rank killed by SIGKILL")
+    check("hilorun: rank 1 on host localhost killed by signal 9 (Killed); stopped the other 2 "
+          "ranks" in done.stderr, "no line naming the killed rank")
+    h.check_no_survivors(4)
+
+
+def expected_lines(ranks, count):
+    lines = []
+    for r in range(ranks):
+        for i in range(count):
+            lines.append(f"rank {r} line {i} " + "x" * (10 + (i * 37) % 200))
+    return lines
+
+
+def check_forwarded_output(done, ranks, count, tagged):
+    out_lines = done.stdout.split("\n")
+    check(out_lines[-1] == "", "stdout does not end with a newline")
+    out_lines = out_lines[:-1]
+    err_lines = done.stderr.split("\n")[:-1]
+    if tagged:
+        def untag(lines):
+            plain = []
+            for line in lines:
+                m = re.match(r"^\[(\d+)\] (rank (\d+) .*)$", line)
+                check(m is not None, f"line without a [rank] prefix: {line!r}")
+                check(m.group(1) == m.group(3), f"prefix names the wrong rank: {line!r}")
+                plain.append(m.group(2))
+            return plain
+        out_lines, err_lines = untag(out_lines), untag(err_lines)
+    expected = expected_lines(ranks, count)
+    last_lines = [f"rank {r} last line without newline" for r in range(ranks)]
+    check(sorted(out_lines) == sorted(expected + last_lines), "stdout lines lost, split or mixed")
+    check(sorted(err_lines) == sorted(expected), "stderr lines lost, split or mixed")
+    for r in range(ranks):  # each rank's own lines keep their order
+        mine = [line for line in out_lines if line.startswith(f"rank {r} line ")]
+        check(mine == [line for line in expected if line.startswith(f"rank {r} line ")],
+              f"rank {r}'s lines out of order")
+
+
+def case_output_forwarding(h):
+    done = h.run(["-n", "4", h.probe, "lines", "300"])
+    check(done.returncode == 0, "hilorun failed")
+    check_forwarded_output(done, 4, 300, tagged=False)
+
+
+def case_output_tagged(h):
+    done = h.run(["-n", "4", "--tag-output", h.probe, "lines", "300"])
+    check(done.returncode == 0, "hilorun failed")
+    check_forwarded_output(done, 4, 300, tagged=True)
+
+
+def signal_case(h, sig, extra_args=(), env_extra=None, ranks=3):
+    job = h.start(list(extra_args) + ["-n", str(ranks), "-x", f"PROBE_PID_DIR={h.pid_dir}",
+                                      h.probe, "wait"], env_extra)
+    try:
+        h.wait_for_pid_files(ranks)
+        job.send_signal(sig)
+        stdout, stderr = job.communicate(timeout=LIMIT)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    print(f"-> exit {job.returncode}\n--- stdout\n{stdout}--- stderr\n{stderr}---")
+    check(job.returncode == 128 + sig, f"hilorun must exit {128 + sig} after signal {sig}")
+    name = signal.Signals(sig).name
+    check(f"hilorun: received {name}; forwarded it to the {ranks} running ranks" in stderr,
+          "no line saying the signal was forwarded")
+    for r in range(ranks):
+        check(f"rank {r} got signal {sig}" in stdout, f"rank {r} did not get signal {sig}")
+    h.check_no_survivors(2 * ranks)
+
+
+def case_sigterm_forwarded(h):
+    signal_case(h, signal.SIGTERM)
+
+
+def case_sigint_forwarded(h):
+    signal_case(h, signal.SIGINT)
+
+
+def case_job_timeout(h):
+    done = h.run(["--timeout", "1", "-n", "2", "-x", f"PROBE_PID_DIR={h.pid_dir}", h.probe,
+                  "wait"])
+    check(done.returncode == 124, "a timed-out job must exit 124")
+    check("hilorun: the job did not finish within 1 s (--timeout); stopping its 2 running ranks"
+          in done.stderr, "no line saying the job timed out")
+    check(done.seconds >= 1.0, "--timeout fired early")
+    h.check_no_survivors(4)
+
+
+def case_hilorun_killed(h):
+    """Even SIGKILL of hilorun leaves no rank behind (PR_SET_PDEATHSIG)."""
+    job = h.start(["-n", "3", "-x", f"PROBE_PID_DIR={h.pid_dir}", h.probe, "wait"])
+    h.wait_for_pid_files(3)
+    job.kill()
+    job.communicate(timeout=LIMIT)
+    ranks = []
+    for r in range(3):
+        with open(os.path.join(h.pid_dir, f"rank{r}.pids")) as f:
+            ranks.append(int(f.read().split()[0]))
+    deadline = time.monotonic() + 5
+    while any(is_alive(pid) for pid in ranks):
+        check(time.monotonic() < deadline, "ranks survived the SIGKILL of hilorun")
+        time.sleep(0.05)
+    # Their `sleep` children are not ranks; without hilorun alive nothing can reach them.
+    for pid in h.recorded_pids():
+        if is_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def case_environment_contract(h):
+    done = h.run(["-n", "3", "-x", "PROBE_EXTRA=hello", h.probe, "env"],
+                 {"HILO_TIMEOUT": "7", "PROBE_FROM_PARENT": "inherited"})
+    check(done.returncode == 0, "hilorun failed")
+    expect = {"HILO_LAUNCHER": "hilorun", "HILO_SIZE": "3", "HILO_LOCAL_SIZE": "3",
+              "HILO_HOST": "localhost", "HILO_HOST_ADDR": "127.0.0.1", "HILO_TIMEOUT": "7",
+              "PROBE_EXTRA": "hello", "PROBE_FROM_PARENT": "inherited",
+              "token_is_64_hex": "yes", "token_on_command_lines": "0"}
+    for name, value in expect.items():
+        check(values(done.stdout, name) == {r: value for r in range(3)}, f"{name} is not {value}")
+    check(values(done.stdout, "HILO_RANK") == {r: str(r) for r in range(3)}, "HILO_RANK wrong")
+    check(values(done.stdout, "HILO_LOCAL_RANK") == {r: str(r) for r in range(3)},
+          "HILO_LOCAL_RANK wrong")
+    coords = set(values(done.stdout, "HILO_COORD").values())
+    check(len(coords) == 1 and re.fullmatch(r"127\.0\.0\.1:\d+", coords.pop()),
+          "HILO_COORD is not one 127.0.0.1:port")
+    check(len(set(values(done.stdout, "token_fingerprint").values())) == 1,
+          "ranks of one job have different tokens")
+    again = h.run(["-n", "1", h.probe, "env"])
+    check(values(again.stdout, "token_fingerprint")[0] != values(done.stdout,
+                                                                "token_fingerprint")[0],
+          "two launches got the same token")
+
+
+def check_tables(done, ranks):
+    tables = re.findall(r"^rank (\d+) table (\w+):(.*)$", done.stdout, re.M)
+    check(len(tables) == ranks, f"{len(tables)} of {ranks} ranks printed a table")
+    check(all(t[1] == "ok" for t in tables), "a rank found its table wrong")
+    check(len({t[2] for t in tables}) == 1, "ranks got different tables")
+    return tables[0][2]
+
+
+def case_rendezvous(h):
+    done = h.run(["-n", "4", h.probe, "rendezvous"])
+    check(done.returncode == 0, "hilorun failed")
+    check_tables(done, 4)
+
+
+def case_bad_hostfile(h):
+    path = h.hostfile("# cluster\nnode1 slots=2\nnode2 slots=zero\n")
+    done = h.run(["--hostfile", path, "-n", "2", h.probe, "env"])
+    check(done.returncode == 1, "a bad hostfile must make hilorun exit 1")
+    check(f"hostfile {path}, line 3: slots must be a whole number >= 1, not 'zero'"
+          in done.stderr, "the error does not name file, line and reason")
+    check(done.stdout == "", "a rank started despite the bad hostfile")
+    path = h.hostfile("node1 slots=2 cpus=4\n")
+    done = h.run(["--hostfile", path, h.probe, "env"])
+    check(f"hostfile {path}, line 1: unknown keyword 'cpus'" in done.stderr, "cpus= accepted")
+    done = h.run(["--hostfile", os.path.join(h.workdir, "missing"), h.probe, "env"])
+    check(done.returncode == 1 and "cannot open hostfile" in done.stderr, "missing hostfile")
+    done = h.run(["--host", "localhost:2", "-n", "3", h.probe, "env"])
+    check(done.returncode == 1 and "--oversubscribe" in done.stderr, "oversubscription accepted")
+    done = h.run(["--host", "localhost:2", "-n", "3", "--oversubscribe", h.probe, "env"])
+    check(done.returncode == 0, "--oversubscribe refused")
+
+
+def case_bad_command_line(h):
+    for args, message in [(["--frobnicate", h.probe], "unknown option '--frobnicate'"),
+                          (["-n", "two", h.probe], "-n needs a number of ranks >= 1, not 'two'"),
+                          (["-n", "2"], "no program to run"),
+                          (["--timeout", "-3", "-n", "1", h.probe],
+                           "--timeout needs a number of seconds > 0"),
+                          (["-x", "1BAD", "-n", "1", h.probe], "not VAR or VAR=value")]:
+        done = h.run(args)
+        check(done.returncode == 2, f"{args} must be a usage error (exit 2)")
+        check(message in done.stderr, f"{args}: expected {message!r}")
+    done = h.run(["-n", "1", "no-such-program-anywhere"])
+    check(done.returncode == 1 and "not found in PATH" in done.stderr, "missing program")
+    done = h.run(["--help"])
+    check(done.returncode == 0 and "Usage: hilorun" in done.stdout, "--help")
+
+
+# Hosts 127.0.0.2 and 127.0.0.3 are not "this machine" to hilorun, so their ranks go through the
+# launch agent, which here runs them locally and logs how it was called.
+REMOTE_HOSTFILE = "localhost slots=1\n127.0.0.2 slots=2\n127.0.0.3 slots=1\n"
+
+
+def agent_env(h):
+    return {"FAKE_AGENT_LOG": os.path.join(h.workdir, "agent.log")}
+
+
+def agent_log(h):
+    with open(os.path.join(h.workdir, "agent.log")) as f:
+        return f.read()
+
+
+def case_agent_environment(h):
+    path = h.hostfile(REMOTE_HOSTFILE)
+    env = agent_env(h)
+    env["PROBE_FROM_PARENT"] = "local only"
+    env["HILO_TIMEOUT"] = "9"
+    done = h.run(["--hostfile", path, "--launch-agent", h.agent, "-x", "PROBE_EXTRA=everywhere",
+                  h.probe, "env"], env)
+    check(done.returncode == 0, "hilorun failed")
+    log = agent_log(h)
+    calls = log.splitlines()
+    check(len(calls) == 3, "the agent must be called once per remote rank")
+    check(sorted(c.split()[0] for c in calls) == ["127.0.0.2", "127.0.0.2", "127.0.0.3"],
+          "the agent was not called with the host first")
+    check(all(c.endswith(" --remote-exec") for c in calls), "remote command is not --remote-exec")
+    check(values(done.stdout, "HILO_HOST") == {0: "localhost", 1: "127.0.0.2", 2: "127.0.0.2",
+                                               3: "127.0.0.3"}, "HILO_HOST wrong")
+    addrs = values(done.stdout, "HILO_HOST_ADDR")
+    check(addrs[1] == "127.0.0.2" and addrs[2] == "127.0.0.2" and addrs[3] == "127.0.0.3",
+          "remote HILO_HOST_ADDR is not the host's address")
+    coord_ip = values(done.stdout, "HILO_COORD")[0].split(":")[0]
+    check(addrs[0] == coord_ip, "a local rank of a multi-host job must listen where hilorun does")
+    check(values(done.stdout, "HILO_LOCAL_RANK") == {0: "0", 1: "0", 2: "1", 3: "0"},
+          "HILO_LOCAL_RANK wrong")
+    check(values(done.stdout, "HILO_LOCAL_SIZE") == {0: "1", 1: "2", 2: "2", 3: "1"},
+          "HILO_LOCAL_SIZE wrong")
+    check(values(done.stdout, "token_on_command_lines") == {r: "0" for r in range(4)},
+          "the job token is on a command line")
+    check(values(done.stdout, "token_is_64_hex") == {r: "yes" for r in range(4)},
+          "a remote rank did not get the token")
+    check(len(set(values(done.stdout, "token_fingerprint").values())) == 1, "tokens differ")
+    check(values(done.stdout, "PROBE_EXTRA") == {r: "everywhere" for r in range(4)},
+          "-x did not reach the remote ranks")
+    check(values(done.stdout, "HILO_TIMEOUT") == {r: "9" for r in range(4)},
+          "HILO_TIMEOUT was not passed through")
+    remote_parent = values(done.stdout, "PROBE_FROM_PARENT")
+    check(remote_parent[0] == "local only" and remote_parent[3] == "<unset>",
+          "remote ranks must not inherit hilorun's whole environment")
+
+
+def case_agent_rendezvous(h):
+    path = h.hostfile(REMOTE_HOSTFILE)
+    done = h.run(["--hostfile", path, h.probe, "rendezvous"],
+                 dict(agent_env(h), HILO_LAUNCH_AGENT=h.agent))
+    check(done.returncode == 0, "hilorun failed")
+    table = check_tables(done, 4)
+    check("1@127.0.0.2=127.0.0.2:" in table and "3@127.0.0.3=127.0.0.3:" in table,
+          "the table does not hold the remote ranks' addresses")
+    check(len(agent_log(h).splitlines()) == 3, "HILO_LAUNCH_AGENT was not used")
+
+
+def case_agent_rank_fails(h):
+    path = h.hostfile(REMOTE_HOSTFILE)
+    done = h.run(["--hostfile", path, "--launch-agent", h.agent, "-x",
+                  f"PROBE_PID_DIR={h.pid_dir}", h.probe, "exit", "2", "5"], agent_env(h))
+    check(done.returncode == 5, "hilorun must exit with the remote rank's status 5")
+    check("hilorun: rank 2 on host 127.0.0.2 exited with status 5; stopped the other 3 ranks"
+          in done.stderr, "no line naming the remote rank")
+    for r in (0, 1, 3):
+        check(f"rank {r} got signal 15" in done.stdout, f"rank {r} was not sent SIGTERM")
+    h.check_no_survivors(6)
+
+
+def case_agent_sigint_forwarded(h):
+    path = h.hostfile(REMOTE_HOSTFILE)
+    signal_case(h, signal.SIGINT, ["--hostfile", path, "--launch-agent", h.agent], agent_env(h),
+                ranks=4)
+
+
+CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hilorun", required=True)
+    parser.add_argument("--probe", required=True)
+    parser.add_argument("--agent", required=True)
+    parser.add_argument("case", choices=sorted(CASES))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="hilorun-test-") as workdir:
+        harness = Harness(os.path.abspath(args.hilorun), os.path.abspath(args.probe),
+                          os.path.abspath(args.agent), workdir)
+        try:
+            CASES[args.case](harness)
+        except Failure as failure:
+            print(f"FAILED: {failure}")
+            return 1
+        except subprocess.TimeoutExpired as expired:
+            print(f"FAILED: hilorun did not end within {expired.timeout} s: {expired.cmd}")
+            return 1
+    print("passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

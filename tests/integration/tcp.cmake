@@ -1,0 +1,18 @@
+# The TCP backend's integration tests: tests/integration/tcp/tcp_test.py runs one case per ctest
+# test (integration.tcp.<case>) through the real hilorun with the probe rank program tcp_probe.
+if(NOT TARGET hilorun)
+  return()
+endif()
+
+add_executable(tcp_probe ${CMAKE_CURRENT_LIST_DIR}/tcp/tcp_probe.cpp)
+target_link_libraries(tcp_probe PRIVATE hilo::hilo)
+
+set(tcp_cases
+  kill_during_recv kill_during_allreduce kill_during_rendezvous bad_input soak scale
+  srun_mode pingpong)
+foreach(case IN LISTS tcp_cases)
+  add_test(NAME integration.tcp.${case}
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/tcp/tcp_test.py
+                   --hilorun $<TARGET_FILE:hilorun> --probe $<TARGET_FILE:tcp_probe> ${case})
+  set_tests_properties(integration.tcp.${case} PROPERTIES LABELS integration TIMEOUT 120)
+endforeach()

@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""Integration tests of the TCP backend: one case per ctest test (integration.tcp.<case>).
+
+Usage: tcp_test.py --hilorun PATH --probe PATH CASE
+
+Each case starts real processes (through hilorun, or with srun's variables) running tcp_probe,
+the rank program in this folder. Every process runs under a time limit and is killed at the end,
+so a hang is a failure, never a stuck ctest.
+"""
+import argparse
+import os
+import re
+import secrets
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+LIMIT = 60  # seconds any single job may take
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+def is_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class Job:
+    """A running hilorun whose output is collected line by line as it comes."""
+
+    def __init__(self, command, env_extra=None):
+        env = dict(os.environ)
+        env.update(env_extra or {})
+        print("$ " + " ".join(command), flush=True)
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, env=env, start_new_session=True)
+        self.stdout, self.stderr = [], []
+        self.changed = threading.Condition()
+        self.readers = [threading.Thread(target=self._collect, args=(stream, lines), daemon=True)
+                        for stream, lines in ((self.process.stdout, self.stdout),
+                                              (self.process.stderr, self.stderr))]
+        for reader in self.readers:
+            reader.start()
+
+    def _collect(self, stream, lines):
+        for line in stream:
+            with self.changed:
+                lines.append(line.rstrip("\n"))
+                self.changed.notify_all()
+
+    def wait_for(self, pattern, count, limit=30):
+        """The first `count` stdout lines matching `pattern`, waiting up to `limit` seconds."""
+        deadline = time.monotonic() + limit
+        with self.changed:
+            while True:
+                found = [m for m in (re.search(pattern, l) for l in self.stdout) if m]
+                if len(found) >= count:
+                    return found[:count]
+                left = deadline - time.monotonic()
+                if left <= 0 or self.process.poll() is not None and len(found) < count and \
+                        not self.changed.wait(0.5):
+                    self.show()
+                    raise Failure(f"{count} lines matching {pattern!r} did not come in {limit} s")
+                self.changed.wait(min(left, 0.5))
+
+    def finish(self, limit=LIMIT):
+        try:
+            code = self.process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.show()
+            raise Failure(f"the job did not end within {limit} s (a hang)")
+        for reader in self.readers:
+            reader.join(5)
+        self.seconds = time.monotonic() - self.started
+        self.show()
+        return code
+
+    def kill(self):
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+    def show(self):
+        with self.changed:
+            print("--- stdout\n" + "\n".join(self.stdout) + "\n--- stderr\n" +
+                  "\n".join(self.stderr) + "\n---", flush=True)
+
+
+class Harness:
+    def __init__(self, hilorun, probe, workdir):
+        self.hilorun, self.probe, self.workdir = hilorun, probe, workdir
+        self.jobs = []
+
+    def start(self, ranks, args, env_extra=None, hilorun_flags=()):
+        env = {"HILO_TIMEOUT": "20"}
+        env.update(env_extra or {})
+        job = Job([self.hilorun, "-n", str(ranks), *hilorun_flags, self.probe, *args], env)
+        self.jobs.append(job)
+        return job
+
+    def cleanup(self):
+        for job in self.jobs:
+            if job.process.poll() is None:
+                job.kill()
+
+
+def pids_of(job, count, word="ready"):
+    return {int(m.group(1)): int(m.group(2))
+            for m in job.wait_for(rf"^rank (\d+) pid (\d+) {word}$", count)}
+
+
+def check_survivors_report_peer_lost(job, survivors, killed_at, lost_rank):
+    code = job.finish()
+    lines = [l for l in job.stdout if l.startswith("PeerLost(")]
+    check(len(lines) == survivors,
+          f"expected {survivors} survivors to report PeerLost, saw {len(lines)}")
+    check(any(f"rank {lost_rank}" in l for l in lines), f"no PeerLost names rank {lost_rank}")
+    for line in lines:
+        check("host localhost" in line, f"a PeerLost line does not name the host: {line}")
+    check(code != 0, "hilorun exited 0 although a rank was killed")
+    # hilorun names the first rank it saw end: the killed one, or a survivor that ended with
+    # PeerLost before hilorun reaped the killed one (a race the scheduler decides).
+    check(any(re.search(r"rank \d+ on host localhost (killed by signal 9|exited with status 3)", l)
+              for l in job.stderr), "hilorun did not name a failed rank")
+    elapsed = time.monotonic() - killed_at
+    check(elapsed < 15, f"the job took {elapsed:.1f} s to end after the kill")
+    print(f"all {survivors} survivors reported PeerLost; job ended {elapsed:.2f} s after the kill")
+
+
+def case_kill_during_recv(h):
+    job = h.start(4, ["blocked_recv"])
+    pids = pids_of(job, 4)
+    job.wait_for(r"^rank \d+ waiting$", 3)
+    time.sleep(0.2)  # they are inside recv() now
+    killed_at = time.monotonic()
+    os.kill(pids[3], signal.SIGKILL)
+    check_survivors_report_peer_lost(job, 3, killed_at, 3)
+    check(not any(is_alive(p) for p in pids.values()), "a rank survived the job")
+
+
+def case_kill_during_allreduce(h):
+    job = h.start(4, ["allreduce_loop"])
+    pids = pids_of(job, 4)
+    job.wait_for(r"^rank \d+ reducing$", 4)
+    killed_at = time.monotonic()
+    os.kill(pids[2], signal.SIGKILL)
+    check_survivors_report_peer_lost(job, 3, killed_at, 2)
+    check(not any(is_alive(p) for p in pids.values()), "a rank survived the job")
+
+
+def case_kill_during_rendezvous(h):
+    # Rank 1 sleeps 4 s before starting its runtime; ranks 0 and 2 register and wait for the
+    # table; rank 2 is killed meanwhile. Rank 0 must hear of it (PeerLost), not hang.
+    job = h.start(3, ["slow_start", "1", "4"])
+    pids = pids_of(job, 3, "starting")
+    time.sleep(1.0)  # ranks 0 and 2 have registered by now
+    killed_at = time.monotonic()
+    os.kill(pids[2], signal.SIGKILL)
+    code = job.finish()
+    lines = [l for l in job.stdout if l.startswith("PeerLost(")]
+    check(any("rank 2" in l for l in lines), "rank 0 did not report rank 2 lost during rendezvous")
+    check(code != 0, "hilorun exited 0 although a rank was killed")
+    check(time.monotonic() - killed_at < 15, "the job did not end promptly after the kill")
+    check(not any(is_alive(p) for p in pids.values()), "a rank survived the job")
+
+
+def listening_port_of(pid):
+    out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if f"pid={pid}," in line:
+            return int(line.split()[3].rsplit(":", 1)[1])
+    raise Failure(f"no listening socket found for pid {pid}:\n{out}")
+
+
+def closed_without_answer(port, payload):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(payload)
+        s.settimeout(5)
+        try:
+            return s.recv(1) == b""
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+
+def case_bad_input(h):
+    go = os.path.join(h.workdir, "go")
+    job = h.start(3, ["wait_then_reduce", go])
+    pids = pids_of(job, 3)
+    port = listening_port_of(pids[1])
+    wrong_token = struct.pack("<IHH", 0x484c4853, 1, 64) + b"x" * 64 + struct.pack("<ii", 0, 3)
+    absurd_frame = struct.pack("<IHBBIiiIQQ", 0x484c464d, 1, 0, 0, 1, 0, 1, 0, 0, 1 << 62)
+    for name, payload in (("garbage", b"GET / HTTP/1.1\r\nHost: rank\r\n\r\n"),
+                          ("a wrong token", wrong_token),
+                          ("a frame header with a 2^62 length", absurd_frame)):
+        check(closed_without_answer(port, payload), f"rank 1 did not close a connection sending {name}")
+        print(f"rank 1 closed the connection that sent {name}")
+    open(go, "w").close()
+    code = job.finish()
+    check(code == 0, f"the job failed after the bad clients (exit {code})")
+    check("collectives ok: sum 3 over 3 ranks" in job.stdout, "the job's result is missing or wrong")
+    refusals = [l for l in job.stderr if "refused a connection from 127.0.0.1" in l]
+    check(len(refusals) == 1, f"expected one logged refusal (once per address), saw {len(refusals)}")
+
+
+def case_soak(h):
+    job = h.start(4, ["soak", "100000", "7"], {"HILO_TIMEOUT": "60"})
+    code = job.finish(limit=110)
+    check(code == 0, f"soak failed (exit {code})")
+    check(any(re.match(r"^soak: 100008 messages checked$", l) for l in job.stdout),
+          "soak did not report 100008 checked messages")
+    print(f"soak took {job.seconds:.1f} s")
+
+
+def case_scale(h):
+    job = h.start(64, ["collectives"], {"HILO_TIMEOUT": "60"}, ["--oversubscribe"])
+    code = job.finish(limit=110)
+    check(code == 0, f"64 ranks failed (exit {code})")
+    check("collectives ok: sum 2016 over 64 ranks" in job.stdout, "wrong or missing result")
+    print(f"64 ranks started, reduced and exited in {job.seconds:.1f} s")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def case_srun_mode(h):
+    # What srun gives each task, without hilorun: rank 0 runs the rendezvous on HILO_PORT.
+    ranks, port = 3, free_port()
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("HILO_", "OMPI_", "PMIX_", "SLURM_"))}
+    base.update({"SLURM_NTASKS": str(ranks), "SLURM_JOB_NODELIST": "localhost",
+                 "SLURM_JOB_ID": "42", "SLURM_STEP_ID": "0", "HILO_PORT": str(port),
+                 "HILO_JOB_TOKEN": secrets.token_hex(32), "HILO_TIMEOUT": "20"})
+    processes = []
+    try:
+        for r in range(ranks):
+            env = dict(base, SLURM_PROCID=str(r), SLURM_LOCALID=str(r))
+            processes.append(subprocess.Popen([h.probe, "collectives"], env=env,
+                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                              text=True))
+        results = [p.communicate(timeout=LIMIT) for p in processes]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+    for r, (out, err) in enumerate(results):
+        print(f"--- rank {r} (exit {processes[r].returncode})\n{out}{err}")
+        check(processes[r].returncode == 0, f"rank {r} failed")
+    check("collectives ok: sum 3 over 3 ranks" in results[0][0], "rank 0 did not report the result")
+
+
+def case_pingpong(h):
+    # A smoke run of the latency probe (numbers are a benchmark's business, not a test's).
+    job = h.start(2, ["pingpong", "2000"])
+    code = job.finish()
+    check(code == 0, f"ping-pong failed (exit {code})")
+    check(any(l.startswith("one-way latency:") for l in job.stdout), "no latency line")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hilorun", required=True)
+    parser.add_argument("--probe", required=True)
+    parser.add_argument("case")
+    args = parser.parse_args()
+    case = globals().get("case_" + args.case)
+    if case is None:
+        print(f"unknown case {args.case}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as workdir:
+        h = Harness(args.hilorun, args.probe, workdir)
+        try:
+            case(h)
+        except Failure as failure:
+            print(f"FAILED: {failure}", flush=True)
+            return 1
+        finally:
+            h.cleanup()
+    print("PASSED")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

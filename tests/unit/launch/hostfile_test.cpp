@@ -1,0 +1,136 @@
+// The hostfile parser, --host lists and by-slot placement (runtime/src/launch/hostfile.hpp).
+#include "launch/hostfile.hpp"
+
+#include <sstream>
+
+#include "catch.hpp"
+#include "hilo/errors.hpp"
+
+using hilo::launch::HostSlots;
+using hilo::launch::parse_host_list;
+using hilo::launch::parse_hostfile;
+using hilo::launch::place_ranks;
+
+namespace {
+
+std::vector<HostSlots> parse(const std::string& text) {
+  std::istringstream in(text);
+  return parse_hostfile(in, "cluster.hosts");
+}
+
+// The message of the hilo::Error that parsing `text` throws ("" if it does not throw).
+std::string parse_error(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const hilo::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("hostfile: hosts, slots, comments and blank lines") {
+  auto hosts = parse(
+      "# the cluster\n"
+      "\n"
+      "node1 slots=4\n"
+      "   node2   slots=2 max_slots=3   # trailing comment\n"
+      "node3\n"
+      "node4 count=2 max-slots=5\n");
+  REQUIRE(hosts.size() == 4);
+  CHECK(hosts[0].host == "node1");
+  CHECK(hosts[0].slots == 4);
+  CHECK_FALSE(hosts[0].max_slots);
+  CHECK(hosts[1].host == "node2");
+  CHECK(hosts[1].slots == 2);
+  CHECK(hosts[1].max_slots == 3);
+  CHECK(hosts[2].slots == 1);
+  CHECK(hosts[3].slots == 2);
+  CHECK(hosts[3].max_slots == 5);
+}
+
+TEST_CASE("hostfile: a host listed twice adds its slots, as Open MPI does") {
+  auto hosts = parse("a slots=2\nb\na slots=3\n");
+  REQUIRE(hosts.size() == 2);
+  CHECK(hosts[0].host == "a");
+  CHECK(hosts[0].slots == 5);
+  CHECK(hosts[1].slots == 1);
+}
+
+TEST_CASE("hostfile: a bad line names the file, the line number and why") {
+  struct Case {
+    std::string text;
+    std::string why;
+  };
+  auto c =
+      GENERATE(Case{"a slots=2\nb slots=0\n", "slots must be a whole number >= 1, not '0'"},
+               Case{"a slots=2\n\nb slots=-1\n", "not '-1'"}, Case{"a\nb slots=two\n", "not 'two'"},
+               Case{"a\nb slots=\n", "not ''"}, Case{"a\nb slots=2x\n", "not '2x'"},
+               Case{"a\nb cores=2\n", "unknown keyword 'cores'"},
+               Case{"a\nb slots=2 extra\n", "unexpected word 'extra'"},
+               Case{"a\nslots=2\n", "must start with a host name"},
+               Case{"a\nb slots=4 max_slots=2\n", "max_slots is smaller than slots"});
+  std::string message = parse_error(c.text);
+  INFO(message);
+  int bad_line = c.text.find("\n\n") != std::string::npos ? 3 : 2;
+  CHECK(message.find("cluster.hosts, line " + std::to_string(bad_line) + ": ") !=
+        std::string::npos);
+  CHECK(message.find(c.why) != std::string::npos);
+}
+
+TEST_CASE("hostfile: only comments is an error, a missing file names the path") {
+  CHECK(parse_error("# nothing\n\n").find("names no host") != std::string::npos);
+  try {
+    hilo::launch::read_hostfile("/nonexistent/hosts.txt");
+    FAIL("no exception");
+  } catch (const hilo::Error& e) {
+    CHECK(std::string(e.what()).find("/nonexistent/hosts.txt") != std::string::npos);
+  }
+}
+
+TEST_CASE("--host lists: a,b and a:2,b like mpirun") {
+  auto hosts = parse_host_list("a:2,b,c:3");
+  REQUIRE(hosts.size() == 3);
+  CHECK(hosts[0].host == "a");
+  CHECK(hosts[0].slots == 2);
+  CHECK(hosts[1].slots == 1);
+  CHECK(hosts[2].slots == 3);
+  CHECK(parse_host_list("a,a").at(0).slots == 2);
+  CHECK_THROWS_AS(parse_host_list("a:0"), hilo::Error);
+  CHECK_THROWS_AS(parse_host_list("a:x"), hilo::Error);
+  CHECK_THROWS_AS(parse_host_list("a,,b"), hilo::Error);
+  CHECK_THROWS_AS(parse_host_list(""), hilo::Error);
+}
+
+TEST_CASE("placement fills each host's slots in order") {
+  auto placements = place_ranks(parse_host_list("a:2,b:3"), 4, false);
+  REQUIRE(placements.size() == 4);
+  std::vector<std::string> hosts;
+  for (auto& p : placements) hosts.push_back(p.host);
+  CHECK(hosts == std::vector<std::string>{"a", "a", "b", "b"});
+  CHECK(placements[1].local_rank == 1);
+  CHECK(placements[1].local_size == 2);
+  CHECK(placements[3].rank == 3);
+  CHECK(placements[3].local_rank == 1);
+  CHECK(placements[3].local_size == 2);
+}
+
+TEST_CASE("placement: more ranks than slots needs --oversubscribe, max_slots still caps") {
+  auto hosts = parse("a slots=2 max_slots=3\nb slots=1\n");
+  try {
+    place_ranks(hosts, 4, false);
+    FAIL("no exception");
+  } catch (const hilo::Error& e) {
+    CHECK(std::string(e.what()).find("--oversubscribe") != std::string::npos);
+  }
+  auto placements = place_ranks(hosts, 6, true);
+  std::vector<std::string> names;
+  for (auto& p : placements) names.push_back(p.host);
+  CHECK(names == std::vector<std::string>{"a", "a", "a", "b", "b", "b"});
+  CHECK(placements[5].local_size == 3);
+
+  auto capped = parse("a slots=1 max_slots=1\n");
+  CHECK_THROWS_AS(place_ranks(capped, 2, true), hilo::Error);
+  CHECK_THROWS_AS(place_ranks(capped, 0, false), std::invalid_argument);
+}

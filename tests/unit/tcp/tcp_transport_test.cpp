@@ -1,0 +1,361 @@
+// The TCP backend end to end inside one process: N ranks as threads, each with its own listener,
+// mesh and progress engine, talking over loopback exactly as separate processes would.
+#include "backends/tcp/tcp_transport.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <numeric>
+#include <set>
+#include <thread>
+
+#include "backends/tcp/bootstrap.hpp"
+#include "backends/tcp/frame.hpp"
+#include "backends/tcp/handshake.hpp"
+#include "catch.hpp"
+#include "hilo/comm/communicator.hpp"
+#include "hilo/errors.hpp"
+
+using namespace std::chrono_literals;
+using hilo::Communicator;
+using hilo::tcp::Engine;
+
+namespace {
+
+const std::string token(64, '7');
+
+std::string host_name(int rank) { return "host" + std::to_string(rank); }
+
+// Listeners and the table a rendezvous would have produced.
+struct Plan {
+  std::vector<hilo::tcp::Listener> listeners;
+  std::vector<hilo::launch::PeerAddress> table;
+};
+
+Plan plan_world(int n) {
+  Plan plan;
+  for (int r = 0; r < n; ++r) {
+    plan.listeners.push_back(hilo::tcp::listen_on("127.0.0.1", {}));
+    plan.table.push_back({r, host_name(r), "127.0.0.1", plan.listeners.back().port});
+  }
+  return plan;
+}
+
+std::vector<std::shared_ptr<Engine>> connect_all(Plan plan, std::set<int> skip = {}) {
+  const int n = static_cast<int>(plan.table.size());
+  std::vector<std::future<std::shared_ptr<Engine>>> starting;
+  for (int r = 0; r < n; ++r) {
+    if (skip.count(r)) continue;
+    starting.push_back(std::async(std::launch::async, [&plan, r] {
+      return hilo::tcp::connect_world(std::move(plan.listeners[static_cast<std::size_t>(r)]), r,
+                                      token, plan.table, hilo::Deadline::after(20s));
+    }));
+  }
+  std::vector<std::shared_ptr<Engine>> engines(static_cast<std::size_t>(n));
+  int i = 0;
+  for (int r = 0; r < n; ++r)
+    if (!skip.count(r)) engines[static_cast<std::size_t>(r)] = starting[static_cast<std::size_t>(i++)].get();
+  return engines;
+}
+
+std::unique_ptr<hilo::Transport> world_of(const std::shared_ptr<Engine>& engine) {
+  std::vector<int> members(static_cast<std::size_t>(engine->size()));
+  std::iota(members.begin(), members.end(), 0);
+  return std::make_unique<hilo::tcp::TcpTransport>(engine, 0, members, engine->rank());
+}
+
+// Runs fn(comm) on every rank of a fresh n-rank world, each on its own thread; rethrows the first
+// failure; every rank finishes cleanly afterwards.
+void run_world(int n, const std::function<void(Communicator&)>& fn) {
+  auto engines = connect_all(plan_world(n));
+  std::vector<std::future<void>> ranks;
+  for (int r = 0; r < n; ++r)
+    ranks.push_back(std::async(std::launch::async, [&, r] {
+      Communicator comm(world_of(engines[static_cast<std::size_t>(r)]));
+      comm.set_default_timeout(60s);  // a bug shows up as a failure, not a hung test
+      fn(comm);
+    }));
+  std::exception_ptr first;
+  for (auto& f : ranks) {
+    try {
+      f.get();
+    } catch (...) {
+      if (!first) first = std::current_exception();
+    }
+  }
+  for (auto& e : engines) e->finish(5s);
+  if (first) std::rethrow_exception(first);
+}
+
+std::vector<std::uint8_t> pattern(std::size_t bytes, int seed) {
+  std::vector<std::uint8_t> v(bytes);
+  for (std::size_t i = 0; i < bytes; ++i) v[i] = static_cast<std::uint8_t>(i * 31 + seed);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("tcp world: messages of every size arrive intact, 0 B to 64 MiB, both ways") {
+  const std::vector<std::size_t> sizes = {0,     1,          7,          40,       1000,
+                                          16383, 16384,      65536,      1 << 20,  64 << 20};
+  run_world(2, [&](Communicator& c) {
+    const int other = 1 - c.rank();
+    for (std::size_t bytes : sizes) {
+      INFO(bytes);
+      // Both send first: the background progress keeps this from deadlocking at 64 MiB.
+      auto sent = c.isend(other, 1, pattern(bytes, c.rank()));
+      auto got = c.recv<std::vector<std::uint8_t>>(other, 1);
+      sent.wait();
+      CHECK(got.size() == bytes);
+      CHECK(got == pattern(bytes, other));
+      // And a blocking send into a receive posted before the message (zero-copy path).
+      std::vector<std::uint8_t> into(bytes);
+      if (c.rank() == 0) {
+        c.send(1, 2, pattern(bytes, 9));
+      } else {
+        auto r = c.irecv(0, 2, into);
+        r.wait();
+        CHECK(into == pattern(bytes, 9));
+      }
+    }
+  });
+}
+
+TEST_CASE("tcp world: values, strings and self-sends") {
+  run_world(3, [](Communicator& c) {
+    const int right = (c.rank() + 1) % c.size(), left = (c.rank() + c.size() - 1) % c.size();
+    c.send(right, 3, 1.5 * c.rank());
+    CHECK(c.recv<double>(left, 3) == 1.5 * left);
+    c.send(right, 4, std::string("from ") + std::to_string(c.rank()));
+    CHECK(c.recv<std::string>(left, 4) == "from " + std::to_string(left));
+    c.send(c.rank(), 5, 42);
+    CHECK(c.recv<int>(c.rank(), 5) == 42);
+  });
+}
+
+TEST_CASE("tcp world: any_source gets every sender once, with its status") {
+  run_world(4, [](Communicator& c) {
+    if (c.rank() == 0) {
+      std::multiset<int> sources;
+      for (int i = 0; i < 3 * 5; ++i) {
+        int value = 0;
+        hilo::Status st = c.recv(hilo::any_source, 8, value);
+        CHECK(value == st.source * 100);
+        sources.insert(st.source);
+      }
+      CHECK(sources == std::multiset<int>{1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3});
+    } else {
+      for (int i = 0; i < 5; ++i) c.send(0, 8, c.rank() * 100);
+    }
+  });
+}
+
+TEST_CASE("tcp world: per-pair order holds for mixed sizes and tags") {
+  run_world(3, [](Communicator& c) {
+    const int count = 500;
+    if (c.rank() != 0) {
+      std::vector<hilo::Request> pending;
+      for (int i = 0; i < count; ++i) {
+        std::vector<int> message(i % 7 == 0 ? 30000 : 1 + i % 5, i);
+        pending.push_back(c.isend(0, i % 2, std::move(message)));
+      }
+      hilo::wait_all(pending);
+    } else {
+      for (int source = 1; source < c.size(); ++source) {
+        int last[2] = {-1, -1};
+        for (int i = 0; i < count; ++i) {
+          std::vector<int> m;
+          hilo::Status st = c.recv(source, hilo::any_tag, m);
+          REQUIRE(!m.empty());
+          CHECK(m.front() > last[st.tag]);  // never overtaken within a tag
+          CHECK(m.front() % 2 == st.tag);
+          last[st.tag] = m.front();
+        }
+      }
+    }
+  });
+}
+
+TEST_CASE("tcp world: collectives for p = 1, 3, 5, small and large") {
+  for (int p : {1, 3, 5}) {
+    run_world(p, [p](Communicator& c) {
+      c.barrier();
+      CHECK(c.all_reduce(c.rank() + 1, std::plus<>{}) == p * (p + 1) / 2);
+      std::vector<double> big(100000, 1.0 + c.rank());  // 800 KB: the ring all-reduce
+      auto sum = c.all_reduce(big, std::plus<>{});
+      CHECK(sum.front() == Approx(p * (p + 1) / 2.0));
+      CHECK(sum.back() == Approx(p * (p + 1) / 2.0));
+      std::string text = c.rank() == 0 ? "broadcast" : "";
+      c.broadcast(text, 0);
+      CHECK(text == "broadcast");
+      auto all = c.all_gather(c.rank());
+      CHECK(all.size() == static_cast<std::size_t>(p));
+      auto sub = c.split(c.rank() % 2, c.rank());
+      CHECK(sub.all_reduce(1, std::plus<>{}) == sub.size());
+    });
+  }
+}
+
+TEST_CASE("tcp world: a ring of 16 MiB isends, then receives, does not deadlock") {
+  run_world(4, [](Communicator& c) {
+    const int right = (c.rank() + 1) % c.size(), left = (c.rank() + c.size() - 1) % c.size();
+    auto sent = c.isend(right, 1, pattern(16 << 20, c.rank()));
+    auto got = c.recv<std::vector<std::uint8_t>>(left, 1);
+    sent.wait();
+    CHECK(got == pattern(16 << 20, left));
+  });
+}
+
+TEST_CASE("tcp world: a dropped isend still delivers its message") {
+  run_world(2, [](Communicator& c) {
+    if (c.rank() == 0) {
+      { auto dropped = c.isend(1, 1, pattern(4 << 20, 3)); }
+      c.send(1, 2, 7);
+    } else {
+      CHECK(c.recv<int>(0, 2) == 7);
+      CHECK(c.recv<std::vector<std::uint8_t>>(0, 1) == pattern(4 << 20, 3));
+    }
+  });
+}
+
+TEST_CASE("tcp world: a peer that closes without finishing is PeerLost for every rank") {
+  auto engines = connect_all(plan_world(3));
+  Communicator zero(world_of(engines[0]));
+  Communicator two(world_of(engines[2]));
+  auto waiting_on_one = std::async(std::launch::async, [&] { return zero.recv<int>(1, 5, hilo::within(20s)); });
+  auto waiting_on_anyone =
+      std::async(std::launch::async, [&] { return two.recv<int>(hilo::any_source, 5, hilo::within(20s)); });
+  std::this_thread::sleep_for(100ms);
+  engines[1].reset();  // rank 1 vanishes: sockets closed, no goodbye (as kill -9 does)
+  try {
+    waiting_on_one.get();
+    FAIL("the receive from the lost rank returned");
+  } catch (const hilo::PeerLost& e) {
+    CHECK(e.rank() == 1);
+    CHECK(e.host() == "host1");
+    CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains("rank 1 (host host1"));
+    CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains("exited or was killed"));
+  }
+  CHECK_THROWS_AS(waiting_on_anyone.get(), hilo::PeerLost);
+  // Later operations fail at once too, and say who is gone.
+  CHECK_THROWS_AS(zero.recv<int>(2, 1, hilo::within(20s)), hilo::PeerLost);
+  CHECK_THROWS_AS(zero.send(1, 1, 5), hilo::PeerLost);
+  zero.send(2, 1, 5);  // the living can still be sent to
+  engines[0]->finish(5s);
+  engines[2]->finish(5s);
+}
+
+TEST_CASE("tcp world: a rank that finishes cleanly only fails receives that wait for it") {
+  auto engines = connect_all(plan_world(3));
+  Communicator zero(world_of(engines[0]));
+  Communicator one(world_of(engines[1]));
+  Communicator two(world_of(engines[2]));
+  one.send(0, 1, 11);
+  engines[1]->finish(5s);
+  CHECK(zero.recv<int>(1, 1, hilo::within(20s)) == 11);  // sent before it left: still there
+  try {
+    zero.recv<int>(1, 1, hilo::within(20s));
+    FAIL("a receive from a finished rank returned");
+  } catch (const hilo::PeerLost& e) {
+    CHECK(e.rank() == 1);
+    CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains("has finished"));
+  }
+  two.send(0, 2, 22);
+  CHECK(zero.recv<int>(hilo::any_source, 2, hilo::within(20s)) == 22);
+  engines[0]->finish(5s);
+  engines[2]->finish(5s);
+}
+
+TEST_CASE("tcp world: a silent peer is a Timeout naming it, not early") {
+  auto engines = connect_all(plan_world(2));
+  Communicator zero(world_of(engines[0]));
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    zero.recv<int>(1, 1, hilo::within(300ms));
+    FAIL("nothing was sent, yet the receive returned");
+  } catch (const hilo::Timeout& e) {
+    CHECK(std::chrono::steady_clock::now() - start >= 300ms);
+    CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains("host1"));
+  }
+  for (auto& e : engines) e->finish(5s);
+}
+
+namespace {
+
+int raw_connect(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  return fd;
+}
+
+// True when the far end closes `fd` within 5 s without sending anything.
+bool closed_without_answer(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 5000) <= 0) return false;
+  char byte;
+  return ::recv(fd, &byte, 1, 0) <= 0;
+}
+
+}  // namespace
+
+TEST_CASE("tcp world: strangers are refused after setup and the job carries on") {
+  Plan plan = plan_world(2);
+  const std::uint16_t port_of_1 = plan.table[1].port;
+  auto engines = connect_all(std::move(plan));
+  Communicator zero(world_of(engines[0]));
+  Communicator one(world_of(engines[1]));
+
+  const std::string garbage = "garbage garbage garbage";
+  const std::string wrong_token = hilo::tcp::encode_hello(std::string(64, 'x'), 0, 2);
+  const std::string duplicate = hilo::tcp::encode_hello(token, 0, 2);
+  for (const std::string& bytes : {garbage, wrong_token, duplicate}) {
+    int fd = raw_connect(port_of_1);
+    ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    CHECK(closed_without_answer(fd));
+    ::close(fd);
+  }
+  zero.send(1, 1, std::string("still fine"));
+  CHECK(one.recv<std::string>(0, 1, hilo::within(20s)) == "still fine");
+  for (auto& e : engines) e->finish(5s);
+}
+
+TEST_CASE("tcp world: a frame with an absurd length is PeerLost, not an allocation") {
+  // Rank 0 is played by the test: it connects to rank 1 (lower connects to higher), passes the
+  // handshake, then sends a header claiming 2^62 bytes.
+  Plan plan = plan_world(2);
+  const std::uint16_t port_of_1 = plan.table[1].port;
+  auto rank1 = std::async(std::launch::async, [&] {
+    return hilo::tcp::connect_world(std::move(plan.listeners[1]), 1, token, plan.table,
+                                    hilo::Deadline::after(20s));
+  });
+  int fd = raw_connect(port_of_1);
+  const std::string hello = hilo::tcp::encode_hello(token, 0, 2);
+  ::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL);
+  auto engine = rank1.get();
+  Communicator one(world_of(engine));
+  hilo::tcp::FrameHeader h;
+  h.source = 0;
+  h.tag = 1;
+  h.type = hilo::data_type_of<std::uint8_t>();
+  h.length = std::uint64_t{1} << 62;
+  auto bytes = hilo::tcp::encode_frame_header(h);
+  ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  try {
+    one.recv<std::vector<std::uint8_t>>(0, 1, hilo::within(20s));
+    FAIL("a 2^62-byte message was accepted");
+  } catch (const hilo::PeerLost& e) {
+    CHECK(e.rank() == 0);
+    CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains("exceeds the limit"));
+  }
+  ::close(fd);
+  engine->finish(5s);
+}
