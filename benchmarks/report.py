@@ -116,13 +116,22 @@ def plot(stats, benchmark, ranks, path, title, ylabel, x_is_elements=False):
             label = system if transport in ("threads", "process") else f"{system} ({transport})"
             series.append(f"'{data}' using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.6 "
                           f"title '{label}'")
-        xlabel = "vector elements" if x_is_elements else "message size (bytes)"
+        xlabel = "vector elements" if x_is_elements else "message size"
+        # Tics on the measured sizes, in binary units (the series is powers of 4).
+        sizes = stats.sizes(benchmark, ranks)
+        if x_is_elements:
+            tics = [(f"{n // 32:,}", n // 32) for n in sizes]
+        else:
+            step = 1 if len(sizes) <= 7 else 2
+            tics = [(human_size(n).replace(" ", ""), n) for n in sizes[::-1][::step]]
+        xtics = "(" + ", ".join(f"'{label}' {x}" for label, x in tics) + ")"
         script = f"""
 set terminal pngcairo size 1000,640 font 'sans,11'
 set output '{path}'
 set title '{title}'
 set logscale xy
-set format x '%.0s%cB' ; {'set format x "%.0s%c"' if x_is_elements else ''}
+set xtics {xtics}
+set offsets graph 0.03, graph 0.03, 0, 0
 set xlabel '{xlabel}'
 set ylabel '{ylabel}'
 set grid

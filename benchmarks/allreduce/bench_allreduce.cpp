@@ -52,7 +52,7 @@ double us_per_call(const bench::Options& o, std::uint64_t bytes, int ranks, Allr
 void run_hilo(hilo::Communicator& world, const bench::Options& o, const std::string& system) {
   const int ranks = world.size();
   if (world.rank() == 0) bench::print_header();
-  for (std::uint64_t bytes : bench::sizes(o, false)) {
+  for (std::uint64_t bytes : bench::sizes(o, sizeof(float))) {
     std::vector<float> mine(bytes / sizeof(float), 1.0f);
     check_sum(world.all_reduce(mine, std::plus<>{}), ranks, system);
     std::vector<float> sum;
@@ -69,7 +69,7 @@ void run_mpi(const bench::Options& o) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &ranks);
   if (rank == 0) bench::print_header();
-  for (std::uint64_t bytes : bench::sizes(o, false)) {
+  for (std::uint64_t bytes : bench::sizes(o, sizeof(float))) {
     const int count = int(bytes / sizeof(float));
     std::vector<float> mine(count, 1.0f), sum(count);
     auto allreduce = [&] {
@@ -122,7 +122,7 @@ void run_gloo(const bench::Options& o) {
   };
 
   if (rank == 0) bench::print_header();
-  for (std::uint64_t bytes : bench::sizes(o, false)) {
+  for (std::uint64_t bytes : bench::sizes(o, sizeof(float))) {
     const int count = int(bytes / sizeof(float));
     std::vector<float> data(count, 1.0f);  // Gloo reduces in place
     std::vector<float*> pointers{data.data()};
@@ -144,8 +144,7 @@ void run_gloo(const bench::Options& o) {
 
 int main(int argc, char** argv) {
   try {
-    bench::Options o = bench::parse_options(argc, argv);
-    if (o.min_bytes < sizeof(float)) o.min_bytes = sizeof(float);
+    const bench::Options o = bench::parse_options(argc, argv);
     if (o.system == "hilo") {
       hilo::Runtime rt(argc, argv);
       run_hilo(rt.world(), o, "hilo-" + std::string(rt.backend_name()));

@@ -18,7 +18,7 @@ namespace bench {
 struct Options {
   std::string system;                  // which implementation to measure (program specific)
   std::string transport = "default";   // label only: how the ranks talk (shm, tcp, threads...)
-  std::uint64_t min_bytes = 8;         // first size
+  std::uint64_t min_bytes = 1;         // smallest size measured
   std::uint64_t max_bytes = 64 << 20;  // last size
   int repetition = 0;                  // label only: which repetition of the driver's loop
   int ranks = 2;                       // for in-process systems (hilo-local); launchers set it otherwise
@@ -68,15 +68,13 @@ inline Options parse_options(int argc, char** argv) {
   return o;
 }
 
-// OSU's habit: sizes by powers of 4. The series is 8 (the latency target's size) and then
-// 4^k, so that 1 MiB, 16 MiB and 64 MiB (the targets' sizes) are all in it.
-// Collectives use the plain 4^k series (with_eight = false).
-inline std::vector<std::uint64_t> sizes(const Options& o, bool with_eight = true) {
+// OSU's habit: sizes by powers of 4. Point-to-point starts at 8 B (the latency target's size),
+// collectives at 4 B (one float); then 16, 64, ... so that 1 MiB, 16 MiB and 64 MiB (the
+// targets' sizes) are in the series. Only sizes within [--min-bytes, --max-bytes] are kept.
+inline std::vector<std::uint64_t> sizes(const Options& o, std::uint64_t first = 8) {
   std::vector<std::uint64_t> out;
-  if (with_eight && o.min_bytes <= 8 && o.max_bytes >= 8) out.push_back(8);
-  for (std::uint64_t s = 4; s <= o.max_bytes; s *= 4)
-    if (s >= o.min_bytes && s != 8) out.push_back(s);
-  std::sort(out.begin(), out.end());
+  for (std::uint64_t s = first; s <= o.max_bytes; s = (s == first && s < 16) ? 16 : s * 4)
+    if (s >= o.min_bytes) out.push_back(s);
   return out;
 }
 
