@@ -63,8 +63,10 @@ class Runner:
             return self.fail(label, command, f"killed after {limit} s (time limit)")
         seconds = time.monotonic() - started
         if process.returncode != 0:
-            return self.fail(label, command, f"exit status {process.returncode}: "
-                             + stderr.strip()[-600:])
+            # The program's own error line says what went wrong; mpirun's banner does not.
+            own = [l for l in stderr.splitlines() if l.startswith(("bench_", "terminate"))]
+            why = "; ".join(own) if own else stderr.strip()[-600:]
+            return self.fail(label, command, f"exit status {process.returncode}: {why}")
         rows = [l for l in stdout.splitlines() if l.count(",") == 7 and l != HEADER]
         if not rows:
             return self.fail(label, command, "printed no CSV rows")

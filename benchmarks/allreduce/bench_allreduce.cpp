@@ -18,6 +18,7 @@
 #include <gloo/rendezvous/file_store.h>
 #include <gloo/transport/tcp/device.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -109,6 +110,9 @@ void run_gloo(const bench::Options& o) {
   auto device = gloo::transport::tcp::CreateDevice(attr);
   gloo::rendezvous::FileStore store(o.store);
   auto context = std::make_shared<gloo::rendezvous::Context>(rank, ranks);
+  // Gloo's default 30 s limit on connecting and on each operation is not enough on an
+  // oversubscribed machine (4 ranks on 2 busy cores timed out in one full run).
+  context->setTimeout(std::chrono::seconds(300));
   context->connectFullMesh(store, device);
   gloo::BarrierAllToAll barrier(context);
   // Agreeing on step counts: whole numbers below 2^24 add up exactly in floats.
@@ -143,8 +147,7 @@ void run_gloo(const bench::Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const bench::Options o = bench::parse_options(argc, argv);
+  return bench::guarded_main("bench_allreduce", argc, argv, [&](const bench::Options& o) {
     if (o.system == "hilo") {
       hilo::Runtime rt(argc, argv);
       run_hilo(rt.world(), o, "hilo-" + std::string(rt.backend_name()));
@@ -161,9 +164,5 @@ int main(int argc, char** argv) {
       throw std::invalid_argument(
           "--system must be hilo, hilo-local, mpi, gloo-ring or gloo-hd, not '" + o.system + "'");
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_allreduce: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }

@@ -111,6 +111,19 @@ inline int pilot_steps(std::uint64_t bytes) {
   return bytes >= (1u << 20) ? 1 : bytes >= (64u << 10) ? 4 : 10;
 }
 
+// main() of every benchmark program: runs `body` with the parsed options; a bad argument or a
+// failed run becomes one line on stderr naming the program, and exit status 1.
+template <class Body>
+int guarded_main(const char* program, int argc, char** argv, Body&& body) {
+  try {
+    body(parse_options(argc, argv));
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", program, e.what());
+    return 1;
+  }
+}
+
 inline void print_header() {
   std::printf("benchmark,system,transport,size_bytes,ranks,repetition,value,unit\n");
 }

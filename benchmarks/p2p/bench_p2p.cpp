@@ -188,8 +188,7 @@ void run(Peer& peer, const bench::Options& o, const std::string& system) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const bench::Options o = bench::parse_options(argc, argv);
+  return bench::guarded_main("bench_p2p", argc, argv, [&](const bench::Options& o) {
     if (o.system == "hilo") {
       hilo::Runtime rt(argc, argv);
       HiloPeer peer{rt.world()};
@@ -213,9 +212,5 @@ int main(int argc, char** argv) {
       throw std::invalid_argument("--system must be hilo, hilo-local, mpi or boost, not '" +
                                   o.system + "'");
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_p2p: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }

@@ -86,8 +86,7 @@ void run(int rank, int ranks, const bench::Options& o, const std::string& system
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const bench::Options o = bench::parse_options(argc, argv);
+  return bench::guarded_main("bench_serialized", argc, argv, [&](const bench::Options& o) {
     if (o.system == "hilo") {
       hilo::Runtime rt(argc, argv);
       auto& w = rt.world();
@@ -120,9 +119,5 @@ int main(int argc, char** argv) {
     } else {
       throw std::invalid_argument("--system must be hilo or boost, not '" + o.system + "'");
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_serialized: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }
