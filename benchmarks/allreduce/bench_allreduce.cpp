@@ -36,7 +36,8 @@ void check_sum(const std::vector<float>& result, int ranks, const std::string& s
   for (float x : result)
     if (x != float(ranks))
       throw hilo::Error(system + ": allreduce returned " + std::to_string(x) + " where " +
-                        std::to_string(ranks) + " was expected; the benchmark is not measuring "
+                        std::to_string(ranks) +
+                        " was expected; the benchmark is not measuring "
                         "a correct reduction");
 }
 
@@ -46,8 +47,8 @@ template <class Allreduce, class Barrier, class AgreeSum>
 double us_per_call(const bench::Options& o, std::uint64_t bytes, int ranks, Allreduce&& allreduce,
                    Barrier&& barrier, AgreeSum&& agree_sum) {
   auto agree = [&](int proposal) { return agree_sum(proposal) / ranks; };
-  return 1e6 * bench::seconds_per_step(o, allreduce, barrier, agree, bench::pilot_steps(bytes),
-                                       5000);
+  return 1e6 *
+         bench::seconds_per_step(o, allreduce, barrier, agree, bench::pilot_steps(bytes), 5000);
 }
 
 void run_hilo(hilo::Communicator& world, const bench::Options& o, const std::string& system) {
@@ -83,8 +84,8 @@ void run_mpi(const bench::Options& o) {
       MPI_Allreduce(&x, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
       return sum;
     };
-    const double us = us_per_call(o, bytes, ranks, allreduce,
-                                  [] { MPI_Barrier(MPI_COMM_WORLD); }, agree_sum);
+    const double us = us_per_call(
+        o, bytes, ranks, allreduce, [] { MPI_Barrier(MPI_COMM_WORLD); }, agree_sum);
     if (rank == 0)
       bench::print_row("allreduce", "mpi", o.transport, bytes, ranks, o.repetition, us, "us");
   }

@@ -21,9 +21,9 @@ struct Options {
   std::uint64_t min_bytes = 1;         // smallest size measured
   std::uint64_t max_bytes = 64 << 20;  // last size
   int repetition = 0;                  // label only: which repetition of the driver's loop
-  int ranks = 2;                       // for in-process systems (hilo-local); launchers set it otherwise
-  double scale = 1.0;                  // multiplies every iteration count (smoke tests: 0.01)
-  std::string store;                   // Gloo's file store directory
+  int ranks = 2;       // for in-process systems (hilo-local); launchers set it otherwise
+  double scale = 1.0;  // multiplies every iteration count (smoke tests: 0.01)
+  std::string store;   // Gloo's file store directory
 };
 
 inline std::uint64_t parse_count(std::string_view flag, const std::string& text) {
@@ -46,13 +46,20 @@ inline Options parse_options(int argc, char** argv) {
     const std::string flag = argv[i];
     if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
     const std::string value = argv[++i];
-    if (flag == "--system") o.system = value;
-    else if (flag == "--transport") o.transport = value;
-    else if (flag == "--min-bytes") o.min_bytes = parse_count(flag, value);
-    else if (flag == "--max-bytes") o.max_bytes = parse_count(flag, value);
-    else if (flag == "--repetition") o.repetition = static_cast<int>(parse_count(flag, value));
-    else if (flag == "--ranks") o.ranks = static_cast<int>(parse_count(flag, value));
-    else if (flag == "--store") o.store = value;
+    if (flag == "--system")
+      o.system = value;
+    else if (flag == "--transport")
+      o.transport = value;
+    else if (flag == "--min-bytes")
+      o.min_bytes = parse_count(flag, value);
+    else if (flag == "--max-bytes")
+      o.max_bytes = parse_count(flag, value);
+    else if (flag == "--repetition")
+      o.repetition = static_cast<int>(parse_count(flag, value));
+    else if (flag == "--ranks")
+      o.ranks = static_cast<int>(parse_count(flag, value));
+    else if (flag == "--store")
+      o.store = value;
     else if (flag == "--scale") {
       o.scale = std::stod(value);
       if (!(o.scale > 0)) throw std::invalid_argument("--scale must be positive");
@@ -92,8 +99,8 @@ constexpr double time_box_seconds = 0.2;
 // step), then the ranks agree on a step count and run it between barriers. Returns seconds per
 // step. agree(proposal) must return the same count on every rank (e.g. rank 0's proposal).
 template <class Step, class Barrier, class Agree>
-double seconds_per_step(const Options& o, Step&& step, Barrier&& barrier, Agree&& agree,
-                        int pilot, int max_steps) {
+double seconds_per_step(const Options& o, Step&& step, Barrier&& barrier, Agree&& agree, int pilot,
+                        int max_steps) {
   barrier();
   const auto pilot_start = Clock::now();
   for (int i = 0; i < pilot; ++i) step();

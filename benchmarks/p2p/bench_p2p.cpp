@@ -40,7 +40,9 @@ struct HiloPeer {
   int rank() const { return world.rank(); }
   int size() const { return world.size(); }
   void barrier() { world.barrier(); }
-  void send(int to, int tag, const Buffer& b) { world.send(to, tag, std::span<const std::byte>(b)); }
+  void send(int to, int tag, const Buffer& b) {
+    world.send(to, tag, std::span<const std::byte>(b));
+  }
   void recv(int from, int tag, Buffer& b) { world.recv(from, tag, b); }
   int agree(int proposal) {
     if (rank() == 0) world.send(1, agree_tag, proposal);
@@ -78,8 +80,10 @@ struct MpiPeer {
     MPI_Recv(b.data(), int(b.size()), MPI_BYTE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
   }
   int agree(int proposal) {
-    if (rank() == 0) MPI_Send(&proposal, 1, MPI_INT, 1, agree_tag, MPI_COMM_WORLD);
-    else MPI_Recv(&proposal, 1, MPI_INT, 0, agree_tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    if (rank() == 0)
+      MPI_Send(&proposal, 1, MPI_INT, 1, agree_tag, MPI_COMM_WORLD);
+    else
+      MPI_Recv(&proposal, 1, MPI_INT, 0, agree_tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     return proposal;
   }
   void send_window(int to, const Buffer& b, int window) {
@@ -108,8 +112,10 @@ struct BoostPeer {
   void send(int to, int tag, const Buffer& b) { world.send(to, tag, chars(b), int(b.size())); }
   void recv(int from, int tag, Buffer& b) { world.recv(from, tag, chars(b), int(b.size())); }
   int agree(int proposal) {
-    if (rank() == 0) world.send(1, agree_tag, proposal);
-    else world.recv(0, agree_tag, proposal);
+    if (rank() == 0)
+      world.send(1, agree_tag, proposal);
+    else
+      world.recv(0, agree_tag, proposal);
     return proposal;
   }
   void send_window(int to, const Buffer& b, int window) {
@@ -176,7 +182,8 @@ void run(Peer& peer, const bench::Options& o, const std::string& system) {
   if (report) bench::print_header();
   for (std::uint64_t bytes : bench::sizes(o)) {
     const double latency = one_way_latency_us(peer, o, bytes);
-    if (report) bench::print_row("latency", system, o.transport, bytes, 2, o.repetition, latency, "us");
+    if (report)
+      bench::print_row("latency", system, o.transport, bytes, 2, o.repetition, latency, "us");
 
     const int window = int(std::clamp<std::uint64_t>((16u << 20) / bytes, 1, 64));
     const double bandwidth = bandwidth_mb_s(peer, o, bytes, window);

@@ -29,7 +29,7 @@ struct Record {
 
   template <class Archive>
   void serialize(Archive& archive, unsigned /*version*/) {
-    archive & name & value & id;
+    archive& name& value& id;
   }
 };
 
@@ -46,8 +46,8 @@ std::vector<Record> make_records(std::uint64_t count) {
 }
 
 void check(const std::vector<Record>& got, std::uint64_t count, const std::string& system) {
-  if (got.size() != count || (count > 0 && (got.back().id != std::int64_t(count - 1) ||
-                                            got.back().name.size() != 16)))
+  if (got.size() != count ||
+      (count > 0 && (got.back().id != std::int64_t(count - 1) || got.back().name.size() != 16)))
     throw hilo::Error(system + ": the vector of " + std::to_string(count) +
                       " records came back with " + std::to_string(got.size()) +
                       " elements or wrong contents");
@@ -74,8 +74,8 @@ void run(int rank, int ranks, const bench::Options& o, const std::string& system
         send(0, got);
       }
     };
-    const double seconds = bench::seconds_per_step(o, ping_pong, barrier, agree,
-                                                   count >= 100000 ? 1 : 5, 5000);
+    const double seconds =
+        bench::seconds_per_step(o, ping_pong, barrier, agree, count >= 100000 ? 1 : 5, 5000);
     const double us = seconds * 1e6 / 2.0;
     if (rank == 0)
       bench::print_row("serialized", system, o.transport, count * record_payload_bytes, 2,
@@ -93,8 +93,7 @@ int main(int argc, char** argv) {
       run(
           w.rank(), w.size(), o, "hilo-" + std::string(rt.backend_name()),
           [&](int to, const std::vector<Record>& r) { w.send(to, tag, r); },
-          [&](int from) { return w.recv<std::vector<Record>>(from, tag); },
-          [&] { w.barrier(); },
+          [&](int from) { return w.recv<std::vector<Record>>(from, tag); }, [&] { w.barrier(); },
           [&](int n) {  // rank 0's step count
             if (w.rank() == 0) w.send(1, agree_tag, n);
             return w.rank() == 0 ? n : w.recv<int>(0, agree_tag);
@@ -112,8 +111,10 @@ int main(int argc, char** argv) {
           },
           [&] { w.barrier(); },
           [&](int n) {  // rank 0's step count
-            if (w.rank() == 0) w.send(1, agree_tag, n);
-            else w.recv(0, agree_tag, n);
+            if (w.rank() == 0)
+              w.send(1, agree_tag, n);
+            else
+              w.recv(0, agree_tag, n);
             return n;
           });
     } else {

@@ -78,11 +78,16 @@ void pool_map_async(benchmark::State& state) {
 void register_all() {
   auto pair = [](const std::string& name, auto hilo_fn, auto std_fn, const std::string& other,
                  int threads) {
-    benchmark::RegisterBenchmark((name + "/hilo").c_str(), hilo_fn)->Threads(threads)->UseRealTime();
-    benchmark::RegisterBenchmark((name + "/" + other).c_str(), std_fn)->Threads(threads)->UseRealTime();
+    benchmark::RegisterBenchmark((name + "/hilo").c_str(), hilo_fn)
+        ->Threads(threads)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((name + "/" + other).c_str(), std_fn)
+        ->Threads(threads)
+        ->UseRealTime();
   };
   using std_semaphore = std::counting_semaphore<>;
-  pair("mutex_uncontended", mutex_lock_unlock<hilo::Mutex>, mutex_lock_unlock<std::mutex>, "std", 1);
+  pair("mutex_uncontended", mutex_lock_unlock<hilo::Mutex>, mutex_lock_unlock<std::mutex>, "std",
+       1);
   pair("mutex_contended", mutex_lock_unlock<hilo::Mutex>, mutex_lock_unlock<std::mutex>, "std",
        contending_threads);
   pair("semaphore_uncontended", semaphore_acquire_release<hilo::Semaphore>,
@@ -127,10 +132,14 @@ class CsvRows : public benchmark::BenchmarkReporter {
  private:
   static double to_ns(benchmark::TimeUnit unit) {
     switch (unit) {
-      case benchmark::kSecond: return 1e9;
-      case benchmark::kMillisecond: return 1e6;
-      case benchmark::kMicrosecond: return 1e3;
-      default: return 1;
+      case benchmark::kSecond:
+        return 1e9;
+      case benchmark::kMillisecond:
+        return 1e6;
+      case benchmark::kMicrosecond:
+        return 1e3;
+      default:
+        return 1;
     }
   }
   int repetition_;
@@ -146,8 +155,10 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--repetition") == 0 && i + 1 < argc) {
       repetition = static_cast<int>(bench::parse_count("--repetition", argv[++i]));
     } else {
-      std::fprintf(stderr, "bench_sync: unknown option %s (Google Benchmark's --benchmark_* "
-                   "flags and --repetition N are accepted)\n", argv[i]);
+      std::fprintf(stderr,
+                   "bench_sync: unknown option %s (Google Benchmark's --benchmark_* "
+                   "flags and --repetition N are accepted)\n",
+                   argv[i]);
       return 2;
     }
   }
