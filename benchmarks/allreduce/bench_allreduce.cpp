@@ -143,6 +143,9 @@ void run_gloo(const bench::Options& o) {
     if (rank == 0)
       bench::print_row("allreduce", o.system, o.transport, bytes, ranks, o.repetition, us, "us");
   }
+  // No rank may close its connections while a peer still finishes the last call on them
+  // (seen as "Connection closed by peer" with halving-doubling on 4 ranks).
+  barrier.run();
 }
 
 }  // namespace
