@@ -229,7 +229,8 @@ def machine(results):
             ("kernel", platform.release()), ("run finished", stamp.strftime("%Y-%m-%d %H:%M UTC")),
             ("mode", info.get("mode", "?") + f", {info.get('seconds', '?')} s"),
             ("load average (1 min) before / after",
-             f"{info.get('load_before', '?')} / {info.get('load_after', '?')}")]
+             f"{info.get('load_before', '?')} / {info.get('load_after', '?')}"),
+    ] + ([("note", info["note"])] if "note" in info else [])
 
 
 def table(header, rows):
