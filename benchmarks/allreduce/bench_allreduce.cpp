@@ -1,0 +1,172 @@
+// Allreduce (sum) of a vector of floats, 4 B ... 16 MiB by powers of 4, time per call (us).
+//
+//   --system hilo        hilo::Communicator::all_reduce under the launcher's backend
+//                        (mpirun -> hilo-mpi, hilorun -> hilo-tcp)
+//   --system hilo-local  hilo::run_local(--ranks P): ranks as threads of this process
+//   --system mpi         MPI_Allreduce (the anchor for hilo-mpi)
+//   --system gloo-ring   gloo::AllreduceRing, TCP on loopback, rendezvous in --store DIR
+//   --system gloo-hd     gloo::AllreduceHalvingDoubling, same transport
+// Gloo ranks learn their rank and size from the launcher's environment (mpirun or hilorun);
+// they never call MPI_Init.
+//
+// Every system's first call is checked: each rank contributes 1.0f, so every element must come
+// back as the number of ranks.
+#include <gloo/allreduce_halving_doubling.h>
+#include <gloo/allreduce_ring.h>
+#include <gloo/barrier_all_to_all.h>
+#include <gloo/rendezvous/context.h>
+#include <gloo/rendezvous/file_store.h>
+#include <gloo/transport/tcp/device.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_common.hpp"
+#include "hilo/hilo.hpp"
+
+namespace {
+
+void check_sum(const std::vector<float>& result, int ranks, const std::string& system) {
+  for (float x : result)
+    if (x != float(ranks))
+      throw hilo::Error(system + ": allreduce returned " + std::to_string(x) + " where " +
+                        std::to_string(ranks) +
+                        " was expected; the benchmark is not measuring "
+                        "a correct reduction");
+}
+
+// Time per allreduce call in microseconds. agree_sum(x) must return the sum of x over the ranks
+// (an exact integer sum, identical everywhere), so every rank times the same number of calls.
+template <class Allreduce, class Barrier, class AgreeSum>
+double us_per_call(const bench::Options& o, std::uint64_t bytes, int ranks, Allreduce&& allreduce,
+                   Barrier&& barrier, AgreeSum&& agree_sum) {
+  auto agree = [&](int proposal) { return agree_sum(proposal) / ranks; };
+  return 1e6 *
+         bench::seconds_per_step(o, allreduce, barrier, agree, bench::pilot_steps(bytes), 5000);
+}
+
+void run_hilo(hilo::Communicator& world, const bench::Options& o, const std::string& system) {
+  const int ranks = world.size();
+  if (world.rank() == 0) bench::print_header();
+  for (std::uint64_t bytes : bench::sizes(o, sizeof(float))) {
+    std::vector<float> mine(bytes / sizeof(float), 1.0f);
+    check_sum(world.all_reduce(mine, std::plus<>{}), ranks, system);
+    std::vector<float> sum;
+    const double us = us_per_call(
+        o, bytes, ranks, [&] { sum = world.all_reduce(mine, std::plus<>{}); },
+        [&] { world.barrier(); }, [&](int x) { return world.all_reduce(x, std::plus<>{}); });
+    if (world.rank() == 0)
+      bench::print_row("allreduce", system, o.transport, bytes, ranks, o.repetition, us, "us");
+  }
+}
+
+void run_mpi(const bench::Options& o) {
+  int rank = 0, ranks = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  if (rank == 0) bench::print_header();
+  for (std::uint64_t bytes : bench::sizes(o, sizeof(float))) {
+    const int count = int(bytes / sizeof(float));
+    std::vector<float> mine(count, 1.0f), sum(count);
+    auto allreduce = [&] {
+      MPI_Allreduce(mine.data(), sum.data(), count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    };
+    allreduce();
+    check_sum(sum, ranks, "mpi");
+    auto agree_sum = [](int x) {
+      int sum = 0;
+      MPI_Allreduce(&x, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+      return sum;
+    };
+    const double us = us_per_call(
+        o, bytes, ranks, allreduce, [] { MPI_Barrier(MPI_COMM_WORLD); }, agree_sum);
+    if (rank == 0)
+      bench::print_row("allreduce", "mpi", o.transport, bytes, ranks, o.repetition, us, "us");
+  }
+}
+
+// The launcher's rank and size: Open MPI's mpirun or hilorun.
+std::pair<int, int> rank_and_size_from_launcher() {
+  for (auto [rank_var, size_var] : {std::pair{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
+                                    std::pair{"HILO_RANK", "HILO_SIZE"}}) {
+    const char* rank = std::getenv(rank_var);
+    const char* size = std::getenv(size_var);
+    if (rank && size) return {std::atoi(rank), std::atoi(size)};
+  }
+  throw hilo::Error("gloo: no rank in the environment; start this under mpirun or hilorun");
+}
+
+void run_gloo(const bench::Options& o) {
+  if (o.store.empty())
+    throw std::invalid_argument("gloo needs --store DIR, an empty directory shared by all ranks");
+  const auto [rank, ranks] = rank_and_size_from_launcher();
+  gloo::transport::tcp::attr attr;
+  attr.hostname = "127.0.0.1";  // loopback only
+  auto device = gloo::transport::tcp::CreateDevice(attr);
+  gloo::rendezvous::FileStore store(o.store);
+  auto context = std::make_shared<gloo::rendezvous::Context>(rank, ranks);
+  // Gloo's default 30 s limit on connecting and on each operation is not enough on an
+  // oversubscribed machine (4 ranks on 2 busy cores timed out in one full run).
+  context->setTimeout(std::chrono::seconds(300));
+  context->connectFullMesh(store, device);
+  gloo::BarrierAllToAll barrier(context);
+  // Agreeing on step counts: whole numbers below 2^24 add up exactly in floats.
+  std::vector<float> proposal(1);
+  std::vector<float*> proposal_pointer{proposal.data()};
+  gloo::AllreduceRing<float> agree_sum_algorithm(context, proposal_pointer, 1);
+  auto agree_sum = [&](int x) {
+    proposal[0] = float(x);
+    agree_sum_algorithm.run();
+    return int(proposal[0]);
+  };
+
+  if (rank == 0) bench::print_header();
+  for (std::uint64_t bytes : bench::sizes(o, sizeof(float))) {
+    const int count = int(bytes / sizeof(float));
+    std::vector<float> data(count, 1.0f);  // Gloo reduces in place
+    std::vector<float*> pointers{data.data()};
+    std::unique_ptr<gloo::Algorithm> algorithm;
+    if (o.system == "gloo-ring")
+      algorithm = std::make_unique<gloo::AllreduceRing<float>>(context, pointers, count);
+    else
+      algorithm = std::make_unique<gloo::AllreduceHalvingDoubling<float>>(context, pointers, count);
+    algorithm->run();
+    check_sum(data, ranks, o.system);
+    const double us = us_per_call(
+        o, bytes, ranks, [&] { algorithm->run(); }, [&] { barrier.run(); }, agree_sum);
+    if (rank == 0)
+      bench::print_row("allreduce", o.system, o.transport, bytes, ranks, o.repetition, us, "us");
+  }
+  // No rank may close its connections while a peer still finishes the last call on them
+  // (seen as "Connection closed by peer" with halving-doubling on 4 ranks).
+  barrier.run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return bench::guarded_main("bench_allreduce", argc, argv, [&](const bench::Options& o) {
+    if (o.system == "hilo") {
+      hilo::Runtime rt(argc, argv);
+      run_hilo(rt.world(), o, "hilo-" + std::string(rt.backend_name()));
+    } else if (o.system == "hilo-local") {
+      hilo::run_local(o.ranks, [&](hilo::Communicator& c) { run_hilo(c, o, "hilo-local"); });
+    } else if (o.system == "mpi") {
+      int provided = 0;
+      MPI_Init_thread(&argc, &argv, MPI_THREAD_SINGLE, &provided);
+      run_mpi(o);
+      MPI_Finalize();
+    } else if (o.system == "gloo-ring" || o.system == "gloo-hd") {
+      run_gloo(o);
+    } else {
+      throw std::invalid_argument(
+          "--system must be hilo, hilo-local, mpi, gloo-ring or gloo-hd, not '" + o.system + "'");
+    }
+  });
+}

@@ -1,0 +1,223 @@
+// Point-to-point latency and bandwidth between ranks 0 and 1, OSU style (osu_latency, osu_bw):
+// warm-up, then as many iterations per size as fit its time box, sizes by powers of 4.
+//
+//   latency:   ping-pong, one-way time = round trip / 2                       (us)
+//   bandwidth: rank 0 posts a window of non-blocking sends, rank 1 a window of non-blocking
+//              receives, then rank 1 acknowledges with 4 bytes; bytes moved / time (MB/s)
+//
+// The same measurement runs over each system through a small adaptor:
+//   --system hilo        hilo::Runtime, backend from the launcher (mpirun -> hilo-mpi,
+//                        hilorun -> hilo-tcp)
+//   --system hilo-local  hilo::run_local: two ranks as threads of this process
+//   --system mpi         the raw MPI C API (the anchor)
+//   --system boost       Boost.MPI
+#include <boost/mpi/collectives.hpp>
+#include <boost/mpi/communicator.hpp>
+#include <boost/mpi/environment.hpp>
+#include <boost/mpi/nonblocking.hpp>
+#include <cstddef>
+#include <cstdio>
+#include <exception>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bench_common.hpp"
+#include "hilo/hilo.hpp"
+
+namespace {
+
+constexpr int data_tag = 1;
+constexpr int ack_tag = 2;
+constexpr int agree_tag = 3;  // rank 0 tells rank 1 how many steps to time
+
+using Buffer = std::vector<std::byte>;
+
+// ---- adaptors: the same five operations over each system
+
+struct HiloPeer {
+  hilo::Communicator& world;
+  int rank() const { return world.rank(); }
+  int size() const { return world.size(); }
+  void barrier() { world.barrier(); }
+  void send(int to, int tag, const Buffer& b) {
+    world.send(to, tag, std::span<const std::byte>(b));
+  }
+  void recv(int from, int tag, Buffer& b) { world.recv(from, tag, b); }
+  int agree(int proposal) {
+    if (rank() == 0) world.send(1, agree_tag, proposal);
+    return rank() == 0 ? proposal : world.recv<int>(0, agree_tag);
+  }
+  void send_window(int to, const Buffer& b, int window) {
+    std::vector<hilo::Request> requests;
+    for (int k = 0; k < window; ++k)
+      requests.push_back(world.isend(to, data_tag, std::span<const std::byte>(b)));
+    hilo::wait_all(requests);
+  }
+  void recv_window(int from, std::vector<Buffer>& bufs) {
+    std::vector<hilo::Request> requests;
+    for (auto& b : bufs) requests.push_back(world.irecv(from, data_tag, b));
+    hilo::wait_all(requests);
+  }
+};
+
+struct MpiPeer {
+  int rank() const {
+    int r = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    return r;
+  }
+  int size() const {
+    int n = 0;
+    MPI_Comm_size(MPI_COMM_WORLD, &n);
+    return n;
+  }
+  void barrier() { MPI_Barrier(MPI_COMM_WORLD); }
+  void send(int to, int tag, const Buffer& b) {
+    MPI_Send(b.data(), int(b.size()), MPI_BYTE, to, tag, MPI_COMM_WORLD);
+  }
+  void recv(int from, int tag, Buffer& b) {
+    MPI_Recv(b.data(), int(b.size()), MPI_BYTE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  }
+  int agree(int proposal) {
+    if (rank() == 0)
+      MPI_Send(&proposal, 1, MPI_INT, 1, agree_tag, MPI_COMM_WORLD);
+    else
+      MPI_Recv(&proposal, 1, MPI_INT, 0, agree_tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    return proposal;
+  }
+  void send_window(int to, const Buffer& b, int window) {
+    std::vector<MPI_Request> requests(window);
+    for (auto& r : requests)
+      MPI_Isend(b.data(), int(b.size()), MPI_BYTE, to, data_tag, MPI_COMM_WORLD, &r);
+    MPI_Waitall(window, requests.data(), MPI_STATUSES_IGNORE);
+  }
+  void recv_window(int from, std::vector<Buffer>& bufs) {
+    std::vector<MPI_Request> requests(bufs.size());
+    for (std::size_t k = 0; k < bufs.size(); ++k)
+      MPI_Irecv(bufs[k].data(), int(bufs[k].size()), MPI_BYTE, from, data_tag, MPI_COMM_WORLD,
+                &requests[k]);
+    MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
+  }
+};
+
+// Boost.MPI sends arrays of char as MPI_CHAR without serialization (char is an MPI datatype).
+struct BoostPeer {
+  boost::mpi::communicator world;
+  static const char* chars(const Buffer& b) { return reinterpret_cast<const char*>(b.data()); }
+  static char* chars(Buffer& b) { return reinterpret_cast<char*>(b.data()); }
+  int rank() const { return world.rank(); }
+  int size() const { return world.size(); }
+  void barrier() { world.barrier(); }
+  void send(int to, int tag, const Buffer& b) { world.send(to, tag, chars(b), int(b.size())); }
+  void recv(int from, int tag, Buffer& b) { world.recv(from, tag, chars(b), int(b.size())); }
+  int agree(int proposal) {
+    if (rank() == 0)
+      world.send(1, agree_tag, proposal);
+    else
+      world.recv(0, agree_tag, proposal);
+    return proposal;
+  }
+  void send_window(int to, const Buffer& b, int window) {
+    std::vector<boost::mpi::request> requests;
+    for (int k = 0; k < window; ++k)
+      requests.push_back(world.isend(to, data_tag, chars(b), int(b.size())));
+    boost::mpi::wait_all(requests.begin(), requests.end());
+  }
+  void recv_window(int from, std::vector<Buffer>& bufs) {
+    std::vector<boost::mpi::request> requests;
+    for (auto& b : bufs) requests.push_back(world.irecv(from, data_tag, chars(b), int(b.size())));
+    boost::mpi::wait_all(requests.begin(), requests.end());
+  }
+};
+
+// ---- the measurement, written once
+
+template <class Peer>
+double one_way_latency_us(Peer& peer, const bench::Options& o, std::uint64_t bytes) {
+  const int me = peer.rank();
+  Buffer buf(bytes, std::byte{1});
+  auto ping_pong = [&] {
+    if (me == 0) {
+      peer.send(1, data_tag, buf);
+      peer.recv(1, data_tag, buf);
+    } else {
+      peer.recv(0, data_tag, buf);
+      peer.send(0, data_tag, buf);
+    }
+  };
+  const double seconds = bench::seconds_per_step(
+      o, ping_pong, [&] { peer.barrier(); }, [&](int n) { return peer.agree(n); },
+      bench::pilot_steps(bytes), 20000);
+  return seconds * 1e6 / 2.0;
+}
+
+template <class Peer>
+double bandwidth_mb_s(Peer& peer, const bench::Options& o, std::uint64_t bytes, int window) {
+  const int me = peer.rank();
+  Buffer out(me == 0 ? bytes : 0, std::byte{2});
+  std::vector<Buffer> in(me == 1 ? window : 0, Buffer(bytes));
+  Buffer ack(4);
+  auto one_window = [&] {
+    if (me == 0) {
+      peer.send_window(1, out, window);
+      peer.recv(1, ack_tag, ack);
+    } else {
+      peer.recv_window(0, in);
+      peer.send(0, ack_tag, ack);
+    }
+  };
+  const double seconds = bench::seconds_per_step(
+      o, one_window, [&] { peer.barrier(); }, [&](int n) { return peer.agree(n); },
+      bench::pilot_steps(bytes * window), 2000);
+  return double(bytes) * window / seconds / 1e6;
+}
+
+template <class Peer>
+void run(Peer& peer, const bench::Options& o, const std::string& system) {
+  if (peer.size() != 2)
+    throw std::invalid_argument("bench_p2p measures a pair: start it with exactly 2 ranks, not " +
+                                std::to_string(peer.size()));
+  const bool report = peer.rank() == 0;
+  if (report) bench::print_header();
+  for (std::uint64_t bytes : bench::sizes(o)) {
+    const double latency = one_way_latency_us(peer, o, bytes);
+    if (report)
+      bench::print_row("latency", system, o.transport, bytes, 2, o.repetition, latency, "us");
+
+    const int window = int(std::clamp<std::uint64_t>((16u << 20) / bytes, 1, 64));
+    const double bandwidth = bandwidth_mb_s(peer, o, bytes, window);
+    if (report)
+      bench::print_row("bandwidth", system, o.transport, bytes, 2, o.repetition, bandwidth, "MB/s");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return bench::guarded_main("bench_p2p", argc, argv, [&](const bench::Options& o) {
+    if (o.system == "hilo") {
+      hilo::Runtime rt(argc, argv);
+      HiloPeer peer{rt.world()};
+      run(peer, o, "hilo-" + std::string(rt.backend_name()));
+    } else if (o.system == "hilo-local") {
+      hilo::run_local(2, [&](hilo::Communicator& c) {
+        HiloPeer peer{c};
+        run(peer, o, "hilo-local");
+      });
+    } else if (o.system == "mpi") {
+      int provided = 0;
+      MPI_Init_thread(&argc, &argv, MPI_THREAD_SINGLE, &provided);
+      MpiPeer peer;
+      run(peer, o, "mpi");
+      MPI_Finalize();
+    } else if (o.system == "boost") {
+      boost::mpi::environment env(argc, argv);
+      BoostPeer peer;
+      run(peer, o, "boost-mpi");
+    } else {
+      throw std::invalid_argument("--system must be hilo, hilo-local, mpi or boost, not '" +
+                                  o.system + "'");
+    }
+  });
+}

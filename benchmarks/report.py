@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+"""Turns benchmarks/results/*.csv into PNG plots (gnuplot) and docs/PERFORMANCE.md.
+
+    report.py [--results DIR] [--doc FILE]
+
+Per benchmark: the median over repetitions, the min-max spread, the ratio to the anchor (raw
+MPI for hilo-mpi and Boost.MPI, MPI over the TCP BTL for hilo-tcp, Boost.MPI for serialized
+data, std:: for the primitives, the seed's Python for the seed), the machine, and the targets
+of issue 7, met or missed. benchmarks/analysis.md (written by hand, after profiling) is copied in
+as the "why" for the misses.
+"""
+import argparse
+import collections
+import csv
+import datetime
+import os
+import pathlib
+import platform
+import statistics
+import subprocess
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def load(results):
+    """{(benchmark, system, transport, ranks, size): [values]} and the unit of each benchmark."""
+    samples, units = collections.defaultdict(list), {}
+    for path in sorted(results.glob("*.csv")):
+        with open(path) as f:
+            for row in csv.DictReader(f):
+                key = (row["benchmark"], row["system"], row["transport"], int(row["ranks"]),
+                       int(row["size_bytes"]))
+                samples[key].append(float(row["value"]))
+                units[row["benchmark"]] = row["unit"]
+    return samples, units
+
+
+class Stats:
+    def __init__(self, samples):
+        self.samples = samples
+
+    def get(self, benchmark, system, transport, ranks, size):
+        values = self.samples.get((benchmark, system, transport, ranks, size))
+        if not values:
+            return None
+        return statistics.median(values), min(values), max(values), len(values)
+
+    def median(self, *key):
+        s = self.get(*key)
+        return s[0] if s else None
+
+    def sizes(self, benchmark, ranks=None):
+        return sorted({k[4] for k in self.samples if k[0] == benchmark
+                       and (ranks is None or k[3] == ranks)})
+
+    def lines(self, benchmark, ranks=None):
+        """(system, transport, ranks) present for a benchmark, in first-seen order."""
+        seen = []
+        for k in self.samples:
+            line = (k[1], k[2], k[3])
+            if k[0] == benchmark and (ranks is None or k[3] == ranks) and line not in seen:
+                seen.append(line)
+        return seen
+
+
+def human_size(n):
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return f"{n} B"
+
+
+def fmt(x):
+    if x is None:
+        return "–"
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    if x >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3g}"
+
+
+def cell(stats, key, anchor_key=None):
+    s = stats.get(*key)
+    if not s:
+        return "–"
+    median, low, high, _ = s
+    text = f"{fmt(median)} <sub>[{fmt(low)}–{fmt(high)}]</sub>"
+    if anchor_key:
+        anchor = stats.median(*anchor_key)
+        if anchor:
+            text += f" **×{median / anchor:.2f}**"
+    return text
+
+
+# ---- plots
+
+def plot(stats, benchmark, ranks, path, title, ylabel, x_is_elements=False):
+    lines = stats.lines(benchmark, ranks)
+    if not lines:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        series = []
+        for i, (system, transport, r) in enumerate(lines):
+            data = pathlib.Path(tmp) / f"{i}.dat"
+            with open(data, "w") as f:
+                for size in stats.sizes(benchmark, ranks):
+                    s = stats.get(benchmark, system, transport, r, size)
+                    if s:
+                        x = size / 32 if x_is_elements else size
+                        f.write(f"{x} {s[0]} {s[1]} {s[2]}\n")
+            label = system if transport in ("threads", "process") else f"{system} ({transport})"
+            series.append(f"'{data}' using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.6 "
+                          f"title '{label}'")
+        xlabel = "vector elements" if x_is_elements else "message size"
+        # Tics on the measured sizes, in binary units (the series is powers of 4).
+        sizes = stats.sizes(benchmark, ranks)
+        if x_is_elements:
+            tics = [(f"{n // 32:,}", n // 32) for n in sizes]
+        else:
+            step = 1 if len(sizes) <= 7 else 2
+            tics = [(human_size(n).replace(" ", ""), n) for n in sizes[::-1][::step]]
+        xtics = "(" + ", ".join(f"'{label}' {x}" for label, x in tics) + ")"
+        script = f"""
+set terminal pngcairo size 1000,640 font 'sans,11'
+set output '{path}'
+set title '{title}'
+set logscale xy
+set xtics {xtics}
+set offsets graph 0.03, graph 0.03, 0, 0
+set xlabel '{xlabel}'
+set ylabel '{ylabel}'
+set grid
+set key left top
+plot {', '.join(series)}
+"""
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    return path.name
+
+
+# ---- targets
+
+def evaluate_targets(stats):
+    """(target, measured, status) rows for issue 7's targets."""
+    rows = []
+
+    def ratio(benchmark, a, b, ranks, size):
+        x, y = stats.median(benchmark, *a, ranks, size), stats.median(benchmark, *b, ranks, size)
+        return x / y if x and y else None
+
+    def add(target, values, good, describe):
+        values = [v for v in values if v is not None]
+        if not values:
+            rows.append((target, "no data", "not measured"))
+            return
+        worst = describe(values)
+        rows.append((target, worst[0], "met" if good(worst[1]) else "**missed**"))
+
+    for t in ("shm", "tcp"):
+        add(f"hilo-mpi ({t}) 8 B latency ≤ 1.05× raw MPI",
+            [ratio("latency", ("hilo-mpi", t), ("mpi", t), 2, 8)], lambda v: v <= 1.05,
+            lambda v: (f"×{v[0]:.2f}", v[0]))
+        big = [s for s in stats.sizes("bandwidth") if s >= 1 << 20]
+        r = [ratio("bandwidth", ("hilo-mpi", t), ("mpi", t), 2, s) for s in big]
+        add(f"hilo-mpi ({t}) bandwidth ≥ 1 MiB ≥ 0.98× raw MPI", r, lambda v: v >= 0.98,
+            lambda v: (f"worst ×{min(v):.2f} (over {len(v)} sizes)", min(v)))
+    r = [ratio("allreduce", ("hilo-mpi", "shm"), ("mpi", "shm"), p, s)
+         for p in (2, 4) for s in stats.sizes("allreduce", p)]
+    add("hilo-mpi allreduce ≤ 1.05× MPI_Allreduce (every size, p = 2 and 4)", r,
+        lambda v: v <= 1.05,
+        lambda v: (f"worst ×{max(v):.2f}, median ×{statistics.median(v):.2f}", max(v)))
+    r = [ratio("serialized", ("boost-mpi", "shm"), ("hilo-mpi", "shm"), 2, s)
+         for s in stats.sizes("serialized")]
+    add("hilo-mpi serialized struct vector ≥ 2× faster than Boost.MPI", r, lambda v: v >= 2,
+        lambda v: (f"worst {min(v):.2f}× faster, best {max(v):.2f}×", min(v)))
+    add("hilo-tcp 8 B latency ≤ 1.0× the TCP BTL",
+        [ratio("latency", ("hilo-tcp", "tcp"), ("mpi", "tcp"), 2, 8)], lambda v: v <= 1.0,
+        lambda v: (f"×{v[0]:.2f}", v[0]))
+    add("hilo-tcp 16 MiB bandwidth ≥ 1.5× the TCP BTL",
+        [ratio("bandwidth", ("hilo-tcp", "tcp"), ("mpi", "tcp"), 2, 16 << 20)],
+        lambda v: v >= 1.5, lambda v: (f"×{v[0]:.2f}", v[0]))
+    speedups, versus_btl = [], []
+    for p in (2, 4):
+        for s in stats.sizes("allreduce", p):
+            hilo = stats.median("allreduce", "hilo-tcp", "tcp", p, s)
+            gloo = [stats.median("allreduce", g, "tcp", p, s) for g in ("gloo-ring", "gloo-hd")]
+            gloo = [g for g in gloo if g]
+            if hilo and gloo:
+                speedups.append(min(gloo) / hilo)
+            versus_btl.append(ratio("allreduce", ("hilo-tcp", "tcp"), ("mpi", "tcp"), p, s))
+    add("hilo-tcp allreduce ≥ 3× faster than Gloo (the faster of ring and halving-doubling), "
+        "every size", speedups, lambda v: v >= 3,
+        lambda v: (f"worst {min(v):.2f}× faster, best {max(v):.2f}×", min(v)))
+    add("hilo-tcp allreduce no slower than MPI_Allreduce over the TCP BTL, every size",
+        versus_btl, lambda v: v <= 1.0,
+        lambda v: (f"worst ×{max(v):.2f}, median ×{statistics.median(v):.2f}", max(v)))
+    add("hilo-local 8 B latency < 1 µs", [stats.median("latency", "hilo-local", "threads", 2, 8)],
+        lambda v: v < 1.0, lambda v: (f"{v[0]:.2f} µs", v[0]))
+    for name in ("mutex", "semaphore", "barrier"):
+        r = []
+        for benchmark in sorted({k[0] for k in stats.samples if k[0].startswith(name + "_")}):
+            for (system, transport, threads) in stats.lines(benchmark):
+                if system == "hilo":
+                    r.append(ratio(benchmark, ("hilo", transport), ("std", transport), threads, 0))
+        add(f"hilo::{name.capitalize()} within 1.1× of std:: (uncontended and contended)", r,
+            lambda v: v <= 1.1, lambda v: (f"worst ×{max(v):.2f}", max(v)))
+    return rows
+
+
+# ---- the document
+
+def machine(results):
+    cpu = "unknown"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    info = {}
+    run_info = results / "run-info.txt"
+    if run_info.exists():
+        info = dict(l.strip().split("=", 1) for l in open(run_info) if "=" in l)
+    stamp = datetime.datetime.fromtimestamp(
+        max(p.stat().st_mtime for p in results.glob("*.csv")), datetime.timezone.utc)
+    return [("CPU", cpu), ("cores (nproc)", str(os.cpu_count())),
+            ("kernel", platform.release()), ("run finished", stamp.strftime("%Y-%m-%d %H:%M UTC")),
+            ("mode", info.get("mode", "?") + f", {info.get('seconds', '?')} s"),
+            ("load average (1 min) before / after",
+             f"{info.get('load_before', '?')} / {info.get('load_after', '?')}"),
+    ] + ([("note", info["note"])] if "note" in info else [])
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def p2p_table(stats, benchmark):
+    columns = [("mpi", "shm", None), ("hilo-mpi", "shm", ("mpi", "shm")),
+               ("boost-mpi", "shm", ("mpi", "shm")), ("mpi", "tcp", None),
+               ("hilo-mpi", "tcp", ("mpi", "tcp")), ("hilo-tcp", "tcp", ("mpi", "tcp")),
+               ("hilo-local", "threads", ("mpi", "shm"))]
+    columns = [c for c in columns if stats.get(benchmark, c[0], c[1], 2,
+                                               (stats.sizes(benchmark) or [0])[0])]
+    rows = []
+    for size in stats.sizes(benchmark):
+        rows.append([human_size(size)] + [
+            cell(stats, (benchmark, s, t, 2, size),
+                 (benchmark, a[0], a[1], 2, size) if a else None) for s, t, a in columns])
+    return table(["size"] + [f"{s} ({t})" for s, t, _ in columns], rows)
+
+
+def allreduce_table(stats, ranks):
+    columns = [("mpi", "shm", None), ("hilo-mpi", "shm", ("mpi", "shm")), ("mpi", "tcp", None),
+               ("hilo-tcp", "tcp", ("mpi", "tcp")), ("gloo-ring", "tcp", ("mpi", "tcp")),
+               ("gloo-hd", "tcp", ("mpi", "tcp")), ("hilo-local", "threads", ("mpi", "shm"))]
+    rows = []
+    for size in stats.sizes("allreduce", ranks):
+        rows.append([human_size(size)] + [
+            cell(stats, ("allreduce", s, t, ranks, size),
+                 ("allreduce", a[0], a[1], ranks, size) if a else None) for s, t, a in columns])
+    return table(["size"] + [f"{s} ({t})" for s, t, _ in columns], rows)
+
+
+def serialized_table(stats):
+    rows = []
+    for size in stats.sizes("serialized"):
+        hilo = stats.median("serialized", "hilo-mpi", "shm", 2, size)
+        boost = stats.median("serialized", "boost-mpi", "shm", 2, size)
+        rows.append([f"{size // 32:,}", cell(stats, ("serialized", "hilo-mpi", "shm", 2, size)),
+                     cell(stats, ("serialized", "boost-mpi", "shm", 2, size)),
+                     f"{boost / hilo:.2f}×" if hilo and boost else "–"])
+    return table(["elements", "hilo-mpi µs", "Boost.MPI µs (anchor)", "hilo faster by"], rows)
+
+
+def sync_table(stats):
+    rows = []
+    for benchmark in ["mutex_uncontended", "mutex_contended", "semaphore_uncontended",
+                      "semaphore_contended", "barrier_single", "barrier_contended", "pool_map"]:
+        for (system, transport, threads) in stats.lines(benchmark):
+            if system == "hilo":
+                other = "std-async" if benchmark == "pool_map" else "std"
+                rows.append([benchmark, str(threads),
+                             cell(stats, (benchmark, "hilo", transport, threads, 0),
+                                  (benchmark, other, transport, threads, 0)),
+                             f"{other}: " + cell(stats, (benchmark, other, transport, threads, 0))])
+    return table(["benchmark", "threads", "hilo ns/op (×std)", "anchor ns/op"], rows)
+
+
+def seed_table(stats):
+    rows = []
+    python = stats.get("seed_pool_map", "python-pool", "process", 4, 0)
+    hilo = stats.get("seed_pool_map", "hilo-pool_sum", "process", 4, 0)
+    for name, s in (("python3 seed (Pool.map, 4 processes)", python),
+                    ("hilo pool_sum (ThreadPool(4).map)", hilo)):
+        if s:
+            rows.append([name, f"{fmt(s[0])} <sub>[{fmt(s[1])}–{fmt(s[2])}]</sub>", str(s[3])])
+    text = table(["program", "wall time ms", "runs"], rows)
+    if python and hilo:
+        text += f"\n\npool_sum finishes in 1/{python[0] / hilo[0]:.1f} of the Python's time."
+    return text
+
+
+def write_doc(stats, units, results, doc, plots):
+    out = ["<!-- Generated by benchmarks/report.py from benchmarks/results/*.csv: do not edit. "
+           "Regenerate with ./scripts/bench. -->",
+           "# hilo performance",
+           "",
+           "Every comparison below ran side by side: one repetition of every system, then the "
+           "next, so the machine's noise hits them alike. Cells show the **median** over the "
+           "repetitions, the <sub>[min–max]</sub> spread, and **×ratio** to the anchor named "
+           "in the column's note (time: lower is better; bandwidth: higher is better).",
+           "",
+           "## Machine", "",
+           table(["", ""], [[k, v] for k, v in machine(results)]), ""]
+    failures = results / "failures.txt"
+    if failures.exists() and failures.read_text().strip():
+        out += ["**Runs that failed** (their rows are missing):", "", "```",
+                failures.read_text().strip(), "```", ""]
+    out += ["## Targets (issue 7)", "",
+            table(["target", "measured (medians)", "status"], evaluate_targets(stats)), ""]
+    analysis = HERE / "analysis.md"
+    if analysis.exists():
+        out += [analysis.read_text().strip(), ""]
+    out += ["## Point-to-point latency (µs, one way; anchor: raw MPI on the same BTL)", "",
+            "hilo-local's ratio is to raw MPI over shared memory.", "",
+            p2p_table(stats, "latency"), "", f"![latency]({plots['latency']})", "",
+            "## Point-to-point bandwidth (MB/s; anchor: raw MPI on the same BTL)", "",
+            p2p_table(stats, "bandwidth"), "", f"![bandwidth]({plots['bandwidth']})", ""]
+    for p in (2, 4):
+        if stats.sizes("allreduce", p):
+            out += [f"## Allreduce of floats, p = {p} (µs per call)", "",
+                    "Anchors: MPI_Allreduce over shared memory for hilo-mpi and hilo-local, over "
+                    "the TCP BTL for hilo-tcp and Gloo.", "",
+                    allreduce_table(stats, p), "", f"![allreduce p={p}]({plots[f'allreduce{p}']})",
+                    ""]
+    out += ["## Serialized data: std::vector of {std::string, double, int64} (µs one way)", "",
+            serialized_table(stats), "", f"![serialized]({plots['serialized']})", "",
+            "## Intra-node primitives (Google Benchmark, real time per operation)", "",
+            "pool_map is per task of a 1000-task map on 2 workers; its anchor is one std::async "
+            "per task (there is no std:: pool).", "", sync_table(stats), "",
+            "## The seed: Python Pool.map vs hilo (whole process, same list)", "",
+            seed_table(stats), ""]
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text("\n".join(out))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default=str(HERE / "results"))
+    parser.add_argument("--doc", default=str(ROOT / "docs/PERFORMANCE.md"))
+    options = parser.parse_args()
+    results, doc = pathlib.Path(options.results), pathlib.Path(options.doc)
+    samples, units = load(results)
+    stats = Stats(samples)
+    relative = os.path.relpath(results, doc.parent)
+    plots = {}
+    specs = [("latency", "latency", None, "Point-to-point latency (one way)", "µs", False),
+             ("bandwidth", "bandwidth", None, "Point-to-point bandwidth", "MB/s", False),
+             ("allreduce2", "allreduce", 2, "Allreduce of floats, p = 2", "µs per call", False),
+             ("allreduce4", "allreduce", 4, "Allreduce of floats, p = 4", "µs per call", False),
+             ("serialized", "serialized", None, "Vector of structs, one way", "µs", True)]
+    for name, benchmark, ranks, title, ylabel, elements in specs:
+        png = plot(stats, benchmark, ranks, results / f"{name}.png", title, ylabel, elements)
+        plots[name] = f"{relative}/{png}" if png else ""
+    write_doc(stats, units, results, doc, plots)
+    print(f"wrote {doc} and {len(plots)} plots in {results}")
+
+
+if __name__ == "__main__":
+    main()
