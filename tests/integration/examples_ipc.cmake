@@ -1,7 +1,6 @@
 # The ipc examples run as users run them: shm_writer with the Python reader, and pipe_log.
 # They need the example executables, which sanitizer trees do not build.
 if(HILO_BUILD_EXAMPLES AND HILO_SANITIZER STREQUAL "")
-  find_package(Python3 REQUIRED COMPONENTS Interpreter)
   set(ipc_dir ${CMAKE_CURRENT_SOURCE_DIR}/ipc)
   set(examples_dir ${PROJECT_SOURCE_DIR}/examples)
 

@@ -4,7 +4,6 @@
 if(NOT TARGET hilorun)
   return()
 endif()
-find_package(Python3 REQUIRED COMPONENTS Interpreter)
 
 add_executable(launch_probe ${CMAKE_CURRENT_LIST_DIR}/launch/launch_probe.cpp)
 target_link_libraries(launch_probe PRIVATE hilo::hilo)

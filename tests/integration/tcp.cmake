@@ -3,7 +3,6 @@
 if(NOT TARGET hilorun)
   return()
 endif()
-find_package(Python3 REQUIRED COMPONENTS Interpreter)
 
 add_executable(tcp_probe ${CMAKE_CURRENT_LIST_DIR}/tcp/tcp_probe.cpp)
 target_link_libraries(tcp_probe PRIVATE hilo::hilo)
