@@ -1,6 +1,7 @@
 #include "backends/mpi/mpi_call.hpp"
 
 #include <climits>
+#include <string_view>
 #include <thread>
 
 #include "hilo/errors.hpp"
@@ -94,25 +95,13 @@ std::size_t bytes_of(const MPI_Status& status) {
   return static_cast<std::size_t>(bytes);
 }
 
-bool wait_until(MPI_Request& request, MPI_Status& status, Deadline deadline,
-                const std::string& what) {
-  if (deadline.is_never()) {
-    check(MPI_Wait(&request, &status), what);
-    return true;
-  }
-  auto pause = std::chrono::microseconds(0);
-  for (;;) {
-    int done = 0;
-    check(MPI_Test(&request, &done, &status), what);
-    if (done) return true;
-    if (deadline.expired()) return false;
-    // MPI progresses only inside MPI calls: poll often at first, then back off to spare the core.
-    if (pause.count() == 0)
-      std::this_thread::yield();
-    else
-      std::this_thread::sleep_for(pause);
-    pause = std::min(pause + std::chrono::microseconds(5), std::chrono::microseconds(200));
-  }
+std::string CallSite::text() const {
+  const bool outgoing = std::string_view(op).ends_with("send");
+  std::string s =
+      std::string(op) + " on rank " + std::to_string(rank) + (outgoing ? " to " : " from ");
+  s += peer == MPI_ANY_SOURCE ? "any source" : "rank " + std::to_string(peer);
+  s += tag == MPI_ANY_TAG ? " with any tag" : " with tag " + std::to_string(tag);
+  return s;
 }
 
 }  // namespace hilo::detail::mpi

@@ -4,15 +4,29 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
+#include <thread>
 
 #include "hilo/comm/types.hpp"
 
 namespace hilo::detail::mpi {
 
+// Names a point-to-point call for error messages ("isend on rank 0 to rank 1 with tag 7").
+// Operations keep this, not the text: the text is built only when an error is raised, so a
+// call that succeeds costs what the MPI call costs.
+struct CallSite {
+  const char* op;
+  int rank, peer, tag;
+  std::string text() const;
+};
+
 // Throws hilo::Error "hilo: <what> failed: <MPI's error string>" unless rc is MPI_SUCCESS.
 void check(int rc, const std::string& what);
+inline void check(int rc, const CallSite& site) {
+  if (rc != MPI_SUCCESS) check(rc, site.text());
+}
 
 // The MPI datatype for one element of `type`: built-in arithmetic types as themselves (so plain
 // MPI programs see MPI_INT, MPI_DOUBLE, ...), everything else as MPI_BYTE.
@@ -42,7 +56,26 @@ std::size_t bytes_of(const MPI_Status& status);
 
 // Completes `request` by the deadline. A finite deadline polls (yielding, then sleeping briefly)
 // instead of blocking in MPI_Wait; returns false if the deadline passed first.
-bool wait_until(MPI_Request& request, MPI_Status& status, Deadline deadline,
-                const std::string& what);
+// `what` names the call for errors: a CallSite, or the name of a collective.
+template <class What>
+bool wait_until(MPI_Request& request, MPI_Status& status, Deadline deadline, const What& what) {
+  if (deadline.is_never()) {
+    check(MPI_Wait(&request, &status), what);
+    return true;
+  }
+  auto pause = std::chrono::microseconds(0);
+  for (;;) {
+    int done = 0;
+    check(MPI_Test(&request, &done, &status), what);
+    if (done) return true;
+    if (deadline.expired()) return false;
+    // MPI progresses only inside MPI calls: poll often at first, then back off to spare the core.
+    if (pause.count() == 0)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(pause);
+    pause = std::min(pause + std::chrono::microseconds(5), std::chrono::microseconds(200));
+  }
+}
 
 }  // namespace hilo::detail::mpi

@@ -31,7 +31,7 @@ std::string seconds_text(Deadline::Clock::duration d) {
 class SendOperation final : public Operation {
  public:
   SendOperation(MPI_Request request, std::shared_ptr<const void> keep_alive,
-                std::shared_ptr<MpiProgress> progress, std::string what)
+                std::shared_ptr<MpiProgress> progress, mpi::CallSite what)
       : request_(request),
         keep_alive_(std::move(keep_alive)),
         progress_(std::move(progress)),
@@ -51,7 +51,7 @@ class SendOperation final : public Operation {
   Status wait(Deadline deadline) override {
     MPI_Status status;
     if (request_ != MPI_REQUEST_NULL && !mpi::wait_until(request_, status, deadline, what_))
-      throw Timeout("hilo: " + what_ + ": not received in time");
+      throw Timeout("hilo: " + what_.text() + ": not received in time");
     return Status{};
   }
 
@@ -59,13 +59,13 @@ class SendOperation final : public Operation {
   MPI_Request request_;
   std::shared_ptr<const void> keep_alive_;
   std::shared_ptr<MpiProgress> progress_;
-  std::string what_;
+  mpi::CallSite what_;
 };
 
 // A receive of known size, posted with MPI_Irecv straight into the user's object.
 class FixedReceive final : public Operation {
  public:
-  FixedReceive(MPI_Request request, std::size_t expected, std::string what)
+  FixedReceive(MPI_Request request, std::size_t expected, mpi::CallSite what)
       : request_(request), expected_(expected), what_(std::move(what)) {}
   ~FixedReceive() override {
     if (request_ == MPI_REQUEST_NULL) return;
@@ -82,7 +82,7 @@ class FixedReceive final : public Operation {
   Status wait(Deadline deadline) override {
     if (request_ != MPI_REQUEST_NULL) {
       if (!mpi::wait_until(request_, status_, deadline, what_))
-        throw Timeout("hilo: " + what_ + ": no message in time");
+        throw Timeout("hilo: " + what_.text() + ": no message in time");
       check_size();
     }
     return status_of(status_);
@@ -91,21 +91,21 @@ class FixedReceive final : public Operation {
  private:
   void check_size() {
     if (mpi::bytes_of(status_) != expected_)
-      throw Error("hilo: " + what_ + ": the message holds " +
+      throw Error("hilo: " + what_.text() + ": the message holds " +
                   std::to_string(mpi::bytes_of(status_)) + " bytes, the receiver expects exactly " +
                   std::to_string(expected_));
   }
   MPI_Request request_;
   MPI_Status status_{};
   std::size_t expected_;
-  std::string what_;
+  mpi::CallSite what_;
 };
 
 // A receive of unknown size, moved forward by MpiProgress.
 class ProbedReceive final : public Operation {
  public:
   ProbedReceive(std::shared_ptr<MpiProgress> progress,
-                std::shared_ptr<MpiProgress::Pending> pending, std::string what)
+                std::shared_ptr<MpiProgress::Pending> pending, mpi::CallSite what)
       : progress_(std::move(progress)), pending_(std::move(pending)), what_(std::move(what)) {}
   ~ProbedReceive() override { progress_->remove(pending_); }
   bool test() override { return progress_->poll(*pending_); }
@@ -114,14 +114,14 @@ class ProbedReceive final : public Operation {
  private:
   std::shared_ptr<MpiProgress> progress_;
   std::shared_ptr<MpiProgress::Pending> pending_;
-  std::string what_;
+  mpi::CallSite what_;
 };
 
 Status ProbedReceive::wait(Deadline deadline) {
   auto pause = std::chrono::microseconds(0);
   while (!progress_->poll(*pending_)) {
     if (deadline.expired() && pending_->stage == MpiProgress::Pending::unmatched)
-      throw Timeout("hilo: " + what_ + ": no message in time (the receive was withdrawn)");
+      throw Timeout("hilo: " + what_.text() + ": no message in time (the receive was withdrawn)");
     if (pause.count() == 0)
       std::this_thread::yield();
     else
@@ -168,12 +168,7 @@ void check_or_describe(int rc, Describe&& describe_call) {
 }  // namespace
 
 std::string MpiTransport::describe(const char* op, int peer, int tag) const {
-  const bool outgoing = std::string_view(op).ends_with("send");
-  std::string s =
-      std::string(op) + " on rank " + std::to_string(rank_) + (outgoing ? " to " : " from ");
-  s += peer == any_source ? "any source" : "rank " + std::to_string(peer);
-  s += tag == any_tag ? " with any tag" : " with tag " + std::to_string(tag);
-  return s;
+  return mpi::CallSite{op, rank_, mpi_source(peer), mpi_tag(tag)}.text();
 }
 
 void MpiTransport::send(int dest, int tag, const void* data, std::size_t bytes, DataType type,
@@ -190,7 +185,7 @@ std::unique_ptr<Operation> MpiTransport::isend(int dest, int tag,
                                                const void* data, std::size_t bytes, DataType type) {
   mpi::Count count(mpi::datatype_of(type), bytes / mpi::element_bytes(type));
   MPI_Request request;
-  std::string what = describe("isend", dest, tag);
+  mpi::CallSite what{"isend", rank_, dest, tag};
   mpi::check(MPI_Isend(data, count.count(), count.type(), dest, tag, comm_, &request), what);
   return std::make_unique<SendOperation>(request, std::move(keep_alive), progress_,
                                          std::move(what));
@@ -261,7 +256,7 @@ Status MpiTransport::recv(int source, int tag, const Sink& sink, Deadline deadli
 }
 
 std::unique_ptr<Operation> MpiTransport::irecv(int source, int tag, Sink sink) {
-  std::string what = describe("irecv", source, tag);
+  mpi::CallSite what{"irecv", rank_, mpi_source(source), mpi_tag(tag)};
   if (sink.has_fixed_size()) {
     mpi::Count count(mpi::datatype_of(sink.type), sink.fixed_bytes / mpi::element_bytes(sink.type));
     MPI_Request request;
