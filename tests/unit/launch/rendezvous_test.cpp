@@ -14,6 +14,7 @@
 
 #include "catch.hpp"
 #include "hilo/errors.hpp"
+#include "loopback_client.hpp"
 
 using namespace std::chrono_literals;
 using hilo::launch::encode_registration;
@@ -48,16 +49,6 @@ std::future<std::vector<PeerAddress>> register_async(const std::string& coord, i
   return std::async(std::launch::async, [=] {
     return register_with_coordinator(coord, job_token, address_of(rank), size, timeout);
   });
-}
-
-UniqueFd raw_connect(std::uint16_t port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  return fd;
 }
 
 void raw_send(const UniqueFd& fd, const std::string& bytes) {

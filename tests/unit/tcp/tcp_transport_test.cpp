@@ -20,6 +20,7 @@
 #include "catch.hpp"
 #include "hilo/comm/communicator.hpp"
 #include "hilo/errors.hpp"
+#include "loopback_client.hpp"
 
 using namespace std::chrono_literals;
 using hilo::Communicator;
@@ -323,16 +324,6 @@ TEST_CASE("tcp world: a silent peer is a Timeout naming it, not early") {
 
 namespace {
 
-int raw_connect(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  return fd;
-}
-
 // True when the far end closes `fd` within 5 s without sending anything.
 bool closed_without_answer(int fd) {
   pollfd p{fd, POLLIN, 0};
@@ -354,10 +345,9 @@ TEST_CASE("tcp world: strangers are refused after setup and the job carries on")
   const std::string wrong_token = hilo::tcp::encode_hello(std::string(64, 'x'), 0, 2);
   const std::string duplicate = hilo::tcp::encode_hello(token, 0, 2);
   for (const std::string& bytes : {garbage, wrong_token, duplicate}) {
-    int fd = raw_connect(port_of_1);
-    ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    CHECK(closed_without_answer(fd));
-    ::close(fd);
+    auto fd = raw_connect(port_of_1);
+    ::send(fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    CHECK(closed_without_answer(fd.get()));
   }
   zero.send(1, 1, std::string("still fine"));
   CHECK(one.recv<std::string>(0, 1, hilo::within(20s)) == "still fine");
@@ -373,9 +363,9 @@ TEST_CASE("tcp world: a frame with an absurd length is PeerLost, not an allocati
     return hilo::tcp::connect_world(std::move(plan.listeners[1]), 1, token, plan.table,
                                     hilo::Deadline::after(20s));
   });
-  int fd = raw_connect(port_of_1);
+  auto fd = raw_connect(port_of_1);
   const std::string hello = hilo::tcp::encode_hello(token, 0, 2);
-  ::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL);
+  ::send(fd.get(), hello.data(), hello.size(), MSG_NOSIGNAL);
   auto engine = rank1.get();
   Communicator one(world_of(engine));
   hilo::tcp::FrameHeader h;
@@ -384,7 +374,7 @@ TEST_CASE("tcp world: a frame with an absurd length is PeerLost, not an allocati
   h.type = hilo::data_type_of<std::uint8_t>();
   h.length = std::uint64_t{1} << 62;
   auto bytes = hilo::tcp::encode_frame_header(h);
-  ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  ::send(fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
   try {
     one.recv<std::vector<std::uint8_t>>(0, 1, hilo::within(20s));
     FAIL("a 2^62-byte message was accepted");
@@ -392,6 +382,6 @@ TEST_CASE("tcp world: a frame with an absurd length is PeerLost, not an allocati
     CHECK(e.rank() == 0);
     CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains("exceeds the limit"));
   }
-  ::close(fd);
+  fd.reset();
   engine->finish(5s);
 }
