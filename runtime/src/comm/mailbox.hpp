@@ -51,7 +51,7 @@ class PendingReceive {
 
 class Mailbox {
  public:
-  // `owner` and `describe_rank` are only for messages: "rank 1 (host a)".
+  // `owner_rank` is this mailbox's rank, used only in messages ("receive on rank 1 from ...").
   explicit Mailbox(int owner_rank) : owner_(owner_rank) {}
   Mailbox(const Mailbox&) = delete;
   Mailbox& operator=(const Mailbox&) = delete;

@@ -37,7 +37,8 @@ Runtime::Runtime(int& argc, char**& argv) {
   start(&argc, &argv);
 }
 
-void Runtime::start(int* argc, char*** argv) {
+// argc/argv go only to MPI, which may consume its own arguments.
+void Runtime::start([[maybe_unused]] int* argc, [[maybe_unused]] char*** argv) {
   const std::string name = selected_backend();
   if (name == "local") {
     backend_ = detail::start_local_backend();
@@ -56,8 +57,6 @@ void Runtime::start(int* argc, char*** argv) {
     throw Error("hilo: the tcp backend was selected but this hilo was built without it");
 #endif
   }
-  (void)argc;
-  (void)argv;
   world_ = std::make_unique<Communicator>(backend_->world());
 }
 
