@@ -52,7 +52,13 @@ Listener listen_on(const std::string& ip, PortRange ports) {
       if (last_error == EADDRINUSE || last_error == EACCES) continue;
       break;
     }
-    if (::listen(fd.get(), SOMAXCONN) != 0) launch::throw_errno("hilo tcp: listen on " + ip);
+    // With SO_REUSEADDR, ranks racing for the same port of a HILO_TCP_PORTS range can all bind
+    // it; only one listen() wins and the others get EADDRINUSE here: try the next port too.
+    if (::listen(fd.get(), SOMAXCONN) != 0) {
+      last_error = errno;
+      if (last_error == EADDRINUSE) continue;
+      launch::throw_errno("hilo tcp: listen on " + ip);
+    }
     sockaddr_in bound{};
     socklen_t length = sizeof bound;
     ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &length);
