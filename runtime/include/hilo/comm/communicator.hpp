@@ -110,8 +110,9 @@ class Communicator {
   }
 
   // Receives into `out`, which must stay alive and untouched until the request completes (as
-  // with MPI_Irecv). The bytes arrive without the caller polling; a serialized value is decoded
-  // into `out` by wait() or test().
+  // with MPI_Irecv). The bytes arrive without the caller polling (on the mpi backend, unless
+  // HILO_MPI_THREADS asks for less than multiple); a serialized value is decoded into `out` by
+  // wait() or test().
   template <class T>
   Request irecv(int source, int tag, T& out) {
     check_peer("irecv", source, true);
