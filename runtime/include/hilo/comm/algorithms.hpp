@@ -18,7 +18,8 @@
 namespace hilo::detail {
 
 namespace tags {
-inline constexpr int barrier = 1, broadcast = 2, reduce = 3, gather = 4, scatter = 5, ring = 6;
+inline constexpr int barrier = 1, broadcast = 2, reduce = 3, gather = 4, scatter = 5, ring = 6,
+                     exchange = 7;
 }
 
 // Messages of at least this size use bandwidth-optimal algorithms (ring all-reduce); below it,
@@ -158,6 +159,43 @@ void ring_all_reduce(Transport& t, const E* in, E* out, std::size_t n, Op& op, D
   }
 }
 
+// Recursive-doubling all-reduce into `acc` (which holds this rank's value on entry): log2 p steps
+// in which partners swap what they have and both combine, so a small all-reduce costs log2 p
+// one-way hops, half of a tree reduce followed by a broadcast (MPI's choice for small messages
+// too). Both partners compute op(mine, theirs): the same value, bit for bit, for a commutative
+// op. For p not a power of two, the first 2*extra ranks pair up first: each odd one hands its
+// value to the even one below, sits out, and gets the result back at the end.
+template <class T, class Op>
+void recursive_doubling_all_reduce(Transport& t, T& acc, Op& op, Deadline deadline) {
+  const int p = t.size(), r = t.rank();
+  int pof2 = 1;
+  while (pof2 * 2 <= p) pof2 *= 2;
+  const int extra = p - pof2;
+  int vrank = r - extra;  // this rank's number among the pof2 that exchange
+  if (r < 2 * extra) {
+    if (r % 2 == 1) {
+      send_value(t, r - 1, tags::exchange, acc, deadline);
+      recv_value(t, r - 1, tags::exchange, acc, deadline);
+      return;
+    }
+    T theirs{};
+    recv_value(t, r + 1, tags::exchange, theirs, deadline);
+    combine(acc, theirs, op);
+    vrank = r / 2;
+  }
+  auto real_rank = [&](int v) { return v < extra ? 2 * v : v + extra; };
+  for (int mask = 1; mask < pof2; mask <<= 1) {
+    const int partner = real_rank(vrank ^ mask);
+    OutgoingBytes out = encode(acc);  // acc is not touched until this send is done
+    auto sent = t.isend(partner, tags::exchange, nullptr, out.data, out.bytes, out.type);
+    T theirs{};
+    recv_value(t, partner, tags::exchange, theirs, deadline);
+    sent->wait(deadline);
+    combine(acc, theirs, op);
+  }
+  if (r < 2 * extra) send_value(t, r + 1, tags::exchange, acc, deadline);
+}
+
 // The all-reduce of `value` into `out` (which may be `value` itself, for in place).
 template <class T, class Op>
 void all_reduce_into(Transport& t, const T& value, T& out, Op op, Deadline deadline) {
@@ -172,9 +210,8 @@ void all_reduce_into(Transport& t, const T& value, T& out, Op op, Deadline deadl
       return;
     }
   }
-  std::optional<T> at_root = reduce(t, value, op, 0, deadline);
-  if (at_root) out = *at_root;  // a copy assignment keeps out's storage (small values only here)
-  broadcast(t, out, 0, deadline);
+  if (&out != &value) out = value;  // a copy assignment keeps out's storage
+  recursive_doubling_all_reduce(t, out, op, deadline);
 }
 
 // Linear gather: root receives from every rank in rank order.
