@@ -96,7 +96,7 @@ CONFORMANCE_CASE("all_reduce of large vectors (ring algorithm) and of fewer elem
 CONFORMANCE_CASE("all_reduce_into reuses the result's storage; all_reduce_in_place") {
   const double ranks = c.size() * (c.size() - 1) / 2.0;
   // Tree sizes, a ring with one segment per chunk, and a ring of many segments per chunk.
-  for (std::size_t count : {std::size_t{3}, std::size_t{9000}, std::size_t{1} << 20}) {
+  for (std::size_t count : {std::size_t{3}, std::size_t{20000}, std::size_t{1} << 20}) {
     std::vector<double> v(count);
     for (std::size_t i = 0; i < count; ++i) v[i] = static_cast<double>(i % 1000) + c.rank();
     auto expected = [&](std::size_t i) { return c.size() * static_cast<double>(i % 1000) + ranks; };
