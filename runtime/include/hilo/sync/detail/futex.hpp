@@ -51,6 +51,38 @@ bool spin_briefly(Ready&& ready) noexcept {
   return ready();
 }
 
+// Spins until `ready()` holds or about `budget` has passed, then yields a few times; returns
+// ready()'s last value. For waits that usually end one or two cache-line transfers after the other
+// thread moves (a barrier phase, a message between thread ranks): there spin_briefly's dozen
+// pauses are over too soon, and the futex sleep and wake-up that follow cost several
+// microseconds (more under virtualisation, where the wake-up is an inter-processor interrupt),
+// ten times the hop itself. The budget bounds the waste when the other thread is slow or not
+// running (more threads than cores): afterwards the caller blocks.
+template <class Ready>
+bool spin_for(Ready&& ready, std::chrono::nanoseconds budget) noexcept {
+  constexpr int pauses_between_clock_reads = 16;  // a clock read costs about one pause
+  constexpr int yield_rounds = 4;
+  const auto give_up = std::chrono::steady_clock::now() + budget;
+  do {
+    for (int round = 0; round < pauses_between_clock_reads; ++round) {
+      if (ready()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+  } while (std::chrono::steady_clock::now() < give_up);
+  for (int round = 0; round < yield_rounds; ++round) {
+    if (ready()) return true;
+    std::this_thread::yield();
+  }
+  return ready();
+}
+
+// How long hilo spins before it sleeps in a wait that is usually short (spin_for): about what a
+// futex sleep plus wake-up costs on the machines measured (4-8 us on a 2-core KVM guest), so a
+// wait that does end up sleeping has wasted at most about as much again.
+inline constexpr std::chrono::nanoseconds short_wait_spin_budget{4000};
+
 // Runs `wait_steady(steady_deadline) -> bool` until it returns true or `deadline`, on any clock,
 // has passed. A deadline on another clock (system_clock) is re-read after every wake-up, so a
 // clock change moves the wait as the caller asked.
