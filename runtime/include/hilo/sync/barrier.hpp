@@ -109,8 +109,7 @@ class Barrier {
   }
 
   bool spin_until_phase_end(std::uint32_t phase) noexcept {
-    return phase_ended(phase) ||
-           detail::spin_for([&] { return phase_ended(phase); }, detail::short_wait_spin_budget);
+    return phase_ended(phase) || spin_.spin([&] { return phase_ended(phase); });
   }
   void wait_for_phase_end(std::uint32_t phase) noexcept {
     if (!spin_until_phase_end(phase)) sleep_until_phase_end(phase, nullptr);
@@ -163,6 +162,7 @@ class Barrier {
   // The futex word waiters sleep on: the current phase number, published after state_ moves on.
   alignas(cache_line) detail::FutexWord published_phase_{0};
   std::atomic<std::uint32_t> sleepers_{0};
+  detail::AdaptiveSpin spin_;  // written by waiters only, and rarely
 
   alignas(cache_line) const std::function<void()> completion_;
 };

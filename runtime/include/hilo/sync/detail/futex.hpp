@@ -51,17 +51,11 @@ bool spin_briefly(Ready&& ready) noexcept {
   return ready();
 }
 
-// Spins until `ready()` holds or about `budget` has passed, then yields a few times; returns
-// ready()'s last value. For waits that usually end one or two cache-line transfers after the other
-// thread moves (a barrier phase, a message between thread ranks): there spin_briefly's dozen
-// pauses are over too soon, and the futex sleep and wake-up that follow cost several
-// microseconds (more under virtualisation, where the wake-up is an inter-processor interrupt),
-// ten times the hop itself. The budget bounds the waste when the other thread is slow or not
-// running (more threads than cores): afterwards the caller blocks.
+// Spins (with the processor's pause hint) until `ready()` holds or about `budget` has passed;
+// returns ready()'s last value.
 template <class Ready>
-bool spin_for(Ready&& ready, std::chrono::nanoseconds budget) noexcept {
+bool spin_pausing_for(Ready&& ready, std::chrono::nanoseconds budget) noexcept {
   constexpr int pauses_between_clock_reads = 16;  // a clock read costs about one pause
-  constexpr int yield_rounds = 4;
   const auto give_up = std::chrono::steady_clock::now() + budget;
   do {
     for (int round = 0; round < pauses_between_clock_reads; ++round) {
@@ -71,17 +65,58 @@ bool spin_for(Ready&& ready, std::chrono::nanoseconds budget) noexcept {
 #endif
     }
   } while (std::chrono::steady_clock::now() < give_up);
-  for (int round = 0; round < yield_rounds; ++round) {
+  return ready();
+}
+
+// Yields the processor until `ready()` holds, at least 4 times and for about 20 us: lets a
+// thread that needs this core run (more threads than cores, or a loaded machine) before the
+// caller sleeps, which would cost a wake-up later. Returns ready()'s last value.
+template <class Ready>
+bool yield_a_few_times(Ready&& ready) noexcept {
+  constexpr int min_rounds = 4;
+  constexpr std::chrono::microseconds max_time{20};
+  const auto give_up = std::chrono::steady_clock::now() + max_time;
+  for (int round = 0; round < min_rounds || std::chrono::steady_clock::now() < give_up; ++round) {
     if (ready()) return true;
     std::this_thread::yield();
   }
   return ready();
 }
 
-// How long hilo spins before it sleeps in a wait that is usually short (spin_for): about what a
-// futex sleep plus wake-up costs on the machines measured (4-8 us on a 2-core KVM guest), so a
-// wait that does end up sleeping has wasted at most about as much again.
-inline constexpr std::chrono::nanoseconds short_wait_spin_budget{4000};
+// The spin before sleeping in waits that usually end one or two cache-line transfers after the
+// other thread moves (a barrier phase, a message between thread ranks). There spin_briefly's
+// dozen pauses are over too soon, and the futex sleep and wake-up that follow cost several
+// microseconds (more under virtualisation, where a wake-up is an inter-processor interrupt): ten
+// times the hop itself. So spin for up to a few microseconds, about what a sleep and wake-up
+// cost; but when the spins keep failing (the other thread is not running: more threads than
+// cores, or a loaded machine) spinning only delays the yield that would let it run, so the
+// budget halves after each failed spin and doubles after each successful one, between 0.25 and
+// 8 us.
+// One per waiting object; its updates are racy on purpose (relaxed): it is only a hint.
+class AdaptiveSpin {
+ public:
+  static constexpr std::chrono::nanoseconds min_budget{250};
+  static constexpr std::chrono::nanoseconds max_budget{8000};
+
+  // Spins, then yields a few times, until `ready()` holds; returns ready()'s last value. The
+  // caller sleeps if it is false.
+  template <class Ready>
+  bool spin(Ready&& ready) noexcept {
+    const std::int64_t budget = budget_ns_.load(std::memory_order_relaxed);
+    if (spin_pausing_for(ready, std::chrono::nanoseconds(budget))) {
+      if (budget < max_budget.count()) budget_ns_.store(budget * 2, std::memory_order_relaxed);
+      return true;
+    }
+    if (budget > min_budget.count()) budget_ns_.store(budget / 2, std::memory_order_relaxed);
+    return yield_a_few_times(ready);
+  }
+  std::chrono::nanoseconds budget() const noexcept {
+    return std::chrono::nanoseconds(budget_ns_.load(std::memory_order_relaxed));
+  }
+
+ private:
+  std::atomic<std::int64_t> budget_ns_{4000};
+};
 
 // Runs `wait_steady(steady_deadline) -> bool` until it returns true or `deadline`, on any clock,
 // has passed. A deadline on another clock (system_clock) is re-read after every wake-up, so a
