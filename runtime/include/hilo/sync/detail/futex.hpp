@@ -68,38 +68,25 @@ bool spin_pausing_for(Ready&& ready, std::chrono::nanoseconds budget) noexcept {
   return ready();
 }
 
-// Yields the processor until `ready()` holds, at least 4 times and for about 20 us: lets a
-// thread that needs this core run (more threads than cores, or a loaded machine) before the
-// caller sleeps, which would cost a wake-up later. Returns ready()'s last value.
-template <class Ready>
-bool yield_a_few_times(Ready&& ready) noexcept {
-  constexpr int min_rounds = 4;
-  constexpr std::chrono::microseconds max_time{20};
-  const auto give_up = std::chrono::steady_clock::now() + max_time;
-  for (int round = 0; round < min_rounds || std::chrono::steady_clock::now() < give_up; ++round) {
-    if (ready()) return true;
-    std::this_thread::yield();
-  }
-  return ready();
-}
-
 // The spin before sleeping in waits that usually end one or two cache-line transfers after the
 // other thread moves (a barrier phase, a message between thread ranks). There spin_briefly's
 // dozen pauses are over too soon, and the futex sleep and wake-up that follow cost several
 // microseconds (more under virtualisation, where a wake-up is an inter-processor interrupt): ten
 // times the hop itself. So spin for up to a few microseconds, about what a sleep and wake-up
 // cost; but when the spins keep failing (the other thread is not running: more threads than
-// cores, or a loaded machine) spinning only delays the yield that would let it run, so the
+// cores, or a loaded machine) spinning only holds back the sleep that would let it run, so the
 // budget halves after each failed spin and doubles after each successful one, between 0.25 and
-// 8 us.
+// 8 us. No yields between the spin and the sleep: on a loaded machine a yield hands the core to
+// a busy process for a whole time slice (milliseconds, measured), whereas a sleeper, once woken,
+// preempts it at once.
 // One per waiting object; its updates are racy on purpose (relaxed): it is only a hint.
 class AdaptiveSpin {
  public:
   static constexpr std::chrono::nanoseconds min_budget{250};
   static constexpr std::chrono::nanoseconds max_budget{8000};
 
-  // Spins, then yields a few times, until `ready()` holds; returns ready()'s last value. The
-  // caller sleeps if it is false.
+  // Spins until `ready()` holds or the budget is spent; returns ready()'s last value. The caller
+  // sleeps if it is false.
   template <class Ready>
   bool spin(Ready&& ready) noexcept {
     const std::int64_t budget = budget_ns_.load(std::memory_order_relaxed);
@@ -108,7 +95,7 @@ class AdaptiveSpin {
       return true;
     }
     if (budget > min_budget.count()) budget_ns_.store(budget / 2, std::memory_order_relaxed);
-    return yield_a_few_times(ready);
+    return false;
   }
   std::chrono::nanoseconds budget() const noexcept {
     return std::chrono::nanoseconds(budget_ns_.load(std::memory_order_relaxed));
