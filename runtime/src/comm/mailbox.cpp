@@ -114,7 +114,7 @@ Status Mailbox::wait(PendingReceive& r, Deadline deadline) {
   if (!wait_settled(r, deadline)) {
     std::unique_lock lock(mutex_);
     if (r.state() == PendingReceive::kPosted) {
-      posted_.remove_if([&](const auto& p) { return p.get() == &r; });
+      std::erase_if(posted_, [&](const auto& p) { return p.get() == &r; });
       throw Timeout("hilo: " + describe(r.source_, r.tag_) + ": no message within " +
                     seconds(deadline.at - start) + " (the receive was withdrawn)");
     }
@@ -136,7 +136,7 @@ void Mailbox::cancel(PendingReceive& r) {
   {
     std::lock_guard lock(mutex_);
     if (r.state() == PendingReceive::kPosted) {
-      posted_.remove_if([&](const auto& p) { return p.get() == &r; });
+      std::erase_if(posted_, [&](const auto& p) { return p.get() == &r; });
       r.state_.store(PendingReceive::kFailed, std::memory_order_relaxed);  // nobody waits on it
       return;
     }

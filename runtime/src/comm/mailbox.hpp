@@ -12,8 +12,8 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <exception>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -121,8 +121,10 @@ class Mailbox {
   std::mutex mutex_;
   std::condition_variable arrived_;  // for probe
   AdaptiveSpin spin_;                // how long this rank's receives spin before they sleep
-  std::list<Queued> unexpected_;
-  std::list<std::shared_ptr<PendingReceive>> posted_;
+  // Deques, not lists: a message or a receive then costs no node allocation of its own, and
+  // both are nearly always taken from the front.
+  std::deque<Queued> unexpected_;
+  std::deque<std::shared_ptr<PendingReceive>> posted_;
   std::vector<std::pair<int, std::exception_ptr>> failed_sources_;
   std::exception_ptr failed_any_;  // receives for any_source fail with this
   std::exception_ptr failed_all_;
