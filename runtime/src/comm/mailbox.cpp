@@ -122,13 +122,23 @@ Status Mailbox::wait(PendingReceive& r, Deadline deadline) {
     wait_settled(r, Deadline::never());  // bytes are flowing into it: finish, not tear them
   }
   // done() read the state with acquire: the payload and status_ (or error_) are visible.
-  if (r.state() == PendingReceive::kFailed) std::rethrow_exception(r.error_);
+  if (r.state() == PendingReceive::kFailed) rethrow_failure(r);
   return r.status_;
+}
+
+void Mailbox::rethrow_failure(PendingReceive& r) {
+  // Every path that fails a receive does so, and drops the mailbox's reference to it, under
+  // mutex_. Taking it once here orders that drop before this thread's use of the exception.
+  // The reference counts already order them, but inside libstdc++ where ThreadSanitizer does
+  // not see them: without this it reports the exception's deletion by the failing thread as a
+  // race with this thread's what(). A failure is rare; the lock costs nothing that matters.
+  { std::lock_guard lock(mutex_); }
+  std::rethrow_exception(r.error_);
 }
 
 bool Mailbox::test(PendingReceive& r) {
   if (!r.done()) return false;  // acquire: once done, the bytes are visible
-  if (r.state() == PendingReceive::kFailed) std::rethrow_exception(r.error_);
+  if (r.state() == PendingReceive::kFailed) rethrow_failure(r);
   return true;
 }
 
@@ -223,7 +233,11 @@ void Mailbox::finish(Delivery&& d) {
 }
 
 void Mailbox::abort(Delivery&& d, std::exception_ptr error) {
-  if (d.receive) fail(*d.receive, std::move(error));  // matched: ours alone, as in finish()
+  if (!d.receive) return;
+  // Under the lock although the matched receive is ours alone: see rethrow_failure().
+  auto lock = lock_soon();
+  fail(*d.receive, std::move(error));
+  d.receive.reset();
 }
 
 void Mailbox::fail_source(int source, std::exception_ptr error, bool any_source_too) {

@@ -111,6 +111,8 @@ class Mailbox {
   static void settle(PendingReceive& receive, PendingReceive::State final_state);
   // Spins, then sleeps, until the receive is settled or `deadline`; false if the deadline passed.
   bool wait_settled(PendingReceive& receive, Deadline deadline);
+  // Throws what a failed receive failed with.
+  [[noreturn]] void rethrow_failure(PendingReceive& receive);
   // Takes mutex_, spinning briefly first: it is held for a few hundred nanoseconds at a time,
   // and std::mutex would otherwise put the second thread to sleep at once.
   std::unique_lock<std::mutex> lock_soon();
