@@ -1,20 +1,14 @@
 #include "comm/mailbox.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
-#include <thread>
 
 #include "hilo/errors.hpp"
 
 namespace hilo::detail {
 
 namespace {
-// A receiver spins this many rounds before sleeping on its condition variable: a wake-up from
-// the kernel costs tens of microseconds, a message between threads a fraction of one. After the
-// first rounds it yields, so oversubscribed ranks still let the sender run.
-constexpr int kSpinRounds = 2000;
-constexpr int kPureSpinRounds = 200;
-
 std::string seconds(Deadline::Clock::duration d) {
   char text[32];
   std::snprintf(text, sizeof text, "%.3f s", std::chrono::duration<double>(d).count());
@@ -37,16 +31,53 @@ std::exception_ptr Mailbox::failure_for(int source) const {
   return nullptr;
 }
 
+std::unique_lock<std::mutex> Mailbox::lock_soon() {
+  constexpr int attempts = 64;  // a few microseconds at most; then block
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    if (mutex_.try_lock()) return std::unique_lock(mutex_, std::adopt_lock);
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+  return std::unique_lock(mutex_);
+}
+
+void Mailbox::settle(PendingReceive& r, PendingReceive::State final_state) {
+  // Release: the payload, status_ and error_ written before are visible to whoever sees this.
+  const std::uint32_t before = r.state_.exchange(final_state, std::memory_order_acq_rel);
+  if (before & PendingReceive::kSleeping) futex_wake(r.state_, INT_MAX);
+}
+
 void Mailbox::complete(PendingReceive& r, const Envelope& e) {
   r.status_ = Status{e.source, e.tag, e.bytes};
-  r.state_.store(PendingReceive::kDone, std::memory_order_release);
-  r.changed_.notify_all();
+  settle(r, PendingReceive::kDone);
 }
 
 void Mailbox::fail(PendingReceive& r, std::exception_ptr error) {
   r.error_ = std::move(error);
-  r.state_.store(PendingReceive::kFailed, std::memory_order_release);
-  r.changed_.notify_all();
+  settle(r, PendingReceive::kFailed);
+}
+
+bool Mailbox::wait_settled(PendingReceive& r, Deadline deadline) {
+  if (r.done() || spin_.spin([&] { return r.done(); })) return true;
+  for (;;) {
+    std::uint32_t word = r.state_.load(std::memory_order_acquire);
+    if (PendingReceive::state_of(word) >= PendingReceive::kDone) return true;
+    if (!(word & PendingReceive::kSleeping)) {
+      // Announce the sleep in the word itself: settle()'s exchange then sees it and wakes us,
+      // and if settle() comes first this compare-exchange fails and we look again.
+      if (!r.state_.compare_exchange_weak(word, word | PendingReceive::kSleeping,
+                                          std::memory_order_acq_rel)) {
+        continue;
+      }
+      word |= PendingReceive::kSleeping;
+    }
+    if (deadline.is_never()) {
+      futex_wait(r.state_, word);
+    } else if (!futex_wait_until(r.state_, word, deadline.at)) {
+      return r.done();
+    }
+  }
 }
 
 bool Mailbox::deliver_queued(Queued& m, PendingReceive& r) {
@@ -64,7 +95,7 @@ bool Mailbox::deliver_queued(Queued& m, PendingReceive& r) {
 
 std::shared_ptr<PendingReceive> Mailbox::post(int source, int tag, Sink sink) {
   auto r = std::make_shared<PendingReceive>(source, tag, std::move(sink));
-  std::lock_guard lock(mutex_);
+  auto lock = lock_soon();
   for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it) {
     if (!matches(source, tag, it->envelope)) continue;
     if (deliver_queued(*it, *r)) unexpected_.erase(it);
@@ -79,42 +110,48 @@ std::shared_ptr<PendingReceive> Mailbox::post(int source, int tag, Sink sink) {
 }
 
 Status Mailbox::wait(PendingReceive& r, Deadline deadline) {
-  for (int round = 0; round < kSpinRounds && !r.done(); ++round)
-    if (round >= kPureSpinRounds) std::this_thread::yield();
-  std::unique_lock lock(mutex_);
-  auto start = Deadline::Clock::now();
-  while (!r.done()) {
-    if (deadline.is_never()) {
-      r.changed_.wait(lock);
-    } else if (r.changed_.wait_until(lock, deadline.at) == std::cv_status::timeout && !r.done()) {
-      if (r.state_.load() == PendingReceive::kPosted) {
-        posted_.remove_if([&](const auto& p) { return p.get() == &r; });
-        throw Timeout("hilo: " + describe(r.source_, r.tag_) + ": no message within " +
-                      seconds(deadline.at - start) + " (the receive was withdrawn)");
-      }
-      deadline = Deadline::never();  // bytes are flowing into it: finish rather than tear them
+  const auto start = Deadline::Clock::now();
+  if (!wait_settled(r, deadline)) {
+    std::unique_lock lock(mutex_);
+    if (r.state() == PendingReceive::kPosted) {
+      std::erase_if(posted_, [&](const auto& p) { return p.get() == &r; });
+      throw Timeout("hilo: " + describe(r.source_, r.tag_) + ": no message within " +
+                    seconds(deadline.at - start) + " (the receive was withdrawn)");
     }
+    lock.unlock();
+    wait_settled(r, Deadline::never());  // bytes are flowing into it: finish, not tear them
   }
-  if (r.state_.load(std::memory_order_acquire) == PendingReceive::kFailed)
-    std::rethrow_exception(r.error_);
+  // done() read the state with acquire: the payload and status_ (or error_) are visible.
+  if (r.state() == PendingReceive::kFailed) rethrow_failure(r);
   return r.status_;
 }
 
+void Mailbox::rethrow_failure(PendingReceive& r) {
+  // Every path that fails a receive does so, and drops the mailbox's reference to it, under
+  // mutex_. Taking it once here orders that drop before this thread's use of the exception.
+  // The reference counts already order them, but inside libstdc++ where ThreadSanitizer does
+  // not see them: without this it reports the exception's deletion by the failing thread as a
+  // race with this thread's what(). A failure is rare; the lock costs nothing that matters.
+  { std::lock_guard lock(mutex_); }
+  std::rethrow_exception(r.error_);
+}
+
 bool Mailbox::test(PendingReceive& r) {
-  if (!r.done()) return false;
-  std::lock_guard lock(mutex_);  // pairs with the writer's unlock: the bytes are visible
-  if (r.state_.load() == PendingReceive::kFailed) std::rethrow_exception(r.error_);
+  if (!r.done()) return false;  // acquire: once done, the bytes are visible
+  if (r.state() == PendingReceive::kFailed) rethrow_failure(r);
   return true;
 }
 
 void Mailbox::cancel(PendingReceive& r) {
-  std::unique_lock lock(mutex_);
-  if (r.state_.load() == PendingReceive::kPosted) {
-    posted_.remove_if([&](const auto& p) { return p.get() == &r; });
-    r.state_.store(PendingReceive::kFailed);
-    return;
+  {
+    std::lock_guard lock(mutex_);
+    if (r.state() == PendingReceive::kPosted) {
+      std::erase_if(posted_, [&](const auto& p) { return p.get() == &r; });
+      r.state_.store(PendingReceive::kFailed, std::memory_order_relaxed);  // nobody waits on it
+      return;
+    }
   }
-  r.changed_.wait(lock, [&] { return r.done(); });
+  wait_settled(r, Deadline::never());  // matched: its bytes are on their way
 }
 
 std::optional<Status> Mailbox::iprobe(int source, int tag) {
@@ -145,7 +182,7 @@ Status Mailbox::probe(int source, int tag, Deadline deadline) {
 
 Mailbox::Delivery Mailbox::begin(const Envelope& e) {
   Delivery d{e, nullptr, nullptr, nullptr};
-  std::lock_guard lock(mutex_);
+  auto lock = lock_soon();
   for (auto it = posted_.begin(); it != posted_.end();) {
     PendingReceive& r = **it;
     if (!matches(r.source_, r.tag_, e)) {
@@ -161,7 +198,8 @@ Mailbox::Delivery Mailbox::begin(const Envelope& e) {
     }
     d.receive = *it;
     posted_.erase(it);
-    r.state_.store(PendingReceive::kMatched);
+    // Or, not store: keeps the kSleeping bit of a receiver already asleep.
+    r.state_.fetch_or(PendingReceive::kMatched, std::memory_order_relaxed);
     // resize() runs user-visible code (a vector's resize) under our lock; it never calls back in.
     d.destination =
         static_cast<std::byte*>(r.sink_.has_fixed_size() ? r.sink_.fixed : r.sink_.resize(e.bytes));
@@ -173,11 +211,12 @@ Mailbox::Delivery Mailbox::begin(const Envelope& e) {
 }
 
 void Mailbox::finish(Delivery&& d) {
-  std::lock_guard lock(mutex_);
   if (d.receive) {
+    // Matched in begin(): only this delivery may touch the receive now, so no lock.
     complete(*d.receive, d.envelope);
     return;
   }
+  auto lock = lock_soon();
   // A receive may have been posted while the payload was being read: it takes the message now.
   Queued message{d.envelope, std::move(d.owned)};
   for (auto it = posted_.begin(); it != posted_.end();) {
@@ -194,8 +233,11 @@ void Mailbox::finish(Delivery&& d) {
 }
 
 void Mailbox::abort(Delivery&& d, std::exception_ptr error) {
-  std::lock_guard lock(mutex_);
-  if (d.receive) fail(*d.receive, std::move(error));
+  if (!d.receive) return;
+  // Under the lock although the matched receive is ours alone: see rethrow_failure().
+  auto lock = lock_soon();
+  fail(*d.receive, std::move(error));
+  d.receive.reset();
 }
 
 void Mailbox::fail_source(int source, std::exception_ptr error, bool any_source_too) {

@@ -11,8 +11,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <exception>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "hilo/comm/transport.hpp"
+#include "hilo/sync/detail/futex.hpp"
 
 namespace hilo::detail {
 
@@ -31,22 +33,33 @@ struct Envelope {
 };
 
 // A receive waiting in a mailbox. Shared between the receiver and whoever delivers into it.
+//
+// Its state is a futex word, so that the receiver can spin on it without any lock (a message
+// between thread ranks lands a cache-line transfer after it is sent) and sleep on it only after
+// that, and the deliverer makes the system call to wake it only when it really sleeps.
 class PendingReceive {
  public:
   PendingReceive(int source, int tag, Sink sink)
       : source_(source), tag_(tag), sink_(std::move(sink)) {}
-  bool done() const { return state_.load(std::memory_order_acquire) >= kDone; }
+  bool done() const { return state_of(state_.load(std::memory_order_acquire)) >= kDone; }
 
  private:
   friend class Mailbox;
-  enum State : int { kPosted, kMatched, kDone, kFailed };
+  // kPosted -> kMatched (a delivery is writing into it) -> kDone or kFailed; or straight from
+  // kPosted to kDone/kFailed. The first step happens under the mailbox's lock; completing a
+  // matched receive needs no lock, since nothing else may touch it any more.
+  enum State : std::uint32_t { kPosted = 0, kMatched = 1, kDone = 2, kFailed = 3 };
+  // Or-ed into the state by a receiver about to sleep on it: the completer must wake it.
+  static constexpr std::uint32_t kSleeping = 4;
+  static std::uint32_t state_of(std::uint32_t word) { return word & ~kSleeping; }
+  std::uint32_t state() const { return state_of(state_.load(std::memory_order_acquire)); }
+
   int source_;
   int tag_;
   Sink sink_;
-  std::atomic<int> state_{kPosted};
+  FutexWord state_{kPosted};
   Status status_;
   std::exception_ptr error_;
-  std::condition_variable changed_;
 };
 
 class Mailbox {
@@ -92,16 +105,28 @@ class Mailbox {
   }
   // Copies a queued message into a receive; returns false (and fails the receive) on mismatch.
   bool deliver_queued(Queued& message, PendingReceive& receive);
-  void complete(PendingReceive& receive, const Envelope& e);
-  void fail(PendingReceive& receive, std::exception_ptr error);
+  static void complete(PendingReceive& receive, const Envelope& e);
+  static void fail(PendingReceive& receive, std::exception_ptr error);
+  // Moves a receive to kDone or kFailed and wakes its receiver if it sleeps.
+  static void settle(PendingReceive& receive, PendingReceive::State final_state);
+  // Spins, then sleeps, until the receive is settled or `deadline`; false if the deadline passed.
+  bool wait_settled(PendingReceive& receive, Deadline deadline);
+  // Throws what a failed receive failed with.
+  [[noreturn]] void rethrow_failure(PendingReceive& receive);
+  // Takes mutex_, spinning briefly first: it is held for a few hundred nanoseconds at a time,
+  // and std::mutex would otherwise put the second thread to sleep at once.
+  std::unique_lock<std::mutex> lock_soon();
   std::exception_ptr failure_for(int source) const;
   std::string describe(int source, int tag) const;
 
   int owner_;
   std::mutex mutex_;
   std::condition_variable arrived_;  // for probe
-  std::list<Queued> unexpected_;
-  std::list<std::shared_ptr<PendingReceive>> posted_;
+  AdaptiveSpin spin_;                // how long this rank's receives spin before they sleep
+  // Deques, not lists: a message or a receive then costs no node allocation of its own, and
+  // both are nearly always taken from the front.
+  std::deque<Queued> unexpected_;
+  std::deque<std::shared_ptr<PendingReceive>> posted_;
   std::vector<std::pair<int, std::exception_ptr>> failed_sources_;
   std::exception_ptr failed_any_;  // receives for any_source fail with this
   std::exception_ptr failed_all_;

@@ -11,7 +11,7 @@
 namespace hilo {
 
 Barrier::Barrier(std::ptrdiff_t expected, std::function<void()> completion)
-    : completion_(std::move(completion)) {
+    : has_completion_(static_cast<bool>(completion)), completion_(std::move(completion)) {
   if (expected < 1 || expected > max()) {
     throw std::invalid_argument("hilo::Barrier: expected count " + std::to_string(expected) +
                                 " is out of range; it must be between 1 and " +
@@ -40,10 +40,14 @@ bool Barrier::sleep_until_phase_end(
   return ended;
 }
 
+void Barrier::wake_sleepers() noexcept {
+  detail::futex_wake(published_phase_, std::numeric_limits<std::uint32_t>::max());
+}
+
 void Barrier::complete_phase(std::uint32_t phase) {
-  // Every expected thread has arrived, so nothing else touches state_ until the next phase is
-  // published below; a timed-out waiter that wants to withdraw sees arrivals == expected and
-  // waits for us instead.
+  // The slow half of finish_phase: a completion function to run, or drops to apply. No other
+  // thread touches drops_this_phase_ or expected_ until the next phase is published (every
+  // expected thread has arrived), so plain loads and stores suffice.
   std::exception_ptr completion_error;
   if (completion_) {
     try {
@@ -52,15 +56,12 @@ void Barrier::complete_phase(std::uint32_t phase) {
       completion_error = std::current_exception();
     }
   }
-  const std::uint32_t drops = drops_this_phase_.exchange(0, std::memory_order_relaxed);
-  expected_.fetch_sub(drops, std::memory_order_relaxed);
-
-  const std::uint32_t next = phase + 1;
-  state_.store(static_cast<std::uint64_t>(next) << 32, std::memory_order_release);
-  published_phase_.store(next, std::memory_order_seq_cst);
-  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
-    detail::futex_wake(published_phase_, std::numeric_limits<std::uint32_t>::max());
+  const std::uint32_t drops = drops_this_phase_.load(std::memory_order_relaxed);
+  if (drops != 0) {
+    drops_this_phase_.store(0, std::memory_order_relaxed);
+    expected_.store(expected_.load(std::memory_order_relaxed) - drops, std::memory_order_relaxed);
   }
+  publish_next_phase(phase);
   if (completion_error) std::rethrow_exception(completion_error);
 }
 
@@ -68,7 +69,7 @@ void Barrier::arrive_and_drop() {
   // Counted before the arrival, so that the thread completing this phase (perhaps us) sees it.
   drops_this_phase_.fetch_add(1, std::memory_order_relaxed);
   const Arrival arrival = arrive();
-  if (arrival.last) complete_phase(arrival.phase);
+  if (arrival.last) finish_phase(arrival.phase);
 }
 
 void Barrier::withdraw_or_finish(std::uint32_t phase) {

@@ -104,6 +104,44 @@ TEST_CASE("the last arrival may be a drop: it completes the phase for the waiter
   CHECK(barrier.expected() == 1);
 }
 
+// Without a completion function the last thread publishes the next phase inline (no call to
+// the out-of-line completion path); these cover that path, its wake-up of sleeping waiters, and
+// drops applied without a completion.
+TEST_CASE("without a completion, waiters that slept on the futex are released every phase") {
+  constexpr int thread_count = 3;
+  constexpr int phases = 5;
+  hilo::Barrier barrier(thread_count);
+  std::vector<std::atomic<int>> arrived(phases);
+  std::atomic<int> early_releases{0};
+  run_threads(thread_count, [&](int index) {
+    for (int phase = 0; phase < phases; ++phase) {
+      // The last thread comes long after the spin is over, so the others are asleep.
+      if (index == thread_count - 1) std::this_thread::sleep_for(20ms);
+      arrived[phase].fetch_add(1);
+      barrier.arrive_and_wait();
+      if (arrived[phase].load() != thread_count) early_releases.fetch_add(1);
+    }
+  });
+  CHECK(early_releases.load() == 0);
+  CHECK(barrier.expected() == thread_count);
+}
+
+TEST_CASE("without a completion, a drop releases the waiter and takes effect the next phase") {
+  hilo::Barrier barrier(2);
+  std::atomic<int> passed{0};
+  std::jthread waiter([&] {
+    barrier.arrive_and_wait();  // phase 0: released by the drop below
+    passed.fetch_add(1);
+    barrier.arrive_and_wait();  // phase 1: alone now, so it completes at once
+    passed.fetch_add(1);
+  });
+  std::this_thread::sleep_for(20ms);  // the waiter sleeps by now
+  barrier.arrive_and_drop();
+  waiter.join();
+  CHECK(passed.load() == 2);
+  CHECK(barrier.expected() == 1);
+}
+
 TEST_CASE("a timed wait throws Timeout, not early, naming the counts; the barrier stays usable") {
   std::atomic<int> completions{0};
   hilo::Barrier barrier(2, [&] { completions.fetch_add(1); });

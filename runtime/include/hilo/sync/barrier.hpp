@@ -20,8 +20,10 @@
 //   as with std::barrier.
 //
 // Why not std::barrier: it has no timed wait, and a timed wait needs to take its arrival back.
-// The untimed path costs about the same: one atomic add to arrive, a brief spin, then a futex
-// sleep on the phase number, which the last thread bumps and wakes (only if anyone sleeps).
+// The untimed path costs about the same or less: one atomic add to arrive, a spin of a few
+// microseconds (the other threads are usually that close), then a futex sleep on the phase
+// number, which the last thread bumps and wakes (only if anyone sleeps). With no completion
+// function and no drop pending, the last thread publishes the next phase inline.
 #pragma once
 
 #include <atomic>
@@ -49,7 +51,7 @@ class Barrier {
   void arrive_and_wait() {
     const Arrival arrival = arrive();
     if (arrival.last) {
-      complete_phase(arrival.phase);
+      finish_phase(arrival.phase);
     } else {
       wait_for_phase_end(arrival.phase);
     }
@@ -66,7 +68,7 @@ class Barrier {
   void arrive_and_wait_until(const std::chrono::time_point<Clock, Duration>& deadline) {
     const Arrival arrival = arrive();
     if (arrival.last) {
-      complete_phase(arrival.phase);
+      finish_phase(arrival.phase);
       return;
     }
     const bool completed = detail::wait_until_on_any_clock(
@@ -106,27 +108,63 @@ class Barrier {
     return static_cast<std::int32_t>(published_phase_.load(std::memory_order_acquire) - phase) > 0;
   }
 
+  bool spin_until_phase_end(std::uint32_t phase) noexcept {
+    return phase_ended(phase) || spin_.spin([&] { return phase_ended(phase); });
+  }
   void wait_for_phase_end(std::uint32_t phase) noexcept {
-    if (phase_ended(phase) || detail::spin_briefly([&] { return phase_ended(phase); })) return;
-    sleep_until_phase_end(phase, nullptr);
+    if (!spin_until_phase_end(phase)) sleep_until_phase_end(phase, nullptr);
   }
   bool wait_for_phase_end_until(std::uint32_t phase,
                                 std::chrono::steady_clock::time_point deadline) noexcept {
-    return phase_ended(phase) || sleep_until_phase_end(phase, &deadline);
+    return spin_until_phase_end(phase) || sleep_until_phase_end(phase, &deadline);
+  }
+
+  // Run by the last thread to arrive. The common case (no completion function, no drop in this
+  // phase) stays inline; only the rest goes out of line to complete_phase.
+  void finish_phase(std::uint32_t phase) {
+    if (has_completion_ || drops_this_phase_.load(std::memory_order_relaxed) != 0) {
+      complete_phase(phase);
+    } else {
+      publish_next_phase(phase);
+    }
+  }
+  // Every expected thread has arrived, so nothing else touches state_ until the next phase is
+  // published here; a timed-out waiter that wants to withdraw sees arrivals == expected and
+  // waits for us instead.
+  void publish_next_phase(std::uint32_t phase) noexcept {
+    const std::uint32_t next = phase + 1;
+    state_.store(static_cast<std::uint64_t>(next) << 32, std::memory_order_release);
+    // seq_cst pairs with sleep_until_phase_end: either this thread sees its sleeper, or the
+    // sleeper's futex call sees the new phase.
+    published_phase_.store(next, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) wake_sleepers();
   }
 
   bool sleep_until_phase_end(std::uint32_t phase,
                              const std::chrono::steady_clock::time_point* deadline) noexcept;
+  void wake_sleepers() noexcept;
   void complete_phase(std::uint32_t phase);
   void withdraw_or_finish(std::uint32_t phase);
 
-  std::atomic<std::uint64_t> state_{0};
-  // The futex word waiters sleep on: the current phase number, published after state_ moves on.
-  detail::FutexWord published_phase_{0};
-  std::atomic<std::uint32_t> sleepers_{0};
+  // Two cache lines: arriving threads write the first one, waiting threads spin reading the
+  // second, which changes only once a phase; apart, arrivals do not keep pulling the line out
+  // from under the spinners. 64 bytes: x86-64's and most ARM cores' line size
+  // (std::hardware_destructive_interference_size would warn that it may vary across compilers).
+  static constexpr std::size_t cache_line = 64;
+
+  alignas(cache_line) std::atomic<std::uint64_t> state_{0};
   std::atomic<std::uint32_t> expected_;
+  // Drops that take effect when the current phase completes; only droppers and the last thread
+  // of the phase touch it.
   std::atomic<std::uint32_t> drops_this_phase_{0};
-  std::function<void()> completion_;
+  const bool has_completion_;
+
+  // The futex word waiters sleep on: the current phase number, published after state_ moves on.
+  alignas(cache_line) detail::FutexWord published_phase_{0};
+  std::atomic<std::uint32_t> sleepers_{0};
+  detail::AdaptiveSpin spin_;  // written by waiters only, and rarely
+
+  alignas(cache_line) const std::function<void()> completion_;
 };
 
 }  // namespace hilo

@@ -51,6 +51,60 @@ bool spin_briefly(Ready&& ready) noexcept {
   return ready();
 }
 
+// Spins (with the processor's pause hint) until `ready()` holds or about `budget` has passed;
+// returns ready()'s last value.
+template <class Ready>
+bool spin_pausing_for(Ready&& ready, std::chrono::nanoseconds budget) noexcept {
+  constexpr int pauses_between_clock_reads = 16;  // a clock read costs about one pause
+  const auto give_up = std::chrono::steady_clock::now() + budget;
+  do {
+    for (int round = 0; round < pauses_between_clock_reads; ++round) {
+      if (ready()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+  } while (std::chrono::steady_clock::now() < give_up);
+  return ready();
+}
+
+// The spin before sleeping in waits that usually end one or two cache-line transfers after the
+// other thread moves (a barrier phase, a message between thread ranks). There spin_briefly's
+// dozen pauses are over too soon, and the futex sleep and wake-up that follow cost several
+// microseconds (more under virtualisation, where a wake-up is an inter-processor interrupt): ten
+// times the hop itself. So spin for up to a few microseconds, about what a sleep and wake-up
+// cost; but when the spins keep failing (the other thread is not running: more threads than
+// cores, or a loaded machine) spinning only holds back the sleep that would let it run, so the
+// budget halves after each failed spin and doubles after each successful one, between 0.25 and
+// 8 us. No yields between the spin and the sleep: on a loaded machine a yield hands the core to
+// a busy process for a whole time slice (milliseconds, measured), whereas a sleeper, once woken,
+// preempts it at once.
+// One per waiting object; its updates are racy on purpose (relaxed): it is only a hint.
+class AdaptiveSpin {
+ public:
+  static constexpr std::chrono::nanoseconds min_budget{250};
+  static constexpr std::chrono::nanoseconds max_budget{8000};
+
+  // Spins until `ready()` holds or the budget is spent; returns ready()'s last value. The caller
+  // sleeps if it is false.
+  template <class Ready>
+  bool spin(Ready&& ready) noexcept {
+    const std::int64_t budget = budget_ns_.load(std::memory_order_relaxed);
+    if (spin_pausing_for(ready, std::chrono::nanoseconds(budget))) {
+      if (budget < max_budget.count()) budget_ns_.store(budget * 2, std::memory_order_relaxed);
+      return true;
+    }
+    if (budget > min_budget.count()) budget_ns_.store(budget / 2, std::memory_order_relaxed);
+    return false;
+  }
+  std::chrono::nanoseconds budget() const noexcept {
+    return std::chrono::nanoseconds(budget_ns_.load(std::memory_order_relaxed));
+  }
+
+ private:
+  std::atomic<std::int64_t> budget_ns_{4000};
+};
+
 // Runs `wait_steady(steady_deadline) -> bool` until it returns true or `deadline`, on any clock,
 // has passed. A deadline on another clock (system_clock) is re-read after every wake-up, so a
 // clock change moves the wait as the caller asked.

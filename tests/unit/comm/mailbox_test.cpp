@@ -1,0 +1,182 @@
+// The matching engine's waits (comm/mailbox.hpp, internal): a receive whose message comes long
+// after it was posted (so its receiver has stopped spinning and sleeps) is woken; a timed wait
+// withdraws an unmatched receive, not early; a receive already matched when its time runs out is
+// finished instead of torn; test() and cancel() need no lock; failures wake sleepers.
+#include "comm/mailbox.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
+#include <thread>
+
+#include "catch.hpp"
+#include "hilo/errors.hpp"
+
+using namespace std::chrono_literals;
+using hilo::Deadline;
+using hilo::detail::Envelope;
+using hilo::detail::Mailbox;
+
+namespace {
+
+hilo::Sink int_sink(int& value) {
+  return hilo::Sink{hilo::data_type_of<int>(), &value, sizeof value, {}};
+}
+
+// What a sender does: match (or queue), copy, complete.
+void deliver_int(Mailbox& box, int source, int tag, int value) {
+  Mailbox::Delivery delivery =
+      box.begin(Envelope{source, tag, sizeof value, hilo::data_type_of<int>()});
+  std::memcpy(delivery.destination, &value, sizeof value);
+  box.finish(std::move(delivery));
+}
+
+// Long enough that the receiver has spun, yielded and gone to sleep on its futex word.
+constexpr auto past_the_spin = 50ms;
+
+}  // namespace
+
+TEST_CASE("a receive posted long before its message sleeps and is woken by the delivery") {
+  Mailbox box(0);
+  int value = 0;
+  auto receive = box.post(1, 7, int_sink(value));
+  CHECK_FALSE(box.test(*receive));
+  std::jthread sender([&] {
+    std::this_thread::sleep_for(past_the_spin);
+    deliver_int(box, 1, 7, 42);
+  });
+  const hilo::Status status = box.wait(*receive, Deadline::never());
+  CHECK(value == 42);
+  CHECK(status.source == 1);
+  CHECK(status.tag == 7);
+  CHECK(status.bytes == sizeof(int));
+  CHECK(box.test(*receive));
+}
+
+TEST_CASE("a message that arrived first is queued and taken by the later receive at once") {
+  Mailbox box(0);
+  deliver_int(box, 2, 3, 5);
+  deliver_int(box, 2, 3, 6);  // same pair: received in order
+  int first = 0, second = 0;
+  auto r1 = box.post(2, 3, int_sink(first));
+  CHECK(r1->done());
+  auto r2 = box.post(hilo::any_source, hilo::any_tag, int_sink(second));
+  box.wait(*r1, Deadline::never());
+  box.wait(*r2, Deadline::never());
+  CHECK(first == 5);
+  CHECK(second == 6);
+}
+
+TEST_CASE("a timed wait withdraws an unmatched receive after its deadline, not before") {
+  Mailbox box(3);
+  int value = 0;
+  auto receive = box.post(1, 9, int_sink(value));
+  const auto limit = 30ms;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    box.wait(*receive, Deadline::after(limit));
+    FAIL("the wait should have timed out");
+  } catch (const hilo::Timeout& e) {
+    CHECK(std::chrono::steady_clock::now() - start >= limit);
+    CHECK(std::string(e.what()).find("receive on rank 3 from rank 1 with tag 9") !=
+          std::string::npos);
+  }
+  // Withdrawn: the next message with that tag is queued, not written into the old receive.
+  deliver_int(box, 1, 9, 11);
+  CHECK(value == 0);
+  int later = 0;
+  auto again = box.post(1, 9, int_sink(later));
+  box.wait(*again, Deadline::never());
+  CHECK(later == 11);
+}
+
+TEST_CASE("a receive matched before its deadline is finished, not torn, when time runs out") {
+  Mailbox box(0);
+  int value = 0;
+  auto receive = box.post(1, 4, int_sink(value));
+  // A delivery that has matched the receive but writes its bytes slowly (a socket reader).
+  Mailbox::Delivery delivery = box.begin(Envelope{1, 4, sizeof(int), hilo::data_type_of<int>()});
+  REQUIRE(delivery.receive != nullptr);
+  std::jthread slow_writer([&, d = std::move(delivery)]() mutable {
+    std::this_thread::sleep_for(past_the_spin);
+    const int payload = 77;
+    std::memcpy(d.destination, &payload, sizeof payload);
+    box.finish(std::move(d));
+  });
+  const hilo::Status status = box.wait(*receive, Deadline::after(1ms));
+  CHECK(value == 77);
+  CHECK(status.bytes == sizeof(int));
+}
+
+TEST_CASE("a failure wakes a sleeping receive, which throws it") {
+  Mailbox box(0);
+  int value = 0;
+  auto receive = box.post(2, 1, int_sink(value));
+  std::jthread failer([&] {
+    std::this_thread::sleep_for(past_the_spin);
+    box.fail_source(2, std::make_exception_ptr(hilo::Error("rank 2 went away")), false);
+  });
+  CHECK_THROWS_WITH(box.wait(*receive, Deadline::never()), "rank 2 went away");
+  CHECK_THROWS_AS(box.test(*receive), hilo::Error);
+}
+
+TEST_CASE("an aborted delivery fails the receive it had matched") {
+  Mailbox box(0);
+  int value = 0;
+  auto receive = box.post(1, 2, int_sink(value));
+  Mailbox::Delivery delivery = box.begin(Envelope{1, 2, sizeof(int), hilo::data_type_of<int>()});
+  std::jthread aborter([&, d = std::move(delivery)]() mutable {
+    std::this_thread::sleep_for(past_the_spin);
+    box.abort(std::move(d), std::make_exception_ptr(hilo::PeerLost("lost mid-message", 1, "h")));
+  });
+  CHECK_THROWS_AS(box.wait(*receive, Deadline::never()), hilo::PeerLost);
+}
+
+TEST_CASE("cancel withdraws an unmatched receive and waits out a matched one") {
+  Mailbox box(0);
+  int unmatched_value = 0;
+  auto unmatched = box.post(1, 1, int_sink(unmatched_value));
+  box.cancel(*unmatched);
+  deliver_int(box, 1, 1, 3);  // goes to the queue, not into the cancelled receive
+  CHECK(unmatched_value == 0);
+  CHECK(box.iprobe(1, 1).has_value());
+
+  int matched_value = 0;
+  auto matched = box.post(1, 5, int_sink(matched_value));
+  Mailbox::Delivery delivery = box.begin(Envelope{1, 5, sizeof(int), hilo::data_type_of<int>()});
+  std::jthread writer([&, d = std::move(delivery)]() mutable {
+    std::this_thread::sleep_for(past_the_spin);
+    const int payload = 8;
+    std::memcpy(d.destination, &payload, sizeof payload);
+    box.finish(std::move(d));
+  });
+  box.cancel(*matched);  // returns only once the bytes are in
+  CHECK(matched_value == 8);
+}
+
+TEST_CASE("many ping-pongs between two threads all arrive, in order") {
+  Mailbox to_one(1), to_zero(0);
+  constexpr int rounds = 20000;
+  int wrong = 0;
+  std::jthread one([&] {
+    for (int i = 0; i < rounds; ++i) {
+      int value = -1;
+      auto r = to_one.post(0, 0, int_sink(value));
+      to_one.wait(*r, Deadline::never());
+      if (value != i) ++wrong;
+      deliver_int(to_zero, 1, 0, i);
+    }
+  });
+  int mismatches = 0;
+  for (int i = 0; i < rounds; ++i) {
+    deliver_int(to_one, 0, 0, i);
+    int value = -1;
+    auto r = to_zero.post(1, 0, int_sink(value));
+    to_zero.wait(*r, Deadline::never());
+    if (value != i) ++mismatches;
+  }
+  one.join();
+  CHECK(wrong == 0);
+  CHECK(mismatches == 0);
+}
