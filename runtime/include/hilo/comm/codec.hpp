@@ -5,7 +5,20 @@
 //    as the elements' bytes, from and into the container's storage (a string therefore reaches a
 //    plain MPI program as MPI_CHARs);
 //  - serialized: anything else (strings inside containers, maps, user types with a Boost
-//    serialize member) goes as ONE message holding a Boost binary archive.
+//    serialize member or free function) goes as ONE message holding an archive.
+//
+// The serialized kind uses hilo's compile-time binary archive (archive.hpp): the user's Boost
+// serialize() code runs unchanged, several times faster than Boost's own archives. Types that
+// archive cannot do (pointers, smart pointers, polymorphic objects through a base pointer: they
+// need Boost's object tracking) go through Boost's binary archive instead, chosen per top-level
+// type with a trait:
+//
+//   #include <boost/serialization/shared_ptr.hpp>   // Boost's serializer for what you send
+//   template <> struct hilo::use_boost_archive<Scene> : std::true_type {};
+//   world.send(1, 0, scene);  // Scene holds std::shared_ptr<Shape>: Boost's archive carries it
+//
+// Without the specialisation, a pointer met inside Scene is a compile error naming this trait.
+// Both ends must agree: the trait is part of the type's wire format.
 #pragma once
 
 #include <array>
@@ -31,8 +44,18 @@
 #include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
 
+#include "hilo/comm/archive.hpp"
 #include "hilo/comm/transport.hpp"
 #include "hilo/errors.hpp"
+
+namespace hilo {
+
+// Specialise as std::true_type for a type sent through Boost's binary archive rather than
+// hilo's (see above).
+template <class T>
+struct use_boost_archive : std::false_type {};
+
+}  // namespace hilo
 
 namespace hilo::detail {
 
@@ -84,11 +107,11 @@ std::string type_name() {
   return boost::core::demangle(typeid(T).name());
 }
 
-// std::streambuf over a byte vector, so Boost archives write to and read from hilo's buffers
-// without going through std::string copies.
+// std::streambuf over a byte buffer, so Boost archives (for use_boost_archive types) write to and
+// read from hilo's buffers without going through std::string copies.
 class ByteWriter : public std::streambuf {
  public:
-  explicit ByteWriter(std::vector<std::byte>& out) : out_(out) {}
+  explicit ByteWriter(ByteBuffer& out) : out_(out) {}
 
  protected:
   std::streamsize xsputn(const char* s, std::streamsize n) override {
@@ -102,7 +125,7 @@ class ByteWriter : public std::streambuf {
   }
 
  private:
-  std::vector<std::byte>& out_;
+  ByteBuffer& out_;
 };
 
 class ByteReader : public std::streambuf {
@@ -113,23 +136,36 @@ class ByteReader : public std::streambuf {
   }
 };
 
-inline constexpr auto archive_flags = boost::archive::no_header | boost::archive::no_codecvt;
+inline constexpr auto boost_archive_flags = boost::archive::no_header | boost::archive::no_codecvt;
 
 template <class T>
-std::vector<std::byte> serialize(const T& value) {
-  std::vector<std::byte> bytes;
-  ByteWriter writer(bytes);
-  boost::archive::binary_oarchive archive(writer, archive_flags);
-  archive << value;
-  return bytes;
+ByteBuffer serialize(const T& value) {
+  if constexpr (use_boost_archive<T>::value) {
+    ByteBuffer bytes;
+    ByteWriter writer(bytes);
+    boost::archive::binary_oarchive archive(writer, boost_archive_flags);
+    archive << value;
+    return bytes;
+  } else {
+    OutputArchive archive;
+    archive << value;
+    return std::move(archive).bytes();
+  }
 }
 
 template <class T>
-void deserialize(const std::vector<std::byte>& bytes, T& out, int source, int tag) {
+void deserialize(std::span<const std::byte> bytes, T& out, int source, int tag) {
   try {
-    ByteReader reader(bytes.data(), bytes.size());
-    boost::archive::binary_iarchive archive(reader, archive_flags);
-    archive >> out;
+    if constexpr (use_boost_archive<T>::value) {
+      ByteReader reader(bytes.data(), bytes.size());
+      boost::archive::binary_iarchive archive(reader, boost_archive_flags);
+      archive >> out;
+    } else {
+      InputArchive archive(bytes);
+      archive >> out;
+      if (archive.remaining() != 0)
+        throw Error(std::to_string(archive.remaining()) + " bytes are left over after the value");
+    }
   } catch (const std::exception& e) {
     throw Error("hilo: could not deserialise a " + type_name<T>() + " from the " +
                 std::to_string(bytes.size()) + "-byte message of rank " + std::to_string(source) +
@@ -144,7 +180,7 @@ struct OutgoingBytes {
   const void* data;
   std::size_t bytes;
   DataType type;
-  std::vector<std::byte> storage;  // filled for serialized values only
+  ByteBuffer storage;  // filled for serialized values only
 };
 
 template <class T>
@@ -164,7 +200,7 @@ OutgoingBytes encode(const T& value) {
 
 // Where a receive of T puts its bytes. Serialized values land in `staging` and are decoded after.
 template <class T>
-Sink sink_for(T& out, std::vector<std::byte>* staging) {
+Sink sink_for(T& out, ByteBuffer* staging) {
   if constexpr (encoding_of<T>() == Encoding::contiguous) {
     using E = typename contiguous<T>::element;
     static_assert(!std::is_same_v<T, std::span<E, std::dynamic_extent>> &&
@@ -178,7 +214,7 @@ Sink sink_for(T& out, std::vector<std::byte>* staging) {
     return Sink{data_type_of<typename raw_element<T>::type>(), &out, sizeof(T), {}};
   } else {
     return Sink{serialized_type, nullptr, 0, [staging](std::size_t bytes) -> void* {
-                  staging->resize(bytes);
+                  staging->resize(bytes);  // ByteBuffer: no zero-fill, the message overwrites it
                   return staging->data();
                 }};
   }
@@ -193,7 +229,7 @@ void send_value(Transport& transport, int dest, int tag, const T& value, Deadlin
 template <class T>
 Status recv_value(Transport& transport, int source, int tag, T& out, Deadline deadline) {
   if constexpr (encoding_of<T>() == Encoding::serialized) {
-    std::vector<std::byte> staging;
+    ByteBuffer staging;
     Status status = transport.recv(source, tag, sink_for(out, &staging), deadline);
     deserialize(staging, out, status.source, status.tag);
     return status;
