@@ -413,3 +413,27 @@ TEST_CASE("a container of values that write nothing works when it fits the bytes
   CHECK(out.size() == 3);
   CHECK(rest == "padding");
 }
+
+TEST_CASE("ByteBuffer keeps its bytes as it grows and moves without copying") {
+  hilo::ByteBuffer buffer;
+  CHECK(buffer.empty());
+  for (int i = 0; i < 1000; ++i) buffer.push_back(static_cast<std::byte>(i % 251));
+  buffer.append("tail", 4);
+  REQUIRE(buffer.size() == 1004);
+  CHECK(buffer.capacity() >= 1004);
+  bool intact = true;
+  for (int i = 0; i < 1000; ++i) intact = intact && buffer[i] == static_cast<std::byte>(i % 251);
+  CHECK(intact);
+  CHECK(std::memcmp(buffer.data() + 1000, "tail", 4) == 0);
+  const std::byte* where = buffer.data();
+  hilo::ByteBuffer moved = std::move(buffer);
+  CHECK(moved.data() == where);
+  CHECK(buffer.empty());
+  buffer.resize(3);  // a moved-from buffer is usable again
+  CHECK(buffer.size() == 3);
+  moved.resize(2);
+  CHECK(moved.data() == where);  // shrinking keeps the storage
+  hilo::ByteBuffer same;
+  same.append(where, 2);
+  CHECK(same == moved);
+}

@@ -68,30 +68,64 @@
 
 namespace hilo {
 
-// An allocator whose resize() leaves new elements default-initialised: for std::byte that means
-// untouched, so a buffer about to be overwritten (a receive, an archive growing) is not
-// zero-filled first.
-template <class T>
-struct DefaultInitAllocator {
-  using value_type = T;
-  DefaultInitAllocator() = default;
-  template <class U>
-  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return std::allocator<T>{}.allocate(n); }
-  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>{}.deallocate(p, n); }
-  template <class U>
-  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
-    ::new (static_cast<void*>(p)) U;
+// The bytes of one serialized message: an owned run of bytes that grows geometrically and never
+// zero-fills, so a buffer about to be overwritten (a receive's staging, an archive growing) costs
+// only its allocation. (A std::vector<std::byte> zero-fills on resize, and one with a
+// default-initialising allocator copies byte by byte when it grows.)
+class ByteBuffer {
+ public:
+  ByteBuffer() = default;
+  ByteBuffer(ByteBuffer&& other) noexcept
+      : bytes_(std::move(other.bytes_)),
+        size_(std::exchange(other.size_, 0)),
+        capacity_(std::exchange(other.capacity_, 0)) {}
+  ByteBuffer& operator=(ByteBuffer&& other) noexcept {
+    bytes_ = std::move(other.bytes_);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+    return *this;
   }
-  template <class U, class... Args>
-  void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-  }
-  friend bool operator==(const DefaultInitAllocator&, const DefaultInitAllocator&) = default;
-};
 
-// The bytes of one serialized message.
-using ByteBuffer = std::vector<std::byte, DefaultInitAllocator<std::byte>>;
+  std::byte* data() { return bytes_.get(); }
+  const std::byte* data() const { return bytes_.get(); }
+  std::size_t size() const { return size_; }
+  std::size_t capacity() const { return capacity_; }
+  bool empty() const { return size_ == 0; }
+  std::byte* begin() { return data(); }
+  std::byte* end() { return data() + size_; }
+  const std::byte* begin() const { return data(); }
+  const std::byte* end() const { return data() + size_; }
+  std::byte& operator[](std::size_t i) { return bytes_[i]; }
+  std::byte operator[](std::size_t i) const { return bytes_[i]; }
+
+  // New bytes past the old size are left as they are (uninitialised).
+  void resize(std::size_t size) {
+    if (size > capacity_) reserve(std::max(size, capacity_ * 2));
+    size_ = size;
+  }
+  void reserve(std::size_t capacity) {
+    if (capacity <= capacity_) return;
+    auto bigger = std::make_unique_for_overwrite<std::byte[]>(capacity);
+    if (size_ != 0) std::memcpy(bigger.get(), bytes_.get(), size_);
+    bytes_ = std::move(bigger);
+    capacity_ = capacity;
+  }
+  void append(const void* data, std::size_t bytes) {
+    const std::size_t at = size_;
+    resize(size_ + bytes);
+    if (bytes != 0) std::memcpy(bytes_.get() + at, data, bytes);
+  }
+  void push_back(std::byte b) { append(&b, 1); }
+
+  friend bool operator==(const ByteBuffer& a, const ByteBuffer& b) {
+    return a.size_ == b.size_ && (a.size_ == 0 || std::memcmp(a.data(), b.data(), a.size_) == 0);
+  }
+
+ private:
+  std::unique_ptr<std::byte[]> bytes_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
 
 namespace archive_detail {
 
@@ -249,29 +283,26 @@ class OutputArchive {
     static_assert(sizeof(T) == 0, HILO_ARCHIVE_NO_POINTERS_MESSAGE);
   }
 
-  std::size_t size() const { return used_; }
-  ByteBuffer bytes() && {
-    buffer_.resize(used_);
-    used_ = 0;
-    return std::move(buffer_);
-  }
+  std::size_t size() const { return buffer_.size(); }
+  ByteBuffer bytes() && { return std::move(buffer_); }
 
  private:
-  // buffer_ holds used_ written bytes; the rest of it is room to grow into.
   void write(const void* data, std::size_t bytes) {
-    if (bytes > buffer_.size() - used_) grow(bytes);
-    if (bytes != 0) std::memcpy(buffer_.data() + used_, data, bytes);
-    used_ += bytes;
+    reserve_for(bytes);
+    buffer_.append(data, bytes);
   }
   template <class T>
   void write_bytes_of(const T& value) {
-    if (sizeof(T) > buffer_.size() - used_) grow(sizeof(T));
-    std::memcpy(buffer_.data() + used_, &value, sizeof(T));  // a fixed size: inlined to a store
-    used_ += sizeof(T);
+    reserve_for(sizeof(T));
+    const std::size_t at = buffer_.size();
+    buffer_.resize(at + sizeof(T));  // within capacity: just the size moves
+    std::memcpy(buffer_.data() + at, &value, sizeof(T));  // a fixed size: inlined to a store
   }
-  void grow(std::size_t bytes) {
-    constexpr std::size_t first_size = 256;  // most messages fit; no run of tiny reallocations
-    buffer_.resize(std::max({first_size, buffer_.size() * 2, used_ + bytes}));
+  void reserve_for(std::size_t bytes) {
+    if (bytes > buffer_.capacity() - buffer_.size()) [[unlikely]] {
+      constexpr std::size_t first_capacity = 256;  // most messages fit; no run of tiny growths
+      buffer_.reserve(std::max({first_capacity, buffer_.capacity() * 2, buffer_.size() + bytes}));
+    }
   }
   void write_length(std::size_t n) { write_bytes_of(static_cast<std::uint64_t>(n)); }
 
@@ -412,7 +443,6 @@ class OutputArchive {
   }
 
   ByteBuffer buffer_;
-  std::size_t used_ = 0;
 };
 
 // Reads values back from bytes written by OutputArchive. Every read is checked against the bytes

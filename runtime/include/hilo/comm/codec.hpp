@@ -115,8 +115,7 @@ class ByteWriter : public std::streambuf {
 
  protected:
   std::streamsize xsputn(const char* s, std::streamsize n) override {
-    auto* p = reinterpret_cast<const std::byte*>(s);
-    out_.insert(out_.end(), p, p + n);
+    out_.append(s, static_cast<std::size_t>(n));
     return n;
   }
   int_type overflow(int_type c) override {
