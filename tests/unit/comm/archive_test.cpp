@@ -65,7 +65,7 @@ struct Shape {
   std::string name;
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & name;
+    ar& name;
   }
   bool operator==(const Shape&) const = default;
 };
@@ -101,7 +101,7 @@ struct Versioned {
   template <class Archive>
   void serialize(Archive& ar, unsigned version) {
     seen_version = version;
-    ar & value;
+    ar& value;
   }
 };
 
@@ -119,7 +119,7 @@ struct Samples {
   std::uint16_t raw = 0;
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & count;
+    ar& count;
     ar& boost::serialization::make_array(values, count);
     ar& boost::serialization::make_binary_object(magic, sizeof magic);
     if constexpr (Archive::is_saving::value)

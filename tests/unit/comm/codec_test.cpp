@@ -41,7 +41,7 @@ struct Animal {
   virtual std::string sound() const { return "..."; }
   template <class A>
   void serialize(A& ar, unsigned) {
-    ar & name;
+    ar& name;
   }
 };
 struct Dog : Animal {
@@ -57,7 +57,7 @@ struct Zoo {
   std::unique_ptr<WithString> keeper;
   template <class A>
   void serialize(A& ar, unsigned) {
-    ar & animals & keeper;
+    ar& animals& keeper;
   }
 };
 
@@ -66,7 +66,7 @@ struct ViaBoost {
   std::vector<std::string> words;
   template <class A>
   void serialize(A& ar, unsigned) {
-    ar & words;
+    ar& words;
   }
 };
 }  // namespace

@@ -104,7 +104,7 @@ struct CopyCounted {
   CopyCounted& operator=(const CopyCounted&) = default;
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & words;
+    ar& words;
   }
 };
 }  // namespace

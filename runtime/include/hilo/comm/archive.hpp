@@ -140,8 +140,8 @@ struct is_pointer_like<std::weak_ptr<T>> : std::true_type {};
 
 template <class T>
 inline constexpr bool no_pointers_v = !is_pointer_like<std::remove_cv_t<T>>::value;
-#define HILO_ARCHIVE_NO_POINTERS_MESSAGE                                                         \
-  "hilo's archive does not follow pointers (raw, std::unique_ptr, std::shared_ptr; polymorphic " \
+#define HILO_ARCHIVE_NO_POINTERS_MESSAGE                                                          \
+  "hilo's archive does not follow pointers (raw, std::unique_ptr, std::shared_ptr; polymorphic "  \
   "objects through a base pointer): send the type you pass to send/recv through Boost's archive " \
   "with `template <> struct hilo::use_boost_archive<YourType> : std::true_type {};` (codec.hpp)"
 
@@ -162,8 +162,9 @@ inline constexpr bool is_bitwise_v = is_bitwise<std::remove_cv_t<T>>::value;
 // archive writes them as their bytes, and so does this one.
 template <class T>
 inline constexpr bool is_primitive_class_v =
-    std::is_class_v<T> && std::is_trivially_copyable_v<T> &&
-    boost::serialization::implementation_level<T>::value == boost::serialization::primitive_type;
+    std::is_class_v<T>&& std::is_trivially_copyable_v<T>&&
+        boost::serialization::implementation_level<T>::value ==
+    boost::serialization::primitive_type;
 
 template <class T>
 struct is_optional : std::false_type {};
@@ -181,8 +182,7 @@ struct MinWireBytes {
   static constexpr std::size_t value = 0;
 };
 template <class T>
-  requires(std::is_arithmetic_v<T> || std::is_enum_v<T>)
-struct MinWireBytes<T> {
+requires(std::is_arithmetic_v<T> || std::is_enum_v<T>) struct MinWireBytes<T> {
   static constexpr std::size_t value = sizeof(T);
 };
 template <class C, class Tr, class A>
@@ -295,7 +295,7 @@ class OutputArchive {
   void write_bytes_of(const T& value) {
     reserve_for(sizeof(T));
     const std::size_t at = buffer_.size();
-    buffer_.resize(at + sizeof(T));  // within capacity: just the size moves
+    buffer_.resize(at + sizeof(T));                       // within capacity: just the size moves
     std::memcpy(buffer_.data() + at, &value, sizeof(T));  // a fixed size: inlined to a store
   }
   void reserve_for(std::size_t bytes) {
@@ -438,9 +438,7 @@ class OutputArchive {
   void save_value(const boost::serialization::array_wrapper<T>& array) {
     save_elements(array.address(), array.count());
   }
-  void save_value(const boost::serialization::binary_object& blob) {
-    write(blob.m_t, blob.m_size);
-  }
+  void save_value(const boost::serialization::binary_object& blob) { write(blob.m_t, blob.m_size); }
 
   ByteBuffer buffer_;
 };
@@ -584,8 +582,13 @@ class InputArchive {
   template <class C, class Tr, class A>
   void load_value(std::basic_string<C, Tr, A>& s) {
     const std::size_t n = read_length<C>();
-    s.resize(n);
-    read(s.data(), n * sizeof(C));
+    if constexpr (sizeof(C) == 1) {
+      s.assign(reinterpret_cast<const C*>(next_), n);  // checked by read_length; no zero-fill first
+      next_ += n;
+    } else {
+      s.resize(n);  // wider characters: the bytes here may not be aligned for C
+      read(s.data(), n * sizeof(C));
+    }
   }
   template <class E, class A>
   void load_value(std::vector<E, A>& v) {
@@ -599,8 +602,9 @@ class InputArchive {
     const std::uint64_t bytes = n / 8 + (n % 8 != 0);
     if (bytes > remaining())
       throw Error("the length prefix before offset " + std::to_string(offset()) + " says " +
-                  std::to_string(n) + " bools (" + std::to_string(bytes) + " bytes of bits), but only " +
-                  std::to_string(remaining()) + " bytes are left (malformed archive)");
+                  std::to_string(n) + " bools (" + std::to_string(bytes) +
+                  " bytes of bits), but only " + std::to_string(remaining()) +
+                  " bytes are left (malformed archive)");
     v.resize(static_cast<std::size_t>(n));
     std::uint8_t bits = 0;
     for (std::size_t i = 0; i < v.size(); ++i) {
