@@ -353,6 +353,10 @@ class OutputArchive {
   template <class E, class A>
   void save_value(const std::vector<E, A>& v) {
     write_length(v.size());
+    // Room for the elements in one step, guessing each takes about its size in memory: a large
+    // vector of records then costs one allocation, not a dozen doublings each copying and
+    // touching fresh pages. The guess is bounded by the vector's own footprint.
+    reserve_for(v.size() * sizeof(E));
     save_elements(v.data(), v.size());
   }
   template <class A>
