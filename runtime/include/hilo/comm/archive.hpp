@@ -29,7 +29,9 @@
 // those types through Boost's archive too.
 //
 // Reading is bounds-checked: a truncated or malformed archive, or a length prefix larger than the
-// bytes left, raises hilo::Error before anything is allocated for it.
+// bytes left, raises hilo::Error before anything is allocated for it. (Every element counts as at
+// least one byte for that check, so a container of a class whose serialize writes nothing at all
+// cannot hold more elements than there are bytes after it in the message.)
 #pragma once
 
 #include <algorithm>
@@ -166,10 +168,31 @@ inline constexpr bool is_primitive_class_v =
         boost::serialization::implementation_level<T>::value ==
     boost::serialization::primitive_type;
 
+// The standard containers encoded as a 64-bit count then their elements, by how a reader
+// rebuilds them: sequences are sized then filled in place, sets and maps are refilled by insertion.
+enum class Rebuild { none, sequence, set, map };
 template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
+inline constexpr Rebuild rebuild_v = Rebuild::none;
+template <class E, class A>
+inline constexpr Rebuild rebuild_v<std::list<E, A>> = Rebuild::sequence;
+template <class E, class A>
+inline constexpr Rebuild rebuild_v<std::deque<E, A>> = Rebuild::sequence;
+template <class K, class C, class A>
+inline constexpr Rebuild rebuild_v<std::set<K, C, A>> = Rebuild::set;
+template <class K, class C, class A>
+inline constexpr Rebuild rebuild_v<std::multiset<K, C, A>> = Rebuild::set;
+template <class K, class H, class E, class A>
+inline constexpr Rebuild rebuild_v<std::unordered_set<K, H, E, A>> = Rebuild::set;
+template <class K, class H, class E, class A>
+inline constexpr Rebuild rebuild_v<std::unordered_multiset<K, H, E, A>> = Rebuild::set;
+template <class K, class V, class C, class A>
+inline constexpr Rebuild rebuild_v<std::map<K, V, C, A>> = Rebuild::map;
+template <class K, class V, class C, class A>
+inline constexpr Rebuild rebuild_v<std::multimap<K, V, C, A>> = Rebuild::map;
+template <class K, class V, class H, class E, class A>
+inline constexpr Rebuild rebuild_v<std::unordered_map<K, V, H, E, A>> = Rebuild::map;
+template <class K, class V, class H, class E, class A>
+inline constexpr Rebuild rebuild_v<std::unordered_multimap<K, V, H, E, A>> = Rebuild::map;
 
 // The fewest bytes one T can take in an archive; a length prefix of n elements needs at least
 // n * max(1, this) bytes after it, which is how a reader rejects a forged length before
@@ -185,53 +208,16 @@ template <class T>
 requires(std::is_arithmetic_v<T> || std::is_enum_v<T>) struct MinWireBytes<T> {
   static constexpr std::size_t value = sizeof(T);
 };
+// Containers start with their 64-bit length.
+struct LengthPrefixed {
+  static constexpr std::size_t value = sizeof(std::uint64_t);
+};
 template <class C, class Tr, class A>
-struct MinWireBytes<std::basic_string<C, Tr, A>> {
-  static constexpr std::size_t value = sizeof(std::uint64_t);
-};
+struct MinWireBytes<std::basic_string<C, Tr, A>> : LengthPrefixed {};
 template <class E, class A>
-struct MinWireBytes<std::vector<E, A>> {
-  static constexpr std::size_t value = sizeof(std::uint64_t);
-};
-template <class E, class A>
-struct MinWireBytes<std::list<E, A>> {
-  static constexpr std::size_t value = sizeof(std::uint64_t);
-};
-template <class E, class A>
-struct MinWireBytes<std::deque<E, A>> {
-  static constexpr std::size_t value = sizeof(std::uint64_t);
-};
-template <class K, class V, class C, class A>
-struct MinWireBytes<std::map<K, V, C, A>> {
-  static constexpr std::size_t value = sizeof(std::uint64_t);
-};
-template <class K, class V, class C, class A>
-struct MinWireBytes<std::multimap<K, V, C, A>> {
-  static constexpr std::size_t value = sizeof(std::uint64_t);
-};
-template <class K, class C, class A>
-struct MinWireBytes<std::set<K, C, A>> {
-  static constexpr std::size_t value = sizeof(std::uint64_t);
-};
-template <class K, class C, class A>
-struct MinWireBytes<std::multiset<K, C, A>> {
-  static constexpr std::size_t value = sizeof(std::uint64_t);
-};
-template <class K, class V, class H, class E, class A>
-struct MinWireBytes<std::unordered_map<K, V, H, E, A>> {
-  static constexpr std::size_t value = sizeof(std::uint64_t);
-};
-template <class K, class V, class H, class E, class A>
-struct MinWireBytes<std::unordered_multimap<K, V, H, E, A>> {
-  static constexpr std::size_t value = sizeof(std::uint64_t);
-};
-template <class K, class H, class E, class A>
-struct MinWireBytes<std::unordered_set<K, H, E, A>> {
-  static constexpr std::size_t value = sizeof(std::uint64_t);
-};
-template <class K, class H, class E, class A>
-struct MinWireBytes<std::unordered_multiset<K, H, E, A>> {
-  static constexpr std::size_t value = sizeof(std::uint64_t);
+struct MinWireBytes<std::vector<E, A>> : LengthPrefixed {};
+template <class T>
+requires(rebuild_v<T> != Rebuild::none) struct MinWireBytes<T> : LengthPrefixed {
 };
 template <class T>
 struct MinWireBytes<std::optional<T>> {
@@ -318,20 +304,6 @@ class OutputArchive {
     else
       for (std::size_t i = 0; i < count; ++i) save(first[i]);
   }
-  template <class Range>
-  void save_counted(const Range& range) {
-    write_length(range.size());
-    for (const auto& element : range) save(element);
-  }
-  template <class Map>
-  void save_map(const Map& map) {
-    write_length(map.size());
-    for (const auto& [key, value] : map) {
-      save(key);
-      save(value);
-    }
-  }
-
   // Anything without an overload below: numbers, enums, Boost primitives, user classes.
   template <class T>
   void save_value(const T& value) {
@@ -379,45 +351,12 @@ class OutputArchive {
   void save_value(const E (&a)[N]) {
     save_elements(&a[0], N);
   }
-  template <class E, class A>
-  void save_value(const std::list<E, A>& l) {
-    save_counted(l);
-  }
-  template <class E, class A>
-  void save_value(const std::deque<E, A>& d) {
-    save_counted(d);
-  }
-  template <class K, class C, class A>
-  void save_value(const std::set<K, C, A>& s) {
-    save_counted(s);
-  }
-  template <class K, class C, class A>
-  void save_value(const std::multiset<K, C, A>& s) {
-    save_counted(s);
-  }
-  template <class K, class H, class E, class A>
-  void save_value(const std::unordered_set<K, H, E, A>& s) {
-    save_counted(s);
-  }
-  template <class K, class H, class E, class A>
-  void save_value(const std::unordered_multiset<K, H, E, A>& s) {
-    save_counted(s);
-  }
-  template <class K, class V, class C, class A>
-  void save_value(const std::map<K, V, C, A>& m) {
-    save_map(m);
-  }
-  template <class K, class V, class C, class A>
-  void save_value(const std::multimap<K, V, C, A>& m) {
-    save_map(m);
-  }
-  template <class K, class V, class H, class E, class A>
-  void save_value(const std::unordered_map<K, V, H, E, A>& m) {
-    save_map(m);
-  }
-  template <class K, class V, class H, class E, class A>
-  void save_value(const std::unordered_multimap<K, V, H, E, A>& m) {
-    save_map(m);
+  // list, deque, sets and maps: a map's elements are pairs, saved as key then value.
+  template <class Container>
+  requires(archive_detail::rebuild_v<Container> !=
+           archive_detail::Rebuild::none) void save_value(const Container& container) {
+    write_length(container.size());
+    for (const auto& element : container) save(element);
   }
   template <class A, class B>
   void save_value(const std::pair<A, B>& p) {
@@ -624,45 +563,16 @@ class InputArchive {
   void load_value(E (&a)[N]) {
     load_elements(&a[0], N);
   }
-  template <class E, class A>
-  void load_value(std::list<E, A>& l) {
-    load_sequence(l);
-  }
-  template <class E, class A>
-  void load_value(std::deque<E, A>& d) {
-    load_sequence(d);
-  }
-  template <class K, class C, class A>
-  void load_value(std::set<K, C, A>& s) {
-    load_set(s);
-  }
-  template <class K, class C, class A>
-  void load_value(std::multiset<K, C, A>& s) {
-    load_set(s);
-  }
-  template <class K, class H, class E, class A>
-  void load_value(std::unordered_set<K, H, E, A>& s) {
-    load_set(s);
-  }
-  template <class K, class H, class E, class A>
-  void load_value(std::unordered_multiset<K, H, E, A>& s) {
-    load_set(s);
-  }
-  template <class K, class V, class C, class A>
-  void load_value(std::map<K, V, C, A>& m) {
-    load_map(m);
-  }
-  template <class K, class V, class C, class A>
-  void load_value(std::multimap<K, V, C, A>& m) {
-    load_map(m);
-  }
-  template <class K, class V, class H, class E, class A>
-  void load_value(std::unordered_map<K, V, H, E, A>& m) {
-    load_map(m);
-  }
-  template <class K, class V, class H, class E, class A>
-  void load_value(std::unordered_multimap<K, V, H, E, A>& m) {
-    load_map(m);
+  template <class Container>
+  requires(archive_detail::rebuild_v<Container> !=
+           archive_detail::Rebuild::none) void load_value(Container& container) {
+    constexpr auto how = archive_detail::rebuild_v<Container>;
+    if constexpr (how == archive_detail::Rebuild::sequence)
+      load_sequence(container);
+    else if constexpr (how == archive_detail::Rebuild::set)
+      load_set(container);
+    else
+      load_map(container);
   }
   template <class A, class B>
   void load_value(std::pair<A, B>& p) {
