@@ -9,7 +9,7 @@ struct Node {
   std::shared_ptr<Node> next;
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar & value & next;
+    ar& value& next;
   }
 };
 
