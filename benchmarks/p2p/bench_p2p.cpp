@@ -43,7 +43,8 @@ struct HiloPeer {
   void send(int to, int tag, const Buffer& b) {
     world.send(to, tag, std::span<const std::byte>(b));
   }
-  void recv(int from, int tag, Buffer& b) { world.recv(from, tag, b); }
+  // Into the caller's buffer of known size, as the MPI anchor's MPI_Recv does.
+  void recv(int from, int tag, Buffer& b) { world.recv(from, tag, std::span<std::byte>(b)); }
   int agree(int proposal) {
     if (rank() == 0) world.send(1, agree_tag, proposal);
     return rank() == 0 ? proposal : world.recv<int>(0, agree_tag);
@@ -56,7 +57,7 @@ struct HiloPeer {
   }
   void recv_window(int from, std::vector<Buffer>& bufs) {
     std::vector<hilo::Request> requests;
-    for (auto& b : bufs) requests.push_back(world.irecv(from, data_tag, b));
+    for (auto& b : bufs) requests.push_back(world.irecv(from, data_tag, std::span<std::byte>(b)));
     hilo::wait_all(requests);
   }
 };

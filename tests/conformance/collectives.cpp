@@ -93,6 +93,35 @@ CONFORMANCE_CASE("all_reduce of large vectors (ring algorithm) and of fewer elem
   }
 }
 
+CONFORMANCE_CASE("all_reduce_into reuses the result's storage; all_reduce_in_place") {
+  const double ranks = c.size() * (c.size() - 1) / 2.0;
+  // Tree sizes, a ring with one segment per chunk, and a ring of many segments per chunk.
+  for (std::size_t count : {std::size_t{3}, std::size_t{20000}, std::size_t{1} << 20}) {
+    std::vector<double> v(count);
+    for (std::size_t i = 0; i < count; ++i) v[i] = static_cast<double>(i % 1000) + c.rank();
+    auto expected = [&](std::size_t i) { return c.size() * static_cast<double>(i % 1000) + ranks; };
+    std::vector<double> sum;
+    c.all_reduce_into(v, sum, std::plus<>{});
+    EXPECT(sum.size() == count);
+    const double* storage = sum.data();
+    // Again with a generic operation (never native) into the same vector: same storage.
+    c.all_reduce_into(v, sum, [](double a, double b) { return a + b; });
+    EXPECT(sum.data() == storage);
+    for (std::size_t i = 0; i < count; i += 997) EXPECT(sum[i] == expected(i));
+    EXPECT(sum.back() == expected(count - 1));
+    std::vector<double> in_place = v, in_place_generic = v;
+    c.all_reduce_in_place(in_place, std::plus<>{});
+    c.all_reduce_in_place(in_place_generic, [](double a, double b) { return a + b; });
+    EXPECT(in_place == sum && in_place_generic == sum);
+  }
+  int x = c.rank() + 1, total = 0;
+  c.all_reduce_into(x, total, std::plus<>{});
+  EXPECT(total == c.size() * (c.size() + 1) / 2);
+  c.all_reduce_in_place(x, hilo::maximum<>{});
+  EXPECT(x == c.size());
+  EXPECT_THROWS_AS(std::invalid_argument, c.all_reduce_into(x, x, std::plus<>{}));
+}
+
 CONFORMANCE_CASE("gather and all_gather: scalars, structs, strings") {
   for (int root = 0; root < c.size(); ++root) {
     auto g = c.gather(c.rank() * 3, root);

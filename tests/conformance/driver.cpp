@@ -1,4 +1,5 @@
 // Runs every conformance case.
+//   options: --only NAME runs one case; --skip PREFIX (repeatable) leaves out cases named so.
 //   conformance_suite --local N [--huge]   ranks are N threads (hilo::run_local), a fresh world per
 //   case conformance_suite [--huge]             under a launcher (mpirun, hilorun, srun):
 //   hilo::Runtime's world
@@ -7,6 +8,8 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -23,6 +26,7 @@ struct Options {
   int local_ranks = 0;
   bool huge = false;
   std::string only;
+  std::vector<std::string> skip;  // leave out cases whose name starts with one of these
 };
 
 Options parse(int argc, char** argv) {
@@ -34,6 +38,8 @@ Options parse(int argc, char** argv) {
       o.huge = true;
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
       o.only = argv[++i];
+    else if (!std::strcmp(argv[i], "--skip") && i + 1 < argc)
+      o.skip.emplace_back(argv[++i]);
     else
       throw std::invalid_argument(std::string("conformance_suite: unknown argument ") + argv[i]);
   }
@@ -42,6 +48,8 @@ Options parse(int argc, char** argv) {
 
 bool selected(const conformance::Case& c, const Options& o) {
   if (!o.only.empty()) return o.only == c.name;
+  for (const auto& prefix : o.skip)
+    if (std::string_view(c.name).starts_with(prefix)) return false;
   return c.huge == o.huge;
 }
 

@@ -45,6 +45,25 @@ CONFORMANCE_CASE("a message that does not fit the receive is an error naming bot
   c.barrier();
 }
 
+CONFORMANCE_CASE("a span receive of the wrong length or type is an error") {
+  c.send(right(c), 4, std::vector<int>{1, 2, 3});
+  std::vector<int> four(4);
+  auto m = EXPECT_THROWS_AS(hilo::Error, c.recv(left(c), 4, std::span<int>(four)));
+  EXPECT(contains(m, "12") && contains(m, "16"));  // what came, what was expected
+  if (c.backend_name() != "mpi") {
+    // Backends that carry the element type check it (MPI carries none: it would take the bytes).
+    c.send(right(c), 5, std::vector<float>{1, 2});
+    std::vector<int> two(2);
+    EXPECT_THROWS_AS(hilo::Error, c.recv(left(c), 5, std::span<int>(two)));
+    // Both kept queued for a receive that fits (MPI has consumed the first).
+    std::vector<int> three(3);
+    c.recv(left(c), 4, std::span<int>(three));
+    EXPECT((three == std::vector<int>{1, 2, 3}));
+    EXPECT((c.recv<std::vector<float>>(left(c), 5) == std::vector<float>{1, 2}));
+  }
+  c.barrier();
+}
+
 CONFORMANCE_CASE("an archive that does not decode is an error naming the type") {
   c.send(right(c), 3, std::vector<int>{1, 2, 3});
   auto m = EXPECT_THROWS_AS(hilo::Error, (c.recv<std::map<std::string, std::string>>(left(c), 3)));

@@ -80,3 +80,17 @@ CONFORMANCE_CASE("isend owns its value; a dropped send request still delivers") 
   auto v = c.recv<std::vector<int>>(left(c), 9);
   EXPECT(v.size() == 5000 && v[4999] == left(c));
 }
+
+CONFORMANCE_CASE("irecv into a caller-owned span, posted before the send") {
+  std::vector<std::int64_t> buffer(70000, -1);  // larger than one socket read, several frames
+  hilo::Request r = c.irecv(left(c), 21, std::span<std::int64_t>(buffer));
+  c.barrier();  // every receive is posted before any send starts
+  std::vector<std::int64_t> sent(buffer.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = c.rank() * 1000000 + std::int64_t(i);
+  hilo::Request s = c.isend(right(c), 21, std::move(sent));
+  hilo::Status got = r.wait();
+  s.wait();
+  EXPECT(got.bytes == buffer.size() * sizeof(std::int64_t));
+  for (std::size_t i = 0; i < buffer.size(); i += 4999)
+    EXPECT(buffer[i] == left(c) * 1000000 + std::int64_t(i));
+}

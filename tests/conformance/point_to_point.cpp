@@ -152,3 +152,22 @@ CONFORMANCE_CASE("probe and iprobe report size before receiving") {
   EXPECT(again && again->bytes == st.bytes);
   EXPECT(c.recv<std::vector<short>>(left(c), 70).size() == 123);
 }
+
+CONFORMANCE_CASE("receive into a caller-owned span: exactly its size, no allocation") {
+  std::vector<double> sent(1000);
+  std::iota(sent.begin(), sent.end(), 100.0 * c.rank());
+  hilo::Request sending = c.isend(right(c), 11, sent);  // 8 KB: blocking could deadlock in MPI
+  std::vector<double> buffer(1000, -1.0);
+  const double* storage = buffer.data();
+  hilo::Status s = c.recv(left(c), 11, std::span<double>(buffer));
+  EXPECT(buffer.data() == storage);  // written in place, never reallocated
+  EXPECT(s.source == left(c) && s.tag == 11 && s.bytes == 1000 * sizeof(double));
+  EXPECT(buffer.front() == 100.0 * left(c) && buffer.back() == 100.0 * left(c) + 999);
+  sending.wait();
+  // A fixed-size span, and an lvalue span, take the same path.
+  c.send(right(c), 12, std::array<int, 3>{c.rank(), 7, 8});
+  std::array<int, 3> three{};
+  std::span<int, 3> view(three);
+  c.recv(left(c), 12, view);
+  EXPECT((three == std::array<int, 3>{left(c), 7, 8}));
+}

@@ -75,9 +75,11 @@ void check_thread_support(Communicator& comm) {
   int provided = MPI_THREAD_SINGLE;
   MPI_Query_thread(&provided);
   if (provided != MPI_THREAD_MULTIPLE)
-    throw Error("hilo::DistributedSemaphore" + on_rank(comm) +
-                ": the MPI library runs without MPI_THREAD_MULTIPLE, which the coordinator's "
-                "service thread needs; use an MPI build with thread support (Open MPI's default)");
+    throw Error(
+        "hilo::DistributedSemaphore" + on_rank(comm) +
+        ": the MPI library runs without MPI_THREAD_MULTIPLE, which the coordinator's "
+        "service thread needs; unset HILO_MPI_THREADS (or set it to multiple), and if MPI was "
+        "initialised outside hilo, ask MPI_Init_thread for MPI_THREAD_MULTIPLE");
 #else
   (void)comm;
 #endif

@@ -91,6 +91,11 @@ struct contiguous<std::span<E, N>> : std::bool_constant<is_raw_v<std::remove_cv_
   using element = std::remove_cv_t<E>;
 };
 
+template <class T>
+struct is_span : std::false_type {};
+template <class E, std::size_t N>
+struct is_span<std::span<E, N>> : std::true_type {};
+
 enum class Encoding { raw, contiguous, serialized };
 template <class T>
 constexpr Encoding encoding_of() {
@@ -197,14 +202,18 @@ OutgoingBytes encode(const T& value) {
   }
 }
 
-// Where a receive of T puts its bytes. Serialized values land in `staging` and are decoded after.
+// Where a receive of T puts its bytes: a std::span's own memory (fixed size), a container resized
+// to the message, or, for serialized values, `staging`, decoded after.
 template <class T>
 Sink sink_for(T& out, ByteBuffer* staging) {
-  if constexpr (encoding_of<T>() == Encoding::contiguous) {
+  if constexpr (is_span<T>::value) {
+    // Memory the caller owns: exactly out.size() elements, known before the message arrives.
+    static_assert(!std::is_const_v<typename T::element_type>,
+                  "cannot receive into a span of const elements");
+    using E = typename T::element_type;
+    return Sink{data_type_of<E>(), out.data(), out.size_bytes(), {}};
+  } else if constexpr (encoding_of<T>() == Encoding::contiguous) {
     using E = typename contiguous<T>::element;
-    static_assert(!std::is_same_v<T, std::span<E, std::dynamic_extent>> &&
-                      !std::is_same_v<T, std::span<const E, std::dynamic_extent>>,
-                  "receive into a std::vector or std::string: a span cannot be resized");
     return Sink{data_type_of<E>(), nullptr, 0, [&out](std::size_t bytes) -> void* {
                   out.resize(bytes / sizeof(E));
                   return out.data();

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -81,6 +83,16 @@ class Communicator {
     return detail::recv_value(*transport_, source, tag, out, deadline(limit));
   }
 
+  // Receives exactly out.size() elements into memory the caller owns: no allocation, and over
+  // MPI one MPI_Recv into it, as a hand-written MPI program would. A message of another length or
+  // element type is a hilo::Error (local and tcp keep it queued; MPI has consumed it).
+  template <class E, std::size_t N>
+  Status recv(int source, int tag, std::span<E, N> out, TimeLimit limit = {}) {
+    check_peer("recv", source, true);
+    check_tag("recv", tag, true);
+    return detail::recv_value(*transport_, source, tag, out, deadline(limit));
+  }
+
   // Sends `value` without the caller waiting. A serialized value is encoded at once and only its
   // bytes are kept; any other value is copied (or, for an rvalue, moved) into the request, which
   // owns it until done.
@@ -102,8 +114,9 @@ class Communicator {
   }
 
   // Receives into `out`, which must stay alive and untouched until the request completes (as
-  // with MPI_Irecv). The bytes arrive without the caller polling; a serialized value is decoded
-  // into `out` by wait() or test().
+  // with MPI_Irecv). The bytes arrive without the caller polling (on the mpi backend, unless
+  // HILO_MPI_THREADS asks for less than multiple); a serialized value is decoded into `out` by
+  // wait() or test().
   template <class T>
   Request irecv(int source, int tag, T& out) {
     check_peer("irecv", source, true);
@@ -120,6 +133,15 @@ class Communicator {
       return Request(transport_->irecv(source, tag, detail::sink_for(out, nullptr)), {},
                      default_limit_);
     }
+  }
+
+  // Receives exactly out.size() elements into the span's memory (see recv with a span).
+  template <class E, std::size_t N>
+  Request irecv(int source, int tag, std::span<E, N> out) {
+    check_peer("irecv", source, true);
+    check_tag("irecv", tag, true);
+    return Request(transport_->irecv(source, tag, detail::sink_for(out, nullptr)), {},
+                   default_limit_);
   }
 
   Status probe(int source, int tag, TimeLimit limit = {});
@@ -142,13 +164,36 @@ class Communicator {
 
   template <class T, class Op>
   T all_reduce(const T& value, Op op, TimeLimit limit = {}) {
+    T result{};
+    all_reduce_into(value, result, op, limit);
+    return result;
+  }
+
+  // The same, into `result`, whose storage is reused (a vector keeps its capacity): a loop that
+  // reduces the same size every iteration allocates nothing, as with MPI_Allreduce into one
+  // buffer. `result` may not be `value`; for that, all_reduce_in_place.
+  template <class T, class Op>
+  void all_reduce_into(const T& value, T& result, Op op, TimeLimit limit = {}) {
+    if (&value == &result)
+      throw std::invalid_argument(
+          "hilo: all_reduce_into: value and result are the same object; use all_reduce_in_place");
     Deadline d = deadline(limit);
-    return collective("all_reduce", [&] {
-      if (auto* native = transport_->native_collectives()) {
-        T result = value;
-        if (native_reduce(*native, value, result, op, -1, d)) return result;
-      }
-      return detail::all_reduce(channel(), value, op, d);
+    collective("all_reduce", [&] {
+      if constexpr (detail::is_vector<T>::value) result.resize(value.size());
+      if (auto* native = transport_->native_collectives())
+        if (native_reduce(*native, value, result, op, -1, d)) return;
+      detail::all_reduce_into(channel(), value, result, op, d);
+    });
+  }
+
+  // `value` becomes the value combined over all ranks (MPI_IN_PLACE): no second buffer at all.
+  template <class T, class Op>
+  void all_reduce_in_place(T& value, Op op, TimeLimit limit = {}) {
+    Deadline d = deadline(limit);
+    collective("all_reduce", [&] {
+      if (auto* native = transport_->native_collectives())
+        if (native_reduce(*native, value, value, op, -1, d)) return;
+      detail::all_reduce_into(channel(), value, value, op, d);
     });
   }
 

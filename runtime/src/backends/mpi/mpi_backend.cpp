@@ -2,7 +2,9 @@
 // aborting, and a job-wide abort when an exception escapes on one rank (otherwise the other
 // ranks would wait for it forever inside their next MPI call).
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <string>
 
 #include "backends/mpi/mpi_call.hpp"
 #include "backends/mpi/mpi_transport.hpp"
@@ -53,6 +55,23 @@ int thread_level() {
 }
 
 namespace {
+// The thread level hilo asks MPI for: HILO_MPI_THREADS=single|funneled|serialized|multiple.
+// The default is multiple (as mpi4py and MPL choose): any thread may use any communicator, and
+// hilo may progress nonblocking receives of unknown size in a thread of its own. A program that
+// calls hilo from one thread only can ask for less and save Open MPI's locking on every call
+// (the level a plain MPI_Init gives); receives of unknown size then progress in test()/wait().
+int requested_thread_level() {
+  const char* text = std::getenv("HILO_MPI_THREADS");
+  if (text == nullptr || *text == '\0') return MPI_THREAD_MULTIPLE;
+  const std::string value = text;
+  if (value == "single") return MPI_THREAD_SINGLE;
+  if (value == "funneled") return MPI_THREAD_FUNNELED;
+  if (value == "serialized") return MPI_THREAD_SERIALIZED;
+  if (value == "multiple") return MPI_THREAD_MULTIPLE;
+  throw Error("hilo: HILO_MPI_THREADS is '" + value +
+              "'; use single, funneled, serialized or multiple (default: multiple)");
+}
+
 class MpiBackend final : public Backend {
  public:
   MpiBackend(int* argc, char*** argv) {
@@ -60,8 +79,9 @@ class MpiBackend final : public Backend {
     MPI_Initialized(&initialized);
     if (!initialized) {
       int provided = 0;
+      const int requested = requested_thread_level();
       // MPI_Init_thread aborts by default on failure; there is no hilo::Error to give before it.
-      MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
+      MPI_Init_thread(argc, argv, requested, &provided);
       owns_mpi_ = true;
     }
     mpi::check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN),

@@ -389,6 +389,8 @@ bool MpiTransport::reduce(const void* in, void* out, std::size_t count, DataType
   if (mop == MPI_OP_NULL || count > static_cast<std::size_t>(INT_MAX)) return false;
   MPI_Datatype t = mpi::datatype_of(type);
   const int n = static_cast<int>(count);
+  // MPI forbids aliased buffers; in place is spelled MPI_IN_PLACE where the result lands.
+  if (in == out && (root < 0 || root == rank_)) in = MPI_IN_PLACE;
   MPI_Request request;
   if (root < 0) {
     if (deadline.is_never()) {

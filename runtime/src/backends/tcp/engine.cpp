@@ -33,6 +33,8 @@ constexpr std::size_t read_budget = 8 * 1024 * 1024;
 constexpr int max_frames_per_write = 32;
 constexpr std::size_t max_strangers = 64;
 constexpr auto stranger_window = std::chrono::seconds(10);
+// A receiving thread polls without yielding the core for this long (see poll_until).
+constexpr auto hard_spin = std::chrono::microseconds(10);
 // A waiting sender spins this many rounds before sleeping (see Mailbox for the receive side).
 constexpr int send_spin_rounds = 200;
 
@@ -764,7 +766,9 @@ void Engine::handle_events(const epoll_event* events, int count) {
 void Engine::poll_until(const detail::PendingReceive& receive, int world_source) {
   if (receive.done() || config_.spin_window.count() == 0) return;
   pollers_.fetch_add(1);
-  const auto give_up = Clock::now() + config_.spin_window;
+  const auto started = Clock::now();
+  const auto give_up = started + config_.spin_window;
+  const auto stop_spinning_hard = started + hard_spin;
   Peer* awaited = world_source >= 0 && world_source != rank()
                       ? peers_[static_cast<std::size_t>(world_source)].get()
                       : nullptr;
@@ -782,8 +786,12 @@ void Engine::poll_until(const detail::PendingReceive& receive, int world_source)
     }
     if (receive.done()) break;
     if (ready <= 0) {
-      if (Clock::now() >= give_up) break;
-      std::this_thread::yield();
+      const auto now = Clock::now();
+      if (now >= give_up) break;
+      // The first microseconds spin without yielding: a sched_yield is a system call as dear as
+      // the recv above, and on an idle core the reply usually comes within them. After that,
+      // yield each round so that ranks oversubscribing the cores still get theirs.
+      if (now >= stop_spinning_hard) std::this_thread::yield();
     }
   }
   // Giving up without the message: the progress thread must take over now, since this thread
