@@ -1,6 +1,7 @@
 // A std::vector of user structs (a std::string and two numbers) sent between two ranks:
-// hilo (Boost.Serialization binary archive over the launcher's backend) vs Boost.MPI (its packed
-// archive), 1 ... 10^6 elements by powers of 10. Ping-pong; the value is the one-way time (us).
+// hilo (its compile-time binary archive running the same Boost serialize member, one message, over
+// the launcher's backend) vs Boost.MPI (its packed archive), 1 ... 10^6 elements by powers of 10.
+// Ping-pong; the value is the one-way time (us).
 //
 // The CSV's size_bytes is the payload the user sees: elements x record_payload_bytes (a 16-char
 // name, a double and an int64), not the archive's size.

@@ -9,6 +9,7 @@
 using conformance::left;
 using conformance::right;
 
+using conformance::Chain;
 using conformance::make_order;
 using conformance::Order;
 using conformance::Particle;
@@ -61,6 +62,23 @@ CONFORMANCE_CASE("structs, arrays and strings as raw bytes") {
   EXPECT((c.recv<std::array<int, 5>>(left(c), 21) == std::array<int, 5>{left(c), 1, 2, 3, 4}));
   EXPECT(c.recv<std::string>(left(c), 22) == "hello from " + std::to_string(left(c)));
   EXPECT(c.recv<std::vector<Particle>>(left(c), 23) == std::vector<Particle>(3, expected));
+}
+
+CONFORMANCE_CASE("shared pointers through Boost's archive (use_boost_archive)") {
+  Chain chain;
+  auto shared = std::make_shared<Order>(make_order(c.rank()));
+  chain.links = {shared, nullptr, shared};
+  hilo::Request sent = c.isend(right(c), 35, chain);
+  auto got = c.recv<Chain>(left(c), 35);
+  EXPECT(got.links.size() == 3);
+  EXPECT(got.links[0] && *got.links[0] == make_order(left(c)));
+  EXPECT(got.links[1] == nullptr);
+  EXPECT(got.links[0] == got.links[2]);  // still one object, shared
+  sent.wait();
+  Chain everyone;
+  if (c.rank() == 0) everyone = chain;
+  c.broadcast(everyone, 0);
+  EXPECT(everyone.links.size() == 3 && *everyone.links[2] == make_order(0));
 }
 
 CONFORMANCE_CASE("serialized values: strings in containers, maps, user types") {

@@ -1,14 +1,19 @@
-// Value types the conformance cases send: a plain struct (raw bytes) and a user type with a
-// Boost serialize member (one archive).
+// Value types the conformance cases send: a plain struct (raw bytes), a user type with a
+// Boost serialize member (hilo's archive) and one holding shared pointers (Boost's archive).
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <boost/serialization/map.hpp>
+#include <boost/serialization/shared_ptr.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
+
+#include "hilo/comm/codec.hpp"
 
 namespace conformance {
 
@@ -31,6 +36,14 @@ struct Order {  // has strings and a vector: travels as a Boost archive
   }
 };
 
+struct Chain {  // shares one node twice: needs Boost's archive (object tracking)
+  std::vector<std::shared_ptr<Order>> links;
+  template <class Archive>
+  void serialize(Archive& ar, unsigned /*version*/) {
+    ar& links;
+  }
+};
+
 inline Order make_order(int seed) {
   Order o;
   o.customer = "customer-" + std::to_string(seed);
@@ -43,3 +56,6 @@ inline Order make_order(int seed) {
 }
 
 }  // namespace conformance
+
+template <>
+struct hilo::use_boost_archive<conformance::Chain> : std::true_type {};

@@ -5,7 +5,20 @@
 //    as the elements' bytes, from and into the container's storage (a string therefore reaches a
 //    plain MPI program as MPI_CHARs);
 //  - serialized: anything else (strings inside containers, maps, user types with a Boost
-//    serialize member) goes as ONE message holding a Boost binary archive.
+//    serialize member or free function) goes as ONE message holding an archive.
+//
+// The serialized kind uses hilo's compile-time binary archive (archive.hpp): the user's Boost
+// serialize() code runs unchanged, several times faster than Boost's own archives. Types that
+// archive cannot do (pointers, smart pointers, polymorphic objects through a base pointer: they
+// need Boost's object tracking) go through Boost's binary archive instead, chosen per top-level
+// type with a trait:
+//
+//   #include <boost/serialization/shared_ptr.hpp>   // Boost's serializer for what you send
+//   template <> struct hilo::use_boost_archive<Scene> : std::true_type {};
+//   world.send(1, 0, scene);  // Scene holds std::shared_ptr<Shape>: Boost's archive carries it
+//
+// Without the specialisation, a pointer met inside Scene is a compile error naming this trait.
+// Both ends must agree: the trait is part of the type's wire format.
 #pragma once
 
 #include <array>
@@ -31,8 +44,18 @@
 #include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
 
+#include "hilo/comm/archive.hpp"
 #include "hilo/comm/transport.hpp"
 #include "hilo/errors.hpp"
+
+namespace hilo {
+
+// Specialise as std::true_type for a type sent through Boost's binary archive rather than
+// hilo's (see above).
+template <class T>
+struct use_boost_archive : std::false_type {};
+
+}  // namespace hilo
 
 namespace hilo::detail {
 
@@ -89,16 +112,15 @@ std::string type_name() {
   return boost::core::demangle(typeid(T).name());
 }
 
-// std::streambuf over a byte vector, so Boost archives write to and read from hilo's buffers
-// without going through std::string copies.
+// std::streambuf over a byte buffer, so Boost archives (for use_boost_archive types) write to and
+// read from hilo's buffers without going through std::string copies.
 class ByteWriter : public std::streambuf {
  public:
-  explicit ByteWriter(std::vector<std::byte>& out) : out_(out) {}
+  explicit ByteWriter(ByteBuffer& out) : out_(out) {}
 
  protected:
   std::streamsize xsputn(const char* s, std::streamsize n) override {
-    auto* p = reinterpret_cast<const std::byte*>(s);
-    out_.insert(out_.end(), p, p + n);
+    out_.append(s, static_cast<std::size_t>(n));
     return n;
   }
   int_type overflow(int_type c) override {
@@ -107,7 +129,7 @@ class ByteWriter : public std::streambuf {
   }
 
  private:
-  std::vector<std::byte>& out_;
+  ByteBuffer& out_;
 };
 
 class ByteReader : public std::streambuf {
@@ -118,23 +140,36 @@ class ByteReader : public std::streambuf {
   }
 };
 
-inline constexpr auto archive_flags = boost::archive::no_header | boost::archive::no_codecvt;
+inline constexpr auto boost_archive_flags = boost::archive::no_header | boost::archive::no_codecvt;
 
 template <class T>
-std::vector<std::byte> serialize(const T& value) {
-  std::vector<std::byte> bytes;
-  ByteWriter writer(bytes);
-  boost::archive::binary_oarchive archive(writer, archive_flags);
-  archive << value;
-  return bytes;
+ByteBuffer serialize(const T& value) {
+  if constexpr (use_boost_archive<T>::value) {
+    ByteBuffer bytes;
+    ByteWriter writer(bytes);
+    boost::archive::binary_oarchive archive(writer, boost_archive_flags);
+    archive << value;
+    return bytes;
+  } else {
+    OutputArchive archive;
+    archive << value;
+    return std::move(archive).bytes();
+  }
 }
 
 template <class T>
-void deserialize(const std::vector<std::byte>& bytes, T& out, int source, int tag) {
+void deserialize(std::span<const std::byte> bytes, T& out, int source, int tag) {
   try {
-    ByteReader reader(bytes.data(), bytes.size());
-    boost::archive::binary_iarchive archive(reader, archive_flags);
-    archive >> out;
+    if constexpr (use_boost_archive<T>::value) {
+      ByteReader reader(bytes.data(), bytes.size());
+      boost::archive::binary_iarchive archive(reader, boost_archive_flags);
+      archive >> out;
+    } else {
+      InputArchive archive(bytes);
+      archive >> out;
+      if (archive.remaining() != 0)
+        throw Error(std::to_string(archive.remaining()) + " bytes are left over after the value");
+    }
   } catch (const std::exception& e) {
     throw Error("hilo: could not deserialise a " + type_name<T>() + " from the " +
                 std::to_string(bytes.size()) + "-byte message of rank " + std::to_string(source) +
@@ -149,7 +184,7 @@ struct OutgoingBytes {
   const void* data;
   std::size_t bytes;
   DataType type;
-  std::vector<std::byte> storage;  // filled for serialized values only
+  ByteBuffer storage;  // filled for serialized values only
 };
 
 template <class T>
@@ -170,7 +205,7 @@ OutgoingBytes encode(const T& value) {
 // Where a receive of T puts its bytes: a std::span's own memory (fixed size), a container resized
 // to the message, or, for serialized values, `staging`, decoded after.
 template <class T>
-Sink sink_for(T& out, std::vector<std::byte>* staging) {
+Sink sink_for(T& out, ByteBuffer* staging) {
   if constexpr (is_span<T>::value) {
     // Memory the caller owns: exactly out.size() elements, known before the message arrives.
     static_assert(!std::is_const_v<typename T::element_type>,
@@ -187,7 +222,7 @@ Sink sink_for(T& out, std::vector<std::byte>* staging) {
     return Sink{data_type_of<typename raw_element<T>::type>(), &out, sizeof(T), {}};
   } else {
     return Sink{serialized_type, nullptr, 0, [staging](std::size_t bytes) -> void* {
-                  staging->resize(bytes);
+                  staging->resize(bytes);  // ByteBuffer: no zero-fill, the message overwrites it
                   return staging->data();
                 }};
   }
@@ -202,7 +237,7 @@ void send_value(Transport& transport, int dest, int tag, const T& value, Deadlin
 template <class T>
 Status recv_value(Transport& transport, int source, int tag, T& out, Deadline deadline) {
   if constexpr (encoding_of<T>() == Encoding::serialized) {
-    std::vector<std::byte> staging;
+    ByteBuffer staging;
     Status status = transport.recv(source, tag, sink_for(out, &staging), deadline);
     deserialize(staging, out, status.source, status.tag);
     return status;

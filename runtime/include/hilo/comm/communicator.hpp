@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "hilo/comm/algorithms.hpp"
@@ -92,17 +93,20 @@ class Communicator {
     return detail::recv_value(*transport_, source, tag, out, deadline(limit));
   }
 
-  // Sends a copy of (or, for an rvalue, takes) `value`; the request owns it until done.
+  // Sends `value` without the caller waiting. A serialized value is encoded at once and only its
+  // bytes are kept; any other value is copied (or, for an rvalue, moved) into the request, which
+  // owns it until done.
   template <class T>
-  Request isend(int dest, int tag, T value) {
+  Request isend(int dest, int tag, T&& value) {
+    using Value = std::remove_cvref_t<T>;
     check_peer("isend", dest, false);
     check_tag("isend", tag, false);
-    auto owned = std::make_shared<T>(std::move(value));
-    if constexpr (detail::encoding_of<T>() == detail::Encoding::serialized) {
-      auto bytes = std::make_shared<std::vector<std::byte>>(detail::serialize(*owned));
+    if constexpr (detail::encoding_of<Value>() == detail::Encoding::serialized) {
+      auto bytes = std::make_shared<ByteBuffer>(detail::serialize(value));
       auto op = transport_->isend(dest, tag, bytes, bytes->data(), bytes->size(), serialized_type);
       return Request(std::move(op), {}, default_limit_);
     } else {
+      auto owned = std::make_shared<Value>(std::forward<T>(value));
       detail::OutgoingBytes out = detail::encode(*owned);
       auto op = transport_->isend(dest, tag, owned, out.data, out.bytes, out.type);
       return Request(std::move(op), {}, default_limit_);
@@ -118,7 +122,7 @@ class Communicator {
     check_peer("irecv", source, true);
     check_tag("irecv", tag, true);
     if constexpr (detail::encoding_of<T>() == detail::Encoding::serialized) {
-      auto staging = std::make_shared<std::vector<std::byte>>();
+      auto staging = std::make_shared<ByteBuffer>();
       auto op = transport_->irecv(source, tag, detail::sink_for(out, staging.get()));
       auto* target = &out;
       auto decode = [staging, target, source, tag] {
@@ -323,7 +327,7 @@ bool Communicator::native_broadcast(NativeCollectives& native, T& value, int roo
     return native.broadcast(&value, count_of<T>(), element_type_of<T>(), root, d);
   } else {
     // Sizes differ between ranks for vectors and archives: broadcast the size, then the bytes.
-    std::vector<std::byte> archive;
+    ByteBuffer archive;
     std::uint64_t bytes = 0;
     if (rank() == root) {
       if constexpr (detail::encoding_of<T>() == Encoding::serialized)
@@ -337,7 +341,7 @@ bool Communicator::native_broadcast(NativeCollectives& native, T& value, int roo
       if (rank() != root) value.resize(bytes / sizeof(E));
       return native.broadcast(value.data(), value.size(), data_type_of<E>(), root, d);
     } else {
-      archive.resize(bytes);
+      archive.resize(bytes);  // no zero-fill: the broadcast overwrites it
       if (!native.broadcast(archive.data(), archive.size(), data_type_of<std::byte>(), root, d))
         return false;
       if (rank() != root) detail::deserialize(archive, value, root, detail::tags::broadcast);
