@@ -47,8 +47,11 @@ class Runner:
         # busy-polls without yielding holds the core for a whole time slice while its peer
         # waits; measured here, 8 B latency went from ~10 ms to ~6 us with it. Every MPI-based
         # system (raw, Boost.MPI, hilo-mpi) gets the same setting.
+        # HILO_MPI_THREADS=single: hilo-mpi asks MPI for the thread level the anchors get from a
+        # plain MPI_Init (raw MPI, Boost.MPI). hilo's default, MPI_THREAD_MULTIPLE, makes Open MPI
+        # lock inside every call; PERFORMANCE.md says what that costs. Other programs ignore it.
         return (["mpirun", "-n", str(ranks), "--bind-to", "none", "--mca", "mpi_yield_when_idle",
-                 "1"] + btl)
+                 "1", "-x", "HILO_MPI_THREADS=single"] + btl)
 
     def execute(self, label, command, limit):
         """Runs one program; returns its CSV rows, or [] after recording the failure."""

@@ -11,14 +11,24 @@
 //   --system hilo-local  hilo::run_local: two ranks as threads of this process
 //   --system mpi         the raw MPI C API (the anchor)
 //   --system boost       Boost.MPI
+//   --system sockets     plain loopback TCP sockets, no library (the kernel's ceiling)
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <boost/mpi/collectives.hpp>
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
 #include <boost/mpi/nonblocking.hpp>
+
+#include <cerrno>
 #include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -132,6 +142,87 @@ struct BoostPeer {
   }
 };
 
+// No library at all: one loopback TCP connection with TCP_NODELAY between the two ranks, the
+// sender in blocking send(), the receiver polling recv(MSG_DONTWAIT) with a sched_yield between
+// empty polls (as the MPI ranks run with mpi_yield_when_idle). MPI is used only to exchange the
+// port and for the barrier. This is what the kernel's loopback can do with no protocol on top:
+// the ceiling any TCP transport, hilo's or Open MPI's, works under.
+struct SocketPeer {
+  int me = 0;
+  int fd = -1;
+
+  SocketPeer() {
+    MPI_Comm_rank(MPI_COMM_WORLD, &me);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int listener = -1;
+    if (me == 0) {
+      listener = check(::socket(AF_INET, SOCK_STREAM, 0), "socket");
+      check(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), "bind");
+      socklen_t length = sizeof address;
+      check(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), "getsockname");
+      check(::listen(listener, 1), "listen");
+    }
+    MPI_Bcast(&address.sin_port, sizeof address.sin_port, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (me == 0) {
+      fd = check(::accept(listener, nullptr, nullptr), "accept");
+      ::close(listener);
+    } else {
+      fd = check(::socket(AF_INET, SOCK_STREAM, 0), "socket");
+      check(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), "connect");
+    }
+    int one = 1;
+    check(::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one), "setsockopt");
+  }
+  ~SocketPeer() { ::close(fd); }
+  SocketPeer(const SocketPeer&) = delete;
+  SocketPeer& operator=(const SocketPeer&) = delete;
+
+  static int check(int result, const char* what) {
+    if (result < 0) throw std::runtime_error(std::string("sockets: ") + what + " failed");
+    return result;
+  }
+  int rank() const { return me; }
+  int size() const {
+    int n = 0;
+    MPI_Comm_size(MPI_COMM_WORLD, &n);
+    return n;
+  }
+  void barrier() { MPI_Barrier(MPI_COMM_WORLD); }
+  void send(int, int, const Buffer& b) {
+    for (std::size_t done = 0; done < b.size();) {
+      ssize_t n = ::send(fd, b.data() + done, b.size() - done, MSG_NOSIGNAL);
+      if (n < 0 && errno != EINTR) throw std::runtime_error("sockets: send failed");
+      if (n > 0) done += std::size_t(n);
+    }
+  }
+  void recv(int, int, Buffer& b) {
+    for (std::size_t done = 0; done < b.size();) {
+      ssize_t n = ::recv(fd, b.data() + done, b.size() - done, MSG_DONTWAIT);
+      if (n > 0) {
+        done += std::size_t(n);
+      } else if (n == 0) {
+        throw std::runtime_error("sockets: the peer closed the connection");
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        ::sched_yield();
+      } else if (errno != EINTR) {
+        throw std::runtime_error("sockets: recv failed");
+      }
+    }
+  }
+  int agree(int proposal) {
+    MPI_Bcast(&proposal, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return proposal;
+  }
+  void send_window(int to, const Buffer& b, int window) {
+    for (int k = 0; k < window; ++k) send(to, data_tag, b);
+  }
+  void recv_window(int from, std::vector<Buffer>& bufs) {
+    for (auto& b : bufs) recv(from, data_tag, b);
+  }
+};
+
 // ---- the measurement, written once
 
 template <class Peer>
@@ -212,13 +303,21 @@ int main(int argc, char** argv) {
       MpiPeer peer;
       run(peer, o, "mpi");
       MPI_Finalize();
+    } else if (o.system == "sockets") {
+      int provided = 0;
+      MPI_Init_thread(&argc, &argv, MPI_THREAD_SINGLE, &provided);
+      {
+        SocketPeer peer;
+        run(peer, o, "sockets");
+      }
+      MPI_Finalize();
     } else if (o.system == "boost") {
       boost::mpi::environment env(argc, argv);
       BoostPeer peer;
       run(peer, o, "boost-mpi");
     } else {
-      throw std::invalid_argument("--system must be hilo, hilo-local, mpi or boost, not '" +
-                                  o.system + "'");
+      throw std::invalid_argument(
+          "--system must be hilo, hilo-local, mpi, boost or sockets, not '" + o.system + "'");
     }
   });
 }

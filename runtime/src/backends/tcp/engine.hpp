@@ -141,6 +141,9 @@ class Engine {
   void deliver_to_self(const FrameHeader& header, const void* data);
   // Waits until `frame` is written; on a deadline, detaches it so the stream stays consistent.
   void wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, Deadline deadline);
+  // The waiting thread writes the peer's queue itself until `frame` is written (or the socket
+  // cannot take more before the deadline), instead of sleeping while the progress thread does.
+  void drive_send(Peer& peer, const OutgoingFrame& frame, Deadline deadline);
   void detach(Peer& peer, OutgoingFrame& frame);
   void stop_thread();
 
