@@ -110,6 +110,8 @@ class Runner:
             ("mpi tcp", self.mpirun(2, TCP_BTL) + args("mpi", "tcp")),
             ("hilo-mpi tcp", self.mpirun(2, TCP_BTL) + args("hilo", "tcp")),
             ("hilo-tcp", [str(self.hilorun), "-n", "2"] + args("hilo", "tcp")),
+            # No library: one loopback TCP connection, the ceiling every TCP transport works under.
+            ("sockets tcp", self.mpirun(2, SHM_BTL) + args("sockets", "tcp")),
             ("hilo-local", args("hilo-local", "threads")),
         ]
         self.compare("p2p", systems, 2 if self.quick else 3, 300)
