@@ -114,7 +114,7 @@ class Runner:
             ("sockets tcp", self.mpirun(2, SHM_BTL) + args("sockets", "tcp")),
             ("hilo-local", args("hilo-local", "threads")),
         ]
-        self.compare("p2p", systems, 2 if self.quick else 3, 300)
+        self.compare("p2p", systems, 2 if self.quick else 5, 300)
 
     def allreduce(self):
         program = str(self.programs / "bench_allreduce")
@@ -136,7 +136,7 @@ class Runner:
                  + ["--store", "{store}"]),
                 (f"hilo-local p={ranks}", args("hilo-local", "threads")),
             ]
-        self.compare("allreduce", systems, 2 if self.quick else 3, 300)
+        self.compare("allreduce", systems, 2 if self.quick else 5, 300)
 
     def serialized(self):
         program = str(self.programs / "bench_serialized")
@@ -147,7 +147,7 @@ class Runner:
                                "--repetition", "{rep}"] + limit
         systems = [("hilo-mpi", self.mpirun(2, SHM_BTL) + args("hilo")),
                    ("boost-mpi", self.mpirun(2, SHM_BTL) + args("boost"))]
-        self.compare("serialized", systems, 2 if self.quick else 3, 300)
+        self.compare("serialized", systems, 2 if self.quick else 5, 300)
 
     def sync(self):
         program = str(self.programs / "bench_sync")

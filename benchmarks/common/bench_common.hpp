@@ -114,8 +114,11 @@ double seconds_per_step(const Options& o, Step&& step, Barrier&& barrier, Agree&
 }
 
 // Warm-up steps: plenty for small messages, a couple for large ones (each is long already).
+// Small ones get a few hundred: the first size measured right after the ranks start otherwise
+// caught threads still sharing one core before the scheduler spread them (hilo-local's 8 B
+// read 9-12 us in some runs and 0.4 us in others with 10 warm-up steps).
 inline int pilot_steps(std::uint64_t bytes) {
-  return bytes >= (1u << 20) ? 1 : bytes >= (64u << 10) ? 4 : 10;
+  return bytes >= (1u << 20) ? 1 : bytes >= (64u << 10) ? 4 : 300;
 }
 
 // main() of every benchmark program: runs `body` with the parsed options; a bad argument or a

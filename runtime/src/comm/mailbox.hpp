@@ -122,7 +122,6 @@ class Mailbox {
   int owner_;
   std::mutex mutex_;
   std::condition_variable arrived_;  // for probe
-  AdaptiveSpin spin_;                // how long this rank's receives spin before they sleep
   // Deques, not lists: a message or a receive then costs no node allocation of its own, and
   // both are nearly always taken from the front.
   std::deque<Queued> unexpected_;
