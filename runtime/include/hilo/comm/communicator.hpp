@@ -179,7 +179,6 @@ class Communicator {
           "hilo: all_reduce_into: value and result are the same object; use all_reduce_in_place");
     Deadline d = deadline(limit);
     collective("all_reduce", [&] {
-      if constexpr (detail::is_vector<T>::value) result.resize(value.size());
       if (auto* native = transport_->native_collectives())
         if (native_reduce(*native, value, result, op, -1, d)) return;
       detail::all_reduce_into(channel(), value, result, op, d);
@@ -365,10 +364,12 @@ bool Communicator::native_reduce(NativeCollectives& native, const T& in, T& out,
   } else if constexpr (detail::is_vector<T>::value &&
                        detail::encoding_of<T>() == detail::Encoding::contiguous) {
     using E = typename T::value_type;
-    if constexpr (std::is_arithmetic_v<E>)
+    if constexpr (std::is_arithmetic_v<E>) {
+      out.resize(in.size());  // MPI writes into it; the generic path sizes `out` itself
       return native.reduce(in.data(), out.data(), in.size(), data_type_of<E>(), kind, root, d);
-    else
+    } else {
       return false;
+    }
   } else {
     return false;
   }
