@@ -115,29 +115,53 @@ CONFORMANCE_CASE("DistributedSemaphore: k ranks can hold a unit at the same time
 
 CONFORMANCE_CASE("DistributedSemaphore: no rank starves while rank 0 acquires greedily") {
   // FIFO granting: rank 0 (also the coordinator, the cheapest rank to serve) takes the one unit
-  // as fast as it can, then tells the others to stop; each of them got units meanwhile.
-  constexpr int greedy_rounds = 200;
-  constexpr int stop_tag = 1;
+  // as fast as it can until every other rank has said it got `wanted` units, then tells them to
+  // stop. With FIFO that takes as long as the scheduler needs to run each of them once; a
+  // coordinator that let rank 0 jump the queue would keep them at zero until the deadline. (A
+  // fixed number of greedy rounds would not do: with more ranks than cores, rank 0 can finish
+  // them before another rank's first request is even sent.)
+  constexpr int min_greedy_rounds = 200;
+  constexpr int wanted = 3;
+  constexpr auto deadline = 30s;
+  constexpr int had_enough_tag = 1;  // each other rank sends exactly one, then waits for stop
+  constexpr int stop_tag = 2;
   hilo::DistributedSemaphore licences(c, 1);
   hilo::Communicator control = c.dup();
   c.barrier();
   int count = 0;
   if (c.rank() == 0) {
-    for (; count < greedy_rounds; ++count) {
+    int had_enough = 0;
+    const auto give_up = std::chrono::steady_clock::now() + deadline;
+    while ((count < min_greedy_rounds || had_enough < c.size() - 1) &&
+           std::chrono::steady_clock::now() < give_up) {
       licences.acquire();
+      ++count;
       licences.release();
+      while (control.iprobe(hilo::any_source, had_enough_tag)) {
+        control.recv<int>(hilo::any_source, had_enough_tag);
+        ++had_enough;
+      }
     }
     for (int r = 1; r < c.size(); ++r) control.send(r, stop_tag, 0);
+    for (; had_enough < c.size() - 1; ++had_enough)  // from those stopped before `wanted`
+      control.recv<int>(hilo::any_source, had_enough_tag);
   } else {
+    bool said = false;
     while (!control.iprobe(0, stop_tag)) {
       licences.acquire();
       ++count;
       licences.release();
+      if (count == wanted) {
+        control.send(0, had_enough_tag, count);
+        said = true;
+      }
     }
+    if (!said) control.send(0, had_enough_tag, count);
     control.recv<int>(0, stop_tag);
   }
   std::vector<int> counts = c.gather(count, 0);
-  for (int r = 1; r < static_cast<int>(counts.size()); ++r) EXPECT(counts[r] > 0);
+  if (c.rank() == 0) EXPECT(counts[0] >= min_greedy_rounds);
+  for (int r = 1; r < static_cast<int>(counts.size()); ++r) EXPECT(counts[r] >= wanted);
 }
 
 CONFORMANCE_CASE("DistributedSemaphore: try_acquire_for times out while all k are held") {
