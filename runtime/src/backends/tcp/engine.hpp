@@ -148,6 +148,7 @@ class Engine {
   void stop_thread();
 
   EngineConfig config_;
+  const std::chrono::microseconds hard_spin_;  // see hard_spin_for
   Listener listener_;
   std::unique_ptr<RejectionLog> log_;  // under progress_mutex_
   std::vector<std::unique_ptr<Peer>> peers_;
