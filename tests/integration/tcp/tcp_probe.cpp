@@ -12,6 +12,9 @@
 //                                        checked for loss, duplication, order and content
 //   tcp_probe collectives                barrier, all_reduce, broadcast; prints the result
 //   tcp_probe wait_then_reduce FILE      waits until FILE exists, then all_reduce (bad-input test)
+//   tcp_probe stalled_large_send FILE MiB once FILE exists, rank 0 sends MiB to rank 1 (which the
+//                                        test has stopped) within 1 s, overwrites its buffer, and
+//                                        waits for rank 1 to say it got the message intact
 //
 // Every rank prints "rank R pid P ready" once its runtime is up. Exit codes: 0 success,
 // 3 hilo::PeerLost, 4 hilo::Timeout, 5 other hilo::Error, 6 a check failed.
@@ -155,6 +158,42 @@ void soak(hilo::Communicator& world, long total, unsigned seed) {
   (void)checksum;
 }
 
+std::uint32_t pattern(std::size_t i) {
+  return static_cast<std::uint32_t>(i * 2654435761u);
+}
+
+void stalled_large_send(hilo::Communicator& world, const std::string& go, std::size_t mib) {
+  using namespace std::chrono_literals;
+  const std::size_t count = mib * 1024 * 1024 / sizeof(std::uint32_t);
+  if (world.rank() == 0) {
+    const auto give_up = Clock::now() + 30s;
+    while (!std::filesystem::exists(go)) {
+      if (Clock::now() > give_up) fail_check("the test never said go");
+      std::this_thread::sleep_for(20ms);
+    }
+    std::vector<std::uint32_t> data(count);
+    for (std::size_t i = 0; i < count; ++i) data[i] = pattern(i);
+    try {
+      world.send(1, 5, data, hilo::within(1s));
+      fail_check("a send of " + std::to_string(mib) + " MiB to a stopped rank completed");
+    } catch (const hilo::Timeout& e) {
+      std::cout << "send timed out: " << e.what() << std::endl;
+    }
+    std::fill(data.begin(), data.end(), 0u);  // what goes now must be the message's own copy
+    data = {};
+    world.recv<int>(1, 6, hilo::within(30s));
+    std::cout << "rank 0 done" << std::endl;
+  } else if (world.rank() == 1) {
+    std::vector<std::uint32_t> got;
+    world.recv(0, 5, got, hilo::within(30s));
+    if (got.size() != count) fail_check("rank 1 got " + std::to_string(got.size()) + " elements");
+    for (std::size_t i = 0; i < count; ++i)
+      if (got[i] != pattern(i)) fail_check("rank 1 got a wrong element at " + std::to_string(i));
+    std::cout << "rank 1 got the message intact" << std::endl;
+    world.send(0, 6, 1);
+  }
+}
+
 int run(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "slow_start") {
@@ -195,6 +234,8 @@ int run(int argc, char** argv) {
     }
   } else if (mode == "slow_start") {
     world.barrier();
+  } else if (mode == "stalled_large_send") {
+    stalled_large_send(world, argv[2], std::stoul(argv[3]));
   } else if (mode == "soak") {
     soak(world, argc > 2 ? std::atol(argv[2]) : 100000, argc > 3 ? std::atoi(argv[3]) : 1);
   } else if (mode == "collectives" || mode == "wait_then_reduce") {

@@ -194,6 +194,37 @@ def case_stalled_peer(h):
     check(elapsed < 15, f"the job took {elapsed:.1f} s to end after the stall")
 
 
+def stalled_large_send(h, single_copy):
+    # A 32 MiB send (more than loopback's socket buffers hold) to a rank that is stopped
+    # (SIGSTOP) before it can take it: the sender gets a Timeout naming the peer; the message
+    # stays ready in a copy of the sender's own, since the caller's buffer is overwritten right
+    # after; once the peer resumes it gets the message intact. Single copy on: the message was
+    # only announced (ready-to-send); off: part of it is in the socket.
+    go = os.path.join(h.workdir, "go")
+    job = h.start(2, ["stalled_large_send", go, "32"], {"HILO_TCP_SINGLE_COPY": single_copy})
+    pids = pids_of(job, 2)
+    os.kill(pids[1], signal.SIGSTOP)
+    try:
+        open(go, "w").close()
+        timed_out = job.wait_for(r"^send timed out: .*", 1, limit=20)[0].group(0)
+    finally:
+        os.kill(pids[1], signal.SIGCONT)
+    code = job.finish()
+    check("rank 1 (host localhost" in timed_out, f"the Timeout does not name rank 1: {timed_out}")
+    expected = "it was announced" if single_copy == "on" else "the rest stays queued"
+    check(expected in timed_out, f"the Timeout does not say '{expected}': {timed_out}")
+    check("rank 1 got the message intact" in job.stdout, "rank 1 did not get the message intact")
+    check(code == 0, f"the job failed (exit {code})")
+
+
+def case_stalled_large_send_single_copy(h):
+    stalled_large_send(h, "on")
+
+
+def case_stalled_large_send_socket(h):
+    stalled_large_send(h, "off")
+
+
 def case_single_rank_tcp(h):
     # HILO_BACKEND=tcp with no launcher at all: one rank, no sockets.
     env = {k: v for k, v in os.environ.items()
@@ -247,8 +278,9 @@ def case_bad_input(h):
     job = h.start(3, ["wait_then_reduce", go])
     pids = pids_of(job, 3)
     port = listening_port_of(pids[1])
-    wrong_token = struct.pack("<IHH", 0x484c4853, 1, 64) + b"x" * 64 + struct.pack("<ii", 0, 3)
-    absurd_frame = struct.pack("<IHBBIiiIQQ", 0x484c464d, 1, 0, 0, 1, 0, 1, 0, 0, 1 << 62)
+    version = 2  # protocol_version in runtime/src/backends/tcp/frame.hpp: only the token is wrong
+    wrong_token = struct.pack("<IHH", 0x484c4853, version, 64) + b"x" * 64 + struct.pack("<ii", 0, 3)
+    absurd_frame = struct.pack("<IHBBIiiIQQ", 0x484c464d, version, 0, 0, 1, 0, 1, 0, 0, 1 << 62)
     for name, payload in (("garbage", b"GET / HTTP/1.1\r\nHost: rank\r\n\r\n"),
                           ("a wrong token", wrong_token),
                           ("a frame header with a 2^62 length", absurd_frame)):

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "backends/tcp/single_copy.hpp"
 #include "catch.hpp"
 #include "hilo/errors.hpp"
 
@@ -117,6 +118,41 @@ TEST_CASE("frame: an abort carries a bounded reason") {
   h.flags = 3;
   h.length = 0;
   CHECK_THAT(rejection_of(encode_frame_header(h)), Catch::Matchers::Contains("unknown flags 3"));
+}
+
+TEST_CASE("frame: single-copy control frames have exactly their payload") {
+  FrameHeader h = sample();
+  h.flags = hilo::tcp::frame_flag_offer;
+  h.length = hilo::tcp::offer_size;
+  CHECK(decode_frame_header(encode_frame_header(h).data(), limit).flags == 4);
+  h.length = hilo::tcp::offer_size + 1;
+  CHECK_THAT(rejection_of(encode_frame_header(h)), Catch::Matchers::Contains("offer of 25 bytes"));
+  h.flags = hilo::tcp::frame_flag_clear_to_send;
+  h.length = hilo::tcp::address_size;
+  CHECK(decode_frame_header(encode_frame_header(h).data(), limit).flags == 16);
+  h.length = 0;
+  CHECK_THAT(rejection_of(encode_frame_header(h)),
+             Catch::Matchers::Contains("clear-to-send of 0 bytes"));
+  h.flags = hilo::tcp::frame_flag_copied;
+  h.length = 0;
+  CHECK(decode_frame_header(encode_frame_header(h).data(), limit).flags == 32);
+  h.length = 1;
+  CHECK_THAT(rejection_of(encode_frame_header(h)), Catch::Matchers::Contains("copied frame"));
+}
+
+TEST_CASE("frame: a ready-to-send gives the message's length but carries no payload") {
+  FrameHeader h = sample();
+  h.flags = hilo::tcp::frame_flag_ready_to_send;
+  h.length = 16 << 20;
+  FrameHeader back = decode_frame_header(encode_frame_header(h).data(), limit);
+  CHECK(back.length == h.length);
+  CHECK(hilo::tcp::wire_payload(back) == 0);
+  h.flags = 0;
+  CHECK(hilo::tcp::wire_payload(h) == h.length);
+  // The payload limit applies to the announced length all the same.
+  h.flags = hilo::tcp::frame_flag_ready_to_send;
+  h.length = std::uint64_t{1} << 62;
+  CHECK_THAT(rejection_of(encode_frame_header(h)), Catch::Matchers::Contains("exceeds the limit"));
 }
 
 TEST_CASE("frame: the default payload limit is at most 2^40 and not tiny") {

@@ -10,6 +10,7 @@
 
 #include "backends/tcp/mesh_setup.hpp"
 #include "backends/tcp/network_choice.hpp"
+#include "backends/tcp/single_copy.hpp"
 #include "backends/tcp/slurm_hostlist.hpp"
 #include "backends/tcp/tcp_transport.hpp"
 #include "hilo/errors.hpp"
@@ -175,6 +176,7 @@ std::shared_ptr<Engine> connect_world(Listener listener, int rank, const std::st
   config.table = table;
   config.spin_window = spin_window;
   config.token = token;
+  config.single_copy = single_copy_from_environment();
   return std::make_shared<Engine>(std::move(config), std::move(listener), std::move(sockets),
                                   std::move(log));
 }

@@ -28,6 +28,9 @@
 // machine): hilo 7.3-8.5 us, Open MPI 8.0-8.4 us; at normal priority with load ~15, hilo
 // ~10 us and Open MPI's busy-polling BTL 300-1200 us.
 //
+// Large messages between ranks on one host go by single copy (process_vm_writev) where the
+// kernel allows it; the connection carries only their envelopes. See single_copy.hpp.
+//
 // Failures. recv() == 0 or a reset without a goodbye frame means the peer died: every pending
 // and later receive of this rank (any communicator, any source) and every send to that peer
 // fails with hilo::PeerLost naming its rank and host. A rank that finishes normally sends a
@@ -67,7 +70,8 @@ struct EngineConfig {
   std::vector<launch::PeerAddress> table;  // by rank
   std::chrono::microseconds spin_window{50};
   std::uint64_t max_payload = default_max_payload();
-  std::string token;  // to tell late strangers apart in the log
+  std::string token;        // to tell late strangers apart in the log
+  bool single_copy = true;  // offer peers on this host to write large payloads into this rank
 };
 
 class OutgoingFrame;
@@ -147,8 +151,26 @@ class Engine {
   void detach(Peer& peer, OutgoingFrame& frame);
   void stop_thread();
 
+  // ---- single copy (single_copy.hpp)
+  // Queues a small frame of the engine's own (offer, clear-to-send, copied) to `peer`.
+  void send_control(Peer& peer, std::uint8_t flags, const std::byte* payload, std::size_t bytes);
+  void queue_control_locked(Peer& peer, std::uint8_t flags, const std::byte* payload,
+                            std::size_t bytes);
+  // The control frames' payload (offer or clear-to-send) has been read into peer.control.
+  void handle_control(Peer& peer);
+  // A ready-to-send arrived: begin the delivery and tell the sender where to write.
+  void accept_ready_to_send(Peer& peer);
+  // Writes the oldest frame waiting for clearance into the peer at `address`.
+  void write_cleared(Peer& peer, std::uint64_t address);
+  // Lets the progress thread stop standing aside for pollers, to read a clear-to-send.
+  void wake_progress_thread();
+  // Fails every single-copy transfer still open with `peer` (the connection is over).
+  void fail_open_transfers(Peer& peer, const std::exception_ptr& error);
+
   EngineConfig config_;
   const std::chrono::microseconds hard_spin_;  // see hard_spin_for
+  // The word a peer on this host reads back to prove it can reach this process's memory.
+  const std::uint64_t probe_word_;
   Listener listener_;
   std::unique_ptr<RejectionLog> log_;  // under progress_mutex_
   std::vector<std::unique_ptr<Peer>> peers_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string>
 
+#include "backends/tcp/single_copy.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -55,8 +56,18 @@ FrameHeader decode_frame_header(const std::byte* bytes, std::uint64_t max_payloa
     throw bad("unknown data type kind " + std::to_string(kind));
   h.type.kind = static_cast<DataType::Kind>(kind);
   h.flags = get<std::uint8_t>(bytes + 7);
-  if (h.flags != 0 && h.flags != frame_flag_goodbye && h.flags != frame_flag_abort)
-    throw bad("unknown flags " + std::to_string(h.flags));
+  switch (h.flags) {
+    case 0:
+    case frame_flag_goodbye:
+    case frame_flag_abort:
+    case frame_flag_offer:
+    case frame_flag_ready_to_send:
+    case frame_flag_clear_to_send:
+    case frame_flag_copied:
+      break;
+    default:
+      throw bad("unknown flags " + std::to_string(h.flags));
+  }
   h.type.size = get<std::uint32_t>(bytes + 8);
   if (h.type.size == 0 || h.type.size > max_element_size)
     throw bad("element size " + std::to_string(h.type.size) + " is not 1.." +
@@ -71,6 +82,13 @@ FrameHeader decode_frame_header(const std::byte* bytes, std::uint64_t max_payloa
     throw bad("payload length " + std::to_string(h.length) + " bytes exceeds the limit of " +
               std::to_string(max_payload) + " bytes");
   if (h.flags == frame_flag_goodbye && h.length != 0) throw bad("a goodbye frame with a payload");
+  if (h.flags == frame_flag_copied && h.length != 0) throw bad("a copied frame with a payload");
+  if (h.flags == frame_flag_offer && h.length != offer_size)
+    throw bad("a single-copy offer of " + std::to_string(h.length) + " bytes, not " +
+              std::to_string(offer_size));
+  if (h.flags == frame_flag_clear_to_send && h.length != address_size)
+    throw bad("a clear-to-send of " + std::to_string(h.length) + " bytes, not " +
+              std::to_string(address_size));
   if (h.flags == frame_flag_abort && h.length > max_abort_reason)
     throw bad("an abort reason of " + std::to_string(h.length) + " bytes");
   return h;

@@ -2,11 +2,15 @@
 //
 //   offset size  field
 //        0    4  magic "HLFM" (0x484c464d)
-//        4    2  protocol version (1)
+//        4    2  protocol version (2)
 //        6    1  DataType kind
 //        7    1  flags: 0 = a message; 1 = goodbye (the sender is finishing cleanly; nothing
 //                follows); 2 = abort (the sender is failing; the payload, at most 4096 bytes,
-//                says why, so the ranks it leaves behind can report the root cause)
+//                says why, so the ranks it leaves behind can report the root cause).
+//                Single copy (single_copy.hpp): 4 = offer (24-byte payload: pid, probe address,
+//                probe value); 8 = ready-to-send (a message whose length is given but whose
+//                payload stays with the sender: nothing follows the header); 16 = clear-to-send
+//                (8-byte payload: where to write); 32 = copied (no payload)
 //        8    4  DataType element size
 //       12    4  source: the sender's rank in the communicator
 //       16    4  tag (negative tags are hilo's internal traffic)
@@ -18,7 +22,8 @@
 // knows anything else; the payload goes straight into the posted receive's buffer.
 //
 // decode_frame_header() checks every field before anyone acts on it: a wrong magic or version,
-// an unknown kind or flag, a goodbye with a payload, an abort reason over 4096 bytes, an element
+// an unknown kind or flag, a goodbye or copied frame with a payload, an offer or clear-to-send of
+// the wrong length, an abort reason over 4096 bytes, an element
 // size of 0 or over 1 MiB, a negative source, a non-zero reserved field, or a length above
 // `max_payload` is a hilo::Error. The limit is what stops a corrupted or hostile length (2^62) from
 // becoming an allocation of terabytes.
@@ -33,10 +38,14 @@
 namespace hilo::tcp {
 
 inline constexpr std::uint32_t frame_magic = 0x484c464d;  // "HLFM"
-inline constexpr std::uint16_t protocol_version = 1;
+inline constexpr std::uint16_t protocol_version = 2;
 inline constexpr std::size_t frame_header_size = 40;
 inline constexpr std::uint8_t frame_flag_goodbye = 1;
 inline constexpr std::uint8_t frame_flag_abort = 2;
+inline constexpr std::uint8_t frame_flag_offer = 4;
+inline constexpr std::uint8_t frame_flag_ready_to_send = 8;
+inline constexpr std::uint8_t frame_flag_clear_to_send = 16;
+inline constexpr std::uint8_t frame_flag_copied = 32;
 inline constexpr std::size_t max_abort_reason = 4096;
 
 struct FrameHeader {
@@ -47,6 +56,11 @@ struct FrameHeader {
   std::uint64_t length = 0;
   std::uint8_t flags = 0;
 };
+
+// How many payload bytes follow this header on the connection.
+inline std::uint64_t wire_payload(const FrameHeader& header) {
+  return header.flags == frame_flag_ready_to_send ? 0 : header.length;
+}
 
 using EncodedHeader = std::array<std::byte, frame_header_size>;
 

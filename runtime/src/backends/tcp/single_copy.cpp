@@ -1,0 +1,86 @@
+#include "backends/tcp/single_copy.hpp"
+
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+
+#include "hilo/errors.hpp"
+
+namespace hilo::tcp {
+
+namespace {
+
+template <std::size_t N>
+void put(std::array<std::byte, N>& out, std::size_t at, std::uint64_t value) {
+  for (std::size_t i = 0; i < 8; ++i) out[at + i] = static_cast<std::byte>(value >> (8 * i));
+}
+
+std::uint64_t get(const std::byte* at) {
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < 8; ++i) value |= static_cast<std::uint64_t>(at[i]) << (8 * i);
+  return value;
+}
+
+}  // namespace
+
+bool single_copy_from_environment() {
+  const char* text = std::getenv("HILO_TCP_SINGLE_COPY");
+  if (text == nullptr || *text == '\0') return true;
+  const std::string value = text;
+  if (value == "on") return true;
+  if (value == "off") return false;
+  throw Error("hilo tcp: HILO_TCP_SINGLE_COPY='" + value +
+              "' is not 'on' or 'off' (whether ranks on one host pass large messages by "
+              "process_vm_writev)");
+}
+
+std::array<std::byte, offer_size> encode_offer(const SingleCopyOffer& offer) {
+  std::array<std::byte, offer_size> out{};
+  put(out, 0, offer.pid);
+  put(out, 8, offer.probe_address);
+  put(out, 16, offer.probe_value);
+  return out;
+}
+
+SingleCopyOffer decode_offer(const std::byte* bytes) {
+  return {get(bytes), get(bytes + 8), get(bytes + 16)};
+}
+
+bool can_write_into(const SingleCopyOffer& offer) {
+  std::uint64_t seen = 0;
+  iovec local{&seen, sizeof seen};
+  iovec remote{reinterpret_cast<void*>(offer.probe_address), sizeof seen};
+  const ssize_t got = ::process_vm_readv(static_cast<pid_t>(offer.pid), &local, 1, &remote, 1, 0);
+  return got == static_cast<ssize_t>(sizeof seen) && seen == offer.probe_value;
+}
+
+std::array<std::byte, address_size> encode_address(std::uint64_t address) {
+  std::array<std::byte, address_size> out{};
+  put(out, 0, address);
+  return out;
+}
+
+std::uint64_t decode_address(const std::byte* bytes) {
+  return get(bytes);
+}
+
+int write_into(pid_t pid, const std::byte* from, std::uint64_t to, std::size_t bytes) {
+  while (bytes > 0) {
+    iovec local{const_cast<std::byte*>(from), bytes};
+    iovec remote{reinterpret_cast<void*>(to), bytes};
+    const ssize_t written = ::process_vm_writev(pid, &local, 1, &remote, 1, 0);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (written == 0) return EFAULT;  // no progress: the remote range is not writable
+    from += written;
+    to += static_cast<std::uint64_t>(written);
+    bytes -= static_cast<std::size_t>(written);
+  }
+  return 0;
+}
+
+}  // namespace hilo::tcp
