@@ -105,14 +105,20 @@ std::optional<T> reduce(Transport& t, const T& value, Op op, int root, Deadline 
 // Nothing is copied up front: step 0 sends from `in`, and every chunk a rank receives during the
 // reduce-scatter (each exactly once) is combined as out = op(in, incoming). When `out` is not
 // `in`, a chunk's incoming bytes land in `out` itself and are combined there, so no scratch
-// memory is needed; in place, they land in a scratch chunk. A step's chunk travels as segments
-// whose receives are all posted before the sends start (so the bytes go straight to their place,
-// never to an unexpected-message buffer), and combining one segment overlaps the arrival of the
-// next.
+// memory is needed; in place, they land in a scratch chunk. A step's chunk travels as (up to 4)
+// segments whose receives are all posted before the sends start (so the bytes go straight to their
+// place, never to an unexpected-message buffer), and combining one segment overlaps the arrival of
+// the next.
 template <class E, class Op>
 void ring_all_reduce(Transport& t, const E* in, E* out, std::size_t n, Op& op, Deadline deadline) {
-  constexpr std::size_t segment_elements = std::max<std::size_t>(1, (256 * 1024) / sizeof(E));
   const int p = t.size(), r = t.rank();
+  // A quarter of a chunk, and at least 256 KiB: enough segments to overlap combining with
+  // arrival, few enough that a transport with a per-message handshake (the tcp backend's single
+  // copy between ranks of one host, from 1 MiB) pays it a handful of times per step, not 32.
+  const std::size_t segment_elements =
+      std::max<std::size_t>(256 * 1024, n * sizeof(E) / static_cast<std::size_t>(p) / 4) /
+          sizeof(E) +
+      1;
   if (p == 1) {  // no steps at all: the result is the input
     if (in != out) std::copy(in, in + n, out);
     return;

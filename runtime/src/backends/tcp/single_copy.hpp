@@ -14,8 +14,8 @@
 //   sender   -> receiver  ready-to-send: the envelope, no payload
 //   receiver -> sender    clear-to-send: where the payload goes (the posted receive's buffer, or
 //                         one of the mailbox's own for a message nobody waits for yet)
-//   sender                process_vm_writev into that address (two threads, a half each, from
-//                         256 KiB on: see OutgoingFrame::write_cleared); the send is complete
+//   sender                process_vm_writev into that address (two threads, a half each: see
+//                         OutgoingFrame::write_cleared); the send is complete
 //   sender   -> receiver  copied: the delivery is complete
 // Both sides answer in the order the requests came on their connection, so no ids are needed.
 // The sender keeps the payload until it has written it: a send that times out before the
@@ -42,10 +42,12 @@
 namespace hilo::tcp {
 
 // Payloads from this size on go by single copy where it is available. Below it the round trip
-// (ready-to-send, clear-to-send, copied) costs more than the socket's second copy saves:
-// measured one way on this machine, 64 KiB took 58 us by single copy and 30 us through the
-// socket, 256 KiB 74 and 72 us, 1 MiB 214 and 321 us, 4 MiB 727 and 1273 us.
-inline constexpr std::size_t single_copy_threshold = 256 * 1024;
+// (ready-to-send, clear-to-send, copied) costs about what the socket's second copy saves, and a
+// transfer in flight holds back the next message to that peer, which costs the pipelining the
+// socket gives: measured one way, 256 KiB took 74 us by single copy and 72 us through the socket,
+// 1 MiB 214 and 321 us, 4 MiB 727 and 1273 us; an all-reduce of 1 MiB (p = 2) in 256 KiB
+// single-copy segments took twice MPI's time over the TCP BTL.
+inline constexpr std::size_t single_copy_threshold = 1024 * 1024;
 
 // HILO_TCP_SINGLE_COPY: on (default) or off. Anything else is a hilo::Error naming the variable.
 bool single_copy_from_environment();
