@@ -737,25 +737,26 @@ std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& head
 
 // ---- failures
 
+void Engine::fail_sends_locked(Peer& peer, const std::exception_ptr& error) {
+  // Queued frames and single-copy transfers waiting for their clear-to-send alike.
+  for (auto& frame : peer.queue) frame->complete(error);
+  peer.queue.clear();
+  for (auto& frame : peer.awaiting_clearance) frame->complete(error);
+  peer.awaiting_clearance.clear();
+  peer.in_flight = 0;
+}
+
 void Engine::peer_lost(Peer& peer, const std::string& why) {
   auto error =
       std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
   {
     std::lock_guard lock(peer.send_mutex);
     if (peer.broken) {
-      for (auto& frame : peer.queue) frame->complete(peer.broken);
-      peer.queue.clear();
-      for (auto& frame : peer.awaiting_clearance) frame->complete(peer.broken);
-      peer.awaiting_clearance.clear();
-      peer.in_flight = 0;
+      fail_sends_locked(peer, peer.broken);
       return;  // it said goodbye first (or was already reported)
     }
     peer.broken = error;
-    for (auto& frame : peer.queue) frame->complete(error);
-    peer.queue.clear();
-    for (auto& frame : peer.awaiting_clearance) frame->complete(error);
-    peer.awaiting_clearance.clear();
-    peer.in_flight = 0;
+    fail_sends_locked(peer, error);
   }
   // A job that lost a rank cannot trust any receive to complete (a collective may be waiting on
   // it through others): every receive of this rank fails now, in every communicator.
@@ -773,11 +774,7 @@ void Engine::peer_finished(Peer& peer) {
   {
     std::lock_guard lock(peer.send_mutex);
     if (!peer.broken) peer.broken = error;
-    for (auto& frame : peer.queue) frame->complete(error);
-    peer.queue.clear();
-    for (auto& frame : peer.awaiting_clearance) frame->complete(error);
-    peer.awaiting_clearance.clear();
-    peer.in_flight = 0;
+    fail_sends_locked(peer, error);
   }
   std::lock_guard lock(contexts_mutex_);
   finished_.emplace_back(peer.rank, error);

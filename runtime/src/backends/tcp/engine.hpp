@@ -140,6 +140,8 @@ class Engine {
   void read_stranger(int fd);
   void drop_stranger(int fd, const std::string& why);
   detail::Mailbox& mailbox_for_frame(Peer& peer, std::uint64_t context);
+  // Every send to `peer` still pending fails with `error`; the caller holds its send_mutex.
+  void fail_sends_locked(Peer& peer, const std::exception_ptr& error);
   void peer_lost(Peer& peer, const std::string& why);
   void peer_finished(Peer& peer);
   void deliver_to_self(const FrameHeader& header, const void* data);
