@@ -6,24 +6,10 @@
 #include <cstdlib>
 #include <string>
 
+#include "backends/tcp/byte_order.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
-
-namespace {
-
-template <std::size_t N>
-void put(std::array<std::byte, N>& out, std::size_t at, std::uint64_t value) {
-  for (std::size_t i = 0; i < 8; ++i) out[at + i] = static_cast<std::byte>(value >> (8 * i));
-}
-
-std::uint64_t get(const std::byte* at) {
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < 8; ++i) value |= static_cast<std::uint64_t>(at[i]) << (8 * i);
-  return value;
-}
-
-}  // namespace
 
 bool single_copy_from_environment() {
   const char* text = std::getenv("HILO_TCP_SINGLE_COPY");
@@ -38,14 +24,15 @@ bool single_copy_from_environment() {
 
 std::array<std::byte, offer_size> encode_offer(const SingleCopyOffer& offer) {
   std::array<std::byte, offer_size> out{};
-  put(out, 0, offer.pid);
-  put(out, 8, offer.probe_address);
-  put(out, 16, offer.probe_value);
+  put_le(out.data(), offer.pid);
+  put_le(out.data() + 8, offer.probe_address);
+  put_le(out.data() + 16, offer.probe_value);
   return out;
 }
 
 SingleCopyOffer decode_offer(const std::byte* bytes) {
-  return {get(bytes), get(bytes + 8), get(bytes + 16)};
+  return {get_le<std::uint64_t>(bytes), get_le<std::uint64_t>(bytes + 8),
+          get_le<std::uint64_t>(bytes + 16)};
 }
 
 bool can_write_into(const SingleCopyOffer& offer) {
@@ -58,12 +45,12 @@ bool can_write_into(const SingleCopyOffer& offer) {
 
 std::array<std::byte, address_size> encode_address(std::uint64_t address) {
   std::array<std::byte, address_size> out{};
-  put(out, 0, address);
+  put_le(out.data(), address);
   return out;
 }
 
 std::uint64_t decode_address(const std::byte* bytes) {
-  return get(bytes);
+  return get_le<std::uint64_t>(bytes);
 }
 
 int write_into(pid_t pid, const std::byte* from, std::uint64_t to, std::size_t bytes) {
