@@ -223,11 +223,12 @@ Status MpiTransport::recv(int source, int tag, const Sink& sink, Deadline deadli
                   std::to_string(sink.fixed_bytes) +
                   " bytes the receiver expects (MPI has consumed it)");
     check_or_describe(rc, [&] { return describe("recv", source, tag); });
-    if (mpi::bytes_of(status) != sink.fixed_bytes)
+    const std::size_t bytes = mpi::bytes_of(status);
+    if (bytes != sink.fixed_bytes)
       throw Error("hilo: " + describe("recv", source, tag) + ": the message holds " +
-                  std::to_string(mpi::bytes_of(status)) + " bytes, the receiver expects exactly " +
+                  std::to_string(bytes) + " bytes, the receiver expects exactly " +
                   std::to_string(sink.fixed_bytes));
-    return status_of(status);
+    return Status{status.MPI_SOURCE, status.MPI_TAG, bytes};
   }
   MPI_Message message;
   if (deadline.is_never()) {
