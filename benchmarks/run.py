@@ -115,6 +115,10 @@ class Runner:
             ("hilo-local", args("hilo-local", "threads")),
         ]
         self.compare("p2p", systems, 2 if self.quick else 5, 300)
+        # hilo-mpi and raw MPI alternating in one process: the ratio that judges hilo-mpi.
+        paired = [("hilo-mpi+mpi shm", self.mpirun(2, SHM_BTL) + args("hilo+mpi", "shm")),
+                  ("hilo-mpi+mpi tcp", self.mpirun(2, TCP_BTL) + args("hilo+mpi", "tcp"))]
+        self.compare("p2p-paired", paired, 1 if self.quick else 3, 300)
 
     def allreduce(self):
         program = str(self.programs / "bench_allreduce")
@@ -137,6 +141,12 @@ class Runner:
                 (f"hilo-local p={ranks}", args("hilo-local", "threads")),
             ]
         self.compare("allreduce", systems, 2 if self.quick else 5, 300)
+        paired = []
+        for ranks in (2, 4):
+            paired.append((f"hilo-mpi+mpi shm p={ranks}", self.mpirun(ranks, SHM_BTL) + [
+                program, "--system", "hilo+mpi", "--transport", "shm", "--repetition", "{rep}",
+                "--ranks", str(ranks)] + sizes + scale))
+        self.compare("allreduce-paired", paired, 1 if self.quick else 3, 300)
 
     def serialized(self):
         program = str(self.programs / "bench_serialized")
@@ -148,6 +158,8 @@ class Runner:
         systems = [("hilo-mpi", self.mpirun(2, SHM_BTL) + args("hilo")),
                    ("boost-mpi", self.mpirun(2, SHM_BTL) + args("boost"))]
         self.compare("serialized", systems, 2 if self.quick else 5, 300)
+        paired = [("hilo-mpi+boost-mpi", self.mpirun(2, SHM_BTL) + args("hilo+boost"))]
+        self.compare("serialized-paired", paired, 1 if self.quick else 3, 300)
 
     def sync(self):
         program = str(self.programs / "bench_sync")

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Smoke check for one benchmark run (ctest label `benchmark`).
 
-    smoke.py EXPECTED_REGEX -- command args...
+    smoke.py EXPECTED_REGEX [EXPECTED_REGEX ...] -- command args...
 
 Runs the command (an argument `{store}` becomes a fresh temporary directory, for Gloo's file
 store) and passes only if it exits 0, prints the CSV header, every other stdout line is a row of
-8 fields with a numeric value, and some row matches EXPECTED_REGEX. No timing is checked.
+8 fields with a numeric value, and each EXPECTED_REGEX matches some row. No timing is checked.
 """
 import re
 import shutil
@@ -17,12 +17,13 @@ HEADER = "benchmark,system,transport,size_bytes,ranks,repetition,value,unit"
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[2] != "--":
-        sys.exit("usage: smoke.py EXPECTED_REGEX -- command args...")
-    expected = re.compile(sys.argv[1])
+    if "--" not in sys.argv[2:] or sys.argv.index("--") + 1 >= len(sys.argv):
+        sys.exit("usage: smoke.py EXPECTED_REGEX [EXPECTED_REGEX ...] -- command args...")
+    split = sys.argv.index("--")
+    expected = [re.compile(r) for r in sys.argv[1:split]]
     store = tempfile.mkdtemp(prefix="hilo-bench-store-")
     try:
-        command = [store if a == "{store}" else a for a in sys.argv[3:]]
+        command = [store if a == "{store}" else a for a in sys.argv[split + 1:]]
         done = subprocess.run(command, capture_output=True, text=True, timeout=100)
     finally:
         shutil.rmtree(store, ignore_errors=True)
@@ -43,8 +44,9 @@ def main():
             ok = False
         if not ok:
             problems.append(f"not a CSV row: {row!r}")
-    if not any(expected.search(r) for r in rows):
-        problems.append(f"no row matches {expected.pattern!r}")
+    for pattern in expected:
+        if not any(pattern.search(r) for r in rows):
+            problems.append(f"no row matches {pattern.pattern!r}")
     if problems:
         print("smoke FAILED: " + "; ".join(problems), file=sys.stderr)
         sys.exit(1)

@@ -5,6 +5,8 @@
 //                        (mpirun -> hilo-mpi, hilorun -> hilo-tcp)
 //   --system hilo-local  hilo::run_local(--ranks P): ranks as threads of this process
 //   --system mpi         MPI_Allreduce (the anchor for hilo-mpi)
+//   --system hilo+mpi    hilo-mpi and MPI_Allreduce in one process under mpirun, alternating at
+//                        each size (bench::alternate); rows named paired-allreduce
 //   --system gloo-ring   gloo::AllreduceRing, TCP on loopback, rendezvous in --store DIR
 //   --system gloo-hd     gloo::AllreduceHalvingDoubling, same transport
 // Gloo ranks learn their rank and size from the launcher's environment (mpirun or hilorun);
@@ -52,19 +54,50 @@ double us_per_call(const bench::Options& o, std::uint64_t bytes, int ranks, Allr
          bench::seconds_per_step(o, allreduce, barrier, agree, bench::pilot_steps(bytes), 5000);
 }
 
-void run_hilo(hilo::Communicator& world, const bench::Options& o, const std::string& system) {
+// One size of hilo's all_reduce_into on `world`: checked once, then timed (us per call).
+double hilo_us(hilo::Communicator& world, const bench::Options& o, std::uint64_t bytes,
+               const std::string& system) {
   const int ranks = world.size();
+  std::vector<float> mine(bytes / sizeof(float), 1.0f);
+  check_sum(world.all_reduce(mine, std::plus<>{}), ranks, system);
+  std::vector<float> sum;
+  return us_per_call(
+      o, bytes, ranks, [&] { world.all_reduce_into(mine, sum, std::plus<>{}); },
+      [&] { world.barrier(); }, [&](int x) { return world.all_reduce(x, std::plus<>{}); });
+}
+
+// The same for MPI_Allreduce on MPI_COMM_WORLD.
+double mpi_us(const bench::Options& o, std::uint64_t bytes) {
+  int ranks = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  const int count = int(bytes / sizeof(float));
+  std::vector<float> mine(count, 1.0f), sum(count);
+  auto allreduce = [&] {
+    MPI_Allreduce(mine.data(), sum.data(), count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+  };
+  allreduce();
+  check_sum(sum, ranks, "mpi");
+  auto agree_sum = [](int x) {
+    int sum = 0;
+    MPI_Allreduce(&x, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    return sum;
+  };
+  return us_per_call(
+      o, bytes, ranks, allreduce, [] { MPI_Barrier(MPI_COMM_WORLD); }, agree_sum);
+}
+
+// Rank 0 prints; every rank of MPI_COMM_WORLD (or of hilo's world) takes part in every call.
+void row(int rank, const bench::Options& o, const char* benchmark, const std::string& system,
+         std::uint64_t bytes, int ranks, double us) {
+  if (rank == 0)
+    bench::print_row(benchmark, system, o.transport, bytes, ranks, o.repetition, us, "us");
+}
+
+void run_hilo(hilo::Communicator& world, const bench::Options& o, const std::string& system) {
   if (world.rank() == 0) bench::print_header();
-  for (std::uint64_t bytes : bench::sizes(o, sizeof(float))) {
-    std::vector<float> mine(bytes / sizeof(float), 1.0f);
-    check_sum(world.all_reduce(mine, std::plus<>{}), ranks, system);
-    std::vector<float> sum;
-    const double us = us_per_call(
-        o, bytes, ranks, [&] { world.all_reduce_into(mine, sum, std::plus<>{}); },
-        [&] { world.barrier(); }, [&](int x) { return world.all_reduce(x, std::plus<>{}); });
-    if (world.rank() == 0)
-      bench::print_row("allreduce", system, o.transport, bytes, ranks, o.repetition, us, "us");
-  }
+  for (std::uint64_t bytes : bench::sizes(o, sizeof(float)))
+    row(world.rank(), o, "allreduce", system, bytes, world.size(),
+        hilo_us(world, o, bytes, system));
 }
 
 void run_mpi(const bench::Options& o) {
@@ -72,24 +105,25 @@ void run_mpi(const bench::Options& o) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &ranks);
   if (rank == 0) bench::print_header();
-  for (std::uint64_t bytes : bench::sizes(o, sizeof(float))) {
-    const int count = int(bytes / sizeof(float));
-    std::vector<float> mine(count, 1.0f), sum(count);
-    auto allreduce = [&] {
-      MPI_Allreduce(mine.data(), sum.data(), count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-    };
-    allreduce();
-    check_sum(sum, ranks, "mpi");
-    auto agree_sum = [](int x) {
-      int sum = 0;
-      MPI_Allreduce(&x, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-      return sum;
-    };
-    const double us = us_per_call(
-        o, bytes, ranks, allreduce, [] { MPI_Barrier(MPI_COMM_WORLD); }, agree_sum);
-    if (rank == 0)
-      bench::print_row("allreduce", "mpi", o.transport, bytes, ranks, o.repetition, us, "us");
-  }
+  for (std::uint64_t bytes : bench::sizes(o, sizeof(float)))
+    row(rank, o, "allreduce", "mpi", bytes, ranks, mpi_us(o, bytes));
+}
+
+// hilo-mpi and the MPI_Allreduce it calls, alternating in one process (bench::alternate), after
+// one unrecorded call of each (a process's first measurement reads slow).
+void run_paired(hilo::Communicator& world, const bench::Options& o) {
+  const int rank = world.rank(), ranks = world.size();
+  if (rank == 0) bench::print_header();
+  const auto sizes = bench::sizes(o, sizeof(float));
+  hilo_us(world, o, sizes.front(), "hilo-mpi");
+  mpi_us(o, sizes.front());
+  for (std::uint64_t bytes : sizes)
+    bench::alternate(
+        [&] {
+          row(rank, o, "paired-allreduce", "hilo-mpi", bytes, ranks,
+              hilo_us(world, o, bytes, "hilo-mpi"));
+        },
+        [&] { row(rank, o, "paired-allreduce", "mpi", bytes, ranks, mpi_us(o, bytes)); });
 }
 
 // The launcher's rank and size: Open MPI's mpirun or hilorun.
@@ -156,6 +190,12 @@ int main(int argc, char** argv) {
     if (o.system == "hilo") {
       hilo::Runtime rt(argc, argv);
       run_hilo(rt.world(), o, "hilo-" + std::string(rt.backend_name()));
+    } else if (o.system == "hilo+mpi") {
+      hilo::Runtime rt(argc, argv);  // initialises MPI; the raw calls then share it
+      if (rt.backend_name() != "mpi")
+        throw std::invalid_argument(
+            "--system hilo+mpi needs the mpi backend: start it with mpirun");
+      run_paired(rt.world(), o);
     } else if (o.system == "hilo-local") {
       hilo::run_local(o.ranks, [&](hilo::Communicator& c) { run_hilo(c, o, "hilo-local"); });
     } else if (o.system == "mpi") {
@@ -167,7 +207,8 @@ int main(int argc, char** argv) {
       run_gloo(o);
     } else {
       throw std::invalid_argument(
-          "--system must be hilo, hilo-local, mpi, gloo-ring or gloo-hd, not '" + o.system + "'");
+          "--system must be hilo, hilo+mpi, hilo-local, mpi, gloo-ring or gloo-hd, not '" +
+          o.system + "'");
     }
   });
 }

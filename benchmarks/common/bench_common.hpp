@@ -121,6 +121,27 @@ inline int pilot_steps(std::uint64_t bytes) {
   return bytes >= (1u << 20) ? 1 : bytes >= (64u << 10) ? 4 : 300;
 }
 
+// Two systems in one process, measured in alternation at each size: hilo-mpi and the raw MPI
+// calls under it, or hilo and Boost.MPI over one MPI. Separate processes differ in core placement
+// and memory layout by more than hilo's own cost (the same build's 8 B latency read x0.96 and
+// x1.19 of raw MPI's in two full runs); in one process, alternating, the two share all of that,
+// and their ratio is what hilo itself adds. Each round measures both, a first in even rounds and
+// b first in odd ones, so neither always runs on a warmer machine. report.py pairs the rows of
+// one process and size in the order they are printed.
+constexpr int paired_rounds = 2;
+template <class MeasureA, class MeasureB>
+void alternate(MeasureA&& a, MeasureB&& b) {
+  for (int round = 0; round < paired_rounds; ++round) {
+    if (round % 2 == 0) {
+      a();
+      b();
+    } else {
+      b();
+      a();
+    }
+  }
+}
+
 // main() of every benchmark program: runs `body` with the parsed options; a bad argument or a
 // failed run becomes one line on stderr naming the program, and exit status 1.
 template <class Body>

@@ -12,6 +12,8 @@
 //   --system mpi         the raw MPI C API (the anchor)
 //   --system boost       Boost.MPI
 //   --system sockets     plain loopback TCP sockets, no library (the kernel's ceiling)
+//   --system hilo+mpi    hilo-mpi and raw MPI in one process under mpirun, alternating at each
+//                        size (bench::alternate); rows named paired-latency, paired-bandwidth
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -265,22 +267,56 @@ double bandwidth_mb_s(Peer& peer, const bench::Options& o, std::uint64_t bytes, 
   return double(bytes) * window / seconds / 1e6;
 }
 
+// Messages per bandwidth window: 64, or fewer so that a window moves at most 16 MiB.
+int window_for(std::uint64_t bytes) {
+  return int(std::clamp<std::uint64_t>((16u << 20) / bytes, 1, 64));
+}
+
 template <class Peer>
-void run(Peer& peer, const bench::Options& o, const std::string& system) {
+void check_pair(Peer& peer) {
   if (peer.size() != 2)
     throw std::invalid_argument("bench_p2p measures a pair: start it with exactly 2 ranks, not " +
                                 std::to_string(peer.size()));
-  const bool report = peer.rank() == 0;
-  if (report) bench::print_header();
-  for (std::uint64_t bytes : bench::sizes(o)) {
-    const double latency = one_way_latency_us(peer, o, bytes);
-    if (report)
-      bench::print_row("latency", system, o.transport, bytes, 2, o.repetition, latency, "us");
+  if (peer.rank() == 0) bench::print_header();
+}
 
-    const int window = int(std::clamp<std::uint64_t>((16u << 20) / bytes, 1, 64));
-    const double bandwidth = bandwidth_mb_s(peer, o, bytes, window);
-    if (report)
-      bench::print_row("bandwidth", system, o.transport, bytes, 2, o.repetition, bandwidth, "MB/s");
+template <class Peer>
+void latency_row(Peer& peer, const bench::Options& o, std::uint64_t bytes, const char* benchmark,
+                 const std::string& system) {
+  const double us = one_way_latency_us(peer, o, bytes);
+  if (peer.rank() == 0)
+    bench::print_row(benchmark, system, o.transport, bytes, 2, o.repetition, us, "us");
+}
+
+template <class Peer>
+void bandwidth_row(Peer& peer, const bench::Options& o, std::uint64_t bytes, const char* benchmark,
+                   const std::string& system) {
+  const double mb_s = bandwidth_mb_s(peer, o, bytes, window_for(bytes));
+  if (peer.rank() == 0)
+    bench::print_row(benchmark, system, o.transport, bytes, 2, o.repetition, mb_s, "MB/s");
+}
+
+template <class Peer>
+void run(Peer& peer, const bench::Options& o, const std::string& system) {
+  check_pair(peer);
+  for (std::uint64_t bytes : bench::sizes(o)) {
+    latency_row(peer, o, bytes, "latency", system);
+    bandwidth_row(peer, o, bytes, "bandwidth", system);
+  }
+}
+
+// hilo-mpi and the raw MPI calls it makes, alternating in one process (bench::alternate), after
+// one unrecorded latency measurement of each (a process's first measurement reads slow).
+void run_paired(HiloPeer& hilo, MpiPeer& mpi, const bench::Options& o) {
+  check_pair(mpi);
+  const auto sizes = bench::sizes(o);
+  one_way_latency_us(hilo, o, sizes.front());
+  one_way_latency_us(mpi, o, sizes.front());
+  for (std::uint64_t bytes : sizes) {
+    bench::alternate([&] { latency_row(hilo, o, bytes, "paired-latency", "hilo-mpi"); },
+                     [&] { latency_row(mpi, o, bytes, "paired-latency", "mpi"); });
+    bench::alternate([&] { bandwidth_row(hilo, o, bytes, "paired-bandwidth", "hilo-mpi"); },
+                     [&] { bandwidth_row(mpi, o, bytes, "paired-bandwidth", "mpi"); });
   }
 }
 
@@ -292,6 +328,14 @@ int main(int argc, char** argv) {
       hilo::Runtime rt(argc, argv);
       HiloPeer peer{rt.world()};
       run(peer, o, "hilo-" + std::string(rt.backend_name()));
+    } else if (o.system == "hilo+mpi") {
+      hilo::Runtime rt(argc, argv);  // initialises MPI; the raw calls then share it
+      if (rt.backend_name() != "mpi")
+        throw std::invalid_argument(
+            "--system hilo+mpi needs the mpi backend: start it with mpirun");
+      HiloPeer hilo{rt.world()};
+      MpiPeer mpi;
+      run_paired(hilo, mpi, o);
     } else if (o.system == "hilo-local") {
       hilo::run_local(2, [&](hilo::Communicator& c) {
         HiloPeer peer{c};
@@ -317,7 +361,8 @@ int main(int argc, char** argv) {
       run(peer, o, "boost-mpi");
     } else {
       throw std::invalid_argument(
-          "--system must be hilo, hilo-local, mpi, boost or sockets, not '" + o.system + "'");
+          "--system must be hilo, hilo+mpi, hilo-local, mpi, boost or sockets, not '" + o.system +
+          "'");
     }
   });
 }

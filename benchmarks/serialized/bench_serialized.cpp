@@ -8,6 +8,8 @@
 //
 //   --system hilo    under mpirun -> hilo-mpi, under hilorun -> hilo-tcp
 //   --system boost   Boost.MPI (the anchor)
+//   --system hilo+boost  both in one process under mpirun, over the same MPI, alternating at
+//                        each size (bench::alternate); rows named paired-serialized
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
 #include <boost/serialization/string.hpp>
@@ -54,33 +56,105 @@ void check(const std::vector<Record>& got, std::uint64_t count, const std::strin
                       " elements or wrong contents");
 }
 
-// send(to, records) and recv(from) -> records, over whichever system.
-template <class Send, class Recv, class Barrier, class Agree>
-void run(int rank, int ranks, const bench::Options& o, const std::string& system, Send send,
-         Recv recv, Barrier barrier, Agree agree) {
-  if (ranks != 2)
+// The four operations the measurement needs, over each system.
+struct HiloSide {
+  hilo::Communicator& world;
+  std::string name;
+  int rank() const { return world.rank(); }
+  int size() const { return world.size(); }
+  void send(int to, const std::vector<Record>& r) { world.send(to, tag, r); }
+  std::vector<Record> recv(int from) { return world.recv<std::vector<Record>>(from, tag); }
+  void barrier() { world.barrier(); }
+  int agree(int n) {  // rank 0's step count
+    if (rank() == 0) world.send(1, agree_tag, n);
+    return rank() == 0 ? n : world.recv<int>(0, agree_tag);
+  }
+};
+
+struct BoostSide {
+  boost::mpi::communicator world;  // MPI_COMM_WORLD
+  std::string name = "boost-mpi";
+  int rank() const { return world.rank(); }
+  int size() const { return world.size(); }
+  void send(int to, const std::vector<Record>& r) { world.send(to, tag, r); }
+  std::vector<Record> recv(int from) {
+    std::vector<Record> r;
+    world.recv(from, tag, r);
+    return r;
+  }
+  void barrier() { world.barrier(); }
+  int agree(int n) {  // rank 0's step count
+    if (rank() == 0)
+      world.send(1, agree_tag, n);
+    else
+      world.recv(0, agree_tag, n);
+    return n;
+  }
+};
+
+template <class Side>
+void check_pair(Side& side) {
+  if (side.size() != 2)
     throw std::invalid_argument("bench_serialized measures a pair: start it with 2 ranks, not " +
-                                std::to_string(ranks));
-  if (rank == 0) bench::print_header();
+                                std::to_string(side.size()));
+  if (side.rank() == 0) bench::print_header();
+}
+
+// The counts measured: 1, 10, 100, ... up to what --max-bytes allows.
+std::vector<std::uint64_t> counts(const bench::Options& o) {
+  std::vector<std::uint64_t> out;
   const std::uint64_t max_count = o.max_bytes / record_payload_bytes;
-  for (std::uint64_t count = 1; count <= std::max<std::uint64_t>(1, max_count); count *= 10) {
+  for (std::uint64_t count = 1; count <= std::max<std::uint64_t>(1, max_count); count *= 10)
+    out.push_back(count);
+  return out;
+}
+
+// Ping-pongs `records` between ranks 0 and 1: the one-way time in us.
+template <class Side>
+double one_way_us(Side& side, const bench::Options& o, const std::vector<Record>& records) {
+  const std::uint64_t count = records.size();
+  auto ping_pong = [&] {
+    if (side.rank() == 0) {
+      side.send(1, records);
+      check(side.recv(1), count, side.name);
+    } else {
+      std::vector<Record> got = side.recv(0);
+      check(got, count, side.name);
+      side.send(0, got);
+    }
+  };
+  const double seconds = bench::seconds_per_step(
+      o, ping_pong, [&] { side.barrier(); }, [&](int n) { return side.agree(n); },
+      count >= 100000 ? 1 : 5, 5000);
+  return seconds * 1e6 / 2.0;
+}
+
+template <class Side>
+void row(Side& side, const bench::Options& o, const std::vector<Record>& records,
+         const char* benchmark) {
+  const double us = one_way_us(side, o, records);
+  if (side.rank() == 0)
+    bench::print_row(benchmark, side.name, o.transport, records.size() * record_payload_bytes, 2,
+                     o.repetition, us, "us");
+}
+
+template <class Side>
+void run(Side& side, const bench::Options& o) {
+  check_pair(side);
+  for (std::uint64_t count : counts(o)) row(side, o, make_records(count), "serialized");
+}
+
+// hilo-mpi and Boost.MPI over the same MPI, alternating in one process (bench::alternate), after
+// one unrecorded measurement of each (a process's first measurement reads slow).
+void run_paired(HiloSide& hilo, BoostSide& boost, const bench::Options& o) {
+  check_pair(hilo);
+  const std::vector<Record> one = make_records(1);
+  one_way_us(hilo, o, one);
+  one_way_us(boost, o, one);
+  for (std::uint64_t count : counts(o)) {
     const std::vector<Record> records = make_records(count);
-    auto ping_pong = [&] {
-      if (rank == 0) {
-        send(1, records);
-        check(recv(1), count, system);
-      } else {
-        std::vector<Record> got = recv(0);
-        check(got, count, system);
-        send(0, got);
-      }
-    };
-    const double seconds =
-        bench::seconds_per_step(o, ping_pong, barrier, agree, count >= 100000 ? 1 : 5, 5000);
-    const double us = seconds * 1e6 / 2.0;
-    if (rank == 0)
-      bench::print_row("serialized", system, o.transport, count * record_payload_bytes, 2,
-                       o.repetition, us, "us");
+    bench::alternate([&] { row(hilo, o, records, "paired-serialized"); },
+                     [&] { row(boost, o, records, "paired-serialized"); });
   }
 }
 
@@ -90,36 +164,23 @@ int main(int argc, char** argv) {
   return bench::guarded_main("bench_serialized", argc, argv, [&](const bench::Options& o) {
     if (o.system == "hilo") {
       hilo::Runtime rt(argc, argv);
-      auto& w = rt.world();
-      run(
-          w.rank(), w.size(), o, "hilo-" + std::string(rt.backend_name()),
-          [&](int to, const std::vector<Record>& r) { w.send(to, tag, r); },
-          [&](int from) { return w.recv<std::vector<Record>>(from, tag); }, [&] { w.barrier(); },
-          [&](int n) {  // rank 0's step count
-            if (w.rank() == 0) w.send(1, agree_tag, n);
-            return w.rank() == 0 ? n : w.recv<int>(0, agree_tag);
-          });
+      HiloSide hilo{rt.world(), "hilo-" + std::string(rt.backend_name())};
+      run(hilo, o);
     } else if (o.system == "boost") {
       boost::mpi::environment env(argc, argv);
-      boost::mpi::communicator w;
-      run(
-          w.rank(), w.size(), o, "boost-mpi",
-          [&](int to, const std::vector<Record>& r) { w.send(to, tag, r); },
-          [&](int from) {
-            std::vector<Record> r;
-            w.recv(from, tag, r);
-            return r;
-          },
-          [&] { w.barrier(); },
-          [&](int n) {  // rank 0's step count
-            if (w.rank() == 0)
-              w.send(1, agree_tag, n);
-            else
-              w.recv(0, agree_tag, n);
-            return n;
-          });
+      BoostSide boost;
+      run(boost, o);
+    } else if (o.system == "hilo+boost") {
+      hilo::Runtime rt(argc, argv);  // initialises MPI; Boost.MPI then uses it
+      if (rt.backend_name() != "mpi")
+        throw std::invalid_argument(
+            "--system hilo+boost needs the mpi backend: start it with mpirun");
+      HiloSide hilo{rt.world(), "hilo-mpi"};
+      BoostSide boost;
+      run_paired(hilo, boost, o);
     } else {
-      throw std::invalid_argument("--system must be hilo or boost, not '" + o.system + "'");
+      throw std::invalid_argument("--system must be hilo, boost or hilo+boost, not '" + o.system +
+                                  "'");
     }
   });
 }
