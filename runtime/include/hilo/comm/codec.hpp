@@ -142,16 +142,18 @@ class ByteReader : public std::streambuf {
 
 inline constexpr auto boost_archive_flags = boost::archive::no_header | boost::archive::no_codecvt;
 
+// The archive of `value`, written into `reuse`'s storage (from its start) when one is given.
 template <class T>
-ByteBuffer serialize(const T& value) {
+ByteBuffer serialize(const T& value, ByteBuffer reuse = {}) {
   if constexpr (use_boost_archive<T>::value) {
-    ByteBuffer bytes;
+    ByteBuffer bytes = std::move(reuse);
+    bytes.clear();
     ByteWriter writer(bytes);
     boost::archive::binary_oarchive archive(writer, boost_archive_flags);
     archive << value;
     return bytes;
   } else {
-    OutputArchive archive;
+    OutputArchive archive(std::move(reuse));
     archive << value;
     return std::move(archive).bytes();
   }
@@ -228,18 +230,27 @@ Sink sink_for(T& out, ByteBuffer* staging) {
   }
 }
 
+// A serialized value is encoded into, and received in, a buffer borrowed from the transport
+// (byte_buffer_cache.hpp): a blocking send is done with its bytes when it returns, and a receive
+// once they are decoded.
 template <class T>
 void send_value(Transport& transport, int dest, int tag, const T& value, Deadline deadline) {
-  OutgoingBytes out = encode(value);
-  transport.send(dest, tag, out.data, out.bytes, out.type, deadline);
+  if constexpr (encoding_of<T>() == Encoding::serialized) {
+    BorrowedBuffer archive(transport.byte_buffers());
+    *archive = serialize(value, std::move(*archive));
+    transport.send(dest, tag, archive->data(), archive->size(), serialized_type, deadline);
+  } else {
+    OutgoingBytes out = encode(value);
+    transport.send(dest, tag, out.data, out.bytes, out.type, deadline);
+  }
 }
 
 template <class T>
 Status recv_value(Transport& transport, int source, int tag, T& out, Deadline deadline) {
   if constexpr (encoding_of<T>() == Encoding::serialized) {
-    ByteBuffer staging;
-    Status status = transport.recv(source, tag, sink_for(out, &staging), deadline);
-    deserialize(staging, out, status.source, status.tag);
+    BorrowedBuffer staging(transport.byte_buffers());
+    Status status = transport.recv(source, tag, sink_for(out, &*staging), deadline);
+    deserialize(*staging, out, status.source, status.tag);
     return status;
   } else {
     return transport.recv(source, tag, sink_for(out, nullptr), deadline);

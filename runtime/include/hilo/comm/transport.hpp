@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hilo/comm/byte_buffer_cache.hpp"
 #include "hilo/comm/types.hpp"
 
 namespace hilo {
@@ -121,6 +122,13 @@ class Transport {
   // message.
   virtual Transport& collective_channel() = 0;
   virtual NativeCollectives* native_collectives() { return nullptr; }
+
+  // Where the typed layer borrows the buffers it encodes serialized values into and receives
+  // them in (byte_buffer_cache.hpp).
+  ByteBufferCache& byte_buffers() { return byte_buffers_; }
+
+ private:
+  ByteBufferCache byte_buffers_;
 };
 
 // For derive(): the world ranks of a new communicator's members (given as ranks of the parent,
