@@ -94,14 +94,21 @@ class Communicator {
   }
 
   // Sends `value` without the caller waiting. A serialized value is encoded at once and only its
-  // bytes are kept; any other value is copied (or, for an rvalue, moved) into the request, which
-  // owns it until done.
+  // bytes are kept; a std::span is sent from the memory it views, which must stay alive and
+  // unchanged until the request completes (as with MPI_Isend); any other value is copied (or,
+  // for an rvalue, moved) into the request, which owns it until done.
   template <class T>
   Request isend(int dest, int tag, T&& value) {
     using Value = std::remove_cvref_t<T>;
     check_peer("isend", dest, false);
     check_tag("isend", tag, false);
-    if constexpr (detail::encoding_of<Value>() == detail::Encoding::serialized) {
+    if constexpr (detail::is_span<Value>::value) {
+      // Nothing to own: a shared copy of the view would only add an allocation and a free per
+      // message (measured: a window of small isends ran at x0.45 of raw MPI's rate with it).
+      detail::OutgoingBytes out = detail::encode(value);
+      auto op = transport_->isend(dest, tag, nullptr, out.data, out.bytes, out.type);
+      return Request(std::move(op), {}, default_limit_);
+    } else if constexpr (detail::encoding_of<Value>() == detail::Encoding::serialized) {
       auto bytes = std::make_shared<ByteBuffer>(detail::serialize(value));
       auto op = transport_->isend(dest, tag, bytes, bytes->data(), bytes->size(), serialized_type);
       return Request(std::move(op), {}, default_limit_);
