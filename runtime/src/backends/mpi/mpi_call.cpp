@@ -17,56 +17,7 @@ void check(int rc, const std::string& what) {
               (length > 0 ? std::string(text, length) : "MPI error " + std::to_string(rc)));
 }
 
-MPI_Datatype datatype_of(DataType type) {
-  using K = DataType::Kind;
-  switch (type.kind) {
-    case K::signed_int:
-      switch (type.size) {
-        case 1:
-          return MPI_INT8_T;
-        case 2:
-          return MPI_INT16_T;
-        case 4:
-          return MPI_INT32_T;
-        case 8:
-          return MPI_INT64_T;
-      }
-      break;
-    case K::unsigned_int:
-      switch (type.size) {
-        case 1:
-          return MPI_UINT8_T;
-        case 2:
-          return MPI_UINT16_T;
-        case 4:
-          return MPI_UINT32_T;
-        case 8:
-          return MPI_UINT64_T;
-      }
-      break;
-    case K::floating:
-      if (type.size == sizeof(float)) return MPI_FLOAT;
-      if (type.size == sizeof(double)) return MPI_DOUBLE;
-      if (type.size == sizeof(long double)) return MPI_LONG_DOUBLE;
-      break;
-    case K::character:
-      return MPI_CHAR;
-    case K::boolean:
-      return MPI_CXX_BOOL;
-    case K::bytes:
-    case K::serialized:
-      break;
-  }
-  return MPI_BYTE;
-}
-
-std::size_t element_bytes(DataType type) {
-  return datatype_of(type) == MPI_BYTE ? 1 : type.size;
-}
-
-Count::Count(MPI_Datatype element, std::size_t count)
-    : type_(element), count_(static_cast<int>(count)) {
-  if (count <= static_cast<std::size_t>(INT_MAX)) return;
+void Count::describe_in_blocks(MPI_Datatype element, std::size_t count) {
   // count = blocks * 2^20 + rest, as one struct type of (blocks x chunk) then (rest x element).
   constexpr std::size_t chunk_elements = std::size_t{1} << 20;
   const std::size_t blocks = count / chunk_elements, rest = count % chunk_elements;
@@ -83,10 +34,6 @@ Count::Count(MPI_Datatype element, std::size_t count)
   MPI_Type_free(&chunk);
   count_ = 1;
   derived_ = true;
-}
-
-Count::~Count() {
-  if (derived_) MPI_Type_free(&type_);
 }
 
 std::size_t bytes_of(const MPI_Status& status) {

@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstddef>
 #include <string>
 #include <thread>
@@ -36,22 +37,75 @@ inline void check(int rc, const CallSite& site) {
 
 // The MPI datatype for one element of `type`: built-in arithmetic types as themselves (so plain
 // MPI programs see MPI_INT, MPI_DOUBLE, ...), everything else as MPI_BYTE.
-MPI_Datatype datatype_of(DataType type);
-std::size_t element_bytes(DataType type);  // 1 for bytes and archives, the type's size otherwise
+// (Inline, with Count's usual case below: they run on every send and receive.)
+inline MPI_Datatype datatype_of(DataType type) {
+  using K = DataType::Kind;
+  switch (type.kind) {
+    case K::signed_int:
+      switch (type.size) {
+        case 1:
+          return MPI_INT8_T;
+        case 2:
+          return MPI_INT16_T;
+        case 4:
+          return MPI_INT32_T;
+        case 8:
+          return MPI_INT64_T;
+      }
+      break;
+    case K::unsigned_int:
+      switch (type.size) {
+        case 1:
+          return MPI_UINT8_T;
+        case 2:
+          return MPI_UINT16_T;
+        case 4:
+          return MPI_UINT32_T;
+        case 8:
+          return MPI_UINT64_T;
+      }
+      break;
+    case K::floating:
+      if (type.size == sizeof(float)) return MPI_FLOAT;
+      if (type.size == sizeof(double)) return MPI_DOUBLE;
+      if (type.size == sizeof(long double)) return MPI_LONG_DOUBLE;
+      break;
+    case K::character:
+      return MPI_CHAR;
+    case K::boolean:
+      return MPI_CXX_BOOL;
+    case K::bytes:
+    case K::serialized:
+      break;
+  }
+  return MPI_BYTE;
+}
+
+// 1 for bytes and archives, the type's size otherwise.
+inline std::size_t element_bytes(DataType type) {
+  return datatype_of(type) == MPI_BYTE ? 1 : type.size;
+}
 
 // A (datatype, count) pair that can describe more than INT_MAX elements: MPI-3 counts are int,
 // so large messages are described as blocks of a contiguous type plus a remainder. Frees the
 // derived datatype it made.
 class Count {
  public:
-  Count(MPI_Datatype element, std::size_t count);
+  Count(MPI_Datatype element, std::size_t count) : type_(element), count_(static_cast<int>(count)) {
+    if (count > static_cast<std::size_t>(INT_MAX)) [[unlikely]]
+      describe_in_blocks(element, count);
+  }
   Count(const Count&) = delete;
   Count& operator=(const Count&) = delete;
-  ~Count();
+  ~Count() {
+    if (derived_) MPI_Type_free(&type_);
+  }
   MPI_Datatype type() const { return type_; }
   int count() const { return count_; }
 
  private:
+  void describe_in_blocks(MPI_Datatype element, std::size_t count);
+
   MPI_Datatype type_;
   int count_;
   bool derived_ = false;
