@@ -178,9 +178,15 @@ void run_gloo(const bench::Options& o) {
     if (rank == 0)
       bench::print_row("allreduce", o.system, o.transport, bytes, ranks, o.repetition, us, "us");
   }
-  // No rank may close its connections while a peer still finishes the last call on them
-  // (seen as "Connection closed by peer" with halving-doubling on 4 ranks).
+  // No rank may close its connections while a peer still waits on them: Gloo fails a pending
+  // wait as soon as its pair sees the peer's close, even when the awaited message arrived first
+  // ("Connection closed by peer", seen after a final barrier too). So every rank says in the
+  // store that it is done, and closes only once all have: the store is files, not the pairs.
   barrier.run();
+  store.set("done-" + std::to_string(rank), {'1'});
+  std::vector<std::string> done;
+  for (int r = 0; r < ranks; ++r) done.push_back("done-" + std::to_string(r));
+  store.wait(done, std::chrono::seconds(300));
 }
 
 }  // namespace

@@ -112,11 +112,13 @@ std::optional<T> reduce(Transport& t, const T& value, Op op, int root, Deadline 
 template <class E, class Op>
 void ring_all_reduce(Transport& t, const E* in, E* out, std::size_t n, Op& op, Deadline deadline) {
   const int p = t.size(), r = t.rank();
-  // A quarter of a chunk, and at least 256 KiB: enough segments to overlap combining with
-  // arrival, few enough that a transport with a per-message handshake (the tcp backend's single
-  // copy between ranks of one host, from 1 MiB) pays it a handful of times per step, not 32.
+  // A quarter of a chunk, and at least what the transport asks for: enough segments to overlap
+  // combining with arrival, few and large enough that a transport with a per-message handshake
+  // (the tcp backend's single copy between ranks of one host) takes it for every segment and
+  // pays it a handful of times per step, not 32.
   const std::size_t segment_elements =
-      std::max<std::size_t>(256 * 1024, n * sizeof(E) / static_cast<std::size_t>(p) / 4) /
+      std::max<std::size_t>(t.min_pipeline_segment_bytes(),
+                            n * sizeof(E) / static_cast<std::size_t>(p) / 4) /
           sizeof(E) +
       1;
   if (p == 1) {  // no steps at all: the result is the input

@@ -158,7 +158,7 @@ class TcpBackend final : public detail::Backend {
 }  // namespace
 
 std::chrono::microseconds spin_window_from_environment() {
-  const std::string text = env_or("HILO_TCP_SPIN_US", "50");
+  const std::string text = env_or("HILO_TCP_SPIN_US", std::to_string(default_spin_window.count()));
   return std::chrono::microseconds(env_number("HILO_TCP_SPIN_US", text, 0, 1'000'000));
 }
 

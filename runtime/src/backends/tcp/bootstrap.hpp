@@ -16,7 +16,7 @@
 //   4. Engine (engine.hpp): the progress thread starts; the world transport is handed out.
 // Time limits: HILO_TIMEOUT seconds bound the rendezvous and the mesh (default 120 s), and the
 // final flush at shutdown (default 10 s). HILO_TCP_SPIN_US sets the progress thread's polling
-// window (default 50; 0 = always block in the kernel).
+// window (default_spin_window in engine.hpp; 0 = always block in the kernel).
 #pragma once
 
 #include <chrono>
@@ -31,10 +31,10 @@ namespace hilo::tcp {
 // Connects rank `rank` of the job described by `table` (one entry per rank, this one included,
 // with `listener`'s address) and starts its engine. Used by the backend and by tests that run N
 // ranks as threads of one process.
-std::shared_ptr<Engine> connect_world(
-    Listener listener, int rank, const std::string& token,
-    const std::vector<launch::PeerAddress>& table, Deadline deadline,
-    std::chrono::microseconds spin_window = std::chrono::microseconds(50));
+std::shared_ptr<Engine> connect_world(Listener listener, int rank, const std::string& token,
+                                      const std::vector<launch::PeerAddress>& table,
+                                      Deadline deadline,
+                                      std::chrono::microseconds spin_window = default_spin_window);
 
 // HILO_TCP_SPIN_US, or the default; hilo::Error quoting a bad value.
 std::chrono::microseconds spin_window_from_environment();

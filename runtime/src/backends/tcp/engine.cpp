@@ -799,6 +799,7 @@ bool Engine::read_frames(Peer& peer) {
         got = static_cast<std::size_t>(n);
         drained = got < want;
         budget -= std::min(budget, got);
+        bytes_read_ += got;
         return true;
       }
       if (n == 0) {
@@ -1132,7 +1133,7 @@ void Engine::poll_until(const detail::PendingReceive& receive, int world_source)
   if (receive.done() || config_.spin_window.count() == 0) return;
   pollers_.fetch_add(1);
   const auto started = Clock::now();
-  const auto give_up = started + config_.spin_window;
+  auto give_up = started + config_.spin_window;
   const auto stop_spinning_hard = started + hard_spin_;
   Peer* awaited = world_source >= 0 && world_source != rank()
                       ? peers_[static_cast<std::size_t>(world_source)].get()
@@ -1140,16 +1141,22 @@ void Engine::poll_until(const detail::PendingReceive& receive, int world_source)
   epoll_event events[64];
   for (unsigned round = 0; !receive.done() && !stopping_.load(std::memory_order_relaxed); ++round) {
     int ready = 0;
+    bool bytes_came = false;
     if (progress_mutex_.try_lock()) {
       std::lock_guard lock(progress_mutex_, std::adopt_lock);
+      const std::uint64_t read_before = bytes_read_;
       if (awaited != nullptr && awaited->socket && round % 8 != 7) {
         read_from(*awaited);  // one recv; nothing there costs one EAGAIN
       } else {
         ready = ::epoll_wait(epoll_.get(), events, 64, 0);
         if (ready > 0) handle_events(events, ready);
       }
+      bytes_came = bytes_read_ != read_before;
     }
     if (receive.done()) break;
+    // The window counts from the last bytes in: a large message streaming in (or other peers'
+    // traffic, which the progress thread would otherwise wake up for) keeps this thread here.
+    if (bytes_came) give_up = Clock::now() + config_.spin_window;
     if (ready <= 0) {
       const auto now = Clock::now();
       if (now >= give_up) break;

@@ -15,7 +15,8 @@
 // Latency. A thread blocked in the kernel costs ~30 us to wake here, more than a whole message
 // should, and handing a message from the progress thread to the receiving thread costs a few
 // more. So a thread waiting for a receive first drives the sockets itself for a short window
-// (HILO_TCP_SPIN_US, default 50 us): it takes the progress lock, reads the awaited peer's socket
+// (HILO_TCP_SPIN_US, default 500 us, counted from the last bytes that arrived, so a large message
+// streaming in keeps it polling): it takes the progress lock, reads the awaited peer's socket
 // directly (every socket through epoll every few rounds, and always for any_source) and
 // delivers what arrived, its own message included, with no thread switch. While a
 // user thread polls, the progress thread stands aside (it does not even wait in epoll, so the
@@ -65,10 +66,16 @@
 
 namespace hilo::tcp {
 
+// How long a waiting thread drives the sockets itself, since the last bytes arrived, before it
+// sleeps (HILO_TCP_SPIN_US). At 50 us, a ring all-reduce step through the sockets on 4 ranks
+// sharing 2 cores outlasted the window and paid a wake-up per step: 64 KiB took ~135 us, 256 KiB
+// ~385 us; at 500 us, ~95 and ~320 us (the TCP BTL, which polls forever: ~95 and ~280 us).
+inline constexpr std::chrono::microseconds default_spin_window{500};
+
 struct EngineConfig {
   int rank = 0;
   std::vector<launch::PeerAddress> table;  // by rank
-  std::chrono::microseconds spin_window{50};
+  std::chrono::microseconds spin_window = default_spin_window;
   std::uint64_t max_payload = default_max_payload();
   std::string token;        // to tell late strangers apart in the log
   bool single_copy = true;  // offer peers on this host to write large payloads into this rank
@@ -195,7 +202,8 @@ class Engine {
   // Held by whichever thread is handling socket events: the progress thread, or a user thread
   // polling for its own receive. It guards every Peer's receive side, strangers_ and log_.
   std::mutex progress_mutex_;
-  std::atomic<int> pollers_{0};  // user threads inside poll_until
+  std::uint64_t bytes_read_ = 0;  // from every peer, ever; under progress_mutex_
+  std::atomic<int> pollers_{0};   // user threads inside poll_until
   std::mutex pollers_mutex_;
   std::condition_variable pollers_left_;
   std::atomic<bool> stopping_{false};

@@ -1,5 +1,7 @@
 #include "backends/tcp/tcp_transport.hpp"
 
+#include "backends/tcp/single_copy.hpp"
+
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -125,6 +127,11 @@ Transport& TcpTransport::collective_channel() {
     collectives_ = std::make_unique<TcpTransport>(
         engine_, derive_context(context_, ~std::uint64_t{0}, 0), members_, rank_);
   return *collectives_;
+}
+
+std::size_t TcpTransport::min_pipeline_segment_bytes() const {
+  // A constant, not whether this rank has single copy on: every rank must split alike.
+  return single_copy_threshold;
 }
 
 }  // namespace hilo::tcp
