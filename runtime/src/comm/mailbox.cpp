@@ -104,9 +104,16 @@ bool Mailbox::deliver_queued(Queued& m, PendingReceive& r) {
     return false;
   }
   void* to = r.sink_.has_fixed_size() ? r.sink_.fixed : r.sink_.resize(m.envelope.bytes);
-  if (m.envelope.bytes > 0) std::memcpy(to, m.payload.get(), m.envelope.bytes);
+  if (m.envelope.bytes > 0) std::memcpy(to, m.payload.data(), m.envelope.bytes);
   complete(r, m.envelope);
+  keep_as_spare(std::move(m.payload));
   return true;
+}
+
+void Mailbox::keep_as_spare(ByteBuffer&& payload) {
+  const std::size_t capacity = payload.capacity();
+  if (capacity >= spare_min_bytes && capacity <= spare_max_bytes && capacity > spare_.capacity())
+    spare_ = std::move(payload);
 }
 
 std::shared_ptr<PendingReceive> Mailbox::post(int source, int tag, Sink sink) {
@@ -197,7 +204,7 @@ Status Mailbox::probe(int source, int tag, Deadline deadline) {
 }
 
 Mailbox::Delivery Mailbox::begin(const Envelope& e) {
-  Delivery d{e, nullptr, nullptr, nullptr};
+  Delivery d{e, nullptr, nullptr, {}};
   auto lock = lock_soon();
   for (auto it = posted_.begin(); it != posted_.end();) {
     PendingReceive& r = **it;
@@ -221,8 +228,9 @@ Mailbox::Delivery Mailbox::begin(const Envelope& e) {
         static_cast<std::byte*>(r.sink_.has_fixed_size() ? r.sink_.fixed : r.sink_.resize(e.bytes));
     return d;
   }
-  d.owned = std::make_unique_for_overwrite<std::byte[]>(e.bytes);
-  d.destination = d.owned.get();
+  if (e.bytes >= spare_min_bytes && spare_.capacity() >= e.bytes) d.owned = std::move(spare_);
+  d.owned.resize(e.bytes);  // no zero-fill: the payload overwrites it
+  d.destination = d.owned.data();
   return d;
 }
 

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "hilo/comm/byte_buffer.hpp"
 #include "hilo/comm/transport.hpp"
 #include "hilo/sync/detail/futex.hpp"
 
@@ -82,7 +83,7 @@ class Mailbox {
     Envelope envelope;
     std::byte* destination = nullptr;         // write envelope.bytes bytes here
     std::shared_ptr<PendingReceive> receive;  // the posted receive it goes to, or null
-    std::unique_ptr<std::byte[]> owned;       // its own buffer when no receive was posted
+    ByteBuffer owned;                         // its own buffer when no receive was posted
   };
   Delivery begin(const Envelope& envelope);
   void finish(Delivery&& delivery);
@@ -97,8 +98,16 @@ class Mailbox {
  private:
   struct Queued {
     Envelope envelope;
-    std::unique_ptr<std::byte[]> payload;
+    ByteBuffer payload;
   };
+  // One spare buffer for large unexpected messages, kept from the last one received.
+  // Why: glibc maps every block over 32 MiB afresh and unmaps it when freed, so each such message
+  // queued before its receive was posted cost its size in page faults (a 64 MiB ping-pong between
+  // thread ranks: ~42 ms instead of ~13 ms). Smaller blocks are reused by the heap anyway. At most
+  // spare_max_bytes is kept, so a mailbox never holds more than that for nothing.
+  static constexpr std::size_t spare_min_bytes = std::size_t{1} << 20;
+  static constexpr std::size_t spare_max_bytes = std::size_t{64} << 20;
+  void keep_as_spare(ByteBuffer&& payload);
   static bool matches(int want_source, int want_tag, const Envelope& e) {
     return (want_source == any_source || want_source == e.source) &&
            (want_tag == any_tag ? e.tag >= 0 : want_tag == e.tag);
@@ -126,6 +135,7 @@ class Mailbox {
   // both are nearly always taken from the front.
   std::deque<Queued> unexpected_;
   std::deque<std::shared_ptr<PendingReceive>> posted_;
+  ByteBuffer spare_;  // see keep_as_spare
   std::vector<std::pair<int, std::exception_ptr>> failed_sources_;
   std::exception_ptr failed_any_;  // receives for any_source fail with this
   std::exception_ptr failed_all_;

@@ -1,7 +1,8 @@
 // The matching engine's waits (comm/mailbox.hpp, internal): a receive whose message comes long
 // after it was posted (so its receiver has stopped spinning and sleeps) is woken; a timed wait
 // withdraws an unmatched receive, not early; a receive already matched when its time runs out is
-// finished instead of torn; test() and cancel() need no lock; failures wake sleepers.
+// finished instead of torn; test() and cancel() need no lock; failures wake sleepers; a large
+// queued message reuses the previous one's buffer.
 #include "comm/mailbox.hpp"
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <exception>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "catch.hpp"
 #include "hilo/errors.hpp"
@@ -66,6 +68,35 @@ TEST_CASE("a message that arrived first is queued and taken by the later receive
   box.wait(*r2, Deadline::never());
   CHECK(first == 5);
   CHECK(second == 6);
+}
+
+TEST_CASE("a large queued message reuses the buffer of the one received before it") {
+  // Fresh pages for every large unexpected message were the cost (see Mailbox::keep_as_spare).
+  constexpr std::size_t bytes = std::size_t{4} << 20;
+  Mailbox box(0);
+  std::vector<unsigned char> got(bytes);
+  const std::byte* first_buffer = nullptr;
+  for (int round = 0; round < 3; ++round) {
+    Mailbox::Delivery delivery =
+        box.begin(Envelope{1, 5, bytes, hilo::data_type_of<unsigned char>()});
+    if (round == 0) first_buffer = delivery.destination;
+    CHECK(delivery.destination == first_buffer);  // the spare, from the second message on
+    std::memset(delivery.destination, 'a' + round, bytes);
+    box.finish(std::move(delivery));  // no receive posted: queued
+    auto receive =
+        box.post(1, 5, hilo::Sink{hilo::data_type_of<unsigned char>(), got.data(), bytes, {}});
+    box.wait(*receive, Deadline::never());
+    CHECK(got.front() == 'a' + round);
+    CHECK(got.back() == 'a' + round);
+  }
+  // A small message is not served from the spare: it stays for the next large one.
+  int small = 0;
+  deliver_int(box, 1, 6, 9);
+  box.wait(*box.post(1, 6, int_sink(small)), Deadline::never());
+  CHECK(small == 9);
+  Mailbox::Delivery again = box.begin(Envelope{1, 5, bytes, hilo::data_type_of<unsigned char>()});
+  CHECK(again.destination == first_buffer);
+  box.finish(std::move(again));
 }
 
 TEST_CASE("a timed wait withdraws an unmatched receive after its deadline, not before") {
