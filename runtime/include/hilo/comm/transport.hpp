@@ -123,10 +123,11 @@ class Transport {
   virtual Transport& collective_channel() = 0;
   virtual NativeCollectives* native_collectives() { return nullptr; }
 
-  // The smallest piece a pipelined collective (the ring all-reduce) should split a large step
-  // into. Smaller pieces overlap combining with arrival better; a transport with a per-message
-  // handshake for large messages asks for pieces big enough to take that path. Every rank must
-  // return the same value (the pieces' sizes are matched between sender and receiver).
+  // The smallest piece a pipelined collective (the ring and halving-doubling all-reduces) should
+  // split a large step into. Smaller pieces overlap combining with arrival better; a transport
+  // with a per-message handshake for large messages asks for pieces big enough to take that path.
+  // Every rank must return the same value (the pieces' sizes are matched between sender and
+  // receiver).
   virtual std::size_t min_pipeline_segment_bytes() const { return std::size_t{256} * 1024; }
 
   // Where the typed layer borrows the buffers it encodes serialized values into and receives
