@@ -1,7 +1,14 @@
 // A std::vector of user structs (a std::string and two numbers) sent between two ranks:
 // hilo (its compile-time binary archive running the same Boost serialize member, one message, over
 // the launcher's backend) vs Boost.MPI (its packed archive), 1 ... 10^6 elements by powers of 10.
-// Ping-pong; the value is the one-way time (us).
+// Ping-pong; the value is the one-way time (us). Two ways to receive, each its own rows:
+//   serialized       each receive builds a new vector (`auto v = recv<std::vector<Record>>(...)`):
+//                    both systems then also pay one malloc and one free per record (the names are
+//                    one past the small-string buffer) and fresh pages for the vector;
+//   serialized-into  each receive overwrites the vector the previous one filled, as a loop that
+//                    keeps its variable does (`recv(from, tag, v)`, Boost.MPI's only form): both
+//                    systems reuse the elements' strings, so the rows compare the archives and
+//                    the transfer.
 //
 // The CSV's size_bytes is the payload the user sees: elements x record_payload_bytes (a 16-char
 // name, a double and an int64), not the archive's size.
@@ -64,6 +71,7 @@ struct HiloSide {
   int size() const { return world.size(); }
   void send(int to, const std::vector<Record>& r) { world.send(to, tag, r); }
   std::vector<Record> recv(int from) { return world.recv<std::vector<Record>>(from, tag); }
+  void recv_into(int from, std::vector<Record>& r) { world.recv(from, tag, r); }
   void barrier() { world.barrier(); }
   int agree(int n) {  // rank 0's step count
     if (rank() == 0) world.send(1, agree_tag, n);
@@ -82,6 +90,7 @@ struct BoostSide {
     world.recv(from, tag, r);
     return r;
   }
+  void recv_into(int from, std::vector<Record>& r) { world.recv(from, tag, r); }
   void barrier() { world.barrier(); }
   int agree(int n) {  // rank 0's step count
     if (rank() == 0)
@@ -109,18 +118,28 @@ std::vector<std::uint64_t> counts(const bench::Options& o) {
   return out;
 }
 
+enum class Receive { fresh, into };
+
 // Ping-pongs `records` between ranks 0 and 1: the one-way time in us.
 template <class Side>
-double one_way_us(Side& side, const bench::Options& o, const std::vector<Record>& records) {
+double one_way_us(Side& side, const bench::Options& o, const std::vector<Record>& records,
+                  Receive how) {
   const std::uint64_t count = records.size();
+  std::vector<Record> kept;  // Receive::into: what the previous receive filled
+  auto receive = [&](int from) -> const std::vector<Record>& {
+    if (how == Receive::fresh)
+      kept = side.recv(from);  // the previous vector is freed here, as a loop's would be
+    else
+      side.recv_into(from, kept);
+    check(kept, count, side.name);
+    return kept;
+  };
   auto ping_pong = [&] {
     if (side.rank() == 0) {
       side.send(1, records);
-      check(side.recv(1), count, side.name);
+      receive(1);
     } else {
-      std::vector<Record> got = side.recv(0);
-      check(got, count, side.name);
-      side.send(0, got);
+      side.send(0, receive(0));
     }
   };
   const double seconds = bench::seconds_per_step(
@@ -129,10 +148,12 @@ double one_way_us(Side& side, const bench::Options& o, const std::vector<Record>
   return seconds * 1e6 / 2.0;
 }
 
+// One CSV row: "serialized" or "serialized-into" after `prefix` ("" or "paired-").
 template <class Side>
-void row(Side& side, const bench::Options& o, const std::vector<Record>& records,
-         const char* benchmark) {
-  const double us = one_way_us(side, o, records);
+void row(Side& side, const bench::Options& o, const std::vector<Record>& records, Receive how,
+         const std::string& prefix) {
+  const double us = one_way_us(side, o, records, how);
+  const std::string benchmark = prefix + (how == Receive::fresh ? "serialized" : "serialized-into");
   if (side.rank() == 0)
     bench::print_row(benchmark, side.name, o.transport, records.size() * record_payload_bytes, 2,
                      o.repetition, us, "us");
@@ -141,7 +162,8 @@ void row(Side& side, const bench::Options& o, const std::vector<Record>& records
 template <class Side>
 void run(Side& side, const bench::Options& o) {
   check_pair(side);
-  for (std::uint64_t count : counts(o)) row(side, o, make_records(count), "serialized");
+  for (Receive how : {Receive::fresh, Receive::into})
+    for (std::uint64_t count : counts(o)) row(side, o, make_records(count), how, "");
 }
 
 // hilo-mpi and Boost.MPI over the same MPI, alternating in one process (bench::alternate), after
@@ -149,13 +171,14 @@ void run(Side& side, const bench::Options& o) {
 void run_paired(HiloSide& hilo, BoostSide& boost, const bench::Options& o) {
   check_pair(hilo);
   const std::vector<Record> one = make_records(1);
-  one_way_us(hilo, o, one);
-  one_way_us(boost, o, one);
-  for (std::uint64_t count : counts(o)) {
-    const std::vector<Record> records = make_records(count);
-    bench::alternate([&] { row(hilo, o, records, "paired-serialized"); },
-                     [&] { row(boost, o, records, "paired-serialized"); });
-  }
+  one_way_us(hilo, o, one, Receive::fresh);
+  one_way_us(boost, o, one, Receive::fresh);
+  for (Receive how : {Receive::fresh, Receive::into})
+    for (std::uint64_t count : counts(o)) {
+      const std::vector<Record> records = make_records(count);
+      bench::alternate([&] { row(hilo, o, records, how, "paired-"); },
+                       [&] { row(boost, o, records, how, "paired-"); });
+    }
 }
 
 }  // namespace
