@@ -21,32 +21,31 @@ std::optional<std::chrono::nanoseconds> timeout_from_environment() {
 }  // namespace
 
 Communicator::Communicator(std::unique_ptr<Transport> transport)
-    : transport_(std::move(transport)), default_limit_(timeout_from_environment()) {
+    : transport_(std::move(transport)),
+      size_(transport_ ? transport_->size() : 0),
+      default_limit_(timeout_from_environment()) {
   if (!transport_) throw std::invalid_argument("hilo::Communicator: null transport");
 }
 
 Communicator::~Communicator() = default;
 
-Deadline Communicator::deadline(TimeLimit limit) const {
+Deadline Communicator::limited_deadline(TimeLimit limit) const {
   if (limit.duration.count() >= 0) return Deadline::after(limit.duration);
   return default_limit_ ? Deadline::after(*default_limit_) : Deadline::never();
 }
 
-void Communicator::check_peer(const char* op, int rank, bool wildcard_ok, const char* what) const {
-  if (wildcard_ok && rank == any_source) return;
-  if (rank < 0 || rank >= size())
-    throw Error(std::string("hilo: ") + op + " on rank " + std::to_string(this->rank()) + ": " +
-                what + " " + std::to_string(rank) +
-                " is out of range; this communicator has ranks 0.." + std::to_string(size() - 1) +
-                (wildcard_ok ? " (or hilo::any_source)" : ""));
+void Communicator::throw_bad_peer(const char* op, int rank, bool wildcard_ok,
+                                  const char* what) const {
+  throw Error(std::string("hilo: ") + op + " on rank " + std::to_string(this->rank()) + ": " +
+              what + " " + std::to_string(rank) +
+              " is out of range; this communicator has ranks 0.." + std::to_string(size() - 1) +
+              (wildcard_ok ? " (or hilo::any_source)" : ""));
 }
 
-void Communicator::check_tag(const char* op, int tag, bool wildcard_ok) const {
-  if (wildcard_ok && tag == any_tag) return;
-  if (tag < 0)
-    throw Error(std::string("hilo: ") + op + " on rank " + std::to_string(rank()) + ": tag " +
-                std::to_string(tag) + " is negative; tags are >= 0" +
-                (wildcard_ok ? " (or hilo::any_tag)" : ""));
+void Communicator::throw_bad_tag(const char* op, int tag, bool wildcard_ok) const {
+  throw Error(std::string("hilo: ") + op + " on rank " + std::to_string(rank()) + ": tag " +
+              std::to_string(tag) + " is negative; tags are >= 0" +
+              (wildcard_ok ? " (or hilo::any_tag)" : ""));
 }
 
 void Communicator::rethrow_in(const char* op) const {

@@ -36,7 +36,7 @@ void Count::describe_in_blocks(MPI_Datatype element, std::size_t count) {
   derived_ = true;
 }
 
-std::size_t bytes_of(const MPI_Status& status) {
+std::size_t bytes_counted(const MPI_Status& status) {
   // MPI_Get_count is the cheaper call (Open MPI: a division, against a datatype traversal in
   // MPI_Get_elements_x) but its count is an int; past INT_MAX bytes it says MPI_UNDEFINED.
   int count = 0;

@@ -45,7 +45,7 @@ struct MpiProgress::State {
         return;
       }
       void* into = p.sink.has_fixed_size() ? p.sink.fixed : p.sink.resize(bytes);
-      mpi::Count count(mpi::datatype_of(p.sink.type), bytes / mpi::element_bytes(p.sink.type));
+      mpi::Count count(p.sink.type, bytes);
       mpi::check(MPI_Imrecv(into, count.count(), count.type(), &message, &p.request), "MPI_Imrecv");
       p.stage = Pending::receiving;
     }

@@ -175,7 +175,7 @@ void MpiTransport::send(int dest, int tag, const void* data, std::size_t bytes, 
                         Deadline) {
   // Not bounded by the deadline: MPI cannot take back a send it has started. A small send
   // returns at once; a large one returns when the receiver has taken it.
-  mpi::Count count(mpi::datatype_of(type), bytes / mpi::element_bytes(type));
+  mpi::Count count(type, bytes);
   check_or_describe(MPI_Send(data, count.count(), count.type(), dest, tag, comm_),
                     [&] { return describe("send", dest, tag); });
 }
@@ -183,7 +183,7 @@ void MpiTransport::send(int dest, int tag, const void* data, std::size_t bytes, 
 std::unique_ptr<Operation> MpiTransport::isend(int dest, int tag,
                                                std::shared_ptr<const void> keep_alive,
                                                const void* data, std::size_t bytes, DataType type) {
-  mpi::Count count(mpi::datatype_of(type), bytes / mpi::element_bytes(type));
+  mpi::Count count(type, bytes);
   MPI_Request request;
   mpi::CallSite what{"isend", rank_, dest, tag};
   mpi::check(MPI_Isend(data, count.count(), count.type(), dest, tag, comm_, &request), what);
@@ -202,7 +202,7 @@ Status MpiTransport::receive_matched(MPI_Message& message, MPI_Status& probed, c
                 " (MPI has consumed the message)");
   }
   void* into = sink.has_fixed_size() ? sink.fixed : sink.resize(bytes);
-  mpi::Count count(mpi::datatype_of(sink.type), bytes / mpi::element_bytes(sink.type));
+  mpi::Count count(sink.type, bytes);
   MPI_Status status;
   check_or_describe(MPI_Mrecv(into, count.count(), count.type(), &message, &status),
                     [&] { return describe("recv", source, tag); });
@@ -213,7 +213,7 @@ Status MpiTransport::recv(int source, int tag, const Sink& sink, Deadline deadli
   MPI_Status status;
   if (sink.has_fixed_size() && deadline.is_never()) {
     // The fast path: one MPI_Recv straight into the object, as a hand-written MPI program would.
-    mpi::Count count(mpi::datatype_of(sink.type), sink.fixed_bytes / mpi::element_bytes(sink.type));
+    mpi::Count count(sink.type, sink.fixed_bytes);
     int rc = MPI_Recv(sink.fixed, count.count(), count.type(), mpi_source(source), mpi_tag(tag),
                       comm_, &status);
     int error_class = MPI_SUCCESS;
@@ -259,7 +259,7 @@ Status MpiTransport::recv(int source, int tag, const Sink& sink, Deadline deadli
 std::unique_ptr<Operation> MpiTransport::irecv(int source, int tag, Sink sink) {
   mpi::CallSite what{"irecv", rank_, mpi_source(source), mpi_tag(tag)};
   if (sink.has_fixed_size()) {
-    mpi::Count count(mpi::datatype_of(sink.type), sink.fixed_bytes / mpi::element_bytes(sink.type));
+    mpi::Count count(sink.type, sink.fixed_bytes);
     MPI_Request request;
     mpi::check(MPI_Irecv(sink.fixed, count.count(), count.type(), mpi_source(source), mpi_tag(tag),
                          comm_, &request),
@@ -341,7 +341,7 @@ bool MpiTransport::barrier(Deadline deadline) {
 
 bool MpiTransport::broadcast(void* data, std::size_t count, DataType type, int root,
                              Deadline deadline) {
-  mpi::Count c(mpi::datatype_of(type), count * type.size / mpi::element_bytes(type));
+  mpi::Count c(type, count * type.size);
   if (deadline.is_never()) {
     mpi::check(MPI_Bcast(data, c.count(), c.type(), root, comm_), "MPI_Bcast");
     return true;
