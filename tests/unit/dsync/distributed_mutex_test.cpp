@@ -59,7 +59,20 @@ TEST_CASE("every rank gets the DistributedMutex while rank 0 locks greedily") {
       mine.fetch_add(1);
     };
     if (world.rank() == 0) {
-      for (int i = 0; i < greedy_rounds; ++i) turn();
+      // The coordinator relocks at once, with no message of its own to wait for, at least
+      // greedy_rounds times and until every other rank has had a turn (a fixed count alone could
+      // end before the others' first requests arrive). Were the grants not FIFO, the others would
+      // starve: the time bound makes that a failure below, not a hang.
+      auto others_had_a_turn = [&] {
+        for (int r = 1; r < n; ++r)
+          if (per_rank[static_cast<std::size_t>(r)].load() == 0) return false;
+        return true;
+      };
+      const auto give_up = std::chrono::steady_clock::now() + 20s;
+      for (int i = 0; (i < greedy_rounds || !others_had_a_turn()) &&
+                      std::chrono::steady_clock::now() < give_up;
+           ++i)
+        turn();
       stop = true;
     } else {
       while (!stop.load()) turn();
