@@ -32,10 +32,14 @@ constexpr int tasks_per_map = 1000;
 // Objects shared by the threads of one benchmark. Google Benchmark starts every thread of a run
 // together and each run keeps its own instance of the template, so a function-local static is
 // the one object those threads share (and it is never shared across different benchmarks).
+// The mutex and the counter it guards (which makes the critical section do something) each on
+// a cache line of its own, for every kind of mutex alike. As two plain statics, where the linker
+// put them decided whether the threads also fought over a neighbour's line: hilo::Mutex (the
+// same pthread_mutex_lock as std::mutex) read x1.15 in one full run and x0.94 in another.
 template <class Mutex>
 void mutex_lock_unlock(benchmark::State& state) {
-  static Mutex mutex;
-  static long counter = 0;  // guarded by mutex: makes the critical section do something
+  alignas(64) static Mutex mutex;
+  alignas(64) static long counter = 0;
   for (auto _ : state) {
     std::lock_guard lock(mutex);
     benchmark::DoNotOptimize(++counter);
