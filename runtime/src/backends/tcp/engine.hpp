@@ -136,6 +136,7 @@ class Engine {
   friend class SendOperation;
 
   void progress_loop();
+  bool progress_is_mine();
   // Handles `count` epoll events; the caller holds progress_mutex_.
   void handle_events(const epoll_event* events, int count);
   void read_from(Peer& peer);
@@ -204,6 +205,10 @@ class Engine {
   std::mutex progress_mutex_;
   std::uint64_t bytes_read_ = 0;  // from every peer, ever; under progress_mutex_
   std::atomic<int> pollers_{0};   // user threads inside poll_until
+  // When a user thread last left poll_until with its message (steady clock, ns), and whether
+  // one gave up or a transfer needs the progress thread now (see progress_is_mine).
+  std::atomic<std::int64_t> last_poll_done_{0};
+  std::atomic<bool> takeover_{false};
   std::mutex pollers_mutex_;
   std::condition_variable pollers_left_;
   std::atomic<bool> stopping_{false};
