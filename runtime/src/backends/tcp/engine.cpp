@@ -1170,7 +1170,7 @@ void Engine::poll_until(const detail::PendingReceive& receive, int world_source)
   // Giving up without the message: the progress thread must take over now, since this thread
   // is about to sleep. Done: no wake-up (a syscall, and a thread competing for the CPU per
   // message); the caller will most likely poll again soon, and the progress thread looks again
-  // within progress_recheck anyway.
+  // within two progress_recheck intervals anyway.
   const bool gave_up = !receive.done();
   if (!gave_up) last_poll_done_.store(Clock::now().time_since_epoch().count());
   if (pollers_.fetch_sub(1) == 1 && gave_up) {
@@ -1185,7 +1185,7 @@ void Engine::poll_until(const detail::PendingReceive& receive, int world_source)
 // unless one gave up or a transfer asked for the progress thread (takeover_). Without the
 // second rule the progress thread, looking every progress_recheck, often found a ping-pong
 // between its polls, took the next message itself and handed it over across threads: 8 B one
-// way over tcp read ~3.55 us with it, ~3.05 us with the progress thread kept out.
+// way over tcp read 3.46-4.02 us before this rule, 3.18-3.32 us with it.
 bool Engine::progress_is_mine() {
   if (pollers_.load() > 0) return false;
   if (takeover_.exchange(false)) return true;

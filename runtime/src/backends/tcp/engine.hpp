@@ -19,7 +19,8 @@
 // streaming in keeps it polling): it takes the progress lock, reads the awaited peer's socket
 // directly (every socket through epoll every few rounds, and always for any_source) and
 // delivers what arrived, its own message included, with no thread switch. While a
-// user thread polls, the progress thread stands aside (it does not even wait in epoll, so the
+// user thread polls, and for a while after one left with its message (the gap between two
+// receives of a loop), the progress thread stands aside (it does not even wait in epoll, so the
 // kernel does not wake it per message). Once the window passes the waiter sleeps and the
 // progress thread takes over; it too keeps polling for the same window after any traffic before
 // it blocks in the kernel. Every polling loop yields the CPU between rounds, so ranks
