@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <optional>
 #include <vector>
@@ -136,6 +137,19 @@ void exchange_step(Transport& t, int to, const E* from, std::size_t send_count, 
   for (auto& s : sends) s->wait(deadline);
 }
 
+// One step of an all-gather: sends `send_count` elements from `from` to rank `to` and receives
+// `count` elements from rank `source` into `into`, each as one message (the receive posted first,
+// so the bytes go straight to `into`). Nothing is combined, so nothing is gained by segments.
+template <class E>
+void gather_step(Transport& t, int to, const E* from, std::size_t send_count, int source, E* into,
+                 std::size_t count, Deadline deadline) {
+  const DataType type = data_type_of<E>();
+  auto received = t.irecv(source, tags::ring, Sink{type, into, count * sizeof(E), {}});
+  auto sent = t.isend(to, tags::ring, nullptr, from, send_count * sizeof(E), type);
+  received->wait(deadline);
+  sent->wait(deadline);
+}
+
 // Ring all-reduce of n raw elements: a reduce-scatter then an all-gather, each p-1 steps moving
 // 1/p of the data, so every link carries 2(p-1)/p of it (bandwidth-optimal, as Gloo's
 // allreduce_ring). `in` and `out` may be the same array (in place).
@@ -155,9 +169,7 @@ void ring_all_reduce(Transport& t, const E* in, E* out, std::size_t n, Op& op, D
   auto begin = [&](int chunk) { return n * static_cast<std::size_t>(chunk) / p; };
   auto length = [&](int chunk) { return begin(chunk + 1) - begin(chunk); };
   const int right = (r + 1) % p, left = (r - 1 + p) % p;
-  const DataType type = data_type_of<E>();
   std::vector<E> scratch(in == out ? length(0) + 1 : 0);
-  using Pending = std::unique_ptr<Operation>;
 
   for (int step = 0; step < p - 1; ++step) {
     const int send_chunk = (r - step + p) % p, recv_chunk = (r - step - 1 + p) % p;
@@ -172,12 +184,8 @@ void ring_all_reduce(Transport& t, const E* in, E* out, std::size_t n, Op& op, D
   }
   for (int step = 0; step < p - 1; ++step) {
     const int send_chunk = (r + 1 - step + p) % p, recv_chunk = (r - step + p) % p;
-    Pending received = t.irecv(
-        left, tags::ring, Sink{type, out + begin(recv_chunk), length(recv_chunk) * sizeof(E), {}});
-    Pending sent = t.isend(right, tags::ring, nullptr, out + begin(send_chunk),
-                           length(send_chunk) * sizeof(E), type);
-    received->wait(deadline);
-    sent->wait(deadline);
+    gather_step(t, right, out + begin(send_chunk), length(send_chunk), left,
+                out + begin(recv_chunk), length(recv_chunk), deadline);
   }
 }
 
@@ -242,13 +250,9 @@ void halving_doubling_all_reduce(Transport& t, const E* in, E* out, std::size_t 
     first = kept_first;
     count = kept_count;
   }
-  const DataType type = data_type_of<E>();
   for (auto step = steps.rbegin(); step != steps.rend(); ++step) {
-    auto received = t.irecv(step->partner, tags::ring,
-                            Sink{type, out + step->given_first, step->given_count * sizeof(E), {}});
-    auto sent = t.isend(step->partner, tags::ring, nullptr, out + first, count * sizeof(E), type);
-    received->wait(deadline);
-    sent->wait(deadline);
+    gather_step(t, step->partner, out + first, count, step->partner, out + step->given_first,
+                step->given_count, deadline);
     first = std::min(first, step->given_first);
     count += step->given_count;
   }
@@ -302,7 +306,7 @@ void all_reduce_into(Transport& t, const T& value, T& out, Op op, Deadline deadl
         value.size() >= static_cast<std::size_t>(t.size())) {
       out.resize(value.size());
       const int p = t.size();
-      if ((p & (p - 1)) == 0)  // a power of two
+      if (std::has_single_bit(static_cast<unsigned>(p)))
         halving_doubling_all_reduce(t, value.data(), out.data(), value.size(), op, deadline);
       else
         ring_all_reduce(t, value.data(), out.data(), value.size(), op, deadline);
