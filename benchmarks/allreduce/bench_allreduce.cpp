@@ -55,15 +55,19 @@ double us_per_call(const bench::Options& o, std::uint64_t bytes, int ranks, Allr
 }
 
 // One size of hilo's all_reduce_into on `world`: checked once, then timed (us per call).
+// Its buffers are allocated exactly as mpi_us allocates its own (two vectors of the full size,
+// nothing else), so that in a paired run the two use the same memory (see bench::alternate).
 double hilo_us(hilo::Communicator& world, const bench::Options& o, std::uint64_t bytes,
                const std::string& system) {
   const int ranks = world.size();
-  std::vector<float> mine(bytes / sizeof(float), 1.0f);
-  check_sum(world.all_reduce(mine, std::plus<>{}), ranks, system);
-  std::vector<float> sum;
+  const std::size_t count = bytes / sizeof(float);
+  std::vector<float> mine(count, 1.0f), sum(count);
+  auto allreduce = [&] { world.all_reduce_into(mine, sum, std::plus<>{}); };
+  allreduce();
+  check_sum(sum, ranks, system);
   return us_per_call(
-      o, bytes, ranks, [&] { world.all_reduce_into(mine, sum, std::plus<>{}); },
-      [&] { world.barrier(); }, [&](int x) { return world.all_reduce(x, std::plus<>{}); });
+      o, bytes, ranks, allreduce, [&] { world.barrier(); },
+      [&](int x) { return world.all_reduce(x, std::plus<>{}); });
 }
 
 // The same for MPI_Allreduce on MPI_COMM_WORLD.
@@ -109,21 +113,23 @@ void run_mpi(const bench::Options& o) {
     row(rank, o, "allreduce", "mpi", bytes, ranks, mpi_us(o, bytes));
 }
 
-// hilo-mpi and the MPI_Allreduce it calls, alternating in one process (bench::alternate), after
-// one unrecorded call of each (a process's first measurement reads slow).
+// hilo-mpi and the MPI_Allreduce it calls, alternating in one process (bench::alternate), each
+// size after an unrecorded warm-up measurement of each.
 void run_paired(hilo::Communicator& world, const bench::Options& o) {
   const int rank = world.rank(), ranks = world.size();
   if (rank == 0) bench::print_header();
   const auto sizes = bench::sizes(o, sizeof(float));
-  hilo_us(world, o, sizes.front(), "hilo-mpi");
-  mpi_us(o, sizes.front());
-  for (std::uint64_t bytes : sizes)
+  const bench::Options warm = bench::warm_up_options(o);
+  for (std::uint64_t bytes : bench::sizes(o, sizeof(float))) {
+    hilo_us(world, warm, bytes, "hilo-mpi");
+    mpi_us(warm, bytes);
     bench::alternate(
         [&] {
           row(rank, o, "paired-allreduce", "hilo-mpi", bytes, ranks,
               hilo_us(world, o, bytes, "hilo-mpi"));
         },
         [&] { row(rank, o, "paired-allreduce", "mpi", bytes, ranks, mpi_us(o, bytes)); });
+  }
 }
 
 // The launcher's rank and size: Open MPI's mpirun or hilorun.

@@ -61,14 +61,17 @@ struct HiloPeer {
     if (rank() == 0) world.send(1, agree_tag, proposal);
     return rank() == 0 ? proposal : world.recv<int>(0, agree_tag);
   }
+  // The requests' vector sized once, as the MPI anchor's is.
   void send_window(int to, const Buffer& b, int window) {
     std::vector<hilo::Request> requests;
+    requests.reserve(window);
     for (int k = 0; k < window; ++k)
       requests.push_back(world.isend(to, data_tag, std::span<const std::byte>(b)));
     hilo::wait_all(requests);
   }
   void recv_window(int from, std::vector<Buffer>& bufs) {
     std::vector<hilo::Request> requests;
+    requests.reserve(bufs.size());
     for (auto& b : bufs) requests.push_back(world.irecv(from, data_tag, std::span<std::byte>(b)));
     hilo::wait_all(requests);
   }
@@ -133,12 +136,14 @@ struct BoostPeer {
   }
   void send_window(int to, const Buffer& b, int window) {
     std::vector<boost::mpi::request> requests;
+    requests.reserve(window);
     for (int k = 0; k < window; ++k)
       requests.push_back(world.isend(to, data_tag, chars(b), int(b.size())));
     boost::mpi::wait_all(requests.begin(), requests.end());
   }
   void recv_window(int from, std::vector<Buffer>& bufs) {
     std::vector<boost::mpi::request> requests;
+    requests.reserve(bufs.size());
     for (auto& b : bufs) requests.push_back(world.irecv(from, data_tag, chars(b), int(b.size())));
     boost::mpi::wait_all(requests.begin(), requests.end());
   }
@@ -305,16 +310,18 @@ void run(Peer& peer, const bench::Options& o, const std::string& system) {
   }
 }
 
-// hilo-mpi and the raw MPI calls it makes, alternating in one process (bench::alternate), after
-// one unrecorded latency measurement of each (a process's first measurement reads slow).
+// hilo-mpi and the raw MPI calls it makes, alternating in one process (bench::alternate), each
+// size and measurement after an unrecorded warm-up measurement of each.
 void run_paired(HiloPeer& hilo, MpiPeer& mpi, const bench::Options& o) {
   check_pair(mpi);
-  const auto sizes = bench::sizes(o);
-  one_way_latency_us(hilo, o, sizes.front());
-  one_way_latency_us(mpi, o, sizes.front());
-  for (std::uint64_t bytes : sizes) {
+  const bench::Options warm = bench::warm_up_options(o);
+  for (std::uint64_t bytes : bench::sizes(o)) {
+    one_way_latency_us(hilo, warm, bytes);
+    one_way_latency_us(mpi, warm, bytes);
     bench::alternate([&] { latency_row(hilo, o, bytes, "paired-latency", "hilo-mpi"); },
                      [&] { latency_row(mpi, o, bytes, "paired-latency", "mpi"); });
+    bandwidth_mb_s(hilo, warm, bytes, window_for(bytes));
+    bandwidth_mb_s(mpi, warm, bytes, window_for(bytes));
     bench::alternate([&] { bandwidth_row(hilo, o, bytes, "paired-bandwidth", "hilo-mpi"); },
                      [&] { bandwidth_row(mpi, o, bytes, "paired-bandwidth", "mpi"); });
   }

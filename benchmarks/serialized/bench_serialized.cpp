@@ -166,16 +166,16 @@ void run(Side& side, const bench::Options& o) {
     for (std::uint64_t count : counts(o)) row(side, o, make_records(count), how, "");
 }
 
-// hilo-mpi and Boost.MPI over the same MPI, alternating in one process (bench::alternate), after
-// one unrecorded measurement of each (a process's first measurement reads slow).
+// hilo-mpi and Boost.MPI over the same MPI, alternating in one process (bench::alternate), each
+// size after an unrecorded warm-up measurement of each.
 void run_paired(HiloSide& hilo, BoostSide& boost, const bench::Options& o) {
   check_pair(hilo);
-  const std::vector<Record> one = make_records(1);
-  one_way_us(hilo, o, one, Receive::fresh);
-  one_way_us(boost, o, one, Receive::fresh);
+  const bench::Options warm = bench::warm_up_options(o);
   for (Receive how : {Receive::fresh, Receive::into})
     for (std::uint64_t count : counts(o)) {
       const std::vector<Record> records = make_records(count);
+      one_way_us(hilo, warm, records, how);
+      one_way_us(boost, warm, records, how);
       bench::alternate([&] { row(hilo, o, records, how, "paired-"); },
                        [&] { row(boost, o, records, how, "paired-"); });
     }
