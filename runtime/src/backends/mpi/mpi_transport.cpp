@@ -58,7 +58,7 @@ class SendOperation final : public Operation {
  private:
   MPI_Request request_;
   std::shared_ptr<const void> keep_alive_;
-  std::shared_ptr<MpiProgress> progress_;
+  std::shared_ptr<MpiProgress> progress_;  // only with keep_alive_: see MpiTransport::isend
   mpi::CallSite what_;
 };
 
@@ -187,7 +187,10 @@ std::unique_ptr<Operation> MpiTransport::isend(int dest, int tag,
   MPI_Request request;
   mpi::CallSite what{"isend", rank_, dest, tag};
   mpi::check(MPI_Isend(data, count.count(), count.type(), dest, tag, comm_, &request), what);
-  return std::make_unique<SendOperation>(request, std::move(keep_alive), progress_,
+  // Only a send that owns its bytes may be handed to the progress engine when dropped, so only
+  // it holds a reference to the engine: copying the shared_ptr costs two atomic updates per send.
+  std::shared_ptr<MpiProgress> progress = keep_alive ? progress_ : nullptr;
+  return std::make_unique<SendOperation>(request, std::move(keep_alive), std::move(progress),
                                          std::move(what));
 }
 
