@@ -28,7 +28,7 @@ std::string seconds_text(Deadline::Clock::duration d) {
   return text;
 }
 
-class SendOperation final : public Operation {
+class SendOperation final : public Operation, public PooledOperation {
  public:
   SendOperation(MPI_Request request, std::shared_ptr<const void> keep_alive,
                 std::shared_ptr<MpiProgress> progress, mpi::CallSite what)
@@ -63,7 +63,7 @@ class SendOperation final : public Operation {
 };
 
 // A receive of known size, posted with MPI_Irecv straight into the user's object.
-class FixedReceive final : public Operation {
+class FixedReceive final : public Operation, public PooledOperation {
  public:
   FixedReceive(MPI_Request request, std::size_t expected, mpi::CallSite what)
       : request_(request), expected_(expected), what_(std::move(what)) {}
@@ -102,7 +102,7 @@ class FixedReceive final : public Operation {
 };
 
 // A receive of unknown size, moved forward by MpiProgress.
-class ProbedReceive final : public Operation {
+class ProbedReceive final : public Operation, public PooledOperation {
  public:
   ProbedReceive(std::shared_ptr<MpiProgress> progress,
                 std::shared_ptr<MpiProgress::Pending> pending, mpi::CallSite what)
@@ -190,8 +190,8 @@ std::unique_ptr<Operation> MpiTransport::isend(int dest, int tag,
   // Only a send that owns its bytes may be handed to the progress engine when dropped, so only
   // it holds a reference to the engine: copying the shared_ptr costs two atomic updates per send.
   std::shared_ptr<MpiProgress> progress = keep_alive ? progress_ : nullptr;
-  return std::make_unique<SendOperation>(request, std::move(keep_alive), std::move(progress),
-                                         std::move(what));
+  return std::unique_ptr<Operation>(new (progress_->operations()) SendOperation(
+      request, std::move(keep_alive), std::move(progress), std::move(what)));
 }
 
 Status MpiTransport::receive_matched(MPI_Message& message, MPI_Status& probed, const Sink& sink,
@@ -267,10 +267,12 @@ std::unique_ptr<Operation> MpiTransport::irecv(int source, int tag, Sink sink) {
     mpi::check(MPI_Irecv(sink.fixed, count.count(), count.type(), mpi_source(source), mpi_tag(tag),
                          comm_, &request),
                what);
-    return std::make_unique<FixedReceive>(request, sink.fixed_bytes, std::move(what));
+    return std::unique_ptr<Operation>(new (progress_->operations())
+                                          FixedReceive(request, sink.fixed_bytes, std::move(what)));
   }
   auto pending = progress_->add(comm_, source, tag, std::move(sink));
-  return std::make_unique<ProbedReceive>(progress_, std::move(pending), std::move(what));
+  return std::unique_ptr<Operation>(
+      new (progress_->operations()) ProbedReceive(progress_, std::move(pending), std::move(what)));
 }
 
 Status MpiTransport::probe(int source, int tag, Deadline deadline) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "comm/operation_pool.hpp"
 #include "hilo/comm/transport.hpp"
 
 namespace hilo::detail {
@@ -106,11 +107,14 @@ class MpiProgress {
   // would deadlock a thread that sends to itself and receives afterwards).
   void adopt_send(MPI_Request request, std::shared_ptr<const void> keep_alive);
   void stop();
+  // Where the operations of every transport sharing this engine take their memory.
+  OperationPool& operations() { return *operations_; }
 
  private:
   void run();
   struct State;
   std::unique_ptr<State> state_;
+  OperationPool::Owner operations_;
 };
 
 }  // namespace hilo::detail
