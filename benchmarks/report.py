@@ -7,7 +7,7 @@ Per benchmark: the median over repetitions, the min-max spread, the ratio to the
 MPI for hilo-mpi and Boost.MPI, MPI over the TCP BTL for hilo-tcp, Boost.MPI for serialized
 data, std:: for the primitives, the seed's Python for the seed), the machine, and the targets
 of issue 7, met or missed; hilo-mpi's targets on the paired runs (hilo-mpi and its anchor
-alternating in one process) where present. benchmarks/analysis.md (written by hand, after profiling) is copied in
+interleaved in one process) where present. benchmarks/analysis.md (written by hand, after profiling) is copied in
 as the "why" for the misses.
 """
 import argparse
@@ -38,7 +38,7 @@ def load(results):
     return samples, units
 
 
-# Paired runs (bench::alternate): hilo and its anchor alternating in one process. benchmark ->
+# Paired runs (bench::interleaved_seconds_per_step): hilo and its anchor interleaved in one process. benchmark ->
 # (hilo's system, the anchor's system); within one process and size, the k-th row of each pair up.
 PAIRED = {"paired-latency": ("hilo-mpi", "mpi"), "paired-bandwidth": ("hilo-mpi", "mpi"),
           "paired-allreduce": ("hilo-mpi", "mpi"), "paired-serialized": ("hilo-mpi", "boost-mpi"),
@@ -183,7 +183,7 @@ def paired_median(paired, benchmark, transport, ranks, size, invert=False):
 
 def evaluate_targets(stats, paired):
     """(target, measured, status) rows for issue 7's targets. hilo-mpi's are judged on the paired
-    runs (hilo-mpi and its anchor alternating in one process) where there are any."""
+    runs (hilo-mpi and its anchor interleaved in one process) where there are any."""
     rows = []
 
     def ratio(benchmark, a, b, ranks, size):
@@ -440,7 +440,8 @@ def write_doc(stats, paired, units, results, doc, plots):
                 "Separate processes differ in core placement and memory layout by more than hilo's "
                 "own cost, so hilo-mpi's targets are judged here: one process per run measures "
                 "hilo-mpi and its anchor (raw MPI calls; Boost.MPI for serialized data) over the "
-                "same MPI, alternating at each size. Each cell is the median of the per-round "
+                "same MPI, interleaved in blocks of about 1 ms on the same buffers (two "
+                "measurements per size and process). Each cell is the median of the per-round "
                 "ratios hilo-mpi ÷ anchor (time: lower is better; bandwidth: higher is better), "
                 "their min–max, and how many rounds.", ""] + paired_tables(paired)
     out += ["## Serialized data: std::vector of {std::string, double, int64} (µs one way)", "",

@@ -115,7 +115,7 @@ class Runner:
             ("hilo-local", args("hilo-local", "threads")),
         ]
         self.compare("p2p", systems, 2 if self.quick else 5, 300)
-        # hilo-mpi and raw MPI alternating in one process: the ratio that judges hilo-mpi.
+        # hilo-mpi and raw MPI interleaved in one process: the ratio that judges hilo-mpi.
         paired = [("hilo-mpi+mpi shm", self.mpirun(2, SHM_BTL) + args("hilo+mpi", "shm")),
                   ("hilo-mpi+mpi tcp", self.mpirun(2, TCP_BTL) + args("hilo+mpi", "tcp"))]
         self.compare("p2p-paired", paired, 1 if self.quick else 3, 300)

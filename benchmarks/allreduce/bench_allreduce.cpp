@@ -5,8 +5,9 @@
 //                        (mpirun -> hilo-mpi, hilorun -> hilo-tcp)
 //   --system hilo-local  hilo::run_local(--ranks P): ranks as threads of this process
 //   --system mpi         MPI_Allreduce (the anchor for hilo-mpi)
-//   --system hilo+mpi    hilo-mpi and MPI_Allreduce in one process under mpirun, alternating at
-//                        each size (bench::alternate); rows named paired-allreduce
+//   --system hilo+mpi    hilo-mpi and MPI_Allreduce in one process under mpirun, interleaved on
+//                        the same buffers (bench::interleaved_seconds_per_step); rows named
+//                        paired-allreduce
 //   --system gloo-ring   gloo::AllreduceRing, TCP on loopback, rendezvous in --store DIR
 //   --system gloo-hd     gloo::AllreduceHalvingDoubling, same transport
 // Gloo ranks learn their rank and size from the launcher's environment (mpirun or hilorun);
@@ -21,6 +22,7 @@
 #include <gloo/rendezvous/file_store.h>
 #include <gloo/transport/tcp/device.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -44,25 +46,40 @@ void check_sum(const std::vector<float>& result, int ranks, const std::string& s
                         "a correct reduction");
 }
 
+constexpr int max_allreduce_steps = 5000;
+
 // Time per allreduce call in microseconds. agree_sum(x) must return the sum of x over the ranks
 // (an exact integer sum, identical everywhere), so every rank times the same number of calls.
 template <class Allreduce, class Barrier, class AgreeSum>
 double us_per_call(const bench::Options& o, std::uint64_t bytes, int ranks, Allreduce&& allreduce,
                    Barrier&& barrier, AgreeSum&& agree_sum) {
   auto agree = [&](int proposal) { return agree_sum(proposal) / ranks; };
-  return 1e6 *
-         bench::seconds_per_step(o, allreduce, barrier, agree, bench::pilot_steps(bytes), 5000);
+  return 1e6 * bench::seconds_per_step(o, allreduce, barrier, agree, bench::pilot_steps(bytes),
+                                       max_allreduce_steps);
+}
+
+// The two calls measured over MPI, on buffers the caller owns (a paired run gives both the same).
+auto hilo_allreduce(hilo::Communicator& world, const std::vector<float>& mine,
+                    std::vector<float>& sum) {
+  return [&world, &mine, &sum] { world.all_reduce_into(mine, sum, std::plus<>{}); };
+}
+auto mpi_allreduce(const std::vector<float>& mine, std::vector<float>& sum) {
+  return [&mine, &sum] {
+    MPI_Allreduce(mine.data(), sum.data(), int(mine.size()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+  };
+}
+int mpi_sum(int x) {
+  int sum = 0;
+  MPI_Allreduce(&x, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  return sum;
 }
 
 // One size of hilo's all_reduce_into on `world`: checked once, then timed (us per call).
-// Its buffers are allocated exactly as mpi_us allocates its own (two vectors of the full size,
-// nothing else), so that in a paired run the two use the same memory (see bench::alternate).
 double hilo_us(hilo::Communicator& world, const bench::Options& o, std::uint64_t bytes,
                const std::string& system) {
   const int ranks = world.size();
-  const std::size_t count = bytes / sizeof(float);
-  std::vector<float> mine(count, 1.0f), sum(count);
-  auto allreduce = [&] { world.all_reduce_into(mine, sum, std::plus<>{}); };
+  std::vector<float> mine(bytes / sizeof(float), 1.0f), sum;
+  auto allreduce = hilo_allreduce(world, mine, sum);
   allreduce();
   check_sum(sum, ranks, system);
   return us_per_call(
@@ -74,20 +91,12 @@ double hilo_us(hilo::Communicator& world, const bench::Options& o, std::uint64_t
 double mpi_us(const bench::Options& o, std::uint64_t bytes) {
   int ranks = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &ranks);
-  const int count = int(bytes / sizeof(float));
-  std::vector<float> mine(count, 1.0f), sum(count);
-  auto allreduce = [&] {
-    MPI_Allreduce(mine.data(), sum.data(), count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-  };
+  std::vector<float> mine(bytes / sizeof(float), 1.0f), sum(mine.size());
+  auto allreduce = mpi_allreduce(mine, sum);
   allreduce();
   check_sum(sum, ranks, "mpi");
-  auto agree_sum = [](int x) {
-    int sum = 0;
-    MPI_Allreduce(&x, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    return sum;
-  };
   return us_per_call(
-      o, bytes, ranks, allreduce, [] { MPI_Barrier(MPI_COMM_WORLD); }, agree_sum);
+      o, bytes, ranks, allreduce, [] { MPI_Barrier(MPI_COMM_WORLD); }, mpi_sum);
 }
 
 // Rank 0 prints; every rank of MPI_COMM_WORLD (or of hilo's world) takes part in every call.
@@ -113,22 +122,28 @@ void run_mpi(const bench::Options& o) {
     row(rank, o, "allreduce", "mpi", bytes, ranks, mpi_us(o, bytes));
 }
 
-// hilo-mpi and the MPI_Allreduce it calls, alternating in one process (bench::alternate), each
-// size after an unrecorded warm-up measurement of each.
+// hilo-mpi and the MPI_Allreduce it calls, interleaved in one process on the same buffers
+// (bench::interleaved_seconds_per_step), paired_rounds measurements per size.
 void run_paired(hilo::Communicator& world, const bench::Options& o) {
   const int rank = world.rank(), ranks = world.size();
   if (rank == 0) bench::print_header();
-  const auto sizes = bench::sizes(o, sizeof(float));
-  const bench::Options warm = bench::warm_up_options(o);
+  auto agree = [ranks](int proposal) { return mpi_sum(proposal) / ranks; };
   for (std::uint64_t bytes : bench::sizes(o, sizeof(float))) {
-    hilo_us(world, warm, bytes, "hilo-mpi");
-    mpi_us(warm, bytes);
-    bench::alternate(
-        [&] {
-          row(rank, o, "paired-allreduce", "hilo-mpi", bytes, ranks,
-              hilo_us(world, o, bytes, "hilo-mpi"));
-        },
-        [&] { row(rank, o, "paired-allreduce", "mpi", bytes, ranks, mpi_us(o, bytes)); });
+    std::vector<float> mine(bytes / sizeof(float), 1.0f), sum(mine.size());
+    auto hilo_call = hilo_allreduce(world, mine, sum);
+    auto mpi_call = mpi_allreduce(mine, sum);
+    hilo_call();
+    check_sum(sum, ranks, "hilo-mpi");
+    std::fill(sum.begin(), sum.end(), 0.0f);
+    mpi_call();
+    check_sum(sum, ranks, "mpi");
+    for (int round = 0; round < bench::paired_rounds; ++round) {
+      const auto s = bench::interleaved_seconds_per_step(
+          o, hilo_call, mpi_call, [] { MPI_Barrier(MPI_COMM_WORLD); }, agree,
+          bench::pilot_steps(bytes), max_allreduce_steps, round % 2 == 0);
+      row(rank, o, "paired-allreduce", "hilo-mpi", bytes, ranks, s.a * 1e6);
+      row(rank, o, "paired-allreduce", "mpi", bytes, ranks, s.b * 1e6);
+    }
   }
 }
 

@@ -121,39 +121,62 @@ inline int pilot_steps(std::uint64_t bytes) {
   return bytes >= (1u << 20) ? 1 : bytes >= (64u << 10) ? 4 : 300;
 }
 
-// Two systems in one process, measured in alternation at each size: hilo-mpi and the raw MPI
-// calls under it, or hilo and Boost.MPI over one MPI. Separate processes differ in core placement
-// and memory layout by more than hilo's own cost (the same build's 8 B latency read x0.96 and
-// x1.19 of raw MPI's in two full runs); in one process, alternating, the two share all of that,
-// and their ratio is what hilo itself adds. Each round measures both, a first in even rounds and
-// b first in odd ones, so neither always runs on a warmer machine. report.py pairs the rows of
-// one process and size in the order they are printed.
-// Before its rounds each size gets an unrecorded measurement of both (warm_up_options): the first
-// measurement at a new, larger size runs on memory that the later ones do not. glibc maps the
-// first large buffers afresh and, once they are freed, raises its mmap threshold and serves the
-// same sizes from the heap; MPI's own temporary buffers move with it. Without the warm-up, round 0
-// paid for it, and round 0 always ran a first: hilo-mpi's 16 MiB all-reduce read x1.04-1.17 of
-// the same MPI_Allreduce in round 0 and x0.97-1.01 in round 1; with it, x0.99-1.01 in both.
+// Two systems in one process, measured together: hilo-mpi and the raw MPI calls under it, or
+// hilo and Boost.MPI over one MPI. Separate processes differ in core placement and memory layout
+// by more than hilo's own cost (the same build's 8 B latency read x0.96 and x1.19 of raw MPI's in
+// two full runs). Two whole measurements one after the other in one process still did not
+// share enough: each allocated its own buffers (the first at a new size on memory glibc had just
+// mapped, the next on its heap; hilo-mpi's 16 MiB all-reduce read x1.04-1.17 of the same
+// MPI_Allreduce whenever it ran first), and with 4 ranks on 2 cores a 0.2 s measurement could
+// run with two ranks sharing a core throughout while the other's did not (x0.94-1.07 between
+// measurements of the same call).
+// So the two systems' steps interleave in blocks of about block_seconds (a block of a, a block
+// of b, then b before a in the next pair, and so on), on the same buffers, and each system's time
+// is the sum of its blocks: both run under the same conditions, and their ratio is what hilo
+// itself adds. Every rank runs the same blocks, so they switch systems at the same step.
+// A measurement returns the seconds per step of each; report.py pairs them (the k-th row of each
+// system in one process and size) into one ratio per round.
 constexpr int paired_rounds = 2;
+constexpr double block_seconds = 0.001;
 
-// The options of those warm-up measurements: a quarter of the time box is enough to settle memory.
-inline Options warm_up_options(const Options& o) {
-  Options warm = o;
-  warm.scale *= 0.25;
-  return warm;
-}
+struct PairedSeconds {
+  double a, b;  // seconds per step of each system
+};
 
-template <class MeasureA, class MeasureB>
-void alternate(MeasureA&& a, MeasureB&& b) {
-  for (int round = 0; round < paired_rounds; ++round) {
-    if (round % 2 == 0) {
-      a();
-      b();
+// Times `step_a` and `step_b` interleaved, each for about one time box: `pilot` untimed steps of
+// each (the warm-up, which also estimates the cost of a step), then the agreed number of steps of
+// each in blocks. `a_first` says which system starts the first block (rounds alternate it).
+template <class StepA, class StepB, class Barrier, class Agree>
+PairedSeconds interleaved_seconds_per_step(const Options& o, StepA&& step_a, StepB&& step_b,
+                                           Barrier&& barrier, Agree&& agree, int pilot,
+                                           int max_steps, bool a_first) {
+  auto time_steps = [](auto& step, int count) {
+    const auto start = Clock::now();
+    for (int i = 0; i < count; ++i) step();
+    return seconds_since(start);
+  };
+  barrier();
+  const double pilot_seconds = std::max(time_steps(step_a, pilot), time_steps(step_b, pilot));
+  const double per_step = std::max(pilot_seconds / pilot, 1e-9);
+  const int steps = agree(
+      static_cast<int>(std::clamp(time_box_seconds * o.scale / per_step, 2.0, double(max_steps))));
+  const int block =
+      agree(static_cast<int>(std::clamp(block_seconds / per_step, 1.0, double(steps))));
+  barrier();
+  PairedSeconds total{0, 0};
+  bool a_next = a_first;
+  for (int done = 0; done < steps; a_next = !a_next) {
+    const int count = std::min(block, steps - done);
+    if (a_next) {
+      total.a += time_steps(step_a, count);
+      total.b += time_steps(step_b, count);
     } else {
-      b();
-      a();
+      total.b += time_steps(step_b, count);
+      total.a += time_steps(step_a, count);
     }
+    done += count;
   }
+  return {total.a / steps, total.b / steps};
 }
 
 // main() of every benchmark program: runs `body` with the parsed options; a bad argument or a

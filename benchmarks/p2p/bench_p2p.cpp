@@ -12,8 +12,9 @@
 //   --system mpi         the raw MPI C API (the anchor)
 //   --system boost       Boost.MPI
 //   --system sockets     plain loopback TCP sockets, no library (the kernel's ceiling)
-//   --system hilo+mpi    hilo-mpi and raw MPI in one process under mpirun, alternating at each
-//                        size (bench::alternate); rows named paired-latency, paired-bandwidth
+//   --system hilo+mpi    hilo-mpi and raw MPI in one process under mpirun, interleaved on the
+//                        same buffers (bench::interleaved_seconds_per_step); rows named
+//                        paired-latency, paired-bandwidth
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -232,11 +233,10 @@ struct SocketPeer {
 
 // ---- the measurement, written once
 
+// One ping-pong between ranks 0 and 1 over `peer`, in `buf`.
 template <class Peer>
-double one_way_latency_us(Peer& peer, const bench::Options& o, std::uint64_t bytes) {
-  const int me = peer.rank();
-  Buffer buf(bytes, std::byte{1});
-  auto ping_pong = [&] {
+auto ping_pong_step(Peer& peer, Buffer& buf) {
+  return [&peer, &buf, me = peer.rank()] {
     if (me == 0) {
       peer.send(1, data_tag, buf);
       peer.recv(1, data_tag, buf);
@@ -245,30 +245,50 @@ double one_way_latency_us(Peer& peer, const bench::Options& o, std::uint64_t byt
       peer.send(0, data_tag, buf);
     }
   };
+}
+
+// The buffers of a bandwidth window: rank 0 sends `out` `window` times, rank 1 receives into
+// `in`, one buffer per message, and acknowledges the window with `ack`.
+struct WindowBuffers {
+  WindowBuffers(int me, std::uint64_t bytes, int window)
+      : out(me == 0 ? bytes : 0, std::byte{2}), in(me == 1 ? window : 0, Buffer(bytes)) {}
+  Buffer out;
+  std::vector<Buffer> in;
+  Buffer ack = Buffer(4);
+};
+
+// One bandwidth window over `peer`.
+template <class Peer>
+auto window_step(Peer& peer, WindowBuffers& b, int window) {
+  return [&peer, &b, window, me = peer.rank()] {
+    if (me == 0) {
+      peer.send_window(1, b.out, window);
+      peer.recv(1, ack_tag, b.ack);
+    } else {
+      peer.recv_window(0, b.in);
+      peer.send(0, ack_tag, b.ack);
+    }
+  };
+}
+
+constexpr int max_latency_steps = 20000;
+constexpr int max_window_steps = 2000;
+
+template <class Peer>
+double one_way_latency_us(Peer& peer, const bench::Options& o, std::uint64_t bytes) {
+  Buffer buf(bytes, std::byte{1});
   const double seconds = bench::seconds_per_step(
-      o, ping_pong, [&] { peer.barrier(); }, [&](int n) { return peer.agree(n); },
-      bench::pilot_steps(bytes), 20000);
+      o, ping_pong_step(peer, buf), [&] { peer.barrier(); }, [&](int n) { return peer.agree(n); },
+      bench::pilot_steps(bytes), max_latency_steps);
   return seconds * 1e6 / 2.0;
 }
 
 template <class Peer>
 double bandwidth_mb_s(Peer& peer, const bench::Options& o, std::uint64_t bytes, int window) {
-  const int me = peer.rank();
-  Buffer out(me == 0 ? bytes : 0, std::byte{2});
-  std::vector<Buffer> in(me == 1 ? window : 0, Buffer(bytes));
-  Buffer ack(4);
-  auto one_window = [&] {
-    if (me == 0) {
-      peer.send_window(1, out, window);
-      peer.recv(1, ack_tag, ack);
-    } else {
-      peer.recv_window(0, in);
-      peer.send(0, ack_tag, ack);
-    }
-  };
+  WindowBuffers buffers(peer.rank(), bytes, window);
   const double seconds = bench::seconds_per_step(
-      o, one_window, [&] { peer.barrier(); }, [&](int n) { return peer.agree(n); },
-      bench::pilot_steps(bytes * window), 2000);
+      o, window_step(peer, buffers, window), [&] { peer.barrier(); },
+      [&](int n) { return peer.agree(n); }, bench::pilot_steps(bytes * window), max_window_steps);
   return double(bytes) * window / seconds / 1e6;
 }
 
@@ -310,20 +330,35 @@ void run(Peer& peer, const bench::Options& o, const std::string& system) {
   }
 }
 
-// hilo-mpi and the raw MPI calls it makes, alternating in one process (bench::alternate), each
-// size and measurement after an unrecorded warm-up measurement of each.
+// hilo-mpi and the raw MPI calls it makes, interleaved in one process on the same buffers
+// (bench::interleaved_seconds_per_step), paired_rounds measurements per size.
 void run_paired(HiloPeer& hilo, MpiPeer& mpi, const bench::Options& o) {
   check_pair(mpi);
-  const bench::Options warm = bench::warm_up_options(o);
+  auto barrier = [&] { mpi.barrier(); };
+  auto agree = [&](int n) { return mpi.agree(n); };
+  auto rows = [&](const char* benchmark, std::uint64_t bytes, double hilo_value, double mpi_value,
+                  const char* unit) {
+    if (mpi.rank() != 0) return;
+    bench::print_row(benchmark, "hilo-mpi", o.transport, bytes, 2, o.repetition, hilo_value, unit);
+    bench::print_row(benchmark, "mpi", o.transport, bytes, 2, o.repetition, mpi_value, unit);
+  };
   for (std::uint64_t bytes : bench::sizes(o)) {
-    one_way_latency_us(hilo, warm, bytes);
-    one_way_latency_us(mpi, warm, bytes);
-    bench::alternate([&] { latency_row(hilo, o, bytes, "paired-latency", "hilo-mpi"); },
-                     [&] { latency_row(mpi, o, bytes, "paired-latency", "mpi"); });
-    bandwidth_mb_s(hilo, warm, bytes, window_for(bytes));
-    bandwidth_mb_s(mpi, warm, bytes, window_for(bytes));
-    bench::alternate([&] { bandwidth_row(hilo, o, bytes, "paired-bandwidth", "hilo-mpi"); },
-                     [&] { bandwidth_row(mpi, o, bytes, "paired-bandwidth", "mpi"); });
+    Buffer buf(bytes, std::byte{1});
+    for (int round = 0; round < bench::paired_rounds; ++round) {
+      const auto s = bench::interleaved_seconds_per_step(
+          o, ping_pong_step(hilo, buf), ping_pong_step(mpi, buf), barrier, agree,
+          bench::pilot_steps(bytes), max_latency_steps, round % 2 == 0);
+      rows("paired-latency", bytes, s.a * 1e6 / 2.0, s.b * 1e6 / 2.0, "us");
+    }
+    const int window = window_for(bytes);
+    WindowBuffers buffers(mpi.rank(), bytes, window);
+    for (int round = 0; round < bench::paired_rounds; ++round) {
+      const auto s = bench::interleaved_seconds_per_step(
+          o, window_step(hilo, buffers, window), window_step(mpi, buffers, window), barrier, agree,
+          bench::pilot_steps(bytes * window), max_window_steps, round % 2 == 0);
+      const double moved = double(bytes) * window / 1e6;
+      rows("paired-bandwidth", bytes, moved / s.a, moved / s.b, "MB/s");
+    }
   }
 }
 

@@ -15,8 +15,9 @@
 //
 //   --system hilo    under mpirun -> hilo-mpi, under hilorun -> hilo-tcp
 //   --system boost   Boost.MPI (the anchor)
-//   --system hilo+boost  both in one process under mpirun, over the same MPI, alternating at
-//                        each size (bench::alternate); rows named paired-serialized
+//   --system hilo+boost  both in one process under mpirun, over the same MPI, interleaved on the
+//                        same vectors (bench::interleaved_seconds_per_step); rows named
+//                        paired-serialized, paired-serialized-into
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
 #include <boost/serialization/string.hpp>
@@ -120,21 +121,20 @@ std::vector<std::uint64_t> counts(const bench::Options& o) {
 
 enum class Receive { fresh, into };
 
-// Ping-pongs `records` between ranks 0 and 1: the one-way time in us.
+// One ping-pong of `records` between ranks 0 and 1 over `side`. The receiving side's vector is
+// `kept`: with Receive::into each receive overwrites what the previous one filled.
 template <class Side>
-double one_way_us(Side& side, const bench::Options& o, const std::vector<Record>& records,
-                  Receive how) {
-  const std::uint64_t count = records.size();
-  std::vector<Record> kept;  // Receive::into: what the previous receive filled
-  auto receive = [&](int from) -> const std::vector<Record>& {
-    if (how == Receive::fresh)
-      kept = side.recv(from);  // the previous vector is freed here, as a loop's would be
-    else
-      side.recv_into(from, kept);
-    check(kept, count, side.name);
-    return kept;
-  };
-  auto ping_pong = [&] {
+auto ping_pong_step(Side& side, const std::vector<Record>& records, Receive how,
+                    std::vector<Record>& kept) {
+  return [&side, &records, how, &kept] {
+    auto receive = [&](int from) -> const std::vector<Record>& {
+      if (how == Receive::fresh)
+        kept = side.recv(from);  // the previous vector is freed here, as a loop's would be
+      else
+        side.recv_into(from, kept);
+      check(kept, records.size(), side.name);
+      return kept;
+    };
     if (side.rank() == 0) {
       side.send(1, records);
       receive(1);
@@ -142,18 +142,32 @@ double one_way_us(Side& side, const bench::Options& o, const std::vector<Record>
       side.send(0, receive(0));
     }
   };
+}
+
+constexpr int max_steps = 5000;
+int pilot_steps(std::uint64_t count) {
+  return count >= 100000 ? 1 : 5;
+}
+
+// Ping-pongs `records` between ranks 0 and 1: the one-way time in us.
+template <class Side>
+double one_way_us(Side& side, const bench::Options& o, const std::vector<Record>& records,
+                  Receive how) {
+  std::vector<Record> kept;
   const double seconds = bench::seconds_per_step(
-      o, ping_pong, [&] { side.barrier(); }, [&](int n) { return side.agree(n); },
-      count >= 100000 ? 1 : 5, 5000);
+      o, ping_pong_step(side, records, how, kept), [&] { side.barrier(); },
+      [&](int n) { return side.agree(n); }, pilot_steps(records.size()), max_steps);
   return seconds * 1e6 / 2.0;
 }
 
-// One CSV row: "serialized" or "serialized-into" after `prefix` ("" or "paired-").
+const char* benchmark_name(Receive how) {
+  return how == Receive::fresh ? "serialized" : "serialized-into";
+}
+
+// One CSV row of `side`'s time for `records`.
 template <class Side>
-void row(Side& side, const bench::Options& o, const std::vector<Record>& records, Receive how,
-         const std::string& prefix) {
-  const double us = one_way_us(side, o, records, how);
-  const std::string benchmark = prefix + (how == Receive::fresh ? "serialized" : "serialized-into");
+void row(Side& side, const bench::Options& o, const std::string& benchmark,
+         const std::vector<Record>& records, double us) {
   if (side.rank() == 0)
     bench::print_row(benchmark, side.name, o.transport, records.size() * record_payload_bytes, 2,
                      o.repetition, us, "us");
@@ -163,21 +177,29 @@ template <class Side>
 void run(Side& side, const bench::Options& o) {
   check_pair(side);
   for (Receive how : {Receive::fresh, Receive::into})
-    for (std::uint64_t count : counts(o)) row(side, o, make_records(count), how, "");
+    for (std::uint64_t count : counts(o)) {
+      const std::vector<Record> records = make_records(count);
+      row(side, o, benchmark_name(how), records, one_way_us(side, o, records, how));
+    }
 }
 
-// hilo-mpi and Boost.MPI over the same MPI, alternating in one process (bench::alternate), each
-// size after an unrecorded warm-up measurement of each.
+// hilo-mpi and Boost.MPI over the same MPI, interleaved in one process on the same vectors
+// (bench::interleaved_seconds_per_step), paired_rounds measurements per size.
 void run_paired(HiloSide& hilo, BoostSide& boost, const bench::Options& o) {
   check_pair(hilo);
-  const bench::Options warm = bench::warm_up_options(o);
   for (Receive how : {Receive::fresh, Receive::into})
     for (std::uint64_t count : counts(o)) {
       const std::vector<Record> records = make_records(count);
-      one_way_us(hilo, warm, records, how);
-      one_way_us(boost, warm, records, how);
-      bench::alternate([&] { row(hilo, o, records, how, "paired-"); },
-                       [&] { row(boost, o, records, how, "paired-"); });
+      std::vector<Record> kept;
+      const std::string benchmark = std::string("paired-") + benchmark_name(how);
+      for (int round = 0; round < bench::paired_rounds; ++round) {
+        const auto s = bench::interleaved_seconds_per_step(
+            o, ping_pong_step(hilo, records, how, kept), ping_pong_step(boost, records, how, kept),
+            [&] { boost.barrier(); }, [&](int n) { return boost.agree(n); }, pilot_steps(count),
+            max_steps, round % 2 == 0);
+        row(hilo, o, benchmark, records, s.a * 1e6 / 2.0);
+        row(boost, o, benchmark, records, s.b * 1e6 / 2.0);
+      }
     }
 }
 
