@@ -171,13 +171,30 @@ std::string MpiTransport::describe(const char* op, int peer, int tag) const {
   return mpi::CallSite{op, rank_, mpi_source(peer), mpi_tag(tag)}.text();
 }
 
+// The fast paths of send and recv below call MPI directly when the count fits an int, and keep
+// every error (and mpi::Count's derived datatypes for larger messages) in other functions: with
+// them inline, the compiler saved and restored six registers and laid out the error paths around
+// each call, ~40 of hilo's ~140 instructions per 8-byte round trip (callgrind).
 void MpiTransport::send(int dest, int tag, const void* data, std::size_t bytes, DataType type,
                         Deadline) {
   // Not bounded by the deadline: MPI cannot take back a send it has started. A small send
   // returns at once; a large one returns when the receiver has taken it.
+  const std::size_t elements = mpi::elements_in(type, bytes);
+  if (elements <= static_cast<std::size_t>(INT_MAX)) [[likely]] {
+    const int rc =
+        MPI_Send(data, static_cast<int>(elements), mpi::datatype_of(type), dest, tag, comm_);
+    if (rc != MPI_SUCCESS) [[unlikely]]
+      throw_send_failed(rc, dest, tag);
+    return;
+  }
   mpi::Count count(type, bytes);
-  check_or_describe(MPI_Send(data, count.count(), count.type(), dest, tag, comm_),
-                    [&] { return describe("send", dest, tag); });
+  const int rc = MPI_Send(data, count.count(), count.type(), dest, tag, comm_);
+  if (rc != MPI_SUCCESS) throw_send_failed(rc, dest, tag);
+}
+
+void MpiTransport::throw_send_failed(int rc, int dest, int tag) const {
+  mpi::check(rc, describe("send", dest, tag));
+  throw Error("hilo: internal error: throw_send_failed without an MPI error");
 }
 
 std::unique_ptr<Operation> MpiTransport::isend(int dest, int tag,
@@ -213,26 +230,38 @@ Status MpiTransport::receive_matched(MPI_Message& message, MPI_Status& probed, c
 }
 
 Status MpiTransport::recv(int source, int tag, const Sink& sink, Deadline deadline) {
-  MPI_Status status;
   if (sink.has_fixed_size() && deadline.is_never()) {
     // The fast path: one MPI_Recv straight into the object, as a hand-written MPI program would.
-    mpi::Count count(sink.type, sink.fixed_bytes);
-    int rc = MPI_Recv(sink.fixed, count.count(), count.type(), mpi_source(source), mpi_tag(tag),
-                      comm_, &status);
-    int error_class = MPI_SUCCESS;
-    if (rc != MPI_SUCCESS) MPI_Error_class(rc, &error_class);
-    if (error_class == MPI_ERR_TRUNCATE)
-      throw Error("hilo: " + describe("recv", source, tag) + ": the message is larger than the " +
-                  std::to_string(sink.fixed_bytes) +
-                  " bytes the receiver expects (MPI has consumed it)");
-    check_or_describe(rc, [&] { return describe("recv", source, tag); });
-    const std::size_t bytes = mpi::bytes_of(status);
-    if (bytes != sink.fixed_bytes)
-      throw Error("hilo: " + describe("recv", source, tag) + ": the message holds " +
-                  std::to_string(bytes) + " bytes, the receiver expects exactly " +
-                  std::to_string(sink.fixed_bytes));
-    return Status{status.MPI_SOURCE, status.MPI_TAG, bytes};
+    const std::size_t elements = mpi::elements_in(sink.type, sink.fixed_bytes);
+    if (elements <= static_cast<std::size_t>(INT_MAX)) [[likely]] {
+      MPI_Status status;
+      const int rc = MPI_Recv(sink.fixed, static_cast<int>(elements), mpi::datatype_of(sink.type),
+                              mpi_source(source), mpi_tag(tag), comm_, &status);
+      if (rc != MPI_SUCCESS || mpi::bytes_of(status) != sink.fixed_bytes) [[unlikely]]
+        throw_fixed_receive_failed(rc, status, sink.fixed_bytes, source, tag);
+      return Status{status.MPI_SOURCE, status.MPI_TAG, sink.fixed_bytes};
+    }
   }
+  return recv_probed(source, tag, sink, deadline);
+}
+
+void MpiTransport::throw_fixed_receive_failed(int rc, const MPI_Status& status,
+                                              std::size_t expected, int source, int tag) const {
+  int error_class = MPI_SUCCESS;
+  if (rc != MPI_SUCCESS) MPI_Error_class(rc, &error_class);
+  if (error_class == MPI_ERR_TRUNCATE)
+    throw Error("hilo: " + describe("recv", source, tag) + ": the message is larger than the " +
+                std::to_string(expected) + " bytes the receiver expects (MPI has consumed it)");
+  if (rc != MPI_SUCCESS) mpi::check(rc, describe("recv", source, tag));
+  throw Error("hilo: " + describe("recv", source, tag) + ": the message holds " +
+              std::to_string(mpi::bytes_of(status)) + " bytes, the receiver expects exactly " +
+              std::to_string(expected));
+}
+
+// Every other receive: of unknown size (matched with a probe, then received into storage of its
+// size), with a deadline, or of more than INT_MAX elements.
+Status MpiTransport::recv_probed(int source, int tag, const Sink& sink, Deadline deadline) {
+  MPI_Status status;
   MPI_Message message;
   if (deadline.is_never()) {
     check_or_describe(MPI_Mprobe(mpi_source(source), mpi_tag(tag), comm_, &message, &status),

@@ -70,6 +70,13 @@ class MpiTransport final : public Transport, public NativeCollectives {
                          int tag);
   void finish_collective(MPI_Request& request, Deadline deadline, const char* what);
   std::string describe(const char* op, int peer, int tag) const;
+  // The error of a blocking send or of a receive of known size that MPI_Send or MPI_Recv
+  // reported (rc) or whose size was not the one expected; out of line so that the fast paths stay
+  // small.
+  [[noreturn]] void throw_send_failed(int rc, int dest, int tag) const;
+  [[noreturn]] void throw_fixed_receive_failed(int rc, const MPI_Status& status,
+                                               std::size_t expected, int source, int tag) const;
+  Status recv_probed(int source, int tag, const Sink& sink, Deadline deadline);
 
   MPI_Comm comm_;
   bool owned_;
