@@ -17,6 +17,11 @@ void check(int rc, const std::string& what) {
               (length > 0 ? std::string(text, length) : "MPI error " + std::to_string(rc)));
 }
 
+void fail(int rc, const char* what) {
+  check(rc, std::string(what));
+  throw Error(std::string("hilo: internal error: mpi::fail without an MPI error in ") + what);
+}
+
 void Count::describe_in_blocks(MPI_Datatype element, std::size_t count) {
   // count = blocks * 2^20 + rest, as one struct type of (blocks x chunk) then (rest x element).
   constexpr std::size_t chunk_elements = std::size_t{1} << 20;

@@ -29,8 +29,12 @@ void check(int rc, const std::string& what);
 // The same for a call's name: the std::string is made only on failure. (Converting the name on
 // every call cost a heap allocation for names over 15 characters: callgrind counted ~270
 // instructions per receive in bytes_of's "MPI_Get_elements_x", more than the MPI call itself.)
+// (The string is made out of line, in fail(): inline, its construction made every caller save
+// registers around the MPI call on the path that succeeds.)
+[[noreturn]] void fail(int rc, const char* what);
 inline void check(int rc, const char* what) {
-  if (rc != MPI_SUCCESS) check(rc, std::string(what));
+  if (rc != MPI_SUCCESS) [[unlikely]]
+    fail(rc, what);
 }
 inline void check(int rc, const CallSite& site) {
   if (rc != MPI_SUCCESS) check(rc, site.text());

@@ -420,18 +420,26 @@ MPI_Op mpi_op(ReduceKind op, DataType type) {
 
 bool MpiTransport::reduce(const void* in, void* out, std::size_t count, DataType type,
                           ReduceKind op, int root, Deadline deadline) {
-  MPI_Op mop = mpi_op(op, type);
+  const MPI_Op mop = mpi_op(op, type);
   if (mop == MPI_OP_NULL || count > static_cast<std::size_t>(INT_MAX)) return false;
-  MPI_Datatype t = mpi::datatype_of(type);
-  const int n = static_cast<int>(count);
   // MPI forbids aliased buffers; in place is spelled MPI_IN_PLACE where the result lands.
   if (in == out && (root < 0 || root == rank_)) in = MPI_IN_PLACE;
+  if (root < 0 && deadline.is_never()) [[likely]] {
+    // The common case, lean as send's fast path is (errors out of line).
+    const int rc =
+        MPI_Allreduce(in, out, static_cast<int>(count), mpi::datatype_of(type), mop, comm_);
+    mpi::check(rc, "MPI_Allreduce");
+    return true;
+  }
+  return reduce_other(in, out, static_cast<int>(count), mpi::datatype_of(type), mop, root,
+                      deadline);
+}
+
+// reduce with a root, or bounded by a deadline.
+bool MpiTransport::reduce_other(const void* in, void* out, int n, MPI_Datatype t, MPI_Op mop,
+                                int root, Deadline deadline) {
   MPI_Request request;
   if (root < 0) {
-    if (deadline.is_never()) {
-      mpi::check(MPI_Allreduce(in, out, n, t, mop, comm_), "MPI_Allreduce");
-      return true;
-    }
     mpi::check(MPI_Iallreduce(in, out, n, t, mop, comm_, &request), "MPI_Iallreduce");
     finish_collective(request, deadline, "MPI_Iallreduce");
     return true;
