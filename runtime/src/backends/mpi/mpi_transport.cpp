@@ -22,6 +22,12 @@ Status status_of(const MPI_Status& s) {
   return Status{s.MPI_SOURCE, s.MPI_TAG, mpi::bytes_of(s)};
 }
 
+// The error of a receive of known size that matched a message of another size.
+Error wrong_size(const std::string& call, std::size_t got, std::size_t expected) {
+  return Error("hilo: " + call + ": the message holds " + std::to_string(got) +
+               " bytes, the receiver expects exactly " + std::to_string(expected));
+}
+
 std::string seconds_text(Deadline::Clock::duration d) {
   char text[32];
   std::snprintf(text, sizeof text, "%.3f s", std::chrono::duration<double>(d).count());
@@ -91,9 +97,7 @@ class FixedReceive final : public Operation, public PooledOperation {
  private:
   void check_size() {
     if (mpi::bytes_of(status_) != expected_)
-      throw Error("hilo: " + what_.text() + ": the message holds " +
-                  std::to_string(mpi::bytes_of(status_)) + " bytes, the receiver expects exactly " +
-                  std::to_string(expected_));
+      throw wrong_size(what_.text(), mpi::bytes_of(status_), expected_);
   }
   MPI_Request request_;
   MPI_Status status_{};
@@ -253,9 +257,7 @@ void MpiTransport::throw_fixed_receive_failed(int rc, const MPI_Status& status,
     throw Error("hilo: " + describe("recv", source, tag) + ": the message is larger than the " +
                 std::to_string(expected) + " bytes the receiver expects (MPI has consumed it)");
   if (rc != MPI_SUCCESS) mpi::check(rc, describe("recv", source, tag));
-  throw Error("hilo: " + describe("recv", source, tag) + ": the message holds " +
-              std::to_string(mpi::bytes_of(status)) + " bytes, the receiver expects exactly " +
-              std::to_string(expected));
+  throw wrong_size(describe("recv", source, tag), mpi::bytes_of(status), expected);
 }
 
 // Every other receive: of unknown size (matched with a probe, then received into storage of its
@@ -420,26 +422,18 @@ MPI_Op mpi_op(ReduceKind op, DataType type) {
 
 bool MpiTransport::reduce(const void* in, void* out, std::size_t count, DataType type,
                           ReduceKind op, int root, Deadline deadline) {
-  const MPI_Op mop = mpi_op(op, type);
+  MPI_Op mop = mpi_op(op, type);
   if (mop == MPI_OP_NULL || count > static_cast<std::size_t>(INT_MAX)) return false;
+  MPI_Datatype t = mpi::datatype_of(type);
+  const int n = static_cast<int>(count);
   // MPI forbids aliased buffers; in place is spelled MPI_IN_PLACE where the result lands.
   if (in == out && (root < 0 || root == rank_)) in = MPI_IN_PLACE;
-  if (root < 0 && deadline.is_never()) [[likely]] {
-    // The common case, lean as send's fast path is (errors out of line).
-    const int rc =
-        MPI_Allreduce(in, out, static_cast<int>(count), mpi::datatype_of(type), mop, comm_);
-    mpi::check(rc, "MPI_Allreduce");
-    return true;
-  }
-  return reduce_other(in, out, static_cast<int>(count), mpi::datatype_of(type), mop, root,
-                      deadline);
-}
-
-// reduce with a root, or bounded by a deadline.
-bool MpiTransport::reduce_other(const void* in, void* out, int n, MPI_Datatype t, MPI_Op mop,
-                                int root, Deadline deadline) {
   MPI_Request request;
   if (root < 0) {
+    if (deadline.is_never()) {
+      mpi::check(MPI_Allreduce(in, out, n, t, mop, comm_), "MPI_Allreduce");
+      return true;
+    }
     mpi::check(MPI_Iallreduce(in, out, n, t, mop, comm_, &request), "MPI_Iallreduce");
     finish_collective(request, deadline, "MPI_Iallreduce");
     return true;

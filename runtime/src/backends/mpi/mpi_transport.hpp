@@ -77,8 +77,6 @@ class MpiTransport final : public Transport, public NativeCollectives {
   [[noreturn]] void throw_fixed_receive_failed(int rc, const MPI_Status& status,
                                                std::size_t expected, int source, int tag) const;
   Status recv_probed(int source, int tag, const Sink& sink, Deadline deadline);
-  bool reduce_other(const void* in, void* out, int n, MPI_Datatype t, MPI_Op mop, int root,
-                    Deadline deadline);
 
   MPI_Comm comm_;
   bool owned_;
