@@ -95,18 +95,24 @@ inline double seconds_since(Clock::time_point start) {
 // per step and the count that fills this box is used, within [2, max_steps].
 constexpr double time_box_seconds = 0.2;
 
+// The number of steps of `per_step` seconds that fills the time box, within [2, max_steps], as
+// agree(proposal) makes it: the same count on every rank (e.g. rank 0's proposal).
+template <class Agree>
+int agreed_steps(const Options& o, double per_step, Agree&& agree, int max_steps) {
+  const double wanted = time_box_seconds * o.scale / std::max(per_step, 1e-9);
+  return agree(static_cast<int>(std::clamp(wanted, 2.0, double(max_steps))));
+}
+
 // Times `step` OSU style: `pilot` untimed steps (the warm-up, which also estimates the cost of a
 // step), then the ranks agree on a step count and run it between barriers. Returns seconds per
-// step. agree(proposal) must return the same count on every rank (e.g. rank 0's proposal).
+// step.
 template <class Step, class Barrier, class Agree>
 double seconds_per_step(const Options& o, Step&& step, Barrier&& barrier, Agree&& agree, int pilot,
                         int max_steps) {
   barrier();
   const auto pilot_start = Clock::now();
   for (int i = 0; i < pilot; ++i) step();
-  const double per_step = std::max(seconds_since(pilot_start) / pilot, 1e-9);
-  const double wanted = time_box_seconds * o.scale / per_step;
-  const int steps = agree(static_cast<int>(std::clamp(wanted, 2.0, double(max_steps))));
+  const int steps = agreed_steps(o, seconds_since(pilot_start) / pilot, agree, max_steps);
   barrier();
   const auto start = Clock::now();
   for (int i = 0; i < steps; ++i) step();
@@ -158,8 +164,7 @@ PairedSeconds interleaved_seconds_per_step(const Options& o, StepA&& step_a, Ste
   barrier();
   const double pilot_seconds = std::max(time_steps(step_a, pilot), time_steps(step_b, pilot));
   const double per_step = std::max(pilot_seconds / pilot, 1e-9);
-  const int steps = agree(
-      static_cast<int>(std::clamp(time_box_seconds * o.scale / per_step, 2.0, double(max_steps))));
+  const int steps = agreed_steps(o, per_step, agree, max_steps);
   const int block =
       agree(static_cast<int>(std::clamp(block_seconds / per_step, 1.0, double(steps))));
   barrier();
