@@ -133,9 +133,9 @@ inline int pilot_steps(std::uint64_t bytes) {
 // two full runs). Two whole measurements one after the other in one process still did not
 // share enough: each allocated its own buffers (the first at a new size on memory glibc had just
 // mapped, the next on its heap; hilo-mpi's 16 MiB all-reduce read x1.04-1.17 of the same
-// MPI_Allreduce whenever it ran first), and with 4 ranks on 2 cores a 0.2 s measurement could
-// run with two ranks sharing a core throughout while the other's did not (x0.94-1.07 between
-// measurements of the same call).
+// MPI_Allreduce when it ran first in its round), and with 4 ranks on 2 cores a 0.2 s measurement
+// could run with two ranks sharing a core throughout while the other's did not (at p = 4 the same
+// 16 MiB MPI_Allreduce, through hilo and raw, read x0.94-1.07 of itself in six such pairs).
 // So the two systems' steps interleave in blocks of about block_seconds (a block of a, a block
 // of b, then b before a in the next pair, and so on), on the same buffers, and each system's time
 // is the sum of its blocks: both run under the same conditions, and their ratio is what hilo
