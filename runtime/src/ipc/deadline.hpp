@@ -23,6 +23,14 @@ inline timespec deadline_after(clockid_t clock, long long nanoseconds) {
   return deadline;
 }
 
+// Nanoseconds from now until `deadline` on CLOCK_MONOTONIC (negative once it has passed).
+inline long long nanoseconds_until(const timespec& deadline) {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (static_cast<long long>(deadline.tv_sec) - now.tv_sec) * 1'000'000'000LL +
+         (deadline.tv_nsec - now.tv_nsec);
+}
+
 // The timed waits use CLOCK_MONOTONIC (pthread_mutex_clocklock, sem_clockwait) so that a change
 // of the wall clock neither shortens nor stretches them. Under ThreadSanitizer, GCC 12's libtsan
 // does not intercept the *_clock* calls, and its pthread_mutex_timedlock interceptor ignores

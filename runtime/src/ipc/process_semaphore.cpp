@@ -60,13 +60,21 @@ bool ProcessSemaphore::try_acquire() {
 bool ProcessSemaphore::try_acquire_for_nanoseconds(long long nanoseconds) {
   if (nanoseconds <= 0) return try_acquire();
   sem_t& semaphore = storage().semaphore;
-  // An absolute deadline, so a wait restarted after EINTR does not start counting again.
-  timespec deadline = detail::semaphore_deadline_after(nanoseconds);
-  while (detail::timed_wait(&semaphore, deadline) != 0) {
-    if (errno == ETIMEDOUT) return false;
-    if (errno != EINTR) fail("try_acquire_for", errno);
+  // The monotonic deadline decides. timed_wait's own clock is the wall clock under
+  // ThreadSanitizer (deadline.hpp), which can move ahead of the monotonic one: a 150 ms wait
+  // once timed out after 149.7 ms. So a timeout counts only once the monotonic deadline has
+  // passed; before that the wait goes on for what is left.
+  const timespec give_up = detail::deadline_after(CLOCK_MONOTONIC, nanoseconds);
+  for (long long left = nanoseconds; left > 0; left = detail::nanoseconds_until(give_up)) {
+    // An absolute deadline, so a wait restarted after EINTR does not start counting again.
+    const timespec deadline = detail::semaphore_deadline_after(left);
+    for (;;) {
+      if (detail::timed_wait(&semaphore, deadline) == 0) return true;
+      if (errno == ETIMEDOUT) break;
+      if (errno != EINTR) fail("try_acquire_for", errno);
+    }
   }
-  return true;
+  return false;
 }
 
 void ProcessSemaphore::release(unsigned int units) {
