@@ -305,28 +305,17 @@ void check_pair(Peer& peer) {
   if (peer.rank() == 0) bench::print_header();
 }
 
-template <class Peer>
-void latency_row(Peer& peer, const bench::Options& o, std::uint64_t bytes, const char* benchmark,
-                 const std::string& system) {
-  const double us = one_way_latency_us(peer, o, bytes);
-  if (peer.rank() == 0)
-    bench::print_row(benchmark, system, o.transport, bytes, 2, o.repetition, us, "us");
-}
-
-template <class Peer>
-void bandwidth_row(Peer& peer, const bench::Options& o, std::uint64_t bytes, const char* benchmark,
-                   const std::string& system) {
-  const double mb_s = bandwidth_mb_s(peer, o, bytes, window_for(bytes));
-  if (peer.rank() == 0)
-    bench::print_row(benchmark, system, o.transport, bytes, 2, o.repetition, mb_s, "MB/s");
-}
-
+// Every size's latency row, then its bandwidth row (rank 0 prints).
 template <class Peer>
 void run(Peer& peer, const bench::Options& o, const std::string& system) {
   check_pair(peer);
+  const bool printer = peer.rank() == 0;
   for (std::uint64_t bytes : bench::sizes(o)) {
-    latency_row(peer, o, bytes, "latency", system);
-    bandwidth_row(peer, o, bytes, "bandwidth", system);
+    const double us = one_way_latency_us(peer, o, bytes);
+    if (printer) bench::print_row("latency", system, o.transport, bytes, 2, o.repetition, us, "us");
+    const double mb_s = bandwidth_mb_s(peer, o, bytes, window_for(bytes));
+    if (printer)
+      bench::print_row("bandwidth", system, o.transport, bytes, 2, o.repetition, mb_s, "MB/s");
   }
 }
 
