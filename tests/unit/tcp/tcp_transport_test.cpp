@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <future>
 #include <numeric>
 #include <set>
@@ -40,11 +41,14 @@ struct Plan {
   std::vector<hilo::launch::PeerAddress> table;
 };
 
-Plan plan_world(int n) {
+// Every rank on a host of its own, or (one_host) all on one host, as processes of one machine:
+// then they offer each other their memory (single_copy.hpp, peer_memory.hpp).
+Plan plan_world(int n, bool one_host = false) {
   Plan plan;
   for (int r = 0; r < n; ++r) {
     plan.listeners.push_back(hilo::tcp::listen_on("127.0.0.1", {}));
-    plan.table.push_back({r, host_name(r), "127.0.0.1", plan.listeners.back().port});
+    plan.table.push_back(
+        {r, one_host ? host_name(0) : host_name(r), "127.0.0.1", plan.listeners.back().port});
   }
   return plan;
 }
@@ -82,17 +86,13 @@ std::unique_ptr<hilo::Transport> world_of(const std::shared_ptr<Engine>& engine)
                                std::to_string(__LINE__) + ")");                           \
   } while (false)
 
-// Runs fn(comm) on every rank of a fresh n-rank world, each on its own thread; rethrows the first
+// Runs fn(engine) on every rank of a fresh world, each on its own thread; rethrows the first
 // failure; every rank finishes cleanly afterwards.
-void run_world(int n, const std::function<void(Communicator&)>& fn) {
-  auto engines = connect_all(plan_world(n));
+void run_engines(Plan plan, const std::function<void(const std::shared_ptr<Engine>&)>& fn) {
+  auto engines = connect_all(std::move(plan));
   std::vector<std::future<void>> ranks;
-  for (int r = 0; r < n; ++r)
-    ranks.push_back(std::async(std::launch::async, [&, r] {
-      Communicator comm(world_of(engines[static_cast<std::size_t>(r)]));
-      comm.set_default_timeout(60s);  // a bug shows up as a failure, not a hung test
-      fn(comm);
-    }));
+  for (auto& engine : engines)
+    ranks.push_back(std::async(std::launch::async, [&fn, &engine] { fn(engine); }));
   std::exception_ptr first;
   for (auto& f : ranks) {
     try {
@@ -103,6 +103,15 @@ void run_world(int n, const std::function<void(Communicator&)>& fn) {
   }
   for (auto& e : engines) e->finish(5s);
   if (first) std::rethrow_exception(first);
+}
+
+// The same, fn(comm) on a Communicator of the world.
+void run_world(int n, const std::function<void(Communicator&)>& fn) {
+  run_engines(plan_world(n), [&fn](const std::shared_ptr<Engine>& engine) {
+    Communicator comm(world_of(engine));
+    comm.set_default_timeout(60s);  // a bug shows up as a failure, not a hung test
+    fn(comm);
+  });
 }
 
 std::vector<std::uint8_t> pattern(std::size_t bytes, int seed) {
@@ -384,4 +393,106 @@ TEST_CASE("tcp world: a frame with an absurd length is PeerLost, not an allocati
   }
   fd.reset();
   engine->finish(5s);
+}
+
+namespace {
+
+// direct_all_reduce (algorithms.hpp) of n doubles on the world's collective channel: value i of
+// rank r is i % 1000 + r. Returns whether it took the direct path; checks the result if it did.
+bool direct_sum(hilo::Transport& world, std::size_t n, bool in_place) {
+  hilo::Transport& t = world.collective_channel();
+  std::vector<double> in(n), out(in_place ? 0 : n);
+  for (std::size_t i = 0; i < n; ++i) in[i] = static_cast<double>(i % 1000) + t.rank();
+  double* result = in_place ? in.data() : out.data();
+  auto plus = [](double a, double b) { return a + b; };
+  RANK_CHECK(t.peer_memory() != nullptr);
+  if (!hilo::detail::direct_all_reduce(t, *t.peer_memory(), in.data(), result, n, plus,
+                                       hilo::Deadline::after(60s)))
+    return false;
+  const double ranks = t.size() * (t.size() - 1) / 2.0;
+  std::size_t wrong = 0;  // every element: a share off by one shows at its edge only
+  for (std::size_t i = 0; i < n; ++i)
+    wrong += result[i] != t.size() * static_cast<double>(i % 1000) + ranks;
+  RANK_CHECK(wrong == 0);
+  return true;
+}
+
+// Offers travel just after the mesh is up: until every rank has checked every other's, they
+// agree not to take the direct path. Calls direct_sum until they do (a bounded number of times).
+void direct_sum_once_agreed(hilo::Transport& world, std::size_t n, bool in_place) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    if (direct_sum(world, n, in_place)) return;
+    std::this_thread::sleep_for(1ms);
+  }
+  throw std::runtime_error("the ranks never agreed to reach each other's memory");
+}
+
+}  // namespace
+
+TEST_CASE("tcp world on one host: all-reduce reads and writes the peers' memory directly") {
+  for (int p : {2, 3, 4}) {
+    run_engines(plan_world(p, true), [](const std::shared_ptr<Engine>& engine) {
+      auto world = world_of(engine);
+      // Shares of n/p elements: uneven for p = 3 and odd n, several scratch pieces for 2^20.
+      for (std::size_t n : {std::size_t{5}, std::size_t{70001}, (std::size_t{1} << 20) + 3}) {
+        direct_sum_once_agreed(*world, n, false);
+        RANK_CHECK(direct_sum(*world, n, true));  // agreed for good: every offer is in
+      }
+      // Through the Communicator, which takes the same path for large vectors.
+      Communicator comm(world_of(engine));
+      std::vector<float> v(1 << 18, 1.0f), sum;
+      comm.all_reduce_into(v, sum, std::plus<>{});
+      RANK_CHECK(sum.size() == v.size() && sum.front() == comm.size() && sum.back() == comm.size());
+    });
+  }
+}
+
+TEST_CASE("tcp world on one host: with single copy off the ranks agree on the sockets") {
+  ::setenv("HILO_TCP_SINGLE_COPY", "off", 1);
+  Plan plan = plan_world(3, true);
+  std::vector<std::shared_ptr<Engine>> engines;
+  try {
+    engines = connect_all(std::move(plan));
+  } catch (...) {
+    ::unsetenv("HILO_TCP_SINGLE_COPY");
+    throw;
+  }
+  ::unsetenv("HILO_TCP_SINGLE_COPY");
+  std::vector<std::future<void>> ranks;
+  for (auto& engine : engines)
+    ranks.push_back(std::async(std::launch::async, [&engine] {
+      auto world = world_of(engine);
+      RANK_CHECK(!direct_sum(*world, 70001, false));
+      Communicator comm(world_of(engine));  // and the all-reduce still adds up, by sockets
+      std::vector<double> v(70001, 1.0);
+      RANK_CHECK(comm.all_reduce(v, std::plus<>{}).back() == 3.0);
+    }));
+  for (auto& rank : ranks) rank.get();
+  for (auto& e : engines) e->finish(5s);
+}
+
+TEST_CASE("tcp world on one host: a direct all-reduce of different lengths fails on every rank") {
+  std::atomic<int> named_both{0};
+  run_engines(plan_world(2, true), [&](const std::shared_ptr<Engine>& engine) {
+    auto world = world_of(engine);
+    direct_sum_once_agreed(*world, 70000, false);
+    hilo::Transport& t = world->collective_channel();
+    std::vector<double> in(t.rank() == 0 ? 70000 : 90000, 1.0), out(in.size());
+    auto plus = [](double a, double b) { return a + b; };
+    try {
+      hilo::detail::direct_all_reduce(t, *t.peer_memory(), in.data(), out.data(), in.size(), plus,
+                                      hilo::Deadline::after(60s));
+    } catch (const hilo::Error& e) {
+      const std::string what = e.what();
+      if (what.find("70000") != std::string::npos && what.find("90000") != std::string::npos)
+        ++named_both;
+    }
+  });
+  CHECK(named_both == 2);
+}
+
+TEST_CASE("tcp world on separate hosts: no peer memory") {
+  auto engines = connect_all(plan_world(2));
+  CHECK(world_of(engines[0])->peer_memory() == nullptr);
+  for (auto& e : engines) e->finish(5s);
 }

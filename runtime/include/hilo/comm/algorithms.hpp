@@ -7,8 +7,10 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -20,7 +22,7 @@ namespace hilo::detail {
 
 namespace tags {
 inline constexpr int barrier = 1, broadcast = 2, reduce = 3, gather = 4, scatter = 5, ring = 6,
-                     exchange = 7;
+                     exchange = 7, direct = 8;
 }
 
 // All-reduces of at least this size use a bandwidth-optimal algorithm (halving-doubling for p a
@@ -258,6 +260,83 @@ void halving_doubling_all_reduce(Transport& t, const E* in, E* out, std::size_t 
   }
 }
 
+// All-reduce of n raw elements by direct access to the other ranks' memory
+// (Transport::peer_memory: the tcp backend between processes of one host). Rank r combines its
+// share, elements [n r/p, n (r+1)/p), reading the other ranks' inputs straight from their
+// memory, then writes the finished share into every other rank's output. Each byte is copied
+// once, by the kernel, instead of twice through a socket, and no rank waits for a peer to be
+// scheduled to move data, which every socket step does when 4 ranks share 2 cores. Measured
+// against halving-doubling through loopback sockets (tcp backend, floats): p = 4, 1 MiB
+// 1.34 ms -> ~0.6 ms, 16 MiB 24 ms -> ~13 ms; p = 2, 256 KiB 82 -> ~40-80 us.
+//
+//   1. Every rank sends every other an entry: whether it may reach all their memory, its
+//      length, and where its `in` and `out` are. Unless every entry says it may, every rank
+//      returns false (they all saw the same entries) and the caller takes a socket algorithm.
+//   2. Rank r combines its share a piece at a time: each other rank's piece is read into a
+//      scratch piece that stays in cache, and combined into `out`.
+//   3. It writes its share into every other rank's `out`, then sends each an empty "done".
+//   4. It returns once every other rank's "done" is in: from then on nobody reads its `in` or
+//      writes its `out`.
+// In place (`in` == `out`) is safe: each share of a rank's vector is read and written only by
+// the rank that combines it, and written after it was read.
+template <class E, class Op>
+bool direct_all_reduce(Transport& t, PeerMemory& memory, const E* in, E* out, std::size_t n, Op& op,
+                       Deadline deadline) {
+  const int p = t.size(), r = t.rank();
+  const auto q_at = [&](int k) { return (r + k) % p; };  // the k-th other rank, k = 1 .. p-1
+  using Entry = std::array<std::uint64_t, 4>;            // may reach all, n, in, out
+  const DataType entry_type = data_type_of<std::uint64_t>();
+  Entry mine{1, n, reinterpret_cast<std::uintptr_t>(in), reinterpret_cast<std::uintptr_t>(out)};
+  for (int k = 1; k < p; ++k) mine[0] &= memory.reachable(q_at(k)) ? 1 : 0;
+  std::vector<Entry> entries(static_cast<std::size_t>(p));
+  {
+    std::vector<std::unique_ptr<Operation>> receives, sends;
+    for (int k = 1; k < p; ++k)
+      receives.push_back(
+          t.irecv(q_at(k), tags::direct, Sink{entry_type, &entries[q_at(k)], sizeof(Entry), {}}));
+    for (int k = 1; k < p; ++k)
+      sends.push_back(t.isend(q_at(k), tags::direct, nullptr, &mine, sizeof mine, entry_type));
+    for (auto& received : receives) received->wait(deadline);
+    for (auto& sent : sends) sent->wait(deadline);
+  }
+  entries[static_cast<std::size_t>(r)] = mine;
+  for (int q = 0; q < p; ++q)
+    if (entries[q][1] != n)
+      throw Error("hilo: all-reduce of vectors of different lengths (rank " + std::to_string(r) +
+                  ": " + std::to_string(n) + " elements, rank " + std::to_string(q) + ": " +
+                  std::to_string(entries[q][1]) + "): every rank must contribute the same length");
+  for (const Entry& entry : entries)
+    if (entry[0] == 0) return false;
+
+  auto begin = [&](int share) { return n * static_cast<std::size_t>(share) / p; };
+  const std::size_t first = begin(r), last = begin(r + 1);
+  // A scratch piece small enough to stay in cache between its read and its combining: at p = 4,
+  // 16 MiB, pieces of 16 KiB took ~16 ms, 64 and 256 KiB ~13 ms, 1 MiB ~14 ms (noisy).
+  constexpr std::size_t piece_bytes = 64 * 1024;
+  std::vector<E> scratch(std::max<std::size_t>(1, piece_bytes / sizeof(E)));
+  for (std::size_t at = first; at < last; at += scratch.size()) {
+    const std::size_t count = std::min(scratch.size(), last - at);
+    for (int k = 1; k < p; ++k) {
+      const int q = q_at(k);
+      memory.read(q, entries[q][2] + at * sizeof(E), scratch.data(), count * sizeof(E));
+      const E* acc = (k == 1 ? in : out) + at;
+      E* result = out + at;
+      for (std::size_t i = 0; i < count; ++i) result[i] = op(acc[i], scratch[i]);
+    }
+  }
+  std::vector<std::unique_ptr<Operation>> done;
+  for (int k = 1; k < p; ++k) {
+    const int q = q_at(k);
+    memory.write(q, out + first, entries[q][3] + first * sizeof(E), (last - first) * sizeof(E));
+    done.push_back(t.isend(q, tags::direct, nullptr, nullptr, 0, entry_type));
+  }
+  std::uint64_t none = 0;
+  for (int k = 1; k < p; ++k)
+    t.recv(q_at(k), tags::direct, Sink{entry_type, &none, 0, {}}, deadline);
+  for (auto& sent : done) sent->wait(deadline);
+  return true;
+}
+
 // Recursive-doubling all-reduce into `acc` (which holds this rank's value on entry): log2 p steps
 // in which partners swap what they have and both combine, so a small all-reduce costs log2 p
 // one-way hops, half of a tree reduce followed by a broadcast (MPI's choice for small messages
@@ -306,6 +385,9 @@ void all_reduce_into(Transport& t, const T& value, T& out, Op op, Deadline deadl
         value.size() >= static_cast<std::size_t>(t.size())) {
       out.resize(value.size());
       const int p = t.size();
+      if (PeerMemory* memory = t.peer_memory(); memory != nullptr && p > 1)
+        if (direct_all_reduce(t, *memory, value.data(), out.data(), value.size(), op, deadline))
+          return;
       if (std::has_single_bit(static_cast<unsigned>(p)))
         halving_doubling_all_reduce(t, value.data(), out.data(), value.size(), op, deadline);
       else

@@ -85,6 +85,21 @@ class NativeCollectives {
                        Deadline) = 0;
 };
 
+// Direct access to the memory of a communicator's other ranks, for collectives that copy each
+// byte once instead of through the network (direct_all_reduce in algorithms.hpp). The tcp
+// backend has it between processes of one host (cross-memory attach, as its single copy).
+class PeerMemory {
+ public:
+  virtual ~PeerMemory() = default;
+  // Whether this rank may read and write rank `rank`'s memory now. Ranks may answer differently
+  // (permissions, a peer's offer not yet in), so a collective agrees on it before relying on it.
+  virtual bool reachable(int rank) = 0;
+  // Copies `bytes` bytes from address `from` in rank `rank` to `to` here, or from `from` here to
+  // address `to` in rank `rank`. Throws hilo::PeerLost if the rank is gone, hilo::Error otherwise.
+  virtual void read(int rank, std::uintptr_t from, void* to, std::size_t bytes) = 0;
+  virtual void write(int rank, const void* from, std::uintptr_t to, std::size_t bytes) = 0;
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -129,6 +144,10 @@ class Transport {
   // Every rank must return the same value (the pieces' sizes are matched between sender and
   // receiver).
   virtual std::size_t min_pipeline_segment_bytes() const { return std::size_t{256} * 1024; }
+
+  // Non-null when every rank of this communicator runs on this rank's host and the backend can
+  // reach their memory there; the same on every rank (it depends only on the hosts).
+  virtual PeerMemory* peer_memory() { return nullptr; }
 
   // Where the typed layer borrows the buffers it encodes serialized values into and receives
   // them in (byte_buffer_cache.hpp).

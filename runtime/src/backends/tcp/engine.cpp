@@ -987,6 +987,12 @@ void Engine::queue_control_locked(Peer& peer, std::uint8_t flags, const std::byt
   flush_locked(peer);
 }
 
+pid_t Engine::memory_of(int world_rank) {
+  Peer& peer = *peers_[static_cast<std::size_t>(world_rank)];
+  std::lock_guard lock(peer.send_mutex);
+  return peer.can_copy_into ? peer.copy_pid : 0;
+}
+
 void Engine::handle_control(Peer& peer) {
   if (peer.header.flags == frame_flag_offer) {
     const SingleCopyOffer offer = decode_offer(peer.control.data());

@@ -121,6 +121,11 @@ class Engine {
   // directly, without asking epoll first; every few rounds all sockets are polled.
   void poll_until(const detail::PendingReceive& receive, int world_source);
 
+  // The pid of `world_rank`'s process when this rank may read and write its memory (its offer
+  // passed the probe: single_copy.hpp), else 0. Offers arrive just after the mesh is up, so a
+  // rank of this host may still read 0 in the first moments of a job.
+  pid_t memory_of(int world_rank);
+
   // Blocking send: returns once the socket has taken every byte (the buffer may be reused).
   // Throws PeerLost (peer dead or finished), Timeout (the peer does not read: it stalls).
   void send(int world_dest, const FrameHeader& header, const void* data, Deadline deadline);

@@ -53,21 +53,36 @@ std::uint64_t decode_address(const std::byte* bytes) {
   return get_le<std::uint64_t>(bytes);
 }
 
-int write_into(pid_t pid, const std::byte* from, std::uint64_t to, std::size_t bytes) {
+namespace {
+
+// process_vm_writev or process_vm_readv until every byte moved (they may stop short).
+template <class Copy>
+int copy_all(Copy copy, pid_t pid, std::byte* local_bytes, std::uint64_t remote_address,
+             std::size_t bytes) {
   while (bytes > 0) {
-    iovec local{const_cast<std::byte*>(from), bytes};
-    iovec remote{reinterpret_cast<void*>(to), bytes};
-    const ssize_t written = ::process_vm_writev(pid, &local, 1, &remote, 1, 0);
-    if (written < 0) {
+    iovec local{local_bytes, bytes};
+    iovec remote{reinterpret_cast<void*>(remote_address), bytes};
+    const ssize_t moved = copy(pid, &local, 1, &remote, 1, 0);
+    if (moved < 0) {
       if (errno == EINTR) continue;
       return errno;
     }
-    if (written == 0) return EFAULT;  // no progress: the remote range is not writable
-    from += written;
-    to += static_cast<std::uint64_t>(written);
-    bytes -= static_cast<std::size_t>(written);
+    if (moved == 0) return EFAULT;  // no progress: the remote range is not accessible
+    local_bytes += moved;
+    remote_address += static_cast<std::uint64_t>(moved);
+    bytes -= static_cast<std::size_t>(moved);
   }
   return 0;
+}
+
+}  // namespace
+
+int write_into(pid_t pid, const std::byte* from, std::uint64_t to, std::size_t bytes) {
+  return copy_all(::process_vm_writev, pid, const_cast<std::byte*>(from), to, bytes);
+}
+
+int read_from(pid_t pid, std::uint64_t from, std::byte* to, std::size_t bytes) {
+  return copy_all(::process_vm_readv, pid, to, from, bytes);
 }
 
 }  // namespace hilo::tcp

@@ -29,7 +29,8 @@
 // memory. The peer reads that word back with process_vm_readv; only if the value matches (the
 // right process, same pid namespace, and the kernel's ptrace rules allow it: same user, and
 // Yama's ptrace_scope if any) does it send that rank large payloads this way. Otherwise, or with
-// HILO_TCP_SINGLE_COPY=off, everything goes through the socket as before.
+// HILO_TCP_SINGLE_COPY=off, everything goes through the socket as before. The same check lets
+// the all-reduce read and write the vectors of ranks of this host directly (peer_memory.hpp).
 #pragma once
 
 #include <sys/types.h>
@@ -74,5 +75,7 @@ std::uint64_t decode_address(const std::byte* bytes);
 // Writes `bytes` bytes from `from` to `to` in process `pid`. Returns 0, or the errno that stopped
 // it (ESRCH: the process is gone).
 int write_into(pid_t pid, const std::byte* from, std::uint64_t to, std::size_t bytes);
+// Reads `bytes` bytes from `from` in process `pid` to `to`; returns as write_into does.
+int read_from(pid_t pid, std::uint64_t from, std::byte* to, std::size_t bytes);
 
 }  // namespace hilo::tcp

@@ -53,6 +53,8 @@ TcpTransport::TcpTransport(std::shared_ptr<Engine> engine, std::uint64_t context
                            std::vector<int> members, int rank)
     : engine_(std::move(engine)), context_(context), members_(std::move(members)), rank_(rank) {
   mine_ = &engine_->mailbox(context_, members_, rank_);
+  if (members_.size() > 1 && TcpPeerMemory::all_on_host_of(*engine_, members_, world_rank(rank_)))
+    memory_ = std::make_unique<TcpPeerMemory>(*engine_, members_);
 }
 
 std::string TcpTransport::host_of(int rank) const {

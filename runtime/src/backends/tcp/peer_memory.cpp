@@ -1,0 +1,47 @@
+#include "backends/tcp/peer_memory.hpp"
+
+#include <cerrno>
+#include <string>
+
+#include "backends/tcp/single_copy.hpp"
+#include "hilo/errors.hpp"
+#include "launch/system_error.hpp"
+
+namespace hilo::tcp {
+
+bool TcpPeerMemory::all_on_host_of(const Engine& engine, const std::vector<int>& members, int me) {
+  const std::string& host = engine.peer(me).host;
+  for (int member : members)
+    if (engine.peer(member).host != host) return false;
+  return true;
+}
+
+bool TcpPeerMemory::reachable(int rank) {
+  return engine_.memory_of(world_rank(rank)) != 0;
+}
+
+void TcpPeerMemory::read(int rank, std::uintptr_t from, void* to, std::size_t bytes) {
+  const int failure =
+      read_from(engine_.memory_of(world_rank(rank)), from, static_cast<std::byte*>(to), bytes);
+  if (failure != 0) fail(rank, "read", bytes, failure);
+}
+
+void TcpPeerMemory::write(int rank, const void* from, std::uintptr_t to, std::size_t bytes) {
+  const int failure = write_into(engine_.memory_of(world_rank(rank)),
+                                 static_cast<const std::byte*>(from), to, bytes);
+  if (failure != 0) fail(rank, "write", bytes, failure);
+}
+
+void TcpPeerMemory::fail(int rank, const char* what, std::size_t bytes, int failure) const {
+  const int world = world_rank(rank);
+  const std::string what_failed = "hilo: rank " + std::to_string(engine_.rank()) + " could not " +
+                                  what + " " + std::to_string(bytes) +
+                                  " bytes of an all-reduce in the memory of world " +
+                                  engine_.describe(world) + " (cross-memory attach)";
+  if (failure == ESRCH)
+    throw PeerLost(what_failed + ": its process is gone (exited or was killed)", world,
+                   engine_.peer(world).host);
+  throw Error(launch::errno_message(what_failed, failure));
+}
+
+}  // namespace hilo::tcp
