@@ -471,24 +471,34 @@ TEST_CASE("tcp world on one host: with single copy off the ranks agree on the so
   for (auto& e : engines) e->finish(5s);
 }
 
-TEST_CASE("tcp world on one host: a direct all-reduce of different lengths fails on every rank") {
-  std::atomic<int> named_both{0};
+TEST_CASE("tcp world on one host: a direct all-reduce of other lengths or types fails everywhere") {
+  std::atomic<int> named_lengths{0}, named_types{0};
   run_engines(plan_world(2, true), [&](const std::shared_ptr<Engine>& engine) {
     auto world = world_of(engine);
     direct_sum_once_agreed(*world, 70000, false);
     hilo::Transport& t = world->collective_channel();
-    std::vector<double> in(t.rank() == 0 ? 70000 : 90000, 1.0), out(in.size());
-    auto plus = [](double a, double b) { return a + b; };
-    try {
-      hilo::detail::direct_all_reduce(t, *t.peer_memory(), in.data(), out.data(), in.size(), plus,
-                                      hilo::Deadline::after(60s));
-    } catch (const hilo::Error& e) {
-      const std::string what = e.what();
-      if (what.find("70000") != std::string::npos && what.find("90000") != std::string::npos)
-        ++named_both;
-    }
+    auto message_of = [&](auto element, std::size_t n) {
+      using E = decltype(element);
+      std::vector<E> in(n, E{1}), out(n);
+      auto plus = [](E a, E b) { return a + b; };
+      try {
+        hilo::detail::direct_all_reduce(t, *t.peer_memory(), in.data(), out.data(), n, plus,
+                                        hilo::Deadline::after(60s));
+      } catch (const hilo::Error& e) {
+        return std::string(e.what());
+      }
+      return std::string("no error");
+    };
+    const std::string lengths = message_of(1.0, t.rank() == 0 ? 70000 : 90000);
+    if (lengths.find("70000") != std::string::npos && lengths.find("90000") != std::string::npos)
+      ++named_lengths;
+    const std::string types =
+        t.rank() == 0 ? message_of(1.0f, 70000) : message_of(std::int32_t{1}, 70000);
+    if (types.find("float32") != std::string::npos && types.find("int32") != std::string::npos)
+      ++named_types;
   });
-  CHECK(named_both == 2);
+  CHECK(named_lengths == 2);
+  CHECK(named_types == 2);
 }
 
 TEST_CASE("tcp world on separate hosts: no peer memory") {

@@ -270,8 +270,9 @@ void halving_doubling_all_reduce(Transport& t, const E* in, E* out, std::size_t 
 // 1.34 ms -> ~0.6 ms, 16 MiB 24 ms -> ~13 ms; p = 2, 256 KiB 82 -> ~40-80 us.
 //
 //   1. Every rank sends every other an entry: whether it may reach all their memory, its
-//      length, and where its `in` and `out` are. Unless every entry says it may, every rank
-//      returns false (they all saw the same entries) and the caller takes a socket algorithm.
+//      length and element type, and where its `in` and `out` are. Unless every entry says it may,
+//      every rank returns false (they all saw the same entries) and the caller takes a socket
+//      algorithm.
 //   2. Rank r combines its share a piece at a time: each other rank's piece is read into a
 //      scratch piece that stays in cache, and combined into `out`.
 //   3. It writes its share into every other rank's `out`, then sends each an empty "done".
@@ -284,10 +285,18 @@ bool direct_all_reduce(Transport& t, PeerMemory& memory, const E* in, E* out, st
                        Deadline deadline) {
   const int p = t.size(), r = t.rank();
   const auto q_at = [&](int k) { return (r + k) % p; };  // the k-th other rank, k = 1 .. p-1
-  using Entry = std::array<std::uint64_t, 4>;            // may reach all, n, in, out
+  // What a rank tells the others: whether it may reach all their memory, its length and element
+  // type (checked, as a receive checks a message), where its `in` and `out` are.
+  enum Field { reaches_all, length, element_type, in_at, out_at };
+  using Entry = std::array<std::uint64_t, 5>;
+  const DataType type = data_type_of<E>();
+  const auto type_code = [](DataType d) {
+    return std::uint64_t{static_cast<std::uint8_t>(d.kind)} << 32 | d.size;
+  };
   const DataType entry_type = data_type_of<std::uint64_t>();
-  Entry mine{1, n, reinterpret_cast<std::uintptr_t>(in), reinterpret_cast<std::uintptr_t>(out)};
-  for (int k = 1; k < p; ++k) mine[0] &= memory.reachable(q_at(k)) ? 1 : 0;
+  Entry mine{1, n, type_code(type), reinterpret_cast<std::uintptr_t>(in),
+             reinterpret_cast<std::uintptr_t>(out)};
+  for (int k = 1; k < p; ++k) mine[reaches_all] &= memory.reachable(q_at(k)) ? 1 : 0;
   std::vector<Entry> entries(static_cast<std::size_t>(p));
   {
     std::vector<std::unique_ptr<Operation>> receives, sends;
@@ -300,13 +309,22 @@ bool direct_all_reduce(Transport& t, PeerMemory& memory, const E* in, E* out, st
     for (auto& sent : sends) sent->wait(deadline);
   }
   entries[static_cast<std::size_t>(r)] = mine;
-  for (int q = 0; q < p; ++q)
-    if (entries[q][1] != n)
+  for (int q = 0; q < p; ++q) {
+    const Entry& theirs = entries[q];
+    if (theirs[length] != n)
       throw Error("hilo: all-reduce of vectors of different lengths (rank " + std::to_string(r) +
                   ": " + std::to_string(n) + " elements, rank " + std::to_string(q) + ": " +
-                  std::to_string(entries[q][1]) + "): every rank must contribute the same length");
+                  std::to_string(theirs[length]) + "): every rank must contribute the same length");
+    if (theirs[element_type] != mine[element_type])
+      throw Error("hilo: all-reduce of different element types (rank " + std::to_string(r) + ": " +
+                  type.name() + ", rank " + std::to_string(q) + ": " +
+                  DataType{static_cast<DataType::Kind>(theirs[element_type] >> 32),
+                           static_cast<std::uint32_t>(theirs[element_type])}
+                      .name() +
+                  "): every rank must contribute the same type");
+  }
   for (const Entry& entry : entries)
-    if (entry[0] == 0) return false;
+    if (entry[reaches_all] == 0) return false;
 
   auto begin = [&](int share) { return n * static_cast<std::size_t>(share) / p; };
   const std::size_t first = begin(r), last = begin(r + 1);
@@ -318,7 +336,7 @@ bool direct_all_reduce(Transport& t, PeerMemory& memory, const E* in, E* out, st
     const std::size_t count = std::min(scratch.size(), last - at);
     for (int k = 1; k < p; ++k) {
       const int q = q_at(k);
-      memory.read(q, entries[q][2] + at * sizeof(E), scratch.data(), count * sizeof(E));
+      memory.read(q, entries[q][in_at] + at * sizeof(E), scratch.data(), count * sizeof(E));
       const E* acc = (k == 1 ? in : out) + at;
       E* result = out + at;
       for (std::size_t i = 0; i < count; ++i) result[i] = op(acc[i], scratch[i]);
@@ -327,7 +345,8 @@ bool direct_all_reduce(Transport& t, PeerMemory& memory, const E* in, E* out, st
   std::vector<std::unique_ptr<Operation>> done;
   for (int k = 1; k < p; ++k) {
     const int q = q_at(k);
-    memory.write(q, out + first, entries[q][3] + first * sizeof(E), (last - first) * sizeof(E));
+    memory.write(q, out + first, entries[q][out_at] + first * sizeof(E),
+                 (last - first) * sizeof(E));
     done.push_back(t.isend(q, tags::direct, nullptr, nullptr, 0, entry_type));
   }
   std::uint64_t none = 0;
