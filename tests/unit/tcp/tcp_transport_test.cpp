@@ -429,7 +429,7 @@ void direct_sum_once_agreed(hilo::Transport& world, std::size_t n, bool in_place
 
 }  // namespace
 
-TEST_CASE("tcp world on one host: all-reduce reads and writes the peers' memory directly") {
+TEST_CASE("tcp world on one host: all-reduce reads the peers' memory directly") {
   for (int p : {2, 3, 4}) {
     run_engines(plan_world(p, true), [](const std::shared_ptr<Engine>& engine) {
       auto world = world_of(engine);
@@ -499,6 +499,47 @@ TEST_CASE("tcp world on one host: a direct all-reduce of other lengths or types 
   });
   CHECK(named_lengths == 2);
   CHECK(named_types == 2);
+}
+
+TEST_CASE("tcp world on one host: a rank that times out in a direct all-reduce keeps its memory") {
+  // Rank 1 stalls inside its share (its operation sleeps once); rank 0 gives up first, with a
+  // Timeout naming rank 1. When rank 1 goes on, it must fail too, not return, and it must not
+  // have changed rank 0's vectors, which rank 0 keeps until then to look at them.
+  std::atomic<bool> rank1_done{false};
+  std::atomic<int> checks{0};
+  run_engines(plan_world(2, true), [&](const std::shared_ptr<Engine>& engine) {
+    auto world = world_of(engine);
+    direct_sum_once_agreed(*world, 70000, false);
+    hilo::Transport& t = world->collective_channel();
+    const std::size_t n = 70000;
+    std::vector<double> in(n, 1.0), out(n, -1.0);
+    bool slept = false;
+    auto stalling_plus = [&](double a, double b) {
+      if (t.rank() == 1 && !slept) {
+        slept = true;
+        std::this_thread::sleep_for(1500ms);
+      }
+      return a + b;
+    };
+    const auto limit = t.rank() == 0 ? 300ms : 3000ms;
+    std::string failure = "no error";
+    try {
+      hilo::detail::direct_all_reduce(t, *t.peer_memory(), in.data(), out.data(), n, stalling_plus,
+                                      hilo::Deadline::after(limit));
+    } catch (const hilo::Error& e) {
+      failure = e.what();
+    }
+    if (t.rank() == 0) {
+      if (failure.find("rank 1") != std::string::npos) ++checks;  // the Timeout names it
+      const std::vector<double> at_timeout = out;
+      for (int i = 0; i < 1000 && !rank1_done; ++i) std::this_thread::sleep_for(10ms);
+      if (rank1_done && out == at_timeout) ++checks;
+    } else {
+      if (failure != "no error") ++checks;  // it did not return a result
+      rank1_done = true;
+    }
+  });
+  CHECK(checks == 3);
 }
 
 TEST_CASE("tcp world on separate hosts: no peer memory") {

@@ -25,6 +25,9 @@ inline constexpr int barrier = 1, broadcast = 2, reduce = 3, gather = 4, scatter
                      exchange = 7, direct = 8;
 }
 
+// Direct all-reduces (direct_all_reduce) from this size on, where the transport offers them.
+inline constexpr std::size_t direct_all_reduce_min_bytes = 256 * 1024;
+
 // All-reduces of at least this size use a bandwidth-optimal algorithm (halving-doubling for p a
 // power of two, else the ring); below it, recursive doubling, whose log2 p steps each move the
 // whole vector. Measured over loopback TCP (4 ranks on 2 cores) and between thread ranks:
@@ -260,26 +263,35 @@ void halving_doubling_all_reduce(Transport& t, const E* in, E* out, std::size_t 
   }
 }
 
-// All-reduce of n raw elements by direct access to the other ranks' memory
+// All-reduce of n raw elements by reading the other ranks' memory directly
 // (Transport::peer_memory: the tcp backend between processes of one host). Rank r combines its
 // share, elements [n r/p, n (r+1)/p), reading the other ranks' inputs straight from their
-// memory, then writes the finished share into every other rank's output. Each byte is copied
-// once, by the kernel, instead of twice through a socket, and no rank waits for a peer to be
-// scheduled to move data, which every socket step does when 4 ranks share 2 cores. Measured
-// against halving-doubling through loopback sockets (tcp backend, floats): p = 4, 1 MiB
-// 1.34 ms -> ~0.6 ms, 16 MiB 24 ms -> ~13 ms; p = 2, 256 KiB 82 -> ~40-80 us.
+// memory, then copies every other rank's finished share from that rank's output. Each byte is
+// copied once, by the kernel, instead of twice through a socket, and no rank waits for a peer to
+// be scheduled to move data, which every socket step does when 4 ranks share 2 cores. Measured
+// against halving-doubling through loopback sockets (floats, tcp backend): p = 2, 256 KiB
+// 82 -> ~47 us, 1 MiB 329 -> ~220 us, 16 MiB 4.7 -> ~3.4 ms; p = 4, 256 KiB 271 -> ~190 us,
+// 1 MiB 1.34 -> ~0.7 ms, 16 MiB 24 -> ~14 ms. At 64 KiB it was no faster (p = 4: ~100 against
+// ~95 us), hence direct_all_reduce_min_bytes.
 //
 //   1. Every rank sends every other an entry: whether it may reach all their memory, its
 //      length and element type, and where its `in` and `out` are. Unless every entry says it may,
 //      every rank returns false (they all saw the same entries) and the caller takes a socket
 //      algorithm.
 //   2. Rank r combines its share a piece at a time: each other rank's piece is read into a
-//      scratch piece that stays in cache, and combined into `out`.
-//   3. It writes its share into every other rank's `out`, then sends each an empty "done".
-//   4. It returns once every other rank's "done" is in: from then on nobody reads its `in` or
-//      writes its `out`.
-// In place (`in` == `out`) is safe: each share of a rank's vector is read and written only by
-// the rank that combines it, and written after it was read.
+//      scratch piece that stays in cache, and combined into `out`. Then it tells every other
+//      rank "ready".
+//   3. For each other rank, once its "ready" is in, it reads that rank's share of `out`.
+//   4. It tells every other rank "done", and returns once every other rank's "done" is in:
+//      from then on nobody reads its `in` or `out`.
+// Ranks only ever read each other's memory, never write it: a rank that leaves early (its
+// operation threw, or a peer timed out) cannot have its memory changed by a late peer, which
+// reads stale bytes at worst and then fails waiting for that rank's "ready" or "done", so
+// nothing stale is ever returned. (Writing each finished share into the others' outputs was
+// faster, p = 2, 1 MiB ~145 us, but then a late writer could change a rank's memory after it
+// left; a progress word that peers poll instead of the "ready" messages measured no faster.) In
+// place (`in` == `out`) is safe: a rank overwrites another rank's share of its vector only after
+// that rank's "ready", that is after it read it.
 template <class E, class Op>
 bool direct_all_reduce(Transport& t, PeerMemory& memory, const E* in, E* out, std::size_t n, Op& op,
                        Deadline deadline) {
@@ -342,17 +354,27 @@ bool direct_all_reduce(Transport& t, PeerMemory& memory, const E* in, E* out, st
       for (std::size_t i = 0; i < count; ++i) result[i] = op(acc[i], scratch[i]);
     }
   }
-  std::vector<std::unique_ptr<Operation>> done;
+  // An empty message on the direct tag: "ready" (step 2), then "done" (step 4); per-pair order
+  // keeps them apart from each other and from the next call's entry.
+  std::vector<std::unique_ptr<Operation>> signals;
+  auto signal_all = [&] {
+    for (int k = 1; k < p; ++k)
+      signals.push_back(t.isend(q_at(k), tags::direct, nullptr, nullptr, 0, entry_type));
+  };
+  std::uint64_t none = 0;
+  auto wait_signal = [&](int q) {
+    t.recv(q, tags::direct, Sink{entry_type, &none, 0, {}}, deadline);
+  };
+  signal_all();  // ready
   for (int k = 1; k < p; ++k) {
     const int q = q_at(k);
-    memory.write(q, out + first, entries[q][out_at] + first * sizeof(E),
-                 (last - first) * sizeof(E));
-    done.push_back(t.isend(q, tags::direct, nullptr, nullptr, 0, entry_type));
+    wait_signal(q);
+    memory.read(q, entries[q][out_at] + begin(q) * sizeof(E), out + begin(q),
+                (begin(q + 1) - begin(q)) * sizeof(E));
   }
-  std::uint64_t none = 0;
-  for (int k = 1; k < p; ++k)
-    t.recv(q_at(k), tags::direct, Sink{entry_type, &none, 0, {}}, deadline);
-  for (auto& sent : done) sent->wait(deadline);
+  signal_all();  // done
+  for (int k = 1; k < p; ++k) wait_signal(q_at(k));
+  for (auto& sent : signals) sent->wait(deadline);
   return true;
 }
 
@@ -404,7 +426,8 @@ void all_reduce_into(Transport& t, const T& value, T& out, Op op, Deadline deadl
         value.size() >= static_cast<std::size_t>(t.size())) {
       out.resize(value.size());
       const int p = t.size();
-      if (PeerMemory* memory = t.peer_memory(); memory != nullptr && p > 1)
+      if (PeerMemory* memory = t.peer_memory();
+          memory != nullptr && p > 1 && value.size() * sizeof(E) >= direct_all_reduce_min_bytes)
         if (direct_all_reduce(t, *memory, value.data(), out.data(), value.size(), op, deadline))
           return;
       if (std::has_single_bit(static_cast<unsigned>(p)))

@@ -85,19 +85,18 @@ class NativeCollectives {
                        Deadline) = 0;
 };
 
-// Direct access to the memory of a communicator's other ranks, for collectives that copy each
+// Read access to the memory of a communicator's other ranks, for collectives that copy each
 // byte once instead of through the network (direct_all_reduce in algorithms.hpp). The tcp
 // backend has it between processes of one host (cross-memory attach, as its single copy).
 class PeerMemory {
  public:
   virtual ~PeerMemory() = default;
-  // Whether this rank may read and write rank `rank`'s memory now. Ranks may answer differently
+  // Whether this rank may read rank `rank`'s memory now. Ranks may answer differently
   // (permissions, a peer's offer not yet in), so a collective agrees on it before relying on it.
   virtual bool reachable(int rank) = 0;
-  // Copies `bytes` bytes from address `from` in rank `rank` to `to` here, or from `from` here to
-  // address `to` in rank `rank`. Throws hilo::PeerLost if the rank is gone, hilo::Error otherwise.
+  // Copies `bytes` bytes from address `from` in rank `rank` to `to` here. Throws hilo::PeerLost
+  // if the rank is gone, hilo::Error otherwise.
   virtual void read(int rank, std::uintptr_t from, void* to, std::size_t bytes) = 0;
-  virtual void write(int rank, const void* from, std::uintptr_t to, std::size_t bytes) = 0;
 };
 
 class Transport {

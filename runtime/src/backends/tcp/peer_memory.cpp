@@ -23,19 +23,13 @@ bool TcpPeerMemory::reachable(int rank) {
 void TcpPeerMemory::read(int rank, std::uintptr_t from, void* to, std::size_t bytes) {
   const int failure =
       read_from(engine_.memory_of(world_rank(rank)), from, static_cast<std::byte*>(to), bytes);
-  if (failure != 0) fail(rank, "read", bytes, failure);
+  if (failure != 0) fail(rank, bytes, failure);
 }
 
-void TcpPeerMemory::write(int rank, const void* from, std::uintptr_t to, std::size_t bytes) {
-  const int failure = write_into(engine_.memory_of(world_rank(rank)),
-                                 static_cast<const std::byte*>(from), to, bytes);
-  if (failure != 0) fail(rank, "write", bytes, failure);
-}
-
-void TcpPeerMemory::fail(int rank, const char* what, std::size_t bytes, int failure) const {
+void TcpPeerMemory::fail(int rank, std::size_t bytes, int failure) const {
   const int world = world_rank(rank);
-  const std::string what_failed = "hilo: rank " + std::to_string(engine_.rank()) + " could not " +
-                                  what + " " + std::to_string(bytes) +
+  const std::string what_failed = "hilo: rank " + std::to_string(engine_.rank()) +
+                                  " could not read " + std::to_string(bytes) +
                                   " bytes of an all-reduce in the memory of world " +
                                   engine_.describe(world) + " (cross-memory attach)";
   if (failure == ESRCH)

@@ -1,6 +1,6 @@
 // hilo::PeerMemory for the tcp backend: the memory of the other ranks of a communicator whose
-// members all run on this host, read and written with cross-memory attach (process_vm_readv and
-// process_vm_writev), under the same permission check as single copy (single_copy.hpp).
+// members all run on this host, read with cross-memory attach (process_vm_readv), under the same
+// permission check as single copy (single_copy.hpp).
 #pragma once
 
 #include <utility>
@@ -22,11 +22,10 @@ class TcpPeerMemory final : public PeerMemory {
 
   bool reachable(int rank) override;
   void read(int rank, std::uintptr_t from, void* to, std::size_t bytes) override;
-  void write(int rank, const void* from, std::uintptr_t to, std::size_t bytes) override;
 
  private:
-  // Throws for a copy to or from `rank` that stopped with `failure` (an errno).
-  [[noreturn]] void fail(int rank, const char* what, std::size_t bytes, int failure) const;
+  // Throws for a read from `rank` that stopped with `failure` (an errno).
+  [[noreturn]] void fail(int rank, std::size_t bytes, int failure) const;
   int world_rank(int rank) const { return members_[static_cast<std::size_t>(rank)]; }
 
   Engine& engine_;

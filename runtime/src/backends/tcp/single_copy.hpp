@@ -30,7 +30,7 @@
 // right process, same pid namespace, and the kernel's ptrace rules allow it: same user, and
 // Yama's ptrace_scope if any) does it send that rank large payloads this way. Otherwise, or with
 // HILO_TCP_SINGLE_COPY=off, everything goes through the socket as before. The same check lets
-// the all-reduce read and write the vectors of ranks of this host directly (peer_memory.hpp).
+// the all-reduce read the vectors of ranks of this host directly (peer_memory.hpp).
 #pragma once
 
 #include <sys/types.h>
