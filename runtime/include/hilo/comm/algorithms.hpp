@@ -271,8 +271,8 @@ void halving_doubling_all_reduce(Transport& t, const E* in, E* out, std::size_t 
 // be scheduled to move data, which every socket step does when 4 ranks share 2 cores. Measured
 // against halving-doubling through loopback sockets (floats, tcp backend): p = 2, 256 KiB
 // 82 -> ~47 us, 1 MiB 329 -> ~220 us, 16 MiB 4.7 -> ~3.4 ms; p = 4, 256 KiB 271 -> ~190 us,
-// 1 MiB 1.34 -> ~0.7 ms, 16 MiB 24 -> ~14 ms. At 64 KiB it was no faster (p = 4: ~100 against
-// ~95 us), hence direct_all_reduce_min_bytes.
+// 1 MiB 1.34 -> ~0.7 ms, 16 MiB 24 -> ~14 ms. At 64 KiB it was no faster (p = 4: 100-108 us
+// against 81-97 us), hence direct_all_reduce_min_bytes.
 //
 //   1. Every rank sends every other an entry: whether it may reach all their memory, its
 //      length and element type, and where its `in` and `out` are. Unless every entry says it may,
