@@ -107,9 +107,11 @@ endforeach()
 distributed_example_test(barrier.many_phases hilorun
   --expect "^barrier: OK ranks=4 threads=3 phases=40 "
   -- $<TARGET_FILE:barrier> --threads 3 --phases 40)
+# The cheating thread usually starts phase 1 before the others finished phase 0, but on a
+# loaded machine it may be scheduled late for that and caught only at a later phase.
 foreach(launcher single mpirun)
   distributed_example_test(barrier.cheat ${launcher} --status 1
-    --expect "started phase 1 when only [0-9]+ of its rank's 4 threads had finished phase 0"
+    --expect "started phase [0-9]+ when only [0-9]+ of its rank's 4 threads had finished phase"
     --expect "^barrier: FAILED "
     --reject "^barrier: OK"
     -- $<TARGET_FILE:barrier> --cheat)
