@@ -197,8 +197,7 @@ void MpiTransport::send(int dest, int tag, const void* data, std::size_t bytes, 
 }
 
 void MpiTransport::throw_send_failed(int rc, int dest, int tag) const {
-  mpi::check(rc, describe("send", dest, tag));
-  throw Error("hilo: internal error: throw_send_failed without an MPI error");
+  mpi::fail(rc, describe("send", dest, tag).c_str());
 }
 
 std::unique_ptr<Operation> MpiTransport::isend(int dest, int tag,
