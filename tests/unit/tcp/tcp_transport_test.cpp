@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -539,6 +540,59 @@ TEST_CASE("tcp world on one host: a rank that times out in a direct all-reduce k
     }
   });
   CHECK(checks == 3);
+}
+
+TEST_CASE("tcp world on one host: a rank whose peer left a direct all-reduce hears why") {
+  // Rank 1 fails inside its share (its operation throws), frees its vectors and ends its
+  // runtime with an exception, as a rank does that lost a peer. Rank 0, which was combining,
+  // then finds rank 1's vectors unmapped; it must report rank 1 lost, as every other operation
+  // would, not a bad address of its own. Rank 1's vectors are mapped by hand so that freeing
+  // them really unmaps them (malloc may keep large blocks).
+  auto engines = connect_all(plan_world(2, true));
+  const std::size_t n = 70000;  // shares of several scratch pieces
+  std::atomic<bool> rank1_unmapped{false};
+  auto rank0 = std::async(std::launch::async, [&]() -> std::string {
+    auto world = world_of(engines[0]);
+    direct_sum_once_agreed(*world, n, false);
+    hilo::Transport& t = world->collective_channel();
+    std::vector<double> in(n, 1.0), out(n);
+    auto waiting_plus = [&](double a, double b) {  // from the first piece on, rank 1 is gone
+      for (int i = 0; i < 2000 && !rank1_unmapped; ++i) std::this_thread::sleep_for(1ms);
+      return a + b;
+    };
+    try {
+      hilo::detail::direct_all_reduce(t, *t.peer_memory(), in.data(), out.data(), n, waiting_plus,
+                                      hilo::Deadline::after(20s));
+    } catch (const hilo::PeerLost& e) {
+      return "PeerLost of rank " + std::to_string(e.rank()) + ": " + e.what();
+    } catch (const hilo::Error& e) {
+      return std::string("another error: ") + e.what();
+    }
+    return "no error";
+  });
+  {
+    auto world = world_of(engines[1]);
+    direct_sum_once_agreed(*world, n, false);
+    hilo::Transport& t = world->collective_channel();
+    const std::size_t bytes = n * sizeof(double);
+    void* in = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* out = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(in != MAP_FAILED);
+    REQUIRE(out != MAP_FAILED);
+    auto failing_plus = [](double, double) -> double { throw std::runtime_error("rank 1 fails"); };
+    CHECK_THROWS_AS(hilo::detail::direct_all_reduce(t, *t.peer_memory(), static_cast<double*>(in),
+                                                    static_cast<double*>(out), n, failing_plus,
+                                                    hilo::Deadline::after(20s)),
+                    std::runtime_error);
+    ::munmap(in, bytes);
+    ::munmap(out, bytes);
+    rank1_unmapped = true;
+  }
+  engines[1]->abort(2s);
+  const std::string heard = rank0.get();
+  CHECK_THAT(heard, Catch::Matchers::StartsWith("PeerLost of rank 1"));
+  CHECK_THAT(heard, Catch::Matchers::Contains("failed and left the job"));
+  engines[0]->finish(5s);
 }
 
 TEST_CASE("tcp world on separate hosts: no peer memory") {

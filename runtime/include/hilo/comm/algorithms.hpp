@@ -286,12 +286,12 @@ void halving_doubling_all_reduce(Transport& t, const E* in, E* out, std::size_t 
 //      from then on nobody reads its `in` or `out`.
 // Ranks only ever read each other's memory, never write it: a rank that leaves early (its
 // operation threw, or a peer timed out) cannot have its memory changed by a late peer, which
-// reads stale bytes at worst and then fails waiting for that rank's "ready" or "done", so
-// nothing stale is ever returned. (Writing each finished share into the others' outputs was
-// faster, p = 2, 1 MiB ~145 us, but then a late writer could change a rank's memory after it
-// left; a progress word that peers poll instead of the "ready" messages measured no faster.) In
-// place (`in` == `out`) is safe: a rank overwrites another rank's share of its vector only after
-// that rank's "ready", that is after it read it.
+// reads stale bytes (or finds them unmapped) at worst and then fails waiting for that rank's
+// "ready" or "done", so nothing stale is ever returned. (Writing each finished share into the
+// others' outputs was faster, p = 2, 1 MiB ~145 us, but then a late writer could change a rank's
+// memory after it left; a progress word that peers poll instead of the "ready" messages measured no
+// faster.) In place (`in` == `out`) is safe: a rank overwrites another rank's share of its vector
+// only after that rank's "ready", that is after it read it.
 template <class E, class Op>
 bool direct_all_reduce(Transport& t, PeerMemory& memory, const E* in, E* out, std::size_t n, Op& op,
                        Deadline deadline) {
@@ -338,22 +338,6 @@ bool direct_all_reduce(Transport& t, PeerMemory& memory, const E* in, E* out, st
   for (const Entry& entry : entries)
     if (entry[reaches_all] == 0) return false;
 
-  auto begin = [&](int share) { return n * static_cast<std::size_t>(share) / p; };
-  const std::size_t first = begin(r), last = begin(r + 1);
-  // A scratch piece small enough to stay in cache between its read and its combining: at p = 4,
-  // 16 MiB, pieces of 16 KiB took ~16 ms, 64 and 256 KiB ~13 ms, 1 MiB ~14 ms (noisy).
-  constexpr std::size_t piece_bytes = 64 * 1024;
-  std::vector<E> scratch(std::max<std::size_t>(1, piece_bytes / sizeof(E)));
-  for (std::size_t at = first; at < last; at += scratch.size()) {
-    const std::size_t count = std::min(scratch.size(), last - at);
-    for (int k = 1; k < p; ++k) {
-      const int q = q_at(k);
-      memory.read(q, entries[q][in_at] + at * sizeof(E), scratch.data(), count * sizeof(E));
-      const E* acc = (k == 1 ? in : out) + at;
-      E* result = out + at;
-      for (std::size_t i = 0; i < count; ++i) result[i] = op(acc[i], scratch[i]);
-    }
-  }
   // An empty message on the direct tag: "ready" (step 2), then "done" (step 4); per-pair order
   // keeps them apart from each other and from the next call's entry.
   std::vector<std::unique_ptr<Operation>> signals;
@@ -365,12 +349,40 @@ bool direct_all_reduce(Transport& t, PeerMemory& memory, const E* in, E* out, st
   auto wait_signal = [&](int q) {
     t.recv(q, tags::direct, Sink{entry_type, &none, 0, {}}, deadline);
   };
+  // Reads from rank q's memory, q still owing us `signals_owed` signals. If q's vectors are no
+  // longer mapped, q has left this all-reduce (its operation threw, say for a peer lost): the
+  // signals it owes will not come, and waiting for them reports why it left, PeerLost if its
+  // runtime ended or Timeout if it went on silently, instead of blaming a bad address here.
+  auto read = [&](int q, int signals_owed, std::uintptr_t from, void* to, std::size_t bytes) {
+    if (memory.read(q, from, to, bytes)) return;
+    for (int i = 0; i < signals_owed; ++i) wait_signal(q);
+    throw Error("hilo: rank " + std::to_string(r) + " found the vectors of rank " +
+                std::to_string(q) + " gone during an all-reduce that rank " + std::to_string(q) +
+                " then completed");  // cannot happen: a rank completes only after our "done"
+  };
+
+  auto begin = [&](int share) { return n * static_cast<std::size_t>(share) / p; };
+  const std::size_t first = begin(r), last = begin(r + 1);
+  // A scratch piece small enough to stay in cache between its read and its combining: at p = 4,
+  // 16 MiB, pieces of 16 KiB took ~16 ms, 64 and 256 KiB ~13 ms, 1 MiB ~14 ms (noisy).
+  constexpr std::size_t piece_bytes = 64 * 1024;
+  std::vector<E> scratch(std::max<std::size_t>(1, piece_bytes / sizeof(E)));
+  for (std::size_t at = first; at < last; at += scratch.size()) {
+    const std::size_t count = std::min(scratch.size(), last - at);
+    for (int k = 1; k < p; ++k) {
+      const int q = q_at(k);
+      read(q, 2, entries[q][in_at] + at * sizeof(E), scratch.data(), count * sizeof(E));
+      const E* acc = (k == 1 ? in : out) + at;
+      E* result = out + at;
+      for (std::size_t i = 0; i < count; ++i) result[i] = op(acc[i], scratch[i]);
+    }
+  }
   signal_all();  // ready
   for (int k = 1; k < p; ++k) {
     const int q = q_at(k);
     wait_signal(q);
-    memory.read(q, entries[q][out_at] + begin(q) * sizeof(E), out + begin(q),
-                (begin(q + 1) - begin(q)) * sizeof(E));
+    read(q, 1, entries[q][out_at] + begin(q) * sizeof(E), out + begin(q),
+         (begin(q + 1) - begin(q)) * sizeof(E));
   }
   signal_all();  // done
   for (int k = 1; k < p; ++k) wait_signal(q_at(k));

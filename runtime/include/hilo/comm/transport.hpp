@@ -94,9 +94,10 @@ class PeerMemory {
   // Whether this rank may read rank `rank`'s memory now. Ranks may answer differently
   // (permissions, a peer's offer not yet in), so a collective agrees on it before relying on it.
   virtual bool reachable(int rank) = 0;
-  // Copies `bytes` bytes from address `from` in rank `rank` to `to` here. Throws hilo::PeerLost
-  // if the rank is gone, hilo::Error otherwise.
-  virtual void read(int rank, std::uintptr_t from, void* to, std::size_t bytes) = 0;
+  // Copies `bytes` bytes from address `from` in rank `rank` to `to` here. Returns false if that
+  // range is not mapped in the rank (any more): the rank has left the operation that told where
+  // it was. Throws hilo::PeerLost if the rank's process is gone, hilo::Error for other failures.
+  virtual bool read(int rank, std::uintptr_t from, void* to, std::size_t bytes) = 0;
 };
 
 class Transport {

@@ -20,10 +20,12 @@ bool TcpPeerMemory::reachable(int rank) {
   return engine_.memory_of(world_rank(rank)) != 0;
 }
 
-void TcpPeerMemory::read(int rank, std::uintptr_t from, void* to, std::size_t bytes) {
+bool TcpPeerMemory::read(int rank, std::uintptr_t from, void* to, std::size_t bytes) {
   const int failure =
       read_from(engine_.memory_of(world_rank(rank)), from, static_cast<std::byte*>(to), bytes);
+  if (failure == EFAULT) return false;  // the range was unmapped: the rank left the operation
   if (failure != 0) fail(rank, bytes, failure);
+  return true;
 }
 
 void TcpPeerMemory::fail(int rank, std::size_t bytes, int failure) const {

@@ -21,7 +21,7 @@ class TcpPeerMemory final : public PeerMemory {
   static bool all_on_host_of(const Engine& engine, const std::vector<int>& members, int me);
 
   bool reachable(int rank) override;
-  void read(int rank, std::uintptr_t from, void* to, std::size_t bytes) override;
+  bool read(int rank, std::uintptr_t from, void* to, std::size_t bytes) override;
 
  private:
   // Throws for a read from `rank` that stopped with `failure` (an errno).
