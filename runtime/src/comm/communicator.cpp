@@ -23,6 +23,7 @@ std::optional<std::chrono::nanoseconds> timeout_from_environment() {
 Communicator::Communicator(std::unique_ptr<Transport> transport)
     : transport_(std::move(transport)),
       size_(transport_ ? transport_->size() : 0),
+      native_(transport_ ? transport_->native_collectives() : nullptr),
       default_limit_(timeout_from_environment()) {
   if (!transport_) throw std::invalid_argument("hilo::Communicator: null transport");
 }
@@ -77,8 +78,8 @@ std::optional<Status> Communicator::iprobe(int source, int tag) {
 void Communicator::barrier(TimeLimit limit) {
   Deadline d = deadline(limit);
   collective("barrier", [&] {
-    if (auto* native = transport_->native_collectives())
-      if (native->barrier(d)) return;
+    if (native_)
+      if (native_->barrier(d)) return;
     detail::barrier(channel(), d);
   });
 }

@@ -136,6 +136,8 @@ class Transport {
   // separate matching space, so a user's any_source/any_tag receive never takes a collective's
   // message.
   virtual Transport& collective_channel() = 0;
+  // The backend's own collectives (MPI's), if it has them; the same answer for the transport's
+  // whole life (a Communicator asks once).
   virtual NativeCollectives* native_collectives() { return nullptr; }
 
   // The smallest piece a pipelined collective (the ring and halving-doubling all-reduces) should
