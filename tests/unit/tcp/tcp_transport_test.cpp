@@ -542,26 +542,51 @@ TEST_CASE("tcp world on one host: a rank that times out in a direct all-reduce k
   CHECK(checks == 3);
 }
 
+namespace {
+// A PeerMemory that runs `before(bytes)` ahead of every read: stages a failure at a chosen step
+// of a direct all-reduce (its combining reads pieces of at most 64 KiB, its final copies read
+// whole shares).
+class HookedPeerMemory final : public hilo::PeerMemory {
+ public:
+  HookedPeerMemory(hilo::PeerMemory& real, std::function<void(std::size_t)> before)
+      : real_(real), before_(std::move(before)) {}
+  bool reachable(int rank) override { return real_.reachable(rank); }
+  bool read(int rank, std::uintptr_t from, void* to, std::size_t bytes) override {
+    before_(bytes);
+    return real_.read(rank, from, to, bytes);
+  }
+
+ private:
+  hilo::PeerMemory& real_;
+  std::function<void(std::size_t)> before_;
+};
+}  // namespace
+
 TEST_CASE("tcp world on one host: a rank whose peer left a direct all-reduce hears why") {
-  // Rank 1 fails inside its share (its operation throws), frees its vectors and ends its
-  // runtime with an exception, as a rank does that lost a peer. Rank 0, which was combining,
-  // then finds rank 1's vectors unmapped; it must report rank 1 lost, as every other operation
-  // would, not a bad address of its own. Rank 1's vectors are mapped by hand so that freeing
-  // them really unmaps them (malloc may keep large blocks).
+  // Rank 1 fails in the all-reduce, unmaps its vectors and ends its runtime with an exception,
+  // as a rank does that lost a peer. Rank 0 then reads rank 1's vectors and finds them unmapped;
+  // it must report rank 1 lost, as every other operation would, not a bad address of its own.
+  // Both steps that read: combining (rank 1 fails before its "ready") and copying the finished
+  // shares (after it). Rank 1's vectors are mapped by hand so that freeing them really unmaps
+  // them (malloc may keep large blocks).
+  const std::size_t n = 70000, share_bytes = n / 2 * sizeof(double);  // shares of several pieces
+  const bool while_combining = GENERATE(true, false);
+  auto in_step = [&](std::size_t bytes) { return (bytes < share_bytes) == while_combining; };
+  INFO((while_combining ? "rank 1 fails while combining" : "rank 1 fails copying the shares"));
   auto engines = connect_all(plan_world(2, true));
-  const std::size_t n = 70000;  // shares of several scratch pieces
   std::atomic<bool> rank1_unmapped{false};
+  std::plus<> plus;
   auto rank0 = std::async(std::launch::async, [&]() -> std::string {
     auto world = world_of(engines[0]);
     direct_sum_once_agreed(*world, n, false);
     hilo::Transport& t = world->collective_channel();
-    std::vector<double> in(n, 1.0), out(n);
-    auto waiting_plus = [&](double a, double b) {  // from the first piece on, rank 1 is gone
+    HookedPeerMemory memory(*t.peer_memory(), [&](std::size_t bytes) {
+      if (!in_step(bytes)) return;
       for (int i = 0; i < 2000 && !rank1_unmapped; ++i) std::this_thread::sleep_for(1ms);
-      return a + b;
-    };
+    });
+    std::vector<double> in(n, 1.0), out(n);
     try {
-      hilo::detail::direct_all_reduce(t, *t.peer_memory(), in.data(), out.data(), n, waiting_plus,
+      hilo::detail::direct_all_reduce(t, memory, in.data(), out.data(), n, plus,
                                       hilo::Deadline::after(20s));
     } catch (const hilo::PeerLost& e) {
       return "PeerLost of rank " + std::to_string(e.rank()) + ": " + e.what();
@@ -574,14 +599,16 @@ TEST_CASE("tcp world on one host: a rank whose peer left a direct all-reduce hea
     auto world = world_of(engines[1]);
     direct_sum_once_agreed(*world, n, false);
     hilo::Transport& t = world->collective_channel();
+    HookedPeerMemory memory(*t.peer_memory(), [&](std::size_t bytes) {
+      if (in_step(bytes)) throw std::runtime_error("rank 1 fails");
+    });
     const std::size_t bytes = n * sizeof(double);
     void* in = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     void* out = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     REQUIRE(in != MAP_FAILED);
     REQUIRE(out != MAP_FAILED);
-    auto failing_plus = [](double, double) -> double { throw std::runtime_error("rank 1 fails"); };
-    CHECK_THROWS_AS(hilo::detail::direct_all_reduce(t, *t.peer_memory(), static_cast<double*>(in),
-                                                    static_cast<double*>(out), n, failing_plus,
+    CHECK_THROWS_AS(hilo::detail::direct_all_reduce(t, memory, static_cast<double*>(in),
+                                                    static_cast<double*>(out), n, plus,
                                                     hilo::Deadline::after(20s)),
                     std::runtime_error);
     ::munmap(in, bytes);
