@@ -20,6 +20,20 @@ namespace {
 constexpr auto receive_spin = std::chrono::microseconds(3);
 constexpr auto receive_yield_until = std::chrono::microseconds(1000);
 
+// Counts a receiving thread among a mailbox's sleepers while it exists (see Mailbox::push).
+class CountedSleeper {
+ public:
+  explicit CountedSleeper(std::atomic<int>& sleepers) : sleepers_(sleepers) {
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  ~CountedSleeper() { sleepers_.fetch_sub(1, std::memory_order_relaxed); }
+  CountedSleeper(const CountedSleeper&) = delete;
+  CountedSleeper& operator=(const CountedSleeper&) = delete;
+
+ private:
+  std::atomic<int>& sleepers_;
+};
+
 std::string seconds(Deadline::Clock::duration d) {
   char text[32];
   std::snprintf(text, sizeof text, "%.3f s", std::chrono::duration<double>(d).count());
@@ -40,6 +54,14 @@ std::exception_ptr Mailbox::failure_for(int source) const {
   for (const auto& [failed, error] : failed_sources_)
     if (failed == source) return error;
   return nullptr;
+}
+
+Mailbox::~Mailbox() {
+  for (Pushed* p = pushed_.load(std::memory_order_acquire); p != nullptr;) {
+    Pushed* next = p->next;
+    Pushed::destroy(p);
+    p = next;
+  }
 }
 
 std::unique_lock<std::mutex> Mailbox::lock_soon() {
@@ -70,13 +92,22 @@ void Mailbox::fail(PendingReceive& r, std::exception_ptr error) {
 }
 
 bool Mailbox::wait_settled(PendingReceive& r, Deadline deadline) {
-  if (r.done() || spin_pausing_for([&] { return r.done(); }, receive_spin)) return true;
+  auto done = [&] {
+    if (r.done()) return true;
+    match_pushed_soon();
+    return r.done();
+  };
+  if (done() || spin_pausing_for(done, receive_spin)) return true;
   const auto stop_yielding = std::chrono::steady_clock::now() + receive_yield_until;
   while (std::chrono::steady_clock::now() < stop_yielding) {
     std::this_thread::yield();
-    if (r.done()) return true;
+    if (done()) return true;
   }
+  // Counted as a sleeper, this thread has every later push matched for it by the pusher (see
+  // push()); the pushes before are matched by the look at the top of the loop.
+  const CountedSleeper sleeper(sleepers_);
   for (;;) {
+    if (pushed_.load(std::memory_order_seq_cst) != nullptr) match_pushed_soon();
     std::uint32_t word = r.state_.load(std::memory_order_acquire);
     if (PendingReceive::state_of(word) >= PendingReceive::kDone) return true;
     if (!(word & PendingReceive::kSleeping)) {
@@ -94,6 +125,94 @@ bool Mailbox::wait_settled(PendingReceive& r, Deadline deadline) {
       return r.done();
     }
   }
+}
+
+Mailbox::Pushed* Mailbox::Pushed::make(const Envelope& e, const void* data) {
+  static_assert(alignof(Pushed) <= alignof(std::max_align_t));
+  auto* p = new (::operator new(sizeof(Pushed) + e.bytes)) Pushed{nullptr, e};
+  if (e.bytes > 0) std::memcpy(p->payload(), data, e.bytes);
+  return p;
+}
+
+void Mailbox::Pushed::destroy(Pushed* p) {
+  p->~Pushed();
+  ::operator delete(p);
+}
+
+void Mailbox::push(const Envelope& e, const void* data) {
+  Pushed* node = Pushed::make(e, data);
+  // Release: the payload is visible to whoever takes the list. Sequentially consistent with the
+  // sleepers_ load below and a sleeper's count-then-look (wait_settled, probe): either this push
+  // sees the sleeper and matches for it, or the sleeper sees the push.
+  node->next = pushed_.load(std::memory_order_relaxed);
+  while (!pushed_.compare_exchange_weak(node->next, node, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
+  }
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    auto lock = lock_soon();
+    match_pushed();
+  }
+}
+
+void Mailbox::match_pushed_soon() {
+  if (pushed_.load(std::memory_order_relaxed) == nullptr) return;
+  auto lock = lock_soon();
+  match_pushed();
+}
+
+void Mailbox::match_pushed() {
+  if (pushed_.load(std::memory_order_seq_cst) == nullptr) return;  // always, for tcp
+  Pushed* newest_first = pushed_.exchange(nullptr, std::memory_order_seq_cst);
+  Pushed* oldest_first = nullptr;
+  while (newest_first != nullptr) {
+    Pushed* next = newest_first->next;
+    newest_first->next = oldest_first;
+    oldest_first = newest_first;
+    newest_first = next;
+  }
+  while (oldest_first != nullptr) {
+    Pushed* node = oldest_first;
+    oldest_first = node->next;
+    take_or_queue(*node);
+    Pushed::destroy(node);
+  }
+}
+
+void Mailbox::take_or_queue(Pushed& m) {
+  // The usual case: the first posted receive that matches also fits, and the payload goes
+  // straight into it. Otherwise (no receive matches, or the one that does fails the message)
+  // the message takes the way of any other.
+  const auto first = std::find_if(posted_.begin(), posted_.end(), [&](const auto& r) {
+    return matches(r->source_, r->tag_, m.envelope);
+  });
+  if (first != posted_.end() &&
+      sink_mismatch((*first)->sink_, m.envelope.type, m.envelope.bytes).empty()) {
+    const std::shared_ptr<PendingReceive> receive = std::move(*first);
+    posted_.erase(first);
+    Sink& sink = receive->sink_;
+    void* to = sink.has_fixed_size() ? sink.fixed : sink.resize(m.envelope.bytes);
+    if (m.envelope.bytes > 0) std::memcpy(to, m.payload(), m.envelope.bytes);
+    complete(*receive, m.envelope);
+    return;
+  }
+  ByteBuffer payload;
+  payload.resize(m.envelope.bytes);
+  if (m.envelope.bytes > 0) std::memcpy(payload.data(), m.payload(), m.envelope.bytes);
+  take_or_queue(Queued{m.envelope, std::move(payload)});
+}
+
+void Mailbox::take_or_queue(Queued&& message) {
+  for (auto it = posted_.begin(); it != posted_.end();) {
+    if (!matches((*it)->source_, (*it)->tag_, message.envelope)) {
+      ++it;
+      continue;
+    }
+    auto receive = *it;
+    it = posted_.erase(it);
+    if (deliver_queued(message, *receive)) return;  // else that receive failed: try the next
+  }
+  unexpected_.push_back(std::move(message));
+  arrived_.notify_all();
 }
 
 bool Mailbox::deliver_queued(Queued& m, PendingReceive& r) {
@@ -119,6 +238,7 @@ void Mailbox::keep_as_spare(ByteBuffer&& payload) {
 std::shared_ptr<PendingReceive> Mailbox::post(int source, int tag, Sink sink) {
   auto r = std::make_shared<PendingReceive>(source, tag, std::move(sink));
   auto lock = lock_soon();
+  match_pushed();
   for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it) {
     if (!matches(source, tag, it->envelope)) continue;
     if (deliver_queued(*it, *r)) unexpected_.erase(it);
@@ -136,6 +256,7 @@ Status Mailbox::wait(PendingReceive& r, Deadline deadline) {
   const auto start = Deadline::Clock::now();
   if (!wait_settled(r, deadline)) {
     std::unique_lock lock(mutex_);
+    match_pushed();  // a message pushed just in time takes it
     if (r.state() == PendingReceive::kPosted) {
       std::erase_if(posted_, [&](const auto& p) { return p.get() == &r; });
       throw Timeout("hilo: " + describe(r.source_, r.tag_) + ": no message within " +
@@ -160,6 +281,7 @@ void Mailbox::rethrow_failure(PendingReceive& r) {
 }
 
 bool Mailbox::test(PendingReceive& r) {
+  if (!r.done()) match_pushed_soon();
   if (!r.done()) return false;  // acquire: once done, the bytes are visible
   if (r.state() == PendingReceive::kFailed) rethrow_failure(r);
   return true;
@@ -179,6 +301,7 @@ void Mailbox::cancel(PendingReceive& r) {
 
 std::optional<Status> Mailbox::iprobe(int source, int tag) {
   std::lock_guard lock(mutex_);
+  match_pushed();
   for (const auto& m : unexpected_)
     if (matches(source, tag, m.envelope))
       return Status{m.envelope.source, m.envelope.tag, m.envelope.bytes};
@@ -189,7 +312,10 @@ std::optional<Status> Mailbox::iprobe(int source, int tag) {
 Status Mailbox::probe(int source, int tag, Deadline deadline) {
   std::unique_lock lock(mutex_);
   auto start = Deadline::Clock::now();
+  // Counted as a sleeper: a message pushed while this waits is queued at once, and wakes it.
+  const CountedSleeper sleeper(sleepers_);
   for (;;) {
+    match_pushed();
     for (const auto& m : unexpected_)
       if (matches(source, tag, m.envelope))
         return Status{m.envelope.source, m.envelope.tag, m.envelope.bytes};
@@ -206,6 +332,7 @@ Status Mailbox::probe(int source, int tag, Deadline deadline) {
 Mailbox::Delivery Mailbox::begin(const Envelope& e) {
   Delivery d{e, nullptr, nullptr, {}};
   auto lock = lock_soon();
+  match_pushed();  // messages pushed before this one come first
   for (auto it = posted_.begin(); it != posted_.end();) {
     PendingReceive& r = **it;
     if (!matches(r.source_, r.tag_, e)) {
@@ -241,19 +368,9 @@ void Mailbox::finish(Delivery&& d) {
     return;
   }
   auto lock = lock_soon();
+  match_pushed();
   // A receive may have been posted while the payload was being read: it takes the message now.
-  Queued message{d.envelope, std::move(d.owned)};
-  for (auto it = posted_.begin(); it != posted_.end();) {
-    if (!matches((*it)->source_, (*it)->tag_, d.envelope)) {
-      ++it;
-      continue;
-    }
-    auto receive = *it;
-    it = posted_.erase(it);
-    if (deliver_queued(message, *receive)) return;  // else that receive failed: try the next
-  }
-  unexpected_.push_back(std::move(message));
-  arrived_.notify_all();
+  take_or_queue(Queued{d.envelope, std::move(d.owned)});
 }
 
 void Mailbox::abort(Delivery&& d, std::exception_ptr error) {
@@ -266,6 +383,7 @@ void Mailbox::abort(Delivery&& d, std::exception_ptr error) {
 
 void Mailbox::fail_source(int source, std::exception_ptr error, bool any_source_too) {
   std::lock_guard lock(mutex_);
+  match_pushed();  // what arrived before the failure stays receivable
   failed_sources_.emplace_back(source, error);
   if (any_source_too && !failed_any_) failed_any_ = error;
   for (auto it = posted_.begin(); it != posted_.end();) {
@@ -282,6 +400,7 @@ void Mailbox::fail_source(int source, std::exception_ptr error, bool any_source_
 
 void Mailbox::fail_all(std::exception_ptr error) {
   std::lock_guard lock(mutex_);
+  match_pushed();
   if (!failed_all_) failed_all_ = error;
   for (auto& r : posted_) fail(*r, error);
   posted_.clear();
