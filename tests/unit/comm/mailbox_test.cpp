@@ -1,9 +1,9 @@
 // The matching engine's waits (comm/mailbox.hpp, internal): a receive whose message comes long
 // after it was posted (so its receiver has stopped spinning and sleeps) is woken; a timed wait
 // withdraws an unmatched receive, not early; a receive already matched when its time runs out is
-// finished instead of torn; test() and cancel() need no lock; failures wake sleepers; a large
-// queued message reuses the previous one's buffer. Pushed messages (small ones between threads)
-// keep each sender's order with delivered ones, wake sleeping receives and probes, and are
+// finished instead of torn; test() of a settled receive needs no lock; failures wake sleepers;
+// a large queued message reuses the previous one's buffer. Pushed messages (small ones between
+// threads) keep each sender's order with delivered ones, wake sleeping receives and probes, and are
 // matched by test() and iprobe() too.
 #include "comm/mailbox.hpp"
 
