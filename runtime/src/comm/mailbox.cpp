@@ -107,7 +107,7 @@ bool Mailbox::wait_settled(PendingReceive& r, Deadline deadline) {
   // push()); the pushes before are matched by the look at the top of the loop.
   const CountedSleeper sleeper(sleepers_);
   for (;;) {
-    if (pushed_.load(std::memory_order_seq_cst) != nullptr) match_pushed_soon();
+    match_pushed_soon();
     std::uint32_t word = r.state_.load(std::memory_order_acquire);
     if (PendingReceive::state_of(word) >= PendingReceive::kDone) return true;
     if (!(word & PendingReceive::kSleeping)) {
@@ -155,7 +155,8 @@ void Mailbox::push(const Envelope& e, const void* data) {
 }
 
 void Mailbox::match_pushed_soon() {
-  if (pushed_.load(std::memory_order_relaxed) == nullptr) return;
+  // Sequentially consistent: a sleeper's look after counting itself (see push()).
+  if (pushed_.load(std::memory_order_seq_cst) == nullptr) return;
   auto lock = lock_soon();
   match_pushed();
 }
@@ -173,59 +174,46 @@ void Mailbox::match_pushed() {
   while (oldest_first != nullptr) {
     Pushed* node = oldest_first;
     oldest_first = node->next;
-    take_or_queue(*node);
+    // Straight from the node into the receive that takes it; copied out only if none does.
+    if (!offer_to_posted(node->envelope, node->payload())) {
+      ByteBuffer payload;
+      payload.resize(node->envelope.bytes);
+      if (node->envelope.bytes > 0)
+        std::memcpy(payload.data(), node->payload(), node->envelope.bytes);
+      queue(Queued{node->envelope, std::move(payload)});
+    }
     Pushed::destroy(node);
   }
 }
 
-void Mailbox::take_or_queue(Pushed& m) {
-  // The usual case: the first posted receive that matches also fits, and the payload goes
-  // straight into it. Otherwise (no receive matches, or the one that does fails the message)
-  // the message takes the way of any other.
-  const auto first = std::find_if(posted_.begin(), posted_.end(), [&](const auto& r) {
-    return matches(r->source_, r->tag_, m.envelope);
-  });
-  if (first != posted_.end() &&
-      sink_mismatch((*first)->sink_, m.envelope.type, m.envelope.bytes).empty()) {
-    const std::shared_ptr<PendingReceive> receive = std::move(*first);
-    posted_.erase(first);
-    Sink& sink = receive->sink_;
-    void* to = sink.has_fixed_size() ? sink.fixed : sink.resize(m.envelope.bytes);
-    if (m.envelope.bytes > 0) std::memcpy(to, m.payload(), m.envelope.bytes);
-    complete(*receive, m.envelope);
-    return;
-  }
-  ByteBuffer payload;
-  payload.resize(m.envelope.bytes);
-  if (m.envelope.bytes > 0) std::memcpy(payload.data(), m.payload(), m.envelope.bytes);
-  take_or_queue(Queued{m.envelope, std::move(payload)});
-}
-
-void Mailbox::take_or_queue(Queued&& message) {
+bool Mailbox::offer_to_posted(const Envelope& e, const std::byte* payload) {
   for (auto it = posted_.begin(); it != posted_.end();) {
-    if (!matches((*it)->source_, (*it)->tag_, message.envelope)) {
+    if (!matches((*it)->source_, (*it)->tag_, e)) {
       ++it;
       continue;
     }
     auto receive = *it;
     it = posted_.erase(it);
-    if (deliver_queued(message, *receive)) return;  // else that receive failed: try the next
+    if (deliver(e, payload, *receive)) return true;  // else that receive failed: try the next
   }
+  return false;
+}
+
+void Mailbox::queue(Queued&& message) {
   unexpected_.push_back(std::move(message));
   arrived_.notify_all();
 }
 
-bool Mailbox::deliver_queued(Queued& m, PendingReceive& r) {
-  std::string why = sink_mismatch(r.sink_, m.envelope.type, m.envelope.bytes);
+bool Mailbox::deliver(const Envelope& e, const std::byte* payload, PendingReceive& r) {
+  std::string why = sink_mismatch(r.sink_, e.type, e.bytes);
   if (!why.empty()) {
     fail(r, std::make_exception_ptr(Error("hilo: " + describe(r.source_, r.tag_) + ": " + why +
                                           " (the message stays queued)")));
     return false;
   }
-  void* to = r.sink_.has_fixed_size() ? r.sink_.fixed : r.sink_.resize(m.envelope.bytes);
-  if (m.envelope.bytes > 0) std::memcpy(to, m.payload.data(), m.envelope.bytes);
-  complete(r, m.envelope);
-  keep_as_spare(std::move(m.payload));
+  void* to = r.sink_.has_fixed_size() ? r.sink_.fixed : r.sink_.resize(e.bytes);
+  if (e.bytes > 0) std::memcpy(to, payload, e.bytes);
+  complete(r, e);
   return true;
 }
 
@@ -241,7 +229,10 @@ std::shared_ptr<PendingReceive> Mailbox::post(int source, int tag, Sink sink) {
   match_pushed();
   for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it) {
     if (!matches(source, tag, it->envelope)) continue;
-    if (deliver_queued(*it, *r)) unexpected_.erase(it);
+    if (deliver(it->envelope, it->payload.data(), *r)) {
+      keep_as_spare(std::move(it->payload));
+      unexpected_.erase(it);
+    }
     return r;
   }
   if (auto error = failure_for(source)) {
@@ -370,7 +361,10 @@ void Mailbox::finish(Delivery&& d) {
   auto lock = lock_soon();
   match_pushed();
   // A receive may have been posted while the payload was being read: it takes the message now.
-  take_or_queue(Queued{d.envelope, std::move(d.owned)});
+  if (offer_to_posted(d.envelope, d.owned.data()))
+    keep_as_spare(std::move(d.owned));
+  else
+    queue(Queued{d.envelope, std::move(d.owned)});
 }
 
 void Mailbox::abort(Delivery&& d, std::exception_ptr error) {

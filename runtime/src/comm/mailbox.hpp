@@ -125,11 +125,6 @@ class Mailbox {
   void match_pushed();
   // The same, taking mutex_, if any message was pushed.
   void match_pushed_soon();
-  // A message that found no receive in begin(): the receive posted first that matches takes it,
-  // or it is queued. The caller holds mutex_.
-  void take_or_queue(Queued&& message);
-  // The same for a pushed message, copied straight into the receive that takes it.
-  void take_or_queue(Pushed& message);
   // One spare buffer for large unexpected messages, kept from the last one received.
   // Why: glibc maps every block over 32 MiB afresh and unmaps it when freed, so each such message
   // queued before its receive was posted cost its size in page faults (a 64 MiB ping-pong between
@@ -142,8 +137,15 @@ class Mailbox {
     return (want_source == any_source || want_source == e.source) &&
            (want_tag == any_tag ? e.tag >= 0 : want_tag == e.tag);
   }
-  // Copies a queued message into a receive; returns false (and fails the receive) on mismatch.
-  bool deliver_queued(Queued& message, PendingReceive& receive);
+  // Copies a message that is already in memory into a receive; returns false (and fails the
+  // receive) if it does not fit.
+  bool deliver(const Envelope& envelope, const std::byte* payload, PendingReceive& receive);
+  // Offers such a message to the posted receives, first posted first: the first that matches
+  // and fits takes it (true); one that matches but does not fit fails and the next is tried.
+  // The caller holds mutex_.
+  bool offer_to_posted(const Envelope& envelope, const std::byte* payload);
+  // Queues a message no receive took. The caller holds mutex_.
+  void queue(Queued&& message);
   static void complete(PendingReceive& receive, const Envelope& e);
   static void fail(PendingReceive& receive, std::exception_ptr error);
   // Moves a receive to kDone or kFailed and wakes its receiver if it sleeps.
