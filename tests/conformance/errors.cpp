@@ -3,16 +3,11 @@
 
 #include "harness.hpp"
 
+using conformance::contains;
 using conformance::left;
 using conformance::right;
 
 using namespace std::chrono_literals;
-
-namespace {
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-}  // namespace
 
 CONFORMANCE_CASE("invalid ranks, roots and tags are refused before anything is sent") {
   auto m = EXPECT_THROWS_AS(hilo::Error, c.send(c.size(), 1, 5));

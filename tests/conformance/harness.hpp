@@ -25,6 +25,11 @@ inline int left(const hilo::Communicator& c) {
   return (c.rank() - 1 + c.size()) % c.size();
 }
 
+// Whether an error message mentions `part` (a rank, a tag, a size).
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 struct Case {
   const char* name;
   std::function<void(hilo::Communicator&)> body;

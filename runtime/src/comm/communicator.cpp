@@ -131,14 +131,23 @@ void Request::finish(Status status) {
   if (on_complete_) std::exchange(on_complete_, nullptr)();
 }
 
+Deadline Request::deadline_from(Deadline::Clock::time_point start, TimeLimit limit) const {
+  return limit.duration.count() >= 0 ? Deadline::after(start, limit.duration)
+         : default_limit_            ? Deadline::after(start, *default_limit_)
+                                     : Deadline::never();
+}
+
 Status Request::wait(TimeLimit limit) {
+  // The clock is read only when a limit applies: most waits have none.
+  const bool limited = limit.duration.count() >= 0 || default_limit_;
+  return wait_until(limited ? deadline_from(Deadline::Clock::now(), limit) : Deadline::never());
+}
+
+Status Request::wait_until(Deadline deadline) {
   if (status_) return *status_;
   if (!operation_)
     throw Error("hilo: wait on an empty hilo::Request (default-constructed or moved from)");
-  Deadline d = limit.duration.count() >= 0 ? Deadline::after(limit.duration)
-               : default_limit_            ? Deadline::after(*default_limit_)
-                                           : Deadline::never();
-  finish(operation_->wait(d));
+  finish(operation_->wait(deadline));
   return *status_;
 }
 
@@ -152,11 +161,12 @@ bool Request::test() {
 }
 
 std::vector<Status> wait_all(std::span<Request> requests, TimeLimit limit) {
+  const auto start = Deadline::Clock::now();  // one limit for the whole call
   std::vector<Status> statuses(requests.size());
   std::exception_ptr first;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     try {
-      statuses[i] = requests[i].wait(limit);
+      statuses[i] = requests[i].wait_until(requests[i].deadline_from(start, limit));
     } catch (...) {
       if (!first) first = std::current_exception();
     }

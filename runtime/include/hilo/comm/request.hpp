@@ -34,6 +34,12 @@ class Request {
   bool done() const { return status_.has_value(); }
 
  private:
+  friend std::vector<Status> wait_all(std::span<Request> requests, TimeLimit limit);
+
+  // When a wait for `limit` that began at `start` gives up: the limit if one is given, else the
+  // communicator's default, else never.
+  Deadline deadline_from(Deadline::Clock::time_point start, TimeLimit limit) const;
+  Status wait_until(Deadline deadline);
   void finish(Status status);
 
   std::unique_ptr<Operation> operation_;
@@ -43,7 +49,8 @@ class Request {
 };
 
 // Waits for every request; returns their statuses in order. The first failure is rethrown after
-// all the others were waited for, so no request is left dangling.
+// all the others were waited for, so no request is left dangling. A limit bounds the whole call:
+// every request not complete by then fails with hilo::Timeout.
 std::vector<Status> wait_all(std::span<Request> requests, TimeLimit limit = {});
 // Waits until one request completes and returns its index.
 std::size_t wait_any(std::span<Request> requests, TimeLimit limit = {});

@@ -69,11 +69,11 @@ struct Deadline {
   Clock::time_point at = Clock::time_point::max();
 
   static Deadline never() { return {}; }
-  static Deadline after(std::chrono::nanoseconds d) {
-    auto now = Clock::now();
+  static Deadline after(std::chrono::nanoseconds d) { return after(Clock::now(), d); }
+  static Deadline after(Clock::time_point start, std::chrono::nanoseconds d) {
     // Saturate: a huge limit means "never", not an overflowed time in the past.
-    if (d >= Clock::time_point::max() - now) return never();
-    return {now + d};
+    if (d >= Clock::time_point::max() - start) return never();
+    return {start + d};
   }
   bool is_never() const { return at == Clock::time_point::max(); }
   bool expired() const { return !is_never() && Clock::now() >= at; }
