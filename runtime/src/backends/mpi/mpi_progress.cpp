@@ -2,6 +2,7 @@
 #include <list>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "backends/mpi/mpi_call.hpp"
 #include "backends/mpi/mpi_transport.hpp"
@@ -19,6 +20,8 @@ struct MpiProgress::State {
     std::shared_ptr<const void> keep_alive;
   };
   std::list<OrphanSend> orphans;
+  // The buffers of sends still unreceived at stop(): MPI may read them until MPI_Finalize.
+  std::vector<std::shared_ptr<const void>> kept_until_finalize;
   bool stopping = false;
   std::thread thread;
 
@@ -63,6 +66,13 @@ MpiProgress::MpiProgress(bool threads_allowed) : state_(std::make_unique<State>(
 
 MpiProgress::~MpiProgress() {
   stop();
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;  // kept_until_finalize goes with the state
+  // MPI outlives hilo here (the program initialised it and finalises it later): it may still
+  // read those buffers, so they are never freed.
+  for (auto& buffer : state_->kept_until_finalize)
+    new std::shared_ptr<const void>(std::move(buffer));
 }
 
 void MpiProgress::stop() {
@@ -73,10 +83,10 @@ void MpiProgress::stop() {
   state_->work.notify_all();
   if (state_->thread.joinable()) state_->thread.join();
   // Sends nobody received by now never will be; MPI frees them, their buffers stay allocated
-  // (MPI may still hold pointers into them until MPI_Finalize).
+  // (MPI may still hold pointers into them until MPI_Finalize, which comes after stop()).
   for (auto& o : state_->orphans) {
     MPI_Request_free(&o.request);
-    new std::shared_ptr<const void>(std::move(o.keep_alive));
+    state_->kept_until_finalize.push_back(std::move(o.keep_alive));
   }
   state_->orphans.clear();
 }
