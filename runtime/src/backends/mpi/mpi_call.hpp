@@ -144,6 +144,14 @@ inline std::size_t bytes_of(const MPI_Status& status) {
 #endif
 }
 
+// Whether MPI_Finalize has run. A request or communicator that outlived the hilo::Runtime must
+// not call MPI any more: Open MPI aborts the whole job for that.
+inline bool finalized() {
+  int done = 0;
+  MPI_Finalized(&done);
+  return done != 0;
+}
+
 // Completes `request` by the deadline. A finite deadline polls (yielding, then sleeping briefly)
 // instead of blocking in MPI_Wait; returns false if the deadline passed first.
 // `what` names the call for errors: a CallSite, or the name of a collective.

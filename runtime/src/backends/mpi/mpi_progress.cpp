@@ -25,6 +25,15 @@ struct MpiProgress::State {
   bool stopping = false;
   std::thread thread;
 
+  // A send nobody received while hilo ran never will be: MPI frees it, and its buffer stays
+  // allocated while MPI may still hold pointers into it (until MPI_Finalize, which comes after
+  // stop()). After MPI_Finalize neither is needed. The caller holds `mutex`.
+  void release(OrphanSend orphan) {
+    if (mpi::finalized()) return;
+    MPI_Request_free(&orphan.request);
+    kept_until_finalize.push_back(std::move(orphan.keep_alive));
+  }
+
   // Moves one receive forward without blocking; the caller holds `mutex`.
   static void advance(Pending& p) {
     if (p.stage == Pending::unmatched) {
@@ -66,9 +75,7 @@ MpiProgress::MpiProgress(bool threads_allowed) : state_(std::make_unique<State>(
 
 MpiProgress::~MpiProgress() {
   stop();
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (finalized) return;  // kept_until_finalize goes with the state
+  if (mpi::finalized()) return;  // kept_until_finalize goes with the state
   // MPI outlives hilo here (the program initialised it and finalises it later): it may still
   // read those buffers, so they are never freed.
   for (auto& buffer : state_->kept_until_finalize)
@@ -82,12 +89,8 @@ void MpiProgress::stop() {
   }
   state_->work.notify_all();
   if (state_->thread.joinable()) state_->thread.join();
-  // Sends nobody received by now never will be; MPI frees them, their buffers stay allocated
-  // (MPI may still hold pointers into them until MPI_Finalize, which comes after stop()).
-  for (auto& o : state_->orphans) {
-    MPI_Request_free(&o.request);
-    state_->kept_until_finalize.push_back(std::move(o.keep_alive));
-  }
+  std::lock_guard lock(state_->mutex);
+  for (auto& o : state_->orphans) state_->release(std::move(o));
   state_->orphans.clear();
 }
 
@@ -119,7 +122,7 @@ bool MpiProgress::poll(Pending& p) {
 void MpiProgress::remove(const std::shared_ptr<Pending>& p) {
   std::lock_guard lock(state_->mutex);
   state_->pending.remove(p);
-  if (p->stage == Pending::receiving) {
+  if (p->stage == Pending::receiving && !mpi::finalized()) {
     // Already matched: the bytes are on their way into the user's buffer; let them land.
     MPI_Wait(&p->request, MPI_STATUS_IGNORE);
     p->stage = Pending::done;
@@ -128,6 +131,10 @@ void MpiProgress::remove(const std::shared_ptr<Pending>& p) {
 
 void MpiProgress::adopt_send(MPI_Request request, std::shared_ptr<const void> keep_alive) {
   std::lock_guard lock(state_->mutex);
+  if (state_->stopping) {  // the runtime has ended: no thread may start to watch it
+    state_->release({request, std::move(keep_alive)});
+    return;
+  }
   state_->orphans.push_back({request, std::move(keep_alive)});
   if (state_->threads_allowed && !state_->thread.joinable())
     state_->thread = std::thread([this] { run(); });

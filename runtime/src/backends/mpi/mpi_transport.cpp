@@ -43,7 +43,8 @@ class SendOperation final : public Operation, public PooledOperation {
         progress_(std::move(progress)),
         what_(std::move(what)) {}
   ~SendOperation() override {
-    if (request_ == MPI_REQUEST_NULL) return;
+    // After MPI_Finalize (a request that outlived its runtime) MPI reads no buffer any more.
+    if (request_ == MPI_REQUEST_NULL || mpi::finalized()) return;
     if (keep_alive_)
       progress_->adopt_send(request_, std::move(keep_alive_));
     else
@@ -74,7 +75,7 @@ class FixedReceive final : public Operation, public PooledOperation {
   FixedReceive(MPI_Request request, std::size_t expected, mpi::CallSite what)
       : request_(request), expected_(expected), what_(std::move(what)) {}
   ~FixedReceive() override {
-    if (request_ == MPI_REQUEST_NULL) return;
+    if (request_ == MPI_REQUEST_NULL || mpi::finalized()) return;
     MPI_Cancel(&request_);
     MPI_Wait(&request_, MPI_STATUS_IGNORE);
   }
@@ -146,9 +147,7 @@ MpiTransport::MpiTransport(MPI_Comm comm, bool owned, std::shared_ptr<MpiProgres
 
 MpiTransport::~MpiTransport() {
   collectives_.reset();
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (owned_ && !finalized) MPI_Comm_free(&comm_);
+  if (owned_ && !mpi::finalized()) MPI_Comm_free(&comm_);
 }
 
 std::string MpiTransport::host_of(int rank) const {
