@@ -24,7 +24,8 @@ Communicator::Communicator(std::unique_ptr<Transport> transport)
     : transport_(std::move(transport)),
       size_(transport_ ? transport_->size() : 0),
       native_(transport_ ? transport_->native_collectives() : nullptr),
-      default_limit_(timeout_from_environment()) {
+      default_limit_(timeout_from_environment()),
+      all_reduce_algorithm_(detail::all_reduce_algorithm_from_environment()) {
   if (!transport_) throw std::invalid_argument("hilo::Communicator: null transport");
 }
 

@@ -398,8 +398,17 @@ TEST_CASE("tcp world: a frame with an absurd length is PeerLost, not an allocati
 
 namespace {
 
-// direct_all_reduce (algorithms.hpp) of n doubles on the world's collective channel: value i of
-// rank r is i % 1000 + r. Returns whether it took the direct path; checks the result if it did.
+// hilo::detail::direct_all_reduce (detail/all_reduce.hpp) over typed arrays.
+template <class E, class Op>
+bool direct_all_reduce_of(hilo::Transport& t, hilo::PeerMemory& memory, const E* in, E* out,
+                          std::size_t n, Op& op, hilo::Deadline deadline) {
+  const hilo::detail::VectorBytes v{reinterpret_cast<const std::byte*>(in),
+                                    reinterpret_cast<std::byte*>(out), n, hilo::data_type_of<E>()};
+  return hilo::detail::direct_all_reduce(t, memory, v, hilo::detail::combiner_for<E>(op), deadline);
+}
+
+// direct_all_reduce (detail/all_reduce.hpp) of n doubles on the world's collective channel: value i
+// of rank r is i % 1000 + r. Returns whether it took the direct path; checks the result if it did.
 bool direct_sum(hilo::Transport& world, std::size_t n, bool in_place) {
   hilo::Transport& t = world.collective_channel();
   std::vector<double> in(n), out(in_place ? 0 : n);
@@ -407,8 +416,8 @@ bool direct_sum(hilo::Transport& world, std::size_t n, bool in_place) {
   double* result = in_place ? in.data() : out.data();
   auto plus = [](double a, double b) { return a + b; };
   RANK_CHECK(t.peer_memory() != nullptr);
-  if (!hilo::detail::direct_all_reduce(t, *t.peer_memory(), in.data(), result, n, plus,
-                                       hilo::Deadline::after(60s)))
+  if (!direct_all_reduce_of(t, *t.peer_memory(), in.data(), result, n, plus,
+                            hilo::Deadline::after(60s)))
     return false;
   const double ranks = t.size() * (t.size() - 1) / 2.0;
   std::size_t wrong = 0;  // every element: a share off by one shows at its edge only
@@ -482,8 +491,8 @@ TEST_CASE("tcp world on one host: a direct all-reduce of other lengths or types 
       std::vector<E> in(n, E{1}), out(n);
       auto plus = [](E a, E b) { return a + b; };
       try {
-        hilo::detail::direct_all_reduce(t, *t.peer_memory(), in.data(), out.data(), n, plus,
-                                        hilo::Deadline::after(60s));
+        direct_all_reduce_of(t, *t.peer_memory(), in.data(), out.data(), n, plus,
+                             hilo::Deadline::after(60s));
       } catch (const hilo::Error& e) {
         return std::string(e.what());
       }
@@ -524,8 +533,8 @@ TEST_CASE("tcp world on one host: a rank that times out in a direct all-reduce k
     const auto limit = t.rank() == 0 ? 300ms : 3000ms;
     std::string failure = "no error";
     try {
-      hilo::detail::direct_all_reduce(t, *t.peer_memory(), in.data(), out.data(), n, stalling_plus,
-                                      hilo::Deadline::after(limit));
+      direct_all_reduce_of(t, *t.peer_memory(), in.data(), out.data(), n, stalling_plus,
+                           hilo::Deadline::after(limit));
     } catch (const hilo::Error& e) {
       failure = e.what();
     }
@@ -586,8 +595,7 @@ TEST_CASE("tcp world on one host: a rank whose peer left a direct all-reduce hea
     });
     std::vector<double> in(n, 1.0), out(n);
     try {
-      hilo::detail::direct_all_reduce(t, memory, in.data(), out.data(), n, plus,
-                                      hilo::Deadline::after(20s));
+      direct_all_reduce_of(t, memory, in.data(), out.data(), n, plus, hilo::Deadline::after(20s));
     } catch (const hilo::PeerLost& e) {
       return "PeerLost of rank " + std::to_string(e.rank()) + ": " + e.what();
     } catch (const hilo::Error& e) {
@@ -607,10 +615,10 @@ TEST_CASE("tcp world on one host: a rank whose peer left a direct all-reduce hea
     void* out = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     REQUIRE(in != MAP_FAILED);
     REQUIRE(out != MAP_FAILED);
-    CHECK_THROWS_AS(hilo::detail::direct_all_reduce(t, memory, static_cast<double*>(in),
-                                                    static_cast<double*>(out), n, plus,
-                                                    hilo::Deadline::after(20s)),
-                    std::runtime_error);
+    CHECK_THROWS_AS(
+        direct_all_reduce_of(t, memory, static_cast<double*>(in), static_cast<double*>(out), n,
+                             plus, hilo::Deadline::after(20s)),
+        std::runtime_error);
     ::munmap(in, bytes);
     ::munmap(out, bytes);
     rank1_unmapped = true;

@@ -188,7 +188,7 @@ class Communicator {
     collective("all_reduce", [&] {
       if (native_)
         if (native_reduce(*native_, value, result, op, -1, d)) return;
-      detail::all_reduce_into(channel(), value, result, op, d);
+      detail::all_reduce_into(channel(), value, result, op, d, all_reduce_algorithm_);
     });
   }
 
@@ -199,7 +199,7 @@ class Communicator {
     collective("all_reduce", [&] {
       if (native_)
         if (native_reduce(*native_, value, value, op, -1, d)) return;
-      detail::all_reduce_into(channel(), value, value, op, d);
+      detail::all_reduce_into(channel(), value, value, op, d, all_reduce_algorithm_);
     });
   }
 
@@ -336,6 +336,8 @@ class Communicator {
   NativeCollectives* native_;
   std::optional<std::chrono::nanoseconds> default_limit_;
   std::uint64_t derived_ = 0;  // how many split/dup calls made: part of the child's context
+  // HILO_ALLREDUCE's algorithm for every all-reduce on this communicator (detail/all_reduce.hpp).
+  detail::AllReduceAlgorithm all_reduce_algorithm_;
 };
 
 // ---- template definitions

@@ -1,0 +1,99 @@
+// The all-reduce algorithms, by name, and the one function that chooses among them.
+//
+//   recursive_doubling  log2 p steps, each moving the whole value: small messages, and any type
+//                       (it is the only one for values that are not contiguous vectors).
+//   ring                a reduce-scatter then an all-gather around a ring, 2(p-1) steps each
+//                       moving 1/p of the vector: bandwidth-optimal for any p (Gloo's
+//                       allreduce_ring).
+//   halving_doubling    the same traffic in 2 log2 p steps (Rabenseifner's; Gloo's
+//                       allreduce_halving_doubling): p a power of two, at least p elements.
+//   direct              ranks read each other's vectors in place (Transport::peer_memory: the
+//                       tcp backend among processes of one host); each byte copied once.
+//
+// The vector algorithms are compiled in libhilo (runtime/src/comm/algorithms/, one file each)
+// and see elements only as bytes of `type.size`, combined through a Combiner (combine.hpp), so
+// they run optimised whatever the user's build flags. recursive_doubling is a template over the
+// value type (algorithms.hpp).
+//
+// Every rank must run the same algorithm, so the choice depends only on what every rank shares:
+// the element count (which must be equal anyway), the element size, the number of ranks, and
+// whether every rank can reach the others' memory (the same on every rank: it depends on the
+// hosts). HILO_ALLREDUCE names an algorithm for every all-reduce of a job, for tests and tuning;
+// it must be the same on every rank (hilorun passes HILO_* variables to every rank).
+//
+// Internal to hilo: the names live in hilo::detail and may change.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "hilo/comm/detail/combine.hpp"
+#include "hilo/comm/transport.hpp"
+#include "hilo/comm/types.hpp"
+
+namespace hilo::detail {
+
+enum class AllReduceAlgorithm : std::uint8_t {
+  automatic,  // choose by size (choose_all_reduce)
+  recursive_doubling,
+  ring,
+  halving_doubling,
+  direct,
+};
+
+// "ring", "halving_doubling", ...: the names HILO_ALLREDUCE takes.
+std::string_view name_of(AllReduceAlgorithm algorithm);
+
+// HILO_ALLREDUCE's algorithm, automatic when it is unset or empty; hilo::Error for a name that
+// is not an algorithm, listing the names.
+AllReduceAlgorithm all_reduce_algorithm_from_environment();
+
+// All-reduces of at least this size use a bandwidth-optimal algorithm (halving-doubling for p a
+// power of two, else the ring); below it, recursive doubling, whose log2 p steps each move the
+// whole vector but cost fewer messages. docs/PERFORMANCE.md has the measurements behind it.
+inline constexpr std::size_t large_message_bytes = 64 * 1024;
+// The direct all-reduce from this size on, where the transport offers peer memory.
+inline constexpr std::size_t direct_all_reduce_min_bytes = 256 * 1024;
+
+// What the choice may depend on (the same on every rank).
+struct AllReduceShape {
+  bool contiguous = false;  // a vector of trivially copyable elements, combined element-wise
+  std::size_t count = 0;    // elements
+  std::size_t element_bytes = 0;
+  int ranks = 1;
+  bool peer_memory = false;  // Transport::peer_memory() is not null
+};
+
+// Whether `algorithm` can run on `shape`: recursive_doubling always; the others need a contiguous
+// vector; halving_doubling also p a power of two and at least p elements; direct also peer memory
+// and p > 1.
+bool can_run(AllReduceAlgorithm algorithm, const AllReduceShape& shape);
+
+// The algorithm to run: `requested` where it can run on `shape`, else the choice by size. When
+// it returns direct, the ranks may still find together that one of them cannot reach another's
+// memory (direct_all_reduce returns false on every rank); then they run
+// choose_all_reduce(shape without peer memory).
+AllReduceAlgorithm choose_all_reduce(const AllReduceShape& shape,
+                                     AllReduceAlgorithm requested = AllReduceAlgorithm::automatic);
+
+// A contiguous vector's elements on this rank, as bytes: `count` elements of `type.size` bytes
+// at `in`, the result at `out` (which may be `in`: in place; otherwise it holds `count`
+// elements already).
+struct VectorBytes {
+  const std::byte* in;
+  std::byte* out;
+  std::size_t count;
+  DataType type;
+};
+
+void ring_all_reduce(Transport& t, VectorBytes v, const Combiner& combine, Deadline deadline);
+// Needs p a power of two and at least p elements (can_run).
+void halving_doubling_all_reduce(Transport& t, VectorBytes v, const Combiner& combine,
+                                 Deadline deadline);
+// False on every rank when one of them cannot reach all the others' memory (nothing changed);
+// throws hilo::Error when ranks contribute different lengths or element types.
+bool direct_all_reduce(Transport& t, PeerMemory& memory, VectorBytes v, const Combiner& combine,
+                       Deadline deadline);
+
+}  // namespace hilo::detail

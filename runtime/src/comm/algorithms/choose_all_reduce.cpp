@@ -1,0 +1,77 @@
+// Which all-reduce runs: the one place the choice is made (hilo/comm/detail/all_reduce.hpp).
+#include <array>
+#include <bit>
+#include <cstdlib>
+#include <string>
+
+#include "hilo/comm/detail/all_reduce.hpp"
+#include "hilo/errors.hpp"
+
+namespace hilo::detail {
+namespace {
+
+constexpr std::array all_algorithms{
+    AllReduceAlgorithm::automatic, AllReduceAlgorithm::recursive_doubling, AllReduceAlgorithm::ring,
+    AllReduceAlgorithm::halving_doubling, AllReduceAlgorithm::direct};
+
+}  // namespace
+
+std::string_view name_of(AllReduceAlgorithm algorithm) {
+  switch (algorithm) {
+    case AllReduceAlgorithm::automatic:
+      return "automatic";
+    case AllReduceAlgorithm::recursive_doubling:
+      return "recursive_doubling";
+    case AllReduceAlgorithm::ring:
+      return "ring";
+    case AllReduceAlgorithm::halving_doubling:
+      return "halving_doubling";
+    case AllReduceAlgorithm::direct:
+      return "direct";
+  }
+  return "unknown";
+}
+
+AllReduceAlgorithm all_reduce_algorithm_from_environment() {
+  const char* text = std::getenv("HILO_ALLREDUCE");
+  if (text == nullptr || *text == '\0') return AllReduceAlgorithm::automatic;
+  std::string names;
+  for (AllReduceAlgorithm algorithm : all_algorithms) {
+    if (name_of(algorithm) == text) return algorithm;
+    names.append(names.empty() ? "" : ", ").append(name_of(algorithm));
+  }
+  throw Error(std::string("hilo: HILO_ALLREDUCE='") + text +
+              "' is not an all-reduce algorithm; use one of " + names);
+}
+
+bool can_run(AllReduceAlgorithm algorithm, const AllReduceShape& shape) {
+  switch (algorithm) {
+    case AllReduceAlgorithm::automatic:
+    case AllReduceAlgorithm::recursive_doubling:
+      return true;
+    case AllReduceAlgorithm::ring:
+      return shape.contiguous;
+    case AllReduceAlgorithm::halving_doubling:
+      return shape.contiguous && std::has_single_bit(static_cast<unsigned>(shape.ranks)) &&
+             shape.count >= static_cast<std::size_t>(shape.ranks);
+    case AllReduceAlgorithm::direct:
+      return shape.contiguous && shape.peer_memory && shape.ranks > 1;
+  }
+  return false;
+}
+
+AllReduceAlgorithm choose_all_reduce(const AllReduceShape& shape, AllReduceAlgorithm requested) {
+  if (requested != AllReduceAlgorithm::automatic && can_run(requested, shape)) return requested;
+  const std::size_t bytes = shape.count * shape.element_bytes;
+  // Small vectors, and vectors of fewer elements than ranks, cost fewest messages whole.
+  if (!shape.contiguous || bytes < large_message_bytes ||
+      shape.count < static_cast<std::size_t>(shape.ranks))
+    return AllReduceAlgorithm::recursive_doubling;
+  if (bytes >= direct_all_reduce_min_bytes && can_run(AllReduceAlgorithm::direct, shape))
+    return AllReduceAlgorithm::direct;
+  if (can_run(AllReduceAlgorithm::halving_doubling, shape))
+    return AllReduceAlgorithm::halving_doubling;
+  return AllReduceAlgorithm::ring;
+}
+
+}  // namespace hilo::detail
