@@ -193,7 +193,7 @@ constexpr std::size_t min_wire_bytes() {
 /// std::bad_alloc.
 class OutputArchive {
  public:
-  using is_saving = boost::mpl::true_;   ///< Boost's archive concept: this archive saves.
+  using is_saving = boost::mpl::true_;    ///< Boost's archive concept: this archive saves.
   using is_loading = boost::mpl::false_;  ///< Boost's archive concept: this archive saves.
 
   /// An empty archive.

@@ -74,7 +74,7 @@ inline constexpr DataType serialized_type{DataType::Kind::serialized, 1};
 /// A point in time after which a blocking call gives up with hilo::Timeout. Backends receive it;
 /// users pass a TimeLimit (hilo::within) instead.
 struct Deadline {
-  using Clock = std::chrono::steady_clock;  ///< Deadlines are on the monotonic clock.
+  using Clock = std::chrono::steady_clock;          ///< Deadlines are on the monotonic clock.
   Clock::time_point at = Clock::time_point::max();  ///< max() means never.
 
   /// A deadline that never passes.
