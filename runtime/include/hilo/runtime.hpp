@@ -1,17 +1,5 @@
-// hilo::Runtime: starts the backend the environment asks for and gives the world communicator.
-//
-//   int main(int argc, char** argv) {
-//     hilo::Runtime rt(argc, argv);
-//     hilo::Communicator& world = rt.world();
-//     ...
-//   }  // the backend is shut down here
-//
-// The backend, first match wins:
-//   1. HILO_BACKEND=local|mpi|tcp;
-//   2. variables of hilorun (HILO_LAUNCHER) -> tcp;
-//   3. variables of Open MPI's launcher or PMIx (OMPI_COMM_WORLD_SIZE, PMIX_RANK) -> mpi;
-//   4. Slurm task variables (SLURM_PROCID) without MPI's -> tcp, rank 0 as the rendezvous;
-//   5. nothing -> local, a single rank.
+/// \file
+/// hilo::Runtime, which starts the backend and gives the world communicator; hilo::run_local.
 #pragma once
 
 #include <functional>
@@ -27,15 +15,44 @@ namespace detail {
 class Backend;
 }
 
+/// Starts the backend the environment asks for and gives the world communicator (MPI_Init and
+/// MPI_COMM_WORLD).
+///
+/// \code
+/// int main(int argc, char** argv) {
+///   hilo::Runtime rt(argc, argv);
+///   hilo::Communicator& world = rt.world();
+///   ...
+/// }  // the backend is shut down here
+/// \endcode
+///
+/// The backend, first match wins:
+///   1. `HILO_BACKEND=local|mpi|tcp`;
+///   2. variables of hilorun (`HILO_LAUNCHER`) -> tcp;
+///   3. variables of Open MPI's launcher or PMIx (`OMPI_COMM_WORLD_SIZE`, `PMIX_RANK`) -> mpi;
+///   4. Slurm task variables (`SLURM_PROCID`) without MPI's -> tcp, rank 0 as the rendezvous;
+///   5. nothing -> local, a single rank.
+///
+/// Not copyable. One Runtime per process.
 class Runtime {
  public:
+  /// Starts the selected backend without passing it the command line. Blocks until the backend
+  /// is up: on tcp, until every rank has joined (bounded by HILO_TIMEOUT seconds, 120 s by
+  /// default); on mpi, MPI_Init_thread. Throws hilo::Error for an unknown HILO_BACKEND, a
+  /// backend this build lacks, a malformed HILO_TIMEOUT or a failed start; hilo::Timeout when the
+  /// other ranks do not join in time, hilo::PeerLost when one is lost meanwhile (tcp).
   Runtime();
-  Runtime(int& argc, char**& argv);  // MPI may consume its own arguments
+  /// The same, giving MPI the command line: MPI may consume its own arguments from argc/argv.
+  Runtime(int& argc, char**& argv);
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
+  /// Destroys the world communicator, then shuts the backend down (MPI_Finalize on mpi; on tcp
+  /// a final flush of messages still in flight, bounded by HILO_TIMEOUT, 10 s by default).
   ~Runtime();
 
+  /// The communicator of every rank of the job (MPI_COMM_WORLD). Valid while the Runtime lives.
   Communicator& world() { return *world_; }
+  /// "local", "mpi" or "tcp".
   std::string_view backend_name() const;
 
  private:
@@ -45,13 +62,16 @@ class Runtime {
   std::unique_ptr<Communicator> world_;
 };
 
-// Runs fn on n threads as ranks 0..n-1 of one communicator and returns when all are done.
-// If a rank throws, the others' pending and later operations fail with hilo::PeerLost (no rank
-// hangs waiting for it), and the first exception is rethrown here once every thread has ended.
+/// Runs fn on n threads as ranks 0..n-1 of one communicator (the local backend) and returns when
+/// all are done: blocks until every thread has ended. If a rank throws, the others' pending and
+/// later operations fail with hilo::PeerLost (no rank hangs waiting for it), and the first
+/// exception is rethrown here once every thread has ended. Throws std::invalid_argument unless
+/// 1 <= n <= 4096 and fn is non-empty. The ranks' communicators take their default time limit
+/// from HILO_TIMEOUT, as any communicator does.
 void run_local(int n, const std::function<void(Communicator&)>& fn);
 
-// Which backend the environment selects, without starting it ("local", "mpi" or "tcp").
-// Throws hilo::Error for an unknown HILO_BACKEND.
+/// Which backend the environment selects, without starting it ("local", "mpi" or "tcp"; see
+/// Runtime). Never blocks. Throws hilo::Error for an unknown HILO_BACKEND.
 std::string selected_backend();
 
 }  // namespace hilo

@@ -1,37 +1,38 @@
-// hilo's binary archive: the serialized path's encoder and decoder, chosen at compile time.
-//
-// Why not Boost's binary archive: Boost dispatches at run time (a per-type serializer singleton,
-// class info, object tracking, one virtual streambuf call per primitive) and constructing one of
-// its archives costs microseconds, which made a one-element message three times slower than
-// Boost.MPI. This archive resolves every type at compile time, appends to a byte buffer with no
-// call per primitive, and costs nothing to construct.
-//
-// It models Boost.Serialization's archive concept, so a user's existing serialize() works
-// unchanged: `ar & x`, `ar << x`, `ar >> x`, `Archive::is_saving` / `is_loading`, make_nvp /
-// BOOST_SERIALIZATION_NVP, base_object<Base>(*this), BOOST_SERIALIZATION_SPLIT_MEMBER and
-// split_free, BOOST_CLASS_VERSION (the version is passed to serialize), make_array,
-// make_binary_object, save_binary / load_binary. A class type goes through
-// boost::serialization::serialize_adl, so member and free serialize functions both work.
-// Standard types are encoded here directly: arithmetic types and enums, std::string,
-// std::vector (one memcpy for bitwise elements; std::vector<bool> as packed bits), std::array,
-// C arrays, std::list, std::deque, std::map/multimap/set/multiset and their unordered_ forms,
-// std::pair, std::tuple, std::optional.
-//
-// Wire format: values in the order serialize() names them, in the machine's own byte order (both
-// ends of a hilo job run the same build); lengths as 64-bit counts; no class information and no
-// versions on the wire, so both ends must be built with the same types and BOOST_CLASS_VERSIONs.
-//
-// What it does not do: pointers (raw, std::unique_ptr, std::shared_ptr, std::weak_ptr), and so
-// polymorphic objects through a base pointer; those need Boost's object tracking. Meeting one is a
-// compile error that says how to send the type through Boost's archive instead
-// (hilo::use_boost_archive, codec.hpp). Boost's own serializers for non-standard types
-// (boost::optional, boost::variant, ...) may ask more of an archive than this one offers; send
-// those types through Boost's archive too.
-//
-// Reading is bounds-checked: a truncated or malformed archive, or a length prefix larger than the
-// bytes left, raises hilo::Error before anything is allocated for it. (Every element counts as at
-// least one byte for that check, so a container of a class whose serialize writes nothing at all
-// cannot hold more elements than there are bytes after it in the message.)
+/// \file
+/// hilo's binary archive: the serialized path's encoder and decoder, chosen at compile time.
+///
+/// Why not Boost's binary archive: Boost dispatches at run time (a per-type serializer singleton,
+/// class info, object tracking, one virtual streambuf call per primitive) and constructing one of
+/// its archives costs microseconds, which made a one-element message three times slower than
+/// Boost.MPI. This archive resolves every type at compile time, appends to a byte buffer with no
+/// call per primitive, and costs nothing to construct.
+///
+/// It models Boost.Serialization's archive concept, so a user's existing serialize() works
+/// unchanged: `ar & x`, `ar << x`, `ar >> x`, `Archive::is_saving` / `is_loading`, make_nvp /
+/// BOOST_SERIALIZATION_NVP, base_object<Base>(*this), BOOST_SERIALIZATION_SPLIT_MEMBER and
+/// split_free, BOOST_CLASS_VERSION (the version is passed to serialize), make_array,
+/// make_binary_object, save_binary / load_binary. A class type goes through
+/// boost::serialization::serialize_adl, so member and free serialize functions both work.
+/// Standard types are encoded here directly: arithmetic types and enums, std::string,
+/// std::vector (one memcpy for bitwise elements; std::vector<bool> as packed bits), std::array,
+/// C arrays, std::list, std::deque, std::map/multimap/set/multiset and their unordered_ forms,
+/// std::pair, std::tuple, std::optional.
+///
+/// Wire format: values in the order serialize() names them, in the machine's own byte order (both
+/// ends of a hilo job run the same build); lengths as 64-bit counts; no class information and no
+/// versions on the wire, so both ends must be built with the same types and BOOST_CLASS_VERSIONs.
+///
+/// What it does not do: pointers (raw, std::unique_ptr, std::shared_ptr, std::weak_ptr), and so
+/// polymorphic objects through a base pointer; those need Boost's object tracking. Meeting one is a
+/// compile error that says how to send the type through Boost's archive instead
+/// (hilo::use_boost_archive, codec.hpp). Boost's own serializers for non-standard types
+/// (boost::optional, boost::variant, ...) may ask more of an archive than this one offers; send
+/// those types through Boost's archive too.
+///
+/// Reading is bounds-checked: a truncated or malformed archive, or a length prefix larger than the
+/// bytes left, raises hilo::Error before anything is allocated for it. (Every element counts as at
+/// least one byte for that check, so a container of a class whose serialize writes nothing at all
+/// cannot hold more elements than there are bytes after it in the message.)
 #pragma once
 
 #include <algorithm>
@@ -84,6 +85,7 @@ struct is_pointer_like<std::weak_ptr<T>> : std::true_type {};
 
 template <class T>
 inline constexpr bool no_pointers_v = !is_pointer_like<std::remove_cv_t<T>>::value;
+/// The compile error met on a pointer; undefined again at the end of this header.
 #define HILO_ARCHIVE_NO_POINTERS_MESSAGE                                                          \
   "hilo's archive does not follow pointers (raw, std::unique_ptr, std::shared_ptr; polymorphic "  \
   "objects through a base pointer): send the type you pass to send/recv through Boost's archive " \
@@ -185,35 +187,44 @@ constexpr std::size_t min_wire_bytes() {
 
 }  // namespace archive_detail
 
-// Writes values into a growing ByteBuffer. Construct, `archive << value` (as many as needed),
-// then take the bytes with std::move(archive).bytes().
+/// Writes values into a growing ByteBuffer (a Boost.Serialization saving archive). Construct,
+/// `archive << value` (as many as needed), then take the bytes with std::move(archive).bytes().
+/// A type the archive cannot write (a pointer) is a compile error. Writing throws only
+/// std::bad_alloc.
 class OutputArchive {
  public:
-  using is_saving = boost::mpl::true_;
-  using is_loading = boost::mpl::false_;
+  using is_saving = boost::mpl::true_;    ///< Boost's archive concept: this archive saves.
+  using is_loading = boost::mpl::false_;  ///< Boost's archive concept: this archive saves.
 
+  /// An empty archive.
   OutputArchive() = default;
-  // Writes into `reuse`'s storage from its start, so an archive built in a loop keeps its pages.
+  /// Writes into `reuse`'s storage from its start, so an archive built in a loop keeps its pages.
   explicit OutputArchive(ByteBuffer reuse) : buffer_(std::move(reuse)) { buffer_.clear(); }
 
+  /// Appends `value`.
   template <class T>
   OutputArchive& operator<<(const T& value) {
     save(value);
     return *this;
   }
+  /// Appends `value` (`ar & x` in a serialize function).
   template <class T>
   OutputArchive& operator&(const T& value) {
     save(value);
     return *this;
   }
+  /// Appends `bytes` raw bytes from `data` (Boost's save_binary).
   void save_binary(const void* data, std::size_t bytes) { write(data, bytes); }
-  // Boost archives register derived classes for serialization through base pointers.
+  /// Boost archives register derived classes for serialization through base pointers; this
+  /// archive follows no pointers, so using it is a compile error saying what to do instead.
   template <class T>
   void register_type(const T* = nullptr) {
     static_assert(sizeof(T) == 0, HILO_ARCHIVE_NO_POINTERS_MESSAGE);
   }
 
+  /// Bytes written so far.
   std::size_t size() const { return buffer_.size(); }
+  /// Takes the written bytes.
   ByteBuffer bytes() && { return std::move(buffer_); }
 
  private:
@@ -330,37 +341,43 @@ class OutputArchive {
   ByteBuffer buffer_;
 };
 
-// Reads values back from bytes written by OutputArchive. Every read is checked against the bytes
-// left; running out, a length that cannot fit in them, or a byte that is no valid bool or
-// optional flag raises hilo::Error.
+/// Reads values back from bytes written by OutputArchive (a Boost.Serialization loading
+/// archive). Every read is checked against the bytes left; running out, a length that cannot fit
+/// in them, or a byte that is no valid bool or optional flag throws hilo::Error.
 class InputArchive {
  public:
-  using is_saving = boost::mpl::false_;
-  using is_loading = boost::mpl::true_;
+  using is_saving = boost::mpl::false_;  ///< Boost's archive concept: this archive loads.
+  using is_loading = boost::mpl::true_;  ///< Boost's archive concept: this archive loads.
 
+  /// Reads from `bytes`, which must outlive the archive.
   explicit InputArchive(std::span<const std::byte> bytes)
       : next_(bytes.data()), end_(bytes.data() + bytes.size()), size_(bytes.size()) {}
 
+  /// Reads the next value into `value`; hilo::Error if the bytes are truncated or malformed.
   template <class T>
   InputArchive& operator>>(T& value) {
     load(value);
     return *this;
   }
+  /// Reads the next value into `value` (`ar & x` in a serialize function); throws as >>.
   template <class T>
   InputArchive& operator&(T& value) {
     load(value);
     return *this;
   }
+  /// Reads `bytes` raw bytes into `into` (Boost's load_binary); hilo::Error if fewer are left.
   void load_binary(void* into, std::size_t bytes) { read(into, bytes); }
+  /// Using it is a compile error, as for OutputArchive::register_type.
   template <class T>
   void register_type(const T* = nullptr) {
     static_assert(sizeof(T) == 0, HILO_ARCHIVE_NO_POINTERS_MESSAGE);
   }
-  // Boost's collection serializers call this to keep object tracking right; nothing is tracked
-  // here.
+  /// Boost's collection serializers call this to keep object tracking right; nothing is tracked
+  /// here.
   template <class T>
   void reset_object_address(const T*, const T*) {}
 
+  /// Bytes not read yet.
   std::size_t remaining() const { return static_cast<std::size_t>(end_ - next_); }
 
  private:

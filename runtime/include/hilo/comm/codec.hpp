@@ -50,8 +50,15 @@
 
 namespace hilo {
 
-// Specialise as std::true_type for a type sent through Boost's binary archive rather than
-// hilo's (see above).
+/// Specialise as std::true_type for a type sent through Boost's binary archive rather than
+/// hilo's compile-time one: types with pointers, smart pointers or polymorphic objects, which
+/// need Boost's object tracking. Both ends must agree: the trait is part of the type's wire
+/// format.
+/// \code
+/// #include <boost/serialization/shared_ptr.hpp>   // Boost's serializer for what you send
+/// template <> struct hilo::use_boost_archive<Scene> : std::true_type {};
+/// world.send(1, 0, scene);  // Scene holds std::shared_ptr<Shape>: Boost's archive carries it
+/// \endcode
 template <class T>
 struct use_boost_archive : std::false_type {};
 

@@ -1,13 +1,5 @@
-// hilo::Communicator: the typed message-passing API. Written once, served by any backend
-// (local threads, MPI, TCP). See DESIGN.md "The public contract".
-//
-//   world.send(1, 7, std::vector<double>{1, 2, 3});
-//   auto v = world.recv<std::vector<double>>(0, 7);
-//   double total = world.all_reduce(1.0, std::plus<>{});
-//
-// Every blocking call takes an optional last argument hilo::within(duration); without it the
-// communicator's default applies (HILO_TIMEOUT seconds, or none). Running out raises
-// hilo::Timeout naming the operation, the peer and the tag.
+/// \file
+/// hilo::Communicator: the typed message-passing API.
 #pragma once
 
 #include <chrono>
@@ -30,11 +22,12 @@
 #include "hilo/errors.hpp"
 
 #if defined(HILO_WITH_MPI)
-// hilo uses MPI's C API; Open MPI's deprecated C++ bindings would need libmpi_cxx at link time.
 #ifndef OMPI_SKIP_MPICXX
+/// hilo uses MPI's C API; Open MPI's deprecated C++ bindings would need libmpi_cxx at link time.
 #define OMPI_SKIP_MPICXX 1
 #endif
 #ifndef MPICH_SKIP_MPICXX
+/// The same for MPICH's C++ bindings.
 #define MPICH_SKIP_MPICXX 1
 #endif
 #include <mpi.h>
@@ -42,26 +35,75 @@
 
 namespace hilo {
 
+/// The typed message-passing API (MPI_Comm, boost::mpi::communicator, mpi4py's Comm). Written
+/// once, served by any backend (local threads, MPI, TCP).
+///
+/// \code
+/// world.send(1, 7, std::vector<double>{1, 2, 3});
+/// auto v = world.recv<std::vector<double>>(0, 7);
+/// double total = world.all_reduce(1.0, std::plus<>{});
+/// \endcode
+///
+/// Values travel three ways, chosen from the type alone: trivially copyable values as their own
+/// bytes; std::vector, std::basic_string and std::span of them as their elements' bytes; anything
+/// else as one serialized archive (codec.hpp). A receive whose type or size does not fit the
+/// message throws hilo::Error naming both.
+///
+/// **Time limits.** Every blocking call takes an optional last argument hilo::within(duration);
+/// without it the communicator's default applies (HILO_TIMEOUT seconds, read when the
+/// communicator is made, or set_default_timeout; with neither, no limit). Running out throws
+/// hilo::Timeout naming the operation, the peer and the tag.
+///
+/// **Errors.** A rank out of range or a negative tag throws hilo::Error before anything is sent.
+/// A peer that is gone throws hilo::PeerLost (tcp and local detect it; under MPI a dead rank
+/// usually ends the job). A collective adds its name and this rank to the message of any error it
+/// raises.
+///
+/// **Threads.** Several threads may use one communicator at once (point to point; on the mpi
+/// backend this needs MPI_THREAD_MULTIPLE, which hilo asks for). Collectives are called by every
+/// rank in the same order, as in MPI.
+///
+/// Move-only.
 class Communicator {
  public:
+  /// Wraps a backend's transport. Reads HILO_TIMEOUT for the default time limit. Throws
+  /// std::invalid_argument for a null transport, hilo::Error for a malformed HILO_TIMEOUT.
+  /// Programs get their communicators from Runtime::world, run_local, split and dup instead.
   explicit Communicator(std::unique_ptr<Transport> transport);
+  /// Moves the communicator; `other` may only be destroyed or assigned to.
   Communicator(Communicator&&) noexcept = default;
+  /// Moves the communicator; `other` may only be destroyed or assigned to.
   Communicator& operator=(Communicator&&) noexcept = default;
+  /// Frees this communicator's resources. Not collective.
   ~Communicator();
 
+  /// This rank, 0..size()-1 (MPI_Comm_rank).
   int rank() const { return transport_->rank(); }
+  /// How many ranks the communicator has (MPI_Comm_size).
   int size() const { return transport_->size(); }
+  /// "local", "mpi" or "tcp".
   std::string_view backend_name() const { return transport_->backend_name(); }
+  /// The backend behind this communicator (for backend code and tests).
   Transport& transport() { return *transport_; }
 
-  // The limit for calls made without hilo::within(...); nullopt waits without limit (a dead peer
-  // is still reported by backends that can detect it).
+  /// Sets the limit for calls made without hilo::within(...) on this communicator (and on
+  /// communicators split or dup'ed from it afterwards); std::nullopt waits without limit (a dead
+  /// peer is still reported by backends that can detect it). Not thread-safe against calls in
+  /// flight.
   void set_default_timeout(std::optional<std::chrono::nanoseconds> limit) {
     default_limit_ = limit;
   }
+  /// The limit for calls made without hilo::within(...); std::nullopt for none.
   std::optional<std::chrono::nanoseconds> default_timeout() const { return default_limit_; }
 
-  // ---- point to point
+  /// \name Point to point
+  /// Per pair of ranks and communicator, messages are received in the order they were sent.
+  /// \{
+
+  /// Sends `value` to rank `dest` with `tag` (>= 0) (MPI_Send). Blocks until the value's bytes
+  /// may be reused: it may return before the message is received (eager) or only once the
+  /// receiver takes it (large messages). Throws hilo::Error for a bad rank or tag,
+  /// hilo::Timeout after `limit` (or the default), hilo::PeerLost if `dest` is gone.
   template <class T>
   void send(int dest, int tag, const T& value, TimeLimit limit = {}) {
     check_peer("send", dest, false);
@@ -69,6 +111,11 @@ class Communicator {
     detail::send_value(*transport_, dest, tag, value, deadline(limit));
   }
 
+  /// Receives and returns a T from rank `source` with `tag` (either may be a wildcard,
+  /// any_source / any_tag) (MPI_Recv). Blocks until a matching message has arrived. Throws
+  /// hilo::Error for a bad rank or tag, or a message that does not fit T (another element type, a
+  /// size that is not a whole number of elements, a malformed archive), hilo::Timeout after
+  /// `limit` (or the default), hilo::PeerLost if the peer is gone.
   template <class T>
   T recv(int source, int tag, TimeLimit limit = {}) {
     T value{};
@@ -76,6 +123,8 @@ class Communicator {
     return value;
   }
 
+  /// Receives into `out` (a vector or string keeps its capacity) and returns who sent what.
+  /// Blocks and throws as recv(source, tag, limit).
   template <class T>
   Status recv(int source, int tag, T& out, TimeLimit limit = {}) {
     check_peer("recv", source, true);
@@ -83,9 +132,10 @@ class Communicator {
     return detail::recv_value(*transport_, source, tag, out, deadline(limit));
   }
 
-  // Receives exactly out.size() elements into memory the caller owns: no allocation, and over
-  // MPI one MPI_Recv into it, as a hand-written MPI program would. A message of another length or
-  // element type is a hilo::Error (local and tcp keep it queued; MPI has consumed it).
+  /// Receives exactly out.size() elements into memory the caller owns: no allocation, and over
+  /// MPI one MPI_Recv into it, as a hand-written MPI program would. A message of another length or
+  /// element type is a hilo::Error (local and tcp keep it queued; MPI has consumed it). Blocks and
+  /// throws otherwise as recv(source, tag, limit).
   template <class E, std::size_t N>
   Status recv(int source, int tag, std::span<E, N> out, TimeLimit limit = {}) {
     check_peer("recv", source, true);
@@ -93,10 +143,12 @@ class Communicator {
     return detail::recv_value(*transport_, source, tag, out, deadline(limit));
   }
 
-  // Sends `value` without the caller waiting. A serialized value is encoded at once and only its
-  // bytes are kept; a std::span is sent from the memory it views, which must stay alive and
-  // unchanged until the request completes (as with MPI_Isend); any other value is copied (or,
-  // for an rvalue, moved) into the request, which owns it until done.
+  /// Sends `value` without the caller waiting (MPI_Isend); complete it with Request::wait,
+  /// Request::test or wait_all. A serialized value is encoded at once and only its bytes are
+  /// kept; a std::span is sent from the memory it views, which must stay alive and unchanged until
+  /// the request completes (as with MPI_Isend); any other value is copied (or, for an rvalue,
+  /// moved) into the request, which owns it until done. Does not block. Throws hilo::Error for a
+  /// bad rank or tag; failures of the send itself are thrown by the request's wait or test.
   template <class T>
   Request isend(int dest, int tag, T&& value) {
     using Value = std::remove_cvref_t<T>;
@@ -104,7 +156,7 @@ class Communicator {
     check_tag("isend", tag, false);
     if constexpr (detail::is_span<Value>::value) {
       // Nothing to own: a shared copy of the view would only add an allocation and a free per
-      // message (measured: a window of small isends ran at x0.45 of raw MPI's rate with it).
+      // message, which costs a window of small isends a large share of raw MPI's rate.
       detail::OutgoingBytes out = detail::encode(value);
       auto op = transport_->isend(dest, tag, nullptr, out.data, out.bytes, out.type);
       return Request(std::move(op), {}, default_limit_);
@@ -120,10 +172,11 @@ class Communicator {
     }
   }
 
-  // Receives into `out`, which must stay alive and untouched until the request completes (as
-  // with MPI_Irecv). The bytes arrive without the caller polling (on the mpi backend, unless
-  // HILO_MPI_THREADS asks for less than multiple); a serialized value is decoded into `out` by
-  // wait() or test().
+  /// Receives into `out`, which must stay alive and untouched until the request completes (as
+  /// with MPI_Irecv). The bytes arrive without the caller polling (on the mpi backend, unless
+  /// HILO_MPI_THREADS asks for less than multiple); a serialized value is decoded into `out` by
+  /// wait() or test(). Does not block. Throws hilo::Error for a bad rank or tag; a message that
+  /// does not fit, a timeout or a lost peer are thrown by the request's wait or test.
   template <class T>
   Request irecv(int source, int tag, T& out) {
     check_peer("irecv", source, true);
@@ -142,7 +195,8 @@ class Communicator {
     }
   }
 
-  // Receives exactly out.size() elements into the span's memory (see recv with a span).
+  /// Receives exactly out.size() elements into the span's memory (see recv with a span), without
+  /// waiting. Does not block; throws as irecv(source, tag, out).
   template <class E, std::size_t N>
   Request irecv(int source, int tag, std::span<E, N> out) {
     check_peer("irecv", source, true);
@@ -151,12 +205,29 @@ class Communicator {
                    default_limit_);
   }
 
+  /// Waits until a message matching `source` and `tag` (wildcards allowed) has arrived and tells
+  /// its sender, tag and size without receiving it (MPI_Probe); a recv with the returned source
+  /// and tag then takes it. Blocks. Throws hilo::Error for a bad rank or tag, hilo::Timeout after
+  /// `limit` (or the default), hilo::PeerLost if the peer is gone.
   Status probe(int source, int tag, TimeLimit limit = {});
+  /// probe without waiting (MPI_Iprobe): the Status of a matching message that has arrived, or
+  /// std::nullopt. Throws hilo::Error for a bad rank or tag.
   std::optional<Status> iprobe(int source, int tag);
 
-  // ---- collectives (every rank calls them, in the same order)
+  /// \}
+
+  /// \name Collectives
+  /// Every rank calls them, in the same order. Each blocks until this rank's part is done (a
+  /// barrier until every rank has arrived), throws hilo::Timeout after `limit` (or the default)
+  /// and hilo::PeerLost if a rank it needs is gone; the message names the collective and this
+  /// rank.
+  /// \{
+
+  /// Waits until every rank has called barrier (MPI_Barrier).
   void barrier(TimeLimit limit = {});
 
+  /// Makes `value` on every rank a copy of root's `value` (MPI_Bcast); vectors and strings are
+  /// resized to root's length. Throws hilo::Error if `root` is not a rank.
   template <class T>
   void broadcast(T& value, int root, TimeLimit limit = {}) {
     check_peer("broadcast", root, false, "root");
@@ -169,6 +240,11 @@ class Communicator {
     });
   }
 
+  /// Combines every rank's `value` with `op` and returns the result on every rank
+  /// (MPI_Allreduce). `op` is any associative and commutative function object; std::plus,
+  /// std::multiplies, hilo::minimum, hilo::maximum, the std logical and bit operations map to
+  /// MPI's own on the mpi backend. Vectors combine element-wise and must have the same length on
+  /// every rank (hilo::Error otherwise).
   template <class T, class Op>
   T all_reduce(const T& value, Op op, TimeLimit limit = {}) {
     T result{};
@@ -176,9 +252,10 @@ class Communicator {
     return result;
   }
 
-  // The same, into `result`, whose storage is reused (a vector keeps its capacity): a loop that
-  // reduces the same size every iteration allocates nothing, as with MPI_Allreduce into one
-  // buffer. `result` may not be `value`; for that, all_reduce_in_place.
+  /// all_reduce into `result`, whose storage is reused (a vector keeps its capacity): a loop that
+  /// reduces the same size every iteration allocates nothing, as with MPI_Allreduce into one
+  /// buffer. `result` may not be `value` (std::invalid_argument); for that,
+  /// all_reduce_in_place.
   template <class T, class Op>
   void all_reduce_into(const T& value, T& result, Op op, TimeLimit limit = {}) {
     if (&value == &result)
@@ -192,7 +269,8 @@ class Communicator {
     });
   }
 
-  // `value` becomes the value combined over all ranks (MPI_IN_PLACE): no second buffer at all.
+  /// all_reduce in place: `value` becomes the value combined over all ranks (MPI_IN_PLACE), with
+  /// no second buffer at all.
   template <class T, class Op>
   void all_reduce_in_place(T& value, Op op, TimeLimit limit = {}) {
     Deadline d = deadline(limit);
@@ -203,7 +281,9 @@ class Communicator {
     });
   }
 
-  // The combined value on root, std::nullopt on every other rank.
+  /// Combines every rank's `value` with `op` (see all_reduce) and returns the result on `root`,
+  /// std::nullopt on every other rank (MPI_Reduce). Throws hilo::Error if `root` is not a
+  /// rank.
   template <class T, class Op>
   std::optional<T> reduce(const T& value, Op op, int root, TimeLimit limit = {}) {
     check_peer("reduce", root, false, "root");
@@ -218,7 +298,8 @@ class Communicator {
     });
   }
 
-  // Every rank's value in rank order on root; an empty vector elsewhere.
+  /// Every rank's value in rank order on `root`; an empty vector elsewhere (MPI_Gather; the
+  /// values' sizes may differ between ranks). Throws hilo::Error if `root` is not a rank.
   template <class T>
   std::vector<T> gather(const T& value, int root, TimeLimit limit = {}) {
     check_peer("gather", root, false, "root");
@@ -235,6 +316,7 @@ class Communicator {
     });
   }
 
+  /// Every rank's value in rank order, on every rank (MPI_Allgather).
   template <class T>
   std::vector<T> all_gather(const T& value, TimeLimit limit = {}) {
     Deadline d = deadline(limit);
@@ -250,7 +332,9 @@ class Communicator {
     });
   }
 
-  // Root hands values[i] to rank i; `values` is read on root only and must hold size() values.
+  /// Root hands values[i] to rank i, and each rank returns its own (MPI_Scatter). `values` is
+  /// read on root only and must hold size() values: hilo::Error otherwise, and if `root` is not a
+  /// rank.
   template <class T>
   T scatter(const std::vector<T>& values, int root, TimeLimit limit = {}) {
     check_peer("scatter", root, false, "root");
@@ -271,23 +355,38 @@ class Communicator {
     });
   }
 
-  // ---- new communicators. Their messages never mix with this one's.
-  // Ranks passing the same color (>= 0) form one communicator, ordered by key, then by rank here.
+  /// \}
+
+  /// \name New communicators
+  /// Their messages never mix with this one's. Both are collective: every rank calls them, in
+  /// the same order as its other collectives, and they block until the ranks have agreed. The new
+  /// communicator keeps this one's default time limit.
+  /// \{
+
+  /// Ranks passing the same color (>= 0) form one communicator, ordered by key, then by rank here
+  /// (MPI_Comm_split). Throws hilo::Error for a negative color; on local and tcp, hilo::Timeout
+  /// and hilo::PeerLost as the collectives do (the default limit applies; on mpi,
+  /// MPI_Comm_split itself has none).
   Communicator split(int color, int key);
+  /// A communicator of the same ranks in the same order whose messages never mix with this
+  /// one's (MPI_Comm_dup): e.g. for a library's own traffic. Throws as split.
   Communicator dup();
 
+  /// \}
+
 #if defined(HILO_WITH_MPI)
-  // The MPI_Comm behind this communicator (mpi backend only; hilo::Error otherwise).
+  /// The MPI_Comm behind this communicator, to call MPI directly (mpi backend only; hilo::Error
+  /// otherwise). Only with HILO_WITH_MPI.
   MPI_Comm native_handle() const;
-  // A communicator over an existing MPI communicator, which stays the caller's to free (after
-  // this Communicator is gone). Collective over `comm`. MPI must already be initialised.
+  /// A communicator over an existing MPI communicator, which stays the caller's to free (after
+  /// this Communicator is gone). Collective over `comm`. MPI must already be initialised
+  /// (hilo::Error otherwise). Only with HILO_WITH_MPI.
   static Communicator from_native(MPI_Comm comm);
 #endif
 
  private:
   // The checks and the deadline run on every message: their usual case is inline (a compare or
-  // two; out of line they were ~60 instructions of an 8-byte send and receive over MPI, against
-  // ~1,600 in Open MPI itself), the error text is built out of line.
+  // two), the error text is built out of line.
   Deadline deadline(TimeLimit limit) const {
     if (limit.duration.count() < 0 && !default_limit_) return Deadline::never();
     return limited_deadline(limit);
@@ -331,8 +430,8 @@ class Communicator {
   std::unique_ptr<Transport> transport_;
   int size_;  // transport_->size(), which never changes, without a virtual call per check
   // transport_->native_collectives(), fixed for the transport's life: the collectives ask for it
-  // on every call, and the virtual call plus its check were ~15 of the ~130 instructions hilo
-  // adds to a small MPI_Allreduce (callgrind).
+  // on every call, and a virtual call each time would be a noticeable part of what hilo adds to
+  // a small MPI_Allreduce.
   NativeCollectives* native_;
   std::optional<std::chrono::nanoseconds> default_limit_;
   std::uint64_t derived_ = 0;  // how many split/dup calls made: part of the child's context

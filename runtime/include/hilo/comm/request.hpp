@@ -1,6 +1,5 @@
-// hilo::Request: a nonblocking send or receive in flight. It owns what the operation needs (the
-// sent value, the staging bytes of a serialized receive), so it can outlive the call that made
-// it. Destroying an unfinished request cancels a receive and lets a send complete.
+/// \file
+/// hilo::Request, the handle of a nonblocking send or receive, and wait_all / wait_any.
 #pragma once
 
 #include <chrono>
@@ -15,22 +14,39 @@
 
 namespace hilo {
 
+/// A nonblocking send or receive in flight (MPI_Request), returned by Communicator::isend and
+/// Communicator::irecv. It owns what the operation needs (the sent value, the staging bytes of a
+/// serialized receive), so it can outlive the call that made it. Destroying an unfinished request
+/// cancels a receive and lets a send complete. Move-only.
 class Request {
  public:
+  /// An empty request: valid() is false, and wait() or test() throw hilo::Error.
   Request() = default;
+  /// Made by the communicator: `operation` in the backend, `on_complete` run once when it
+  /// completes (e.g. to decode a serialized receive), `default_limit` the communicator's default
+  /// time limit for wait().
   Request(std::unique_ptr<Operation> operation, std::function<void()> on_complete,
           std::optional<std::chrono::nanoseconds> default_limit)
       : operation_(std::move(operation)),
         on_complete_(std::move(on_complete)),
         default_limit_(default_limit) {}
+  /// Moves the operation; `other` becomes empty.
   Request(Request&&) noexcept = default;
+  /// Moves the operation; an unfinished operation this request held is dropped as by the
+  /// destructor.
   Request& operator=(Request&&) noexcept = default;
 
-  // Blocks until complete; hilo::Timeout after the limit (the communicator's default if none).
+  /// Blocks until the operation completes and returns its Status (MPI_Wait); at once if it
+  /// already has. Throws hilo::Timeout after `limit` (the communicator's default if none),
+  /// hilo::PeerLost if the peer is gone, hilo::Error if the operation failed (e.g. the message did
+  /// not fit the receive) or the request is empty.
   Status wait(TimeLimit limit = {});
-  // True once complete (then wait() returns at once). Never blocks.
+  /// True once complete (then wait() returns at once), false while still in flight (MPI_Test).
+  /// Never blocks. Throws what the operation failed with, and hilo::Error for an empty request.
   bool test();
+  /// False for a default-constructed or moved-from request.
   bool valid() const { return operation_ != nullptr || status_.has_value(); }
+  /// True once wait() or test() has seen the operation complete.
   bool done() const { return status_.has_value(); }
 
  private:
@@ -48,11 +64,16 @@ class Request {
   std::optional<Status> status_;
 };
 
-// Waits for every request; returns their statuses in order. The first failure is rethrown after
-// all the others were waited for, so no request is left dangling. A limit bounds the whole call:
-// every request not complete by then fails with hilo::Timeout.
+/// Waits for every request (MPI_Waitall); returns their statuses in order. Blocks. The first
+/// failure is rethrown after all the others were waited for, so no request is left dangling. A
+/// limit bounds the whole call: every request not complete by then fails with hilo::Timeout;
+/// without one, each request's communicator default applies. Throws hilo::Error for an empty
+/// request in the list.
 std::vector<Status> wait_all(std::span<Request> requests, TimeLimit limit = {});
-// Waits until one request completes and returns its index.
+/// Waits until one request is complete and returns its index (MPI_Waitany): the lowest index of
+/// a complete request, which may be one completed earlier. Empty requests are skipped. Blocks,
+/// polling the requests; only `limit` bounds it (not the communicators' defaults), then it
+/// throws hilo::Timeout. Throws hilo::Error for an empty list, and what a failed request throws.
 std::size_t wait_any(std::span<Request> requests, TimeLimit limit = {});
 
 }  // namespace hilo

@@ -1,29 +1,32 @@
-// hilo::Barrier: n threads meet, and none goes on until all n have arrived; then it is ready for
-// the next phase, any number of times (like std::barrier, plus a timed wait).
-//
-//   hilo::Barrier barrier(4, [] { std::puts("phase done"); });   // completion: optional
-//   // in each of the 4 threads, once per phase:
-//   compute_my_part();
-//   barrier.arrive_and_wait();        // the completion runs once, before anyone is released
-//
-// - arrive_and_drop(): this thread arrives for the current phase and leaves the barrier: later
-//   phases expect one thread fewer. It does not wait.
-// - arrive_and_wait_for(timeout): throws hilo::Timeout if the phase has not completed in time.
-//   The timed-out arrival is withdrawn before the throw, so the barrier is exactly as if this
-//   thread had not arrived: still usable, still expecting the same number of threads, and this
-//   thread may arrive again (or drop). If the phase completes while the timeout is being
-//   handled, the arrival counts and the call returns normally instead.
-// - The completion function runs in the thread that arrives last, exactly once per phase. If it
-//   throws, the phase still completes (every waiter is released) and the exception propagates
-//   from that last thread's arrive call.
-// - Using it from more threads than expected in one phase is a bug and its behaviour undefined,
-//   as with std::barrier.
-//
-// Why not std::barrier: it has no timed wait, and a timed wait needs to take its arrival back.
-// The untimed path costs about the same or less: one atomic add to arrive, a spin of a few
-// microseconds (the other threads are usually that close), then a futex sleep on the phase
-// number, which the last thread bumps and wakes (only if anyone sleeps). With no completion
-// function and no drop pending, the last thread publishes the next phase inline.
+/// \file
+/// hilo::Barrier: n threads meet, and none goes on until all n have arrived; then it is ready for
+/// the next phase, any number of times (like std::barrier, plus a timed wait).
+///
+/// \code
+/// hilo::Barrier barrier(4, [] { std::puts("phase done"); });   // completion: optional
+/// // in each of the 4 threads, once per phase:
+/// compute_my_part();
+/// barrier.arrive_and_wait();        // the completion runs once, before anyone is released
+/// \endcode
+///
+/// - arrive_and_drop(): this thread arrives for the current phase and leaves the barrier: later
+///   phases expect one thread fewer. It does not wait.
+/// - arrive_and_wait_for(timeout): throws hilo::Timeout if the phase has not completed in time.
+///   The timed-out arrival is withdrawn before the throw, so the barrier is exactly as if this
+///   thread had not arrived: still usable, still expecting the same number of threads, and this
+///   thread may arrive again (or drop). If the phase completes while the timeout is being
+///   handled, the arrival counts and the call returns normally instead.
+/// - The completion function runs in the thread that arrives last, exactly once per phase. If it
+///   throws, the phase still completes (every waiter is released) and the exception propagates
+///   from that last thread's arrive call.
+/// - Using it from more threads than expected in one phase is a bug and its behaviour undefined,
+///   as with std::barrier.
+///
+/// Why not std::barrier: it has no timed wait, and a timed wait needs to take its arrival back.
+/// The untimed path costs about the same or less: one atomic add to arrive, a spin of a few
+/// microseconds (the other threads are usually that close), then a futex sleep on the phase
+/// number, which the last thread bumps and wakes (only if anyone sleeps). With no completion
+/// function and no drop pending, the last thread publishes the next phase inline.
 #pragma once
 
 #include <atomic>
@@ -37,17 +40,23 @@
 
 namespace hilo {
 
+/// n threads meet, and none goes on until all n have arrived, any number of phases (like
+/// std::barrier, plus a timed wait; see barrier.hpp). Not copyable.
 class Barrier {
  public:
+  /// The largest number of threads a barrier can expect.
   static constexpr std::ptrdiff_t max() noexcept {
     return std::numeric_limits<std::int32_t>::max();
   }
 
-  // Throws std::invalid_argument unless 1 <= expected <= max().
+  /// Throws std::invalid_argument unless 1 <= expected <= max().
   explicit Barrier(std::ptrdiff_t expected, std::function<void()> completion = {});
   Barrier(const Barrier&) = delete;
   Barrier& operator=(const Barrier&) = delete;
 
+  /// Arrives and blocks, without a time limit, until every expected thread has arrived. The last
+  /// thread runs the completion function; if it throws, that thread's call throws it (the others
+  /// are released).
   void arrive_and_wait() {
     const Arrival arrival = arrive();
     if (arrival.last) {
@@ -57,13 +66,16 @@ class Barrier {
     }
   }
 
+  /// Arrives for the current phase and leaves the barrier: later phases expect one thread fewer.
+  /// Does not wait. If it is the last arrival, runs the completion and throws what it throws.
   void arrive_and_drop();
 
-  // Throws hilo::Timeout (after withdrawing this arrival) if the phase does not complete in time.
+  /// Throws hilo::Timeout (after withdrawing this arrival) if the phase does not complete in time.
   template <class Rep, class Period>
   void arrive_and_wait_for(const std::chrono::duration<Rep, Period>& timeout) {
     arrive_and_wait_until(std::chrono::steady_clock::now() + timeout);
   }
+  /// arrive_and_wait_for until `deadline` (any clock). Throws hilo::Timeout as it.
   template <class Clock, class Duration>
   void arrive_and_wait_until(const std::chrono::time_point<Clock, Duration>& deadline) {
     const Arrival arrival = arrive();
@@ -76,8 +88,8 @@ class Barrier {
     if (!completed) withdraw_or_finish(arrival.phase);
   }
 
-  // How many threads the current phase waits for (the initial count minus the drops so far that
-  // have taken effect: a drop counts from the phase after it).
+  /// How many threads the current phase waits for (the initial count minus the drops so far that
+  /// have taken effect: a drop counts from the phase after it).
   std::ptrdiff_t expected() const noexcept { return expected_.load(std::memory_order_relaxed); }
 
  private:

@@ -1,17 +1,20 @@
-// Counting semaphores: hilo::Semaphore, hilo::BoundedSemaphore (Python's threading.Semaphore and
-// threading.BoundedSemaphore) and hilo::SemaphoreGuard, which holds one unit for a scope.
-//
-//   hilo::BoundedSemaphore slots(3);          // at most 3 threads inside at once
-//   {
-//     hilo::SemaphoreGuard guard(slots);      // acquire ... release at the closing brace
-//     use_the_connection();
-//   }
-//
-// std::counting_semaphore lacks what these add: a count that can be read, arguments that are
-// checked instead of undefined behaviour (a negative count, release(0), a count past the
-// maximum), and the bounded variant's over-release check. The wait path is the same as
-// libstdc++'s (a brief spin, then a futex sleep), and a release only makes a wake-up system call
-// when some thread is asleep.
+/// \file
+/// Counting semaphores: hilo::Semaphore, hilo::BoundedSemaphore (Python's threading.Semaphore and
+/// threading.BoundedSemaphore) and hilo::SemaphoreGuard, which holds one unit for a scope.
+///
+/// \code
+/// hilo::BoundedSemaphore slots(3);          // at most 3 threads inside at once
+/// {
+///   hilo::SemaphoreGuard guard(slots);      // acquire ... release at the closing brace
+///   use_the_connection();
+/// }
+/// \endcode
+///
+/// std::counting_semaphore lacks what these add: a count that can be read, arguments that are
+/// checked instead of undefined behaviour (a negative count, release(0), a count past the
+/// maximum), and the bounded variant's over-release check. The wait path is the same as
+/// libstdc++'s (a brief spin, then a futex sleep), and a release only makes a wake-up system call
+/// when some thread is asleep.
 #pragma once
 
 #include <atomic>
@@ -41,7 +44,7 @@ std::uint32_t checked_initial_count(const char* who, std::ptrdiff_t initial,
 // when nobody sleeps.
 class SemaphoreBase {
  public:
-  // The largest count a semaphore can hold.
+  /// The largest count a semaphore can hold.
   static constexpr std::ptrdiff_t max() noexcept {
     return std::numeric_limits<std::int32_t>::max();
   }
@@ -49,13 +52,13 @@ class SemaphoreBase {
   SemaphoreBase(const SemaphoreBase&) = delete;
   SemaphoreBase& operator=(const SemaphoreBase&) = delete;
 
-  // Takes a unit, waiting while there is none.
+  /// Takes a unit, waiting while there is none.
   void acquire() noexcept {
     if (try_acquire() || spin_briefly([this] { return try_acquire(); })) return;
     sleep_until_acquired(nullptr);
   }
 
-  // Takes a unit if there is one; never waits.
+  /// Takes a unit if there is one; never waits.
   bool try_acquire() noexcept {
     std::uint32_t count = count_.load(std::memory_order_relaxed);
     while (count > 0) {
@@ -67,7 +70,7 @@ class SemaphoreBase {
     return false;
   }
 
-  // Waits at most `timeout` for a unit; false if none came (never returns false early).
+  /// Waits at most `timeout` for a unit; false if none came (never returns false early).
   template <class Rep, class Period>
   bool try_acquire_for(const std::chrono::duration<Rep, Period>& timeout) {
     return try_acquire_until(std::chrono::steady_clock::now() + timeout);
@@ -79,7 +82,7 @@ class SemaphoreBase {
                                    [this](auto steady) { return sleep_until_acquired(&steady); });
   }
 
-  // The count right now: a snapshot, already stale if other threads are using the semaphore.
+  /// The count right now: a snapshot, already stale if other threads are using the semaphore.
   std::ptrdiff_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
 
  protected:
@@ -132,18 +135,20 @@ class SemaphoreBase {
 
 }  // namespace detail
 
-// A counting semaphore: acquire takes a unit (waiting while there is none), release gives units
-// back. Semaphore(0) is the signal pattern: the waiter blocks until another thread releases.
-// acquire, try_acquire, try_acquire_for, try_acquire_until and count() come from the base.
-// Not copyable or movable (threads hold references to it).
+/// A counting semaphore (Python's threading.Semaphore): acquire takes a unit (waiting while there
+/// is none), release gives units back. Semaphore(0) is the signal pattern: the waiter blocks until
+/// another thread releases. Not copyable or movable (threads hold references to it).
+/// Also has, from its base: acquire() (blocks without a time limit while the count is
+/// 0; never throws), try_acquire() (never waits), try_acquire_for(d) / try_acquire_until(t)
+/// (false if no unit came in time), count() (a snapshot) and max().
 class Semaphore : public detail::SemaphoreBase {
  public:
-  // Throws std::invalid_argument if `initial` is negative or above max().
+  /// Throws std::invalid_argument if `initial` is negative or above max().
   explicit Semaphore(std::ptrdiff_t initial)
       : SemaphoreBase(detail::checked_initial_count("hilo::Semaphore", initial, 0)) {}
 
-  // Gives back `update` units, waking up to that many waiters. Throws std::invalid_argument if
-  // update < 1 or if the count would pass max() (then nothing changes).
+  /// Gives back `update` units, waking up to that many waiters. Throws std::invalid_argument if
+  /// update < 1 or if the count would pass max() (then nothing changes).
   void release(std::ptrdiff_t update = 1) {
     if (update < 1 || update > max()) detail::throw_invalid_update("hilo::Semaphore", update);
     const auto result =
@@ -152,19 +157,22 @@ class Semaphore : public detail::SemaphoreBase {
   }
 };
 
-// A semaphore whose count may never rise above its initial value, like Python's
-// threading.BoundedSemaphore: releasing more than was acquired is a bug, and it is reported at
-// the release that does it instead of silently letting one more thread in later.
+/// A semaphore whose count may never rise above its initial value, like Python's
+/// threading.BoundedSemaphore: releasing more than was acquired is a bug, and it is reported at
+/// the release that does it instead of silently letting one more thread in later. Also has, from
+/// its base: acquire() (blocks without a time limit while the count is 0; never throws),
+/// try_acquire() (never waits), try_acquire_for(d) / try_acquire_until(t) (false if no unit came in
+/// time), count() (a snapshot) and max().
 class BoundedSemaphore : public detail::SemaphoreBase {
  public:
-  // Throws std::invalid_argument unless 1 <= initial <= max().
+  /// Throws std::invalid_argument unless 1 <= initial <= max().
   explicit BoundedSemaphore(std::ptrdiff_t initial)
       : SemaphoreBase(detail::checked_initial_count("hilo::BoundedSemaphore", initial, 1)),
         initial_(static_cast<std::uint32_t>(initial)) {}
 
-  // Gives back `update` units. Throws hilo::Error, changing nothing, if that would lift the count
-  // above the initial value (also when several threads release at once: the check and the
-  // update are one atomic step). Throws std::invalid_argument if update < 1.
+  /// Gives back `update` units. Throws hilo::Error, changing nothing, if that would lift the count
+  /// above the initial value (also when several threads release at once: the check and the
+  /// update are one atomic step). Throws std::invalid_argument if update < 1.
   void release(std::ptrdiff_t update = 1) {
     if (update < 1 || update > max()) {
       detail::throw_invalid_update("hilo::BoundedSemaphore", update);
@@ -173,20 +181,21 @@ class BoundedSemaphore : public detail::SemaphoreBase {
     if (!result.added) detail::throw_above_initial(update, result.before, initial_);
   }
 
-  // The initial value, which is also the most the count can be.
+  /// The initial value, which is also the most the count can be.
   std::ptrdiff_t initial() const noexcept { return initial_; }
 
  private:
   std::uint32_t initial_;
 };
 
-// Holds one unit of a semaphore for a scope: acquires in the constructor, releases in the
-// destructor. Works with hilo::Semaphore, hilo::BoundedSemaphore, std::counting_semaphore, or
-// anything with acquire() and release(). If the release throws (a BoundedSemaphore that was
-// over-released by hand inside the scope), std::terminate reports that exception.
+/// Holds one unit of a semaphore for a scope: acquires in the constructor, releases in the
+/// destructor. Works with hilo::Semaphore, hilo::BoundedSemaphore, std::counting_semaphore, or
+/// anything with acquire() and release(). If the release throws (a BoundedSemaphore that was
+/// over-released by hand inside the scope), std::terminate reports that exception.
 template <class SemaphoreType>
 class [[nodiscard]] SemaphoreGuard {
  public:
+  /// Acquires one unit of `semaphore`, blocking as its acquire() does.
   explicit SemaphoreGuard(SemaphoreType& semaphore) : semaphore_(semaphore) {
     semaphore_.acquire();
   }

@@ -1,29 +1,32 @@
-// hilo::ThreadPool: a fixed set of worker threads that run submitted tasks, with map() in the
-// style of Python's multiprocessing Pool.map (results in input order).
-//
-//   hilo::ThreadPool pool(4);
-//   std::vector<long> sums = pool.map(sum_up_to, std::vector<long>{100000, 200000});
-//   std::future<int> answer = pool.submit([](int x) { return x * 2; }, 21);
-//
-// - submit(fn, args...) queues fn(args...) and returns a std::future for its result; an
-//   exception thrown by fn is stored in the future (a throwing task never kills a worker).
-// - map(fn, inputs) runs fn on every input (concurrently: fn must be safe to call from several
-//   threads at once) and returns the results in input order. It returns only after every one of
-//   its tasks has finished; if any threw, it then rethrows the exception of the first failing
-//   input (in input order).
-// - While map waits, the calling thread runs queued tasks itself (any task in the queue). That
-//   is what makes map safe to call from inside a task: a worker that waits in map keeps working,
-//   so nested map calls cannot deadlock even with one worker.
-// - Tasks may submit further tasks. Blocking on a submit() future inside a task is the one way
-//   to deadlock (every worker could be waiting for a task that no worker is free to run); use map
-//   there instead, or return the future to the caller.
-// - ThreadSanitizer with GCC's libstdc++ may report a race when a task's exception reaches its
-//   caller through the future: a false positive (libstdc++.so is not instrumented, so TSan
-//   cannot see std::exception_ptr's reference count). Suppress it with
-//   `race:std::__future_base::_Result_base::_Deleter`, as tests/unit/sync/thread_pool_test.cpp
-//   does; map's exceptions do not trigger it.
-// - The destructor drains: it lets the workers finish every queued task (including tasks those
-//   tasks submit), then joins them. Submitting from outside after destruction begins is a bug.
+/// \file
+/// hilo::ThreadPool: a fixed set of worker threads that run submitted tasks, with map() in the
+/// style of Python's multiprocessing Pool.map (results in input order).
+///
+/// \code
+/// hilo::ThreadPool pool(4);
+/// std::vector<long> sums = pool.map(sum_up_to, std::vector<long>{100000, 200000});
+/// std::future<int> answer = pool.submit([](int x) { return x * 2; }, 21);
+/// \endcode
+///
+/// - submit(fn, args...) queues fn(args...) and returns a std::future for its result; an
+///   exception thrown by fn is stored in the future (a throwing task never kills a worker).
+/// - map(fn, inputs) runs fn on every input (concurrently: fn must be safe to call from several
+///   threads at once) and returns the results in input order. It returns only after every one of
+///   its tasks has finished; if any threw, it then rethrows the exception of the first failing
+///   input (in input order).
+/// - While map waits, the calling thread runs queued tasks itself (any task in the queue). That
+///   is what makes map safe to call from inside a task: a worker that waits in map keeps working,
+///   so nested map calls cannot deadlock even with one worker.
+/// - Tasks may submit further tasks. Blocking on a submit() future inside a task is the one way
+///   to deadlock (every worker could be waiting for a task that no worker is free to run); use map
+///   there instead, or return the future to the caller.
+/// - ThreadSanitizer with GCC's libstdc++ may report a race when a task's exception reaches its
+///   caller through the future: a false positive (libstdc++.so is not instrumented, so TSan
+///   cannot see std::exception_ptr's reference count). Suppress it with
+///   `race:std::__future_base::_Result_base::_Deleter`, as tests/unit/sync/thread_pool_test.cpp
+///   does; map's exceptions do not trigger it.
+/// - The destructor drains: it lets the workers finish every queued task (including tasks those
+///   tasks submit), then joins them. Submitting from outside after destruction begins is a bug.
 #pragma once
 
 #include <condition_variable>
@@ -47,24 +50,29 @@
 
 namespace hilo {
 
+/// A fixed set of worker threads that run submitted tasks, with map() in the style of Python's
+/// Pool.map (see thread_pool.hpp). Not copyable.
 class ThreadPool {
  public:
+  /// The most workers a pool may have.
   static constexpr int max_threads = 4096;
 
-  // One worker per hardware thread (at least one).
+  /// One worker per hardware thread (at least one).
   ThreadPool();
-  // Throws std::invalid_argument unless 1 <= threads <= max_threads, hilo::Error if the
-  // system cannot start that many threads.
+  /// Throws std::invalid_argument unless 1 <= threads <= max_threads, hilo::Error if the
+  /// system cannot start that many threads.
   explicit ThreadPool(int threads);
-  // Finishes every queued task, then joins the workers.
+  /// Finishes every queued task, then joins the workers.
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  // How many worker threads the pool has.
+  /// How many worker threads the pool has.
   std::size_t size() const noexcept { return workers_.size(); }
 
   template <class Fn, class... Args>
+  /// Queues fn(args...) and returns a std::future for its result; never waits. An exception thrown
+  /// by fn is stored in the future. Do not block on the future inside a task (use map).
   auto submit(Fn&& fn, Args&&... args)
       -> std::future<std::invoke_result_t<std::decay_t<Fn>, std::decay_t<Args>...>> {
     using Result = std::invoke_result_t<std::decay_t<Fn>, std::decay_t<Args>...>;
@@ -80,6 +88,9 @@ class ThreadPool {
   }
 
   template <std::ranges::forward_range Inputs, class Fn>
+  /// Runs fn on every input concurrently and returns the results in input order. Blocks until every
+  /// task has finished, running queued tasks on the calling thread meanwhile (so nested map cannot
+  /// deadlock); then rethrows the exception of the first failing input, if any.
   auto map(Fn&& fn, const Inputs& inputs) {
     using Input = std::ranges::range_reference_t<const Inputs&>;
     using Result = std::remove_cvref_t<std::invoke_result_t<Fn&, Input>>;
@@ -127,7 +138,7 @@ class ThreadPool {
     return ordered;
   }
 
-  // map over a braced list: pool.map(fn, {1, 2, 3}).
+  /// map over a braced list: pool.map(fn, {1, 2, 3}).
   template <class T, class Fn>
   auto map(Fn&& fn, std::initializer_list<T> inputs) {
     return map(std::forward<Fn>(fn), std::vector<T>(inputs));
