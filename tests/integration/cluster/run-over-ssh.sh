@@ -38,7 +38,7 @@ shift
 
 sshd=/usr/sbin/sshd
 cluster_require_root "making network namespaces"
-cluster_require_commands ip ssh ssh-keygen "$sshd"
+cluster_require_commands ip ss nsenter ssh ssh-keygen "$sshd"
 
 state=${HILO_NETNS_DIR:-/tmp/hilo-netns}
 ssh_hosts=(hilo-h2 hilo-h3)
@@ -107,7 +107,13 @@ EOF
     echo "$prog: FAILED: sshd on $host ($address) did not start listening within 10 s" >&2
     exit 1
   fi
-  echo "$prog: sshd on $host listens on $address:22 (pid $(cat "$work/$host/sshd.pid"))"
+  # Nothing else runs in the host yet: its only listening socket must be sshd's, on its address.
+  listening=$(nsenter --net="/run/netns/$host" ss -Hltn | awk '{ print $4 }' | tr '\n' ' ')
+  if [ "$listening" != "$address:22 " ]; then
+    echo "$prog: FAILED: $host listens on [ $listening], expected only $address:22" >&2
+    exit 1
+  fi
+  echo "$prog: sshd on $host listens on $address:22 only (pid $(cat "$work/$host/sshd.pid"))"
 done
 
 cat >"$home/.ssh/config" <<EOF
@@ -134,6 +140,7 @@ user_home=$(getent passwd "$(id -u)" | cut -d: -f6)
 output=$work/launcher.out
 echo "$prog: on hilo-h1, with $home over $user_home: ${launcher[*]}"
 launcher_status=0
+# shellcheck disable=SC2016  # $0, $1, $@ are the inner shell's: home, user_home, the launcher
 timeout --kill-after=10 "$timeout_seconds" "$scripts/netns-hosts" exec hilo-h1 \
   sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' "$home" "$user_home" "${launcher[@]}" \
   >"$output" 2>&1 </dev/null || launcher_status=$?
