@@ -2,7 +2,8 @@
 // across processes and hosts. Rank 0 runs a real TCP service; clients on every rank (threads,
 // many at once) connect to it, say "hello NAME" and wait for "welcome NAME ...". The service
 // admits at most K connections at a time with a hilo::BoundedSemaphore and records the most it
-// ever had inside at once.
+// ever had inside at once. Like the seed's server it prints every request it received; like the
+// seed's client, a client may just send "hello" and close (the name and the newline are optional).
 //
 //   bounded_connections                  K = 3: max_concurrent never passes 3 (exit 1 if it does)
 //   bounded_connections --no-limit       no semaphore: max_concurrent climbs past K
@@ -10,9 +11,10 @@
 //
 // The service's address is rank 0's host's (127.0.0.1 when every rank runs on that host), sent
 // to the other ranks with broadcast; --bind ADDRESS chooses it. A client that sends garbage gets
-// an error reply, one that goes silent or disconnects mid-request is dropped after at most
-// request_timeout: either way only its own connection is lost. When every rank's clients are
-// done (the ranks tell rank 0 through gather), the service stops and rank 0 prints
+// an error reply, one that goes silent, or resets its connection before its request ends, is
+// dropped after at most request_timeout: either way only its own connection is lost. When every
+// rank's clients are done (the ranks tell rank 0 through gather), the service stops and rank 0
+// prints
 //   bounded_connections: OK max_concurrent=3 limit=3 served=96 requests=96 rejected=0 ...
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -189,7 +191,10 @@ void reply_and_close(const Socket& socket, std::string_view last_words) {
   }
 }
 
-enum class LineRead { complete, cut_off, timed_out, too_long };
+// complete: a '\n' ended the line. end_of_stream: the peer ended its stream in order (FIN)
+// first, as the seed's client does after send(b'hello'); `line` holds what it sent. cut_off: the
+// connection failed (reset). timed_out: the peer sent nothing for the socket's receive timeout.
+enum class LineRead { complete, end_of_stream, cut_off, timed_out, too_long };
 
 // Reads up to and without '\n', at most `longest` bytes.
 LineRead read_line(const Socket& socket, std::string& line, std::size_t longest) {
@@ -199,11 +204,45 @@ LineRead read_line(const Socket& socket, std::string& line, std::size_t longest)
     const ssize_t got = ::recv(socket.fd(), &byte, 1, 0);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return LineRead::timed_out;
-    if (got <= 0) return LineRead::cut_off;
+    if (got == 0) return LineRead::end_of_stream;
+    if (got < 0) return LineRead::cut_off;
     if (byte == '\n') return LineRead::complete;
     line += byte;
   }
   return LineRead::too_long;
+}
+
+// `bytes` as one printable line: C escapes for quotes, backslashes and what is not printable.
+std::string escaped(std::string_view bytes) {
+  std::string text;
+  for (const char c : bytes) {
+    if (c == '"' || c == '\\') {
+      text += '\\';
+      text += c;
+    } else if (c >= ' ' && c <= '~') {
+      text += c;
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(c));
+      text += hex;
+    }
+  }
+  return text;
+}
+
+// The name of a request "hello" or "hello NAME" (a trailing '\r' ignored, as telnet sends it):
+// "" for plain "hello", nullopt for anything else. NAME must be printable ASCII.
+std::optional<std::string> name_in_greeting(std::string_view request) {
+  if (request.ends_with('\r')) request.remove_suffix(1);
+  constexpr std::string_view hello = "hello";
+  if (!request.starts_with(hello)) return std::nullopt;
+  request.remove_prefix(hello.size());
+  if (request.empty()) return std::string();
+  if (request.front() != ' ') return std::nullopt;  // "hellothere" is not a greeting
+  request.remove_prefix(1);
+  if (!std::all_of(request.begin(), request.end(), [](char c) { return c >= ' ' && c <= '~'; }))
+    return std::nullopt;
+  return std::string(request);
 }
 
 // ---- where the service listens
@@ -312,19 +351,26 @@ class Service {
     }
   }
 
-  // One connection: read "hello NAME", wait for admission, serve, reply.
+  // One connection: read the request, print it, wait for admission, serve, reply. A request
+  // ends at a newline or where the client ends its stream (the seed's client sends "hello"
+  // and closes); a client that says nothing, or whose connection fails first, is dropped.
   void handle(const Socket& connection) {
     std::string request;
     const LineRead read = read_line(connection, request, longest_request);
-    if (read == LineRead::cut_off || read == LineRead::timed_out) {
-      dropped_.fetch_add(1);  // left mid-request, or never said anything
+    const bool said_something = read == LineRead::complete || read == LineRead::too_long ||
+                                (read == LineRead::end_of_stream && !request.empty());
+    if (!said_something) {
+      dropped_.fetch_add(1);  // never said anything, went silent, or its connection failed
       return;
     }
-    const std::string_view greeting = "hello ";
-    const std::string name = request.starts_with(greeting) ? request.substr(greeting.size()) : "";
-    const bool printable =
-        std::all_of(name.begin(), name.end(), [](char c) { return c >= ' ' && c <= '~'; });
-    if (read == LineRead::too_long || name.empty() || !printable) {
+    // As the seed's server prints the data it received (one printf: lines never mix), and at
+    // once, not when the buffer of a piped stdout fills.
+    std::printf("bounded_connections: received \"%s\"%s\n", escaped(request).c_str(),
+                read == LineRead::too_long ? "... (too long)" : "");
+    std::fflush(stdout);
+    const std::optional<std::string> name =
+        read == LineRead::too_long ? std::nullopt : name_in_greeting(request);
+    if (!name) {
       rejected_.fetch_add(1);
       reply_and_close(connection, "error: say 'hello NAME' in one line of at most 128 bytes\n");
       return;
@@ -342,9 +388,12 @@ class Service {
       inside_.fetch_sub(1);
     }  // the next one is admitted here
     const std::string limit = options_.no_limit ? "none" : std::to_string(options_.limit);
-    const bool replied = send_all(connection, "welcome " + name + ": " + std::to_string(inside) +
+    const std::string welcome = name->empty() ? "welcome" : "welcome " + *name;
+    const bool replied = send_all(connection, welcome + ": " + std::to_string(inside) +
                                                   " inside with you (limit " + limit + ")\n");
-    (replied ? served_ : dropped_).fetch_add(1);
+    // A client that ended its stream with its request asked for no reply (the seed's client
+    // closes at once): it was served all the same. One waiting at a newline must get the reply.
+    (replied || read == LineRead::end_of_stream ? served_ : dropped_).fetch_add(1);
   }
 
   const Options& options_;

@@ -108,3 +108,30 @@ if(HILO_BUILD_EXAMPLES)
     endif()
   endforeach()
 endif()
+
+# The launchers' default agent, real ssh: cluster/run-over-ssh.sh starts an sshd (Debian's
+# openssh-server) in hilo-h2 and hilo-h3 with a key pair, known_hosts and client config of its
+# own, and runs the launcher inside hilo-h1 with no agent option, so it runs plain `ssh`. The
+# argument {hostfile} is replaced by the hostfile of hilo-h2 and hilo-h3. mpirun's TCP traffic
+# is kept on the hosts' eth0 (their 10.77.0.x addresses).
+function(cluster_ssh_test name)
+  cluster_test(ssh.${name} 180 ${cluster_dir}/run-over-ssh.sh ${ARGN})
+endfunction()
+set(HILO_SSH_MPIRUN
+    mpirun --hostfile {hostfile} --mca btl tcp,self --mca btl_tcp_if_include eth0
+    --mca oob_tcp_if_include eth0)
+cluster_ssh_test(hilo_hostname.mpirun "^hilo_hostname: OK rank=3 size=4 host=hilo-h3 backend=mpi"
+                 ${HILO_SSH_MPIRUN} -n 4 $<TARGET_FILE:hilo_hostname>)
+if(HILO_NETNS_HILORUN AND EXISTS ${PROJECT_SOURCE_DIR}/runtime/src/backends/tcp/CMakeLists.txt)
+  cluster_ssh_test(hilo_hostname.hilorun "^hilo_hostname: OK rank=3 size=4 host=hilo-h3 backend=tcp"
+                   $<TARGET_FILE:hilorun> --hostfile {hostfile} -n 4 $<TARGET_FILE:hilo_hostname>)
+endif()
+if(HILO_BUILD_EXAMPLES)
+  cluster_ssh_test(parallel_sum.mpirun "^parallel_sum: OK .* ranks=4 .*hosts=hilo-h2,hilo-h3 "
+                   ${HILO_SSH_MPIRUN} -n 4 $<TARGET_FILE:parallel_sum> --n 100000000)
+  if(HILO_NETNS_HILORUN AND EXISTS ${PROJECT_SOURCE_DIR}/runtime/src/backends/tcp/CMakeLists.txt)
+    cluster_ssh_test(parallel_sum.hilorun "^parallel_sum: OK .* ranks=4 .*hosts=hilo-h2,hilo-h3 "
+                     $<TARGET_FILE:hilorun> --hostfile {hostfile} -n 4 $<TARGET_FILE:parallel_sum>
+                     --n 100000000)
+  endif()
+endif()

@@ -3,24 +3,29 @@
 
     bounded_connections_clients.py PROGRAM CLIENT_PY
 
-Runs PROGRAM (one rank, with --external 2) and, while its own clients are busy, connects to its
-service with: a client that sends garbage, one that sends an over-long line, one that
-disconnects mid-request, one that connects and stays silent, and then the example's client.py
-twice. Passes if the garbage senders get an error reply, both client.py runs are welcomed while
-the silent connection is still open, and the program ends OK with exactly those counts:
-served = its own requests + 2, rejected = 2, dropped = 2. So a bad client costs only its own
-connection.
+Runs PROGRAM (one rank, with --external 4) and, while its own clients are busy, connects to its
+service with: a client that sends garbage, one that sends an over-long line, one whose
+connection is reset mid-request, one that connects and stays silent, then the example's
+client.py twice, "hello\n" without a name, and the seed's own client (connect, send b'hello',
+close: no name, no newline, no wait for a reply). Passes if the garbage senders get an error
+reply, both client.py runs and the nameless hello are welcomed while the silent connection is
+still open, the service printed "hello" as received for the nameless client and the seed's,
+and the program ends OK with exactly those counts: served = its own requests + 4,
+rejected = 2, dropped = 2. So a bad client costs only its own connection, and the seed's
+client is served.
 """
 import importlib.util
 import queue
 import re
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
 
 OWN_REQUESTS = 2 * 2  # --clients 2 --requests 2
+OUTSIDE = 4  # client.py twice, a nameless hello that waits, and the seed's client
 
 
 def fail(message, output):
@@ -41,7 +46,7 @@ def main():
     program, client_py = sys.argv[1], sys.argv[2]
     read_reply = load_client(client_py).read_reply
     service = subprocess.Popen(
-        [program, "--external", "2", "--clients", "2", "--requests", "2"],
+        [program, "--external", str(OUTSIDE), "--clients", "2", "--requests", "2"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = queue.Queue()
     output = []
@@ -76,9 +81,11 @@ def main():
             reply = read_reply(too_long)
             if not reply.startswith(b"error"):
                 return fail(f"an over-long request got {reply!r}, not an error reply", output)
-        # Disconnects in the middle of its request.
+        # Its connection fails in the middle of its request: a reset (SO_LINGER 0), not the
+        # orderly end of stream that ends a request.
         with socket.create_connection(address, timeout=10) as rude:
             rude.sendall(b"hel")
+            rude.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         # Connects and says nothing, and stays connected while the others are served.
         silent = socket.create_connection(address, timeout=10)
         try:
@@ -91,6 +98,19 @@ def main():
                 if run.returncode != 0 or not run.stdout.startswith(f"welcome {name}:"):
                     return fail(f"client.py --name {name} was not welcomed "
                                 f"(exit {run.returncode})", output)
+            # No name, and it waits for its reply at the newline.
+            with socket.create_connection(address, timeout=20) as nameless:
+                nameless.sendall(b"hello\n")
+                reply = read_reply(nameless)
+                output.append(f"[nameless] {reply!r}\n")
+                if not reply.startswith(b"welcome: "):
+                    return fail(f"'hello' without a name got {reply!r}, not a welcome", output)
+            # The seed's client, as in the notes (Python 3 needs bytes); only the timeout added.
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.settimeout(10)
+            s.connect((host, port))
+            s.send(b'hello')
+            s.close()
         finally:
             silent.close()
 
@@ -107,10 +127,16 @@ def main():
     summary = re.search(r"^bounded_connections: OK .*$", text, re.MULTILINE)
     if status != 0 or not summary:
         return fail(f"the program exited {status} without its OK line", [])
-    wanted = (f"served={OWN_REQUESTS + 2} requests={OWN_REQUESTS} outside=2 rejected=2 "
-              f"dropped=2 ")
+    wanted = (f"served={OWN_REQUESTS + OUTSIDE} requests={OWN_REQUESTS} outside={OUTSIDE} "
+              f"rejected=2 dropped=2 ")
     if wanted not in summary.group(0):
         return fail(f"the summary should say '{wanted.strip()}'", [])
+    # What the seed's server prints is the data it received: b'hello\n' from the nameless
+    # client and the seed client's b'hello', each printed as hello.
+    printed = re.findall(r'^bounded_connections: received "hello"$', text, re.MULTILINE)
+    if len(printed) != 2:
+        return fail(f"the service printed 'received \"hello\"' {len(printed)} times, not twice "
+                    f"(the nameless client and the seed's)", [])
     print("bounded_connections_clients: PASSED")
     return 0
 
