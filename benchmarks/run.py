@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Runs every benchmark side by side and writes the CSV under benchmarks/results/.
+"""Runs every benchmark side by side and writes the CSV into a results folder.
 
-    run.py --build BUILD_DIR [--quick] [--out DIR]
+    run.py --build BUILD_DIR [--quick] [--out DIR] [--only FAMILY ...]
+
+<out> is BUILD_DIR/bench-results unless given; ./scripts/bench --publish gives benchmarks/results.
 
 Each comparison runs its systems interleaved: repetition 1 of every system, then repetition 2 of
 every system, and so on, so that a noisy neighbour hurts all of them alike. Every program prints
@@ -10,8 +12,10 @@ family into <out>/<family>.csv. A run that fails or overruns its time limit is k
 on stderr and in <out>/failures.txt, and the others go on.
 """
 import argparse
+import datetime
 import os
 import pathlib
+import platform
 import shlex
 import signal
 import subprocess
@@ -195,14 +199,22 @@ class Runner:
             f.write(HEADER + "\n" + "".join(r + "\n" for r in rows))
 
 
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", required=True, help="build tree with HILO_BUILD_BENCHMARKS=ON")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions")
-    parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--out", help="results folder (default: BUILD/bench-results)")
     parser.add_argument("--only", nargs="*", help="families to run (default: all)")
     options = parser.parse_args()
-    runner = Runner(options.build, options.quick, options.out)
+    out = options.out or str(pathlib.Path(options.build) / "bench-results")
+    runner = Runner(options.build, options.quick, out)
     load_before = open("/proc/loadavg").read().split()[0]
     started = time.monotonic()
     for family in options.only or ["p2p", "allreduce", "serialized", "sync", "seed"]:
@@ -210,10 +222,15 @@ def main():
     elapsed = time.monotonic() - started
     with open(runner.out / "failures.txt", "w") as f:
         f.write("".join(m + "\n" for m in runner.failures))
+    # The machine is recorded with the run, so that a report redrawn later or elsewhere
+    # (./scripts/bench --report) still names the machine the numbers come from.
+    finished = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     with open(runner.out / "run-info.txt", "w") as f:
         f.write(f"mode={'quick' if options.quick else 'full'}\nseconds={elapsed:.0f}\n"
                 f"load_before={load_before}\n"
-                f"load_after={open('/proc/loadavg').read().split()[0]}\n")
+                f"load_after={open('/proc/loadavg').read().split()[0]}\n"
+                f"finished={finished}\ncpu={cpu_model()}\nnproc={os.cpu_count()}\n"
+                f"kernel={platform.release()}\n")
     print(f"benchmarks done in {elapsed:.0f} s, {len(runner.failures)} failures", flush=True)
     return 1 if runner.failures else 0
 

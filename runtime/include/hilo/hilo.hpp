@@ -7,3 +7,4 @@
 #include "hilo/runtime.hpp"
 #include "hilo/ipc.hpp"
 #include "hilo/sync.hpp"
+#include "hilo/version.hpp"

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Installs this build tree into a scratch prefix, then builds and runs an outside project that
-# uses find_package(hilo) and hilo::hilo, as a user would.
+# Installs this build tree into a scratch prefix with `cmake --install`, then builds and runs
+# outside projects against it as a user would (build_consumers.sh: find_package and pkg-config).
+#   check_install.sh BUILD_DIR VERSION
 set -euo pipefail
-build_dir=$1 source_dir=$2
+build_dir=$1 version=$2
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 cmake --install "$build_dir" --prefix "$scratch/prefix" >/dev/null
-cmake -S "$source_dir" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" >/dev/null
-cmake --build "$scratch/build" -j2 >/dev/null
-"$scratch/build/consumer"
+"$(dirname "$0")/build_consumers.sh" "$scratch/prefix" "$scratch" "$version"

@@ -1,13 +1,29 @@
+// An outside program using an installed hilo: built by consumer/CMakeLists.txt (find_package)
+// and by makefile_consumer/Makefile (pkg-config). `consumer threads` runs 3 ranks as threads;
+// plain `consumer` takes its ranks from the launcher (hilorun, mpirun) like any hilo program.
 #include <hilo/hilo.hpp>
 
 #include <cstdio>
+#include <string_view>
 
-int main() {
-  long total = 0;
-  hilo::run_local(3, [&](hilo::Communicator& c) {
-    long sum = c.all_reduce(static_cast<long>(c.rank() + 1), std::plus<>{});
-    if (c.rank() == 0) total = sum;
-  });
-  std::printf("consumer: %s total=%ld\n", total == 6 ? "OK" : "FAILED", total);
-  return total == 6 ? 0 : 1;
+namespace {
+void report(hilo::Communicator& world) {
+  const long n = world.size();
+  const long total = world.all_reduce(static_cast<long>(world.rank() + 1), std::plus<>{});
+  if (world.rank() != 0) return;
+  // The library's version (compiled into libhilo) must be the headers' version.
+  const bool ok = total == n * (n + 1) / 2 && hilo::version() == HILO_VERSION_STRING;
+  std::printf("consumer: %s ranks=%ld total=%ld version=%.*s headers=%s\n", ok ? "OK" : "FAILED", n,
+              total, static_cast<int>(hilo::version().size()), hilo::version().data(),
+              HILO_VERSION_STRING);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "threads") {
+    hilo::run_local(3, report);
+    return 0;
+  }
+  hilo::Runtime runtime(argc, argv);
+  report(runtime.world());
 }
