@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Integration tests of the TCP backend: one case per ctest test (integration.tcp.<case>).
 
-Usage: tcp_test.py --hilorun PATH --probe PATH CASE
+Usage: tcp_test.py --hilorun PATH --probe PATH [--mpirun PATH] CASE
 
 Each case starts real processes (through hilorun, or with srun's variables) running tcp_probe,
 the rank program in this folder. Every process runs under a time limit and is killed at the end,
@@ -106,8 +106,8 @@ class Job:
 
 
 class Harness:
-    def __init__(self, hilorun, probe, workdir):
-        self.hilorun, self.probe, self.workdir = hilorun, probe, workdir
+    def __init__(self, hilorun, probe, workdir, mpirun=None):
+        self.hilorun, self.probe, self.workdir, self.mpirun = hilorun, probe, workdir, mpirun
         self.jobs = []
 
     def start(self, ranks, args, env_extra=None, hilorun_flags=()):
@@ -235,6 +235,39 @@ def case_single_rank_tcp(h):
     print(done.stdout + done.stderr)
     check(done.returncode == 0, f"a single tcp rank failed (exit {done.returncode})")
     check("collectives ok: sum 0 over 1 ranks" in done.stdout, "wrong or missing result")
+
+
+def check_backend_refused(job, backend, launcher, variable):
+    """The job of 2 ranks with HILO_BACKEND=`backend` under `launcher` failed with the error that
+    names both, instead of running two one-rank jobs."""
+    code = job.finish()
+    expected = (f"Error: hilo: HILO_BACKEND={backend} does not work under {launcher} "
+                f"({variable} is set)")
+    refused = [l for l in job.stdout if l.startswith(expected)]
+    # The launcher stops the other rank once one fails, maybe before it printed the error.
+    check(len(refused) >= 1, f"no rank reported {expected!r}")
+    check(all("leave HILO_BACKEND unset" in l for l in refused), "the error does not say what to do")
+    check(not any("collectives ok" in l for l in job.stdout), "a rank ran as a one-rank job")
+    check(code == 5, f"the launcher must exit with the ranks' status 5 (hilo::Error), not {code}")
+
+
+def case_backend_contradicts_hilorun(h):
+    # hilorun starts tcp ranks: the mpi and local backends would make each a one-rank job.
+    for backend in ("mpi", "local"):
+        job = h.start(2, ["collectives"], {"HILO_BACKEND": backend})
+        check_backend_refused(job, backend, "hilorun", "HILO_LAUNCHER")
+        check(any(re.search(r"hilorun: rank \d on host localhost exited with status 5", l)
+                  for l in job.stderr), "hilorun did not name the failed rank")
+
+
+def case_backend_contradicts_mpirun(h):
+    # mpirun sets no variable the tcp backend could rendezvous with; local is one rank each.
+    check(h.mpirun is not None, "this case needs --mpirun")
+    for backend in ("tcp", "local"):
+        job = Job([h.mpirun, "--oversubscribe", "-n", "2", h.probe, "collectives"],
+                  {"HILO_BACKEND": backend, "HILO_TIMEOUT": "20"})
+        h.jobs.append(job)
+        check_backend_refused(job, backend, "mpirun", "OMPI_COMM_WORLD_SIZE")
 
 
 def case_kill_during_rendezvous(h):
@@ -378,6 +411,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--hilorun", required=True)
     parser.add_argument("--probe", required=True)
+    parser.add_argument("--mpirun", help="Open MPI's mpirun, for the cases that start ranks with it")
     parser.add_argument("case")
     args = parser.parse_args()
     case = globals().get("case_" + args.case)
@@ -385,7 +419,7 @@ def main():
         print(f"unknown case {args.case}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as workdir:
-        h = Harness(args.hilorun, args.probe, workdir)
+        h = Harness(args.hilorun, args.probe, workdir, args.mpirun)
         try:
             case(h)
         except Failure as failure:
