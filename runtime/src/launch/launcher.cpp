@@ -1,6 +1,7 @@
 #include "launch/launcher.hpp"
 
 #include <cstdlib>
+#include <initializer_list>
 
 #include "launch/environment.hpp"
 
