@@ -376,6 +376,39 @@ def case_srun_mode(h):
     check("collectives ok: sum 3 over 3 ranks" in results[0][0], "rank 0 did not report the result")
 
 
+def derived_slurm_port(job_id, step_id):
+    """The rule of runtime/src/backends/tcp/slurm_port.hpp, restated as the test's oracle."""
+    return 20000 + (job_id * 16 + step_id) % 12768
+
+
+def case_srun_derived_port(h):
+    # Without HILO_PORT, rank 0 serves the rendezvous on the port derived from the job and step
+    # ids. The test holds that port itself, so rank 0's error names the port it tried.
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("HILO_", "OMPI_", "PMIX_", "SLURM_"))}
+    for job_id in range(700000 + os.getpid() % 1000, 700000 + os.getpid() % 1000 + 50):
+        port = derived_slurm_port(job_id, 3)
+        holder = socket.socket()
+        try:
+            holder.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            holder.close()
+    else:
+        raise Failure("no derived port was free to hold")
+    with holder:
+        holder.listen(1)
+        env = dict(base, SLURM_PROCID="0", SLURM_NTASKS="2", SLURM_JOB_NODELIST="localhost",
+                   SLURM_JOB_ID=str(job_id), SLURM_STEP_ID="3", HILO_TIMEOUT="5")
+        done = subprocess.run([h.probe, "collectives"], env=env, capture_output=True, text=True,
+                              timeout=LIMIT)
+    print(f"job {job_id} step 3 -> port {port}; rank 0 exit {done.returncode}\n"
+          f"{done.stdout}{done.stderr}")
+    check(f"cannot bind 127.0.0.1:{port}" in done.stdout,
+          f"rank 0 did not try the derived port {port}")
+    check(done.returncode == 5, "rank 0 must fail with a hilo::Error (exit 5)")
+
+
 def case_network_choice(h):
     # HILO_TCP_PORTS confines the listeners; HILO_TCP_IF picks the interface (hilorun then leaves
     # the choice to the ranks); a HILO_TCP_IF that matches nothing is an error naming it.
