@@ -10,10 +10,22 @@ target_link_libraries(tcp_probe PRIVATE hilo::hilo)
 set(tcp_cases
   kill_during_recv kill_during_allreduce kill_during_rendezvous stalled_peer
   stalled_large_send_single_copy stalled_large_send_socket bad_input soak
-  scale srun_mode single_rank_tcp network_choice pingpong)
+  scale srun_mode srun_derived_port single_rank_tcp network_choice pingpong backend_contradicts_hilorun)
 foreach(case IN LISTS tcp_cases)
   add_test(NAME integration.tcp.${case}
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/tcp/tcp_test.py
                    --hilorun $<TARGET_FILE:hilorun> --probe $<TARGET_FILE:tcp_probe> ${case})
   set_tests_properties(integration.tcp.${case} PROPERTIES LABELS integration TIMEOUT 120)
 endforeach()
+
+# HILO_BACKEND=tcp or local under mpirun must fail, naming both, not run one-rank jobs.
+if(HILO_WITH_MPI)
+  find_program(MPIRUN NAMES mpirun REQUIRED)
+  add_test(NAME integration.tcp.backend_contradicts_mpirun
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/tcp/tcp_test.py
+                   --hilorun $<TARGET_FILE:hilorun> --probe $<TARGET_FILE:tcp_probe>
+                   --mpirun ${MPIRUN} backend_contradicts_mpirun)
+  set_tests_properties(integration.tcp.backend_contradicts_mpirun PROPERTIES
+    LABELS "integration;mpi" TIMEOUT 120 RESOURCE_LOCK mpirun
+    ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+endif()

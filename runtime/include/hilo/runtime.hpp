@@ -26,12 +26,18 @@ class Backend;
 /// }  // the backend is shut down here
 /// \endcode
 ///
-/// The backend, first match wins:
-///   1. `HILO_BACKEND=local|mpi|tcp`;
-///   2. variables of hilorun (`HILO_LAUNCHER`) -> tcp;
-///   3. variables of Open MPI's launcher or PMIx (`OMPI_COMM_WORLD_SIZE`, `PMIX_RANK`) -> mpi;
-///   4. Slurm task variables (`SLURM_PROCID`) without MPI's -> tcp, rank 0 as the rendezvous;
-///   5. nothing -> local, a single rank.
+/// The backend follows the launcher that started the program (first match wins):
+///   1. hilorun (`HILO_LAUNCHER`) -> tcp;
+///   2. Open MPI's mpirun or another PMIx/PMI launcher (`OMPI_COMM_WORLD_SIZE`, `PMIX_RANK`,
+///      `PMI_RANK`) -> mpi, also under `srun --mpi=pmix`;
+///   3. srun without MPI (`SLURM_PROCID` and `SLURM_NTASKS`) -> tcp, rank 0 as the rendezvous;
+///   4. nothing -> local, a single rank.
+///
+/// `HILO_BACKEND=local|mpi|tcp` chooses instead, but only a backend that connects every rank the
+/// launcher started: any of the three without a launcher (each a single rank), tcp as well as mpi
+/// under `srun --mpi=pmix`, and otherwise only the launcher's own. Anything else (mpi under
+/// hilorun, tcp under mpirun, local under any launcher) would run each rank as a separate
+/// one-rank job, so it is a hilo::Error naming `HILO_BACKEND` and the launcher.
 ///
 /// Not copyable. One Runtime per process.
 class Runtime {
@@ -71,7 +77,8 @@ class Runtime {
 void run_local(int n, const std::function<void(Communicator&)>& fn);
 
 /// Which backend the environment selects, without starting it ("local", "mpi" or "tcp"; see
-/// Runtime). Never blocks. Throws hilo::Error for an unknown HILO_BACKEND.
+/// Runtime). Never blocks. Throws hilo::Error for an unknown HILO_BACKEND, or one that
+/// contradicts the launcher.
 std::string selected_backend();
 
 }  // namespace hilo

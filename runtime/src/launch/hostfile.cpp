@@ -20,6 +20,34 @@ std::optional<int> parse_positive(std::string_view text) {
   return value;
 }
 
+// Bytes a hostfile line may not hold: the ASCII control characters except tab, which separates
+// words like a space. (A line's final CR, from Windows line endings, is removed before.)
+bool is_control_byte(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return (byte < 0x20 && c != '\t') || byte == 0x7f;
+}
+
+// `text` with every byte that is not printable ASCII shown as \xHH (and `\` as `\\`), so that a
+// message quoting it is printed whole: a raw NUL would end it, a CR or ESC would garble the
+// terminal.
+std::string escaped(std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (byte >= 0x20 && byte < 0x7f) {
+      out += c;
+    } else {
+      out += "\\x";
+      out += hex[byte >> 4];
+      out += hex[byte & 0xf];
+    }
+  }
+  return out;
+}
+
 // Adds `entry` to `hosts`, merging it with an earlier line naming the same host.
 void add_host(std::vector<HostSlots>& hosts, HostSlots entry) {
   for (HostSlots& known : hosts) {
@@ -41,6 +69,12 @@ std::vector<HostSlots> parse_hostfile(std::istream& text, const std::string& sou
       throw Error("hostfile " + source_name + ", line " + std::to_string(line_number) + ": " + why +
                   " (expected `host [slots=N] [max_slots=N]`)");
     };
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // Windows line endings
+    if (auto bad = std::find_if(line.begin(), line.end(), is_control_byte); bad != line.end()) {
+      fail("control character " + escaped(std::string_view(&*bad, 1)) + " at column " +
+           std::to_string(bad - line.begin() + 1) + " of \"" + escaped(line) +
+           "\"; a hostfile is plain text");
+    }
     if (auto comment = line.find('#'); comment != std::string::npos) line.erase(comment);
     std::istringstream words(line);
     HostSlots entry;

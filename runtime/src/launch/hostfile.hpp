@@ -7,9 +7,11 @@
 //   node2 slots=2 max_slots=4
 //   node3                    # no slots= means 1 slot (Open MPI would count cores: see below)
 // Keywords: `slots=N` (alias `count=N`) and `max_slots=N` (alias `max-slots=N`), N >= 1 and
-// max_slots >= slots. A host listed twice adds its slots, as Open MPI does. Anything else on a
-// line (an unknown keyword, slots=0, slots=-1, slots=two, a stray word) is a hilo::Error naming
-// the file, the line number and why.
+// max_slots >= slots. A host listed twice adds its slots, as Open MPI does. Words are separated
+// by spaces or tabs; Windows line endings (CRLF) are fine. Anything else on a line (an unknown
+// keyword, slots=0, slots=-1, slots=two, a stray word, a control character such as NUL, ESC or a
+// lone CR) is a hilo::Error naming the file, the line number and why; a control character is
+// shown as \xHH, with the whole line quoted the same way.
 //
 // Difference from Open MPI: a host without `slots=` counts as 1 slot, because hilorun has no
 // daemon on the remote host to count its cores. Write `slots=N` to use more.

@@ -8,26 +8,21 @@
 
 #include "backends/local/local_transport.hpp"
 #include "launch/backend.hpp"
+#include "launch/launcher.hpp"
 
 namespace hilo {
 
-namespace {
-bool has_env(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0';
-}
-}  // namespace
-
 std::string selected_backend() {
-  if (const char* chosen = std::getenv("HILO_BACKEND"); chosen != nullptr && *chosen != '\0') {
-    std::string name = chosen;
-    if (name == "local" || name == "mpi" || name == "tcp") return name;
+  const launch::Launcher launcher = launch::detect_launcher();
+  const char* chosen = std::getenv("HILO_BACKEND");
+  if (chosen == nullptr || *chosen == '\0')
+    return std::string(launch::default_backend(launcher.kind));
+  const std::string name = chosen;
+  if (name != "local" && name != "mpi" && name != "tcp")
     throw Error("hilo: HILO_BACKEND='" + name + "' is not a backend; use local, mpi or tcp");
-  }
-  if (has_env("HILO_LAUNCHER")) return "tcp";
-  if (has_env("OMPI_COMM_WORLD_SIZE") || has_env("PMIX_RANK") || has_env("PMI_RANK")) return "mpi";
-  if (has_env("SLURM_PROCID") && has_env("SLURM_NTASKS")) return "tcp";
-  return "local";
+  if (!launch::backend_fits(name, launcher.kind))
+    throw Error(launch::backend_mismatch_message(name, launcher));
+  return name;
 }
 
 Runtime::Runtime() {

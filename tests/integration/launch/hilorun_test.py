@@ -360,6 +360,22 @@ def case_bad_hostfile(h):
     check(done.returncode == 0, "--oversubscribe refused")
 
 
+def case_hostfile_text(h):
+    """A hostfile written on Windows works; a control character is named with its line, escaped."""
+    path = h.hostfile("# from Windows\r\nlocalhost\tslots=2\r\n")
+    done = h.run(["--hostfile", path, "-n", "2", h.probe, "env"])
+    check(done.returncode == 0, "a hostfile with CRLF line endings was refused")
+    check(values(done.stdout, "HILO_HOST") == {0: "localhost", 1: "localhost"},
+          "the ranks did not run on localhost")
+    path = h.hostfile("localhost slots=1\nnode\x00\x1b slots=1\n")
+    done = h.run(["--hostfile", path, "-n", "2", h.probe, "env"])
+    check(done.returncode == 1, "a hostfile with a NUL byte must make hilorun exit 1")
+    check(f'hostfile {path}, line 2: control character \\x00 at column 5 of '
+          f'"node\\x00\\x1b slots=1"; a hostfile is plain text (expected' in done.stderr,
+          "the error does not name the line and show the bytes escaped")
+    check(done.stdout == "", "a rank started despite the bad hostfile")
+
+
 def case_bad_command_line(h):
     for args, message in [(["--frobnicate", h.probe], "unknown option '--frobnicate'"),
                           (["-n", "two", h.probe], "-n needs a number of ranks >= 1, not 'two'"),

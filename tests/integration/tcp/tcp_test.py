@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Integration tests of the TCP backend: one case per ctest test (integration.tcp.<case>).
 
-Usage: tcp_test.py --hilorun PATH --probe PATH CASE
+Usage: tcp_test.py --hilorun PATH --probe PATH [--mpirun PATH] CASE
 
 Each case starts real processes (through hilorun, or with srun's variables) running tcp_probe,
 the rank program in this folder. Every process runs under a time limit and is killed at the end,
@@ -106,8 +106,8 @@ class Job:
 
 
 class Harness:
-    def __init__(self, hilorun, probe, workdir):
-        self.hilorun, self.probe, self.workdir = hilorun, probe, workdir
+    def __init__(self, hilorun, probe, workdir, mpirun=None):
+        self.hilorun, self.probe, self.workdir, self.mpirun = hilorun, probe, workdir, mpirun
         self.jobs = []
 
     def start(self, ranks, args, env_extra=None, hilorun_flags=()):
@@ -237,6 +237,39 @@ def case_single_rank_tcp(h):
     check("collectives ok: sum 0 over 1 ranks" in done.stdout, "wrong or missing result")
 
 
+def check_backend_refused(job, backend, launcher, variable):
+    """The job of 2 ranks with HILO_BACKEND=`backend` under `launcher` failed with the error that
+    names both, instead of running two one-rank jobs."""
+    code = job.finish()
+    expected = (f"Error: hilo: HILO_BACKEND={backend} does not work under {launcher} "
+                f"({variable} is set)")
+    refused = [l for l in job.stdout if l.startswith(expected)]
+    # The launcher stops the other rank once one fails, maybe before it printed the error.
+    check(len(refused) >= 1, f"no rank reported {expected!r}")
+    check(all("leave HILO_BACKEND unset" in l for l in refused), "the error does not say what to do")
+    check(not any("collectives ok" in l for l in job.stdout), "a rank ran as a one-rank job")
+    check(code == 5, f"the launcher must exit with the ranks' status 5 (hilo::Error), not {code}")
+
+
+def case_backend_contradicts_hilorun(h):
+    # hilorun starts tcp ranks: the mpi and local backends would make each a one-rank job.
+    for backend in ("mpi", "local"):
+        job = h.start(2, ["collectives"], {"HILO_BACKEND": backend})
+        check_backend_refused(job, backend, "hilorun", "HILO_LAUNCHER")
+        check(any(re.search(r"hilorun: rank \d on host localhost exited with status 5", l)
+                  for l in job.stderr), "hilorun did not name the failed rank")
+
+
+def case_backend_contradicts_mpirun(h):
+    # mpirun sets no variable the tcp backend could rendezvous with; local is one rank each.
+    check(h.mpirun is not None, "this case needs --mpirun")
+    for backend in ("tcp", "local"):
+        job = Job([h.mpirun, "--oversubscribe", "-n", "2", h.probe, "collectives"],
+                  {"HILO_BACKEND": backend, "HILO_TIMEOUT": "20"})
+        h.jobs.append(job)
+        check_backend_refused(job, backend, "mpirun", "OMPI_COMM_WORLD_SIZE")
+
+
 def case_kill_during_rendezvous(h):
     # Rank 1 sleeps 4 s before starting its runtime; ranks 0 and 2 register and wait for the
     # table; rank 2 is killed meanwhile. Rank 0 must hear of it (PeerLost), not hang.
@@ -343,6 +376,39 @@ def case_srun_mode(h):
     check("collectives ok: sum 3 over 3 ranks" in results[0][0], "rank 0 did not report the result")
 
 
+def derived_slurm_port(job_id, step_id):
+    """The rule of runtime/src/backends/tcp/slurm_port.hpp, restated as the test's oracle."""
+    return 20000 + (job_id * 16 + step_id) % 12768
+
+
+def case_srun_derived_port(h):
+    # Without HILO_PORT, rank 0 serves the rendezvous on the port derived from the job and step
+    # ids. The test holds that port itself, so rank 0's error names the port it tried.
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("HILO_", "OMPI_", "PMIX_", "SLURM_"))}
+    for job_id in range(700000 + os.getpid() % 1000, 700000 + os.getpid() % 1000 + 50):
+        port = derived_slurm_port(job_id, 3)
+        holder = socket.socket()
+        try:
+            holder.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            holder.close()
+    else:
+        raise Failure("no derived port was free to hold")
+    with holder:
+        holder.listen(1)
+        env = dict(base, SLURM_PROCID="0", SLURM_NTASKS="2", SLURM_JOB_NODELIST="localhost",
+                   SLURM_JOB_ID=str(job_id), SLURM_STEP_ID="3", HILO_TIMEOUT="5")
+        done = subprocess.run([h.probe, "collectives"], env=env, capture_output=True, text=True,
+                              timeout=LIMIT)
+    print(f"job {job_id} step 3 -> port {port}; rank 0 exit {done.returncode}\n"
+          f"{done.stdout}{done.stderr}")
+    check(f"cannot bind 127.0.0.1:{port}" in done.stdout,
+          f"rank 0 did not try the derived port {port}")
+    check(done.returncode == 5, "rank 0 must fail with a hilo::Error (exit 5)")
+
+
 def case_network_choice(h):
     # HILO_TCP_PORTS confines the listeners; HILO_TCP_IF picks the interface (hilorun then leaves
     # the choice to the ranks); a HILO_TCP_IF that matches nothing is an error naming it.
@@ -378,6 +444,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--hilorun", required=True)
     parser.add_argument("--probe", required=True)
+    parser.add_argument("--mpirun", help="Open MPI's mpirun, for the cases that start ranks with it")
     parser.add_argument("case")
     args = parser.parse_args()
     case = globals().get("case_" + args.case)
@@ -385,7 +452,7 @@ def main():
         print(f"unknown case {args.case}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as workdir:
-        h = Harness(args.hilorun, args.probe, workdir)
+        h = Harness(args.hilorun, args.probe, workdir, args.mpirun)
         try:
             case(h)
         except Failure as failure:

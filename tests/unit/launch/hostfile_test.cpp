@@ -79,6 +79,38 @@ TEST_CASE("hostfile: a bad line names the file, the line number and why") {
   CHECK(message.find(c.why) != std::string::npos);
 }
 
+TEST_CASE("hostfile: Windows line endings and tabs between words are accepted") {
+  auto hosts = parse(
+      "# written on Windows\r\nnode1\tslots=4\r\n\r\nnode2 slots=2\tmax_slots=3\r\nnode3\r\n");
+  REQUIRE(hosts.size() == 3);
+  CHECK(hosts[0].host == "node1");
+  CHECK(hosts[0].slots == 4);
+  CHECK(hosts[1].host == "node2");
+  CHECK(hosts[1].max_slots == 3);
+  CHECK(hosts[2].host == "node3");
+  CHECK(hosts[2].slots == 1);
+}
+
+TEST_CASE("hostfile: a control character names the line and shows the bytes escaped") {
+  using namespace std::string_literals;
+  struct Case {
+    std::string bad_line;  // line 2 of the file
+    std::string shown;     // how the message quotes it
+    std::string character;
+  };
+  auto c = GENERATE(
+      Case{"node\0x slots=2"s, "\"node\\x00x slots=2\"", "\\x00 at column 5"},
+      Case{"\x1b[31mnode slots=2", "\"\\x1b[31mnode slots=2\"", "\\x1b at column 1"},
+      Case{"node1\rnode2 slots=2", "\"node1\\x0dnode2 slots=2\"", "\\x0d at column 6"},
+      Case{"n\\ode\x7f # caf\xc3\xa9", "\"n\\\\ode\\x7f # caf\\xc3\\xa9\"", "\\x7f at column 6"});
+  std::string message = parse_error("node0 slots=1\n" + c.bad_line + "\nnode3\n");
+  INFO(message);
+  CHECK(message.find("cluster.hosts, line 2: control character " + c.character + " of " +
+                     c.shown) != std::string::npos);
+  CHECK(message.find("(expected `host [slots=N] [max_slots=N]`)") != std::string::npos);
+  for (char byte : message) CHECK((byte >= 0x20 && byte < 0x7f));  // printed whole, as is
+}
+
 TEST_CASE("hostfile: only comments is an error, a missing file names the path") {
   CHECK(parse_error("# nothing\n\n").find("names no host") != std::string::npos);
   try {

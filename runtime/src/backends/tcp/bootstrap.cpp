@@ -12,6 +12,7 @@
 #include "backends/tcp/network_choice.hpp"
 #include "backends/tcp/single_copy.hpp"
 #include "backends/tcp/slurm_hostlist.hpp"
+#include "backends/tcp/slurm_port.hpp"
 #include "backends/tcp/tcp_transport.hpp"
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
@@ -25,7 +26,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::uint16_t default_slurm_port = 29500;
 constexpr auto default_setup_limit = 120s;
 constexpr auto default_finish_limit = 10s;
 
@@ -116,8 +116,7 @@ Job job_from_environment() {
     std::string nodes = env_or("SLURM_STEP_NODELIST", env_or("SLURM_JOB_NODELIST", ""));
     if (nodes.empty()) nodes = required_env("SLURM_JOB_NODELIST", mode);
     const std::string first_host = expand_slurm_hostlist(nodes).front();
-    const auto port =
-        env_number("HILO_PORT", env_or("HILO_PORT", std::to_string(default_slurm_port)), 1, 65535);
+    const auto port = slurm_rendezvous_port_from_environment();
     job.coordinator = launch::resolve_ipv4(first_host) + ":" + std::to_string(port);
     job.token = env_or(launch::env::job_token, "slurm-job-" + env_or("SLURM_JOB_ID", "0") +
                                                    "-step-" + env_or("SLURM_STEP_ID", "0"));

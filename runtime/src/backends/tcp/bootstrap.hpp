@@ -7,7 +7,8 @@
 //        under hilorun   HILO_RANK, HILO_SIZE, HILO_HOST, HILO_COORD, HILO_JOB_TOKEN
 //        under srun      SLURM_PROCID, SLURM_NTASKS; the coordinator is rank 0, which runs a
 //                        RendezvousServer at the first host of SLURM_STEP_NODELIST (or
-//                        SLURM_JOB_NODELIST) on HILO_PORT (default 29500); the token is
+//                        SLURM_JOB_NODELIST) on HILO_PORT, by default a port derived from
+//                        SLURM_JOB_ID and SLURM_STEP_ID (slurm_port.hpp); the token is
 //                        HILO_JOB_TOKEN if set (recommended: export a random one before srun),
 //                        else one derived from SLURM_JOB_ID and SLURM_STEP_ID, which only keeps
 //                        out other jobs and strays, since anyone on the cluster can read those.
