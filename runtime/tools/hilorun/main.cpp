@@ -21,6 +21,7 @@
 #include "launch/hostfile.hpp"
 #include "launch/job_token.hpp"
 #include "launch/rendezvous.hpp"
+#include "launch/report_inbox.hpp"
 #include "launch/system_error.hpp"
 #include "options.hpp"
 #include "rank_process.hpp"
@@ -206,25 +207,36 @@ JobPlan plan_job(const Options& options) {
   return plan;
 }
 
-// The rendezvous server on its own thread for the life of the job. No deadline: each rank bounds
-// its own wait (HILO_TIMEOUT), and a program that does not use hilo never registers at all.
+// The rendezvous server on its own thread for the life of the job, then, on the same thread, the
+// ranks' reports on their registered connections (launch/report_inbox.hpp). No deadline: each
+// rank bounds its own wait (HILO_TIMEOUT), and a program that does not use hilo never registers.
 class RendezvousThread {
  public:
   RendezvousThread(const std::string& ip, int size, const std::string& token)
-      : server_(ip, 0, size, token), thread_([this] { serve(); }) {}
+      : server_(ip, 0, size, token) {
+    server_.keep_connections();
+    thread_ = std::thread([this] { serve(); });
+  }
   RendezvousThread(const RendezvousThread&) = delete;
   RendezvousThread& operator=(const RendezvousThread&) = delete;
   ~RendezvousThread() {
     shutting_down_ = true;
     server_.stop();
+    reports_.stop();
     thread_.join();
   }
   std::uint16_t port() const { return server_.port(); }
+  // Every report received so far, the ones waiting in the sockets included. Any thread.
+  std::vector<launch::RankReport> reports() { return reports_.drain(); }
 
  private:
   void serve() {
     try {
       server_.serve(std::chrono::milliseconds::max());
+      for (auto& [rank, connection] : server_.take_kept_connections()) {
+        reports_.adopt(rank, std::move(connection));
+      }
+      reports_.run();
     } catch (const hilo::Error& e) {
       if (shutting_down_) return;  // the stop at the end is not news
       std::string line = std::string("hilorun: rendezvous: ") + e.what() + "\n";
@@ -233,8 +245,9 @@ class RendezvousThread {
   }
 
   launch::RendezvousServer server_;
+  launch::ReportInbox reports_;
   std::atomic<bool> shutting_down_{false};
-  std::thread thread_;
+  std::thread thread_;  // last: started once everything it uses exists
 };
 
 RankProcess start_rank(const JobPlan& plan, const Options& options, const launch::Placement& p,
@@ -279,6 +292,7 @@ int run(const Options& options) {
   SupervisorSettings settings;
   settings.tag_output = options.tag_output;
   settings.timeout_seconds = options.timeout_seconds;
+  settings.collect_reports = [&rendezvous] { return rendezvous.reports(); };
   return supervise(ranks, signals.get(), settings);
 }
 
