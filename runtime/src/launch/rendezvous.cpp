@@ -388,6 +388,7 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
     }
   }
 
+  all_registered_ = true;
   // Everyone registered: send each the table. A rank that dies now is the backend's business
   // (its peers will find it gone), so a failed send only drops that connection.
   std::vector<PeerAddress> result;

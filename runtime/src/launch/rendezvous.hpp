@@ -56,6 +56,7 @@
 // Beyond a few thousand ranks a tree of coordinators would be the next step.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <set>
@@ -112,6 +113,10 @@ class RendezvousServer {
   // After serve() returned: the connections kept, each registered (with the job token) as `rank`.
   std::vector<RankConnection> take_kept_connections();
 
+  // Safe from another thread: whether every rank has registered, i.e. some rank may hold the
+  // table (and run) while serve() is still sending it to the others.
+  bool all_registered() const { return all_registered_; }
+
  private:
   struct Connection;
   void log_rejection_once(const std::string& peer_ip, const std::string& why);
@@ -125,6 +130,7 @@ class RendezvousServer {
   UniqueFd wake_;  // eventfd written by stop()
   std::set<std::string> logged_peers_;
   bool keep_connections_ = false;
+  std::atomic<bool> all_registered_{false};
   std::vector<RankConnection> kept_;
 };
 

@@ -5,7 +5,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -13,7 +12,6 @@
 #include <iostream>
 #include <map>
 #include <sstream>
-#include <thread>
 
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
@@ -21,11 +19,11 @@
 #include "launch/hostfile.hpp"
 #include "launch/job_token.hpp"
 #include "launch/rendezvous.hpp"
-#include "launch/report_inbox.hpp"
 #include "launch/system_error.hpp"
 #include "options.hpp"
 #include "rank_process.hpp"
 #include "remote_exec.hpp"
+#include "rendezvous_thread.hpp"
 #include "supervisor.hpp"
 
 extern char** environ;
@@ -206,49 +204,6 @@ JobPlan plan_job(const Options& options) {
   plan.working_directory = std::filesystem::current_path().string();
   return plan;
 }
-
-// The rendezvous server on its own thread for the life of the job, then, on the same thread, the
-// ranks' reports on their registered connections (launch/report_inbox.hpp). No deadline: each
-// rank bounds its own wait (HILO_TIMEOUT), and a program that does not use hilo never registers.
-class RendezvousThread {
- public:
-  RendezvousThread(const std::string& ip, int size, const std::string& token)
-      : server_(ip, 0, size, token) {
-    server_.keep_connections();
-    thread_ = std::thread([this] { serve(); });
-  }
-  RendezvousThread(const RendezvousThread&) = delete;
-  RendezvousThread& operator=(const RendezvousThread&) = delete;
-  ~RendezvousThread() {
-    shutting_down_ = true;
-    server_.stop();
-    reports_.stop();
-    thread_.join();
-  }
-  std::uint16_t port() const { return server_.port(); }
-  // Every report received so far, the ones waiting in the sockets included. Any thread.
-  std::vector<launch::RankReport> reports() { return reports_.drain(); }
-
- private:
-  void serve() {
-    try {
-      server_.serve(std::chrono::milliseconds::max());
-      for (auto& [rank, connection] : server_.take_kept_connections()) {
-        reports_.adopt(rank, std::move(connection));
-      }
-      reports_.run();
-    } catch (const hilo::Error& e) {
-      if (shutting_down_) return;  // the stop at the end is not news
-      std::string line = std::string("hilorun: rendezvous: ") + e.what() + "\n";
-      [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
-    }
-  }
-
-  launch::RendezvousServer server_;
-  launch::ReportInbox reports_;
-  std::atomic<bool> shutting_down_{false};
-  std::thread thread_;  // last: started once everything it uses exists
-};
 
 RankProcess start_rank(const JobPlan& plan, const Options& options, const launch::Placement& p,
                        const std::string& coord, const std::string& token) {
