@@ -12,7 +12,7 @@ target_include_directories(launch_probe PRIVATE ${PROJECT_SOURCE_DIR}/runtime/sr
 set(hilorun_cases
   all_ranks_succeed rank_exit_status rank_killed_by_signal stubborn_rank_killed output_forwarding output_tagged
   sigterm_forwarded sigint_forwarded job_timeout hilorun_killed environment_contract rendezvous
-  rendezvous_64_ranks rendezvous_rejects_intruders
+  rendezvous_64_ranks rendezvous_rejects_intruders first_failure_named
   bad_hostfile hostfile_text bad_command_line agent_environment agent_rendezvous agent_rank_fails
   agent_sigint_forwarded agent_hilorun_killed)
 foreach(case IN LISTS hilorun_cases)

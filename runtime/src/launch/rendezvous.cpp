@@ -17,10 +17,12 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
 #include "launch/system_error.hpp"
+#include "launch/wire.hpp"
 
 namespace hilo::launch {
 namespace {
@@ -40,75 +42,6 @@ constexpr std::size_t max_registration =
 constexpr std::size_t max_pending_connections = 1024;
 
 enum class ReplyStatus : std::uint8_t { ok = 0, error = 1, peer_lost = 2, timeout = 3 };
-
-// ---- encoding ---------------------------------------------------------------------------------
-
-class ByteWriter {
- public:
-  void u8(std::uint8_t v) { bytes_.push_back(static_cast<char>(v)); }
-  void u16(std::uint16_t v) {
-    u8(static_cast<std::uint8_t>(v >> 8));
-    u8(static_cast<std::uint8_t>(v));
-  }
-  void u32(std::uint32_t v) {
-    u16(static_cast<std::uint16_t>(v >> 16));
-    u16(static_cast<std::uint16_t>(v));
-  }
-  void i32(std::int32_t v) { u32(static_cast<std::uint32_t>(v)); }
-  void str16(const std::string& s) {
-    u16(static_cast<std::uint16_t>(s.size()));
-    bytes_ += s;
-  }
-  std::string take() { return std::move(bytes_); }
-
- private:
-  std::string bytes_;
-};
-
-// Reads from a buffer that may hold only part of a message: each call returns false (and takes
-// nothing more) when the bytes are not there yet.
-class ByteReader {
- public:
-  explicit ByteReader(std::string_view bytes) : bytes_(bytes) {}
-  bool u8(std::uint8_t& v) {
-    if (bytes_.size() - pos_ < 1) return false;
-    v = static_cast<std::uint8_t>(bytes_[pos_++]);
-    return true;
-  }
-  bool u16(std::uint16_t& v) {
-    std::uint8_t hi = 0, lo = 0;
-    if (bytes_.size() - pos_ < 2) return false;
-    u8(hi);
-    u8(lo);
-    v = static_cast<std::uint16_t>(hi << 8 | lo);
-    return true;
-  }
-  bool u32(std::uint32_t& v) {
-    std::uint16_t hi = 0, lo = 0;
-    if (bytes_.size() - pos_ < 4) return false;
-    u16(hi);
-    u16(lo);
-    v = static_cast<std::uint32_t>(hi) << 16 | lo;
-    return true;
-  }
-  bool i32(std::int32_t& v) {
-    std::uint32_t u = 0;
-    if (!u32(u)) return false;
-    v = static_cast<std::int32_t>(u);
-    return true;
-  }
-  bool bytes(std::size_t n, std::string& out) {
-    if (bytes_.size() - pos_ < n) return false;
-    out.assign(bytes_.substr(pos_, n));
-    pos_ += n;
-    return true;
-  }
-  std::size_t consumed() const { return pos_; }
-
- private:
-  std::string_view bytes_;
-  std::size_t pos_ = 0;
-};
 
 // A protocol violation by the peer: the connection is dropped and the reason logged.
 struct Malformed {
@@ -295,6 +228,10 @@ void RendezvousServer::log_rejection_once(const std::string& peer_ip, const std:
   [[maybe_unused]] ssize_t written = ::write(STDERR_FILENO, line.data(), line.size());
 }
 
+std::vector<RendezvousServer::RankConnection> RendezvousServer::take_kept_connections() {
+  return std::exchange(kept_, {});
+}
+
 std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeout) {
   const Clock::time_point deadline = deadline_after(timeout);
   // The rendezvous happens once: however serve() ends, later connections are refused rather
@@ -451,6 +388,7 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
     }
   }
 
+  all_registered_ = true;
   // Everyone registered: send each the table. A rank that dies now is the backend's business
   // (its peers will find it gone), so a failed send only drops that connection.
   std::vector<PeerAddress> result;
@@ -477,7 +415,10 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
         c.fd.reset();
       } else {
         c.sent += static_cast<std::size_t>(sent);
-        if (c.sent == c.pending_output.size()) c.fd.reset();
+        if (c.sent == c.pending_output.size()) {
+          if (keep_connections_) kept_.push_back({c.rank, std::move(c.fd)});
+          c.fd.reset();
+        }
       }
     }
     std::erase_if(connections, [](const Connection& c) { return !c.fd; });
@@ -532,6 +473,8 @@ class CoordinatorConnection {
       sent += static_cast<std::size_t>(n);
     }
   }
+
+  UniqueFd release() { return std::move(fd_); }
 
   // Reads exactly n bytes (n is always small and bounded by the caller).
   std::string receive(std::size_t n) {
@@ -609,7 +552,8 @@ std::string encode_registration(const std::string& token, const PeerAddress& me,
 
 std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
                                                    const std::string& token, const PeerAddress& me,
-                                                   int size, std::chrono::milliseconds timeout) {
+                                                   int size, std::chrono::milliseconds timeout,
+                                                   UniqueFd* keep_connection) {
   if (size < 1 || size > rendezvous_max_ranks) {
     throw std::invalid_argument("register_with_coordinator: size " + std::to_string(size) +
                                 " out of range");
@@ -693,6 +637,7 @@ std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
     peer.port = connection.u16();
     table.push_back(std::move(peer));
   }
+  if (keep_connection) *keep_connection = connection.release();
   return table;
 }
 

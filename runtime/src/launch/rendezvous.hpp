@@ -17,6 +17,21 @@
 //                 status 1 (error), 2 (peer lost), 3 (timeout):
 //                                       i32 rank concerned (-1 if none), u16 host length, host,
 //                                       u16 message length (..4096), message
+//   report        (rank -> hilorun, after an ok reply, on the same connection; any number, each
+//                 whole, for the rest of the job; rank_report.hpp)
+//                 u32 magic "HLRR" (0x484c5252), u16 version (1), u16 kind,
+//                 u16 body length (..4096), body
+//                 kind 1 (peer lost): i32 rank lost, u16 reason length (..1024), reason
+//                 A kind the reader does not know is skipped by its length, so new kinds can be
+//                 added without a new version. The sender's rank is not in the report: the
+//                 connection was registered with the job token as that rank.
+//
+// Report connections: under hilorun (HILO_LAUNCHER=hilorun) each rank keeps its connection open
+// for the life of the job and hilorun reads the reports on it (report_inbox.hpp); under srun
+// rank 0's server closes every connection once it has sent the table, and the ranks do too.
+// hilorun closes a report connection, drops every report it brought and logs it on stderr once,
+// when it sends anything but well-formed reports (bad magic or version, an absurd length, a
+// malformed body); a cut-off last report before the connection ends is ignored.
 //
 // Trust: a connection that sends a wrong token, a wrong magic or version, garbage, an absurd
 // length, an out-of-range or duplicate rank, bytes after its registration, or nothing complete
@@ -41,6 +56,7 @@
 // Beyond a few thousand ranks a tree of coordinators would be the next step.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <set>
@@ -87,6 +103,20 @@ class RendezvousServer {
   // Safe from another thread: serve() throws hilo::Error promptly ("stopped").
   void stop();
 
+  // Call before serve(): instead of closing each rank's connection once it has the table, keep
+  // it, to read the rank's reports on it (hilorun does; rank 0 under srun does not).
+  void keep_connections() { keep_connections_ = true; }
+  struct RankConnection {
+    int rank;
+    UniqueFd connection;
+  };
+  // After serve() returned: the connections kept, each registered (with the job token) as `rank`.
+  std::vector<RankConnection> take_kept_connections();
+
+  // Safe from another thread: whether every rank has registered, i.e. some rank may hold the
+  // table (and run) while serve() is still sending it to the others.
+  bool all_registered() const { return all_registered_; }
+
  private:
   struct Connection;
   void log_rejection_once(const std::string& peer_ip, const std::string& why);
@@ -99,6 +129,9 @@ class RendezvousServer {
   UniqueFd listener_;
   UniqueFd wake_;  // eventfd written by stop()
   std::set<std::string> logged_peers_;
+  bool keep_connections_ = false;
+  std::atomic<bool> all_registered_{false};
+  std::vector<RankConnection> kept_;
 };
 
 // Called by every rank: connects to the coordinator at `coord` ("ip:port"; retrying until the
@@ -106,10 +139,12 @@ class RendezvousServer {
 // ranks and returns the table, sorted by rank. Throws hilo::Timeout when the coordinator cannot
 // be reached or the table does not arrive in time, hilo::PeerLost when the coordinator reports a
 // rank lost during rendezvous, hilo::Error for a refusal (wrong token closes without answer) or a
-// malformed reply, std::invalid_argument for bad arguments.
+// malformed reply, std::invalid_argument for bad arguments. With `keep_connection`, the connection
+// is handed over there instead of closed, for the rank's reports (report_channel.hpp).
 std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
                                                    const std::string& token, const PeerAddress& me,
-                                                   int size, std::chrono::milliseconds timeout);
+                                                   int size, std::chrono::milliseconds timeout,
+                                                   UniqueFd* keep_connection = nullptr);
 
 // The registration message as sent on the wire (exposed for tests that build bad clients).
 std::string encode_registration(const std::string& token, const PeerAddress& me, int size);

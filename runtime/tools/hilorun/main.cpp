@@ -5,7 +5,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -13,7 +12,6 @@
 #include <iostream>
 #include <map>
 #include <sstream>
-#include <thread>
 
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
@@ -25,6 +23,7 @@
 #include "options.hpp"
 #include "rank_process.hpp"
 #include "remote_exec.hpp"
+#include "rendezvous_thread.hpp"
 #include "supervisor.hpp"
 
 extern char** environ;
@@ -206,37 +205,6 @@ JobPlan plan_job(const Options& options) {
   return plan;
 }
 
-// The rendezvous server on its own thread for the life of the job. No deadline: each rank bounds
-// its own wait (HILO_TIMEOUT), and a program that does not use hilo never registers at all.
-class RendezvousThread {
- public:
-  RendezvousThread(const std::string& ip, int size, const std::string& token)
-      : server_(ip, 0, size, token), thread_([this] { serve(); }) {}
-  RendezvousThread(const RendezvousThread&) = delete;
-  RendezvousThread& operator=(const RendezvousThread&) = delete;
-  ~RendezvousThread() {
-    shutting_down_ = true;
-    server_.stop();
-    thread_.join();
-  }
-  std::uint16_t port() const { return server_.port(); }
-
- private:
-  void serve() {
-    try {
-      server_.serve(std::chrono::milliseconds::max());
-    } catch (const hilo::Error& e) {
-      if (shutting_down_) return;  // the stop at the end is not news
-      std::string line = std::string("hilorun: rendezvous: ") + e.what() + "\n";
-      [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
-    }
-  }
-
-  launch::RendezvousServer server_;
-  std::atomic<bool> shutting_down_{false};
-  std::thread thread_;
-};
-
 RankProcess start_rank(const JobPlan& plan, const Options& options, const launch::Placement& p,
                        const std::string& coord, const std::string& token) {
   bool local = launch::is_local_host(p.host);
@@ -279,6 +247,7 @@ int run(const Options& options) {
   SupervisorSettings settings;
   settings.tag_output = options.tag_output;
   settings.timeout_seconds = options.timeout_seconds;
+  settings.collect_reports = [&rendezvous] { return rendezvous.reports(); };
   return supervise(ranks, signals.get(), settings);
 }
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <sstream>
 
@@ -86,7 +87,7 @@ class Supervisor {
       }
       if (kill_deadline_ && now >= *kill_deadline_) {
         kill_deadline_.reset();
-        for (RankProcess& rank : ranks_) rank.signal(SIGKILL);
+        for (std::size_t i = 0; i < ranks_.size(); ++i) signal_rank(i, SIGKILL);
       }
     }
     for (std::size_t i = 0; i < ranks_.size(); ++i) {
@@ -150,6 +151,9 @@ class Supervisor {
   }
 
   void reap() {
+    // Every rank that has ended is reaped before any is stopped: the others that are already
+    // gone are not counted as stopped, nor their deaths taken for hilorun's doing.
+    std::optional<std::size_t> first_failed;
     int status = 0;
     pid_t pid;
     while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
@@ -157,19 +161,54 @@ class Supervisor {
         if (ranks_[i].pid() != pid || !ranks_[i].running()) continue;
         ranks_[i].reaped(status);
         bool failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-        if (failed && reason_ == StopReason::none) {
-          reason_ = StopReason::rank_failed;
-          failed_rank_ = i;
-          stopped_ranks_ = stop_all(SIGTERM);
-        }
+        if (failed && !first_failed) first_failed = i;
       }
     }
+    if (first_failed && reason_ == StopReason::none) {
+      reason_ = StopReason::rank_failed;
+      failed_rank_ = *first_failed;
+      stopped_ranks_ = stop_all(SIGTERM);
+    }
+  }
+
+  // Whether the rank at `index` failed by itself: it has ended with a non-zero status or a
+  // signal that hilorun did not send it.
+  bool failed_on_its_own(std::size_t index) const {
+    const RankProcess& rank = ranks_[index];
+    if (rank.running()) return false;
+    const int status = rank.wait_status();
+    if (WIFEXITED(status)) return WEXITSTATUS(status) != 0;
+    const int signal_number = WTERMSIG(status);
+    return signal_number >= 64 || (signals_sent_[index] >> signal_number & 1) == 0;
+  }
+
+  // The rank to name (index into ranks_): the first failed rank reaped, followed back through
+  // the ranks' reports of whom they lost to the rank that failed first.
+  std::size_t first_failure() const {
+    if (!settings_.collect_reports) return failed_rank_;
+    auto index_of = [&](int rank) -> std::optional<std::size_t> {
+      for (std::size_t i = 0; i < ranks_.size(); ++i) {
+        if (ranks_[i].placement().rank == rank) return i;
+      }
+      return std::nullopt;
+    };
+    const int rank = launch::trace_first_failure(ranks_[failed_rank_].placement().rank,
+                                                 settings_.collect_reports(), [&](int r) {
+                                                   auto index = index_of(r);
+                                                   return index && failed_on_its_own(*index);
+                                                 });
+    return index_of(rank).value_or(failed_rank_);
+  }
+
+  void signal_rank(std::size_t index, int signal_number) {
+    ranks_[index].signal(signal_number);
+    if (signal_number < 64) signals_sent_[index] |= std::uint64_t{1} << signal_number;
   }
 
   void on_signal(int signal_number) {
     if (reason_ != StopReason::none) {
       // Asked again while stopping: no more patience.
-      for (RankProcess& rank : ranks_) rank.signal(SIGKILL);
+      for (std::size_t i = 0; i < ranks_.size(); ++i) signal_rank(i, SIGKILL);
       return;
     }
     reason_ = StopReason::signalled;
@@ -192,9 +231,9 @@ class Supervisor {
   // many ranks were running.
   int stop_all(int signal_number) {
     int running = 0;
-    for (RankProcess& rank : ranks_) {
-      if (!rank.running()) continue;
-      rank.signal(signal_number);
+    for (std::size_t i = 0; i < ranks_.size(); ++i) {
+      if (!ranks_[i].running()) continue;
+      signal_rank(i, signal_number);
       ++running;
     }
     kill_deadline_ = Clock::now() + settings_.grace;
@@ -212,7 +251,7 @@ class Supervisor {
       case StopReason::rank_failed:
         break;
     }
-    const RankProcess& failed = ranks_[failed_rank_];
+    const RankProcess& failed = ranks_[first_failure()];
     std::string line = "rank " + std::to_string(failed.placement().rank) + " on host " +
                        failed.placement().host + " " + describe_status(failed.wait_status());
     if (failed.remote() && WIFEXITED(failed.wait_status())) {
@@ -238,7 +277,9 @@ class Supervisor {
   std::vector<OutputForwarder> forwarders_;  // stdout, stderr of rank 0, then of rank 1, ...
   std::vector<pollfd> polled_;
   StopReason reason_ = StopReason::none;
-  std::size_t failed_rank_ = 0;
+  std::size_t failed_rank_ = 0;  // the first failed rank reaped
+  // Per rank, bit N set: hilorun sent it signal N (so dying of it is not a failure of its own).
+  std::vector<std::uint64_t> signals_sent_ = std::vector<std::uint64_t>(ranks_.size(), 0);
   int stopped_ranks_ = 0;
   int received_signal_ = 0;
   std::optional<Clock::time_point> job_deadline_, kill_deadline_, drain_deadline_;

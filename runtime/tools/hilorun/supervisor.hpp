@@ -3,9 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <vector>
 
+#include "launch/rank_report.hpp"
 #include "rank_process.hpp"
 
 namespace hilo::hilorun {
@@ -15,11 +17,17 @@ struct SupervisorSettings {
   std::optional<double> timeout_seconds;  // --timeout
   // How long stopped ranks get between SIGTERM and SIGKILL.
   std::chrono::milliseconds grace{2000};
+  // The ranks' reports (rank_report.hpp), fetched once every rank has ended; none if unset.
+  std::function<std::vector<launch::RankReport>()> collect_reports;
 };
 
 // Runs until every rank has been reaped and its output drained; returns hilorun's exit status:
 // 0 when every rank exited 0; the first failed rank's status (128+N for signal N) after one line
 // on stderr naming it; 124 after --timeout; 128+N after hilorun itself got signal N.
+// The first failed rank is the first one reaped that failed, unless the reports show it failed
+// because it lost a rank that had failed on its own first: then that rank, followed back as far
+// as the reports go (launch::trace_first_failure). waitpid() returns ranks that ended in the
+// same instant in no meaningful order; the reports say who caused whom to fail.
 // `signal_fd` is a signalfd for SIGCHLD, SIGINT, SIGTERM and SIGHUP (blocked by the caller).
 int supervise(std::vector<RankProcess>& ranks, int signal_fd, const SupervisorSettings& settings);
 

@@ -152,6 +152,55 @@ def case_stubborn_rank_killed(h):
     h.check_no_survivors(1)
 
 
+def rank_pids(h, ranks):
+    """{rank: pid} from the pid files the probe ranks wrote."""
+    pids = {}
+    for r in range(ranks):
+        with open(os.path.join(h.pid_dir, f"rank{r}.pids")) as f:
+            pids[r] = int(f.read().split()[0])
+    return pids
+
+
+def wait_until_ended(pids, limit):
+    """Waits until every pid in `pids` has ended (a zombie counts as ended), at most `limit` s."""
+    deadline = time.monotonic() + limit
+    while any(is_alive(pid) for pid in pids):
+        alive = [pid for pid in pids if is_alive(pid)]
+        check(time.monotonic() < deadline, f"processes {alive} did not end within {limit} s")
+        time.sleep(0.05)
+
+
+def case_first_failure_named(h):
+    """Rank 2 of 4 is killed mid all-reduce; the others get PeerLost and exit 10 at once. hilorun
+    is stopped meanwhile, so when it resumes every rank is a zombie and waitpid() hands it rank 0
+    first: it must still name rank 2 (from the ranks' reports) and exit 137."""
+    job = h.start(["-n", "4", "-x", f"PROBE_PID_DIR={h.pid_dir}", h.probe, "lose_peer"])
+    try:
+        h.wait_for_pid_files(4, limit=20)
+        pids = rank_pids(h, 4)
+        os.kill(job.pid, signal.SIGSTOP)
+        os.kill(pids[2], signal.SIGKILL)
+        # hilorun reaps nothing while stopped: all four stay zombies.
+        wait_until_ended(pids.values(), 20)
+        print("ranks 0, 1, 3 ended after rank 2 was killed; resuming hilorun")
+        os.kill(job.pid, signal.SIGCONT)
+        stdout, stderr = job.communicate(timeout=LIMIT)
+    finally:
+        if job.poll() is None:
+            os.kill(job.pid, signal.SIGCONT)
+            job.kill()
+            job.communicate()
+    print(f"-> exit {job.returncode}\n--- stdout\n{stdout}--- stderr\n{stderr}---")
+    check("hilorun: rank 2 on host localhost killed by signal 9 (Killed)" in stderr,
+          "hilorun did not name rank 2, the rank that failed first")
+    check(job.returncode == 128 + 9, "hilorun must exit with rank 2's status 137")
+    # Each survivor lost rank 2, or a survivor that failed (and said so) before rank 2's
+    # connection broke: hilorun follows such chains back to rank 2.
+    for r in (0, 1, 3):
+        check(re.search(rf"^rank {r} PeerLost\(rank [0-3]\)", stdout, re.M),
+              f"rank {r} did not end with PeerLost")
+
+
 def expected_lines(ranks, count):
     lines = []
     for r in range(ranks):

@@ -9,8 +9,12 @@
 //   wait                every rank waits; SIGTERM/SIGINT make it print a line and exit 0
 //   rendezvous          listen, register with HILO_COORD, check and print the table (after
 //                       $PROBE_DELAY_MS, rank 0 printing HILO_COORD first, if that is set)
+//   lose_peer           every rank starts the hilo runtime and all-reduces in a loop, ignoring
+//                       SIGTERM; a rank that gets hilo::PeerLost prints it and exits 10 at once
+//                       (the test kills one rank)
 // Waiting ranks write their pid and a child's pid to $PROBE_PID_DIR/rank<R>.pids first, so the
-// test can check that no process survives hilorun.
+// test can check that no process survives hilorun; lose_peer ranks write their pid there once
+// they are reducing.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
@@ -26,7 +30,9 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "hilo/hilo.hpp"
 #include "launch/rendezvous.hpp"
 
 namespace {
@@ -102,6 +108,18 @@ int print_lines(int count) {
 
 volatile sig_atomic_t got_signal = 0;
 
+// Writes `pids` to $PROBE_PID_DIR/rank<R>.pids (whole or not at all: renamed into place).
+void record_pids(const std::vector<pid_t>& pids) {
+  std::string directory = env_or("PROBE_PID_DIR", "");
+  if (directory.empty()) return;
+  std::string path = directory + "/rank" + std::to_string(my_rank()) + ".pids";
+  {
+    std::ofstream out(path + ".tmp");
+    for (pid_t pid : pids) out << pid << "\n";
+  }
+  std::rename((path + ".tmp").c_str(), path.c_str());
+}
+
 // Records this process and a child that sleeps in the same process group (something a rank
 // might leave behind), then waits: forever unless signalled.
 int wait_to_be_stopped() {
@@ -110,12 +128,7 @@ int wait_to_be_stopped() {
     ::execlp("sleep", "sleep", "300", static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  std::string directory = env_or("PROBE_PID_DIR", "");
-  if (!directory.empty()) {
-    std::string path = directory + "/rank" + std::to_string(my_rank()) + ".pids";
-    std::ofstream(path + ".tmp") << ::getpid() << "\n" << child << "\n";
-    std::rename((path + ".tmp").c_str(), path.c_str());
-  }
+  record_pids({::getpid(), child});
   std::cout << "rank " << my_rank() << " waiting" << std::endl;
   // SIGTERM/SIGINT are blocked except inside sigsuspend, so none is lost between test and wait.
   sigset_t stop_signals, during_wait;
@@ -167,6 +180,29 @@ int rendezvous() {
   return ok ? 0 : 1;
 }
 
+// Every rank all-reduces until one is lost; the survivors exit 10 as soon as they know, without
+// waiting for hilorun's SIGTERM (ignored), so several ranks end at almost the same moment.
+int lose_peer(int argc, char** argv) {
+  ::signal(SIGTERM, SIG_IGN);
+  try {
+    hilo::Runtime runtime(argc, argv);
+    hilo::Communicator& world = runtime.world();
+    std::vector<double> values(16 * 1024, 1.0);
+    for (long round = 0;; ++round) {
+      auto sum = world.all_reduce(values, std::plus<>{});
+      if (sum[0] != world.size()) {
+        std::cerr << "rank " << world.rank() << ": all_reduce gave " << sum[0] << "\n";
+        return 6;
+      }
+      if (round == 3) record_pids({::getpid()});
+    }
+  } catch (const hilo::PeerLost& e) {
+    std::cout << "rank " << my_rank() << " PeerLost(rank " << e.rank() << "): " << e.what()
+              << std::endl;
+    return 10;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -180,6 +216,7 @@ int main(int argc, char** argv) {
     if (mode == "lines" && argc > 2) return print_lines(std::atoi(argv[2]));
     if (mode == "wait") return wait_to_be_stopped();
     if (mode == "rendezvous") return rendezvous();
+    if (mode == "lose_peer") return lose_peer(argc, argv);
     if ((mode == "exit" && argc > 3) || (mode == "kill" && argc > 2)) {
       if (my_rank() != std::atoi(argv[2])) return wait_to_be_stopped();
       std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the others start
@@ -191,6 +228,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cerr << "usage: launch_probe env | lines N | exit RANK CODE | kill RANK | wait | "
-               "rendezvous\n";
+               "rendezvous | lose_peer\n";
   return 2;
 }

@@ -1,12 +1,18 @@
 // The rendezvous server and client (runtime/src/launch/rendezvous.hpp): the table, the clients
-// it must refuse while the real ranks carry on, and every way a rendezvous can fail.
+// it must refuse while the real ranks carry on, every way a rendezvous can fail, and the report
+// connections hilorun keeps open after it.
 #include "launch/rendezvous.hpp"
+
+#include "launch/rank_report.hpp"
+#include "launch/report_channel.hpp"
+#include "launch/report_inbox.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <iostream>
@@ -293,4 +299,131 @@ TEST_CASE("rendezvous: 64 ranks at once") {
       std::chrono::steady_clock::now() - start);
   std::cout << "rendezvous of " << size << " ranks (threads, loopback): " << elapsed.count()
             << " ms\n";
+}
+
+// ---- report connections (rank_report.hpp, report_channel.hpp, report_inbox.hpp)
+
+namespace {
+
+using hilo::launch::RankReport;
+using hilo::launch::ReportChannel;
+using hilo::launch::ReportInbox;
+using hilo::launch::ReportKind;
+
+RankReport loss(int reporter, int peer) {
+  return {reporter, ReportKind::peer_lost, peer, "rank " + std::to_string(peer) + " is gone"};
+}
+
+// Registers every rank of a `size`-rank job keeping its connection; returns them by rank, and
+// the server's kept connections.
+struct KeptJob {
+  std::vector<UniqueFd> rank_ends;
+  std::vector<RendezvousServer::RankConnection> server_ends;
+};
+KeptJob register_keeping(int size, bool server_keeps) {
+  RendezvousServer server("127.0.0.1", 0, size, token);
+  if (server_keeps) server.keep_connections();
+  auto served = std::async(std::launch::async, [&] { return server.serve(10s); });
+  std::vector<std::future<UniqueFd>> ranks;
+  for (int r = 0; r < size; ++r) {
+    ranks.push_back(std::async(std::launch::async, [&server, r, size] {
+      UniqueFd kept;
+      auto table =
+          register_with_coordinator(coord_of(server), token, address_of(r), size, 10s, &kept);
+      REQUIRE(table == expected_table(size));
+      return kept;
+    }));
+  }
+  KeptJob job;
+  for (auto& rank : ranks) job.rank_ends.push_back(rank.get());
+  CHECK(served.get() == expected_table(size));
+  job.server_ends = server.take_kept_connections();
+  return job;
+}
+
+// drain() until it holds `count` reports (bounded), for reports still crossing loopback.
+std::vector<RankReport> drain_until(ReportInbox& inbox, std::size_t count) {
+  auto give_up = std::chrono::steady_clock::now() + 5s;
+  auto reports = inbox.drain();
+  while (reports.size() < count && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(10ms);
+    reports = inbox.drain();
+  }
+  return reports;
+}
+
+}  // namespace
+
+TEST_CASE("reports: kept connections carry each rank's reports, named by its registration") {
+  KeptJob job = register_keeping(3, true);
+  REQUIRE(job.server_ends.size() == 3);
+  for (const auto& end : job.rank_ends) REQUIRE(end.valid());
+  ReportInbox inbox;
+  for (auto& [rank, connection] : job.server_ends) inbox.adopt(rank, std::move(connection));
+  std::thread reader([&] { inbox.run(); });
+
+  ReportChannel rank0(std::move(job.rank_ends[0]));
+  ReportChannel rank2(std::move(job.rank_ends[2]));
+  rank2.send(loss(2, 1));
+  // Whatever a report says about its sender, the connection's registration decides.
+  rank0.send(loss(2, 1));
+  rank0.send(loss(0, 2));
+  auto reports = drain_until(inbox, 3);
+  std::sort(reports.begin(), reports.end(),
+            [](const RankReport& a, const RankReport& b) { return a.reporter < b.reporter; });
+  CHECK(reports == std::vector<RankReport>{loss(0, 1), loss(0, 2), loss(2, 1)});
+
+  // Garbage on rank 1's connection: none of its reports is trusted, the others are kept.
+  raw_send(job.rank_ends[1], hilo::launch::encode_report(loss(1, 0)));
+  CHECK(drain_until(inbox, 4).size() == 4);
+  raw_send(job.rank_ends[1], "GET / HTTP/1.0\r\n\r\n");
+  auto give_up = std::chrono::steady_clock::now() + 5s;
+  while (inbox.drain().size() != 3 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK(inbox.drain().size() == 3);
+  CHECK(fate_of(job.rank_ends[1]) == "closed");  // closed by the reader thread
+
+  inbox.stop();
+  reader.join();
+}
+
+TEST_CASE("reports: reports sent before a rank's connection ends are all read") {
+  KeptJob job = register_keeping(2, true);
+  ReportInbox inbox;
+  for (auto& [rank, connection] : job.server_ends) inbox.adopt(rank, std::move(connection));
+  {
+    ReportChannel rank1(std::move(job.rank_ends[1]));
+    rank1.send(loss(1, 0));
+  }  // rank 1 exits; hilorun drains after reaping it, with no reader thread running yet
+  CHECK(inbox.drain() == std::vector<RankReport>{loss(1, 0)});
+  inbox.stop();
+  inbox.run();  // returns at once: stopped
+}
+
+TEST_CASE("reports: a server that does not keep connections (srun's rank 0) closes them") {
+  KeptJob job = register_keeping(2, false);
+  CHECK(job.server_ends.empty());
+  for (const auto& end : job.rank_ends) CHECK(fate_of(end) == "closed");
+}
+
+TEST_CASE("reports: a channel whose reader does not read never blocks the rank") {
+  int ends[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, ends) == 0);
+  UniqueFd reader_end(ends[0]);
+  const int writes = 100000;  // far more than the socket buffer holds
+  {
+    ReportChannel channel{UniqueFd(ends[1])};
+    for (int i = 0; i < writes; ++i) channel.send(loss(0, i % 4));
+  }
+  // What got through is whole reports, then at most one cut off before the end.
+  hilo::launch::ReportDecoder decoder(0);
+  std::size_t decoded = 0;
+  char buffer[65536];
+  ssize_t got;
+  while ((got = ::recv(reader_end.get(), buffer, sizeof buffer, MSG_DONTWAIT)) > 0) {
+    decoded += decoder.feed({buffer, static_cast<std::size_t>(got)}).size();
+  }
+  CHECK(decoded > 0);
+  CHECK(decoded < static_cast<std::size_t>(writes));
 }

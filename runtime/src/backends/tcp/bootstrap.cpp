@@ -89,8 +89,9 @@ struct Job {
   int size = 1;
   std::string host;
   std::string token;
-  std::string coordinator;        // ip:port
-  bool serve_rendezvous = false;  // rank 0 under srun
+  std::string coordinator;              // ip:port
+  bool serve_rendezvous = false;        // rank 0 under srun
+  bool keep_report_connection = false;  // under hilorun, which reads the ranks' reports
 };
 
 Job job_from_environment() {
@@ -105,6 +106,7 @@ Job job_from_environment() {
     job.host = env_or(launch::env::host, this_host_name());
     job.token = required_env(launch::env::job_token, mode);
     job.coordinator = required_env(launch::env::coord, mode);
+    job.keep_report_connection = launcher == launch::env::launcher_hilorun;
     return job;
   }
   if (const char* procid = std::getenv("SLURM_PROCID"); procid != nullptr && *procid != '\0') {
@@ -163,7 +165,8 @@ std::chrono::microseconds spin_window_from_environment() {
 
 std::shared_ptr<Engine> connect_world(Listener listener, int rank, const std::string& token,
                                       const std::vector<launch::PeerAddress>& table,
-                                      Deadline deadline, std::chrono::microseconds spin_window) {
+                                      Deadline deadline, std::chrono::microseconds spin_window,
+                                      std::shared_ptr<launch::ReportChannel> reports) {
   const auto& me = table.at(static_cast<std::size_t>(rank));
   auto log =
       std::make_unique<RejectionLog>("hilo tcp rank " + std::to_string(rank) + " (host " + me.host +
@@ -176,6 +179,7 @@ std::shared_ptr<Engine> connect_world(Listener listener, int rank, const std::st
   config.spin_window = spin_window;
   config.token = token;
   config.single_copy = single_copy_from_environment();
+  config.reports = std::move(reports);
   return std::make_shared<Engine>(std::move(config), std::move(listener), std::move(sockets),
                                   std::move(log));
 }
@@ -223,9 +227,11 @@ std::unique_ptr<Backend> start_tcp_backend() {
     });
   }
   std::vector<launch::PeerAddress> table;
+  launch::UniqueFd report_connection;
   try {
-    table =
-        launch::register_with_coordinator(job.coordinator, job.token, me, job.size, setup_limit);
+    table = launch::register_with_coordinator(
+        job.coordinator, job.token, me, job.size, setup_limit,
+        job.keep_report_connection ? &report_connection : nullptr);
   } catch (...) {
     if (serving.joinable()) {
       server->stop();
@@ -236,7 +242,12 @@ std::unique_ptr<Backend> start_tcp_backend() {
   if (serving.joinable()) serving.join();
   if (server_error) std::rethrow_exception(server_error);
 
-  auto engine = connect_world(std::move(listener), job.rank, job.token, table, deadline, spin);
+  std::shared_ptr<launch::ReportChannel> reports;
+  if (report_connection) {
+    reports = std::make_shared<launch::ReportChannel>(std::move(report_connection));
+  }
+  auto engine = connect_world(std::move(listener), job.rank, job.token, table, deadline, spin,
+                              std::move(reports));
   return std::make_unique<tcp::TcpBackend>(std::move(engine), finish_limit);
 }
 

@@ -253,6 +253,7 @@ struct Engine::Peer {
   Mailbox* cached_box = nullptr;
   const std::vector<int>* cached_members = nullptr;
   bool said_goodbye = false;
+  bool loss_reported = false;                   // to hilorun (report_loss)
   std::string abort_reason;                     // the payload of an abort frame
   std::array<std::byte, offer_size> control{};  // the payload of an offer or clear-to-send
   // Single copy from this peer: deliveries told where to go, waiting for `copied`, oldest first.
@@ -746,6 +747,12 @@ void Engine::fail_sends_locked(Peer& peer, const std::exception_ptr& error) {
   peer.in_flight = 0;
 }
 
+void Engine::report_loss(Peer& peer, const std::string& why) {
+  if (!config_.reports || peer.loss_reported || peer.said_goodbye) return;
+  peer.loss_reported = true;
+  config_.reports->send({rank(), launch::ReportKind::peer_lost, peer.rank, "hilo: " + why});
+}
+
 void Engine::peer_lost(Peer& peer, const std::string& why) {
   auto error =
       std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
@@ -755,6 +762,7 @@ void Engine::peer_lost(Peer& peer, const std::string& why) {
       fail_sends_locked(peer, peer.broken);
       return;  // it said goodbye first (or was already reported)
     }
+    report_loss(peer, why);
     peer.broken = error;
     fail_sends_locked(peer, error);
   }
@@ -929,9 +937,11 @@ void Engine::read_from(Peer& peer) {
   }
   // The connection is over: finish what was half read, stop watching it, close it.
   std::exception_ptr error;
-  if (!why.empty())
+  if (!why.empty()) {
+    report_loss(peer, why);  // before a receive cut off below can end this rank
     error =
         std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
+  }
   // A cut-off abort reason or control frame: nothing waits for it.
   if (peer.in_payload && peer.box == nullptr) peer.in_payload = false;
   const std::exception_ptr cut_off =
@@ -1033,6 +1043,7 @@ void Engine::write_cleared(Peer& peer, std::uint64_t address) {
                                   std::to_string(frame->copy_bytes) + " bytes into " +
                                   describe(peer.rank) + " (single copy)",
                               failure);
+    report_loss(peer, why);  // before the sender sees the failure
     frame->complete(
         std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host)));
     // The peer waits for a 'copied' that cannot come: this connection cannot go on.

@@ -39,8 +39,10 @@
 // goodbye frame first; then only receives that wait for it (by rank) fail, so ranks that finish
 // early do not break the others. A malformed frame is treated as a lost peer: the connection
 // cannot be trusted after it. A rank that fails (its runtime unwinds from an exception) sends an
-// abort frame with the reason first, so a cascade names its root cause. Stalled peers are the
-// callers' deadlines' business (hilo::Timeout).
+// abort frame with the reason first, so a cascade names its root cause. Under hilorun, a rank
+// that loses a peer (not one that said goodbye) reports it to hilorun first (report_channel.hpp),
+// so hilorun names the rank that failed first. Stalled peers are the callers' deadlines' business
+// (hilo::Timeout).
 #pragma once
 
 #include <atomic>
@@ -64,6 +66,7 @@
 #include "comm/mailbox.hpp"
 #include "hilo/comm/transport.hpp"
 #include "launch/rendezvous.hpp"
+#include "launch/report_channel.hpp"
 
 namespace hilo::tcp {
 
@@ -80,6 +83,9 @@ struct EngineConfig {
   std::uint64_t max_payload = default_max_payload();
   std::string token;        // to tell late strangers apart in the log
   bool single_copy = true;  // offer peers on this host to write large payloads into this rank
+  // Under hilorun: the rank's report connection. A lost peer is reported on it before the
+  // PeerLost reaches any caller, so hilorun can name the rank that failed first.
+  std::shared_ptr<launch::ReportChannel> reports;
 };
 
 class OutgoingFrame;
@@ -156,6 +162,9 @@ class Engine {
   detail::Mailbox& mailbox_for_frame(Peer& peer, std::uint64_t context);
   // Every send to `peer` still pending fails with `error`; the caller holds its send_mutex.
   void fail_sends_locked(Peer& peer, const std::exception_ptr& error);
+  // Under hilorun, tells it (once per peer, never for one that said goodbye) that `peer` is lost,
+  // before any caller can see a PeerLost for it; the caller holds progress_mutex_.
+  void report_loss(Peer& peer, const std::string& why);
   void peer_lost(Peer& peer, const std::string& why);
   void peer_finished(Peer& peer);
   void deliver_to_self(const FrameHeader& header, const void* data);

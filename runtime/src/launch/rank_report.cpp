@@ -1,0 +1,96 @@
+#include "launch/rank_report.hpp"
+
+#include <map>
+#include <set>
+
+#include "hilo/errors.hpp"
+#include "launch/wire.hpp"
+
+namespace hilo::launch {
+namespace {
+
+constexpr std::uint32_t report_magic = 0x484c5252;  // "HLRR"
+constexpr std::uint16_t report_version = 1;
+constexpr std::size_t report_header = 4 + 2 + 2 + 2;  // magic, version, kind, body length
+
+[[noreturn]] void malformed(const std::string& why) {
+  throw Error("malformed rank report: " + why);
+}
+
+RankReport decode_peer_lost(int reporter, std::string_view body) {
+  ByteReader in(body);
+  RankReport report;
+  report.reporter = reporter;
+  report.kind = ReportKind::peer_lost;
+  std::uint16_t length = 0;
+  if (!in.i32(report.peer) || !in.u16(length)) malformed("peer-lost report cut short");
+  if (length > max_report_reason) malformed("reason length " + std::to_string(length));
+  if (!in.bytes(length, report.reason)) malformed("peer-lost reason cut short");
+  if (in.consumed() != body.size()) malformed("bytes after a peer-lost report");
+  if (report.peer < 0) malformed("lost rank " + std::to_string(report.peer));
+  return report;
+}
+
+}  // namespace
+
+std::string encode_report(const RankReport& report) {
+  ByteWriter body;
+  body.i32(report.peer);
+  body.str16(report.reason.substr(0, max_report_reason));
+  const std::string body_bytes = body.take();
+  ByteWriter out;
+  out.u32(report_magic);
+  out.u16(report_version);
+  out.u16(static_cast<std::uint16_t>(report.kind));
+  out.u16(static_cast<std::uint16_t>(body_bytes.size()));
+  return out.take() + body_bytes;
+}
+
+std::vector<RankReport> ReportDecoder::feed(std::string_view bytes) {
+  pending_.append(bytes);
+  std::vector<RankReport> reports;
+  std::size_t start = 0;
+  while (true) {
+    ByteReader in(std::string_view(pending_).substr(start));
+    std::uint32_t magic = 0;
+    std::uint16_t version = 0, kind = 0, length = 0;
+    // Each field is checked as soon as it is there, so garbage is refused at its first bytes.
+    if (!in.u32(magic)) break;
+    if (magic != report_magic) malformed("not a hilo rank report (bad magic)");
+    if (!in.u16(version)) break;
+    if (version != report_version) {
+      malformed("version " + std::to_string(version) + ", expected " +
+                std::to_string(report_version));
+    }
+    if (!in.u16(kind) || !in.u16(length)) break;
+    if (length > max_report_body) malformed("body length " + std::to_string(length));
+    std::string body;
+    if (!in.bytes(length, body)) break;
+    if (kind == static_cast<std::uint16_t>(ReportKind::peer_lost)) {
+      reports.push_back(decode_peer_lost(reporter_, body));
+    }
+    start += report_header + length;
+  }
+  pending_.erase(0, start);
+  return reports;
+}
+
+int trace_first_failure(int first_failed, const std::vector<RankReport>& reports,
+                        const std::function<bool(int)>& failed) {
+  std::map<int, int> first_loss;  // reporter -> the rank it lost first
+  for (const RankReport& report : reports) {
+    if (report.kind == ReportKind::peer_lost) first_loss.try_emplace(report.reporter, report.peer);
+  }
+  int culprit = first_failed;
+  std::set<int> visited{culprit};
+  while (true) {
+    auto loss = first_loss.find(culprit);
+    if (loss == first_loss.end()) return culprit;
+    const int lost = loss->second;
+    if (visited.count(lost) || !failed(lost)) return culprit;
+    visited.insert(lost);
+    culprit = lost;
+  }
+}
+
+}  // namespace hilo::launch

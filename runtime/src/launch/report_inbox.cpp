@@ -1,0 +1,97 @@
+#include "launch/report_inbox.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+
+#include "hilo/errors.hpp"
+#include "launch/system_error.hpp"
+
+namespace hilo::launch {
+
+struct ReportInbox::Connection {
+  int rank;
+  UniqueFd fd;
+  ReportDecoder decoder;
+  bool over = false;  // EOF, error or garbage: nothing more is read; run() closes it
+};
+
+ReportInbox::ReportInbox() {
+  wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wake_) throw_errno("report inbox: eventfd");
+}
+
+ReportInbox::~ReportInbox() = default;
+
+void ReportInbox::adopt(int rank, UniqueFd connection) {
+  std::lock_guard lock(mutex_);
+  connections_.push_back({rank, std::move(connection), ReportDecoder(rank), false});
+}
+
+void ReportInbox::stop() {
+  std::uint64_t one = 1;
+  // The counter cannot overflow from a handful of stops; a failure here has no remedy.
+  [[maybe_unused]] ssize_t written = ::write(wake_.get(), &one, sizeof one);
+}
+
+bool ReportInbox::read_available(Connection& c) {
+  if (c.over) return false;
+  char buffer[4096];
+  while (true) {
+    ssize_t got = ::recv(c.fd.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (got <= 0) {
+      c.over = true;  // the rank exited (a cut-off last report is dropped with it)
+      return false;
+    }
+    try {
+      for (RankReport& report : c.decoder.feed({buffer, static_cast<std::size_t>(got)})) {
+        reports_.push_back(std::move(report));
+      }
+    } catch (const Error& e) {
+      c.over = true;
+      std::erase_if(reports_, [&](const RankReport& r) { return r.reporter == c.rank; });
+      std::string line = "hilorun: ignoring the reports of rank " + std::to_string(c.rank) +
+                         ": its report connection sent " + e.what() + "\n";
+      [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+      return false;
+    }
+  }
+}
+
+void ReportInbox::run() {
+  std::vector<pollfd> polled;
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      std::erase_if(connections_, [](const Connection& c) { return c.over; });
+      polled.clear();
+      polled.push_back({wake_.get(), POLLIN, 0});
+      for (const Connection& c : connections_) polled.push_back({c.fd.get(), POLLIN, 0});
+    }
+    // No lock while waiting: drain() may read meanwhile, but only this thread closes fds.
+    if (::poll(polled.data(), polled.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("report inbox: poll");
+    }
+    if (polled[0].revents != 0) return;
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < connections_.size(); ++i) {
+      if (polled[i + 1].revents != 0) read_available(connections_[i]);
+    }
+  }
+}
+
+std::vector<RankReport> ReportInbox::drain() {
+  std::lock_guard lock(mutex_);
+  for (Connection& c : connections_) read_available(c);
+  return reports_;
+}
+
+}  // namespace hilo::launch

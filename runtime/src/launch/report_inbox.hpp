@@ -1,0 +1,53 @@
+// hilorun's end of the ranks' report connections (rank_report.hpp): after the rendezvous, the
+// registered connections are adopted here and read on hilorun's rendezvous thread while the job
+// runs; the supervisor takes the reports when it decides what to say about the job's end.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "launch/rank_report.hpp"
+#include "launch/unique_fd.hpp"
+
+namespace hilo::launch {
+
+class ReportInbox {
+ public:
+  ReportInbox();
+  ReportInbox(const ReportInbox&) = delete;
+  ReportInbox& operator=(const ReportInbox&) = delete;
+  ~ReportInbox();
+
+  // Takes the connection rank `rank` registered on (authenticated by the rendezvous with the job
+  // token: only such connections are ever read). Call before run(), from its thread.
+  void adopt(int rank, UniqueFd connection);
+
+  // Reads reports as they arrive until stop(). Blocks in poll(): an idle connection costs
+  // nothing. A connection that sends garbage is closed, logged on stderr once, and every report
+  // it sent is dropped; one that ends (its rank exited) is closed.
+  void run();
+
+  // Safe from another thread: run() returns promptly.
+  void stop();
+
+  // Safe from another thread: reads whatever the connections hold right now (without waiting
+  // for more), then returns every trusted report received so far, in arrival order per rank.
+  // A rank that has exited has already put its reports in this process's socket buffer.
+  std::vector<RankReport> drain();
+
+ private:
+  struct Connection;
+  // Reads what `c` holds now; the caller holds mutex_. Returns false once `c` is over.
+  bool read_available(Connection& c);
+
+  // Locking: mutex_ guards connections_' buffers and reports_. Only run()'s thread closes a
+  // connection's fd (under mutex_), so its poll() never watches a closed or reused descriptor.
+  std::mutex mutex_;
+  std::vector<Connection> connections_;
+  std::vector<RankReport> reports_;
+  UniqueFd wake_;  // eventfd written by stop()
+};
+
+}  // namespace hilo::launch
