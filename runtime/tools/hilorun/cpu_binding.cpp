@@ -119,8 +119,8 @@ CpuBinding resolve_binding(const BindingRequest& request, const std::string& hos
   if (request.bind_to && *request.bind_to != BindTo::none && overloaded && !request.oversubscribe) {
     throw Error("--bind-to " + std::string(bind_to_name(bind_to)) + ": " +
                 std::to_string(request.local_size) + " ranks on host " + host + " but only " +
-                std::to_string(core_count) +
-                " cores are available to hilorun there (sched_getaffinity); pass "
+                std::to_string(core_count) + (core_count == 1 ? " core is" : " cores are") +
+                " available to hilorun there (sched_getaffinity); pass "
                 "--oversubscribe to share cores or --bind-to none");
   }
   binding.bound_to = bind_to;
