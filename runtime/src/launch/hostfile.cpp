@@ -129,7 +129,8 @@ std::vector<Placement> place_ranks(const std::vector<HostSlots>& hosts, int rank
   if (policy.per_host && ranks > total_capacity) {
     throw Error("asked for " + std::to_string(ranks) + " ranks but -N " +
                 std::to_string(*policy.per_host) + " on " + std::to_string(hosts.size()) +
-                " hosts places at most " + std::to_string(total_capacity));
+                (hosts.size() == 1 ? " host" : " hosts") + " places at most " +
+                std::to_string(total_capacity));
   }
   if (ranks > total_capacity && !policy.oversubscribe) {
     throw Error("asked for " + std::to_string(ranks) + " ranks but the hosts have only " +
