@@ -46,7 +46,8 @@ class Runner:
         self.programs = self.build / "benchmarks"
 
     def mpirun(self, ranks, btl):
-        # --bind-to none: hilorun does not bind either, so both kinds of launch compete alike.
+        # --bind-to none, here and for hilorun (whose default binds a job of 2 ranks to cores):
+        # both kinds of launch compete alike.
         # mpi_yield_when_idle: on a machine with more runnable processes than cores, a rank that
         # busy-polls without yielding holds the core for a whole time slice while its peer
         # waits; measured here, 8 B latency went from ~10 ms to ~6 us with it. Every MPI-based
@@ -113,7 +114,7 @@ class Runner:
             ("boost-mpi shm", self.mpirun(2, SHM_BTL) + args("boost", "shm")),
             ("mpi tcp", self.mpirun(2, TCP_BTL) + args("mpi", "tcp")),
             ("hilo-mpi tcp", self.mpirun(2, TCP_BTL) + args("hilo", "tcp")),
-            ("hilo-tcp", [str(self.hilorun), "-n", "2"] + args("hilo", "tcp")),
+            ("hilo-tcp", [str(self.hilorun), "--bind-to", "none", "-n", "2"] + args("hilo", "tcp")),
             # No library: one loopback TCP connection, the ceiling every TCP transport works under.
             ("sockets tcp", self.mpirun(2, SHM_BTL) + args("sockets", "tcp")),
             ("hilo-local", args("hilo-local", "threads")),
@@ -138,7 +139,8 @@ class Runner:
                 (f"mpi shm p={ranks}", self.mpirun(ranks, SHM_BTL) + args("mpi", "shm")),
                 (f"hilo-mpi shm p={ranks}", self.mpirun(ranks, SHM_BTL) + args("hilo", "shm")),
                 (f"mpi tcp p={ranks}", self.mpirun(ranks, TCP_BTL) + args("mpi", "tcp")),
-                (f"hilo-tcp p={ranks}", [str(self.hilorun), "-n", str(ranks)] + args("hilo", "tcp")),
+                (f"hilo-tcp p={ranks}",
+                 [str(self.hilorun), "--bind-to", "none", "-n", str(ranks)] + args("hilo", "tcp")),
                 (f"gloo-ring p={ranks}", self.mpirun(ranks, SHM_BTL) + args("gloo-ring", "tcp")
                  + ["--store", "{store}"]),
                 (f"gloo-hd p={ranks}", self.mpirun(ranks, SHM_BTL) + args("gloo-hd", "tcp")

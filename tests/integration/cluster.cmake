@@ -91,6 +91,12 @@ cluster_netns_test(hilo_hostname.mpirun --matches 6 "^hilo_hostname: OK rank=[0-
 if(HILO_NETNS_HILORUN AND EXISTS ${PROJECT_SOURCE_DIR}/runtime/src/backends/tcp/CMakeLists.txt)
   cluster_netns_test(hilo_hostname.hilorun --matches 6 "^hilo_hostname: OK rank=[0-5] size=6 .*backend=tcp"
                      ${HILO_NETNS_HILORUN} -n 6 $<TARGET_FILE:hilo_hostname>)
+  # -N and --bind-to on real (namespace) hosts: one rank per host, each bound by the
+  # `hilorun --remote-exec` of its host to that host's first core, and reported from there.
+  cluster_netns_test(hilo_hostname.hilorun_bound --matches 3
+                     "^\\[hilo-h[1-3]:[0-9]+\\] rank [0-2] bound to core 0 \\(socket [0-9]+\\): cpus [0-9,-]+$"
+                     ${HILO_NETNS_HILORUN} -N 1 --bind-to core --report-bindings
+                     $<TARGET_FILE:hilo_hostname>)
 endif()
 
 # The examples of issue 5 across the three hosts, with both launchers: each prints its OK line

@@ -14,7 +14,9 @@ set(hilorun_cases
   sigterm_forwarded sigint_forwarded job_timeout hilorun_killed environment_contract rendezvous
   rendezvous_64_ranks rendezvous_rejects_intruders first_failure_named
   bad_hostfile hostfile_text bad_command_line agent_environment agent_rendezvous agent_rank_fails
-  agent_sigint_forwarded agent_hilorun_killed)
+  agent_sigint_forwarded agent_hilorun_killed
+  bind_to_core bind_default bind_within_allowed_cpus agent_binding map_by_and_npernode
+  output_filename)
 foreach(case IN LISTS hilorun_cases)
   add_test(NAME integration.hilorun.${case}
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/launch/hilorun_test.py

@@ -137,21 +137,60 @@ std::vector<HostSlots> parse_host_list(const std::string& list) {
 }
 
 std::vector<Placement> place_ranks(const std::vector<HostSlots>& hosts, int ranks,
-                                   bool oversubscribe) {
+                                   const PlacementPolicy& policy) {
   if (ranks < 1) throw std::invalid_argument("place_ranks: the number of ranks must be >= 1");
   if (hosts.empty()) throw std::invalid_argument("place_ranks: no hosts to place ranks on");
 
-  // How many ranks each host gets. By slot: fill each host's slots in order.
+  // What each host takes before oversubscription: its slots, or exactly -N.
+  std::vector<int> capacity(hosts.size());
+  for (std::size_t h = 0; h < hosts.size(); ++h) {
+    capacity[h] = hosts[h].slots;
+    if (!policy.per_host) continue;
+    int wanted = *policy.per_host;
+    if (hosts[h].max_slots && wanted > *hosts[h].max_slots) {
+      throw Error("-N " + std::to_string(wanted) + ": host " + hosts[h].host +
+                  " has max_slots=" + std::to_string(*hosts[h].max_slots));
+    }
+    if (wanted > hosts[h].slots && !policy.oversubscribe) {
+      throw Error("-N " + std::to_string(wanted) + ": host " + hosts[h].host + " has only " +
+                  std::to_string(hosts[h].slots) + (hosts[h].slots == 1 ? " slot" : " slots") +
+                  ": add slots (host slots=N), lower -N, or pass --oversubscribe");
+    }
+    capacity[h] = wanted;
+  }
+  int total_capacity = 0;
+  for (int c : capacity) total_capacity += c;
+  if (policy.per_host && ranks > total_capacity) {
+    throw Error("asked for " + std::to_string(ranks) + " ranks but -N " +
+                std::to_string(*policy.per_host) + " on " + std::to_string(hosts.size()) +
+                (hosts.size() == 1 ? " host" : " hosts") + " places at most " +
+                std::to_string(total_capacity));
+  }
+  if (ranks > total_capacity && !policy.oversubscribe) {
+    throw Error("asked for " + std::to_string(ranks) + " ranks but the hosts have only " +
+                std::to_string(total_capacity) +
+                " slots: add slots (host slots=N), lower -n, or pass --oversubscribe");
+  }
+
+  // How many ranks each host gets: up to its capacity (by slot: host after host; by node: one
+  // per host in turn, which ends with the same counts when all fit except for the last round).
   std::vector<int> per_host(hosts.size(), 0);
   int placed = 0;
-  for (std::size_t h = 0; h < hosts.size() && placed < ranks; ++h) {
-    per_host[h] = std::min(hosts[h].slots, ranks - placed);
-    placed += per_host[h];
-  }
-  if (placed < ranks && !oversubscribe) {
-    throw Error("asked for " + std::to_string(ranks) + " ranks but the hosts have only " +
-                std::to_string(placed) +
-                " slots: add slots (host slots=N), lower -n, or pass --oversubscribe");
+  if (policy.map_by == MapBy::node) {
+    for (bool progress = true; progress && placed < ranks;) {
+      progress = false;
+      for (std::size_t h = 0; h < hosts.size() && placed < ranks; ++h) {
+        if (per_host[h] >= capacity[h]) continue;
+        ++per_host[h];
+        ++placed;
+        progress = true;
+      }
+    }
+  } else {
+    for (std::size_t h = 0; h < hosts.size() && placed < ranks; ++h) {
+      per_host[h] = std::min(capacity[h], ranks - placed);
+      placed += per_host[h];
+    }
   }
   // Oversubscribed: one more rank per host in turn, never past a host's max_slots.
   while (placed < ranks) {
@@ -167,14 +206,29 @@ std::vector<Placement> place_ranks(const std::vector<HostSlots>& hosts, int rank
     }
   }
 
-  // Ranks on one host are consecutive, as with mpirun's by-slot mapping.
+  // Which host each rank number goes to: by slot, a host's ranks are consecutive; by node,
+  // rank numbers are dealt to the hosts in turn, as mpirun does.
+  std::vector<std::size_t> host_of_rank;
+  host_of_rank.reserve(static_cast<std::size_t>(ranks));
+  if (policy.map_by == MapBy::node) {
+    std::vector<int> dealt(hosts.size(), 0);
+    while (static_cast<int>(host_of_rank.size()) < ranks) {
+      for (std::size_t h = 0; h < hosts.size(); ++h) {
+        if (dealt[h] >= per_host[h]) continue;
+        ++dealt[h];
+        host_of_rank.push_back(h);
+      }
+    }
+  } else {
+    for (std::size_t h = 0; h < hosts.size(); ++h)
+      host_of_rank.insert(host_of_rank.end(), static_cast<std::size_t>(per_host[h]), h);
+  }
   std::vector<Placement> placements;
   placements.reserve(static_cast<std::size_t>(ranks));
-  for (std::size_t h = 0; h < hosts.size(); ++h) {
-    for (int local = 0; local < per_host[h]; ++local) {
-      int rank = static_cast<int>(placements.size());
-      placements.push_back({rank, hosts[h].host, local, per_host[h]});
-    }
+  std::vector<int> next_local(hosts.size(), 0);
+  for (std::size_t h : host_of_rank) {
+    int rank = static_cast<int>(placements.size());
+    placements.push_back({rank, hosts[h].host, next_local[h]++, per_host[h]});
   }
   return placements;
 }

@@ -48,10 +48,33 @@ struct Placement {
   int local_size = 0;  // how many ranks share that host
 };
 
-// Places `ranks` ranks by slot, like mpirun's default mapping: host 1's slots are filled first,
-// then host 2's, and so on. More ranks than slots is a hilo::Error unless `oversubscribe`, which
-// then adds the extra ranks one per host in turn, skipping hosts at their max_slots.
+// mpirun's --map-by: which host each rank goes to. `slot` and `core` fill host 1's slots first,
+// then host 2's (ranks on one host are consecutive); `node` deals ranks to the hosts in turn,
+// one each, skipping a host once it is full. hilorun cannot count a remote host's cores before it
+// starts a rank there, so `core` places like `slot`; on each host, the i-th rank there (its
+// local rank) is then bound to the i-th core (see --bind-to).
+enum class MapBy { slot, node, core };
+
+struct PlacementPolicy {
+  MapBy map_by = MapBy::slot;
+  // mpirun's -N / --npernode: exactly this many ranks on each host (fewer only on the last ones
+  // when the ranks run out), whatever the hosts' slots say, as long as they have that many
+  // slots (or `oversubscribe`) and not more than max_slots.
+  std::optional<int> per_host;
+  // More ranks than slots: without it a hilo::Error; with it the extra ranks go one per host in
+  // turn, skipping hosts at their max_slots.
+  bool oversubscribe = false;
+};
+
+// Places `ranks` ranks on `hosts` as `policy` says. A request the hosts cannot hold is a
+// hilo::Error saying why and what to change; ranks < 1 or no hosts is std::invalid_argument.
 std::vector<Placement> place_ranks(const std::vector<HostSlots>& hosts, int ranks,
-                                   bool oversubscribe);
+                                   const PlacementPolicy& policy);
+
+// By slot (mpirun's default mapping).
+inline std::vector<Placement> place_ranks(const std::vector<HostSlots>& hosts, int ranks,
+                                          bool oversubscribe) {
+  return place_ranks(hosts, ranks, PlacementPolicy{MapBy::slot, std::nullopt, oversubscribe});
+}
 
 }  // namespace hilo::launch

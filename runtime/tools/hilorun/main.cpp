@@ -13,6 +13,7 @@
 #include <map>
 #include <sstream>
 
+#include "cpu_binding.hpp"
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
 #include "launch/environment.hpp"
@@ -21,6 +22,8 @@
 #include "launch/rendezvous.hpp"
 #include "launch/system_error.hpp"
 #include "options.hpp"
+#include "output_files.hpp"
+#include "output_forwarder.hpp"
 #include "rank_process.hpp"
 #include "remote_exec.hpp"
 #include "rendezvous_thread.hpp"
@@ -105,11 +108,11 @@ std::vector<launch::HostSlots> hosts_of(const Options& options, bool& implicit_l
   implicit_localhost = false;
   if (options.hostfile) return launch::read_hostfile(*options.hostfile);
   if (options.host_list) return launch::parse_host_list(*options.host_list);
-  if (!options.ranks) {
+  if (!options.ranks && !options.per_host) {
     throw std::invalid_argument("-n N is needed when no --hostfile or --host gives the slots");
   }
   implicit_localhost = true;  // a laptop: any number of ranks, like `mpirun -n N` there
-  return {{"localhost", *options.ranks, std::nullopt}};
+  return {{"localhost", options.ranks.value_or(*options.per_host), std::nullopt}};
 }
 
 int total_slots(const std::vector<launch::HostSlots>& hosts) {
@@ -137,6 +140,8 @@ launch::UniqueFd block_handled_signals() {
 struct JobPlan {
   int size = 0;
   std::vector<launch::Placement> placements;
+  std::vector<BindingRequest> binding_requests;       // one per rank, as placed
+  std::vector<CpuBinding> local_bindings;             // one per rank; used for local ranks only
   std::string coord_ip;                               // where the rendezvous server listens
   std::map<std::string, std::string> listen_address;  // host -> HILO_HOST_ADDR (empty: HILO_TCP_IF)
   Environment local_environment;                      // before the per-rank variables
@@ -151,9 +156,29 @@ JobPlan plan_job(const Options& options) {
   JobPlan plan;
   bool implicit_localhost = false;
   std::vector<launch::HostSlots> hosts = hosts_of(options, implicit_localhost);
-  plan.size = options.ranks.value_or(total_slots(hosts));
-  plan.placements =
-      launch::place_ranks(hosts, plan.size, options.oversubscribe || implicit_localhost);
+  int default_size =
+      options.per_host ? *options.per_host * static_cast<int>(hosts.size()) : total_slots(hosts);
+  plan.size = options.ranks.value_or(default_size);
+  bool oversubscribe = options.oversubscribe || implicit_localhost;
+  plan.placements = launch::place_ranks(
+      hosts, plan.size, launch::PlacementPolicy{options.map_by, options.per_host, oversubscribe});
+
+  // Bindings: decided here for local ranks, so an impossible one starts nothing; remote hosts
+  // decide theirs from the same request (only they know their cores).
+  for (const auto& p : plan.placements) {
+    BindingRequest request;
+    request.bind_to = options.bind_to;
+    request.job_size = plan.size;
+    request.local_rank = p.local_rank;
+    request.local_size = p.local_size;
+    // Only an explicit --oversubscribe lets ranks share a core: on the implicit localhost any
+    // -n is fine, but a request to bind more ranks than cores is probably a mistake.
+    request.oversubscribe = options.oversubscribe;
+    request.report = options.report_bindings;
+    plan.binding_requests.push_back(request);
+    plan.local_bindings.push_back(launch::is_local_host(p.host) ? resolve_binding(request, p.host)
+                                                                : CpuBinding{});
+  }
 
   std::optional<std::string> first_remote;
   bool any_local = false;
@@ -219,8 +244,13 @@ RankProcess start_rank(const JobPlan& plan, const Options& options, const launch
   environment[env::coord] = coord;
   environment[env::job_token] = token;
   if (local) {
-    return RankProcess::start_local(p, plan.local_program, options.program,
-                                    as_strings(environment));
+    const CpuBinding& binding = plan.local_bindings.at(static_cast<std::size_t>(p.rank));
+    RankProcess rank = RankProcess::start_local(p, plan.local_program, options.program,
+                                                as_strings(environment), binding);
+    if (options.report_bindings) {
+      write_fully(STDERR_FILENO, binding.report_line(p.host, rank.pid(), p.rank) + "\n");
+    }
+    return rank;
   }
   std::vector<std::string> command = plan.remote_command;
   command.push_back(p.host);
@@ -228,7 +258,8 @@ RankProcess start_rank(const JobPlan& plan, const Options& options, const launch
   command.push_back("--remote-exec");
   return RankProcess::start_remote(
       p, command,
-      encode_launch_block(as_strings(environment), options.program, plan.working_directory));
+      encode_launch_block(as_strings(environment), options.program, plan.working_directory,
+                          plan.binding_requests.at(static_cast<std::size_t>(p.rank))));
 }
 
 int run(const Options& options) {
@@ -237,6 +268,8 @@ int run(const Options& options) {
   const std::string token = launch::make_job_token();
   RendezvousThread rendezvous(plan.coord_ip, plan.size, token);
   const std::string coord = plan.coord_ip + ":" + std::to_string(rendezvous.port());
+  std::optional<OutputFiles> output_files;
+  if (options.output_directory) output_files.emplace(*options.output_directory, plan.size);
 
   // Declared after the rendezvous thread, so destroyed first: should a start fail half-way,
   // the ranks already started are killed and reaped.
@@ -246,6 +279,8 @@ int run(const Options& options) {
 
   SupervisorSettings settings;
   settings.tag_output = options.tag_output;
+  settings.output_files = output_files ? &*output_files : nullptr;
+  settings.output_to_terminal = options.output_to_terminal;
   settings.timeout_seconds = options.timeout_seconds;
   settings.collect_reports = [&rendezvous] { return rendezvous.reports(); };
   return supervise(ranks, signals.get(), settings);

@@ -10,7 +10,19 @@ namespace hilo::hilorun {
 namespace {
 
 // Each spelling hilorun accepts for a flag that takes a value, and where the value goes.
-enum class Flag { ranks, hostfile, host, export_var, timeout, launch_agent, coord_addr };
+enum class Flag {
+  ranks,
+  hostfile,
+  host,
+  export_var,
+  timeout,
+  launch_agent,
+  coord_addr,
+  output_filename,
+  bind_to,
+  map_by,
+  per_host
+};
 
 std::optional<Flag> flag_with_value(const std::string& name) {
   if (name == "-n" || name == "-np" || name == "--np" || name == "--n") return Flag::ranks;
@@ -23,6 +35,10 @@ std::optional<Flag> flag_with_value(const std::string& name) {
   if (name == "--timeout" || name == "-timeout") return Flag::timeout;
   if (name == "--launch-agent" || name == "-launch-agent") return Flag::launch_agent;
   if (name == "--coord-addr") return Flag::coord_addr;
+  if (name == "--output-filename" || name == "-output-filename") return Flag::output_filename;
+  if (name == "--bind-to" || name == "-bind-to") return Flag::bind_to;
+  if (name == "--map-by" || name == "-map-by") return Flag::map_by;
+  if (name == "-N" || name == "--npernode" || name == "-npernode") return Flag::per_host;
   return std::nullopt;
 }
 
@@ -47,6 +63,13 @@ double parse_seconds(const std::string& flag, const std::string& value) {
     throw std::invalid_argument(flag + " needs a number of seconds > 0, not '" + value + "'");
   }
   return seconds;
+}
+
+launch::MapBy parse_map_by(const std::string& flag, const std::string& value) {
+  if (value == "slot") return launch::MapBy::slot;
+  if (value == "node") return launch::MapBy::node;
+  if (value == "core") return launch::MapBy::core;
+  throw std::invalid_argument(flag + " takes slot, node or core, not '" + value + "'");
 }
 
 void check_export(const std::string& value) {
@@ -77,6 +100,14 @@ Options parse_options(const std::vector<std::string>& args) {
     }
     if (arg == "--tag-output" || arg == "-tag-output") {
       options.tag_output = true;
+      continue;
+    }
+    if (arg == "--report-bindings" || arg == "-report-bindings") {
+      options.report_bindings = true;
+      continue;
+    }
+    if (arg == "--output-nocopy") {
+      options.output_to_terminal = false;
       continue;
     }
     if (arg == "--oversubscribe" || arg == "-oversubscribe") {
@@ -129,12 +160,34 @@ Options parse_options(const std::vector<std::string>& args) {
         }
         options.coord_addr = value;
         break;
+      case Flag::output_filename:
+        if (value.empty()) throw std::invalid_argument(name + " needs a directory");
+        options.output_directory = value;
+        break;
+      case Flag::bind_to:
+        options.bind_to = parse_bind_to(name, value);
+        break;
+      case Flag::map_by:
+        options.map_by = parse_map_by(name, value);
+        break;
+      case Flag::per_host:
+        try {
+          options.per_host = parse_rank_count(name, value);
+        } catch (const std::invalid_argument&) {
+          throw std::invalid_argument(name + " needs a number of ranks per host >= 1, not '" +
+                                      value + "'");
+        }
+        break;
     }
   }
   options.program.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   if (options.program.empty()) throw std::invalid_argument("no program to run");
   if (options.hostfile && options.host_list) {
     throw std::invalid_argument("use either --hostfile or --host, not both");
+  }
+  if (!options.output_to_terminal && !options.output_directory) {
+    throw std::invalid_argument(
+        "--output-nocopy needs --output-filename DIR (else the output is lost)");
   }
   return options;
 }
@@ -157,6 +210,23 @@ Options (mpirun's names where they overlap):
                           or $HILO_LAUNCH_AGENT); the same hilorun path must exist there
   --coord-addr IP         address of the rendezvous server for a multi-host job (default: the
                           local address that routes to the first remote host)
+  --map-by slot|node|core which host each rank goes to: slot fills each host's slots in
+                          order (default), node deals ranks to the hosts in turn, core places
+                          like slot (remote hosts' cores are not known before they start)
+  -N, --npernode N        exactly N ranks per host (-n defaults to N per host)
+  --bind-to none|core|socket
+                          restrict each rank to one core, or to the cores of its socket, out of
+                          the CPUs hilorun may use on its host (sched_getaffinity); the i-th rank
+                          on a host gets the i-th core. Default as mpirun 4.1: core for up to 2
+                          ranks, socket above, none on a host with more ranks than cores. More
+                          ranks than cores with an explicit core/socket needs --oversubscribe,
+                          which wraps around
+  --report-bindings       one line per rank on stderr: `[host:pid] rank N bound to core C
+                          (socket S): cpus LIST` (or `bound to socket S`, `not bound`)
+  --output-filename DIR   also write each rank's stdout and stderr to DIR/1/rank.N/stdout and
+                          DIR/1/rank.N/stderr (mpirun's layout; N zero-padded to the width of
+                          the last rank)
+  --output-nocopy         with --output-filename: write only the files, not the terminal
   -h, --help              this text
 
 Ranks find HILO_RANK, HILO_SIZE, HILO_LOCAL_RANK, HILO_LOCAL_SIZE, HILO_HOST, HILO_HOST_ADDR,

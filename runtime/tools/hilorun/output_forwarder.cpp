@@ -23,6 +23,8 @@ void write_fully(int fd, const std::string& text) {
 }
 
 void OutputForwarder::feed(const char* data, std::size_t size) {
+  if (file_ >= 0) write_fully(file_, std::string(data, size));
+  if (destination_ < 0) return;
   std::string out;
   std::size_t start = 0;
   for (std::size_t i = 0; i < size; ++i) {
@@ -38,7 +40,7 @@ void OutputForwarder::feed(const char* data, std::size_t size) {
 }
 
 void OutputForwarder::finish() {
-  if (partial_.empty()) return;
+  if (partial_.empty() || destination_ < 0) return;
   emit(partial_);
   write_fully(destination_, partial_);
   partial_.clear();

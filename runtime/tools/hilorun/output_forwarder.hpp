@@ -1,5 +1,6 @@
 // Forwards one rank's stdout or stderr to hilorun's, a whole line at a time, so lines of two
-// ranks never mix, optionally prefixed with `[rank] `.
+// ranks never mix, optionally prefixed with `[rank] `; and, with --output-filename, copies the
+// rank's bytes unchanged to its own file.
 #pragma once
 
 #include <cstddef>
@@ -13,9 +14,10 @@ class OutputForwarder {
   // rank that never writes '\n' cannot make hilorun buffer without bound.
   static constexpr std::size_t max_line = 1 << 20;
 
-  // `destination` is hilorun's own stdout or stderr; `prefix` is "" or "[3] ".
-  OutputForwarder(int destination, std::string prefix)
-      : destination_(destination), prefix_(std::move(prefix)) {}
+  // `destination` is hilorun's own stdout or stderr, or -1 for none; `prefix` is "" or "[3] ";
+  // `file` is the rank's output file or -1.
+  OutputForwarder(int destination, std::string prefix, int file = -1)
+      : destination_(destination), file_(file), prefix_(std::move(prefix)) {}
 
   // Takes bytes read from the rank and writes every line they complete, in one write().
   void feed(const char* data, std::size_t size);
@@ -27,6 +29,7 @@ class OutputForwarder {
   void emit(std::string& text);
 
   int destination_;
+  int file_;
   std::string prefix_;
   std::string partial_;  // bytes after the last '\n' seen
 };

@@ -40,6 +40,12 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   return pointers;
 }
 
+// What a child reports through its exec_error pipe when it cannot become the rank.
+struct ChildFailure {
+  enum Step : int { affinity, exec } step;
+  int error;  // errno
+};
+
 bool is_executable_file(const std::string& path) {
   return ::access(path.c_str(), X_OK) == 0;
 }
@@ -65,7 +71,8 @@ std::string find_executable(const std::string& program) {
 
 RankProcess RankProcess::spawn(const launch::Placement& placement, const std::string& path,
                                const std::vector<std::string>& arguments,
-                               const std::vector<std::string>* environment, bool with_control) {
+                               const std::vector<std::string>* environment, bool with_control,
+                               const CpuBinding* binding) {
   // Everything the child needs is prepared before fork(): hilorun has threads (the rendezvous
   // server), so the child may only make async-signal-safe calls until execve.
   std::vector<char*> argv = c_strings(arguments);
@@ -93,9 +100,13 @@ RankProcess RankProcess::spawn(const launch::Placement& placement, const std::st
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execve(path.c_str(), argv.data(), child_environment);
-    int error = errno;
-    [[maybe_unused]] ssize_t written = ::write(exec_error.write.get(), &error, sizeof error);
+    // Bound before exec, so every thread the program starts inherits the CPU set.
+    ChildFailure failure{ChildFailure::affinity, binding ? apply_binding(*binding) : 0};
+    if (failure.error == 0) {
+      ::execve(path.c_str(), argv.data(), child_environment);
+      failure = {ChildFailure::exec, errno};
+    }
+    [[maybe_unused]] ssize_t written = ::write(exec_error.write.get(), &failure, sizeof failure);
     ::_exit(127);
   }
   ::setpgid(pid, pid);  // also here, so no signal can be sent before the group exists
@@ -109,29 +120,33 @@ RankProcess RankProcess::spawn(const launch::Placement& placement, const std::st
   rank.remote_ = with_control;
   // The child closes its end of exec_error by exec'ing (O_CLOEXEC) or writes errno into it.
   exec_error.write.reset();
-  int error = 0;
+  ChildFailure failure{};
   ssize_t got;
   do {
-    got = ::read(exec_error.read.get(), &error, sizeof error);
+    got = ::read(exec_error.read.get(), &failure, sizeof failure);
   } while (got < 0 && errno == EINTR);
-  if (got == sizeof error) {
-    throw Error("cannot start rank " + std::to_string(placement.rank) + ": execve " + path + ": " +
-                std::strerror(error));
+  if (got == sizeof failure) {
+    std::string step = failure.step == ChildFailure::affinity
+                           ? "sched_setaffinity to cpus " + cpu_list_text(binding->cpus)
+                           : "execve " + path;
+    throw Error("cannot start rank " + std::to_string(placement.rank) + ": " + step + ": " +
+                std::strerror(failure.error));
   }
   return rank;
 }
 
 RankProcess RankProcess::start_local(const launch::Placement& placement, const std::string& program,
                                      const std::vector<std::string>& arguments,
-                                     const std::vector<std::string>& environment) {
-  return spawn(placement, program, arguments, &environment, false);
+                                     const std::vector<std::string>& environment,
+                                     const CpuBinding& binding) {
+  return spawn(placement, program, arguments, &environment, false, &binding);
 }
 
 RankProcess RankProcess::start_remote(const launch::Placement& placement,
                                       const std::vector<std::string>& agent_command,
                                       const std::string& launch_block) {
   RankProcess rank =
-      spawn(placement, find_executable(agent_command.at(0)), agent_command, nullptr, true);
+      spawn(placement, find_executable(agent_command.at(0)), agent_command, nullptr, true, nullptr);
   // The block is small (variables and arguments); a pipe holds 64 KiB. Non-blocking with a
   // deadline anyway, so an agent that never reads its stdin cannot hang hilorun.
   ::fcntl(rank.control_.get(), F_SETFL, O_NONBLOCK);

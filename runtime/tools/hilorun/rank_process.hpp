@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "cpu_binding.hpp"
 #include "launch/hostfile.hpp"
 #include "launch/unique_fd.hpp"
 
@@ -17,10 +18,12 @@ namespace hilo::hilorun {
 class RankProcess {
  public:
   // Starts `program` (already resolved to a path) with `arguments` (argv[0] first) and exactly
-  // the environment `environment` ("NAME=value" each). stdin is /dev/null.
+  // the environment `environment` ("NAME=value" each), restricted to the CPUs of `binding`.
+  // stdin is /dev/null.
   static RankProcess start_local(const launch::Placement& placement, const std::string& program,
                                  const std::vector<std::string>& arguments,
-                                 const std::vector<std::string>& environment);
+                                 const std::vector<std::string>& environment,
+                                 const CpuBinding& binding);
 
   // Starts `agent_command` (agent path and words, then HOST, then the remote command) and writes
   // `launch_block` on its stdin, which stays open as the rank's control channel.
@@ -56,7 +59,8 @@ class RankProcess {
   void kill_and_reap() noexcept;
   static RankProcess spawn(const launch::Placement& placement, const std::string& path,
                            const std::vector<std::string>& arguments,
-                           const std::vector<std::string>* environment, bool with_control);
+                           const std::vector<std::string>* environment, bool with_control,
+                           const CpuBinding* binding);
 
   launch::Placement placement_;
   pid_t pid_ = -1;

@@ -23,7 +23,7 @@
 namespace hilo::hilorun {
 namespace {
 
-constexpr const char* block_header = "HILO-REMOTE-EXEC 1\n";
+constexpr const char* block_header = "HILO-REMOTE-EXEC 2\n";
 constexpr std::size_t max_block = 4 << 20;
 constexpr std::size_t max_fields = 1 << 16;
 constexpr auto block_timeout = std::chrono::seconds(60);
@@ -33,6 +33,7 @@ struct LaunchBlock {
   std::vector<std::string> environment;
   std::vector<std::string> arguments;
   std::string working_directory;
+  BindingRequest binding;
 };
 
 // Parses a complete block at the start of `bytes`, returning it and how many bytes it used;
@@ -42,8 +43,9 @@ std::optional<std::pair<LaunchBlock, std::size_t>> parse_block(const std::string
   if (bytes.size() < header) return std::nullopt;
   if (bytes.compare(0, header, block_header) != 0) {
     throw Error(
-        "stdin does not start with a hilorun launch block (hilorun --remote-exec is "
-        "started by hilorun through the launch agent, not by hand)");
+        "stdin does not start with a hilorun launch block of this version (hilorun --remote-exec "
+        "is started by hilorun through the launch agent, not by hand, and needs the same hilorun "
+        "on every host)");
   }
   std::size_t pos = header;
   auto field = [&]() -> std::optional<std::string> {
@@ -80,6 +82,9 @@ std::optional<std::pair<LaunchBlock, std::size_t>> parse_block(const std::string
   auto directory = field();
   if (!directory) return std::nullopt;
   block.working_directory = std::move(*directory);
+  auto binding = field();
+  if (!binding) return std::nullopt;
+  block.binding = BindingRequest::decode(*binding);
   if (block.arguments.empty()) throw Error("malformed launch block (no program)");
   return std::pair{std::move(block), pos};
 }
@@ -122,7 +127,8 @@ void say(const std::string& message) {
 
 std::string encode_launch_block(const std::vector<std::string>& environment,
                                 const std::vector<std::string>& arguments,
-                                const std::string& working_directory) {
+                                const std::string& working_directory,
+                                const BindingRequest& binding) {
   std::string block = block_header;
   auto add = [&](const std::string& field) {
     block += field;
@@ -133,6 +139,7 @@ std::string encode_launch_block(const std::vector<std::string>& environment,
   add(std::to_string(arguments.size()));
   for (const auto& argument : arguments) add(argument);
   add(working_directory);
+  add(binding.encode());
   return block;
 }
 
@@ -160,6 +167,9 @@ int run_remote_exec() {
         "); running in " + here);
   }
 
+  const int rank = std::atoi(std::getenv("HILO_RANK") ? std::getenv("HILO_RANK") : "-1");
+  const CpuBinding binding = resolve_binding(block.binding, host_name());
+
   std::vector<char*> argv;
   for (std::string& argument : block.arguments) argv.push_back(argument.data());
   argv.push_back(nullptr);
@@ -173,10 +183,17 @@ int run_remote_exec() {
     ::dup2(null, STDIN_FILENO);
     ::signal(SIGPIPE, SIG_DFL);
     ::sigprocmask(SIG_UNBLOCK, &handled, nullptr);
+    if (int error = apply_binding(binding); error != 0) {
+      say("cannot bind to cpus " + cpu_list_text(binding.cpus) + ": " + std::strerror(error));
+      ::_exit(127);
+    }
     ::execvp(argv[0], argv.data());
     say(std::string("cannot run '") + argv[0] + "': " + std::strerror(errno));
     ::_exit(127);
   }
+
+  if (block.binding.report)
+    write_fully(STDERR_FILENO, binding.report_line(host_name(), child, rank) + "\n");
 
   auto deliver = [&](int signal_number) {
     if (signal_number >= 1 && signal_number < NSIG) ::kill(child, signal_number);

@@ -57,8 +57,12 @@ class Supervisor {
       if (settings.tag_output) {
         prefix.append("[").append(std::to_string(rank.placement().rank)).append("] ");
       }
-      forwarders_.emplace_back(STDOUT_FILENO, prefix);
-      forwarders_.emplace_back(STDERR_FILENO, prefix);
+      int rank_number = rank.placement().rank;
+      const OutputFiles* files = settings.output_files;
+      for (int stream : {STDOUT_FILENO, STDERR_FILENO}) {
+        forwarders_.emplace_back(settings.output_to_terminal ? stream : -1, prefix,
+                                 files ? files->fd(rank_number, stream) : -1);
+      }
     }
     if (settings.timeout_seconds) {
       job_deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(

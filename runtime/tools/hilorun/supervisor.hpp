@@ -8,13 +8,16 @@
 #include <vector>
 
 #include "launch/rank_report.hpp"
+#include "output_files.hpp"
 #include "rank_process.hpp"
 
 namespace hilo::hilorun {
 
 struct SupervisorSettings {
   bool tag_output = false;
-  std::optional<double> timeout_seconds;  // --timeout
+  const OutputFiles* output_files = nullptr;  // --output-filename, or none
+  bool output_to_terminal = true;             // false with --output-nocopy
+  std::optional<double> timeout_seconds;      // --timeout
   // How long stopped ranks get between SIGTERM and SIGKILL.
   std::chrono::milliseconds grace{2000};
   // The ranks' reports (rank_report.hpp), fetched once every rank has ended; none if unset.

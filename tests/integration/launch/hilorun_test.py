@@ -36,12 +36,14 @@ class Harness:
         self.pid_dir = os.path.join(workdir, "pids")
         os.makedirs(self.pid_dir, exist_ok=True)
 
-    def run(self, args, env_extra=None, limit=LIMIT):
+    def run(self, args, env_extra=None, limit=LIMIT, cpus=None):
+        """Runs hilorun; with `cpus`, hilorun may only use those CPUs (as under taskset)."""
         env = dict(os.environ)
         env.update(env_extra or {})
         started = time.monotonic()
+        restrict = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
         done = subprocess.run([self.hilorun] + args, capture_output=True, text=True, env=env,
-                              timeout=limit)
+                              timeout=limit, preexec_fn=restrict)
         done.seconds = time.monotonic() - started
         print(f"$ hilorun {' '.join(args)}\n-> exit {done.returncode} "
               f"after {done.seconds:.2f} s\n--- stdout\n{done.stdout}--- stderr\n{done.stderr}---")
@@ -435,7 +437,16 @@ def case_bad_command_line(h):
                           (["--coord-addr", "example.org", "-n", "1", h.probe],
                            "--coord-addr needs an IPv4 address"),
                           (["--hostfile", "a", "--host", "b", h.probe],
-                           "use either --hostfile or --host, not both")]:
+                           "use either --hostfile or --host, not both"),
+                          (["--bind-to", "hwthread", "-n", "1", h.probe],
+                           "--bind-to takes none, core or socket, not 'hwthread'"),
+                          (["--map-by", "ppr:2:node", "-n", "1", h.probe],
+                           "--map-by takes slot, node or core, not 'ppr:2:node'"),
+                          (["-N", "0", h.probe], "-N needs a number of ranks per host >= 1"),
+                          (["--output-filename", "", "-n", "1", h.probe],
+                           "--output-filename needs a directory"),
+                          (["--output-nocopy", "-n", "1", h.probe],
+                           "--output-nocopy needs --output-filename DIR")]:
         done = h.run(args)
         check(done.returncode == 2, f"{args} must be a usage error (exit 2)")
         check(message in done.stderr, f"{args}: expected {message!r}")
@@ -519,6 +530,238 @@ def case_agent_sigint_forwarded(h):
     path = h.hostfile(REMOTE_HOSTFILE)
     signal_case(h, signal.SIGINT, ["--hostfile", path, "--launch-agent", h.agent], agent_env(h),
                 ranks=4)
+
+
+# ---- binding, mapping and output files ------------------------------------------------------
+
+def topology_value(cpu, name):
+    try:
+        with open(f"/sys/devices/system/cpu/cpu{cpu}/topology/{name}") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def allowed_cores(cpus=None):
+    """The cores of the CPUs this process may use (or of `cpus`), as hilorun documents them:
+    [(package, sorted cpus)], in the order of each core's lowest CPU."""
+    cores = {}
+    for cpu in sorted(cpus if cpus is not None else os.sched_getaffinity(0)):
+        package = topology_value(cpu, "physical_package_id") or 0
+        core_id = topology_value(cpu, "core_id")
+        key = (package, core_id if core_id is not None else -1 - cpu)
+        cores.setdefault(key, []).append(cpu)
+    return [(key[0], cpus) for key, cpus in cores.items()]
+
+
+def parse_cpu_list(text):
+    cpus = set()
+    for part in text.strip().split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
+
+
+def affinities(done, ranks):
+    """{rank: set of CPUs} from the probe's `affinity` mode; the thread it starts must agree."""
+    cpus = {r: parse_cpu_list(v) for r, v in values(done.stdout, "cpus").items()}
+    threads = {r: parse_cpu_list(v) for r, v in values(done.stdout, "thread_cpus").items()}
+    check(sorted(cpus) == list(range(ranks)), f"not all {ranks} ranks printed their CPUs")
+    check(threads == cpus, "a thread started by the rank has other CPUs than the rank")
+    return cpus
+
+
+def reported_bindings(done):
+    """{rank: (host, pid, what, set of CPUs)} from the --report-bindings lines on stderr."""
+    found = {}
+    for m in re.finditer(r"^(?:\[\d+\] )?\[([^:\]]+):(\d+)\] rank (\d+) (.*): cpus ([\d,-]+)$",
+                         done.stderr, re.M):
+        found[int(m.group(3))] = (m.group(1), int(m.group(2)), m.group(4),
+                                  parse_cpu_list(m.group(5)))
+    return found
+
+
+def case_bind_to_core(h):
+    """--bind-to core: the i-th rank on a host gets the i-th core's CPUs, and the report says so;
+    socket gives the CPUs of the core's package; none leaves the whole allowed set."""
+    cores = allowed_cores()
+    ranks = min(2, len(cores))
+    done = h.run(["-n", str(ranks), "--bind-to", "core", "--report-bindings", h.probe, "affinity"])
+    check(done.returncode == 0, "hilorun failed")
+    got = affinities(done, ranks)
+    report = reported_bindings(done)
+    pids = {r: int(v) for r, v in values(done.stdout, "pid").items()}
+    for r in range(ranks):
+        check(got[r] == set(cores[r][1]), f"rank {r} has CPUs {got[r]}, not core {r}'s {cores[r]}")
+        check(report.get(r) == ("localhost", pids[r], f"bound to core {r} (socket {cores[r][0]})",
+                                got[r]), f"rank {r}'s --report-bindings line is wrong")
+    for policy, expected in [("socket", lambda r: {c for p, cpus in cores if p == cores[r][0]
+                                                   for c in cpus}),
+                             ("none", lambda r: os.sched_getaffinity(0))]:
+        done = h.run(["-n", str(ranks), "--bind-to", policy, h.probe, "affinity"])
+        check(done.returncode == 0, f"--bind-to {policy} failed")
+        got = affinities(done, ranks)
+        for r in range(ranks):
+            check(got[r] == set(expected(r)), f"--bind-to {policy}: rank {r} has CPUs {got[r]}")
+        check("rank 0 bound" not in done.stderr, "a binding report without --report-bindings")
+
+
+def case_bind_default(h):
+    """Without --bind-to: core for a job of up to 2 ranks (if the host has the cores), and not
+    bound at all on a host with more ranks than cores (an oversubscribed laptop)."""
+    cores = allowed_cores()
+    ranks = min(2, len(cores))
+    done = h.run(["-n", str(ranks), h.probe, "affinity"])
+    check(done.returncode == 0, "hilorun failed")
+    got = affinities(done, ranks)
+    for r in range(ranks):
+        check(got[r] == set(cores[r][1]), f"default binding: rank {r} is not on core {r}")
+    crowd = len(cores) + 1
+    done = h.run(["-n", str(crowd), "--report-bindings", h.probe, "affinity"])
+    check(done.returncode == 0, "an oversubscribed job without --bind-to failed")
+    everything = os.sched_getaffinity(0)
+    check(affinities(done, crowd) == {r: everything for r in range(crowd)},
+          "ranks of an oversubscribed host were bound")
+    check(all(what == "not bound" for _, _, what, _ in reported_bindings(done).values()),
+          "the report does not say 'not bound'")
+
+
+def case_bind_within_allowed_cpus(h):
+    """hilorun binds within the CPUs it may use (sched_getaffinity), not all the machine's:
+    started on one CPU, its one rank gets that CPU; two ranks bound to core are an error (exit 1,
+    nothing started) unless --oversubscribe, which puts both there."""
+    last = max(os.sched_getaffinity(0))
+    done = h.run(["-n", "1", "--bind-to", "core", h.probe, "affinity"], cpus={last})
+    check(done.returncode == 0, "hilorun failed")
+    check(affinities(done, 1) == {0: {last}}, f"the rank is not on CPU {last}, hilorun's only one")
+    done = h.run(["-n", "2", "--bind-to", "core", h.probe, "affinity"], cpus={last})
+    check(done.returncode == 1, "binding 2 ranks to 1 core must fail (exit 1)")
+    check("hilorun: --bind-to core: 2 ranks on host localhost but only 1 core is available to "
+          "hilorun there (sched_getaffinity); pass --oversubscribe to share cores or --bind-to "
+          "none" in done.stderr, "no clear error for more ranks than cores")
+    check(done.stdout == "", "a rank started although the binding was impossible")
+    done = h.run(["-n", "2", "--bind-to", "core", "--oversubscribe", h.probe, "affinity"],
+                 cpus={last})
+    check(done.returncode == 0, "--oversubscribe must let ranks share the core")
+    check(affinities(done, 2) == {0: {last}, 1: {last}}, "oversubscribed ranks not on the core")
+
+
+def case_agent_binding(h):
+    """Remote ranks are bound by hilorun --remote-exec on their host, by their local rank there,
+    and report it from there."""
+    cores = allowed_cores()
+    check(len(cores) >= 2, "this case needs 2 cores")  # 127.0.0.2 runs 2 ranks
+    path = h.hostfile(REMOTE_HOSTFILE)
+    done = h.run(["--hostfile", path, "--launch-agent", h.agent, "--bind-to", "core",
+                  "--report-bindings", h.probe, "affinity"], agent_env(h))
+    check(done.returncode == 0, "hilorun failed")
+    got = affinities(done, 4)
+    # Ranks: 0 on localhost, 1 and 2 on 127.0.0.2 (local ranks 0, 1), 3 on 127.0.0.3.
+    expected_core = {0: 0, 1: 0, 2: 1, 3: 0}
+    hosts = {0: "localhost", 1: "127.0.0.2", 2: "127.0.0.2", 3: "127.0.0.3"}
+    report = reported_bindings(done)
+    pids = {r: int(v) for r, v in values(done.stdout, "pid").items()}
+    for r, c in expected_core.items():
+        check(got[r] == set(cores[c][1]), f"rank {r} has CPUs {got[r]}, not core {c}'s")
+        check(report.get(r) == (hosts[r], pids[r], f"bound to core {c} (socket {cores[c][0]})",
+                                got[r]), f"rank {r}'s --report-bindings line is wrong")
+    # More ranks than cores on a remote host: its hilorun --remote-exec refuses.
+    crowded = h.hostfile(f"localhost slots=1\n127.0.0.2 slots={len(cores) + 1}\n")
+    done = h.run(["--hostfile", crowded, "--launch-agent", h.agent, "--bind-to", "core",
+                  h.probe, "affinity"], agent_env(h))
+    check(done.returncode != 0, "binding more ranks than cores on a remote host must fail")
+    check("--bind-to core: " + str(len(cores) + 1) + " ranks on host 127.0.0.2 but only"
+          in done.stderr, "the remote host's error did not come back")
+
+
+def case_map_by_and_npernode(h):
+    """--map-by node deals ranks to hosts in turn; -N puts exactly N on each host (and sets
+    -n); both through the launch agent for the 127.0.0.x hosts."""
+    hosts = "localhost:2,127.0.0.2:2,127.0.0.3:2"
+    common = ["--host", hosts, "--launch-agent", h.agent]
+    done = h.run(common + ["-N", "1", h.probe, "env"], agent_env(h))
+    check(done.returncode == 0, "hilorun -N 1 failed")
+    check(values(done.stdout, "HILO_HOST") == {0: "localhost", 1: "127.0.0.2", 2: "127.0.0.3"},
+          "-N 1 did not place one rank per host")
+    check(values(done.stdout, "HILO_LOCAL_SIZE") == {r: "1" for r in range(3)},
+          "-N 1: HILO_LOCAL_SIZE is not 1")
+    done = h.run(common + ["-n", "4", "--map-by", "node", h.probe, "env"], agent_env(h))
+    check(done.returncode == 0, "hilorun --map-by node failed")
+    check(values(done.stdout, "HILO_HOST") == {0: "localhost", 1: "127.0.0.2", 2: "127.0.0.3",
+                                               3: "localhost"}, "--map-by node: wrong hosts")
+    check(values(done.stdout, "HILO_LOCAL_RANK") == {0: "0", 1: "0", 2: "0", 3: "1"},
+          "--map-by node: wrong HILO_LOCAL_RANK")
+    done = h.run(common + ["-n", "4", "--map-by", "slot", h.probe, "env"], agent_env(h))
+    check(values(done.stdout, "HILO_HOST") == {0: "localhost", 1: "localhost", 2: "127.0.0.2",
+                                               3: "127.0.0.2"}, "--map-by slot: wrong hosts")
+    done = h.run(common + ["-n", "4", "-N", "1", h.probe, "env"], agent_env(h))
+    check(done.returncode == 1, "-n 4 with -N 1 on 3 hosts must fail (exit 1)")
+    check("asked for 4 ranks but -N 1 on 3 hosts places at most 3" in done.stderr,
+          "no clear error for -n above -N times hosts")
+    done = h.run(common + ["-N", "3", h.probe, "env"], agent_env(h))
+    check(done.returncode == 1 and "-N 3: host localhost has only 2 slots" in done.stderr,
+          "-N above a host's slots must fail without --oversubscribe")
+    done = h.run(["-N", "3", h.probe, "env"])
+    check(done.returncode == 0 and len(values(done.stdout, "HILO_RANK")) == 3,
+          "-N 3 without hosts must run 3 local ranks")
+
+
+def read_file(path):
+    with open(path) as f:
+        return f.read()
+
+
+def expected_rank_output(rank, count):
+    lines = [line + "\n" for line in expected_lines(rank + 1, count)[rank * count:]]
+    return "".join(lines) + f"rank {rank} last line without newline", "".join(lines)
+
+
+def case_output_filename(h):
+    """--output-filename DIR: DIR/1/rank.N/stdout and stderr hold exactly what rank N wrote
+    (no tag), while the terminal still gets it all; --output-nocopy keeps the terminal quiet;
+    remote ranks' output lands there too."""
+    out = os.path.join(h.workdir, "out")
+    done = h.run(["-n", "3", "--tag-output", "--output-filename", out, h.probe, "lines", "50"])
+    check(done.returncode == 0, "hilorun failed")
+    check_forwarded_output(done, 3, 50, tagged=True)
+    check(sorted(os.listdir(os.path.join(out, "1"))) == ["rank.0", "rank.1", "rank.2"],
+          "not one directory per rank under DIR/1")
+    for r in range(3):
+        stdout, stderr = expected_rank_output(r, 50)
+        check(read_file(os.path.join(out, "1", f"rank.{r}", "stdout")) == stdout,
+              f"rank {r}'s stdout file differs from what it wrote")
+        check(read_file(os.path.join(out, "1", f"rank.{r}", "stderr")) == stderr,
+              f"rank {r}'s stderr file differs from what it wrote")
+
+    quiet = os.path.join(h.workdir, "quiet")
+    done = h.run(["-n", "11", "--output-filename", quiet, "--output-nocopy", "sh", "-c",
+                  'echo "out $HILO_RANK"; echo "err $HILO_RANK" >&2'])
+    check(done.returncode == 0, "hilorun failed")
+    check(done.stdout == "" and done.stderr == "", "--output-nocopy still wrote the terminal")
+    check(sorted(os.listdir(os.path.join(quiet, "1"))) == [f"rank.{r:02d}" for r in range(11)],
+          "rank directories are not zero-padded to the width of the last rank")
+    for r in range(11):
+        check(read_file(os.path.join(quiet, "1", f"rank.{r:02d}", "stdout")) == f"out {r}\n" and
+              read_file(os.path.join(quiet, "1", f"rank.{r:02d}", "stderr")) == f"err {r}\n",
+              f"rank {r}'s files are wrong")
+
+    remote = os.path.join(h.workdir, "remote")
+    done = h.run(["--hostfile", h.hostfile(REMOTE_HOSTFILE), "--launch-agent", h.agent,
+                  "--output-filename", remote, h.probe, "lines", "20"], agent_env(h))
+    check(done.returncode == 0, "hilorun failed")
+    for r in range(4):
+        stdout, _ = expected_rank_output(r, 20)
+        check(read_file(os.path.join(remote, "1", f"rank.{r}", "stdout")) == stdout,
+              f"rank {r}'s stdout file (remote: {r > 0}) differs from what it wrote")
+
+    blocker = os.path.join(h.workdir, "a-file")
+    with open(blocker, "w") as f:
+        f.write("not a directory\n")
+    done = h.run(["-n", "1", "--output-filename", blocker, h.probe, "env"])
+    check(done.returncode == 1, "an output directory that cannot be made must fail (exit 1)")
+    check(f"--output-filename: cannot create directory {blocker}/1/rank.0" in done.stderr,
+          "the error does not name the directory")
+    check(done.stdout == "", "a rank ran although its output file could not be made")
 
 
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}

@@ -7,6 +7,8 @@
 //   exit RANK CODE      rank RANK exits with CODE; the others wait to be stopped
 //   kill RANK           rank RANK kills itself with SIGKILL; the others wait to be stopped
 //   wait                every rank waits; SIGTERM/SIGINT make it print a line and exit 0
+//   affinity            the CPUs this process and a thread it starts may run on
+//                       (Cpus_allowed_list of /proc/self/status and /proc/thread-self/status)
 //   rendezvous          listen, register with HILO_COORD, check and print the table (after
 //                       $PROBE_DELAY_MS, rank 0 printing HILO_COORD first, if that is set)
 //   lose_peer           every rank starts the hilo runtime and all-reduces in a loop, ignoring
@@ -85,6 +87,26 @@ int print_environment() {
   // Ranks of one job share one token; the test compares these short fingerprints.
   std::cout << "rank " << my_rank() << " token_fingerprint=" << std::hash<std::string>{}(token)
             << "\n";
+  return 0;
+}
+
+// The Cpus_allowed_list line of a /proc status file, without its name.
+std::string allowed_list(const std::string& status_path) {
+  std::ifstream status(status_path);
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Cpus_allowed_list:", 0) == 0) {
+      return line.substr(line.find_first_not_of(" \t", std::strlen("Cpus_allowed_list:")));
+    }
+  }
+  return "<unknown>";
+}
+
+int print_affinity() {
+  std::string thread_list;
+  std::thread([&] { thread_list = allowed_list("/proc/thread-self/status"); }).join();
+  std::cout << "rank " << my_rank() << " pid=" << ::getpid() << "\n"
+            << "rank " << my_rank() << " cpus=" << allowed_list("/proc/self/status") << "\n"
+            << "rank " << my_rank() << " thread_cpus=" << thread_list << "\n";
   return 0;
 }
 
@@ -213,6 +235,7 @@ int main(int argc, char** argv) {
   ::sigaction(SIGINT, &on_signal, nullptr);
   try {
     if (mode == "env") return print_environment();
+    if (mode == "affinity") return print_affinity();
     if (mode == "lines" && argc > 2) return print_lines(std::atoi(argv[2]));
     if (mode == "wait") return wait_to_be_stopped();
     if (mode == "rendezvous") return rendezvous();
@@ -227,7 +250,7 @@ int main(int argc, char** argv) {
     std::cerr << "rank " << my_rank() << ": " << e.what() << "\n";
     return 1;
   }
-  std::cerr << "usage: launch_probe env | lines N | exit RANK CODE | kill RANK | wait | "
+  std::cerr << "usage: launch_probe env | affinity | lines N | exit RANK CODE | kill RANK | wait | "
                "rendezvous | lose_peer\n";
   return 2;
 }

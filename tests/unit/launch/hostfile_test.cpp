@@ -166,3 +166,39 @@ TEST_CASE("placement: more ranks than slots needs --oversubscribe, max_slots sti
   CHECK_THROWS_AS(place_ranks(capped, 2, true), hilo::Error);
   CHECK_THROWS_AS(place_ranks(capped, 0, false), std::invalid_argument);
 }
+
+std::vector<std::string> hosts_of(const std::vector<hilo::launch::Placement>& placements) {
+  std::vector<std::string> names;
+  for (auto& p : placements) names.push_back(p.host);
+  return names;
+}
+
+TEST_CASE("placement by node deals ranks to the hosts in turn, skipping full ones") {
+  using hilo::launch::MapBy;
+  auto placements = place_ranks(parse_host_list("a:2,b:1,c:2"), 5, {MapBy::node, {}, false});
+  CHECK(hosts_of(placements) == std::vector<std::string>{"a", "b", "c", "a", "c"});
+  CHECK(placements[3].local_rank == 1);
+  CHECK(placements[3].local_size == 2);
+  CHECK(placements[1].local_size == 1);
+  // Oversubscribed by node: the extra ranks also go round.
+  placements = place_ranks(parse_host_list("a,b"), 3, {MapBy::node, {}, true});
+  CHECK(hosts_of(placements) == std::vector<std::string>{"a", "b", "a"});
+  CHECK_THROWS_AS(place_ranks(parse_host_list("a,b"), 3, {MapBy::node, {}, false}), hilo::Error);
+}
+
+TEST_CASE("placement with -N puts exactly N ranks on each host") {
+  using hilo::launch::MapBy;
+  auto hosts = parse_host_list("a:4,b:4,c:4");
+  auto placements = place_ranks(hosts, 5, {MapBy::slot, 2, false});
+  CHECK(hosts_of(placements) == std::vector<std::string>{"a", "a", "b", "b", "c"});
+  CHECK(placements[4].local_size == 1);
+  placements = place_ranks(hosts, 5, {MapBy::node, 2, false});
+  CHECK(hosts_of(placements) == std::vector<std::string>{"a", "b", "c", "a", "b"});
+  // More ranks than N per host allows, even with --oversubscribe.
+  CHECK_THROWS_AS(place_ranks(hosts, 7, {MapBy::slot, 2, true}), hilo::Error);
+  // N above a host's slots needs --oversubscribe; above max_slots it is refused.
+  auto small = parse("a slots=1 max_slots=2\n");
+  CHECK_THROWS_AS(place_ranks(small, 2, {MapBy::slot, 2, false}), hilo::Error);
+  CHECK(place_ranks(small, 2, {MapBy::slot, 2, true}).size() == 2);
+  CHECK_THROWS_AS(place_ranks(small, 3, {MapBy::slot, 3, true}), hilo::Error);
+}
