@@ -53,11 +53,12 @@ StrangerPool::Reading StrangerPool::read(int fd) {
     return reading;
   }
   Stranger& s = it->second;
+  // Up to the hello's end, whatever is available now: its header says how long the rest is.
   char buffer[max_hello_size];
-  const std::size_t want = hello_bytes_missing(s.received.data(), s.received.size());
-  if (want > 0) {
+  for (std::size_t want; (want = hello_bytes_missing(s.received.data(), s.received.size())) > 0;) {
     ssize_t got = ::recv(fd, buffer, want, MSG_DONTWAIT);
-    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return reading;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (got < 0 && errno == EINTR) continue;
     if (got <= 0) {
       refuse(fd, "it closed the connection before completing a handshake");
       reading.state = Reading::State::closed;
