@@ -27,8 +27,6 @@ using namespace std::chrono_literals;
 // room among strangers (stranger_pool.hpp); one that holds the wrong token closes it every time.
 constexpr auto connect_retry_interval = 20ms;
 constexpr int connect_refusals_before_lost = 50;  // ~1 s
-// How long the listener rests when accept() finds no fd and no stranger to close for one.
-constexpr auto listener_rest = connect_retry_interval;
 
 struct Outgoing {
   int peer = 0;
@@ -87,9 +85,17 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
     o.peer = peer;
     outgoing.push_back(std::move(o));
   }
+  // Incoming connections are strangers until their hello proves them a lower rank of this job.
+  StrangerPool strangers(log);
   auto start = [&](Outgoing& o) {
     const auto& address = plan.table[static_cast<std::size_t>(o.peer)];
     o.fd = start_connect(address.ip, address.port);
+    // Out of fds: a connection to a peer comes before any stranger.
+    while (!o.fd && strangers.make_room()) o.fd = start_connect(address.ip, address.port);
+    if (!o.fd)
+      throw Error("hilo tcp: rank " + std::to_string(me) +
+                  " has no file descriptor left to connect to " + describe_peer(address) +
+                  " (raise `ulimit -n`)");
     o.phase = Outgoing::Phase::connecting;
     o.received.clear();
   };
@@ -101,8 +107,6 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
     o.retry_at = Clock::now() + connect_retry_interval;
   };
 
-  // Incoming connections are strangers until their hello proves them a lower rank of this job.
-  StrangerPool strangers(log);
   Clock::time_point listener_rests_until{};
   bool ran_out_of_fds = false;
   auto judge_stranger = [&](int fd) {
@@ -215,7 +219,7 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
         StrangerPool::Accepted accepted = strangers.accept_from(listener.fd.get(), Clock::now());
         if (accepted.out_of_fds) {
           ran_out_of_fds = true;
-          listener_rests_until = Clock::now() + listener_rest;
+          listener_rests_until = Clock::now() + StrangerPool::listener_rest;
         }
         for (int fd : accepted.fds) judge_stranger(fd);
       });

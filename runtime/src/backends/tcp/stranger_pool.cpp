@@ -90,6 +90,7 @@ void StrangerPool::refuse(int fd, const std::string& why) {
   auto it = strangers_.find(fd);
   if (it == strangers_.end()) return;
   log_.reject(it->second.remote_ip, why);
+  if (before_closing_) before_closing_(fd);
   strangers_.erase(it);  // closes it
 }
 
@@ -115,6 +116,10 @@ std::vector<int> StrangerPool::fds() const {
   out.reserve(strangers_.size());
   for (const auto& [fd, s] : strangers_) out.push_back(fd);
   return out;
+}
+
+bool StrangerPool::make_room() {
+  return evict_oldest("this rank needs its file descriptor for a connection to a peer");
 }
 
 bool StrangerPool::evict_oldest(const std::string& why) {

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -40,6 +41,8 @@ class StrangerPool {
   // A real rank's hello follows its connect at once; this only bounds how long an idle
   // connection holds a slot, and is well below any sensible HILO_TIMEOUT.
   static constexpr std::chrono::seconds default_window{5};
+  // How long a listener rests after accept_from() reported out_of_fds, before it is polled again.
+  static constexpr std::chrono::milliseconds listener_rest{20};
 
   explicit StrangerPool(RejectionLog& log, std::size_t capacity = default_capacity,
                         Clock::duration window = default_window);
@@ -63,8 +66,16 @@ class StrangerPool {
   };
   Reading read(int fd);
 
+  // Called with each stranger's fd just before the pool closes it (an epoll owner unregisters
+  // it there: a closed fd leaves an epoll set only once no duplicate of it is left open).
+  void call_before_closing(std::function<void(int)> hook) { before_closing_ = std::move(hook); }
+
   UniqueFd take(int fd);                        // it is a peer: leaves the pool, unlogged
   void refuse(int fd, const std::string& why);  // closes it, logging why
+
+  // Closes the oldest stranger, to free its fd for a connection of the owner's own (a peer
+  // comes before any stranger); false when no stranger is held.
+  bool make_room();
 
   // Closes every stranger whose window has passed by `now`.
   void expire(Clock::time_point now);
@@ -92,6 +103,7 @@ class StrangerPool {
   Clock::duration window_;
   std::uint64_t next_serial_ = 0;
   std::map<int, Stranger> strangers_;  // by fd
+  std::function<void(int)> before_closing_;
 };
 
 }  // namespace hilo::tcp
