@@ -344,6 +344,8 @@ def case_strangers_during_setup(h):
     ready = [l for l in job.stdout if re.match(r"^rank \d+ pid \d+ ready$", l)]
     check(len(ready) == 3, f"{len(ready)} of 3 ranks came up")
     check(answered == 0, f"{answered} of the idle connections got an answer")
+    refusals = [l for l in job.stderr if "refused a connection from 127.0.0.1" in l]
+    check(len(refusals) == 1, f"expected one logged refusal (once per address), saw {len(refusals)}")
     # How long is for the reader, not an assertion: rank 0 slept 2 s of it on purpose.
     print(f"the job started and ended {took:.1f} s after the idle connections were open; "
           f"none of them was answered")
