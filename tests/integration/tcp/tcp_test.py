@@ -10,6 +10,7 @@ so a hang is a failure, never a stuck ctest.
 import argparse
 import os
 import re
+import resource
 import secrets
 import signal
 import socket
@@ -43,13 +44,18 @@ def is_alive(pid):
 class Job:
     """A running hilorun whose output is collected line by line as it comes."""
 
-    def __init__(self, command, env_extra=None):
+    def __init__(self, command, env_extra=None, max_fds=None):
         env = dict(os.environ)
         env.update(env_extra or {})
-        print("$ " + " ".join(command), flush=True)
+        print("$ " + (f"(ulimit -n {max_fds}) " if max_fds else "") + " ".join(command), flush=True)
+
+        def limit_fds():  # in the child only: hilorun and its ranks
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
+
         self.started = time.monotonic()
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, env=env, start_new_session=True)
+                                        text=True, env=env, start_new_session=True,
+                                        preexec_fn=limit_fds if max_fds else None)
         self.stdout, self.stderr = [], []
         self.changed = threading.Condition()
         self.readers = [threading.Thread(target=self._collect, args=(stream, lines), daemon=True)
@@ -110,10 +116,11 @@ class Harness:
         self.hilorun, self.probe, self.workdir, self.mpirun = hilorun, probe, workdir, mpirun
         self.jobs = []
 
-    def start(self, ranks, args, env_extra=None, hilorun_flags=()):
+    def start(self, ranks, args, env_extra=None, hilorun_flags=(), max_fds=None):
         env = {"HILO_TIMEOUT": "20"}
         env.update(env_extra or {})
-        job = Job([self.hilorun, "-n", str(ranks), *hilorun_flags, self.probe, *args], env)
+        job = Job([self.hilorun, "-n", str(ranks), *hilorun_flags, self.probe, *args], env,
+                  max_fds)
         self.jobs.append(job)
         return job
 
@@ -325,6 +332,56 @@ def case_bad_input(h):
     check("collectives ok: sum 3 over 3 ranks" in job.stdout, "the job's result is missing or wrong")
     refusals = [l for l in job.stderr if "refused a connection from 127.0.0.1" in l]
     check(len(refusals) == 1, f"expected one logged refusal (once per address), saw {len(refusals)}")
+
+
+def listening_port_when_up(pid, limit=10):
+    """The port of `pid`'s listener, waiting up to `limit` seconds for it to be opened."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            return listening_port_of(pid)
+        except Failure:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
+def case_strangers_during_setup(h):
+    # Idle connections that never send a byte, 4x the fds a rank may open (ulimit -n 100),
+    # queued at rank 2's listener before connection setup starts (rank 0 starts its runtime
+    # 2 s late, so ranks 1 and 2 wait in the rendezvous with their listeners up). Setup must
+    # cap and age them so that ranks 0 and 1 still get through, and must answer none of them.
+    max_fds, strangers = 100, 400
+    job = h.start(3, ["slow_start", "0", "2"], {"HILO_TIMEOUT": "15"}, max_fds=max_fds)
+    pids = pids_of(job, 3, "starting")
+    port = listening_port_when_up(pids[2])
+    idle = []
+    try:
+        for _ in range(strangers):
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        connected_at = time.monotonic()
+        print(f"{strangers} idle connections open to rank 2's listener (port {port})", flush=True)
+        code = job.finish()
+        took = time.monotonic() - connected_at
+        answered = 0
+        for s in idle:
+            s.setblocking(False)
+            try:
+                answered += len(s.recv(1)) > 0
+            except (BlockingIOError, ConnectionResetError):
+                pass
+    finally:
+        for s in idle:
+            s.close()
+    check(code == 0, f"the job failed with {strangers} idle connections at a listener (exit {code})")
+    ready = [l for l in job.stdout if re.match(r"^rank \d+ pid \d+ ready$", l)]
+    check(len(ready) == 3, f"{len(ready)} of 3 ranks came up")
+    check(answered == 0, f"{answered} of the idle connections got an answer")
+    refusals = [l for l in job.stderr if "refused a connection from 127.0.0.1" in l]
+    check(len(refusals) == 1, f"expected one logged refusal (once per address), saw {len(refusals)}")
+    # How long is for the reader, not an assertion: rank 0 slept 2 s of it on purpose.
+    print(f"the job started and ended {took:.1f} s after the idle connections were open; "
+          f"none of them was answered")
 
 
 def case_soak(h):

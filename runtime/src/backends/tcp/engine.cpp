@@ -35,8 +35,6 @@ constexpr std::size_t direct_read_threshold = 16 * 1024;
 // Bytes one connection may read per turn before the others get theirs (fairness).
 constexpr std::size_t read_budget = 8 * 1024 * 1024;
 constexpr int max_frames_per_write = 32;
-constexpr std::size_t max_strangers = 64;
-constexpr auto stranger_window = std::chrono::seconds(10);
 // A receiving thread polls without yielding the core for this long (see poll_until), when its
 // host has a core for each of its ranks.
 constexpr auto hard_spin = std::chrono::microseconds(10);
@@ -344,9 +342,12 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
       hard_spin_(hard_spin_for(config_)),
       probe_word_(random_word()),
       listener_(std::move(listener)),
-      log_(std::move(log)) {
+      log_(log ? std::move(log) : std::make_unique<RejectionLog>("hilo tcp")),
+      strangers_(*log_) {
   epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) launch::throw_errno("hilo tcp: epoll_create1");
+  strangers_.call_before_closing(
+      [this](int fd) { ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); });
   wake_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake_) launch::throw_errno("hilo tcp: eventfd");
   auto watch = [&](int fd, std::uint64_t tag) {
@@ -1076,48 +1077,40 @@ void Engine::fail_open_transfers(Peer& peer, const std::exception_ptr& error) {
 // ---- connections that arrive after setup: never trusted, always closed
 
 void Engine::accept_strangers() {
-  for (;;) {
-    int fd = ::accept4(listener_.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
-    UniqueFd owned(fd);
-    std::string ip = remote_ip_of(fd);
-    if (strangers_.size() >= max_strangers) {
-      log_->reject(ip, "too many unauthenticated connections at once");
-      continue;
-    }
+  StrangerPool::Accepted accepted = strangers_.accept_from(listener_.fd.get(), Clock::now());
+  for (int fd : accepted.fds) {
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.u64 = stranger_tag | static_cast<std::uint32_t>(fd);
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) continue;
-    strangers_[fd] = Stranger{std::move(owned), ip, {}, Clock::now() + stranger_window};
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0)
+      strangers_.refuse(fd, launch::errno_message("watching it failed", errno));
+    else
+      read_stranger(fd);  // a hello may be in already
+  }
+  if (accepted.out_of_fds && !listener_rests_until_) {
+    epoll_event event{};  // no events: stays registered, reports nothing
+    event.data.u64 = listener_tag;
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener_.fd.get(), &event);
+    listener_rests_until_ = Clock::now() + StrangerPool::listener_rest;
   }
 }
 
-void Engine::drop_stranger(int fd, const std::string& why) {
-  auto it = strangers_.find(fd);
-  if (it == strangers_.end()) return;
-  log_->reject(it->second.remote_ip, why);
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-  strangers_.erase(it);
+void Engine::wake_listener_if_rested(Clock::time_point now) {
+  if (!listener_rests_until_ || now < *listener_rests_until_) return;
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.u64 = listener_tag;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener_.fd.get(), &event);
+  listener_rests_until_.reset();
 }
 
 void Engine::read_stranger(int fd) {
-  auto it = strangers_.find(fd);
-  if (it == strangers_.end()) return;
-  Stranger& s = it->second;
-  char buffer[max_hello_size];
-  ssize_t got = ::recv(
-      fd, buffer,
-      std::max<std::size_t>(hello_bytes_missing(s.received.data(), s.received.size()), 1), 0);
-  if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  if (got <= 0) return drop_stranger(fd, "it closed the connection before completing a handshake");
-  s.received.append(buffer, static_cast<std::size_t>(got));
-  HelloParse parse = parse_hello(s.received.data(), s.received.size());
-  if (parse.result == HelloParse::Result::need_more) return;
-  if (parse.result == HelloParse::Result::malformed) return drop_stranger(fd, parse.why);
-  if (auto problem = hello_problem(parse.hello, config_.token, size()))
-    return drop_stranger(fd, *problem);
-  drop_stranger(fd, "rank " + std::to_string(parse.hello.rank) +
+  StrangerPool::Reading reading = strangers_.read(fd);
+  if (reading.state != StrangerPool::Reading::State::hello) return;
+  if (auto problem = hello_problem(reading.hello, config_.token, size()))
+    return strangers_.refuse(fd, *problem);
+  strangers_.refuse(fd,
+                    "rank " + std::to_string(reading.hello.rank) +
                         " is already connected (a duplicate rank, or a connection after setup)");
 }
 
@@ -1228,10 +1221,11 @@ void Engine::progress_loop() {
       timeout = 0;
     } else {
       std::lock_guard lock(progress_mutex_);
-      if (!strangers_.empty()) {
-        auto nearest = Clock::time_point::max();
-        for (const auto& [fd, s] : strangers_) nearest = std::min(nearest, s.give_up_at);
-        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(nearest - Clock::now());
+      auto nearest = strangers_.next_expiry();
+      if (listener_rests_until_ && (!nearest || *listener_rests_until_ < *nearest))
+        nearest = listener_rests_until_;
+      if (nearest) {
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*nearest - Clock::now());
         timeout = static_cast<int>(std::clamp<long>(wait.count() + 1, 0, 60000));
       }
     }
@@ -1243,12 +1237,8 @@ void Engine::progress_loop() {
         last_activity = now;
         handle_events(events, ready);
       }
-      for (auto it = strangers_.begin(); it != strangers_.end();) {
-        int fd = (it++)->first;
-        if (now >= strangers_[fd].give_up_at)
-          drop_stranger(
-              fd, "no complete handshake within " + std::to_string(stranger_window.count()) + " s");
-      }
+      strangers_.expire(now);
+      wake_listener_if_rested(now);
     }
     spinning = config_.spin_window.count() > 0 && now - last_activity < config_.spin_window;
     if (spinning && ready <= 0) std::this_thread::yield();

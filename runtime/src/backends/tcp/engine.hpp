@@ -54,6 +54,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -63,6 +64,7 @@
 
 #include "backends/tcp/frame.hpp"
 #include "backends/tcp/socket.hpp"
+#include "backends/tcp/stranger_pool.hpp"
 #include "comm/mailbox.hpp"
 #include "hilo/comm/transport.hpp"
 #include "launch/rendezvous.hpp"
@@ -158,7 +160,8 @@ class Engine {
   void complete_frames_locked(Peer& peer, std::size_t written);
   void accept_strangers();
   void read_stranger(int fd);
-  void drop_stranger(int fd, const std::string& why);
+  // Polls the listener again once its rest is over; the caller holds progress_mutex_.
+  void wake_listener_if_rested(std::chrono::steady_clock::time_point now);
   detail::Mailbox& mailbox_for_frame(Peer& peer, std::uint64_t context);
   // Every send to `peer` still pending fails with `error`; the caller holds its send_mutex.
   void fail_sends_locked(Peer& peer, const std::exception_ptr& error);
@@ -207,13 +210,11 @@ class Engine {
   std::vector<std::pair<int, std::exception_ptr>> finished_;  // world rank, what to raise
   std::exception_ptr lost_;                                   // the first peer lost
 
-  struct Stranger {
-    UniqueFd fd;
-    std::string remote_ip;
-    std::string received;
-    std::chrono::steady_clock::time_point give_up_at;
-  };
-  std::map<int, Stranger> strangers_;  // under progress_mutex_
+  // Connections to the listener after setup: never trusted, always closed (stranger_pool.hpp).
+  StrangerPool strangers_;  // under progress_mutex_
+  // While accept() finds no fd, the listener is left out of epoll until then (else it would
+  // report readable again at once, and the progress thread would spin).
+  std::optional<std::chrono::steady_clock::time_point> listener_rests_until_;  // progress_mutex_
 
   // Held by whichever thread is handling socket events: the progress thread, or a user thread
   // polling for its own receive. It guards every Peer's receive side, strangers_ and log_.

@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "backends/tcp/handshake.hpp"
+#include "backends/tcp/stranger_pool.hpp"
 #include "hilo/errors.hpp"
 #include "launch/system_error.hpp"
 
@@ -21,11 +22,11 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 // A refused connect to a rank that registered (so its listener was up) means it has gone; a few
-// retries cover a listener whose accept queue was momentarily full.
+// retries cover a listener whose accept queue was momentarily full. A connection the peer closes
+// before answering the hello is retried the same way: the peer may have had to close it to make
+// room among strangers (stranger_pool.hpp); one that holds the wrong token closes it every time.
 constexpr auto connect_retry_interval = 20ms;
 constexpr int connect_refusals_before_lost = 50;  // ~1 s
-// An incoming connection must deliver its hello within this window or it is dropped.
-constexpr auto incoming_window = 10s;
 
 struct Outgoing {
   int peer = 0;
@@ -34,13 +35,6 @@ struct Outgoing {
   Clock::time_point retry_at{};
   int refusals = 0;
   std::string received;
-};
-
-struct Incoming {
-  UniqueFd fd;
-  std::string remote_ip;
-  std::string received;
-  Clock::time_point give_up_at{};
 };
 
 // Small hellos go out in one call on a fresh socket; a short write there means the socket is
@@ -91,15 +85,50 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
     o.peer = peer;
     outgoing.push_back(std::move(o));
   }
+  // Incoming connections are strangers until their hello proves them a lower rank of this job.
+  StrangerPool strangers(log);
   auto start = [&](Outgoing& o) {
     const auto& address = plan.table[static_cast<std::size_t>(o.peer)];
     o.fd = start_connect(address.ip, address.port);
+    // Out of fds: a connection to a peer comes before any stranger.
+    while (!o.fd && strangers.make_room()) o.fd = start_connect(address.ip, address.port);
+    if (!o.fd)
+      throw Error("hilo tcp: rank " + std::to_string(me) +
+                  " has no file descriptor left to connect to " + describe_peer(address) +
+                  " (raise `ulimit -n`)");
     o.phase = Outgoing::Phase::connecting;
     o.received.clear();
   };
   for (auto& o : outgoing) start(o);
-  std::vector<Incoming> incoming;
-  std::vector<Incoming> accepted;  // joins `incoming` after a round, whose handlers refer into it
+  auto retry_later = [&](Outgoing& o, const char* what) {
+    if (++o.refusals >= connect_refusals_before_lost) throw lost(o.peer, what);
+    o.fd.reset();
+    o.phase = Outgoing::Phase::waiting_to_retry;
+    o.retry_at = Clock::now() + connect_retry_interval;
+  };
+
+  Clock::time_point listener_rests_until{};
+  bool ran_out_of_fds = false;
+  auto judge_stranger = [&](int fd) {
+    StrangerPool::Reading reading = strangers.read(fd);
+    if (reading.state != StrangerPool::Reading::State::hello) return;
+    const int peer = reading.hello.rank;
+    std::string why;
+    if (auto problem = hello_problem(reading.hello, plan.token, size))
+      why = *problem;
+    else if (peer >= me)
+      why = "rank " + std::to_string(peer) + " must not connect to rank " + std::to_string(me) +
+            " (lower ranks connect to higher ones)";
+    else if (connected[static_cast<std::size_t>(peer)])
+      why = "rank " + std::to_string(peer) + " is already connected (a duplicate rank)";
+    if (!why.empty()) return strangers.refuse(fd, why);
+    UniqueFd socket = strangers.take(fd);
+    tune_peer_socket(socket.get());
+    // If it went away, the peer sees the connection close unanswered and connects again.
+    if (!send_hello(socket.get(), my_hello)) return;
+    connected[static_cast<std::size_t>(peer)] = std::move(socket);
+    --missing;
+  };
 
   std::vector<pollfd> polled;
   std::vector<std::function<void(short)>> handlers;
@@ -113,21 +142,13 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
                    describe_peer(plan.table[static_cast<std::size_t>(peer)]);
       throw Timeout("hilo tcp: rank " + std::to_string(me) +
                     " could not connect to every rank in time; still missing: " + names +
-                    " (are they running? is HILO_TIMEOUT long enough?)");
+                    (ran_out_of_fds ? " (this rank ran out of file descriptors accepting "
+                                      "connections: raise `ulimit -n`)"
+                                    : " (are they running? is HILO_TIMEOUT long enough?)"));
     }
     polled.clear();
     handlers.clear();
     auto next_wake = plan.deadline.is_never() ? now + 1s : std::min(plan.deadline.at, now + 1s);
-
-    polled.push_back({listener.fd.get(), POLLIN, 0});
-    handlers.emplace_back([&](short) {
-      for (;;) {
-        int fd = ::accept4(listener.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) return;
-        Incoming in{UniqueFd(fd), remote_ip_of(fd), {}, Clock::now() + incoming_window};
-        accepted.push_back(std::move(in));
-      }
-    });
 
     for (auto& o : outgoing) {
       if (o.phase == Outgoing::Phase::done) continue;
@@ -141,35 +162,28 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
       }
       short events = o.phase == Outgoing::Phase::connecting ? POLLOUT : POLLIN;
       polled.push_back({o.fd.get(), events, 0});
-      handlers.emplace_back([&, &o = o](short revents) {
+      handlers.emplace_back([&, &o = o](short) {
         const auto& address = plan.table[static_cast<std::size_t>(o.peer)];
         if (o.phase == Outgoing::Phase::connecting) {
           int error = 0;
           socklen_t length = sizeof error;
           ::getsockopt(o.fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
-          if (error == ECONNREFUSED || error == ETIMEDOUT || error == EHOSTUNREACH) {
-            if (++o.refusals >= connect_refusals_before_lost)
-              throw lost(o.peer, "refuses connections although it registered: it has exited");
-            o.fd.reset();
-            o.phase = Outgoing::Phase::waiting_to_retry;
-            o.retry_at = Clock::now() + connect_retry_interval;
-            return;
-          }
+          if (error == ECONNREFUSED || error == ETIMEDOUT || error == EHOSTUNREACH)
+            return retry_later(o, "refuses connections although it registered: it has exited");
           if (error != 0)
             throw Error(launch::errno_message(
                 "hilo tcp: rank " + std::to_string(me) + " connecting to " + describe_peer(address),
                 error));
           tune_peer_socket(o.fd.get());
           if (!send_hello(o.fd.get(), my_hello))
-            throw lost(o.peer, "dropped the connection before the handshake");
+            return retry_later(o, "keeps dropping the connection before the handshake");
           o.phase = Outgoing::Phase::awaiting_hello;
           return;
         }
-        (void)revents;
         if (!read_some(o.fd.get(), o.received))
-          throw lost(o.peer,
-                     "closed the connection during the handshake (it exited, or it "
-                     "does not hold this job's token)");
+          return retry_later(o,
+                             "closed the connection during the handshake (it exited, or it "
+                             "does not hold this job's token)");
         HelloParse parse = parse_hello(o.received.data(), o.received.size());
         if (parse.result == HelloParse::Result::need_more) return;
         std::string why = parse.why;
@@ -190,42 +204,27 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
       });
     }
 
-    for (auto& in : incoming) {
-      if (!in.fd) continue;
-      next_wake = std::min(next_wake, in.give_up_at);
-      polled.push_back({in.fd.get(), POLLIN, 0});
-      handlers.emplace_back([&, &in = in](short) {
-        if (!read_some(in.fd.get(), in.received)) {
-          log.reject(in.remote_ip, "it closed the connection before completing a handshake");
-          in.fd.reset();
-          return;
+    if (auto expiry = strangers.next_expiry()) next_wake = std::min(next_wake, *expiry);
+    for (int fd : strangers.fds()) {
+      polled.push_back({fd, POLLIN, 0});
+      handlers.emplace_back([&, fd](short) { judge_stranger(fd); });
+    }
+
+    // The listener comes last: accepting may close strangers polled above to make room, and
+    // their handlers have run by then. Each newly accepted connection is read at once, so a
+    // peer whose hello is already in is taken before more arrivals can push it out.
+    if (now >= listener_rests_until) {
+      polled.push_back({listener.fd.get(), POLLIN, 0});
+      handlers.emplace_back([&](short) {
+        StrangerPool::Accepted accepted = strangers.accept_from(listener.fd.get(), Clock::now());
+        if (accepted.out_of_fds) {
+          ran_out_of_fds = true;
+          listener_rests_until = Clock::now() + StrangerPool::listener_rest;
         }
-        HelloParse parse = parse_hello(in.received.data(), in.received.size());
-        if (parse.result == HelloParse::Result::need_more) return;
-        std::string why = parse.why;
-        int peer = parse.hello.rank;
-        if (parse.result == HelloParse::Result::complete) {
-          if (auto problem = hello_problem(parse.hello, plan.token, size))
-            why = *problem;
-          else if (peer >= me)
-            why = "rank " + std::to_string(peer) + " must not connect to rank " +
-                  std::to_string(me) + " (lower ranks connect to higher ones)";
-          else if (connected[static_cast<std::size_t>(peer)])
-            why = "rank " + std::to_string(peer) + " is already connected (a duplicate rank)";
-        }
-        if (!why.empty()) {
-          log.reject(in.remote_ip, why);
-          in.fd.reset();
-          return;
-        }
-        tune_peer_socket(in.fd.get());
-        if (!send_hello(in.fd.get(), my_hello)) {
-          in.fd.reset();  // it went away; a real peer retries by failing loudly on its side
-          return;
-        }
-        connected[static_cast<std::size_t>(peer)] = std::move(in.fd);
-        --missing;
+        for (int fd : accepted.fds) judge_stranger(fd);
       });
+    } else {
+      next_wake = std::min(next_wake, listener_rests_until);
     }
 
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_wake - now).count();
@@ -233,16 +232,7 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
     if (ready < 0 && errno != EINTR) launch::throw_errno("hilo tcp: poll during connection setup");
     for (std::size_t i = 0; i < polled.size() && ready > 0; ++i)
       if (polled[i].revents != 0) handlers[i](polled[i].revents);
-
-    for (auto& in : accepted) incoming.push_back(std::move(in));
-    accepted.clear();
-    const auto after = Clock::now();
-    for (auto& in : incoming)
-      if (in.fd && after >= in.give_up_at) {
-        log.reject(in.remote_ip, "no complete handshake within 10 s");
-        in.fd.reset();
-      }
-    std::erase_if(incoming, [](const Incoming& in) { return !in.fd; });
+    strangers.expire(Clock::now());
   }
   return connected;
 }

@@ -19,7 +19,9 @@
 //                                       hilorun (2016 connections) starts, barriers, reduces
 //                                       and exits in 2.0-2.4 s (integration.tcp.scale).
 //                                       File descriptors: p-1 per rank plus the listener
-//                                       (raise `ulimit -n` beyond ~1000 ranks).
+//                                       (raise `ulimit -n` beyond ~1000 ranks), plus up to 64
+//                                       strangers (stranger_pool.hpp), which give theirs up
+//                                       whenever the rank needs one for a peer.
 // Both are one-time costs at start-up; after them a message costs one frame on an open socket.
 #pragma once
 
@@ -39,8 +41,10 @@ struct MeshPlan {
   Deadline deadline;
 };
 
-// Returns one connected, handshaken socket per rank (an invalid fd at index `rank`). Refused
-// connections are logged through `log` and do not disturb the setup. Throws hilo::Timeout naming
+// Returns one connected, handshaken socket per rank (an invalid fd at index `rank`). Incoming
+// connections are strangers (stranger_pool.hpp: capped, closed when silent for a few seconds)
+// until a hello proves them a lower rank; refused ones are logged through `log` and do not
+// disturb the setup, however many there are. Throws hilo::Timeout naming
 // the ranks (and hosts) still missing at the deadline, hilo::PeerLost when a peer is found dead
 // (its listener refuses connections, or it closes the connection), hilo::Error when the process
 // at a peer's address fails the handshake (another job on a reused port).

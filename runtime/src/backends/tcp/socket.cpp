@@ -88,6 +88,7 @@ void tune_peer_socket(int fd) {
 UniqueFd start_connect(const std::string& ip, std::uint16_t port) {
   sockaddr_in address = ipv4_address(ip, port);
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd && (errno == EMFILE || errno == ENFILE)) return fd;
   if (!fd) launch::throw_errno("hilo tcp: creating a socket");
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 &&
       errno != EINPROGRESS)

@@ -30,6 +30,8 @@ Listener listen_on(const std::string& ip, PortRange ports);
 void tune_peer_socket(int fd);
 
 // Starts a nonblocking connect to ip:port; the caller polls for POLLOUT and checks SO_ERROR.
+// Returns an invalid fd when this process has no file descriptor left (EMFILE, ENFILE), so the
+// caller may free one and try again; throws hilo::Error on any other failure.
 UniqueFd start_connect(const std::string& ip, std::uint16_t port);
 
 // The IP of the far end of a connected socket ("?" if unknown), for log lines.
