@@ -273,8 +273,11 @@ class Communicator {
 
   // ---- new communicators. Their messages never mix with this one's.
   // Ranks passing the same color (>= 0) form one communicator, ordered by key, then by rank here.
-  Communicator split(int color, int key);
-  Communicator dup();
+  // Both are collective over this communicator and bounded like every blocking call: a rank that
+  // passes a negative color raises hilo::Error at once and never joins, so the others raise
+  // hilo::Timeout when the limit runs out (and wait forever without one).
+  Communicator split(int color, int key, TimeLimit limit = {});
+  Communicator dup(TimeLimit limit = {});
 
 #if defined(HILO_WITH_MPI)
   // The MPI_Comm behind this communicator (mpi backend only; hilo::Error otherwise).

@@ -127,9 +127,12 @@ class Transport {
   // including this rank), identified by `context`, a number every member computed the same way.
   // Its messages never mix with this communicator's.
   virtual std::unique_ptr<Transport> derive(std::uint64_t context, std::vector<int> members) = 0;
-  // Backends with their own split/dup (MPI) return non-null; others get the generic one.
-  virtual std::unique_ptr<Transport> native_split(int /*color*/, int /*key*/) { return nullptr; }
-  virtual std::unique_ptr<Transport> native_dup() { return nullptr; }
+  // Backends with their own split/dup (MPI) return non-null; others get the generic one. Both are
+  // collective: a rank that is not there by `deadline` makes them raise hilo::Timeout.
+  virtual std::unique_ptr<Transport> native_split(int /*color*/, int /*key*/, Deadline) {
+    return nullptr;
+  }
+  virtual std::unique_ptr<Transport> native_dup(Deadline) { return nullptr; }
   virtual std::uint64_t context() const = 0;
 
   // The channel for hilo's own collective traffic on this communicator: the same ranks, a
