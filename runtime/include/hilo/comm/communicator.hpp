@@ -69,6 +69,13 @@ class Communicator {
     detail::send_value(*transport_, dest, tag, value, deadline(limit));
   }
 
+  // What a receive checks against the message it matches, raising hilo::Error on a mismatch:
+  //  - its size: exactly that of a fixed-size value (int, struct, std::array) or span; a whole
+  //    number of elements for a vector or string; an archive must decode;
+  //  - on local and tcp, also its element type (a vector<double> received as vector<long long>).
+  //    MPI messages carry no type, so the mpi backend checks the size only: a message of the same
+  //    size and another element type arrives with its bits unchanged (8 bytes of double read as
+  //    long long), as in a plain MPI program.
   template <class T>
   T recv(int source, int tag, TimeLimit limit = {}) {
     T value{};
@@ -84,8 +91,9 @@ class Communicator {
   }
 
   // Receives exactly out.size() elements into memory the caller owns: no allocation, and over
-  // MPI one MPI_Recv into it, as a hand-written MPI program would. A message of another length or
-  // element type is a hilo::Error (local and tcp keep it queued; MPI has consumed it).
+  // MPI one MPI_Recv into it, as a hand-written MPI program would. A message of another length is
+  // a hilo::Error, and so is one of another element type on local and tcp (see recv above: the
+  // mpi backend checks the size only); local and tcp keep the message queued, MPI has consumed it.
   template <class E, std::size_t N>
   Status recv(int source, int tag, std::span<E, N> out, TimeLimit limit = {}) {
     check_peer("recv", source, true);

@@ -28,6 +28,28 @@ Error wrong_size(const std::string& call, std::size_t got, std::size_t expected)
                " bytes, the receiver expects exactly " + std::to_string(expected));
 }
 
+// The error of a receive of known size that MPI reported (rc): a message larger than the receive
+// is MPI_ERR_TRUNCATE, said in the words of wrong_size (MPI does not tell the message's size).
+[[noreturn]] void throw_fixed_receive_error(int rc, const std::string& call, std::size_t expected) {
+  int error_class = MPI_SUCCESS;
+  MPI_Error_class(rc, &error_class);
+  if (error_class == MPI_ERR_TRUNCATE)
+    throw Error("hilo: " + call + ": the message is larger than the " + std::to_string(expected) +
+                " bytes the receiver expects (MPI has consumed it)");
+  mpi::fail(rc, call.c_str());
+}
+
+// A receive of known size, for mpi::wait_until's errors: its check() (found by argument-dependent
+// lookup) says a truncation in the receiver's terms. (MPI_Wait does not report the error in the
+// status, so it cannot be read afterwards.)
+struct FixedReceiveCall {
+  const mpi::CallSite& site;
+  std::size_t expected;
+};
+void check(int rc, const FixedReceiveCall& call) {
+  if (rc != MPI_SUCCESS) throw_fixed_receive_error(rc, call.site.text(), call.expected);
+}
+
 std::string seconds_text(Deadline::Clock::duration d) {
   char text[32];
   std::snprintf(text, sizeof text, "%.3f s", std::chrono::duration<double>(d).count());
@@ -82,13 +104,14 @@ class FixedReceive final : public Operation, public PooledOperation {
   bool test() override {
     if (request_ == MPI_REQUEST_NULL) return true;
     int done = 0;
-    mpi::check(MPI_Test(&request_, &done, &status_), what_);
+    const int rc = MPI_Test(&request_, &done, &status_);
+    if (rc != MPI_SUCCESS) throw_fixed_receive_error(rc, what_.text(), expected_);
     if (done) check_size();
     return done != 0;
   }
   Status wait(Deadline deadline) override {
     if (request_ != MPI_REQUEST_NULL) {
-      if (!mpi::wait_until(request_, status_, deadline, what_))
+      if (!mpi::wait_until(request_, status_, deadline, FixedReceiveCall{what_, expected_}))
         throw Timeout("hilo: " + what_.text() + ": no message in time");
       check_size();
     }
@@ -249,12 +272,7 @@ Status MpiTransport::recv(int source, int tag, const Sink& sink, Deadline deadli
 
 void MpiTransport::throw_fixed_receive_failed(int rc, const MPI_Status& status,
                                               std::size_t expected, int source, int tag) const {
-  int error_class = MPI_SUCCESS;
-  if (rc != MPI_SUCCESS) MPI_Error_class(rc, &error_class);
-  if (error_class == MPI_ERR_TRUNCATE)
-    throw Error("hilo: " + describe("recv", source, tag) + ": the message is larger than the " +
-                std::to_string(expected) + " bytes the receiver expects (MPI has consumed it)");
-  if (rc != MPI_SUCCESS) mpi::check(rc, describe("recv", source, tag));
+  if (rc != MPI_SUCCESS) throw_fixed_receive_error(rc, describe("recv", source, tag), expected);
   throw wrong_size(describe("recv", source, tag), mpi::bytes_of(status), expected);
 }
 
