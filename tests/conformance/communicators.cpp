@@ -31,3 +31,20 @@ CONFORMANCE_CASE("nested split of a dup, collectives interleaved with the parent
   EXPECT(d.all_reduce(1, std::plus<>{}) == c.size());
   EXPECT(c.all_reduce(2, std::plus<>{}) == 2 * c.size());
 }
+
+CONFORMANCE_CASE(
+    "split with an invalid colour on one rank: it raises at once, the others time out") {
+  using namespace std::chrono_literals;
+  // On a copy: the ranks that time out leave the communicator unusable (MPI cannot withdraw a
+  // collective), and the driver still needs c.
+  hilo::Communicator d = c.dup();
+  d.set_default_timeout(300ms);  // what HILO_TIMEOUT sets
+  const int bad = c.size() - 1;
+  if (c.rank() == bad) {
+    auto m = EXPECT_THROWS_AS(hilo::Error, d.split(-1, 0));
+    EXPECT(conformance::contains(m, "negative"));
+  } else {
+    auto m = EXPECT_THROWS_AS(hilo::Timeout, d.split(0, c.rank()));
+    EXPECT(conformance::contains(m, "split on rank " + std::to_string(c.rank())));
+  }
+}

@@ -1,5 +1,8 @@
 // Wrong input is a hilo::Error naming what was wrong; a timed wait is a hilo::Timeout.
+#include <array>
+#include <bit>
 #include <chrono>
+#include <span>
 
 #include "harness.hpp"
 
@@ -83,5 +86,39 @@ CONFORMANCE_CASE("timeouts fire, not early, and name the operation, peer and tag
   c.barrier();
   c.send(right(c), 77, 5);
   EXPECT(c.recv<int>(left(c), 77, hilo::within(30s)) == 5);
+  c.barrier();
+}
+
+CONFORMANCE_CASE("every receive checks the size; local and tcp the element type too") {
+  // What communicator.hpp promises for each backend. MPI messages carry no type (and hilo adds
+  // no header, so plain MPI programs interoperate): the mpi backend checks the size only.
+  const bool typed = c.backend_name() != "mpi";
+  c.send(right(c), 6, std::vector<double>{1.5, -2.0});
+  if (typed) {
+    auto m = EXPECT_THROWS_AS(hilo::Error, c.recv<std::vector<long long>>(left(c), 6));
+    EXPECT(contains(m, "float64") && contains(m, "int64"));
+    EXPECT((c.recv<std::vector<double>>(left(c), 6) == std::vector<double>{1.5, -2.0}));
+  } else {
+    auto bits = c.recv<std::vector<long long>>(left(c), 6);  // as MPI_Recv would: bits unchanged
+    EXPECT(bits.size() == 2 && std::bit_cast<double>(bits[0]) == 1.5 &&
+           std::bit_cast<double>(bits[1]) == -2.0);
+  }
+  // The size, on every way a receive can go: 12 bytes sent each time.
+  const std::vector<int> three{1, 2, 3};
+  auto refused = [&](const std::string& m) { return contains(m, "12") && contains(m, "tag"); };
+  c.send(right(c), 7, three);  // a fixed-size receive under a deadline (matched by a probe)
+  EXPECT(refused(
+      EXPECT_THROWS_AS(hilo::Error, (c.recv<std::array<int, 4>>(left(c), 7, hilo::within(30s))))));
+  c.send(right(c), 8, three);  // a nonblocking receive into a span that is too short
+  std::array<int, 2> two{};
+  hilo::Request r = c.irecv(left(c), 8, std::span<int>(two));
+  auto m = EXPECT_THROWS_AS(hilo::Error, r.wait(hilo::within(30s)));
+  EXPECT(contains(m, "8 bytes") && contains(m, "tag 8"));  // MPI does not say how large
+  c.send(right(c), 9, three);  // a nonblocking receive of a vector: not whole elements
+  std::vector<double> doubles;
+  r = c.irecv(left(c), 9, doubles);
+  EXPECT(refused(EXPECT_THROWS_AS(hilo::Error, r.wait(hilo::within(30s)))));
+  if (typed)  // local and tcp keep refused messages queued
+    for (int tag : {7, 8, 9}) EXPECT(c.recv<std::vector<int>>(left(c), tag) == three);
   c.barrier();
 }

@@ -15,6 +15,20 @@ if(HILO_WITH_MPI AND NOT HILO_SANITIZER)
     PASS_REGULAR_EXPRESSION "interop_peer: OK.*interop_hilo: OK|interop_hilo: OK.*interop_peer: OK"
     FAIL_REGULAR_EXPRESSION "FAILED")
 
+  # split and dup with one rank not taking part end in hilo::Timeout on the others under
+  # HILO_TIMEOUT, not in a hang inside MPI_Comm_split/MPI_Comm_dup (the ctest TIMEOUT catches one).
+  add_executable(collective_timeout mpi/collective_timeout.cpp)
+  target_link_libraries(collective_timeout PRIVATE hilo::hilo)
+  foreach(mode split dup)
+    add_test(NAME integration.mpi.${mode}_times_out_without_a_rank
+             COMMAND ${MPIRUN} --oversubscribe -n 3 -x HILO_TIMEOUT
+                     $<TARGET_FILE:collective_timeout> ${mode})
+    set_tests_properties(integration.mpi.${mode}_times_out_without_a_rank PROPERTIES
+      LABELS "integration;mpi" TIMEOUT 60 RESOURCE_LOCK mpirun
+      ENVIRONMENT "${mpi_test_env};HILO_TIMEOUT=1"
+      PASS_REGULAR_EXPRESSION "collective_timeout ${mode}: OK" FAIL_REGULAR_EXPRESSION "FAILED")
+  endforeach()
+
   add_executable(throwing_rank mpi/throwing_rank.cpp)
   target_link_libraries(throwing_rank PRIVATE hilo::hilo)
   add_test(NAME integration.mpi.exception_aborts_job

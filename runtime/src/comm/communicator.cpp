@@ -85,33 +85,37 @@ void Communicator::barrier(TimeLimit limit) {
   });
 }
 
-Communicator Communicator::split(int color, int key) {
+Communicator Communicator::split(int color, int key, TimeLimit limit) {
   if (color < 0)
     throw Error("hilo: split on rank " + std::to_string(rank()) + ": color " +
                 std::to_string(color) + " is negative; colors are >= 0");
-  std::unique_ptr<Transport> child = transport_->native_split(color, key);
-  if (!child) {
+  // Either way every rank must arrive: one that passed a negative colour raised above and never
+  // will, so the others run out of their limit (the generic all_gather's or MPI's).
+  std::unique_ptr<Transport> child = collective("split", [&] {
+    std::unique_ptr<Transport> native = transport_->native_split(color, key, deadline(limit));
+    if (native) return native;
     struct Choice {
       int color, key;
     };
-    std::vector<Choice> all = all_gather(Choice{color, key});
+    std::vector<Choice> all = all_gather(Choice{color, key}, limit);
     std::vector<int> members;
     for (int r = 0; r < size(); ++r)
       if (all[r].color == color) members.push_back(r);
     std::stable_sort(members.begin(), members.end(),
                      [&](int a, int b) { return all[a].key < all[b].key; });
-    child = transport_->derive(
+    return transport_->derive(
         derive_context(transport_->context(), derived_, static_cast<std::uint64_t>(color)),
         std::move(members));
-  }
+  });
   ++derived_;
   Communicator result(std::move(child));
   result.default_limit_ = default_limit_;
   return result;
 }
 
-Communicator Communicator::dup() {
-  std::unique_ptr<Transport> child = transport_->native_dup();
+Communicator Communicator::dup(TimeLimit limit) {
+  std::unique_ptr<Transport> child =
+      collective("dup", [&] { return transport_->native_dup(deadline(limit)); });
   if (!child) {
     std::vector<int> members(size());
     std::iota(members.begin(), members.end(), 0);

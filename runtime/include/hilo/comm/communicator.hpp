@@ -113,9 +113,16 @@ class Communicator {
 
   /// Receives and returns a T from rank `source` with `tag` (either may be a wildcard,
   /// any_source / any_tag) (MPI_Recv). Blocks until a matching message has arrived. Throws
-  /// hilo::Error for a bad rank or tag, or a message that does not fit T (another element type, a
-  /// size that is not a whole number of elements, a malformed archive), hilo::Timeout after
+  /// hilo::Error for a bad rank or tag, or a message that does not fit T, hilo::Timeout after
   /// `limit` (or the default), hilo::PeerLost if the peer is gone.
+  ///
+  /// What a receive checks against the message it matches, raising hilo::Error on a mismatch:
+  ///  - its size: exactly that of a fixed-size value (int, struct, std::array) or span; a whole
+  ///    number of elements for a vector or string; an archive must decode;
+  ///  - on local and tcp, also its element type (a vector<double> received as vector<long long>).
+  ///    MPI messages carry no type, so the mpi backend checks the size only: a message of the
+  ///    same size and another element type arrives with its bits unchanged (8 bytes of double
+  ///    read as long long), as in a plain MPI program.
   template <class T>
   T recv(int source, int tag, TimeLimit limit = {}) {
     T value{};
@@ -133,9 +140,10 @@ class Communicator {
   }
 
   /// Receives exactly out.size() elements into memory the caller owns: no allocation, and over
-  /// MPI one MPI_Recv into it, as a hand-written MPI program would. A message of another length or
-  /// element type is a hilo::Error (local and tcp keep it queued; MPI has consumed it). Blocks and
-  /// throws otherwise as recv(source, tag, limit).
+  /// MPI one MPI_Recv into it, as a hand-written MPI program would. A message of another length
+  /// is a hilo::Error, and so is one of another element type on local and tcp (see recv above:
+  /// the mpi backend checks the size only); local and tcp keep the message queued, MPI has
+  /// consumed it. Blocks and throws otherwise as recv(source, tag, limit).
   template <class E, std::size_t N>
   Status recv(int source, int tag, std::span<E, N> out, TimeLimit limit = {}) {
     check_peer("recv", source, true);
@@ -359,18 +367,18 @@ class Communicator {
 
   /// \name New communicators
   /// Their messages never mix with this one's. Both are collective: every rank calls them, in
-  /// the same order as its other collectives, and they block until the ranks have agreed. The new
-  /// communicator keeps this one's default time limit.
+  /// the same order as its other collectives, and they block until the ranks have agreed,
+  /// bounded like every blocking call. The new communicator keeps this one's default time limit.
   /// \{
 
   /// Ranks passing the same color (>= 0) form one communicator, ordered by key, then by rank here
-  /// (MPI_Comm_split). Throws hilo::Error for a negative color; on local and tcp, hilo::Timeout
-  /// and hilo::PeerLost as the collectives do (the default limit applies; on mpi,
-  /// MPI_Comm_split itself has none).
-  Communicator split(int color, int key);
+  /// (MPI_Comm_split). A rank that passes a negative color raises hilo::Error at once and never
+  /// joins, so the others raise hilo::Timeout when `limit` (or the default) runs out, and wait
+  /// forever without one; hilo::PeerLost as the collectives do.
+  Communicator split(int color, int key, TimeLimit limit = {});
   /// A communicator of the same ranks in the same order whose messages never mix with this
   /// one's (MPI_Comm_dup): e.g. for a library's own traffic. Throws as split.
-  Communicator dup();
+  Communicator dup(TimeLimit limit = {});
 
   /// \}
 

@@ -157,10 +157,14 @@ class Transport {
   /// including this rank), identified by `context`, a number every member computed the same way.
   /// Its messages never mix with this communicator's.
   virtual std::unique_ptr<Transport> derive(std::uint64_t context, std::vector<int> members) = 0;
-  /// Backends with their own split (MPI) return non-null; others get the generic one. Collective.
-  virtual std::unique_ptr<Transport> native_split(int /*color*/, int /*key*/) { return nullptr; }
-  /// Backends with their own dup (MPI) return non-null; others get the generic one. Collective.
-  virtual std::unique_ptr<Transport> native_dup() { return nullptr; }
+  /// Backends with their own split (MPI) return non-null; others get the generic one.
+  /// Collective: a rank that is not there by `deadline` makes it raise hilo::Timeout.
+  virtual std::unique_ptr<Transport> native_split(int /*color*/, int /*key*/, Deadline) {
+    return nullptr;
+  }
+  /// Backends with their own dup (MPI) return non-null; others get the generic one. Collective,
+  /// bounded by `deadline` as native_split.
+  virtual std::unique_ptr<Transport> native_dup(Deadline) { return nullptr; }
   /// The number that tells this communicator's messages from every other's (see derive).
   virtual std::uint64_t context() const = 0;
 

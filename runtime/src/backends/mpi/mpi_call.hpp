@@ -154,7 +154,8 @@ inline bool finalized() {
 
 // Completes `request` by the deadline. A finite deadline polls (yielding, then sleeping briefly)
 // instead of blocking in MPI_Wait; returns false if the deadline passed first.
-// `what` names the call for errors: a CallSite, or the name of a collective.
+// `what` names the call for errors: a CallSite, the name of a collective, or a type of the
+// caller's with its own check(int rc, const What&) (found by argument-dependent lookup).
 template <class What>
 bool wait_until(MPI_Request& request, MPI_Status& status, Deadline deadline, const What& what) {
   if (deadline.is_never()) {

@@ -141,6 +141,11 @@ void MpiProgress::adopt_send(MPI_Request request, std::shared_ptr<const void> ke
   state_->work.notify_one();
 }
 
+void MpiProgress::keep_until_finalize(std::shared_ptr<const void> buffers) {
+  std::lock_guard lock(state_->mutex);
+  state_->kept_until_finalize.push_back(std::move(buffers));
+}
+
 void MpiProgress::run() {
   auto pause = std::chrono::microseconds(0);
   std::unique_lock lock(state_->mutex);

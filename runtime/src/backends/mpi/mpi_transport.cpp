@@ -28,6 +28,28 @@ Error wrong_size(const std::string& call, std::size_t got, std::size_t expected)
                " bytes, the receiver expects exactly " + std::to_string(expected));
 }
 
+// The error of a receive of known size that MPI reported (rc): a message larger than the receive
+// is MPI_ERR_TRUNCATE, said in the words of wrong_size (MPI does not tell the message's size).
+[[noreturn]] void throw_fixed_receive_error(int rc, const std::string& call, std::size_t expected) {
+  int error_class = MPI_SUCCESS;
+  MPI_Error_class(rc, &error_class);
+  if (error_class == MPI_ERR_TRUNCATE)
+    throw Error("hilo: " + call + ": the message is larger than the " + std::to_string(expected) +
+                " bytes the receiver expects (MPI has consumed it)");
+  mpi::fail(rc, call.c_str());
+}
+
+// A receive of known size, for mpi::wait_until's errors: its check() (found by argument-dependent
+// lookup) says a truncation in the receiver's terms. (MPI_Wait does not report the error in the
+// status, so it cannot be read afterwards.)
+struct FixedReceiveCall {
+  const mpi::CallSite& site;
+  std::size_t expected;
+};
+void check(int rc, const FixedReceiveCall& call) {
+  if (rc != MPI_SUCCESS) throw_fixed_receive_error(rc, call.site.text(), call.expected);
+}
+
 std::string seconds_text(Deadline::Clock::duration d) {
   char text[32];
   std::snprintf(text, sizeof text, "%.3f s", std::chrono::duration<double>(d).count());
@@ -82,13 +104,14 @@ class FixedReceive final : public Operation, public PooledOperation {
   bool test() override {
     if (request_ == MPI_REQUEST_NULL) return true;
     int done = 0;
-    mpi::check(MPI_Test(&request_, &done, &status_), what_);
+    const int rc = MPI_Test(&request_, &done, &status_);
+    if (rc != MPI_SUCCESS) throw_fixed_receive_error(rc, what_.text(), expected_);
     if (done) check_size();
     return done != 0;
   }
   Status wait(Deadline deadline) override {
     if (request_ != MPI_REQUEST_NULL) {
-      if (!mpi::wait_until(request_, status_, deadline, what_))
+      if (!mpi::wait_until(request_, status_, deadline, FixedReceiveCall{what_, expected_}))
         throw Timeout("hilo: " + what_.text() + ": no message in time");
       check_size();
     }
@@ -249,12 +272,7 @@ Status MpiTransport::recv(int source, int tag, const Sink& sink, Deadline deadli
 
 void MpiTransport::throw_fixed_receive_failed(int rc, const MPI_Status& status,
                                               std::size_t expected, int source, int tag) const {
-  int error_class = MPI_SUCCESS;
-  if (rc != MPI_SUCCESS) MPI_Error_class(rc, &error_class);
-  if (error_class == MPI_ERR_TRUNCATE)
-    throw Error("hilo: " + describe("recv", source, tag) + ": the message is larger than the " +
-                std::to_string(expected) + " bytes the receiver expects (MPI has consumed it)");
-  if (rc != MPI_SUCCESS) mpi::check(rc, describe("recv", source, tag));
+  if (rc != MPI_SUCCESS) throw_fixed_receive_error(rc, describe("recv", source, tag), expected);
   throw wrong_size(describe("recv", source, tag), mpi::bytes_of(status), expected);
 }
 
@@ -335,16 +353,44 @@ std::unique_ptr<Transport> MpiTransport::derive(std::uint64_t, std::vector<int>)
       "hilo: internal error: the mpi backend makes communicators with MPI_Comm_split/MPI_Comm_dup");
 }
 
-std::unique_ptr<Transport> MpiTransport::native_split(int color, int key) {
+std::unique_ptr<Transport> MpiTransport::native_split(int color, int key, Deadline deadline) {
+  if (!deadline.is_never()) {
+    // MPI_Comm_split blocks until every rank calls it and has no nonblocking form (MPI 3.1), so
+    // the ranks first meet in an all-gather of (colour, key) that can time out: once it is
+    // complete every rank has reached split, and MPI_Comm_split cannot wait on an absent one.
+    // A rank that passed a negative colour raised before this and never comes; the others
+    // time out here. (A rank whose limit runs out in the very instant the all-gather completes
+    // elsewhere leaves the others in MPI_Comm_split: no protocol of collectives closes that.)
+    struct Agreement {
+      int mine[2];
+      std::vector<int> all;
+    };
+    auto agreement = std::make_shared<Agreement>(
+        Agreement{{color, key}, std::vector<int>(2 * static_cast<std::size_t>(size_))});
+    MPI_Request request;
+    mpi::check(MPI_Iallgather(agreement->mine, 2, MPI_INT, agreement->all.data(), 2, MPI_INT, comm_,
+                              &request),
+               "MPI_Iallgather");
+    finish_collective(request, deadline, "MPI_Iallgather of the colours and keys", agreement);
+  }
   MPI_Comm child;
   mpi::check(MPI_Comm_split(comm_, color, key, &child), "MPI_Comm_split");
   return std::make_unique<MpiTransport>(child, true, progress_);
 }
 
-std::unique_ptr<Transport> MpiTransport::native_dup() {
-  MPI_Comm child;
-  mpi::check(MPI_Comm_dup(comm_, &child), "MPI_Comm_dup");
-  return std::make_unique<MpiTransport>(child, true, progress_);
+std::unique_ptr<Transport> MpiTransport::native_dup(Deadline deadline) {
+  if (deadline.is_never()) {
+    MPI_Comm child;
+    mpi::check(MPI_Comm_dup(comm_, &child), "MPI_Comm_dup");
+    return std::make_unique<MpiTransport>(child, true, progress_);
+  }
+  // MPI writes the new handle when the dup completes, possibly after a timeout: it lives on the
+  // heap, kept past a timeout like any collective's buffer.
+  auto child = std::make_shared<MPI_Comm>(MPI_COMM_NULL);
+  MPI_Request request;
+  mpi::check(MPI_Comm_idup(comm_, child.get(), &request), "MPI_Comm_idup");
+  finish_collective(request, deadline, "MPI_Comm_idup", child);
+  return std::make_unique<MpiTransport>(*child, true, progress_);
 }
 
 Transport& MpiTransport::collective_channel() {
@@ -353,13 +399,18 @@ Transport& MpiTransport::collective_channel() {
 
 // ---- native collectives
 
-void MpiTransport::finish_collective(MPI_Request& request, Deadline deadline, const char* what) {
+void MpiTransport::finish_collective(MPI_Request& request, Deadline deadline, const char* what,
+                                     std::shared_ptr<const void> owned) {
   MPI_Status status;
   auto start = Deadline::Clock::now();
-  if (!mpi::wait_until(request, status, deadline, what))
-    throw Timeout(std::string("hilo: ") + what + " on rank " + std::to_string(rank_) +
-                  ": not every rank took part within " + seconds_text(deadline.at - start) +
-                  "; MPI cannot cancel a collective, so do not use this communicator again");
+  if (mpi::wait_until(request, status, deadline, what)) return;
+  // The request stays active: MPI may neither cancel nor free a collective's request. If the
+  // missing ranks join later it completes inside some later MPI call of this process; until
+  // then it holds the communicator, which MPI_Comm_free only marks for freeing.
+  if (owned) progress_->keep_until_finalize(std::move(owned));
+  throw Timeout(std::string("hilo: ") + what + " on rank " + std::to_string(rank_) +
+                ": not every rank took part within " + seconds_text(deadline.at - start) +
+                "; MPI cannot cancel a collective, so do not use this communicator again");
 }
 
 bool MpiTransport::barrier(Deadline deadline) {

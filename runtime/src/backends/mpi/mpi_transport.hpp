@@ -7,7 +7,11 @@
 // Differences from the local and tcp backends, all imposed by MPI:
 //  - a message whose size does not fit the receive is consumed (MPI has matched it) before the
 //    error is raised, and element types are not checked (MPI carries no type);
-//  - a collective that times out cannot be cancelled: the communicator is unusable afterwards.
+//  - a collective that times out cannot be cancelled: the communicator is unusable afterwards,
+//    and MPI may still write into the timed-out call's buffers if the missing ranks join later.
+//    split and dup time out the same way: split first agrees on colours and keys with an
+//    MPI_Iallgather under the deadline (MPI_Comm_split has no nonblocking form), dup is an
+//    MPI_Comm_idup.
 #pragma once
 
 #include <mpi.h>
@@ -49,8 +53,8 @@ class MpiTransport final : public Transport, public NativeCollectives {
   std::optional<Status> iprobe(int source, int tag) override;
 
   std::unique_ptr<Transport> derive(std::uint64_t context, std::vector<int> members) override;
-  std::unique_ptr<Transport> native_split(int color, int key) override;
-  std::unique_ptr<Transport> native_dup() override;
+  std::unique_ptr<Transport> native_split(int color, int key, Deadline deadline) override;
+  std::unique_ptr<Transport> native_dup(Deadline deadline) override;
   std::uint64_t context() const override { return 0; }
   Transport& collective_channel() override;
   NativeCollectives* native_collectives() override { return this; }
@@ -68,7 +72,11 @@ class MpiTransport final : public Transport, public NativeCollectives {
   // Receives a message already matched by MPI_Mprobe/MPI_Improbe into the sink.
   Status receive_matched(MPI_Message& message, MPI_Status& probed, const Sink& sink, int source,
                          int tag);
-  void finish_collective(MPI_Request& request, Deadline deadline, const char* what);
+  // Completes a nonblocking collective by the deadline, or raises hilo::Timeout. On a timeout
+  // the request stays active (MPI can neither cancel nor free it) and the buffers it was given
+  // stay MPI's: `owned` (buffers hilo allocated for it) is kept until MPI_Finalize.
+  void finish_collective(MPI_Request& request, Deadline deadline, const char* what,
+                         std::shared_ptr<const void> owned = nullptr);
   std::string describe(const char* op, int peer, int tag) const;
   // The error of a blocking send or of a receive of known size that MPI_Send or MPI_Recv
   // reported (rc) or whose size was not the one expected; out of line so that the fast paths stay
@@ -113,6 +121,11 @@ class MpiProgress {
   // buffer, so `keep_alive` is held until MPI_Test says done (waiting in the destructor instead
   // would deadlock a thread that sends to itself and receives afterwards).
   void adopt_send(MPI_Request request, std::shared_ptr<const void> keep_alive);
+  // Keeps the buffers of a nonblocking collective that timed out until MPI_Finalize. MPI forbids
+  // cancelling or freeing its request (MPI 3.1, 5.12) and writes into the buffers if the missing
+  // ranks ever join. The request is never tested again: its communicator is unusable, and
+  // polling it would keep the progress thread awake for ranks that may never come.
+  void keep_until_finalize(std::shared_ptr<const void> buffers);
   void stop();
   // Where the operations of every transport sharing this engine take their memory.
   OperationPool& operations() { return *operations_; }
