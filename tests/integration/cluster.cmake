@@ -99,8 +99,8 @@ if(HILO_NETNS_HILORUN AND EXISTS ${PROJECT_SOURCE_DIR}/runtime/src/backends/tcp/
                      $<TARGET_FILE:hilo_hostname>)
 endif()
 
-# The examples of issue 5 across the three hosts, with both launchers: each prints its OK line
-# once (rank 0) with hosts=hilo-h1,hilo-h2,hilo-h3. Their Slurm jobs (slurm/*.sbatch) are run
+# The examples parallel_sum, bounded_connections and barrier across the three hosts, with both
+# launchers: each prints its OK line once (rank 0) with hosts=hilo-h1,hilo-h2,hilo-h3. Their Slurm jobs (slurm/*.sbatch) are run
 # by the slurm test on one node, and here on the two-node Slurm, where each job spans both hosts.
 if(HILO_BUILD_EXAMPLES)
   file(GLOB example_jobs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/slurm/*.sbatch)
