@@ -8,10 +8,11 @@ The plots go into DIR, the document to FILE (default DIR/PERFORMANCE.md). ./scri
 
 Per benchmark: the median over repetitions, the min-max spread, the ratio to the anchor (raw
 MPI for hilo-mpi and Boost.MPI, MPI over the TCP BTL for hilo-tcp, Boost.MPI for serialized
-data, std:: for the primitives, the seed's Python for the seed), the machine, and the targets
-of issue 7, met or missed; hilo-mpi's targets on the paired runs (hilo-mpi and its anchor
-interleaved in one process) where present. benchmarks/analysis.md (written by hand, after profiling) is copied in
-as the "why" for the misses.
+data, std:: for the primitives, the seed's Python for the seed), the machine, and the project's
+targets, met or missed; hilo-mpi's targets on the paired runs (hilo-mpi and its anchor
+interleaved in one process) where present. benchmarks/performance_notes.md (written by hand,
+after profiling: what the numbers mean, why a target is missed) is copied in. The development
+history (benchmarks/analysis.md) is not: the document is for users.
 """
 import argparse
 import collections
@@ -183,8 +184,8 @@ def paired_median(paired, benchmark, transport, ranks, size, invert=False):
 
 
 def evaluate_targets(stats, paired):
-    """(target, measured, status) rows for issue 7's targets. hilo-mpi's are judged on the paired
-    runs (hilo-mpi and its anchor interleaved in one process) where there are any."""
+    """(target, measured, status) rows for the project's targets. hilo-mpi's are judged on the
+    paired runs (hilo-mpi and its anchor interleaved in one process) where there are any."""
     rows = []
 
     def ratio(benchmark, a, b, ranks, size):
@@ -420,12 +421,15 @@ def write_doc(stats, paired, units, results, doc, plots):
     if failures.exists() and failures.read_text().strip():
         out += ["**Runs that failed** (their rows are missing):", "", "```",
                 failures.read_text().strip(), "```", ""]
-    out += ["## Targets (issue 7)", "",
+    out += ["## Targets", "",
             table(["target", "measured (medians)", "status"], evaluate_targets(stats, paired)),
             ""]
-    analysis = HERE / "analysis.md"
-    if analysis.exists():
-        out += [analysis.read_text().strip(), ""]
+    notes = HERE / "performance_notes.md"
+    if notes.exists():
+        text = notes.read_text().strip()
+        if text.startswith("<!--"):  # the note to maintainers at its top is not for readers
+            text = text[text.index("-->") + 3:].strip()
+        out += [text, ""]
     out += ["## Point-to-point latency (µs, one way; anchor: raw MPI on the same BTL)", "",
             "hilo-local's ratio is to raw MPI over shared memory. `sockets (tcp)` is no library at "
             "all (one loopback TCP connection, blocking send, polling recv): the kernel's ceiling "

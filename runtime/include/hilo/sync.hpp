@@ -1,4 +1,5 @@
-// The intra-node sync layer: mutex, semaphores, barrier and thread pool (see DESIGN.md, layer 1).
+// The intra-node sync layer: mutex, semaphores, barrier and thread pool (docs/ARCHITECTURE.md
+// places it among the layers).
 #pragma once
 
 #include "hilo/sync/barrier.hpp"

@@ -11,12 +11,13 @@ namespace hilo::detail {
 
 namespace {
 // How a receive waits before it sleeps. A message between thread ranks lands a cache-line
-// transfer after the sender moves, while a futex sleep and wake-up cost 10-50 us under this
-// virtualisation; an adaptive budget (halved after each failed spin) was measured collapsing to
-// its floor in a ping-pong, after which every hop paid a wake-up (8 B: 18 us instead of ~1 us).
-// So: a few microseconds of pure spinning (the peer is running on another core), then rounds
-// that yield the core (the peer may be waiting for this one: more ranks than cores; a pure spin
-// of 50 us made a 4-rank all-reduce on 2 cores 14x slower), then sleep, about one wake-up later.
+// transfer after the sender moves, while a futex sleep and wake-up cost many times that (more
+// under virtualisation, where a wake-up is an inter-processor interrupt). So: a few microseconds
+// of pure spinning (the peer is running on another core), then rounds that yield the core (the
+// peer may be waiting for this one: with more ranks than cores a long pure spin starves it),
+// then sleep, about one wake-up later. The budget is fixed, not adaptive: one halved after each
+// failed spin collapsed to its floor in a ping-pong, after which every hop paid a wake-up.
+// (benchmarks/analysis.md, "Measurements behind constants in the code", has the numbers.)
 constexpr auto receive_spin = std::chrono::microseconds(3);
 constexpr auto receive_yield_until = std::chrono::microseconds(1000);
 

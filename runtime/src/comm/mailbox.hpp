@@ -94,8 +94,8 @@ class Mailbox {
   // A small message from memory (the local backend): copied and left for the receiving side to
   // match when it next looks, without the lock unless the receiver sleeps. Per-sender order
   // holds across push and begin()/finish(), which match every pushed message first. Up to
-  // push_max_bytes: above that a second copy (into the node, then out) cost more than the lock
-  // saved (a window of 64 messages of 1 KiB: ~650 MB/s pushed against ~880 through begin()).
+  // push_max_bytes: above that a second copy (into the node, then out) costs more than the lock
+  // saves (benchmarks/analysis.md, "Measurements behind constants in the code").
   static constexpr std::size_t push_max_bytes = 256;
   void push(const Envelope& envelope, const void* data);
   void finish(Delivery&& delivery);
@@ -127,8 +127,8 @@ class Mailbox {
   void match_pushed_soon();
   // One spare buffer for large unexpected messages, kept from the last one received.
   // Why: glibc maps every block over 32 MiB afresh and unmaps it when freed, so each such message
-  // queued before its receive was posted cost its size in page faults (a 64 MiB ping-pong between
-  // thread ranks: ~42 ms instead of ~13 ms). Smaller blocks are reused by the heap anyway. At most
+  // queued before its receive was posted cost its size in page faults, which took longer than
+  // the copy itself. Smaller blocks are reused by the heap anyway. At most
   // spare_max_bytes is kept, so a mailbox never holds more than that for nothing.
   static constexpr std::size_t spare_min_bytes = std::size_t{1} << 20;
   static constexpr std::size_t spare_max_bytes = std::size_t{64} << 20;

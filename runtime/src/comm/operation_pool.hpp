@@ -5,9 +5,9 @@
 // osu_bw) overflows glibc's per-thread cache of freed blocks (7 per size). The rest go to its
 // fastbins, and the next allocation of 1 KiB or more (the statuses wait_all returns, the caller's
 // vector of requests) consolidates them, so the next window's operations are carved out of merged
-// chunks again. Callgrind counted ~330 instructions of malloc and free per 8-byte isend in such a
-// window, more than MPI_Isend's own ~250; with the pool, ~180 (two uncontended mutex locks and a
-// vector push and pop), and the sender's whole cost per message fell from ~1,310 to ~1,130.
+// chunks again: per 8-byte isend, malloc and free then cost more than MPI_Isend itself. The
+// pool's cost is two uncontended mutex locks and a vector push and pop (benchmarks/analysis.md,
+// "Measurements behind constants in the code", has the instruction counts).
 //
 // An operation class takes its memory from a pool by deriving from PooledOperation and being
 // created with `new (pool) Type(...)`; `delete` (through std::unique_ptr<Operation>) returns it.

@@ -26,9 +26,8 @@ std::string DataType::name() const {
 }
 
 std::string sink_mismatch(const Sink& sink, DataType type, std::size_t bytes) {
-  // Checked before anything is described: this runs on every receive, and the text alone cost a
-  // few hundred instructions and an allocation (callgrind: ~450 of hilo's own per serialized
-  // receive over MPI).
+  // Checked before anything is described: this runs on every receive, and the text alone costs
+  // a few hundred instructions and an allocation.
   const bool fits = sink.has_fixed_size() ? bytes == sink.fixed_bytes
                                           : sink.type.size <= 1 || bytes % sink.type.size == 0;
   if (type == sink.type && fits) return {};

@@ -49,10 +49,11 @@
 // through the one server (an entry is 10 bytes plus host name and IP, ~30 bytes with short
 // names: ~2 MB in all at p = 256, ~30 MB at p = 1024). One thread serves every connection with
 // poll(), so time grows as about p x (one round trip + the per-connection work) plus the p
-// replies. Measured on the 2-core development machine over loopback: 64 ranks as threads of one
-// process start, register and all hold the table in 50-60 ms, thread start-up included
-// (tests/unit/launch/rendezvous_test.cpp prints it); `hilorun -n 64` of a program that only
-// registers runs in under 1 s, process start-up included (integration.hilorun.rendezvous_64_ranks).
+// replies. tests/unit/launch/rendezvous_test.cpp prints how long 64 ranks as threads of one
+// process take to start, register and all hold the table, and the test
+// integration.hilorun.rendezvous_64_ranks runs `hilorun -n 64` of a program that only registers
+// (benchmarks/analysis.md, "Measurements behind constants in the code", has what both took on
+// the development machine).
 // Beyond a few thousand ranks a tree of coordinators would be the next step.
 #pragma once
 

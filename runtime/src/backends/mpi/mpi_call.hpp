@@ -27,8 +27,8 @@ struct CallSite {
 // Throws hilo::Error "hilo: <what> failed: <MPI's error string>" unless rc is MPI_SUCCESS.
 void check(int rc, const std::string& what);
 // The same for a call's name: the std::string is made only on failure. (Converting the name on
-// every call cost a heap allocation for names over 15 characters: callgrind counted ~270
-// instructions per receive in bytes_of's "MPI_Get_elements_x", more than the MPI call itself.)
+// every call cost a heap allocation for names over 15 characters, such as bytes_of's
+// "MPI_Get_elements_x": more work per receive than that MPI call itself.)
 // (The string is made out of line, in fail(): inline, its construction made every caller save
 // registers around the MPI call on the path that succeeds.)
 [[noreturn]] void fail(int rc, const char* what);
@@ -131,8 +131,8 @@ class Count {
 std::size_t bytes_counted(const MPI_Status& status);
 
 // Bytes in a received message. Open MPI keeps them in the status, and its MPI_Get_count is that
-// field divided by the type's size after parameter checks: ~65 instructions of an 8-byte
-// receive's ~1,700 (callgrind), a few percent of hilo-mpi's latency against raw MPI. The field
+// field divided by the type's size after parameter checks: a few percent of an 8-byte receive's
+// work, and so of hilo-mpi's latency against raw MPI. The field
 // is Open MPI's own (its mpi.h calls it internal), so it is read only in the major versions known
 // to keep the byte count there (2 to 5); the conformance cases "a message that does not fit the
 // receive" and "a message over 2 GiB" fail if that ever changes.

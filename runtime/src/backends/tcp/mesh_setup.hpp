@@ -8,16 +8,13 @@
 //
 // How it scales with p ranks:
 //   rendezvous (launch/rendezvous.hpp)  p registrations and p replies of p entries: O(p) messages,
-//                                       O(p^2) bytes, all through the coordinator; ~1 ms per
-//                                       rank on loopback here.
+//                                       O(p^2) bytes, all through the coordinator.
 //   mesh                                p(p-1)/2 connections in all, p-1 per rank; each costs a
 //                                       TCP handshake plus one hello each way (two round trips).
 //                                       A rank's connects and accepts overlap in its poll loop,
 //                                       so the time is about (p-1) x the per-connection work of
-//                                       one rank, not p^2. Measured here (2 cores shared
-//                                       with other work, load ~12): a whole 64-rank job under
-//                                       hilorun (2016 connections) starts, barriers, reduces
-//                                       and exits in 2.0-2.4 s (integration.tcp.scale).
+//                                       one rank, not p^2. integration.tcp.scale runs a
+//                                       whole 64-rank job (2016 connections) under hilorun.
 //                                       File descriptors: p-1 per rank plus the listener
 //                                       (raise `ulimit -n` beyond ~1000 ranks), plus up to 64
 //                                       strangers (stranger_pool.hpp), which give theirs up

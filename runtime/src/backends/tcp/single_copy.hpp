@@ -2,12 +2,12 @@
 // straight into the receiver's buffer with process_vm_writev (Linux's cross-memory attach, as
 // Open MPI's vader BTL and UCX do), instead of both kernels' copies through a loopback socket.
 //
-// Why: loopback TCP copies every byte twice (into the socket buffer, out of it) and on this
-// 2-core machine carries 2.2-3.9 GB/s at 16 MiB, for hilo and Open MPI's TCP BTL alike, while one
-// process_vm_writev of 16 MiB moves 3.3-4.3 GB/s, and two threads writing a half each ~8 GB/s (the
-// sending thread helps the one that reads the clear-to-send; the receiver's core is idle while it
-// waits). The connection still carries everything else: the envelopes, the order of messages,
-// the failures.
+// Why: loopback TCP copies every byte twice (into the socket buffer, out of it), which caps a
+// large transfer for hilo and Open MPI's TCP BTL alike below what one process_vm_writev moves;
+// two threads writing a half each move about twice as much again (the sending thread helps the
+// one that reads the clear-to-send; the receiver's core is idle while it waits). The connection
+// still carries everything else: the envelopes, the order of messages, the failures.
+// (benchmarks/analysis.md, "Measurements behind constants in the code", has the rates.)
 //
 // The protocol (frames in frame.hpp), for a message of at least single_copy_threshold bytes to a
 // peer whose memory this rank may write:
@@ -45,9 +45,8 @@ namespace hilo::tcp {
 // Payloads from this size on go by single copy where it is available. Below it the round trip
 // (ready-to-send, clear-to-send, copied) costs about what the socket's second copy saves, and a
 // transfer in flight holds back the next message to that peer, which costs the pipelining the
-// socket gives: measured one way, 256 KiB took 74 us by single copy and 72 us through the socket,
-// 1 MiB 214 and 321 us, 4 MiB 727 and 1273 us; an all-reduce of 1 MiB (p = 2) in 256 KiB
-// single-copy segments took twice MPI's time over the TCP BTL.
+// socket gives: one way, 256 KiB was no faster by single copy, 1 MiB and more clearly faster; an
+// all-reduce of 1 MiB (p = 2) in 256 KiB single-copy segments fell behind MPI over the TCP BTL.
 inline constexpr std::size_t single_copy_threshold = 1024 * 1024;
 
 // HILO_TCP_SINGLE_COPY: on (default) or off. Anything else is a hilo::Error naming the variable.

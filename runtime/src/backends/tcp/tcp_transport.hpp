@@ -36,8 +36,9 @@ class TcpTransport final : public Transport {
   std::unique_ptr<Transport> derive(std::uint64_t context, std::vector<int> members) override;
   std::uint64_t context() const override { return context_; }
   Transport& collective_channel() override;
-  // Segments that go by single copy between ranks of one host: at 256 KiB they went through the
-  // socket, and a 4 MiB all-reduce on 4 ranks took ~6.4 ms instead of ~4.9 ms.
+  // Segments that go by single copy between ranks of one host: smaller ones would go through the
+  // socket, which made a 4 MiB all-reduce on 4 ranks clearly slower (benchmarks/analysis.md,
+  // "Measurements behind constants in the code").
   std::size_t min_pipeline_segment_bytes() const override;
   // Non-null when every member runs on this host (peer_memory.hpp).
   PeerMemory* peer_memory() override { return memory_.get(); }

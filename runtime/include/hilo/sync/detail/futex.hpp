@@ -72,17 +72,17 @@ bool spin_pausing_for(Ready&& ready, std::chrono::nanoseconds budget) noexcept {
 // other thread moves (a barrier phase). There spin_briefly's dozen pauses are over too soon, and
 // the futex sleep and wake-up that follow cost several microseconds (more under virtualisation,
 // where a wake-up is an inter-processor interrupt): ten times the hop itself. So spin for a few
-// microseconds, about what a sleep and wake-up cost: 4 to 8 us, halving after a failed spin and
-// doubling after a successful one.
-// The floor is not lower on purpose. With a 0.25 us floor, two threads that once fell out of
-// step (one descheduled for a moment) stayed out of step: each woke the other and was asleep
-// again before the other was up, every spin failed, and the budget sat at the floor. Measured on
-// this 2-core VM, a 2-thread barrier then took 2.6-14 us per phase (std::barrier: 2.1-5.3 us);
-// with the 4 us floor, 0.12-0.5 us. When the spins keep failing because the other thread really
-// cannot run (more threads than cores), a spin wastes at most those few microseconds, about a
-// wake-up's cost. No yields between the spin and the sleep: on a loaded machine a yield hands the
-// core to a busy process for a whole time slice (milliseconds, measured), whereas a sleeper, once
-// woken, preempts it at once.
+// microseconds, about what a sleep and wake-up cost (min_budget to max_budget), halving after a
+// failed spin and doubling after a successful one.
+// The floor is not lower on purpose. With a floor well under a microsecond, two threads that
+// once fell out of step (one descheduled for a moment) stayed out of step: each woke the other
+// and was asleep again before the other was up, every spin failed, and the budget sat at the
+// floor; a 2-thread barrier was then slower than std::barrier, and many times slower than with
+// this floor (benchmarks/analysis.md, "Measurements behind constants in the code"). When the
+// spins keep failing because the other thread really cannot run (more threads than cores), a
+// spin wastes at most those few microseconds, about a wake-up's cost. No yields between the spin
+// and the sleep: on a loaded machine a yield can hand the core to a busy process for a whole
+// time slice, whereas a sleeper, once woken, preempts it at once.
 // One per waiting object; its updates are racy on purpose (relaxed): it is only a hint.
 class AdaptiveSpin {
  public:
