@@ -183,6 +183,13 @@ def paired_median(paired, benchmark, transport, ranks, size, invert=False):
     return statistics.median([1 / v for v in values] if invert else values)
 
 
+def user_build_ratio(stats, op, ranks, size):
+    """bench_allreduce_user's -O0 build ÷ its Release build (medians), or None."""
+    o0 = stats.median("allreduce-user-build", f"{op}-O0", "tcp", ranks, size)
+    release = stats.median("allreduce-user-build", f"{op}-opt", "tcp", ranks, size)
+    return o0 / release if o0 and release else None
+
+
 def evaluate_targets(stats, paired):
     """(target, measured, status) rows for the project's targets. hilo-mpi's are judged on the
     paired runs (hilo-mpi and its anchor interleaved in one process) where there are any."""
@@ -253,6 +260,10 @@ def evaluate_targets(stats, paired):
     add("hilo-tcp allreduce no slower than MPI_Allreduce over the TCP BTL, every size",
         versus_btl, lambda v: v <= 1.0,
         lambda v: (f"worst ×{max(v):.2f}, median ×{statistics.median(v):.2f}", max(v)))
+    v = [user_build_ratio(stats, "plus", p, s) for p in (2, 4) for s in (1 << 20, 16 << 20)]
+    add("an unoptimised (-O0) user program's allreduce (std::plus<>) within 1.1× of its Release "
+        "build at 1 MiB and 16 MiB (hilo-tcp, p = 2 and 4)", v, lambda v: v <= 1.1,
+        lambda v: (f"worst ×{max(v):.2f}, median ×{statistics.median(v):.2f}", max(v)))
     add("hilo-local 8 B latency < 1 µs", [stats.median("latency", "hilo-local", "threads", 2, 8)],
         lambda v: v < 1.0, lambda v: (f"{v[0]:.2f} µs", v[0]))
     for name in ("mutex", "semaphore", "barrier"):
@@ -313,6 +324,22 @@ def allreduce_table(stats, ranks):
             cell(stats, ("allreduce", s, t, ranks, size),
                  ("allreduce", a[0], a[1], ranks, size) if a else None) for s, t, a in columns])
     return table(["size"] + [f"{s} ({t})" for s, t, _ in columns], rows)
+
+
+def user_build_table(stats):
+    """One user program built -O0 and Release: each op's medians and the ratio -O0 ÷ Release."""
+    rows = []
+    for ranks in (2, 4):
+        for size in stats.sizes("allreduce-user-build", ranks):
+            row = [str(ranks), human_size(size)]
+            for op in ("plus", "lambda"):
+                ratio = user_build_ratio(stats, op, ranks, size)
+                row += [cell(stats, ("allreduce-user-build", f"{op}-{build}", "tcp", ranks, size))
+                        for build in ("O0", "opt")]
+                row.append(f"**×{ratio:.2f}**" if ratio else "–")
+            rows.append(row)
+    return table(["p", "size", "std::plus<> -O0", "std::plus<> Release", "-O0 ÷ Release",
+                  "lambda -O0", "lambda Release", "-O0 ÷ Release"], rows)
 
 
 def serialized_table(stats, benchmark):
@@ -444,6 +471,17 @@ def write_doc(stats, paired, units, results, doc, plots):
                     "the TCP BTL for hilo-tcp and Gloo.", "",
                     allreduce_table(stats, p), "", f"![allreduce p={p}]({plots[f'allreduce{p}']})",
                     ""]
+    if stats.sizes("allreduce-user-build"):
+        out += ["## An unoptimised user program (allreduce of floats over hilo-tcp, µs per call)",
+                "",
+                "One program, built twice: with CMake's Release flags, and as CMake builds a "
+                "project that sets no build type (no optimisation). Both link the same optimised "
+                "libhilo; the two builds run interleaved under `hilorun --bind-to none`. For the "
+                "built-in operations (std::plus<> here) the combining loop is compiled inside "
+                "libhilo, so the program's flags should not matter. A user's own operation (the "
+                "lambda) is combined by a loop compiled in the user's program, so that it "
+                "inlines: it runs at the program's optimisation level.", "",
+                user_build_table(stats), ""]
     if paired:
         out += ["## hilo-mpi against the MPI under it, paired in one process", "",
                 "Separate processes differ in core placement and memory layout by more than hilo's "

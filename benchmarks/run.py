@@ -87,12 +87,14 @@ class Runner:
         self.failures.append(message)
         return []
 
-    def compare(self, family, systems, repetitions, limit):
-        """systems: (label, command-with-{rep}-placeholder). Interleaved repetitions."""
+    def compare(self, family, systems, repetitions, limit, alternate=False):
+        """systems: (label, command-with-{rep}-placeholder). Interleaved repetitions; with
+        `alternate`, even repetitions run the systems in the reverse order, so that no system
+        always runs right after the same neighbour."""
         print(f"== {family}: {len(systems)} systems x {repetitions} repetitions", flush=True)
         rows = []
         for rep in range(1, repetitions + 1):
-            for label, command in systems:
+            for label, command in (systems[::-1] if alternate and rep % 2 == 0 else systems):
                 with tempfile.TemporaryDirectory(prefix="hilo-gloo-") as store:
                     concrete = [a.replace("{rep}", str(rep)).replace("{store}", store)
                                 for a in command]
@@ -157,6 +159,22 @@ class Runner:
         # +-10%, so 10 ratios per size for the median.
         self.compare("allreduce-paired", paired, 1 if self.quick else 5, 300)
 
+    def userbuild(self):
+        """One user program's all-reduce over hilo-tcp, built -O0 and Release (the same source),
+        with a built-in operation and with a lambda: what the program's flags cost."""
+        sizes = ["--min-bytes", str(1 << 20), "--max-bytes", str(16 << 20),
+                 "--scale", "0.1" if self.quick else "1"]
+        systems = []
+        for ranks in ((2,) if self.quick else (2, 4)):
+            for op in ("plus", "lambda"):
+                for build, program in (("-O0", "bench_allreduce_user_o0"),
+                                       ("Release", "bench_allreduce_user")):
+                    systems.append((f"{op} {build} p={ranks}",
+                                    [str(self.hilorun), "--bind-to", "none", "-n", str(ranks),
+                                     str(self.programs / program), "--system", op, "--transport",
+                                     "tcp", "--repetition", "{rep}"] + sizes))
+        self.compare("userbuild", systems, 2 if self.quick else 6, 300, alternate=True)
+
     def serialized(self):
         program = str(self.programs / "bench_serialized")
         # 10^6 records of 32 payload bytes; quick stops at 10^4.
@@ -219,7 +237,8 @@ def main():
     runner = Runner(options.build, options.quick, out)
     load_before = open("/proc/loadavg").read().split()[0]
     started = time.monotonic()
-    for family in options.only or ["p2p", "allreduce", "serialized", "sync", "seed"]:
+    families = ["p2p", "allreduce", "userbuild", "serialized", "sync", "seed"]
+    for family in options.only or families:
         getattr(runner, family)()
     elapsed = time.monotonic() - started
     with open(runner.out / "failures.txt", "w") as f:
