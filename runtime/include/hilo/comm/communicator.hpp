@@ -13,11 +13,11 @@
 #include <type_traits>
 #include <vector>
 
-#include "hilo/comm/algorithms.hpp"
-#include "hilo/comm/codec.hpp"
+#include "hilo/comm/detail/algorithms.hpp"
+#include "hilo/comm/detail/codec.hpp"
 #include "hilo/comm/reduce_ops.hpp"
 #include "hilo/comm/request.hpp"
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/transport.hpp"
 #include "hilo/comm/types.hpp"
 #include "hilo/errors.hpp"
 

@@ -44,8 +44,8 @@
 #include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
 
-#include "hilo/comm/archive.hpp"
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/archive.hpp"
+#include "hilo/comm/detail/transport.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo {

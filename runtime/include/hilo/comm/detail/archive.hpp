@@ -67,7 +67,7 @@
 #include <boost/serialization/split_member.hpp>
 #include <boost/serialization/version.hpp>
 
-#include "hilo/comm/byte_buffer.hpp"
+#include "hilo/comm/detail/byte_buffer.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo {
