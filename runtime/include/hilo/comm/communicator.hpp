@@ -15,9 +15,10 @@
 
 #include "hilo/comm/detail/algorithms.hpp"
 #include "hilo/comm/detail/codec.hpp"
+#include "hilo/comm/detail/transport.hpp"
 #include "hilo/comm/reduce_ops.hpp"
 #include "hilo/comm/request.hpp"
-#include "hilo/comm/detail/transport.hpp"
+#include "hilo/comm/serialization.hpp"
 #include "hilo/comm/types.hpp"
 #include "hilo/errors.hpp"
 
@@ -46,8 +47,8 @@ namespace hilo {
 ///
 /// Values travel three ways, chosen from the type alone: trivially copyable values as their own
 /// bytes; std::vector, std::basic_string and std::span of them as their elements' bytes; anything
-/// else as one serialized archive (codec.hpp). A receive whose type or size does not fit the
-/// message throws hilo::Error naming both.
+/// else as one serialized archive (hilo/comm/serialization.hpp). A receive whose type or size does
+/// not fit the message throws hilo::Error naming both.
 ///
 /// **Time limits.** Every blocking call takes an optional last argument hilo::within(duration);
 /// without it the communicator's default applies (HILO_TIMEOUT seconds, read when the

@@ -14,8 +14,8 @@
 #include <optional>
 #include <vector>
 
-#include "hilo/comm/detail/codec.hpp"
 #include "hilo/comm/detail/all_reduce.hpp"
+#include "hilo/comm/detail/codec.hpp"
 #include "hilo/comm/detail/combine.hpp"
 #include "hilo/comm/detail/transport.hpp"
 #include "hilo/errors.hpp"
