@@ -25,8 +25,9 @@ install(FILES ${PROJECT_BINARY_DIR}/hiloConfig.cmake ${PROJECT_BINARY_DIR}/hiloC
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hilo)
 
 # hilo.pc carries what hilo::hilo's usage requirements carry, for Makefile users: the public
-# headers include <mpi.h> and Boost.Serialization's headers, and libhilo is a static library, so
-# consumers need MPI's flags (Open MPI's C bindings: ompi-c), hilo's defines, Boost and pthread.
+# headers include Boost.Serialization's headers (and hilo/mpi.hpp <mpi.h>), and libhilo is a
+# static library, so consumers need MPI's flags (Open MPI's C bindings: ompi-c), hilo's defines,
+# Boost and pthread.
 #
 # Its prefix is written relative to where hilo.pc lies, so that an installed tree still works
 # when moved or unpacked elsewhere (a .deb extracted into a scratch root, a cpack archive).

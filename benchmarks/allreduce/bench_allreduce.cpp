@@ -21,6 +21,7 @@
 #include <gloo/rendezvous/context.h>
 #include <gloo/rendezvous/file_store.h>
 #include <gloo/transport/tcp/device.h>
+#include <mpi.h>
 
 #include <algorithm>
 #include <chrono>

@@ -13,7 +13,7 @@
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 
-#include "hilo/comm/codec.hpp"
+#include "hilo/comm/detail/codec.hpp"
 
 namespace conformance {
 

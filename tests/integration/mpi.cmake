@@ -29,6 +29,14 @@ if(HILO_WITH_MPI AND NOT HILO_SANITIZER)
       PASS_REGULAR_EXPRESSION "collective_timeout ${mode}: OK" FAIL_REGULAR_EXPRESSION "FAILED")
   endforeach()
 
+  add_executable(native_interop mpi/native_interop.cpp)
+  target_link_libraries(native_interop PRIVATE hilo::hilo)
+  add_test(NAME integration.mpi.native_interop
+           COMMAND ${MPIRUN} --oversubscribe -n 3 $<TARGET_FILE:native_interop>)
+  set_tests_properties(integration.mpi.native_interop PROPERTIES LABELS "integration;mpi" TIMEOUT 60 RESOURCE_LOCK mpirun
+    ENVIRONMENT "${mpi_test_env}"
+    FAIL_REGULAR_EXPRESSION "FAILED")
+
   add_executable(throwing_rank mpi/throwing_rank.cpp)
   target_link_libraries(throwing_rank PRIVATE hilo::hilo)
   add_test(NAME integration.mpi.exception_aborts_job

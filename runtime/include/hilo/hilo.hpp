@@ -1,4 +1,5 @@
-// Everything hilo offers, in one include.
+// Everything hilo offers, in one include, but MPI interop: hilo/mpi.hpp includes <mpi.h>, which
+// only a translation unit that calls MPI itself should pay for parsing.
 #pragma once
 
 #include "hilo/comm/communicator.hpp"

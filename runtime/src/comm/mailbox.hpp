@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "hilo/comm/byte_buffer.hpp"
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/byte_buffer.hpp"
+#include "hilo/comm/detail/transport.hpp"
 #include "hilo/sync/detail/futex.hpp"
 
 namespace hilo::detail {

@@ -10,6 +10,9 @@
 #include <utility>
 
 #include "hilo/errors.hpp"
+#if defined(HILO_WITH_MPI)
+#include "hilo/mpi.hpp"  // MPI_Query_thread: the mpi backend's thread level
+#endif
 
 namespace hilo {
 

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string_view>
 
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/transport.hpp"
 
 namespace hilo::detail {
 

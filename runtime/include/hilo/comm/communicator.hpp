@@ -13,27 +13,20 @@
 #include <type_traits>
 #include <vector>
 
-#include "hilo/comm/algorithms.hpp"
-#include "hilo/comm/codec.hpp"
+#include "hilo/comm/detail/algorithms.hpp"
+#include "hilo/comm/detail/codec.hpp"
+#include "hilo/comm/detail/transport.hpp"
 #include "hilo/comm/reduce_ops.hpp"
 #include "hilo/comm/request.hpp"
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/serialization.hpp"
 #include "hilo/comm/types.hpp"
 #include "hilo/errors.hpp"
 
-#if defined(HILO_WITH_MPI)
-#ifndef OMPI_SKIP_MPICXX
-/// hilo uses MPI's C API; Open MPI's deprecated C++ bindings would need libmpi_cxx at link time.
-#define OMPI_SKIP_MPICXX 1
-#endif
-#ifndef MPICH_SKIP_MPICXX
-/// The same for MPICH's C++ bindings.
-#define MPICH_SKIP_MPICXX 1
-#endif
-#include <mpi.h>
-#endif
-
 namespace hilo {
+
+namespace detail {
+struct CommunicatorAccess;
+}  // namespace detail
 
 /// The typed message-passing API (MPI_Comm, boost::mpi::communicator, mpi4py's Comm). Written
 /// once, served by any backend (local threads, MPI, TCP).
@@ -46,8 +39,8 @@ namespace hilo {
 ///
 /// Values travel three ways, chosen from the type alone: trivially copyable values as their own
 /// bytes; std::vector, std::basic_string and std::span of them as their elements' bytes; anything
-/// else as one serialized archive (codec.hpp). A receive whose type or size does not fit the
-/// message throws hilo::Error naming both.
+/// else as one serialized archive (hilo/comm/serialization.hpp). A receive whose type or size does
+/// not fit the message throws hilo::Error naming both.
 ///
 /// **Time limits.** Every blocking call takes an optional last argument hilo::within(duration);
 /// without it the communicator's default applies (HILO_TIMEOUT seconds, read when the
@@ -62,6 +55,9 @@ namespace hilo {
 /// **Threads.** Several threads may use one communicator at once (point to point; on the mpi
 /// backend this needs MPI_THREAD_MULTIPLE, which hilo asks for). Collectives are called by every
 /// rank in the same order, as in MPI.
+///
+/// **MPI.** To call MPI directly on a communicator of the mpi backend, or to make one over an
+/// MPI_Comm of your own, include hilo/mpi.hpp (hilo::mpi::native_handle, hilo::mpi::from_native).
 ///
 /// Move-only.
 class Communicator {
@@ -382,17 +378,11 @@ class Communicator {
 
   /// \}
 
-#if defined(HILO_WITH_MPI)
-  /// The MPI_Comm behind this communicator, to call MPI directly (mpi backend only; hilo::Error
-  /// otherwise). Only with HILO_WITH_MPI.
-  MPI_Comm native_handle() const;
-  /// A communicator over an existing MPI communicator, which stays the caller's to free (after
-  /// this Communicator is gone). Collective over `comm`. MPI must already be initialised
-  /// (hilo::Error otherwise). Only with HILO_WITH_MPI.
-  static Communicator from_native(MPI_Comm comm);
-#endif
-
  private:
+  // The backend behind a communicator, for interop that needs more than Transport offers
+  // (hilo::mpi::native_handle, hilo/mpi.hpp): a friend, so that this header needs no <mpi.h>.
+  friend struct detail::CommunicatorAccess;
+
   // The checks and the deadline run on every message: their usual case is inline (a compare or
   // two), the error text is built out of line.
   Deadline deadline(TimeLimit limit) const {
@@ -400,9 +390,7 @@ class Communicator {
     return limited_deadline(limit);
   }
   Deadline limited_deadline(TimeLimit limit) const;
-  Transport& channel() {
-    return transport_->collective_channel();
-  }
+  Transport& channel() { return transport_->collective_channel(); }
   void check_peer(const char* op, int rank, bool wildcard_ok, const char* what = "rank") const {
     if ((rank >= 0 && rank < size_) || (wildcard_ok && rank == any_source)) [[likely]]
       return;

@@ -8,7 +8,7 @@
 #include <functional>
 #include <type_traits>
 
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/transport.hpp"
 
 namespace hilo {
 

@@ -9,7 +9,7 @@
 #include <span>
 #include <vector>
 
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/transport.hpp"
 #include "hilo/comm/types.hpp"
 
 namespace hilo {

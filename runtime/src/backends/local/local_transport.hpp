@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "comm/mailbox.hpp"
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/transport.hpp"
 
 namespace hilo::detail {
 

@@ -9,6 +9,7 @@
 #include "backends/mpi/mpi_call.hpp"
 #include "backends/mpi/mpi_transport.hpp"
 #include "hilo/comm/communicator.hpp"
+#include "hilo/mpi.hpp"
 #include "launch/backend.hpp"
 
 namespace hilo::detail {
@@ -121,18 +122,28 @@ std::unique_ptr<Backend> start_mpi_backend(int* argc, char*** argv) {
 
 namespace hilo {
 
-MPI_Comm Communicator::native_handle() const {
-  if (auto* mpi = dynamic_cast<detail::MpiTransport*>(transport_.get())) return mpi->comm();
-  throw Error("hilo: native_handle() needs the mpi backend; this communicator runs on '" +
-              std::string(backend_name()) + "'");
+namespace detail {
+
+// Communicator's friend (communicator.hpp): the interop functions below reach the transport
+// through it, so that Communicator's own declaration needs no MPI type.
+struct CommunicatorAccess {
+  static Transport& transport(const Communicator& comm) { return *comm.transport_; }
+};
+
+}  // namespace detail
+
+MPI_Comm mpi::native_handle(const Communicator& comm) {
+  auto& transport = detail::CommunicatorAccess::transport(comm);
+  if (auto* mpi = dynamic_cast<detail::MpiTransport*>(&transport)) return mpi->comm();
+  throw Error("hilo: mpi::native_handle needs the mpi backend; this communicator runs on '" +
+              std::string(comm.backend_name()) + "'");
 }
 
-Communicator Communicator::from_native(MPI_Comm comm) {
+Communicator mpi::from_native(MPI_Comm comm) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized)
-    throw Error(
-        "hilo: Communicator::from_native needs MPI to be initialised first (MPI_Init_thread)");
+    throw Error("hilo: mpi::from_native needs MPI to be initialised first (MPI_Init_thread)");
   auto progress =
       std::make_shared<detail::MpiProgress>(detail::thread_level() == MPI_THREAD_MULTIPLE);
   return Communicator(std::make_unique<detail::MpiTransport>(comm, false, std::move(progress)));

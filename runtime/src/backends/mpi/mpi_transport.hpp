@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "comm/operation_pool.hpp"
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/transport.hpp"
 
 namespace hilo::detail {
 

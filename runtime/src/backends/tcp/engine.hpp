@@ -66,7 +66,7 @@
 #include "backends/tcp/socket.hpp"
 #include "backends/tcp/stranger_pool.hpp"
 #include "comm/mailbox.hpp"
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/transport.hpp"
 #include "launch/rendezvous.hpp"
 #include "launch/report_channel.hpp"
 

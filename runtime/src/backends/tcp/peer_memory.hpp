@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "backends/tcp/engine.hpp"
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/transport.hpp"
 
 namespace hilo::tcp {
 

@@ -8,7 +8,7 @@
 
 #include "backends/tcp/engine.hpp"
 #include "backends/tcp/peer_memory.hpp"
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/transport.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {

@@ -8,8 +8,8 @@
 #include <memory>
 #include <vector>
 
-#include "hilo/comm/algorithms.hpp"
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/algorithms.hpp"
+#include "hilo/comm/detail/transport.hpp"
 
 namespace hilo::detail {
 

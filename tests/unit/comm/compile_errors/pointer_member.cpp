@@ -1,6 +1,6 @@
 // Must NOT compile: hilo's archive meets a std::shared_ptr inside a user type. The compiler's
 // message must name hilo::use_boost_archive, the way out (checked by the ctest that compiles this).
-#include <hilo/comm/archive.hpp>
+#include <hilo/comm/detail/archive.hpp>
 
 #include <memory>
 

@@ -3,7 +3,7 @@
 // 8 and a spread of lengths, not only where the size thresholds would choose it; and the one
 // function that chooses. (The direct algorithm needs ranks in separate processes of one host:
 // tests/unit/tcp/tcp_transport_test.cpp runs it over the tcp backend.)
-#include <hilo/comm/algorithms.hpp>
+#include <hilo/comm/detail/algorithms.hpp>
 #include <hilo/comm/detail/all_reduce.hpp>
 
 #include <cstdlib>

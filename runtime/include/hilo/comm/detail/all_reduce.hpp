@@ -29,7 +29,7 @@
 #include <string_view>
 
 #include "hilo/comm/detail/combine.hpp"
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/transport.hpp"
 #include "hilo/comm/types.hpp"
 
 namespace hilo::detail {

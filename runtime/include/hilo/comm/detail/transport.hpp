@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "hilo/comm/byte_buffer_cache.hpp"
+#include "hilo/comm/detail/byte_buffer_cache.hpp"
 #include "hilo/comm/types.hpp"
 
 namespace hilo {

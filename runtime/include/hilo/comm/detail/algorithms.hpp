@@ -14,10 +14,10 @@
 #include <optional>
 #include <vector>
 
-#include "hilo/comm/codec.hpp"
 #include "hilo/comm/detail/all_reduce.hpp"
+#include "hilo/comm/detail/codec.hpp"
 #include "hilo/comm/detail/combine.hpp"
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/transport.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::detail {

@@ -25,9 +25,9 @@
 /// What it does not do: pointers (raw, std::unique_ptr, std::shared_ptr, std::weak_ptr), and so
 /// polymorphic objects through a base pointer; those need Boost's object tracking. Meeting one is a
 /// compile error that says how to send the type through Boost's archive instead
-/// (hilo::use_boost_archive, codec.hpp). Boost's own serializers for non-standard types
-/// (boost::optional, boost::variant, ...) may ask more of an archive than this one offers; send
-/// those types through Boost's archive too.
+/// (hilo::use_boost_archive, hilo/comm/serialization.hpp). Boost's own serializers for non-standard
+/// types (boost::optional, boost::variant, ...) may ask more of an archive than this one offers;
+/// send those types through Boost's archive too.
 ///
 /// Reading is bounds-checked: a truncated or malformed archive, or a length prefix larger than the
 /// bytes left, raises hilo::Error before anything is allocated for it. (Every element counts as at
@@ -67,7 +67,7 @@
 #include <boost/serialization/split_member.hpp>
 #include <boost/serialization/version.hpp>
 
-#include "hilo/comm/byte_buffer.hpp"
+#include "hilo/comm/detail/byte_buffer.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo {
@@ -89,7 +89,8 @@ inline constexpr bool no_pointers_v = !is_pointer_like<std::remove_cv_t<T>>::val
 #define HILO_ARCHIVE_NO_POINTERS_MESSAGE                                                          \
   "hilo's archive does not follow pointers (raw, std::unique_ptr, std::shared_ptr; polymorphic "  \
   "objects through a base pointer): send the type you pass to send/recv through Boost's archive " \
-  "with `template <> struct hilo::use_boost_archive<YourType> : std::true_type {};` (codec.hpp)"
+  "with `template <> struct hilo::use_boost_archive<YourType> : std::true_type {};` "             \
+  "(hilo/comm/serialization.hpp)"
 
 // Types whose bytes are their value, so a run of them is copied in one memcpy. bool is left out:
 // a byte other than 0 or 1 read into a bool is undefined behaviour, so bools are checked one by

@@ -1,4 +1,4 @@
-#include <hilo/comm/codec.hpp>
+#include <hilo/comm/detail/codec.hpp>
 
 #include <array>
 #include <cstring>

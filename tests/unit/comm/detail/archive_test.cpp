@@ -1,7 +1,7 @@
 // hilo's compile-time archive: every standard type it encodes itself, users' Boost serialize code
 // (members, free functions, nvp, base_object, split save/load, versions, make_array,
 // make_binary_object), the wire format's sizes, and reading truncated or forged archives.
-#include <hilo/comm/archive.hpp>
+#include <hilo/comm/detail/archive.hpp>
 
 #include <array>
 #include <cstdint>

@@ -1,7 +1,7 @@
 // ByteBuffer and the per-transport cache serialized sends and receives borrow from: storage is
 // kept between borrows (that is the point), a second borrower at the same time gets its own
 // buffer, oversized storage is not kept, and values sent through a reused buffer arrive intact.
-#include <hilo/comm/byte_buffer_cache.hpp>
+#include <hilo/comm/detail/byte_buffer_cache.hpp>
 
 #include <cstring>
 #include <stdexcept>
@@ -12,7 +12,7 @@
 #include <boost/serialization/vector.hpp>
 
 #include "catch.hpp"
-#include "hilo/comm/codec.hpp"
+#include "hilo/comm/detail/codec.hpp"
 #include "hilo/hilo.hpp"
 
 TEST_CASE("ByteBuffer grows keeping its bytes, and clear keeps the storage") {

@@ -13,7 +13,7 @@
 #include <cstddef>
 #include <utility>
 
-#include "hilo/comm/byte_buffer.hpp"
+#include "hilo/comm/detail/byte_buffer.hpp"
 
 namespace hilo {
 

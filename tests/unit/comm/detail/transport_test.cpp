@@ -1,4 +1,4 @@
-#include <hilo/comm/transport.hpp>
+#include <hilo/comm/detail/transport.hpp>
 
 #include <set>
 
