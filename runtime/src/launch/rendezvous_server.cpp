@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -12,137 +11,23 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <stdexcept>
-#include <thread>
 #include <utility>
 
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
+#include "launch/rendezvous_wire.hpp"
 #include "launch/system_error.hpp"
 #include "launch/wire.hpp"
 
+// The coordinator's end of the rendezvous (rendezvous.hpp): RendezvousServer.
 namespace hilo::launch {
+
+using namespace rendezvous_wire;
+
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-constexpr std::uint32_t magic = 0x484c5256;  // "HLRV"
-constexpr std::uint16_t version = 1;
-constexpr std::size_t max_token = 256;
-constexpr std::size_t max_host = 255;
-constexpr std::size_t max_ip = 64;
-constexpr std::size_t max_message = 4096;
-// The largest well-formed registration: a client that sends more before its answer is wrong.
-constexpr std::size_t max_registration =
-    4 + 2 + 2 + max_token + 4 + 4 + 2 + max_host + 2 + max_ip + 2;
-// Unregistered connections kept open at once; more are closed at once (a flood, not a job).
-constexpr std::size_t max_pending_connections = 1024;
-
-enum class ReplyStatus : std::uint8_t { ok = 0, error = 1, peer_lost = 2, timeout = 3 };
-
-// A protocol violation by the peer: the connection is dropped and the reason logged.
-struct Malformed {
-  std::string why;
-};
-
-struct Registration {
-  std::string token;
-  std::int32_t size = 0;
-  PeerAddress address;
-};
-
-// Parses a registration from the start of `bytes`: nullopt if incomplete so far, Malformed if
-// what is there can never become a valid registration (checked as early as possible, so garbage
-// is dropped at its first bytes).
-std::optional<Registration> parse_registration(std::string_view bytes) {
-  ByteReader in(bytes);
-  std::uint32_t got_magic = 0;
-  std::uint16_t got_version = 0, length = 0, port = 0;
-  if (!in.u32(got_magic)) return std::nullopt;
-  if (got_magic != magic) throw Malformed{"not a hilo rendezvous registration (bad magic)"};
-  if (!in.u16(got_version)) return std::nullopt;
-  if (got_version != version) {
-    throw Malformed{"protocol version " + std::to_string(got_version) + ", expected " +
-                    std::to_string(version)};
-  }
-  Registration r;
-  if (!in.u16(length)) return std::nullopt;
-  if (length == 0 || length > max_token) {
-    throw Malformed{"token length " + std::to_string(length) + " out of range"};
-  }
-  if (!in.bytes(length, r.token)) return std::nullopt;
-  if (!in.i32(r.address.rank) || !in.i32(r.size)) return std::nullopt;
-  if (!in.u16(length)) return std::nullopt;
-  if (length > max_host) throw Malformed{"host length " + std::to_string(length) + " too long"};
-  if (!in.bytes(length, r.address.host)) return std::nullopt;
-  if (!in.u16(length)) return std::nullopt;
-  if (length == 0 || length > max_ip) {
-    throw Malformed{"ip length " + std::to_string(length) + " out of range"};
-  }
-  if (!in.bytes(length, r.address.ip)) return std::nullopt;
-  if (!in.u16(port)) return std::nullopt;
-  r.address.port = port;
-  if (in.consumed() != bytes.size()) throw Malformed{"bytes after the registration"};
-  return r;
-}
-
-void put_reply_header(ByteWriter& out, ReplyStatus status) {
-  out.u32(magic);
-  out.u16(version);
-  out.u8(static_cast<std::uint8_t>(status));
-}
-
-std::string encode_table(const std::vector<PeerAddress>& table) {
-  ByteWriter out;
-  put_reply_header(out, ReplyStatus::ok);
-  out.u32(static_cast<std::uint32_t>(table.size()));
-  for (const PeerAddress& peer : table) {
-    out.i32(peer.rank);
-    out.str16(peer.host);
-    out.str16(peer.ip);
-    out.u16(peer.port);
-  }
-  return out.take();
-}
-
-std::string encode_failure(ReplyStatus status, int rank, const std::string& host,
-                           const std::string& message) {
-  ByteWriter out;
-  put_reply_header(out, status);
-  out.i32(rank);
-  out.str16(host.substr(0, max_host));
-  out.str16(message.substr(0, max_message));
-  return out.take();
-}
-
-// Compares without an early exit, so the time taken does not tell how much of a guess was right.
-bool same_token(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
-// ---- time and sockets -------------------------------------------------------------------------
-
-Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
-  auto now = Clock::now();
-  if (timeout >=
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now)) {
-    return Clock::time_point::max();
-  }
-  return now + timeout;
-}
-
-// Milliseconds until `deadline` for poll(): 0 if past, capped so it fits an int.
-int poll_timeout(Clock::time_point deadline) {
-  if (deadline == Clock::time_point::max()) return -1;
-  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return static_cast<int>(std::clamp<long long>(left, 0, INT_MAX));
-}
 
 std::string peer_ip_of(int fd) {
   sockaddr_storage address{};
@@ -424,221 +309,6 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
     std::erase_if(connections, [](const Connection& c) { return !c.fd; });
   }
   return result;
-}
-
-// ---- client -----------------------------------------------------------------------------------
-
-namespace {
-
-// A connected socket to the coordinator, or nothing if it refused / is not up yet.
-UniqueFd try_connect(const addrinfo& target, Clock::time_point deadline, int& last_error) {
-  UniqueFd fd(::socket(target.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) throw_errno("rendezvous: socket");
-  if (::connect(fd.get(), target.ai_addr, target.ai_addrlen) == 0) return fd;
-  if (errno != EINPROGRESS) {
-    last_error = errno;
-    return {};
-  }
-  pollfd p{fd.get(), POLLOUT, 0};
-  int ready = ::poll(&p, 1, poll_timeout(deadline));
-  if (ready <= 0) {
-    last_error = ready == 0 ? ETIMEDOUT : errno;
-    return {};
-  }
-  int error = 0;
-  socklen_t length = sizeof error;
-  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
-  if (error != 0) {
-    last_error = error;
-    return {};
-  }
-  return fd;
-}
-
-class CoordinatorConnection {
- public:
-  CoordinatorConnection(UniqueFd fd, std::string coord, Clock::time_point deadline,
-                        std::chrono::milliseconds timeout)
-      : fd_(std::move(fd)), coord_(std::move(coord)), deadline_(deadline), timeout_(timeout) {}
-
-  void send_all(const std::string& bytes) {
-    std::size_t sent = 0;
-    while (sent < bytes.size()) {
-      wait_for(POLLOUT, "sending the registration");
-      ssize_t n = ::send(fd_.get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR) continue;
-        throw_errno("rendezvous: sending the registration to the coordinator at " + coord_);
-      }
-      sent += static_cast<std::size_t>(n);
-    }
-  }
-
-  UniqueFd release() { return std::move(fd_); }
-
-  // Reads exactly n bytes (n is always small and bounded by the caller).
-  std::string receive(std::size_t n) {
-    std::string bytes(n, '\0');
-    std::size_t got = 0;
-    while (got < n) {
-      wait_for(POLLIN, "waiting for the table (have all ranks started?)");
-      ssize_t r = ::recv(fd_.get(), bytes.data() + got, n - got, 0);
-      if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (r == 0) {
-        throw Error("the rendezvous coordinator at " + coord_ +
-                    " closed the connection without answering: the job token (HILO_JOB_TOKEN),"
-                    " rank or protocol version was refused; see the coordinator's stderr");
-      }
-      if (r < 0) throw_errno("rendezvous: receiving the table from " + coord_);
-      got += static_cast<std::size_t>(r);
-    }
-    return bytes;
-  }
-  std::uint8_t u8() { return static_cast<std::uint8_t>(receive(1)[0]); }
-  std::uint16_t u16() {
-    std::uint16_t v = 0;
-    ByteReader(receive(2)).u16(v);
-    return v;
-  }
-  std::uint32_t u32() {
-    std::uint32_t v = 0;
-    ByteReader(receive(4)).u32(v);
-    return v;
-  }
-  std::int32_t i32() { return static_cast<std::int32_t>(u32()); }
-  std::string str16(std::size_t limit, const char* what) {
-    std::uint16_t length = u16();
-    if (length > limit) malformed(std::string(what) + " length " + std::to_string(length));
-    return receive(length);
-  }
-  [[noreturn]] void malformed(const std::string& why) {
-    throw Error("malformed reply from the rendezvous coordinator at " + coord_ + ": " + why +
-                " (is HILO_COORD pointing at a hilo coordinator?)");
-  }
-
- private:
-  void wait_for(short event, const char* doing) {
-    pollfd p{fd_.get(), event, 0};
-    while (true) {
-      int ready = ::poll(&p, 1, poll_timeout(deadline_));
-      if (ready > 0) return;
-      if (ready < 0 && errno == EINTR) continue;
-      if (ready < 0) throw_errno("rendezvous: poll");
-      throw Timeout("rendezvous with the coordinator at " + coord_ + " timed out after " +
-                    std::to_string(timeout_.count()) + " ms " + doing);
-    }
-  }
-
-  UniqueFd fd_;
-  std::string coord_;
-  Clock::time_point deadline_;
-  std::chrono::milliseconds timeout_;
-};
-
-}  // namespace
-
-std::string encode_registration(const std::string& token, const PeerAddress& me, int size) {
-  ByteWriter out;
-  out.u32(magic);
-  out.u16(version);
-  out.str16(token);
-  out.i32(me.rank);
-  out.i32(size);
-  out.str16(me.host);
-  out.str16(me.ip);
-  out.u16(me.port);
-  return out.take();
-}
-
-std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
-                                                   const std::string& token, const PeerAddress& me,
-                                                   int size, std::chrono::milliseconds timeout,
-                                                   UniqueFd* keep_connection) {
-  if (size < 1 || size > rendezvous_max_ranks) {
-    throw std::invalid_argument("register_with_coordinator: size " + std::to_string(size) +
-                                " out of range");
-  }
-  if (me.rank < 0 || me.rank >= size) {
-    throw std::invalid_argument("register_with_coordinator: rank " + std::to_string(me.rank) +
-                                " is not in 0.." + std::to_string(size - 1));
-  }
-  if (token.empty() || token.size() > max_token || me.host.size() > max_host || me.ip.empty() ||
-      me.ip.size() > max_ip) {
-    throw std::invalid_argument(
-        "register_with_coordinator: token (1..256), host (..255) or ip (1..64) has a bad length");
-  }
-  const Clock::time_point deadline = deadline_after(timeout);
-  HostPort target = split_host_port(coord);
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  int rc = ::getaddrinfo(target.host.c_str(), std::to_string(target.port).c_str(), &hints, &found);
-  if (rc != 0) {
-    throw Error("cannot resolve the rendezvous coordinator '" + coord + "': " + gai_strerror(rc));
-  }
-  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(found, &::freeaddrinfo);
-
-  // The coordinator may not listen yet (rank 0 under srun starts with the others): retry with a
-  // growing pause until the deadline.
-  UniqueFd fd;
-  int last_error = 0;
-  auto pause = std::chrono::milliseconds(20);
-  while (true) {
-    fd = try_connect(*found, deadline, last_error);
-    if (fd) break;
-    auto now = Clock::now();
-    if (now >= deadline) {
-      throw Timeout("cannot reach the rendezvous coordinator at " + coord + " within " +
-                    std::to_string(timeout.count()) + " ms: " + std::strerror(last_error) +
-                    " (is hilorun, or rank 0, running? is HILO_COORD right?)");
-    }
-    if (deadline - now < pause) {
-      std::this_thread::sleep_until(deadline);
-    } else {
-      std::this_thread::sleep_for(pause);
-    }
-    pause = std::min(pause * 2, std::chrono::milliseconds(500));
-  }
-  int one = 1;
-  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-
-  CoordinatorConnection connection(std::move(fd), coord, deadline, timeout);
-  connection.send_all(encode_registration(token, me, size));
-  if (connection.u32() != magic) connection.malformed("bad magic");
-  if (std::uint16_t v = connection.u16(); v != version) {
-    connection.malformed("protocol version " + std::to_string(v));
-  }
-  auto status = static_cast<ReplyStatus>(connection.u8());
-  if (status != ReplyStatus::ok) {
-    int rank = connection.i32();
-    std::string host = connection.str16(max_host, "host");
-    std::string message = connection.str16(max_message, "message");
-    if (status == ReplyStatus::timeout) throw Timeout(message);
-    if (status == ReplyStatus::peer_lost) throw PeerLost(message, rank, host);
-    if (status == ReplyStatus::error) throw Error(message);
-    connection.malformed("unknown status " + std::to_string(static_cast<int>(status)));
-  }
-  std::uint32_t count = connection.u32();
-  if (count != static_cast<std::uint32_t>(size)) {
-    connection.malformed("a table of " + std::to_string(count) + " ranks for a job of " +
-                         std::to_string(size));
-  }
-  std::vector<PeerAddress> table;
-  table.reserve(count);
-  for (std::uint32_t i = 0; i < count; ++i) {
-    PeerAddress peer;
-    peer.rank = connection.i32();
-    if (peer.rank != static_cast<int>(i)) {
-      connection.malformed("entry " + std::to_string(i) + " is rank " + std::to_string(peer.rank));
-    }
-    peer.host = connection.str16(max_host, "host");
-    peer.ip = connection.str16(max_ip, "ip");
-    peer.port = connection.u16();
-    table.push_back(std::move(peer));
-  }
-  if (keep_connection) *keep_connection = connection.release();
-  return table;
 }
 
 }  // namespace hilo::launch
