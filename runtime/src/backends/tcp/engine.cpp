@@ -17,6 +17,7 @@
 
 #include "backends/tcp/handshake.hpp"
 #include "backends/tcp/mesh_setup.hpp"
+#include "backends/tcp/outgoing_frame.hpp"
 #include "backends/tcp/single_copy.hpp"
 #include "hilo/errors.hpp"
 #include "launch/system_error.hpp"
@@ -38,8 +39,6 @@ constexpr int max_frames_per_write = 32;
 // A receiving thread polls without yielding the core for this long (see poll_until), when its
 // host has a core for each of its ranks.
 constexpr auto hard_spin = std::chrono::microseconds(10);
-// A waiting sender spins this many rounds before sleeping (see Mailbox for the receive side).
-constexpr int send_spin_rounds = 200;
 
 // While user threads poll, the progress thread looks this often whether they still do, and
 // takes over once none has polled for this long (a thread that got its message and went on
@@ -72,149 +71,6 @@ std::string seconds_text(Clock::duration d) {
 }
 
 }  // namespace
-
-// One frame waiting for (part of) its bytes to be written. Its position (`sent`) and buffer are
-// guarded by the peer's send mutex; its completion by its own mutex.
-class OutgoingFrame {
- public:
-  OutgoingFrame(const EncodedHeader& header, const void* data, std::size_t bytes,
-                std::shared_ptr<const void> keep_alive)
-      : header(header),
-        data(static_cast<const std::byte*>(data)),
-        bytes(bytes),
-        keep_alive(std::move(keep_alive)) {}
-
-  std::size_t total() const { return frame_header_size + bytes; }
-  // A ready-to-send (single_copy.hpp): the wire carries only its header; it completes once the
-  // payload has been written into the receiver.
-  bool awaits_clearance() const { return copy_bytes > 0; }
-  std::size_t message_bytes() const { return awaits_clearance() ? copy_bytes : bytes; }
-  bool pending() const { return state_.load(std::memory_order_acquire) == kPending; }
-  void complete(std::exception_ptr error) {
-    {
-      std::lock_guard lock(mutex_);
-      error_ = std::move(error);
-      state_.store(error_ ? kFailed : kDone, std::memory_order_release);
-    }
-    changed_.notify_all();
-  }
-  // Waits until done or `deadline`; returns false on the deadline. Rethrows a failure. A
-  // single-copy payload being written meanwhile gets this thread's help (see write_cleared).
-  bool wait(Deadline deadline) {
-    for (int round = 0; round < send_spin_rounds && pending(); ++round)
-      if (round > send_spin_rounds / 4) std::this_thread::yield();
-    std::unique_lock lock(mutex_);
-    while (pending()) {
-      if (copy_stage_ == kHalfOffered) {
-        lock.unlock();
-        write_second_half();
-        lock.lock();
-        continue;
-      }
-      if (deadline.is_never())
-        changed_.wait(lock);
-      else if (changed_.wait_until(lock, deadline.at) == std::cv_status::timeout && pending() &&
-               copy_stage_ != kHalfOffered)
-        return false;
-    }
-    if (error_) std::rethrow_exception(error_);
-    return true;
-  }
-
-  // ---- single copy (single_copy.hpp)
-  // Run by the thread that handled the clear-to-send: writes the payload into process `pid` at
-  // `address`. A large payload is written in two halves at once: this thread writes the first
-  // and offers the second to the sending thread, if that one waits in wait() (one thread's
-  // process_vm_writev of 16 MiB moves ~3.6 GB/s here, two threads' ~8 GB/s: the receiver's core
-  // is idle meanwhile); a half nobody took, it writes itself. Returns 0 or the errno that
-  // stopped a half.
-  int write_cleared(pid_t pid, std::uint64_t address) {
-    constexpr std::size_t min_half = 128 * 1024;
-    constexpr std::size_t page = 4096;
-    {
-      std::lock_guard copy_lock(copy_mutex);  // from here on, copy_source stays where it is
-      std::lock_guard lock(mutex_);
-      copy_pid_ = pid;
-      destination_ = address;
-      split_ = copy_bytes >= 2 * min_half ? copy_bytes / 2 / page * page : copy_bytes;
-      copy_stage_ = split_ < copy_bytes ? kHalfOffered : kHalfDone;
-    }
-    changed_.notify_all();
-    const int failure = write_into(pid, copy_source, address, split_);
-    write_second_half();  // unless the sending thread took it
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return copy_stage_ == kHalfDone; });
-    return failure != 0 ? failure : second_half_failure_;
-  }
-  // The rest of the payload moves into a buffer of the frame's own, so the caller's may go.
-  // Returns false for a single-copy payload whose writing has begun: it is not moved, and ends
-  // within the time of a memory copy; wait for the frame instead.
-  bool own_remaining_payload() {
-    if (keep_alive || owned) return true;
-    if (awaits_clearance()) {
-      std::lock_guard lock(copy_mutex);
-      if (!pending()) return true;
-      {
-        std::lock_guard stage_lock(mutex_);
-        if (copy_stage_ != kNotCleared) return false;
-      }
-      owned = std::make_unique_for_overwrite<std::byte[]>(copy_bytes);
-      std::memcpy(owned.get(), copy_source, copy_bytes);
-      copy_source = owned.get();
-      return true;
-    }
-    std::size_t done = sent > frame_header_size ? sent - frame_header_size : 0;
-    std::size_t rest = bytes - done;
-    owned = std::make_unique_for_overwrite<std::byte[]>(rest);
-    if (rest > 0) std::memcpy(owned.get(), data + done, rest);
-    // Keep `data + done` pointing at the first unsent byte: data = owned - done.
-    data = owned.get() - done;
-    return true;
-  }
-
-  EncodedHeader header;
-  const std::byte* data;
-  std::size_t bytes;
-  std::size_t sent = 0;
-  std::shared_ptr<const void> keep_alive;
-  std::unique_ptr<std::byte[]> owned;
-  bool control = false;  // the engine's own (offer, clear-to-send, copied): never held back
-  // Single copy: the payload and its length. copy_mutex orders own_remaining_payload (which may
-  // move copy_source) against write_cleared (after which it stays).
-  const std::byte* copy_source = nullptr;
-  std::size_t copy_bytes = 0;
-  std::mutex copy_mutex;
-
- private:
-  void write_second_half() {
-    {
-      std::lock_guard lock(mutex_);
-      if (copy_stage_ != kHalfOffered) return;
-      copy_stage_ = kHalfTaken;
-    }
-    const int failure =
-        write_into(copy_pid_, copy_source + split_, destination_ + split_, copy_bytes - split_);
-    {
-      std::lock_guard lock(mutex_);
-      second_half_failure_ = failure;
-      copy_stage_ = kHalfDone;
-    }
-    changed_.notify_all();
-  }
-
-  enum : int { kPending, kDone, kFailed };
-  std::atomic<int> state_{kPending};
-  std::exception_ptr error_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  // Single copy, under mutex_ (the fields after it are set before the stage leaves kNotCleared).
-  enum CopyStage { kNotCleared, kHalfOffered, kHalfTaken, kHalfDone };
-  CopyStage copy_stage_ = kNotCleared;
-  int second_half_failure_ = 0;
-  pid_t copy_pid_ = 0;
-  std::uint64_t destination_ = 0;
-  std::size_t split_ = 0;
-};
 
 struct Engine::Peer {
   int rank = 0;
@@ -263,26 +119,6 @@ struct Engine::Peer {
 };
 
 namespace {
-
-// The front frame may not be written yet: a single-copy transfer to the peer is in flight and
-// the front is a message frame that must follow it.
-bool held_back(const OutgoingFrame& frame, int in_flight) {
-  return in_flight > 0 && frame.sent == 0 && !frame.control;
-}
-bool held_back(const std::deque<std::shared_ptr<OutgoingFrame>>& queue, int in_flight) {
-  return !queue.empty() && held_back(*queue.front(), in_flight);
-}
-
-std::shared_ptr<OutgoingFrame> ready_to_send_frame(const FrameHeader& header, const void* data,
-                                                   std::shared_ptr<const void> keep_alive) {
-  FrameHeader announce = header;
-  announce.flags = frame_flag_ready_to_send;
-  auto frame = std::make_shared<OutgoingFrame>(encode_frame_header(announce), nullptr, 0,
-                                               std::move(keep_alive));
-  frame->copy_source = static_cast<const std::byte*>(data);
-  frame->copy_bytes = header.length;
-  return frame;
-}
 
 std::uint64_t random_word() {
   std::random_device entropy;
