@@ -18,6 +18,7 @@
 #include "backends/tcp/handshake.hpp"
 #include "backends/tcp/mesh_setup.hpp"
 #include "backends/tcp/outgoing_frame.hpp"
+#include "backends/tcp/peer_connection.hpp"
 #include "backends/tcp/single_copy.hpp"
 #include "hilo/errors.hpp"
 #include "launch/system_error.hpp"
@@ -30,12 +31,10 @@ using detail::Mailbox;
 
 namespace {
 
-constexpr std::size_t staging_size = 64 * 1024;
 // Payloads at least this large are read straight into their destination, not via staging.
 constexpr std::size_t direct_read_threshold = 16 * 1024;
 // Bytes one connection may read per turn before the others get theirs (fairness).
 constexpr std::size_t read_budget = 8 * 1024 * 1024;
-constexpr int max_frames_per_write = 32;
 // A receiving thread polls without yielding the core for this long (see poll_until), when its
 // host has a core for each of its ranks.
 constexpr auto hard_spin = std::chrono::microseconds(10);
@@ -71,52 +70,6 @@ std::string seconds_text(Clock::duration d) {
 }
 
 }  // namespace
-
-struct Engine::Peer {
-  int rank = 0;
-  // Closed only by the thread handling events (progress_mutex_ held), with send_mutex held too.
-  UniqueFd socket;
-
-  // ---- send side, guarded by send_mutex
-  std::mutex send_mutex;
-  std::deque<std::shared_ptr<OutgoingFrame>> queue;
-  bool want_write = false;    // EPOLLOUT armed
-  int drivers = 0;            // user threads writing this socket themselves (drive_send)
-  bool write_failed = false;  // the socket refused bytes: the reader will say why
-  std::exception_ptr broken;  // set once lost or finished: every send raises it
-  // Single copy to this peer (single_copy.hpp). Ready-to-sends waiting for their clear-to-send,
-  // oldest first; `in_flight` counts those of them already written. While it is not zero, no
-  // message frame is written after them, not even another ready-to-send (only control frames):
-  // the receiver queues a message nobody waits for yet only once it is complete, so a message
-  // announced meanwhile could be matched to a receive posted for the one in flight.
-  bool can_copy_into = false;
-  pid_t copy_pid = 0;
-  std::deque<std::shared_ptr<OutgoingFrame>> awaiting_clearance;
-  int in_flight = 0;
-
-  // ---- receive side, guarded by the engine's progress_mutex_
-  std::unique_ptr<std::byte[]> staging = std::make_unique_for_overwrite<std::byte[]>(staging_size);
-  std::size_t staged_begin = 0;
-  std::size_t staged_end = 0;
-  bool in_payload = false;
-  FrameHeader header;
-  Mailbox* box = nullptr;
-  Mailbox::Delivery delivery;
-  std::uint64_t received = 0;
-  std::uint64_t cached_context = 0;
-  Mailbox* cached_box = nullptr;
-  const std::vector<int>* cached_members = nullptr;
-  bool said_goodbye = false;
-  bool loss_reported = false;                   // to hilorun (report_loss)
-  std::string abort_reason;                     // the payload of an abort frame
-  std::array<std::byte, offer_size> control{};  // the payload of an offer or clear-to-send
-  // Single copy from this peer: deliveries told where to go, waiting for `copied`, oldest first.
-  struct OpenTransfer {
-    Mailbox* box;
-    Mailbox::Delivery delivery;
-  };
-  std::deque<OpenTransfer> awaiting_copy;
-};
 
 namespace {
 
@@ -154,7 +107,7 @@ class SendOperation final : public Operation {
     return true;
   }
   Status wait(Deadline deadline) override {
-    engine_.drive_send(peer_, *frame_, deadline);
+    peer_.drive_send(*frame_, deadline);
     if (!frame_->wait(deadline))
       throw Timeout("hilo: isend from rank " + std::to_string(engine_.rank()) + " to " +
                     engine_.describe(peer_.rank) + " with tag " + std::to_string(tag_) +
@@ -196,8 +149,7 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
   watch(wake_.get(), wake_tag);
   if (listener_.fd) watch(listener_.fd.get(), listener_tag);
   for (int r = 0; r < size(); ++r) {
-    auto peer = std::make_unique<Peer>();
-    peer->rank = r;
+    auto peer = std::make_unique<Peer>(r, epoll_.get());
     if (r != rank()) {
       peer->socket = std::move(sockets.at(static_cast<std::size_t>(r)));
       watch(peer->socket.get(), static_cast<std::uint64_t>(r));
@@ -227,30 +179,38 @@ void Engine::stop_thread() {
   progress_.join();
 }
 
-void Engine::finish(std::chrono::milliseconds limit) {
-  const Deadline deadline = Deadline::after(limit);
-  std::vector<std::pair<Peer*, std::shared_ptr<OutgoingFrame>>> goodbyes;
-  FrameHeader goodbye;
-  goodbye.flags = frame_flag_goodbye;
-  goodbye.source = rank();
+void Engine::send_last_frames(const std::function<std::shared_ptr<OutgoingFrame>()>& make_frame,
+                              Deadline deadline) {
+  std::vector<std::shared_ptr<OutgoingFrame>> sent;
   for (auto& peer : peers_) {
     if (peer->rank == rank()) continue;
     std::lock_guard lock(peer->send_mutex);
     if (peer->broken || !peer->socket) continue;
-    auto frame = std::make_shared<OutgoingFrame>(encode_frame_header(goodbye), nullptr, 0, nullptr);
+    auto frame = make_frame();
     peer->queue.push_back(frame);
-    flush_locked(*peer);
-    goodbyes.emplace_back(peer.get(), std::move(frame));
+    peer->flush_locked();
+    sent.push_back(std::move(frame));
   }
-  // The goodbye is the last frame queued to each peer: once it is written, everything is (a
-  // single-copy transfer still open holds it back until the payload is written; see held_back).
-  for (auto& [peer, frame] : goodbyes) {
+  for (auto& frame : sent) {
     try {
       frame->wait(deadline);
     } catch (const std::exception&) {
-      // That peer is gone already; it does not need our goodbye.
+      // That peer is gone already; it does not need the frame.
     }
   }
+}
+
+void Engine::finish(std::chrono::milliseconds limit) {
+  FrameHeader goodbye;
+  goodbye.flags = frame_flag_goodbye;
+  goodbye.source = rank();
+  // The goodbye is the last frame queued to each peer: once it is written, everything is (a
+  // single-copy transfer still open holds it back until the payload is written; see held_back).
+  send_last_frames(
+      [&] {
+        return std::make_shared<OutgoingFrame>(encode_frame_header(goodbye), nullptr, 0, nullptr);
+      },
+      Deadline::after(limit));
   stop_thread();
   // Drain what the peers sent and nobody will read, so close() sends a FIN, not a reset that
   // could destroy our own last bytes still in flight.
@@ -283,25 +243,12 @@ void Engine::abort(std::chrono::milliseconds limit) {
   header.source = rank();
   header.type = data_type_of<char>();
   header.length = text->size();
-  const Deadline deadline = Deadline::after(limit);
-  std::vector<std::shared_ptr<OutgoingFrame>> sent;
-  for (auto& peer : peers_) {
-    if (peer->rank == rank()) continue;
-    std::lock_guard lock(peer->send_mutex);
-    if (peer->broken || !peer->socket) continue;
-    auto frame = std::make_shared<OutgoingFrame>(encode_frame_header(header), text->data(),
-                                                 text->size(), text);
-    peer->queue.push_back(frame);
-    flush_locked(*peer);
-    sent.push_back(std::move(frame));
-  }
-  for (auto& frame : sent) {
-    try {
-      frame->wait(deadline);
-    } catch (const std::exception&) {
-      // That peer is gone too.
-    }
-  }
+  send_last_frames(
+      [&] {
+        return std::make_shared<OutgoingFrame>(encode_frame_header(header), text->data(),
+                                               text->size(), text);
+      },
+      Deadline::after(limit));
   stop_thread();
 }
 
@@ -375,148 +322,22 @@ void Engine::deliver_to_self(const FrameHeader& header, const void* data) {
 
 // ---- sending
 
-void Engine::set_want_write_locked(Peer& peer, bool want) {
-  // While a user thread writes the socket itself, the progress thread need not be woken for it.
-  want = want && peer.drivers == 0;
-  if (want == peer.want_write || !peer.socket) return;
-  epoll_event event{};
-  event.events = EPOLLIN | (want ? EPOLLOUT : 0u);
-  event.data.u64 = static_cast<std::uint64_t>(peer.rank);
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, peer.socket.get(), &event) == 0)
-    peer.want_write = want;
-}
-
-void Engine::complete_frames_locked(Peer& peer, std::size_t written) {
-  while (written > 0 && !peer.queue.empty()) {
-    OutgoingFrame& frame = *peer.queue.front();
-    std::size_t rest = frame.total() - frame.sent;
-    if (written < rest) {
-      frame.sent += written;
-      return;
-    }
-    written -= rest;
-    frame.sent = frame.total();
-    auto done = std::move(peer.queue.front());
-    peer.queue.pop_front();
-    if (done->awaits_clearance())
-      ++peer.in_flight;  // completes when its payload has been written into the peer
-    else
-      done->complete(nullptr);
-  }
-}
-
-void Engine::flush_locked(Peer& peer) {
-  while (!peer.queue.empty() && peer.socket && !peer.write_failed) {
-    iovec pieces[2 * max_frames_per_write];
-    int count = 0;
-    int frames = 0;
-    int in_flight = peer.in_flight;
-    for (const auto& frame : peer.queue) {
-      if (frames++ == max_frames_per_write) break;
-      if (held_back(*frame, in_flight)) break;
-      if (frame->awaits_clearance()) ++in_flight;
-      if (frame->sent < frame_header_size)
-        pieces[count++] = {frame->header.data() + frame->sent, frame_header_size - frame->sent};
-      std::size_t done = frame->sent > frame_header_size ? frame->sent - frame_header_size : 0;
-      if (frame->bytes > done)
-        pieces[count++] = {const_cast<std::byte*>(frame->data + done), frame->bytes - done};
-    }
-    if (count == 0) break;  // everything queued is held back
-    msghdr message{};
-    message.msg_iov = pieces;
-    message.msg_iovlen = static_cast<std::size_t>(count);
-    ssize_t written = ::sendmsg(peer.socket.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      // EPIPE, ECONNRESET: the reader will find out whether the peer finished or died, and
-      // fail these frames with the right error.
-      peer.write_failed = true;
-      break;
-    }
-    complete_frames_locked(peer, static_cast<std::size_t>(written));
-  }
-  set_want_write_locked(
-      peer, !peer.queue.empty() && !peer.write_failed && !held_back(peer.queue, peer.in_flight));
-}
-
 void Engine::send(int world_dest, const FrameHeader& header, const void* data, Deadline deadline) {
   if (world_dest == rank()) return deliver_to_self(header, data);
   Peer& peer = *peers_[static_cast<std::size_t>(world_dest)];
   std::shared_ptr<OutgoingFrame> frame;
   {
     std::lock_guard lock(peer.send_mutex);
-    if (peer.broken) std::rethrow_exception(peer.broken);
-    if (peer.can_copy_into && header.length >= single_copy_threshold) {
-      frame = ready_to_send_frame(header, data, nullptr);
-      peer.awaiting_clearance.push_back(frame);
-    } else {
-      const EncodedHeader encoded = encode_frame_header(header);
-      std::size_t written = 0;
-      if (peer.queue.empty() && peer.in_flight == 0 && peer.socket && !peer.write_failed) {
-        // The common case: one sendmsg straight from the caller's buffer, no allocation.
-        iovec pieces[2] = {{const_cast<std::byte*>(encoded.data()), frame_header_size},
-                           {const_cast<void*>(data), header.length}};
-        msghdr message{};
-        message.msg_iov = pieces;
-        message.msg_iovlen = header.length > 0 ? 2 : 1;
-        ssize_t sent;
-        do {
-          sent = ::sendmsg(peer.socket.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
-        } while (sent < 0 && errno == EINTR);
-        if (sent == static_cast<ssize_t>(frame_header_size + header.length)) return;
-        if (sent > 0)
-          written = static_cast<std::size_t>(sent);
-        else if (errno != EAGAIN && errno != EWOULDBLOCK)
-          peer.write_failed = true;
-      }
-      frame = std::make_shared<OutgoingFrame>(encoded, data, header.length, nullptr);
-      frame->sent = written;
-    }
-    peer.queue.push_back(frame);
-    flush_locked(peer);
+    frame = peer.queue_message_locked(header, data, nullptr, /*write_at_once=*/true);
   }
+  if (!frame) return;  // the socket took it all at once
   if (frame->awaits_clearance()) wake_progress_thread();
   wait_for(peer, frame, deadline);
 }
 
-void Engine::drive_send(Peer& peer, const OutgoingFrame& frame, Deadline deadline) {
-  // A waiting sender has nothing better to do than write: done by this thread, a large message
-  // streams like a blocking send() (measured: the progress thread, woken by EPOLLOUT for every
-  // socket-buffer's worth, reached half the loopback bandwidth a plain blocking send() gets).
-  constexpr int max_poll_ms = 10;  // re-checks the frame, the deadline and the peer this often
-  std::unique_lock lock(peer.send_mutex);
-  ++peer.drivers;  // while counted, the progress thread is not woken for this socket's room
-  // Written (a ready-to-send then waits for its clear-to-send, which the reader handles) or held
-  // back behind a single-copy transfer: there is nothing for this thread to write.
-  auto nothing_to_write = [&] {
-    return frame.sent == frame.total() || held_back(peer.queue, peer.in_flight);
-  };
-  while (frame.pending() && peer.socket && !peer.write_failed && !peer.broken) {
-    flush_locked(peer);
-    if (!frame.pending() || !peer.socket || deadline.expired() || nothing_to_write()) break;
-    int wait_ms = max_poll_ms;
-    if (!deadline.is_never()) {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline.at - Clock::now());
-      wait_ms = static_cast<int>(std::clamp<long>(left.count(), 0, max_poll_ms));
-    }
-    pollfd writable{peer.socket.get(), POLLOUT, 0};
-    lock.unlock();
-    // Any outcome (room, an error, the socket closed meanwhile by the reader): the loop
-    // re-checks everything under the lock.
-    ::poll(&writable, 1, wait_ms);
-    lock.lock();
-  }
-  --peer.drivers;
-  // Frames left queued (another thread's, or this one's after a timeout): the progress thread
-  // watches the socket again.
-  set_want_write_locked(
-      peer, !peer.queue.empty() && !peer.write_failed && !held_back(peer.queue, peer.in_flight));
-}
-
 void Engine::wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, Deadline deadline) {
   const auto start = Clock::now();
-  drive_send(peer, *frame, deadline);
+  peer.drive_send(*frame, deadline);
   if (frame->wait(deadline)) return;
   std::string how;
   {
@@ -556,33 +377,15 @@ std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& head
     return std::make_unique<CompletedOperation>(done);
   }
   Peer& peer = *peers_[static_cast<std::size_t>(world_dest)];
-  const EncodedHeader encoded = encode_frame_header(header);
   std::lock_guard lock(peer.send_mutex);
-  if (peer.broken) std::rethrow_exception(peer.broken);
-  std::shared_ptr<OutgoingFrame> frame;
-  if (peer.can_copy_into && header.length >= single_copy_threshold) {
-    frame = ready_to_send_frame(header, data, std::move(keep_alive));
-    peer.awaiting_clearance.push_back(frame);
-  } else {
-    frame = std::make_shared<OutgoingFrame>(encoded, data, header.length, std::move(keep_alive));
-  }
-  peer.queue.push_back(frame);
-  flush_locked(peer);
+  std::shared_ptr<OutgoingFrame> frame =
+      peer.queue_message_locked(header, data, std::move(keep_alive), /*write_at_once=*/false);
   if (frame->awaits_clearance()) wake_progress_thread();
   if (!frame->pending()) return std::make_unique<CompletedOperation>(done);
   return std::make_unique<SendOperation>(*this, peer, std::move(frame), header.tag);
 }
 
 // ---- failures
-
-void Engine::fail_sends_locked(Peer& peer, const std::exception_ptr& error) {
-  // Queued frames and single-copy transfers waiting for their clear-to-send alike.
-  for (auto& frame : peer.queue) frame->complete(error);
-  peer.queue.clear();
-  for (auto& frame : peer.awaiting_clearance) frame->complete(error);
-  peer.awaiting_clearance.clear();
-  peer.in_flight = 0;
-}
 
 void Engine::report_loss(Peer& peer, const std::string& why) {
   if (!config_.reports || peer.loss_reported || peer.said_goodbye) return;
@@ -596,12 +399,12 @@ void Engine::peer_lost(Peer& peer, const std::string& why) {
   {
     std::lock_guard lock(peer.send_mutex);
     if (peer.broken) {
-      fail_sends_locked(peer, peer.broken);
+      peer.fail_sends_locked(peer.broken);
       return;  // it said goodbye first (or was already reported)
     }
     report_loss(peer, why);
     peer.broken = error;
-    fail_sends_locked(peer, error);
+    peer.fail_sends_locked(error);
   }
   // A job that lost a rank cannot trust any receive to complete (a collective may be waiting on
   // it through others): every receive of this rank fails now, in every communicator.
@@ -619,7 +422,7 @@ void Engine::peer_finished(Peer& peer) {
   {
     std::lock_guard lock(peer.send_mutex);
     if (!peer.broken) peer.broken = error;
-    fail_sends_locked(peer, error);
+    peer.fail_sends_locked(error);
   }
   std::lock_guard lock(contexts_mutex_);
   finished_.emplace_back(peer.rank, error);
@@ -831,7 +634,7 @@ void Engine::queue_control_locked(Peer& peer, std::uint8_t flags, const std::byt
   auto at = std::find_if(peer.queue.begin(), peer.queue.end(),
                          [](const auto& queued) { return queued->sent == 0 && !queued->control; });
   peer.queue.insert(at, std::move(frame));
-  flush_locked(peer);
+  peer.flush_locked();
 }
 
 pid_t Engine::memory_of(int world_rank) {
@@ -969,7 +772,7 @@ void Engine::handle_events(const epoll_event* events, int count) {
       if (!peer.socket) continue;
       if (events[i].events & EPOLLOUT) {
         std::lock_guard lock(peer.send_mutex);
-        flush_locked(peer);
+        peer.flush_locked();
       }
       if (peer.socket && (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))) read_from(peer);
     }

@@ -51,6 +51,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -91,6 +92,7 @@ struct EngineConfig {
 };
 
 class OutgoingFrame;
+struct PeerConnection;
 
 class Engine {
  public:
@@ -142,7 +144,7 @@ class Engine {
                                    std::shared_ptr<const void> keep_alive, const void* data);
 
  private:
-  struct Peer;
+  using Peer = PeerConnection;
   struct Context {
     std::unique_ptr<detail::Mailbox> box;
     std::vector<int> members;  // empty until this rank makes the communicator
@@ -155,16 +157,11 @@ class Engine {
   void handle_events(const epoll_event* events, int count);
   void read_from(Peer& peer);
   bool read_frames(Peer& peer);  // false: the connection is gone
-  void flush_locked(Peer& peer);
-  void set_want_write_locked(Peer& peer, bool want);
-  void complete_frames_locked(Peer& peer, std::size_t written);
   void accept_strangers();
   void read_stranger(int fd);
   // Polls the listener again once its rest is over; the caller holds progress_mutex_.
   void wake_listener_if_rested(std::chrono::steady_clock::time_point now);
   detail::Mailbox& mailbox_for_frame(Peer& peer, std::uint64_t context);
-  // Every send to `peer` still pending fails with `error`; the caller holds its send_mutex.
-  void fail_sends_locked(Peer& peer, const std::exception_ptr& error);
   // Under hilorun, tells it (once per peer, never for one that said goodbye) that `peer` is lost,
   // before any caller can see a PeerLost for it; the caller holds progress_mutex_.
   void report_loss(Peer& peer, const std::string& why);
@@ -173,11 +170,13 @@ class Engine {
   void deliver_to_self(const FrameHeader& header, const void* data);
   // Waits until `frame` is written; on a deadline, detaches it so the stream stays consistent.
   void wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, Deadline deadline);
-  // The waiting thread writes the peer's queue itself until `frame` is written (or the socket
-  // cannot take more before the deadline), instead of sleeping while the progress thread does.
-  void drive_send(Peer& peer, const OutgoingFrame& frame, Deadline deadline);
   void detach(Peer& peer, OutgoingFrame& frame);
   void stop_thread();
+  // Queues make_frame() as the last frame to every peer still connected and waits, until
+  // `deadline`, for each to be written (a peer lost meanwhile is skipped): finish's goodbye,
+  // abort's reason.
+  void send_last_frames(const std::function<std::shared_ptr<OutgoingFrame>()>& make_frame,
+                        Deadline deadline);
 
   // ---- single copy (single_copy.hpp)
   // Queues a small frame of the engine's own (offer, clear-to-send, copied) to `peer`.
