@@ -44,9 +44,9 @@ constexpr auto hard_spin = std::chrono::microseconds(10);
 // computing does not wake it: queued sends and arrivals wait at most twice this long for it).
 constexpr auto progress_recheck = std::chrono::microseconds(500);
 
-constexpr std::uint64_t listener_tag = std::uint64_t{1} << 32;
+// The epoll tag of wake_; a peer's is its rank, the listener's and strangers' their own
+// (StrangerListener::owns).
 constexpr std::uint64_t wake_tag = std::uint64_t{2} << 32;
-constexpr std::uint64_t stranger_tag = std::uint64_t{3} << 32;
 
 // No spin without yielding when the ranks on this host outnumber its cores: a rank that keeps
 // its core then keeps off it the very peer it waits for. Measured on 2 cores, 4 ranks, all-reduce
@@ -130,13 +130,9 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
     : config_(std::move(config)),
       hard_spin_(hard_spin_for(config_)),
       probe_word_(random_word()),
-      listener_(std::move(listener)),
-      log_(log ? std::move(log) : std::make_unique<RejectionLog>("hilo tcp")),
-      strangers_(*log_) {
+      strangers_(std::move(listener), std::move(log), config_.token, size()) {
   epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) launch::throw_errno("hilo tcp: epoll_create1");
-  strangers_.call_before_closing(
-      [this](int fd) { ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); });
   wake_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake_) launch::throw_errno("hilo tcp: eventfd");
   auto watch = [&](int fd, std::uint64_t tag) {
@@ -147,7 +143,7 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
       launch::throw_errno("hilo tcp: epoll_ctl");
   };
   watch(wake_.get(), wake_tag);
-  if (listener_.fd) watch(listener_.fd.get(), listener_tag);
+  strangers_.watch_with(epoll_.get());
   for (int r = 0; r < size(); ++r) {
     auto peer = std::make_unique<Peer>(r, epoll_.get());
     if (r != rank()) {
@@ -713,46 +709,6 @@ void Engine::fail_open_transfers(Peer& peer, const std::exception_ptr& error) {
   peer.awaiting_copy.clear();
 }
 
-// ---- connections that arrive after setup: never trusted, always closed
-
-void Engine::accept_strangers() {
-  StrangerPool::Accepted accepted = strangers_.accept_from(listener_.fd.get(), Clock::now());
-  for (int fd : accepted.fds) {
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.u64 = stranger_tag | static_cast<std::uint32_t>(fd);
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0)
-      strangers_.refuse(fd, launch::errno_message("watching it failed", errno));
-    else
-      read_stranger(fd);  // a hello may be in already
-  }
-  if (accepted.out_of_fds && !listener_rests_until_) {
-    epoll_event event{};  // no events: stays registered, reports nothing
-    event.data.u64 = listener_tag;
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener_.fd.get(), &event);
-    listener_rests_until_ = Clock::now() + StrangerPool::listener_rest;
-  }
-}
-
-void Engine::wake_listener_if_rested(Clock::time_point now) {
-  if (!listener_rests_until_ || now < *listener_rests_until_) return;
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.u64 = listener_tag;
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener_.fd.get(), &event);
-  listener_rests_until_.reset();
-}
-
-void Engine::read_stranger(int fd) {
-  StrangerPool::Reading reading = strangers_.read(fd);
-  if (reading.state != StrangerPool::Reading::State::hello) return;
-  if (auto problem = hello_problem(reading.hello, config_.token, size()))
-    return strangers_.refuse(fd, *problem);
-  strangers_.refuse(fd,
-                    "rank " + std::to_string(reading.hello.rank) +
-                        " is already connected (a duplicate rank, or a connection after setup)");
-}
-
 // ---- the progress thread
 
 void Engine::handle_events(const epoll_event* events, int count) {
@@ -761,10 +717,8 @@ void Engine::handle_events(const epoll_event* events, int count) {
     if (tag == wake_tag) {
       // Left readable on purpose: only stop_thread() writes it, and a user thread polling here
       // must not consume the wake-up the progress thread is waiting for.
-    } else if (tag == listener_tag) {
-      accept_strangers();
-    } else if ((tag >> 32) == (stranger_tag >> 32)) {
-      read_stranger(static_cast<int>(tag & 0xffffffffu));
+    } else if (StrangerListener::owns(tag)) {
+      strangers_.handle(tag);
     } else {
       // Events may be stale (another thread handled them first): every handler copes with
       // nothing to read, and a closed connection is skipped.
@@ -860,9 +814,7 @@ void Engine::progress_loop() {
       timeout = 0;
     } else {
       std::lock_guard lock(progress_mutex_);
-      auto nearest = strangers_.next_expiry();
-      if (listener_rests_until_ && (!nearest || *listener_rests_until_ < *nearest))
-        nearest = listener_rests_until_;
+      auto nearest = strangers_.next_wakeup();
       if (nearest) {
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*nearest - Clock::now());
         timeout = static_cast<int>(std::clamp<long>(wait.count() + 1, 0, 60000));
@@ -877,7 +829,6 @@ void Engine::progress_loop() {
         handle_events(events, ready);
       }
       strangers_.expire(now);
-      wake_listener_if_rested(now);
     }
     spinning = config_.spin_window.count() > 0 && now - last_activity < config_.spin_window;
     if (spinning && ready <= 0) std::this_thread::yield();

@@ -65,7 +65,7 @@
 
 #include "backends/tcp/frame.hpp"
 #include "backends/tcp/socket.hpp"
-#include "backends/tcp/stranger_pool.hpp"
+#include "backends/tcp/stranger_listener.hpp"
 #include "comm/mailbox.hpp"
 #include "hilo/comm/transport.hpp"
 #include "launch/rendezvous.hpp"
@@ -157,10 +157,6 @@ class Engine {
   void handle_events(const epoll_event* events, int count);
   void read_from(Peer& peer);
   bool read_frames(Peer& peer);  // false: the connection is gone
-  void accept_strangers();
-  void read_stranger(int fd);
-  // Polls the listener again once its rest is over; the caller holds progress_mutex_.
-  void wake_listener_if_rested(std::chrono::steady_clock::time_point now);
   detail::Mailbox& mailbox_for_frame(Peer& peer, std::uint64_t context);
   // Under hilorun, tells it (once per peer, never for one that said goodbye) that `peer` is lost,
   // before any caller can see a PeerLost for it; the caller holds progress_mutex_.
@@ -198,25 +194,20 @@ class Engine {
   const std::chrono::microseconds hard_spin_;  // see hard_spin_for
   // The word a peer on this host reads back to prove it can reach this process's memory.
   const std::uint64_t probe_word_;
-  Listener listener_;
-  std::unique_ptr<RejectionLog> log_;  // under progress_mutex_
   std::vector<std::unique_ptr<Peer>> peers_;
   UniqueFd epoll_;
   UniqueFd wake_;  // eventfd: finish() stops the thread through it
+  // The listener, kept open after setup: connections to it are never trusted, always closed
+  // (stranger_listener.hpp). Under progress_mutex_; declared after epoll_, which outlives it.
+  StrangerListener strangers_;
 
   std::mutex contexts_mutex_;
   std::unordered_map<std::uint64_t, Context> contexts_;
   std::vector<std::pair<int, std::exception_ptr>> finished_;  // world rank, what to raise
   std::exception_ptr lost_;                                   // the first peer lost
 
-  // Connections to the listener after setup: never trusted, always closed (stranger_pool.hpp).
-  StrangerPool strangers_;  // under progress_mutex_
-  // While accept() finds no fd, the listener is left out of epoll until then (else it would
-  // report readable again at once, and the progress thread would spin).
-  std::optional<std::chrono::steady_clock::time_point> listener_rests_until_;  // progress_mutex_
-
   // Held by whichever thread is handling socket events: the progress thread, or a user thread
-  // polling for its own receive. It guards every Peer's receive side, strangers_ and log_.
+  // polling for its own receive. It guards every Peer's receive side, and strangers_.
   std::mutex progress_mutex_;
   std::uint64_t bytes_read_ = 0;  // from every peer, ever; under progress_mutex_
   std::atomic<int> pollers_{0};   // user threads inside poll_until
