@@ -149,7 +149,6 @@ class Engine {
     std::unique_ptr<detail::Mailbox> box;
     std::vector<int> members;  // empty until this rank makes the communicator
   };
-  friend class SendOperation;
 
   void progress_loop();
   bool progress_is_mine();
@@ -196,6 +195,9 @@ class Engine {
   const std::uint64_t probe_word_;
   std::vector<std::unique_ptr<Peer>> peers_;
   UniqueFd epoll_;
+  // The epoll tag of wake_; a peer's is its rank, the listener's and strangers' their own
+  // (StrangerListener::owns).
+  static constexpr std::uint64_t wake_tag = std::uint64_t{2} << 32;
   UniqueFd wake_;  // eventfd: finish() stops the thread through it
   // The listener, kept open after setup: connections to it are never trusted, always closed
   // (stranger_listener.hpp). Under progress_mutex_; declared after epoll_, which outlives it.
