@@ -262,8 +262,8 @@ void Engine::send(int world_dest, const FrameHeader& header, const void* data, D
     std::lock_guard lock(peer.send_mutex);
     frame = peer.queue_message_locked(header, data, nullptr, /*write_at_once=*/true);
   }
-  if (!frame) return;  // the socket took it all at once
-  if (frame->awaits_clearance()) wake_progress_thread();
+  if (!frame) return;                                // the socket took it all at once
+  if (frame->awaits_clearance()) turn_.hand_over();  // to read its clear-to-send soon
   wait_for(peer, frame, deadline);
 }
 
@@ -312,7 +312,7 @@ std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& head
   std::lock_guard lock(peer.send_mutex);
   std::shared_ptr<OutgoingFrame> frame =
       peer.queue_message_locked(header, data, std::move(keep_alive), /*write_at_once=*/false);
-  if (frame->awaits_clearance()) wake_progress_thread();
+  if (frame->awaits_clearance()) turn_.hand_over();  // to read its clear-to-send soon
   if (!frame->pending()) return std::make_unique<CompletedOperation>(done);
   return std::make_unique<SendOperation>(*this, peer, std::move(frame), header.tag);
 }

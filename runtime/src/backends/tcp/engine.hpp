@@ -64,6 +64,7 @@
 #include <vector>
 
 #include "backends/tcp/frame.hpp"
+#include "backends/tcp/progress_turn.hpp"
 #include "backends/tcp/socket.hpp"
 #include "backends/tcp/stranger_listener.hpp"
 #include "comm/mailbox.hpp"
@@ -151,7 +152,6 @@ class Engine {
   };
 
   void progress_loop();
-  bool progress_is_mine();
   // Handles `count` epoll events; the caller holds progress_mutex_.
   void handle_events(const epoll_event* events, int count);
   void read_from(Peer& peer);
@@ -184,8 +184,6 @@ class Engine {
   void accept_ready_to_send(Peer& peer);
   // Writes the oldest frame waiting for clearance into the peer at `address`.
   void write_cleared(Peer& peer, std::uint64_t address);
-  // Lets the progress thread stop standing aside for pollers, to read a clear-to-send.
-  void wake_progress_thread();
   // Fails every single-copy transfer still open with `peer` (the connection is over).
   void fail_open_transfers(Peer& peer, const std::exception_ptr& error);
 
@@ -212,13 +210,7 @@ class Engine {
   // polling for its own receive. It guards every Peer's receive side, and strangers_.
   std::mutex progress_mutex_;
   std::uint64_t bytes_read_ = 0;  // from every peer, ever; under progress_mutex_
-  std::atomic<int> pollers_{0};   // user threads inside poll_until
-  // When a user thread last left poll_until with its message (steady clock, ns), and whether
-  // one gave up or a transfer needs the progress thread now (see progress_is_mine).
-  std::atomic<std::int64_t> last_poll_done_{0};
-  std::atomic<bool> takeover_{false};
-  std::mutex pollers_mutex_;
-  std::condition_variable pollers_left_;
+  ProgressTurn turn_;             // whether a user thread or the progress thread drives the sockets
   std::atomic<bool> stopping_{false};
   bool finished_cleanly_ = false;
   std::thread progress_;

@@ -13,26 +13,7 @@ using Clock = std::chrono::steady_clock;
 using detail::Envelope;
 using detail::Mailbox;
 
-namespace {
-
-// While user threads poll, the progress thread looks this often whether they still do, and
-// takes over once none has polled for this long (a thread that got its message and went on
-// computing does not wake it: queued sends and arrivals wait at most twice this long for it).
-constexpr auto progress_recheck = std::chrono::microseconds(500);
-
-}  // namespace
-
 // ---- the progress thread
-
-void Engine::wake_progress_thread() {
-  // The clear-to-send is read by whoever drives the sockets. A user thread that polled for its
-  // receive does not wake the progress thread when it stops (see poll_until), so that one may
-  // sit out progress_recheck (500 us) first: measured, a 64 KiB single-copy ping-pong took
-  // ~300 us one way without this wake-up. One futex call per large message.
-  takeover_.store(true);
-  std::lock_guard lock(pollers_mutex_);
-  pollers_left_.notify_all();
-}
 
 void Engine::handle_events(const epoll_event* events, int count) {
   for (int i = 0; i < count; ++i) {
@@ -58,7 +39,7 @@ void Engine::handle_events(const epoll_event* events, int count) {
 
 void Engine::poll_until(const detail::PendingReceive& receive, int world_source) {
   if (receive.done() || config_.spin_window.count() == 0) return;
-  pollers_.fetch_add(1);
+  turn_.poller_enters();
   const auto started = Clock::now();
   auto give_up = started + config_.spin_window;
   const auto stop_spinning_hard = started + hard_spin_;
@@ -96,27 +77,8 @@ void Engine::poll_until(const detail::PendingReceive& receive, int world_source)
   // Giving up without the message: the progress thread must take over now, since this thread
   // is about to sleep. Done: no wake-up (a syscall, and a thread competing for the CPU per
   // message); the caller will most likely poll again soon, and the progress thread looks again
-  // within two progress_recheck intervals anyway.
-  const bool gave_up = !receive.done();
-  if (!gave_up) last_poll_done_.store(Clock::now().time_since_epoch().count());
-  if (pollers_.fetch_sub(1) == 1 && gave_up) {
-    takeover_.store(true);
-    std::lock_guard lock(pollers_mutex_);
-    pollers_left_.notify_all();
-  }
-}
-
-// Whether the progress thread should drive the sockets now: no user thread is polling, and none
-// is between two polls of a send/receive loop (left with its message within progress_recheck),
-// unless one gave up or a transfer asked for the progress thread (takeover_). Without the
-// second rule the progress thread, looking every progress_recheck, often found a ping-pong
-// between its polls, took the next message itself and handed it over across threads: 8 B one
-// way over tcp read 3.46-4.02 us before this rule, 3.18-3.32 us with it.
-bool Engine::progress_is_mine() {
-  if (pollers_.load() > 0) return false;
-  if (takeover_.exchange(false)) return true;
-  const auto since = Clock::now().time_since_epoch() - Clock::duration(last_poll_done_.load());
-  return since >= progress_recheck;
+  // within two ProgressTurn::recheck intervals anyway.
+  turn_.poller_leaves(/*gave_up=*/!receive.done());
 }
 
 void Engine::progress_loop() {
@@ -124,12 +86,10 @@ void Engine::progress_loop() {
   auto last_activity = Clock::now();
   bool spinning = false;
   while (!stopping_.load(std::memory_order_relaxed)) {
-    if (!progress_is_mine()) {
+    if (!turn_.progress_is_mine()) {
       // A user thread drives the sockets now; waiting in epoll would only get this thread
       // woken for every message it then finds already handled.
-      std::unique_lock lock(pollers_mutex_);
-      pollers_left_.wait_for(lock, progress_recheck,
-                             [&] { return stopping_.load() || progress_is_mine(); });
+      turn_.wait_for_turn(stopping_);
       continue;
     }
     int timeout = -1;
