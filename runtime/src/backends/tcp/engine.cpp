@@ -32,9 +32,8 @@ namespace {
 constexpr auto hard_spin = std::chrono::microseconds(10);
 
 // No spin without yielding when the ranks on this host outnumber its cores: a rank that keeps
-// its core then keeps off it the very peer it waits for. Measured on 2 cores, 4 ranks, all-reduce
-// of 4 B - 1 KiB: median 62-94 us with the spin, 49-64 us without (MPI's TCP BTL: 55-59 us);
-// 2 ranks: the same all-reduce times either way, 8 B ping-pong 6.9 us with the spin, 7.4 without.
+// its core then keeps off it the very peer it waits for (benchmarks/analysis.md, "The TCP
+// engine's latency choices").
 std::chrono::microseconds hard_spin_for(const EngineConfig& config) {
   const std::string& my_host = config.table.at(static_cast<std::size_t>(config.rank)).host;
   const auto ranks_here = std::count_if(config.table.begin(), config.table.end(),

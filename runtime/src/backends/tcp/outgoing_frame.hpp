@@ -54,9 +54,9 @@ class OutgoingFrame {
   // ---- single copy (single_copy.hpp)
   // Run by the thread that handled the clear-to-send: writes the payload into process `pid` at
   // `address`. A large payload is written in two halves at once: this thread writes the first
-  // and offers the second to the sending thread, if that one waits in wait() (one thread's
-  // process_vm_writev of 16 MiB moves ~3.6 GB/s here, two threads' ~8 GB/s: the receiver's core
-  // is idle meanwhile); a half nobody took, it writes itself. Returns 0 or the errno that
+  // and offers the second to the sending thread, if that one waits in wait() (two threads move
+  // a large payload about twice as fast as one: benchmarks/analysis.md); a half nobody took, it
+  // writes itself. Returns 0 or the errno that
   // stopped a half.
   int write_cleared(pid_t pid, std::uint64_t address) HILO_EXCLUDES(copy_mutex, mutex_);
   // The rest of the payload moves into a buffer of the frame's own, so the caller's may go.

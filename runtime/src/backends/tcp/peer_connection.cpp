@@ -117,8 +117,8 @@ void PeerConnection::flush_locked() {
 
 void PeerConnection::drive_send(const OutgoingFrame& frame, Deadline deadline) {
   // A waiting sender has nothing better to do than write: done by this thread, a large message
-  // streams like a blocking send() (measured: the progress thread, woken by EPOLLOUT for every
-  // socket-buffer's worth, reached half the loopback bandwidth a plain blocking send() gets).
+  // streams like a blocking send(), where the progress thread, woken by EPOLLOUT for every
+  // socket buffer's worth, does not (benchmarks/analysis.md).
   constexpr int max_poll_ms = 10;  // re-checks the frame, the deadline and the peer this often
   std::unique_lock lock(send_mutex);
   ++drivers;  // while counted, the progress thread is not woken for this socket's room

@@ -37,8 +37,10 @@ class ProgressTurn {
   // soon), or without (the last poller to leave hands over to the progress thread at once, since
   // it is about to sleep).
   void poller_leaves(bool gave_up) HILO_EXCLUDES(wake_mutex_);
-  // Lets the progress thread stop standing aside now (see Engine::send: a clear-to-send must be
-  // read soon, and the user thread that polled last does not wake it).
+  // Lets the progress thread stop standing aside now. A sender of a single-copy message calls it:
+  // its clear-to-send is read by whoever drives the sockets, and a user thread that polled for
+  // its receive does not wake the progress thread when it stops, so that one would sit out
+  // `recheck` first. One futex call per large message.
   void hand_over() HILO_EXCLUDES(wake_mutex_);
 
   // Whether the progress thread should drive the sockets now; consumes a hand-over.
