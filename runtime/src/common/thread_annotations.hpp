@@ -1,9 +1,10 @@
 // Clang's thread-safety annotations (https://clang.llvm.org/docs/ThreadSafetyAnalysis.html),
 // behind macros that expand to nothing on other compilers. They state a locking contract beside
 // the member it guards: `HILO_GUARDED_BY(mutex_)` on a member says every access holds mutex_,
-// `HILO_REQUIRES(mutex_)` on a function that its caller holds it. Under Clang with
-// -Wthread-safety the contract is checked where the mutex type is annotated; elsewhere it is
-// documentation that cannot drift from the code it sits on.
+// `HILO_REQUIRES(mutex_)` on a function that its caller holds it. Clang checks the contract with
+// -Wthread-safety only where the mutex type is itself annotated as a capability (libc++ with
+// _LIBCPP_ENABLE_THREAD_SAFETY_ANNOTATIONS); with libstdc++'s std::mutex, and on GCC, where the
+// macros are empty, it is documentation that sits on the code it describes.
 #pragma once
 
 #if defined(__clang__)
