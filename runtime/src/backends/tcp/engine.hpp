@@ -76,6 +76,8 @@
 #include <vector>
 
 #include "backends/tcp/frame.hpp"
+#include "backends/tcp/outgoing_frame.hpp"
+#include "backends/tcp/peer_connection.hpp"
 #include "backends/tcp/progress_turn.hpp"
 #include "backends/tcp/socket.hpp"
 #include "backends/tcp/stranger_listener.hpp"
@@ -104,9 +106,6 @@ struct EngineConfig {
   // PeerLost reaches any caller, so hilorun can name the rank that failed first.
   std::shared_ptr<launch::ReportChannel> reports;
 };
-
-class OutgoingFrame;
-struct PeerConnection;
 
 class Engine {
  public:

@@ -46,24 +46,23 @@ struct PeerConnection {
 
   // ---- send side
   std::mutex send_mutex;
-  // ---- send side, guarded by send_mutex
   std::deque<std::shared_ptr<OutgoingFrame>> queue HILO_GUARDED_BY(send_mutex);
-  bool want_write = false HILO_GUARDED_BY(send_mutex);  // EPOLLOUT armed
-  int drivers =
-      0 HILO_GUARDED_BY(send_mutex);  // user threads writing this socket themselves (drive_send)
-  bool write_failed =
-      false HILO_GUARDED_BY(send_mutex);  // the socket refused bytes: the reader will say why
-  std::exception_ptr broken
-      HILO_GUARDED_BY(send_mutex);  // set once lost or finished: every send raises it
+  bool want_write HILO_GUARDED_BY(send_mutex) = false;  // EPOLLOUT armed
+  // User threads writing this socket themselves (drive_send).
+  int drivers HILO_GUARDED_BY(send_mutex) = 0;
+  // The socket refused bytes: the reader will say why.
+  bool write_failed HILO_GUARDED_BY(send_mutex) = false;
+  // Set once lost or finished: every send raises it.
+  std::exception_ptr broken HILO_GUARDED_BY(send_mutex);
   // Single copy to this peer (single_copy.hpp). Ready-to-sends waiting for their clear-to-send,
   // oldest first; `in_flight` counts those of them already written. While it is not zero, no
   // message frame is written after them, not even another ready-to-send (only control frames):
   // the receiver queues a message nobody waits for yet only once it is complete, so a message
   // announced meanwhile could be matched to a receive posted for the one in flight.
-  bool can_copy_into = false HILO_GUARDED_BY(send_mutex);
-  pid_t copy_pid = 0 HILO_GUARDED_BY(send_mutex);
+  bool can_copy_into HILO_GUARDED_BY(send_mutex) = false;
+  pid_t copy_pid HILO_GUARDED_BY(send_mutex) = 0;
   std::deque<std::shared_ptr<OutgoingFrame>> awaiting_clearance HILO_GUARDED_BY(send_mutex);
-  int in_flight = 0 HILO_GUARDED_BY(send_mutex);
+  int in_flight HILO_GUARDED_BY(send_mutex) = 0;
 
   // Queues the message frame `header` + `data` (a ready-to-send instead, when the payload goes by
   // single copy) and writes what the socket takes. With `write_at_once` and nothing queued, it is
@@ -84,8 +83,7 @@ struct PeerConnection {
   // take more before the deadline), instead of sleeping while the progress thread does.
   void drive_send(const OutgoingFrame& frame, Deadline deadline) HILO_EXCLUDES(send_mutex);
 
-  // ---- receive side, guarded by the engine's progress mutex
-  // ---- receive side, guarded by the engine's progress_mutex_
+  // ---- receive side, guarded by the engine's progress mutex (see the top of this file)
   std::unique_ptr<std::byte[]> staging = std::make_unique_for_overwrite<std::byte[]>(staging_size);
   std::size_t staged_begin = 0;
   std::size_t staged_end = 0;
