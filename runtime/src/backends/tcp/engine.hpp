@@ -12,23 +12,20 @@
 // frames per read), decodes the header, asks the communicator's Mailbox where the payload goes
 // (the posted receive's own buffer when there is one) and reads large payloads straight there.
 //
-// Latency. A thread blocked in the kernel costs ~30 us to wake here, more than a whole message
-// should, and handing a message from the progress thread to the receiving thread costs a few
-// more. So a thread waiting for a receive first drives the sockets itself for a short window
-// (HILO_TCP_SPIN_US, default 500 us, counted from the last bytes that arrived, so a large message
-// streaming in keeps it polling): it takes the progress lock, reads the awaited peer's socket
-// directly (every socket through epoll every few rounds, and always for any_source) and
-// delivers what arrived, its own message included, with no thread switch. While a
-// user thread polls, and for a while after one left with its message (the gap between two
-// receives of a loop), the progress thread stands aside (it does not even wait in epoll, so the
-// kernel does not wake it per message). Once the window passes the waiter sleeps and the
-// progress thread takes over; it too keeps polling for the same window after any traffic before
+// Latency. Waking a thread blocked in the kernel costs more than a whole small message should,
+// and handing a message from the progress thread to the receiving thread costs more again
+// (benchmarks/analysis.md, "The TCP engine's latency choices"). So a thread waiting for a receive
+// first drives the sockets itself for a short window (HILO_TCP_SPIN_US, default 500 us, counted
+// from the last bytes that arrived, so a large message streaming in keeps it polling): it takes the
+// progress lock, reads the awaited peer's socket directly (every socket through epoll every few
+// rounds, and always for any_source) and delivers what arrived, its own message included, with no
+// thread switch. While a user thread polls, and for a while after one left with its message (the
+// gap between two receives of a loop), the progress thread stands aside (it does not even wait in
+// epoll, so the kernel does not wake it per message). Once the window passes the waiter sleeps and
+// the progress thread takes over; it too keeps polling for the same window after any traffic before
 // it blocks in the kernel. Every polling loop yields the CPU between rounds, so ranks
 // oversubscribed on few cores still let each other run. Whoever holds the progress lock is the
-// only one touching the receive side of the connections. Measured 8-byte ping-pong, one way,
-// back to back with Open MPI's TCP BTL (both under SCHED_RR to shield them from this loaded
-// machine): hilo 7.3-8.5 us, Open MPI 8.0-8.4 us; at normal priority with load ~15, hilo
-// ~10 us and Open MPI's busy-polling BTL 300-1200 us.
+// only one touching the receive side of the connections.
 //
 // Large messages between ranks on one host go by single copy (process_vm_writev) where the
 // kernel allows it; the connection carries only their envelopes. See single_copy.hpp.
@@ -43,18 +40,34 @@
 // that loses a peer (not one that said goodbye) reports it to hilorun first (report_channel.hpp),
 // so hilorun names the rank that failed first. Stalled peers are the callers' deadlines' business
 // (hilo::Timeout).
+//
+// Where the code is, one concern a file (after Gloo's gloo/transport/tcp/: pair, loop, listener):
+//   peer_connection.*     one connection: its socket, its send queue and how it is written, and
+//                         the state of the frame being read from it
+//   outgoing_frame.*      one frame on its way, with the two halves of a single-copy payload
+//   send_operation.*      the operation isend returns
+//   stranger_listener.*   the listener after setup: strangers accepted, judged, refused
+//   progress_turn.*       whether a polling user thread or the progress thread drives the sockets
+//   engine.cpp            construction and shutdown, mailboxes, sends, lost and finished peers
+//   engine_receive.cpp    the frame reader
+//   engine_single_copy.cpp  offers, ready-to-send, clear-to-send, copied (single_copy.hpp)
+//   engine_progress.cpp   the progress thread, a user thread's polling, epoll events
+//
+// Locking (each header states its part beside the members it guards): progress_mutex_, held by
+// whoever drives the sockets, guards every connection's receive side and the stranger listener;
+// a connection's send_mutex guards its send side; contexts_mutex_ the mailboxes and the record
+// of lost and finished peers; an OutgoingFrame's own mutexes its completion. Lock order:
+// progress_mutex_ before a send_mutex before a frame's mutexes; contexts_mutex_ before a
+// Mailbox's mutex. A socket is closed only with both progress_mutex_ and its send_mutex held.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <exception>
-#include <map>
+#include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 
@@ -63,9 +76,13 @@
 #include <vector>
 
 #include "backends/tcp/frame.hpp"
+#include "backends/tcp/outgoing_frame.hpp"
+#include "backends/tcp/peer_connection.hpp"
+#include "backends/tcp/progress_turn.hpp"
 #include "backends/tcp/socket.hpp"
-#include "backends/tcp/stranger_pool.hpp"
+#include "backends/tcp/stranger_listener.hpp"
 #include "comm/mailbox.hpp"
+#include "common/thread_annotations.hpp"
 #include "hilo/comm/detail/transport.hpp"
 #include "launch/rendezvous.hpp"
 #include "launch/report_channel.hpp"
@@ -73,9 +90,9 @@
 namespace hilo::tcp {
 
 // How long a waiting thread drives the sockets itself, since the last bytes arrived, before it
-// sleeps (HILO_TCP_SPIN_US). At 50 us, a ring all-reduce step through the sockets on 4 ranks
-// sharing 2 cores outlasted the window and paid a wake-up per step: 64 KiB took ~135 us, 256 KiB
-// ~385 us; at 500 us, ~95 and ~320 us (the TCP BTL, which polls forever: ~95 and ~280 us).
+// sleeps (HILO_TCP_SPIN_US). Long enough that a step of a ring all-reduce through the sockets,
+// ranks sharing cores, stays within it: a shorter window paid a wake-up per step
+// (benchmarks/analysis.md, "The TCP engine's latency choices").
 inline constexpr std::chrono::microseconds default_spin_window{500};
 
 struct EngineConfig {
@@ -89,8 +106,6 @@ struct EngineConfig {
   // PeerLost reaches any caller, so hilorun can name the rank that failed first.
   std::shared_ptr<launch::ReportChannel> reports;
 };
-
-class OutgoingFrame;
 
 class Engine {
  public:
@@ -142,93 +157,83 @@ class Engine {
                                    std::shared_ptr<const void> keep_alive, const void* data);
 
  private:
-  struct Peer;
+  using Peer = PeerConnection;
   struct Context {
     std::unique_ptr<detail::Mailbox> box;
     std::vector<int> members;  // empty until this rank makes the communicator
   };
-  friend class SendOperation;
 
-  void progress_loop();
-  bool progress_is_mine();
-  // Handles `count` epoll events; the caller holds progress_mutex_.
-  void handle_events(const epoll_event* events, int count);
-  void read_from(Peer& peer);
-  bool read_frames(Peer& peer);  // false: the connection is gone
-  void flush_locked(Peer& peer);
-  void set_want_write_locked(Peer& peer, bool want);
-  void complete_frames_locked(Peer& peer, std::size_t written);
-  void accept_strangers();
-  void read_stranger(int fd);
-  // Polls the listener again once its rest is over; the caller holds progress_mutex_.
-  void wake_listener_if_rested(std::chrono::steady_clock::time_point now);
-  detail::Mailbox& mailbox_for_frame(Peer& peer, std::uint64_t context);
-  // Every send to `peer` still pending fails with `error`; the caller holds its send_mutex.
-  void fail_sends_locked(Peer& peer, const std::exception_ptr& error);
+  void progress_loop() HILO_EXCLUDES(progress_mutex_);
+  // Handles `count` epoll events.
+  void handle_events(const epoll_event* events, int count) HILO_REQUIRES(progress_mutex_);
+  // Reads what `peer` sent; a connection that ends or breaks is closed here.
+  void read_from(Peer& peer) HILO_REQUIRES(progress_mutex_);
+  bool read_frames(Peer& peer) HILO_REQUIRES(progress_mutex_);  // false: the connection is gone
+  detail::Mailbox& mailbox_for_frame(Peer& peer, std::uint64_t context)
+      HILO_REQUIRES(progress_mutex_) HILO_EXCLUDES(contexts_mutex_);
   // Under hilorun, tells it (once per peer, never for one that said goodbye) that `peer` is lost,
-  // before any caller can see a PeerLost for it; the caller holds progress_mutex_.
-  void report_loss(Peer& peer, const std::string& why);
-  void peer_lost(Peer& peer, const std::string& why);
-  void peer_finished(Peer& peer);
-  void deliver_to_self(const FrameHeader& header, const void* data);
-  // Waits until `frame` is written; on a deadline, detaches it so the stream stays consistent.
+  // before any caller can see a PeerLost for it.
+  void report_loss(Peer& peer, const std::string& why) HILO_REQUIRES(progress_mutex_);
+  void peer_lost(Peer& peer, const std::string& why) HILO_REQUIRES(progress_mutex_);
+  void peer_finished(Peer& peer) HILO_REQUIRES(progress_mutex_);
+  void deliver_to_self(const FrameHeader& header, const void* data) HILO_EXCLUDES(contexts_mutex_);
+  // Waits until `frame` is written; on a deadline, withdraws it or lets it own its payload, so
+  // the stream stays consistent, and throws Timeout.
   void wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, Deadline deadline);
-  // The waiting thread writes the peer's queue itself until `frame` is written (or the socket
-  // cannot take more before the deadline), instead of sleeping while the progress thread does.
-  void drive_send(Peer& peer, const OutgoingFrame& frame, Deadline deadline);
-  void detach(Peer& peer, OutgoingFrame& frame);
   void stop_thread();
+  // Queues make_frame() as the last frame to every peer still connected and waits, until
+  // `deadline`, for each to be written (a peer lost meanwhile is skipped): finish's goodbye,
+  // abort's reason.
+  void send_last_frames(const std::function<std::shared_ptr<OutgoingFrame>()>& make_frame,
+                        Deadline deadline);
 
-  // ---- single copy (single_copy.hpp)
+  // ---- single copy (single_copy.hpp, engine_single_copy.cpp)
   // Queues a small frame of the engine's own (offer, clear-to-send, copied) to `peer`.
   void send_control(Peer& peer, std::uint8_t flags, const std::byte* payload, std::size_t bytes);
   void queue_control_locked(Peer& peer, std::uint8_t flags, const std::byte* payload,
-                            std::size_t bytes);
+                            std::size_t bytes) HILO_REQUIRES(peer.send_mutex);
   // The control frames' payload (offer or clear-to-send) has been read into peer.control.
-  void handle_control(Peer& peer);
+  void handle_control(Peer& peer) HILO_REQUIRES(progress_mutex_);
   // A ready-to-send arrived: begin the delivery and tell the sender where to write.
-  void accept_ready_to_send(Peer& peer);
+  void accept_ready_to_send(Peer& peer) HILO_REQUIRES(progress_mutex_);
   // Writes the oldest frame waiting for clearance into the peer at `address`.
-  void write_cleared(Peer& peer, std::uint64_t address);
-  // Lets the progress thread stop standing aside for pollers, to read a clear-to-send.
-  void wake_progress_thread();
+  void write_cleared(Peer& peer, std::uint64_t address) HILO_REQUIRES(progress_mutex_);
   // Fails every single-copy transfer still open with `peer` (the connection is over).
-  void fail_open_transfers(Peer& peer, const std::exception_ptr& error);
+  void fail_open_transfers(Peer& peer, const std::exception_ptr& error)
+      HILO_REQUIRES(progress_mutex_);
 
   EngineConfig config_;
   const std::chrono::microseconds hard_spin_;  // see hard_spin_for
   // The word a peer on this host reads back to prove it can reach this process's memory.
   const std::uint64_t probe_word_;
-  Listener listener_;
-  std::unique_ptr<RejectionLog> log_;  // under progress_mutex_
   std::vector<std::unique_ptr<Peer>> peers_;
   UniqueFd epoll_;
+  // The epoll tag of wake_; a peer's is its rank, the listener's and strangers' their own
+  // (StrangerListener::owns).
+  static constexpr std::uint64_t wake_tag = std::uint64_t{2} << 32;
   UniqueFd wake_;  // eventfd: finish() stops the thread through it
+  // The listener, kept open after setup: connections to it are never trusted, always closed
+  // (stranger_listener.hpp). Declared after epoll_, which outlives it.
+  StrangerListener strangers_ HILO_GUARDED_BY(progress_mutex_);
 
+  // Guards the communicators' mailboxes (the map, not a Mailbox's own queues) and what a
+  // mailbox made later must learn: the peers finished and the first peer lost.
   std::mutex contexts_mutex_;
-  std::unordered_map<std::uint64_t, Context> contexts_;
-  std::vector<std::pair<int, std::exception_ptr>> finished_;  // world rank, what to raise
-  std::exception_ptr lost_;                                   // the first peer lost
-
-  // Connections to the listener after setup: never trusted, always closed (stranger_pool.hpp).
-  StrangerPool strangers_;  // under progress_mutex_
-  // While accept() finds no fd, the listener is left out of epoll until then (else it would
-  // report readable again at once, and the progress thread would spin).
-  std::optional<std::chrono::steady_clock::time_point> listener_rests_until_;  // progress_mutex_
+  std::unordered_map<std::uint64_t, Context> contexts_ HILO_GUARDED_BY(contexts_mutex_);
+  // World rank, what to raise.
+  std::vector<std::pair<int, std::exception_ptr>> finished_ HILO_GUARDED_BY(contexts_mutex_);
+  std::exception_ptr lost_ HILO_GUARDED_BY(contexts_mutex_);  // the first peer lost
 
   // Held by whichever thread is handling socket events: the progress thread, or a user thread
-  // polling for its own receive. It guards every Peer's receive side, strangers_ and log_.
+  // polling for its own receive (try_lock: a poller never waits for it). It guards every
+  // connection's receive side (peer_connection.hpp), strangers_ and bytes_read_.
   std::mutex progress_mutex_;
-  std::uint64_t bytes_read_ = 0;  // from every peer, ever; under progress_mutex_
-  std::atomic<int> pollers_{0};   // user threads inside poll_until
-  // When a user thread last left poll_until with its message (steady clock, ns), and whether
-  // one gave up or a transfer needs the progress thread now (see progress_is_mine).
-  std::atomic<std::int64_t> last_poll_done_{0};
-  std::atomic<bool> takeover_{false};
-  std::mutex pollers_mutex_;
-  std::condition_variable pollers_left_;
+  std::uint64_t bytes_read_ HILO_GUARDED_BY(progress_mutex_) = 0;  // from every peer, ever
+  ProgressTurn turn_;  // whether a user thread or the progress thread drives the sockets
+  // Set once by stop_thread(); read relaxed by the polling loops, which the wake_ eventfd or
+  // ProgressTurn::recheck brings round to look.
   std::atomic<bool> stopping_{false};
-  bool finished_cleanly_ = false;
+  bool finished_cleanly_ = false;  // only the thread calling finish() touches it
   std::thread progress_;
 };
 

@@ -1,0 +1,116 @@
+#include "backends/tcp/engine.hpp"
+
+#include <sys/types.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "backends/tcp/peer_connection.hpp"
+#include "backends/tcp/single_copy.hpp"
+#include "hilo/errors.hpp"
+#include "launch/system_error.hpp"
+
+namespace hilo::tcp {
+
+using Clock = std::chrono::steady_clock;
+using detail::Envelope;
+using detail::Mailbox;
+
+// ---- single copy (single_copy.hpp)
+
+void Engine::send_control(Peer& peer, std::uint8_t flags, const std::byte* payload,
+                          std::size_t bytes) {
+  std::lock_guard lock(peer.send_mutex);
+  queue_control_locked(peer, flags, payload, bytes);
+}
+
+void Engine::queue_control_locked(Peer& peer, std::uint8_t flags, const std::byte* payload,
+                                  std::size_t bytes) {
+  if (peer.broken || !peer.socket) return;  // the reader reports what happened to the peer
+  FrameHeader header;
+  header.flags = flags;
+  header.source = rank();
+  header.type = data_type_of<char>();
+  header.length = bytes;
+  auto copy = std::make_shared<std::array<std::byte, offer_size>>();
+  if (bytes > 0) std::memcpy(copy->data(), payload, bytes);
+  auto frame =
+      std::make_shared<OutgoingFrame>(encode_frame_header(header), copy->data(), bytes, copy);
+  frame->control = true;
+  // Ahead of every message frame not yet begun: a control frame carries no message, so passing
+  // them changes no message order, and a clear-to-send must not wait behind messages held back
+  // for this rank's own transfers (two ranks sending each other large messages would each wait
+  // for the other's clear-to-send).
+  auto at = std::find_if(peer.queue.begin(), peer.queue.end(),
+                         [](const auto& queued) { return queued->sent == 0 && !queued->control; });
+  peer.queue.insert(at, std::move(frame));
+  peer.flush_locked();
+}
+
+pid_t Engine::memory_of(int world_rank) {
+  Peer& peer = *peers_[static_cast<std::size_t>(world_rank)];
+  std::lock_guard lock(peer.send_mutex);
+  return peer.can_copy_into ? peer.copy_pid : 0;
+}
+
+void Engine::handle_control(Peer& peer) {
+  if (peer.header.flags == frame_flag_offer) {
+    const SingleCopyOffer offer = decode_offer(peer.control.data());
+    // Offers come only from ranks of this host; the probe proves the pid is that rank's.
+    if (!config_.single_copy || this->peer(peer.rank).host != this->peer(rank()).host ||
+        !can_write_into(offer))
+      return;  // large messages to it keep going through the socket
+    std::lock_guard lock(peer.send_mutex);
+    peer.copy_pid = static_cast<pid_t>(offer.pid);
+    peer.can_copy_into = true;
+    return;
+  }
+  write_cleared(peer, decode_address(peer.control.data()));
+}
+
+void Engine::accept_ready_to_send(Peer& peer) {
+  Mailbox& box = mailbox_for_frame(peer, peer.header.context);
+  Mailbox::Delivery delivery = box.begin(
+      Envelope{peer.header.source, peer.header.tag, peer.header.length, peer.header.type});
+  const auto where = encode_address(reinterpret_cast<std::uintptr_t>(delivery.destination));
+  peer.awaiting_copy.push_back({&box, std::move(delivery)});
+  send_control(peer, frame_flag_clear_to_send, where.data(), where.size());
+}
+
+void Engine::write_cleared(Peer& peer, std::uint64_t address) {
+  std::shared_ptr<OutgoingFrame> frame;
+  {
+    std::lock_guard lock(peer.send_mutex);
+    if (peer.in_flight == 0 || peer.awaiting_clearance.empty())
+      throw Error("malformed stream: a clear-to-send for no announced message");
+    frame = std::move(peer.awaiting_clearance.front());
+    peer.awaiting_clearance.pop_front();
+  }
+  const int failure = frame->write_cleared(peer.copy_pid, address);
+  if (failure != 0) {
+    const std::string why =
+        launch::errno_message("rank " + std::to_string(rank()) + " could not write a message of " +
+                                  std::to_string(frame->copy_bytes) + " bytes into " +
+                                  describe(peer.rank) + " (single copy)",
+                              failure);
+    report_loss(peer, why);  // before the sender sees the failure
+    frame->complete(
+        std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host)));
+    // The peer waits for a 'copied' that cannot come: this connection cannot go on.
+    throw Error(why);
+  }
+  {
+    // One step, so that no message held back behind this transfer can pass its 'copied'.
+    std::lock_guard lock(peer.send_mutex);
+    --peer.in_flight;
+    queue_control_locked(peer, frame_flag_copied, nullptr, 0);
+  }
+  frame->complete(nullptr);
+}
+
+void Engine::fail_open_transfers(Peer& peer, const std::exception_ptr& error) {
+  for (auto& open : peer.awaiting_copy) open.box->abort(std::move(open.delivery), error);
+  peer.awaiting_copy.clear();
+}
+
+}  // namespace hilo::tcp

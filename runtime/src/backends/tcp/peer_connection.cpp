@@ -1,0 +1,161 @@
+#include "backends/tcp/peer_connection.hpp"
+
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace hilo::tcp {
+
+namespace {
+
+constexpr int max_frames_per_write = 32;
+
+}  // namespace
+
+std::shared_ptr<OutgoingFrame> PeerConnection::queue_message_locked(
+    const FrameHeader& header, const void* data, std::shared_ptr<const void> keep_alive,
+    bool write_at_once) {
+  if (broken) std::rethrow_exception(broken);
+  std::shared_ptr<OutgoingFrame> frame;
+  if (can_copy_into && header.length >= single_copy_threshold) {
+    frame = ready_to_send_frame(header, data, std::move(keep_alive));
+    awaiting_clearance.push_back(frame);
+  } else {
+    const EncodedHeader encoded = encode_frame_header(header);
+    std::size_t written = 0;
+    if (write_at_once && queue.empty() && in_flight == 0 && socket && !write_failed) {
+      // The common case: one sendmsg straight from the caller's buffer, no allocation.
+      iovec pieces[2] = {{const_cast<std::byte*>(encoded.data()), frame_header_size},
+                         {const_cast<void*>(data), header.length}};
+      msghdr message{};
+      message.msg_iov = pieces;
+      message.msg_iovlen = header.length > 0 ? 2 : 1;
+      ssize_t sent;
+      do {
+        sent = ::sendmsg(socket.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+      } while (sent < 0 && errno == EINTR);
+      if (sent == static_cast<ssize_t>(frame_header_size + header.length)) return nullptr;
+      if (sent > 0)
+        written = static_cast<std::size_t>(sent);
+      else if (errno != EAGAIN && errno != EWOULDBLOCK)
+        write_failed = true;
+    }
+    frame = std::make_shared<OutgoingFrame>(encoded, data, header.length, std::move(keep_alive));
+    frame->sent = written;
+  }
+  queue.push_back(frame);
+  flush_locked();
+  return frame;
+}
+
+void PeerConnection::set_want_write_locked(bool want) {
+  // While a user thread writes the socket itself, the progress thread need not be woken for it.
+  want = want && drivers == 0;
+  if (want == want_write || !socket) return;
+  epoll_event event{};
+  event.events = EPOLLIN | (want ? EPOLLOUT : 0u);
+  event.data.u64 = static_cast<std::uint64_t>(rank);
+  if (::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, socket.get(), &event) == 0) want_write = want;
+}
+
+void PeerConnection::complete_frames_locked(std::size_t written) {
+  while (written > 0 && !queue.empty()) {
+    OutgoingFrame& frame = *queue.front();
+    std::size_t rest = frame.total() - frame.sent;
+    if (written < rest) {
+      frame.sent += written;
+      return;
+    }
+    written -= rest;
+    frame.sent = frame.total();
+    auto done = std::move(queue.front());
+    queue.pop_front();
+    if (done->awaits_clearance())
+      ++in_flight;  // completes when its payload has been written into the peer
+    else
+      done->complete(nullptr);
+  }
+}
+
+void PeerConnection::flush_locked() {
+  while (!queue.empty() && socket && !write_failed) {
+    iovec pieces[2 * max_frames_per_write];
+    int count = 0;
+    int frames = 0;
+    int in_flight_after = in_flight;  // counting the ready-to-sends of this write
+    for (const auto& frame : queue) {
+      if (frames++ == max_frames_per_write) break;
+      if (held_back(*frame, in_flight_after)) break;
+      if (frame->awaits_clearance()) ++in_flight_after;
+      if (frame->sent < frame_header_size)
+        pieces[count++] = {frame->header.data() + frame->sent, frame_header_size - frame->sent};
+      std::size_t done = frame->sent > frame_header_size ? frame->sent - frame_header_size : 0;
+      if (frame->bytes > done)
+        pieces[count++] = {const_cast<std::byte*>(frame->data + done), frame->bytes - done};
+    }
+    if (count == 0) break;  // everything queued is held back
+    msghdr message{};
+    message.msg_iov = pieces;
+    message.msg_iovlen = static_cast<std::size_t>(count);
+    ssize_t written = ::sendmsg(socket.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      // EPIPE, ECONNRESET: the reader will find out whether the peer finished or died, and
+      // fail these frames with the right error.
+      write_failed = true;
+      break;
+    }
+    complete_frames_locked(static_cast<std::size_t>(written));
+  }
+  set_want_write_locked(!queue.empty() && !write_failed && !held_back(queue, in_flight));
+}
+
+void PeerConnection::drive_send(const OutgoingFrame& frame, Deadline deadline) {
+  // A waiting sender has nothing better to do than write: done by this thread, a large message
+  // streams like a blocking send(), where the progress thread, woken by EPOLLOUT for every
+  // socket buffer's worth, does not (benchmarks/analysis.md).
+  constexpr int max_poll_ms = 10;  // re-checks the frame, the deadline and the peer this often
+  std::unique_lock lock(send_mutex);
+  ++drivers;  // while counted, the progress thread is not woken for this socket's room
+  // Written (a ready-to-send then waits for its clear-to-send, which the reader handles) or held
+  // back behind a single-copy transfer: there is nothing for this thread to write.
+  auto nothing_to_write = [&] {
+    return frame.sent == frame.total() || held_back(queue, in_flight);
+  };
+  while (frame.pending() && socket && !write_failed && !broken) {
+    flush_locked();
+    if (!frame.pending() || !socket || deadline.expired() || nothing_to_write()) break;
+    int wait_ms = max_poll_ms;
+    if (!deadline.is_never()) {
+      auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline.at - Deadline::Clock::now());
+      wait_ms = static_cast<int>(std::clamp<long>(left.count(), 0, max_poll_ms));
+    }
+    pollfd writable{socket.get(), POLLOUT, 0};
+    lock.unlock();
+    // Any outcome (room, an error, the socket closed meanwhile by the reader): the loop
+    // re-checks everything under the lock.
+    ::poll(&writable, 1, wait_ms);
+    lock.lock();
+  }
+  --drivers;
+  // Frames left queued (another thread's, or this one's after a timeout): the progress thread
+  // watches the socket again.
+  set_want_write_locked(!queue.empty() && !write_failed && !held_back(queue, in_flight));
+}
+
+void PeerConnection::fail_sends_locked(const std::exception_ptr& error) {
+  // Queued frames and single-copy transfers waiting for their clear-to-send alike.
+  for (auto& frame : queue) frame->complete(error);
+  queue.clear();
+  for (auto& frame : awaiting_clearance) frame->complete(error);
+  awaiting_clearance.clear();
+  in_flight = 0;
+}
+
+}  // namespace hilo::tcp
