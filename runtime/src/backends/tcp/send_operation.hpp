@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "backends/tcp/outgoing_frame.hpp"
-#include "hilo/comm/transport.hpp"
+#include "hilo/comm/detail/transport.hpp"
 
 namespace hilo::tcp {
 
