@@ -19,12 +19,17 @@
 #include <thread>
 #include <utility>
 
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
-#include "launch/system_error.hpp"
 #include "launch/wire.hpp"
 
 namespace hilo::launch {
+
+// Helpers from common/, used unqualified throughout this file.
+using common::errno_message;
+using common::throw_errno;
+using common::UniqueFd;
 namespace {
 
 using Clock = std::chrono::steady_clock;

@@ -12,25 +12,25 @@
 #include <cstring>
 #include <sstream>
 
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
 
 extern char** environ;
 
 namespace hilo::hilorun {
 
-using launch::UniqueFd;
+using common::UniqueFd;
 
 namespace {
 
 struct Pipe {
-  UniqueFd read, write;
+  common::UniqueFd read, write;
 };
 
 Pipe make_pipe() {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) launch::throw_errno("pipe2");
-  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+  if (::pipe2(fds, O_CLOEXEC) != 0) common::throw_errno("pipe2");
+  return {common::UniqueFd(fds[0]), common::UniqueFd(fds[1])};
 }
 
 std::vector<char*> c_strings(const std::vector<std::string>& strings) {
@@ -81,12 +81,12 @@ RankProcess RankProcess::spawn(const launch::Placement& placement, const std::st
   Pipe out = make_pipe(), err = make_pipe(), exec_error = make_pipe();
   Pipe control;
   if (with_control) control = make_pipe();
-  UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!null) launch::throw_errno("open /dev/null");
+  common::UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!null) common::throw_errno("open /dev/null");
 
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
-  if (pid < 0) launch::throw_errno("fork");
+  if (pid < 0) common::throw_errno("fork");
   if (pid == 0) {
     ::setpgid(0, 0);
     // If hilorun dies, even by SIGKILL, the kernel kills its ranks: no orphans.

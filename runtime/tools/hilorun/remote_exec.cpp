@@ -15,9 +15,9 @@
 #include <cstring>
 #include <optional>
 
+#include "common/system_error.hpp"
+#include "common/unique_fd.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
-#include "launch/unique_fd.hpp"
 #include "output_forwarder.hpp"
 
 namespace hilo::hilorun {
@@ -144,14 +144,14 @@ std::string encode_launch_block(const std::vector<std::string>& environment,
 }
 
 int run_remote_exec() {
-  using launch::UniqueFd;
+  using common::UniqueFd;
   sigset_t handled;
   sigemptyset(&handled);
   for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&handled, s);
   ::sigprocmask(SIG_BLOCK, &handled, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
-  UniqueFd signals(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!signals) launch::throw_errno("signalfd");
+  common::UniqueFd signals(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signals) common::throw_errno("signalfd");
 
   std::string control;
   LaunchBlock block = read_block(control);
@@ -175,7 +175,7 @@ int run_remote_exec() {
   argv.push_back(nullptr);
   pid_t parent = ::getpid();
   pid_t child = ::fork();
-  if (child < 0) launch::throw_errno("fork");
+  if (child < 0) common::throw_errno("fork");
   if (child == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
@@ -210,7 +210,7 @@ int run_remote_exec() {
       timeout = static_cast<int>(std::max<long long>(left.count(), 0));
     }
     int ready = ::poll(polled, stdin_open ? 2 : 1, timeout);
-    if (ready < 0 && errno != EINTR) launch::throw_errno("poll");
+    if (ready < 0 && errno != EINTR) common::throw_errno("poll");
     if (kill_at && std::chrono::steady_clock::now() >= *kill_at) {
       deliver(SIGKILL);
       kill_at.reset();

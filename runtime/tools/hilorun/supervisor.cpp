@@ -13,7 +13,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "launch/system_error.hpp"
+#include "common/system_error.hpp"
 #include "output_forwarder.hpp"
 
 namespace hilo::hilorun {
@@ -120,7 +120,7 @@ class Supervisor {
     }
     if (::poll(polled_.data(), polled_.size(), timeout) < 0) {
       if (errno == EINTR) return;
-      launch::throw_errno("hilorun: poll");
+      common::throw_errno("hilorun: poll");
     }
     for (std::size_t i = 0; i < ranks_.size(); ++i) {
       for (int stream : {1, 2}) {
@@ -132,7 +132,7 @@ class Supervisor {
   }
 
   void forward_output(std::size_t index, int stream, OutputForwarder& forwarder) {
-    launch::UniqueFd& fd = ranks_[index].output(stream);
+    common::UniqueFd& fd = ranks_[index].output(stream);
     char buffer[65536];
     ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
     if (got > 0) {

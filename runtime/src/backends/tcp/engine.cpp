@@ -18,8 +18,8 @@
 #include "backends/tcp/handshake.hpp"
 #include "backends/tcp/mesh_setup.hpp"
 #include "backends/tcp/single_copy.hpp"
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
 
 namespace hilo::tcp {
 
@@ -219,7 +219,7 @@ class OutgoingFrame {
 struct Engine::Peer {
   int rank = 0;
   // Closed only by the thread handling events (progress_mutex_ held), with send_mutex held too.
-  UniqueFd socket;
+  common::UniqueFd socket;
 
   // ---- send side, guarded by send_mutex
   std::mutex send_mutex;
@@ -336,7 +336,7 @@ class SendOperation final : public Operation {
 
 // ---- construction and shutdown
 
-Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> sockets,
+Engine::Engine(EngineConfig config, Listener listener, std::vector<common::UniqueFd> sockets,
                std::unique_ptr<RejectionLog> log)
     : config_(std::move(config)),
       hard_spin_(hard_spin_for(config_)),
@@ -344,18 +344,18 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
       listener_(std::move(listener)),
       log_(log ? std::move(log) : std::make_unique<RejectionLog>("hilo tcp")),
       strangers_(*log_) {
-  epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
-  if (!epoll_) launch::throw_errno("hilo tcp: epoll_create1");
+  epoll_ = common::UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_) common::throw_errno("hilo tcp: epoll_create1");
   strangers_.call_before_closing(
       [this](int fd) { ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); });
-  wake_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake_) launch::throw_errno("hilo tcp: eventfd");
+  wake_ = common::UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_) common::throw_errno("hilo tcp: eventfd");
   auto watch = [&](int fd, std::uint64_t tag) {
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.u64 = tag;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0)
-      launch::throw_errno("hilo tcp: epoll_ctl");
+      common::throw_errno("hilo tcp: epoll_ctl");
   };
   watch(wake_.get(), wake_tag);
   if (listener_.fd) watch(listener_.fd.get(), listener_tag);
@@ -926,7 +926,7 @@ void Engine::read_from(Peer& peer) {
       why = describe(peer.rank) + " closed its connection to rank " + std::to_string(rank()) +
             " without finishing: it exited or was killed";
     else
-      why = launch::errno_message(describe(peer.rank) + " broke its connection to rank " +
+      why = common::errno_message(describe(peer.rank) + " broke its connection to rank " +
                                       std::to_string(rank()) + " (it died or its host is gone)",
                                   error);
   } catch (const std::bad_alloc&) {
@@ -1040,7 +1040,7 @@ void Engine::write_cleared(Peer& peer, std::uint64_t address) {
   const int failure = frame->write_cleared(peer.copy_pid, address);
   if (failure != 0) {
     const std::string why =
-        launch::errno_message("rank " + std::to_string(rank()) + " could not write a message of " +
+        common::errno_message("rank " + std::to_string(rank()) + " could not write a message of " +
                                   std::to_string(frame->copy_bytes) + " bytes into " +
                                   describe(peer.rank) + " (single copy)",
                               failure);
@@ -1083,7 +1083,7 @@ void Engine::accept_strangers() {
     event.events = EPOLLIN;
     event.data.u64 = stranger_tag | static_cast<std::uint32_t>(fd);
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0)
-      strangers_.refuse(fd, launch::errno_message("watching it failed", errno));
+      strangers_.refuse(fd, common::errno_message("watching it failed", errno));
     else
       read_stranger(fd);  // a hello may be in already
   }

@@ -96,7 +96,7 @@ class Engine {
  public:
   // Takes the listener (kept open so late strangers are refused and logged) and one connected,
   // handshaken socket per peer, and starts the progress thread.
-  Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> peers,
+  Engine(EngineConfig config, Listener listener, std::vector<common::UniqueFd> peers,
          std::unique_ptr<RejectionLog> log);
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -202,8 +202,8 @@ class Engine {
   Listener listener_;
   std::unique_ptr<RejectionLog> log_;  // under progress_mutex_
   std::vector<std::unique_ptr<Peer>> peers_;
-  UniqueFd epoll_;
-  UniqueFd wake_;  // eventfd: finish() stops the thread through it
+  common::UniqueFd epoll_;
+  common::UniqueFd wake_;  // eventfd: finish() stops the thread through it
 
   std::mutex contexts_mutex_;
   std::unordered_map<std::uint64_t, Context> contexts_;

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <type_traits>
 
-namespace hilo::tcp {
+namespace hilo::common {
 
 // On a little-endian host the bytes are the value's own, copied as one load or store (written
 // byte by byte, GCC left ~65 shifts and stores per frame header, on every message); elsewhere
@@ -39,4 +39,4 @@ T get_le(const std::byte* at) {
   }
 }
 
-}  // namespace hilo::tcp
+}  // namespace hilo::common

@@ -1,11 +1,11 @@
-#include "launch/system_error.hpp"
+#include "common/system_error.hpp"
 
 #include <cerrno>
 #include <cstring>
 
 #include "hilo/errors.hpp"
 
-namespace hilo::launch {
+namespace hilo::common {
 
 std::string errno_message(const std::string& what, int err) {
   char buffer[256];
@@ -18,4 +18,4 @@ void throw_errno(const std::string& what) {
   throw Error(errno_message(what, errno));
 }
 
-}  // namespace hilo::launch
+}  // namespace hilo::common

@@ -3,7 +3,7 @@
 
 #include <string>
 
-namespace hilo::launch {
+namespace hilo::common {
 
 // "what: strerror(err)"; `err` is an errno value.
 std::string errno_message(const std::string& what, int err);
@@ -11,4 +11,4 @@ std::string errno_message(const std::string& what, int err);
 // Throws hilo::Error(errno_message(what, errno)).
 [[noreturn]] void throw_errno(const std::string& what);
 
-}  // namespace hilo::launch
+}  // namespace hilo::common

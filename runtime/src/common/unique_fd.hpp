@@ -6,7 +6,7 @@
 
 #include <utility>
 
-namespace hilo::launch {
+namespace hilo::common {
 
 class UniqueFd {
  public:
@@ -35,4 +35,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace hilo::launch
+}  // namespace hilo::common
