@@ -1,17 +1,19 @@
 #include "common/system_error.hpp"
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 #include "hilo/errors.hpp"
 
 namespace hilo::common {
 
+// std::system_category().message is thread-safe (strerror is not).
+std::string errno_text(int err) {
+  return std::system_category().message(err) + " (errno " + std::to_string(err) + ")";
+}
+
 std::string errno_message(const std::string& what, int err) {
-  char buffer[256];
-  // GNU strerror_r returns the message (maybe not in buffer); it is thread-safe, strerror is not.
-  const char* text = ::strerror_r(err, buffer, sizeof buffer);
-  return what + ": " + text;
+  return what + ": " + errno_text(err);
 }
 
 void throw_errno(const std::string& what) {

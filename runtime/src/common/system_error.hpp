@@ -1,11 +1,15 @@
-// Turning errno into a hilo::Error whose message says which call failed and on what.
+// The text of an errno value for error messages, and a hilo::Error built from it. Every layer
+// (ipc, launch, the tcp backend, hilorun) words a failed system call the same way.
 #pragma once
 
 #include <string>
 
 namespace hilo::common {
 
-// "what: strerror(err)"; `err` is an errno value.
+// "No such file or directory (errno 2)": the words for the user, the number for searching.
+std::string errno_text(int err);
+
+// "what: errno_text(err)"; `err` is an errno value.
 std::string errno_message(const std::string& what, int err);
 
 // Throws hilo::Error(errno_message(what, errno)).

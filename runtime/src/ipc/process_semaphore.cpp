@@ -5,8 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/system_error.hpp"
 #include "ipc/deadline.hpp"
-#include "ipc/errno_text.hpp"
 #include "ipc/placement.hpp"
 
 namespace hilo::ipc {
@@ -14,7 +14,7 @@ namespace {
 
 [[noreturn]] void fail(const char* call, int error_number) {
   throw Error(std::string("hilo::ipc::ProcessSemaphore::") + call +
-              " failed: " + detail::errno_text(error_number));
+              " failed: " + common::errno_text(error_number));
 }
 
 }  // namespace
