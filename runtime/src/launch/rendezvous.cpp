@@ -19,6 +19,8 @@
 #include <thread>
 #include <utility>
 
+#include "common/deadline.hpp"
+#include "common/same_token.hpp"
 #include "common/system_error.hpp"
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
@@ -27,7 +29,10 @@
 namespace hilo::launch {
 
 // Helpers from common/, used unqualified throughout this file.
+using common::deadline_after;
 using common::errno_message;
+using common::poll_timeout;
+using common::same_token;
 using common::throw_errno;
 using common::UniqueFd;
 namespace {
@@ -123,31 +128,7 @@ std::string encode_failure(ReplyStatus status, int rank, const std::string& host
   return out.take();
 }
 
-// Compares without an early exit, so the time taken does not tell how much of a guess was right.
-bool same_token(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
 // ---- time and sockets -------------------------------------------------------------------------
-
-Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
-  auto now = Clock::now();
-  if (timeout >=
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now)) {
-    return Clock::time_point::max();
-  }
-  return now + timeout;
-}
-
-// Milliseconds until `deadline` for poll(): 0 if past, capped so it fits an int.
-int poll_timeout(Clock::time_point deadline) {
-  if (deadline == Clock::time_point::max()) return -1;
-  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return static_cast<int>(std::clamp<long long>(left, 0, INT_MAX));
-}
 
 std::string peer_ip_of(int fd) {
   sockaddr_storage address{};

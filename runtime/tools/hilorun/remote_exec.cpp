@@ -15,6 +15,7 @@
 #include <cstring>
 #include <optional>
 
+#include "common/deadline.hpp"
 #include "common/system_error.hpp"
 #include "common/unique_fd.hpp"
 #include "hilo/errors.hpp"
@@ -100,10 +101,8 @@ LaunchBlock read_block(std::string& extra) {
       return std::move(parsed->first);
     }
     if (bytes.size() > max_block) throw Error("launch block larger than 4 MiB");
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
     pollfd p{STDIN_FILENO, POLLIN, 0};
-    int ready = ::poll(&p, 1, static_cast<int>(std::max<long long>(left.count(), 0)));
+    int ready = ::poll(&p, 1, common::poll_timeout(deadline));
     if (ready == 0) throw Timeout("no launch block on stdin within 60 s");
     if (ready < 0 && errno == EINTR) continue;
     char buffer[65536];
@@ -203,12 +202,7 @@ int run_remote_exec() {
   std::optional<std::chrono::steady_clock::time_point> kill_at;
   while (true) {
     pollfd polled[2] = {{signals.get(), POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
-    int timeout = -1;
-    if (kill_at) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          *kill_at - std::chrono::steady_clock::now());
-      timeout = static_cast<int>(std::max<long long>(left.count(), 0));
-    }
+    const int timeout = kill_at ? common::poll_timeout(*kill_at) : -1;
     int ready = ::poll(polled, stdin_open ? 2 : 1, timeout);
     if (ready < 0 && errno != EINTR) common::throw_errno("poll");
     if (kill_at && std::chrono::steady_clock::now() >= *kill_at) {

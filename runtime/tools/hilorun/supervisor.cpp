@@ -13,6 +13,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "common/deadline.hpp"
 #include "common/system_error.hpp"
 #include "output_forwarder.hpp"
 
@@ -107,11 +108,7 @@ class Supervisor {
     for (auto& deadline : {job_deadline_, kill_deadline_, drain_deadline_}) {
       if (deadline && (!wake_at || *deadline < *wake_at)) wake_at = deadline;
     }
-    int timeout = -1;
-    if (wake_at) {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(*wake_at - Clock::now()).count();
-      timeout = static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
-    }
+    const int timeout = wake_at ? common::poll_timeout(*wake_at) : -1;
     polled_.clear();
     polled_.push_back({signal_fd_, POLLIN, 0});
     for (RankProcess& rank : ranks_) {

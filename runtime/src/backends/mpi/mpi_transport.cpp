@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "backends/mpi/mpi_call.hpp"
+#include "common/seconds_text.hpp"
 #include "hilo/comm/communicator.hpp"
 #include "hilo/errors.hpp"
 
@@ -26,12 +27,6 @@ Status status_of(const MPI_Status& s) {
 Error wrong_size(const std::string& call, std::size_t got, std::size_t expected) {
   return Error("hilo: " + call + ": the message holds " + std::to_string(got) +
                " bytes, the receiver expects exactly " + std::to_string(expected));
-}
-
-std::string seconds_text(Deadline::Clock::duration d) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3f s", std::chrono::duration<double>(d).count());
-  return text;
 }
 
 class SendOperation final : public Operation, public PooledOperation {
@@ -277,7 +272,7 @@ Status MpiTransport::recv_probed(int source, int tag, const Sink& sink, Deadline
       if (found) break;
       if (deadline.expired())
         throw Timeout("hilo: " + describe("recv", source, tag) + ": no message within " +
-                      seconds_text(deadline.at - start));
+                      common::seconds_text(deadline.at - start));
       if (pause.count() == 0)
         std::this_thread::yield();
       else
@@ -316,7 +311,7 @@ Status MpiTransport::probe(int source, int tag, Deadline deadline) {
     if (auto found = iprobe(source, tag)) return *found;
     if (deadline.expired())
       throw Timeout("hilo: " + describe("probe", source, tag) + ": no message within " +
-                    seconds_text(deadline.at - start));
+                    common::seconds_text(deadline.at - start));
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 }
@@ -358,7 +353,7 @@ void MpiTransport::finish_collective(MPI_Request& request, Deadline deadline, co
   auto start = Deadline::Clock::now();
   if (!mpi::wait_until(request, status, deadline, what))
     throw Timeout(std::string("hilo: ") + what + " on rank " + std::to_string(rank_) +
-                  ": not every rank took part within " + seconds_text(deadline.at - start) +
+                  ": not every rank took part within " + common::seconds_text(deadline.at - start) +
                   "; MPI cannot cancel a collective, so do not use this communicator again");
 }
 

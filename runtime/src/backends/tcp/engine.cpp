@@ -18,6 +18,7 @@
 #include "backends/tcp/handshake.hpp"
 #include "backends/tcp/mesh_setup.hpp"
 #include "backends/tcp/single_copy.hpp"
+#include "common/seconds_text.hpp"
 #include "common/system_error.hpp"
 #include "hilo/errors.hpp"
 
@@ -63,12 +64,6 @@ std::chrono::microseconds hard_spin_for(const EngineConfig& config) {
   if (::sched_getaffinity(0, sizeof usable, &usable) == 0) cores = CPU_COUNT(&usable);
   if (cores <= 0) cores = static_cast<int>(std::thread::hardware_concurrency());
   return ranks_here <= cores ? hard_spin : std::chrono::microseconds(0);
-}
-
-std::string seconds_text(Clock::duration d) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3f s", std::chrono::duration<double>(d).count());
-  return text;
 }
 
 }  // namespace
@@ -708,7 +703,8 @@ void Engine::wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, D
     return;
   }
   throw Timeout("hilo: send from rank " + std::to_string(rank()) + " to " + describe(peer.rank) +
-                ": the peer did not take the message within " + seconds_text(Clock::now() - start) +
+                ": the peer did not take the message within " +
+                common::seconds_text(Clock::now() - start) +
                 " (it is alive but not reading: stalled?); " + how);
 }
 
