@@ -1,5 +1,5 @@
-// A file descriptor that closes itself: every fd in the launch layer and in hilorun is one of
-// these, so no early return or exception leaks a socket or a pipe end.
+// A file descriptor that closes itself: every fd that ipc, launch, the tcp backend and hilorun
+// own is one of these, so no early return or exception leaks a socket, a pipe end or a segment.
 #pragma once
 
 #include <unistd.h>
