@@ -6,10 +6,10 @@
 #include <exception>
 #include <string>
 
+#include "backends/backend.hpp"
 #include "backends/mpi/mpi_call.hpp"
 #include "backends/mpi/mpi_transport.hpp"
 #include "hilo/comm/communicator.hpp"
-#include "launch/backend.hpp"
 
 namespace hilo::detail {
 

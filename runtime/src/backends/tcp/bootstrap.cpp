@@ -8,6 +8,7 @@
 #include <exception>
 #include <thread>
 
+#include "backends/backend.hpp"
 #include "backends/tcp/mesh_setup.hpp"
 #include "backends/tcp/network_choice.hpp"
 #include "backends/tcp/single_copy.hpp"
@@ -16,7 +17,6 @@
 #include "backends/tcp/tcp_transport.hpp"
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
-#include "launch/backend.hpp"
 #include "launch/environment.hpp"
 #include "launch/rendezvous.hpp"
 

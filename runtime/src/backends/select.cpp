@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include "backends/backend.hpp"
 #include "backends/local/local_transport.hpp"
-#include "launch/backend.hpp"
 #include "launch/launcher.hpp"
 
 namespace hilo {
