@@ -31,6 +31,7 @@ namespace hilo::launch {
 // Helpers from common/, used unqualified throughout this file.
 using common::deadline_after;
 using common::errno_message;
+using common::errno_text;
 using common::poll_timeout;
 using common::same_token;
 using common::throw_errno;
@@ -576,7 +577,7 @@ std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
     auto now = Clock::now();
     if (now >= deadline) {
       throw Timeout("cannot reach the rendezvous coordinator at " + coord + " within " +
-                    std::to_string(timeout.count()) + " ms: " + std::strerror(last_error) +
+                    std::to_string(timeout.count()) + " ms: " + errno_text(last_error) +
                     " (is hilorun, or rank 0, running? is HILO_COORD right?)");
     }
     if (deadline - now < pause) {

@@ -55,7 +55,7 @@ bool is_executable_file(const std::string& path) {
 std::string find_executable(const std::string& program) {
   if (program.find('/') != std::string::npos) {
     if (!is_executable_file(program)) {
-      throw Error("cannot run '" + program + "': " + std::strerror(errno));
+      throw Error("cannot run '" + program + "': " + common::errno_text(errno));
     }
     return program;
   }
@@ -130,7 +130,7 @@ RankProcess RankProcess::spawn(const launch::Placement& placement, const std::st
                            ? "sched_setaffinity to cpus " + cpu_list_text(binding->cpus)
                            : "execve " + path;
     throw Error("cannot start rank " + std::to_string(placement.rank) + ": " + step + ": " +
-                std::strerror(failure.error));
+                common::errno_text(failure.error));
   }
   return rank;
 }

@@ -162,7 +162,7 @@ int run_remote_exec() {
   if (!block.working_directory.empty() && ::chdir(block.working_directory.c_str()) != 0) {
     char here[4096] = "?";
     [[maybe_unused]] char* ignored = ::getcwd(here, sizeof here);
-    say("cannot change to " + block.working_directory + " (" + std::strerror(errno) +
+    say("cannot change to " + block.working_directory + " (" + common::errno_text(errno) +
         "); running in " + here);
   }
 
@@ -183,11 +183,11 @@ int run_remote_exec() {
     ::signal(SIGPIPE, SIG_DFL);
     ::sigprocmask(SIG_UNBLOCK, &handled, nullptr);
     if (int error = apply_binding(binding); error != 0) {
-      say("cannot bind to cpus " + cpu_list_text(binding.cpus) + ": " + std::strerror(error));
+      say("cannot bind to cpus " + cpu_list_text(binding.cpus) + ": " + common::errno_text(error));
       ::_exit(127);
     }
     ::execvp(argv[0], argv.data());
-    say(std::string("cannot run '") + argv[0] + "': " + std::strerror(errno));
+    say(std::string("cannot run '") + argv[0] + "': " + common::errno_text(errno));
     ::_exit(127);
   }
 
