@@ -4,8 +4,8 @@
 #include <string>
 
 #include "common/system_error.hpp"
-#include "ipc/deadline.hpp"
 #include "ipc/placement.hpp"
+#include "ipc/timed_wait.hpp"
 
 namespace hilo::ipc {
 namespace {

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "common/system_error.hpp"
-#include "ipc/deadline.hpp"
 #include "ipc/placement.hpp"
+#include "ipc/timed_wait.hpp"
 
 namespace hilo::ipc {
 namespace {
@@ -61,7 +61,7 @@ bool ProcessSemaphore::try_acquire_for_nanoseconds(long long nanoseconds) {
   if (nanoseconds <= 0) return try_acquire();
   sem_t& semaphore = storage().semaphore;
   // The monotonic deadline decides. timed_wait's own clock is the wall clock under
-  // ThreadSanitizer (deadline.hpp), which can move ahead of the monotonic one: a 150 ms wait
+  // ThreadSanitizer (timed_wait.hpp), which can move ahead of the monotonic one: a 150 ms wait
   // once timed out after 149.7 ms. So a timeout counts only once the monotonic deadline has
   // passed; before that the wait goes on for what is left.
   const timespec give_up = detail::deadline_after(CLOCK_MONOTONIC, nanoseconds);
