@@ -9,10 +9,10 @@
 #include <cstdint>
 
 #include "catch.hpp"
-#include "launch/unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
-inline hilo::launch::UniqueFd raw_connect(std::uint16_t port) {
-  hilo::launch::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+inline hilo::common::UniqueFd raw_connect(std::uint16_t port) {
+  hilo::common::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);

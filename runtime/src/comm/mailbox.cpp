@@ -5,6 +5,7 @@
 #include <cstring>
 #include <thread>
 
+#include "common/seconds_text.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::detail {
@@ -35,11 +36,6 @@ class CountedSleeper {
   std::atomic<int>& sleepers_;
 };
 
-std::string seconds(Deadline::Clock::duration d) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3f s", std::chrono::duration<double>(d).count());
-  return text;
-}
 }  // namespace
 
 std::string Mailbox::describe(int source, int tag) const {
@@ -252,7 +248,7 @@ Status Mailbox::wait(PendingReceive& r, Deadline deadline) {
     if (r.state() == PendingReceive::kPosted) {
       std::erase_if(posted_, [&](const auto& p) { return p.get() == &r; });
       throw Timeout("hilo: " + describe(r.source_, r.tag_) + ": no message within " +
-                    seconds(deadline.at - start) + " (the receive was withdrawn)");
+                    common::seconds_text(deadline.at - start) + " (the receive was withdrawn)");
     }
     lock.unlock();
     wait_settled(r, Deadline::never());  // bytes are flowing into it: finish, not tear them
@@ -316,7 +312,7 @@ Status Mailbox::probe(int source, int tag, Deadline deadline) {
       arrived_.wait(lock);
     } else if (arrived_.wait_until(lock, deadline.at) == std::cv_status::timeout) {
       throw Timeout("hilo: probe for a " + describe(source, tag) + ": no message within " +
-                    seconds(deadline.at - start));
+                    common::seconds_text(deadline.at - start));
     }
   }
 }

@@ -13,8 +13,8 @@
 #include <thread>
 #include <utility>
 
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "ipc/errno_text.hpp"
 
 namespace hilo::ipc {
 namespace {
@@ -24,7 +24,7 @@ pid_t checked_fork() {
   std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) {
-    throw Error("hilo::ipc::spawn: fork failed: " + detail::errno_text(errno) +
+    throw Error("hilo::ipc::spawn: fork failed: " + common::errno_text(errno) +
                 " (too many processes, or out of memory)");
   }
   return pid;
@@ -37,7 +37,7 @@ pid_t wait_for_child(pid_t pid, int& wait_status, int options) {
     if (result >= 0) return result;
     if (errno != EINTR) {
       throw Error("hilo::ipc::ChildProcess: waitpid(" + std::to_string(pid) +
-                  ") failed: " + detail::errno_text(errno) +
+                  ") failed: " + common::errno_text(errno) +
                   " (was the child already reaped elsewhere, e.g. by a SIGCHLD handler?)");
     }
   }
@@ -138,7 +138,7 @@ void ChildProcess::kill(int signal_number) {
   if (pid_ <= 0 || status_) return;
   if (::kill(pid_, signal_number) != 0 && errno != ESRCH) {
     throw Error("hilo::ipc::ChildProcess::kill(" + std::to_string(pid_) +
-                "): " + detail::errno_text(errno));
+                "): " + common::errno_text(errno));
   }
 }
 
@@ -172,7 +172,7 @@ ChildProcess spawn(const std::vector<std::string>& argv, const std::vector<FdRed
   // The child reports a failed exec through this pipe; a successful exec closes it (CLOEXEC).
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) {
-    throw Error("hilo::ipc::spawn: cannot create a pipe: " + detail::errno_text(errno));
+    throw Error("hilo::ipc::spawn: cannot create a pipe: " + common::errno_text(errno));
   }
   pid_t pid = 0;
   try {
@@ -216,7 +216,7 @@ ChildProcess spawn(const std::vector<std::string>& argv, const std::vector<FdRed
   if (got == static_cast<ssize_t>(sizeof exec_error)) {
     child.wait();
     throw Error("hilo::ipc::spawn: cannot run \"" + argv[0] +
-                "\": " + detail::errno_text(exec_error) +
+                "\": " + common::errno_text(exec_error) +
                 (exec_error == ENOENT ? " (not found: check the name and PATH)" : ""));
   }
   return child;

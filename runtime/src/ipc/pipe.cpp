@@ -11,8 +11,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "ipc/errno_text.hpp"
 
 namespace hilo::ipc {
 namespace {
@@ -60,7 +60,7 @@ class SigpipeBlockedHere {
 Pipe::Pipe() {
   int ends[2];
   if (::pipe2(ends, O_CLOEXEC) != 0) {
-    throw Error("hilo::ipc::Pipe: cannot create a pipe: " + detail::errno_text(errno) +
+    throw Error("hilo::ipc::Pipe: cannot create a pipe: " + common::errno_text(errno) +
                 " (too many open files? close some or raise `ulimit -n`)");
   }
   read_fd_ = ends[0];
@@ -118,7 +118,7 @@ void Pipe::write_bytes(const std::byte* data, std::size_t size) {
           "did the other process exit?) after " +
           std::to_string(written) + " of " + std::to_string(size) + " bytes");
     }
-    throw Error("hilo::ipc::Pipe: write failed: " + detail::errno_text(error));
+    throw Error("hilo::ipc::Pipe: write failed: " + common::errno_text(error));
   }
 }
 
@@ -174,7 +174,7 @@ bool Pipe::fill_buffer() {
       return true;
     }
     if (result == 0) return false;
-    if (errno != EINTR) throw Error("hilo::ipc::Pipe: read failed: " + detail::errno_text(errno));
+    if (errno != EINTR) throw Error("hilo::ipc::Pipe: read failed: " + common::errno_text(errno));
   }
 }
 

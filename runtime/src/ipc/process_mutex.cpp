@@ -3,9 +3,9 @@
 #include <cerrno>
 #include <string>
 
-#include "ipc/deadline.hpp"
-#include "ipc/errno_text.hpp"
+#include "common/system_error.hpp"
 #include "ipc/placement.hpp"
+#include "ipc/timed_wait.hpp"
 
 namespace hilo::ipc {
 namespace {
@@ -14,7 +14,7 @@ constexpr const char* kWho = "hilo::ipc::ProcessMutex";
 
 void check(int result, const char* step) {
   if (result != 0) {
-    throw Error(std::string(kWho) + ": " + step + " failed: " + detail::errno_text(result));
+    throw Error(std::string(kWho) + ": " + step + " failed: " + common::errno_text(result));
   }
 }
 
@@ -45,7 +45,7 @@ bool interpret_lock_result(int result, pthread_mutex_t& mutex, const char* call)
                   ": the mutex is unusable: a holder died and the next one unlocked it without "
                   "making it consistent. Create a new segment and mutex");
     default:
-      throw Error(std::string(kWho) + "::" + call + " failed: " + detail::errno_text(result));
+      throw Error(std::string(kWho) + "::" + call + " failed: " + common::errno_text(result));
   }
 }
 

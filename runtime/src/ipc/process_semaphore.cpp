@@ -5,16 +5,16 @@
 #include <stdexcept>
 #include <string>
 
-#include "ipc/deadline.hpp"
-#include "ipc/errno_text.hpp"
+#include "common/system_error.hpp"
 #include "ipc/placement.hpp"
+#include "ipc/timed_wait.hpp"
 
 namespace hilo::ipc {
 namespace {
 
 [[noreturn]] void fail(const char* call, int error_number) {
   throw Error(std::string("hilo::ipc::ProcessSemaphore::") + call +
-              " failed: " + detail::errno_text(error_number));
+              " failed: " + common::errno_text(error_number));
 }
 
 }  // namespace
@@ -61,7 +61,7 @@ bool ProcessSemaphore::try_acquire_for_nanoseconds(long long nanoseconds) {
   if (nanoseconds <= 0) return try_acquire();
   sem_t& semaphore = storage().semaphore;
   // The monotonic deadline decides. timed_wait's own clock is the wall clock under
-  // ThreadSanitizer (deadline.hpp), which can move ahead of the monotonic one: a 150 ms wait
+  // ThreadSanitizer (timed_wait.hpp), which can move ahead of the monotonic one: a 150 ms wait
   // once timed out after 149.7 ms. So a timeout counts only once the monotonic deadline has
   // passed; before that the wait goes on for what is left.
   const timespec give_up = detail::deadline_after(CLOCK_MONOTONIC, nanoseconds);

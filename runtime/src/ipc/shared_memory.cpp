@@ -9,8 +9,9 @@
 #include <climits>
 #include <stdexcept>
 
+#include "common/system_error.hpp"
+#include "common/unique_fd.hpp"
 #include "hilo/errors.hpp"
-#include "ipc/errno_text.hpp"
 
 namespace hilo::ipc {
 namespace {
@@ -44,26 +45,11 @@ std::string posix_name(const std::string& name) {
   return "/" + name;
 }
 
-// Closes the descriptor when the mapping is done with it (the mapping does not need it).
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd) noexcept : fd_(fd) {}
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  ~ScopedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
-
 std::byte* map_shared(int fd, std::size_t bytes, const std::string& name) {
   void* address = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (address == MAP_FAILED) {
     throw Error("hilo::ipc::SharedMemory: cannot map segment \"" + name + "\" (" +
-                std::to_string(bytes) + " bytes): " + detail::errno_text(errno));
+                std::to_string(bytes) + " bytes): " + common::errno_text(errno));
   }
   return static_cast<std::byte*>(address);
 }
@@ -76,7 +62,9 @@ SharedMemory SharedMemory::create(std::string_view requested_name, std::size_t b
     throw std::invalid_argument("hilo::ipc::SharedMemory::create(\"" + name +
                                 "\"): the size is 0; a segment needs at least one byte");
   }
-  ScopedFd fd(::shm_open(posix_name(name).c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
+  // Closed when the mapping is done with it (the mapping does not need it).
+  common::UniqueFd fd(
+      ::shm_open(posix_name(name).c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
     int error = errno;
     if (error == EEXIST) {
@@ -87,13 +75,13 @@ SharedMemory SharedMemory::create(std::string_view requested_name, std::size_t b
                   name + "` (or hilo::ipc::SharedMemory::remove)");
     }
     throw Error("hilo::ipc::SharedMemory::create: cannot create segment \"" + name +
-                "\": " + detail::errno_text(error));
+                "\": " + common::errno_text(error));
   }
   // From here on the name exists: unlink it again if sizing or mapping fails.
   try {
     if (::ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0) {
       throw Error("hilo::ipc::SharedMemory::create: cannot size segment \"" + name + "\" to " +
-                  std::to_string(bytes) + " bytes: " + detail::errno_text(errno) +
+                  std::to_string(bytes) + " bytes: " + common::errno_text(errno) +
                   " (is /dev/shm full?)");
     }
     std::byte* address = map_shared(fd.get(), bytes, name);
@@ -106,7 +94,7 @@ SharedMemory SharedMemory::create(std::string_view requested_name, std::size_t b
 
 SharedMemory SharedMemory::open(std::string_view requested_name) {
   std::string name = checked_name(requested_name);
-  ScopedFd fd(::shm_open(posix_name(name).c_str(), O_RDWR | O_CLOEXEC, 0));
+  common::UniqueFd fd(::shm_open(posix_name(name).c_str(), O_RDWR | O_CLOEXEC, 0));
   if (fd.get() < 0) {
     int error = errno;
     if (error == ENOENT) {
@@ -116,12 +104,12 @@ SharedMemory SharedMemory::open(std::string_view requested_name) {
                   "it first, and check that both use the same name");
     }
     throw Error("hilo::ipc::SharedMemory::open: cannot open segment \"" + name +
-                "\": " + detail::errno_text(error));
+                "\": " + common::errno_text(error));
   }
   struct stat status {};
   if (::fstat(fd.get(), &status) != 0) {
     throw Error("hilo::ipc::SharedMemory::open: cannot read the size of segment \"" + name +
-                "\": " + detail::errno_text(errno));
+                "\": " + common::errno_text(errno));
   }
   if (status.st_size == 0) {
     throw Error("hilo::ipc::SharedMemory::open: segment \"" + name +
@@ -139,7 +127,7 @@ bool SharedMemory::remove(std::string_view requested_name) {
   int error = errno;
   if (error == ENOENT) return false;
   throw Error("hilo::ipc::SharedMemory::remove: cannot remove segment \"" + name +
-              "\": " + detail::errno_text(error));
+              "\": " + common::errno_text(error));
 }
 
 SharedMemory::SharedMemory(SharedMemory&& other) noexcept

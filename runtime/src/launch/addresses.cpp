@@ -10,9 +10,9 @@
 #include <climits>
 #include <memory>
 
+#include "common/system_error.hpp"
+#include "common/unique_fd.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
-#include "launch/unique_fd.hpp"
 
 namespace hilo::launch {
 
@@ -60,15 +60,15 @@ std::string local_address_towards(const std::string& remote_ip) {
   if (::inet_pton(AF_INET, remote_ip.c_str(), &remote.sin_addr) != 1) {
     throw Error("'" + remote_ip + "' is not an IPv4 address");
   }
-  UniqueFd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!probe) throw_errno("socket (finding the local address towards " + remote_ip + ")");
+  common::UniqueFd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!probe) common::throw_errno("socket (finding the local address towards " + remote_ip + ")");
   if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0) {
-    throw_errno("no route to " + remote_ip + " (pass --coord-addr IP)");
+    common::throw_errno("no route to " + remote_ip + " (pass --coord-addr IP)");
   }
   sockaddr_in local{};
   socklen_t length = sizeof local;
   if (::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&local), &length) != 0) {
-    throw_errno("getsockname (finding the local address towards " + remote_ip + ")");
+    common::throw_errno("getsockname (finding the local address towards " + remote_ip + ")");
   }
   char text[INET_ADDRSTRLEN] = {};
   ::inet_ntop(AF_INET, &local.sin_addr, text, sizeof text);

@@ -1,5 +1,6 @@
 // Which launcher started this process, told by the variables each launcher sets, and which
-// backends can connect the ranks it started. hilo::selected_backend() (runtime.cpp) applies it.
+// backends can connect the ranks it started. hilo::selected_backend() (backends/select.cpp)
+// applies it.
 //
 // The rule: HILO_BACKEND may only name a backend that connects every rank of the launcher;
 // anything else would run each rank alone as a one-rank job and is a hilo::Error instead.

@@ -64,7 +64,7 @@
 #include <string>
 #include <vector>
 
-#include "launch/unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace hilo::launch {
 
@@ -109,7 +109,7 @@ class RendezvousServer {
   void keep_connections() { keep_connections_ = true; }
   struct RankConnection {
     int rank;
-    UniqueFd connection;
+    common::UniqueFd connection;
   };
   // After serve() returned: the connections kept, each registered (with the job token) as `rank`.
   std::vector<RankConnection> take_kept_connections();
@@ -127,8 +127,8 @@ class RendezvousServer {
   std::string token_;
   std::uint16_t port_ = 0;
   std::chrono::milliseconds client_window_{10000};
-  UniqueFd listener_;
-  UniqueFd wake_;  // eventfd written by stop()
+  common::UniqueFd listener_;
+  common::UniqueFd wake_;  // eventfd written by stop()
   std::set<std::string> logged_peers_;
   bool keep_connections_ = false;
   std::atomic<bool> all_registered_{false};
@@ -145,7 +145,7 @@ class RendezvousServer {
 std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
                                                    const std::string& token, const PeerAddress& me,
                                                    int size, std::chrono::milliseconds timeout,
-                                                   UniqueFd* keep_connection = nullptr);
+                                                   common::UniqueFd* keep_connection = nullptr);
 
 // The registration message as sent on the wire (exposed for tests that build bad clients).
 std::string encode_registration(const std::string& token, const PeerAddress& me, int size);

@@ -13,15 +13,21 @@
 #include <thread>
 #include <utility>
 
+#include "common/system_error.hpp"
+#include "common/unique_fd.hpp"
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
 #include "launch/rendezvous_wire.hpp"
-#include "launch/system_error.hpp"
 
 // The rank's end of the rendezvous (rendezvous.hpp): register_with_coordinator.
 namespace hilo::launch {
 
 using namespace rendezvous_wire;
+// Helpers from common/, used unqualified throughout this file.
+using common::errno_message;
+using common::errno_text;
+using common::throw_errno;
+using common::UniqueFd;
 
 namespace {
 
@@ -172,7 +178,7 @@ std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
     auto now = Clock::now();
     if (now >= deadline) {
       throw Timeout("cannot reach the rendezvous coordinator at " + coord + " within " +
-                    std::to_string(timeout.count()) + " ms: " + std::strerror(last_error) +
+                    std::to_string(timeout.count()) + " ms: " + common::errno_text(last_error) +
                     " (is hilorun, or rank 0, running? is HILO_COORD right?)");
     }
     if (deadline - now < pause) {

@@ -16,16 +16,22 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/system_error.hpp"
+#include "common/unique_fd.hpp"
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
 #include "launch/rendezvous_wire.hpp"
-#include "launch/system_error.hpp"
 #include "launch/wire.hpp"
 
 // The coordinator's end of the rendezvous (rendezvous.hpp): RendezvousServer.
 namespace hilo::launch {
 
 using namespace rendezvous_wire;
+// Helpers from common/, used unqualified throughout this file.
+using common::errno_message;
+using common::errno_text;
+using common::throw_errno;
+using common::UniqueFd;
 
 namespace {
 

@@ -67,30 +67,6 @@ std::string encode_failure(ReplyStatus status, int rank, const std::string& host
   return out.take();
 }
 
-bool same_token(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
-// ---- deadlines
-
-Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
-  auto now = Clock::now();
-  if (timeout >=
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now)) {
-    return Clock::time_point::max();
-  }
-  return now + timeout;
-}
-
-int poll_timeout(Clock::time_point deadline) {
-  if (deadline == Clock::time_point::max()) return -1;
-  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return static_cast<int>(std::clamp<long long>(left, 0, INT_MAX));
-}
-
 }  // namespace rendezvous_wire
 
 std::string encode_registration(const std::string& token, const PeerAddress& me, int size) {

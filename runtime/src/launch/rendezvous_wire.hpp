@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/deadline.hpp"
+#include "common/same_token.hpp"
 #include "launch/rendezvous.hpp"
 #include "launch/wire.hpp"
 
@@ -52,13 +54,9 @@ std::string encode_table(const std::vector<PeerAddress>& table);
 std::string encode_failure(ReplyStatus status, int rank, const std::string& host,
                            const std::string& message);
 
-// Compares without an early exit, so the time taken does not tell how much of a guess was right.
-bool same_token(const std::string& a, const std::string& b);
-
-// ---- deadlines
-
-Clock::time_point deadline_after(std::chrono::milliseconds timeout);
-// Milliseconds until `deadline` for poll(): 0 if past, capped so it fits an int.
-int poll_timeout(Clock::time_point deadline);
+// Shared helpers (common/), used unqualified by the rendezvous code.
+using common::deadline_after;
+using common::poll_timeout;
+using common::same_token;
 
 }  // namespace hilo::launch::rendezvous_wire

@@ -6,7 +6,7 @@
 
 namespace hilo::launch {
 
-ReportChannel::ReportChannel(UniqueFd connection) : connection_(std::move(connection)) {}
+ReportChannel::ReportChannel(common::UniqueFd connection) : connection_(std::move(connection)) {}
 
 void ReportChannel::send(const RankReport& report) noexcept {
   try {

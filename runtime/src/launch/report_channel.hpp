@@ -4,15 +4,15 @@
 
 #include <mutex>
 
+#include "common/unique_fd.hpp"
 #include "launch/rank_report.hpp"
-#include "launch/unique_fd.hpp"
 
 namespace hilo::launch {
 
 class ReportChannel {
  public:
   // Takes the connected socket that register_with_coordinator() handed over.
-  explicit ReportChannel(UniqueFd connection);
+  explicit ReportChannel(common::UniqueFd connection);
   ReportChannel(const ReportChannel&) = delete;
   ReportChannel& operator=(const ReportChannel&) = delete;
 
@@ -23,7 +23,7 @@ class ReportChannel {
 
  private:
   std::mutex mutex_;  // guards connection_: one report is written whole before the next
-  UniqueFd connection_;
+  common::UniqueFd connection_;
 };
 
 }  // namespace hilo::launch

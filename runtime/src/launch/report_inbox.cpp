@@ -9,26 +9,26 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
 
 namespace hilo::launch {
 
 struct ReportInbox::Connection {
   int rank;
-  UniqueFd fd;
+  common::UniqueFd fd;
   ReportDecoder decoder;
   bool over = false;  // EOF, error or garbage: nothing more is read; run() closes it
 };
 
 ReportInbox::ReportInbox() {
   wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!wake_) throw_errno("report inbox: eventfd");
+  if (!wake_) common::throw_errno("report inbox: eventfd");
 }
 
 ReportInbox::~ReportInbox() = default;
 
-void ReportInbox::adopt(int rank, UniqueFd connection) {
+void ReportInbox::adopt(int rank, common::UniqueFd connection) {
   std::lock_guard lock(mutex_);
   connections_.push_back({rank, std::move(connection), ReportDecoder(rank), false});
 }
@@ -78,7 +78,7 @@ void ReportInbox::run() {
     // No lock while waiting: drain() may read meanwhile, but only this thread closes fds.
     if (::poll(polled.data(), polled.size(), -1) < 0) {
       if (errno == EINTR) continue;
-      throw_errno("report inbox: poll");
+      common::throw_errno("report inbox: poll");
     }
     if (polled[0].revents != 0) return;
     std::lock_guard lock(mutex_);

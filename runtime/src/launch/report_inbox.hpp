@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.hpp"
 #include "launch/rank_report.hpp"
-#include "launch/unique_fd.hpp"
 
 namespace hilo::launch {
 
@@ -22,7 +22,7 @@ class ReportInbox {
 
   // Takes the connection rank `rank` registered on (authenticated by the rendezvous with the job
   // token: only such connections are ever read). Call before run(), from its thread.
-  void adopt(int rank, UniqueFd connection);
+  void adopt(int rank, common::UniqueFd connection);
 
   // Reads reports as they arrive until stop(). Blocks in poll(): an idle connection costs
   // nothing. A connection that sends garbage is closed, logged on stderr once, and every report
@@ -47,7 +47,7 @@ class ReportInbox {
   std::mutex mutex_;
   std::vector<Connection> connections_;
   std::vector<RankReport> reports_;
-  UniqueFd wake_;  // eventfd written by stop()
+  common::UniqueFd wake_;  // eventfd written by stop()
 };
 
 }  // namespace hilo::launch

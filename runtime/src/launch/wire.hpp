@@ -1,28 +1,27 @@
-// The launch layer's wire encoding: big-endian integers and length-prefixed strings, written
-// into a std::string and read back from a buffer that may hold only part of a message. Shared by
-// the rendezvous (rendezvous.hpp) and the ranks' reports to hilorun (rank_report.hpp).
+// The launch layer's messages: big-endian integers (common/byte_order.hpp) and length-prefixed
+// strings, written into a std::string and read back from a buffer that may hold only part of a
+// message. Shared by the rendezvous (rendezvous.hpp) and the ranks' reports to hilorun
+// (rank_report.hpp). Not to be confused with hilo/comm/codec.hpp's ByteWriter/ByteReader, which
+// are std::streambufs that Boost.Serialization archives write user objects through.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "common/byte_order.hpp"
 
 namespace hilo::launch {
 
 // Builds a message: each call appends one big-endian field.
 class ByteWriter {
  public:
-  void u8(std::uint8_t v) { bytes_.push_back(static_cast<char>(v)); }
-  void u16(std::uint16_t v) {
-    u8(static_cast<std::uint8_t>(v >> 8));
-    u8(static_cast<std::uint8_t>(v));
-  }
-  void u32(std::uint32_t v) {
-    u16(static_cast<std::uint16_t>(v >> 16));
-    u16(static_cast<std::uint16_t>(v));
-  }
-  void i32(std::int32_t v) { u32(static_cast<std::uint32_t>(v)); }
+  void u8(std::uint8_t v) { append(v); }
+  void u16(std::uint16_t v) { append(v); }
+  void u32(std::uint32_t v) { append(v); }
+  void i32(std::int32_t v) { append(v); }
   void str16(const std::string& s) {
     u16(static_cast<std::uint16_t>(s.size()));
     bytes_ += s;
@@ -30,6 +29,11 @@ class ByteWriter {
   std::string take() { return std::move(bytes_); }
 
  private:
+  template <class T>
+  void append(T v) {
+    common::append_int<std::endian::big>(bytes_, v);
+  }
+
   std::string bytes_;
 };
 
@@ -38,33 +42,10 @@ class ByteWriter {
 class ByteReader {
  public:
   explicit ByteReader(std::string_view bytes) : bytes_(bytes) {}
-  bool u8(std::uint8_t& v) {
-    if (bytes_.size() - pos_ < 1) return false;
-    v = static_cast<std::uint8_t>(bytes_[pos_++]);
-    return true;
-  }
-  bool u16(std::uint16_t& v) {
-    std::uint8_t hi = 0, lo = 0;
-    if (bytes_.size() - pos_ < 2) return false;
-    u8(hi);
-    u8(lo);
-    v = static_cast<std::uint16_t>(hi << 8 | lo);
-    return true;
-  }
-  bool u32(std::uint32_t& v) {
-    std::uint16_t hi = 0, lo = 0;
-    if (bytes_.size() - pos_ < 4) return false;
-    u16(hi);
-    u16(lo);
-    v = static_cast<std::uint32_t>(hi) << 16 | lo;
-    return true;
-  }
-  bool i32(std::int32_t& v) {
-    std::uint32_t u = 0;
-    if (!u32(u)) return false;
-    v = static_cast<std::int32_t>(u);
-    return true;
-  }
+  bool u8(std::uint8_t& v) { return take(v); }
+  bool u16(std::uint16_t& v) { return take(v); }
+  bool u32(std::uint32_t& v) { return take(v); }
+  bool i32(std::int32_t& v) { return take(v); }
   bool bytes(std::size_t n, std::string& out) {
     if (bytes_.size() - pos_ < n) return false;
     out.assign(bytes_.substr(pos_, n));
@@ -74,6 +55,14 @@ class ByteReader {
   std::size_t consumed() const { return pos_; }
 
  private:
+  template <class T>
+  bool take(T& v) {
+    if (bytes_.size() - pos_ < sizeof(T)) return false;
+    v = common::read_int<std::endian::big, T>(bytes_.data() + pos_);
+    pos_ += sizeof(T);
+    return true;
+  }
+
   std::string_view bytes_;
   std::size_t pos_ = 0;
 };

@@ -11,8 +11,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
 
 namespace hilo::hilorun {
 namespace {
@@ -27,7 +27,7 @@ std::vector<int> allowed_cpus() {
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
   if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
-    launch::throw_errno("sched_getaffinity");
+    common::throw_errno("sched_getaffinity");
   }
   std::vector<int> cpus;
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {

@@ -13,6 +13,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/system_error.hpp"
 #include "cpu_binding.hpp"
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
@@ -20,7 +21,6 @@
 #include "launch/hostfile.hpp"
 #include "launch/job_token.hpp"
 #include "launch/rendezvous.hpp"
-#include "launch/system_error.hpp"
 #include "options.hpp"
 #include "output_files.hpp"
 #include "output_forwarder.hpp"
@@ -123,16 +123,16 @@ int total_slots(const std::vector<launch::HostSlots>& hosts) {
 
 // Blocks the signals the supervisor takes through a signalfd; done before any thread starts
 // (the rendezvous thread inherits the mask) and undone in each rank before exec.
-launch::UniqueFd block_handled_signals() {
+common::UniqueFd block_handled_signals() {
   sigset_t handled;
   sigemptyset(&handled);
   for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&handled, s);
-  if (::sigprocmask(SIG_BLOCK, &handled, nullptr) != 0) launch::throw_errno("sigprocmask");
+  if (::sigprocmask(SIG_BLOCK, &handled, nullptr) != 0) common::throw_errno("sigprocmask");
   // Writes to a pipe whose reader died (a rank's control channel, hilorun's own stdout) must
   // return EPIPE, not kill hilorun.
   ::signal(SIGPIPE, SIG_IGN);
-  launch::UniqueFd fd(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!fd) launch::throw_errno("signalfd");
+  common::UniqueFd fd(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!fd) common::throw_errno("signalfd");
   return fd;
 }
 
@@ -264,7 +264,7 @@ RankProcess start_rank(const JobPlan& plan, const Options& options, const launch
 
 int run(const Options& options) {
   const JobPlan plan = plan_job(options);
-  launch::UniqueFd signals = block_handled_signals();  // before the rendezvous thread starts
+  common::UniqueFd signals = block_handled_signals();  // before the rendezvous thread starts
   const std::string token = launch::make_job_token();
   RendezvousThread rendezvous(plan.coord_ip, plan.size, token);
   const std::string coord = plan.coord_ip + ":" + std::to_string(rendezvous.port());

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
 
 namespace hilo::hilorun {
 
@@ -28,8 +28,8 @@ OutputFiles::OutputFiles(const std::string& directory, int ranks) {
     }
     for (const char* name : {"/stdout", "/stderr"}) {
       std::string file = path + name;
-      launch::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-      if (!fd) launch::throw_errno("--output-filename: cannot open " + file);
+      common::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+      if (!fd) common::throw_errno("--output-filename: cannot open " + file);
       files_.push_back(std::move(fd));
     }
   }

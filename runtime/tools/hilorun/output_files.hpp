@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "launch/unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace hilo::hilorun {
 
@@ -27,7 +27,7 @@ class OutputFiles {
   static std::string rank_directory(const std::string& directory, int rank, int ranks);
 
  private:
-  std::vector<launch::UniqueFd> files_;  // stdout, stderr of rank 0, then of rank 1, ...
+  std::vector<common::UniqueFd> files_;  // stdout, stderr of rank 0, then of rank 1, ...
 };
 
 }  // namespace hilo::hilorun

@@ -12,25 +12,25 @@
 #include <cstring>
 #include <sstream>
 
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
 
 extern char** environ;
 
 namespace hilo::hilorun {
 
-using launch::UniqueFd;
+using common::UniqueFd;
 
 namespace {
 
 struct Pipe {
-  UniqueFd read, write;
+  common::UniqueFd read, write;
 };
 
 Pipe make_pipe() {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) launch::throw_errno("pipe2");
-  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+  if (::pipe2(fds, O_CLOEXEC) != 0) common::throw_errno("pipe2");
+  return {common::UniqueFd(fds[0]), common::UniqueFd(fds[1])};
 }
 
 std::vector<char*> c_strings(const std::vector<std::string>& strings) {
@@ -55,7 +55,7 @@ bool is_executable_file(const std::string& path) {
 std::string find_executable(const std::string& program) {
   if (program.find('/') != std::string::npos) {
     if (!is_executable_file(program)) {
-      throw Error("cannot run '" + program + "': " + std::strerror(errno));
+      throw Error("cannot run '" + program + "': " + common::errno_text(errno));
     }
     return program;
   }
@@ -81,12 +81,12 @@ RankProcess RankProcess::spawn(const launch::Placement& placement, const std::st
   Pipe out = make_pipe(), err = make_pipe(), exec_error = make_pipe();
   Pipe control;
   if (with_control) control = make_pipe();
-  UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!null) launch::throw_errno("open /dev/null");
+  common::UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!null) common::throw_errno("open /dev/null");
 
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
-  if (pid < 0) launch::throw_errno("fork");
+  if (pid < 0) common::throw_errno("fork");
   if (pid == 0) {
     ::setpgid(0, 0);
     // If hilorun dies, even by SIGKILL, the kernel kills its ranks: no orphans.
@@ -130,7 +130,7 @@ RankProcess RankProcess::spawn(const launch::Placement& placement, const std::st
                            ? "sched_setaffinity to cpus " + cpu_list_text(binding->cpus)
                            : "execve " + path;
     throw Error("cannot start rank " + std::to_string(placement.rank) + ": " + step + ": " +
-                std::strerror(failure.error));
+                common::errno_text(failure.error));
   }
   return rank;
 }

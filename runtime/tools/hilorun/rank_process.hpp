@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/unique_fd.hpp"
 #include "cpu_binding.hpp"
 #include "launch/hostfile.hpp"
-#include "launch/unique_fd.hpp"
 
 namespace hilo::hilorun {
 
@@ -52,7 +52,7 @@ class RankProcess {
   int wait_status() const { return wait_status_; }
 
   // The read ends of the rank's stdout and stderr; the supervisor resets them at EOF.
-  launch::UniqueFd& output(int stream) { return stream == 1 ? stdout_ : stderr_; }
+  common::UniqueFd& output(int stream) { return stream == 1 ? stdout_ : stderr_; }
 
  private:
   RankProcess() = default;
@@ -67,7 +67,7 @@ class RankProcess {
   bool reaped_ = false;
   bool remote_ = false;
   int wait_status_ = 0;
-  launch::UniqueFd stdout_, stderr_, control_;
+  common::UniqueFd stdout_, stderr_, control_;
 };
 
 // The path execve() needs for `program`: itself if it has a '/', else the first executable of

@@ -15,9 +15,10 @@
 #include <cstring>
 #include <optional>
 
+#include "common/deadline.hpp"
+#include "common/system_error.hpp"
+#include "common/unique_fd.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
-#include "launch/unique_fd.hpp"
 #include "output_forwarder.hpp"
 
 namespace hilo::hilorun {
@@ -100,10 +101,8 @@ LaunchBlock read_block(std::string& extra) {
       return std::move(parsed->first);
     }
     if (bytes.size() > max_block) throw Error("launch block larger than 4 MiB");
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
     pollfd p{STDIN_FILENO, POLLIN, 0};
-    int ready = ::poll(&p, 1, static_cast<int>(std::max<long long>(left.count(), 0)));
+    int ready = ::poll(&p, 1, common::poll_timeout(deadline));
     if (ready == 0) throw Timeout("no launch block on stdin within 60 s");
     if (ready < 0 && errno == EINTR) continue;
     char buffer[65536];
@@ -144,14 +143,14 @@ std::string encode_launch_block(const std::vector<std::string>& environment,
 }
 
 int run_remote_exec() {
-  using launch::UniqueFd;
+  using common::UniqueFd;
   sigset_t handled;
   sigemptyset(&handled);
   for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&handled, s);
   ::sigprocmask(SIG_BLOCK, &handled, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
-  UniqueFd signals(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!signals) launch::throw_errno("signalfd");
+  common::UniqueFd signals(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signals) common::throw_errno("signalfd");
 
   std::string control;
   LaunchBlock block = read_block(control);
@@ -163,7 +162,7 @@ int run_remote_exec() {
   if (!block.working_directory.empty() && ::chdir(block.working_directory.c_str()) != 0) {
     char here[4096] = "?";
     [[maybe_unused]] char* ignored = ::getcwd(here, sizeof here);
-    say("cannot change to " + block.working_directory + " (" + std::strerror(errno) +
+    say("cannot change to " + block.working_directory + " (" + common::errno_text(errno) +
         "); running in " + here);
   }
 
@@ -175,7 +174,7 @@ int run_remote_exec() {
   argv.push_back(nullptr);
   pid_t parent = ::getpid();
   pid_t child = ::fork();
-  if (child < 0) launch::throw_errno("fork");
+  if (child < 0) common::throw_errno("fork");
   if (child == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
@@ -184,11 +183,11 @@ int run_remote_exec() {
     ::signal(SIGPIPE, SIG_DFL);
     ::sigprocmask(SIG_UNBLOCK, &handled, nullptr);
     if (int error = apply_binding(binding); error != 0) {
-      say("cannot bind to cpus " + cpu_list_text(binding.cpus) + ": " + std::strerror(error));
+      say("cannot bind to cpus " + cpu_list_text(binding.cpus) + ": " + common::errno_text(error));
       ::_exit(127);
     }
     ::execvp(argv[0], argv.data());
-    say(std::string("cannot run '") + argv[0] + "': " + std::strerror(errno));
+    say(std::string("cannot run '") + argv[0] + "': " + common::errno_text(errno));
     ::_exit(127);
   }
 
@@ -203,14 +202,9 @@ int run_remote_exec() {
   std::optional<std::chrono::steady_clock::time_point> kill_at;
   while (true) {
     pollfd polled[2] = {{signals.get(), POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
-    int timeout = -1;
-    if (kill_at) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          *kill_at - std::chrono::steady_clock::now());
-      timeout = static_cast<int>(std::max<long long>(left.count(), 0));
-    }
+    const int timeout = kill_at ? common::poll_timeout(*kill_at) : -1;
     int ready = ::poll(polled, stdin_open ? 2 : 1, timeout);
-    if (ready < 0 && errno != EINTR) launch::throw_errno("poll");
+    if (ready < 0 && errno != EINTR) common::throw_errno("poll");
     if (kill_at && std::chrono::steady_clock::now() >= *kill_at) {
       deliver(SIGKILL);
       kill_at.reset();

@@ -13,7 +13,8 @@
 #include <cstring>
 #include <sstream>
 
-#include "launch/system_error.hpp"
+#include "common/deadline.hpp"
+#include "common/system_error.hpp"
 #include "output_forwarder.hpp"
 
 namespace hilo::hilorun {
@@ -107,11 +108,7 @@ class Supervisor {
     for (auto& deadline : {job_deadline_, kill_deadline_, drain_deadline_}) {
       if (deadline && (!wake_at || *deadline < *wake_at)) wake_at = deadline;
     }
-    int timeout = -1;
-    if (wake_at) {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(*wake_at - Clock::now()).count();
-      timeout = static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
-    }
+    const int timeout = wake_at ? common::poll_timeout(*wake_at) : -1;
     polled_.clear();
     polled_.push_back({signal_fd_, POLLIN, 0});
     for (RankProcess& rank : ranks_) {
@@ -120,7 +117,7 @@ class Supervisor {
     }
     if (::poll(polled_.data(), polled_.size(), timeout) < 0) {
       if (errno == EINTR) return;
-      launch::throw_errno("hilorun: poll");
+      common::throw_errno("hilorun: poll");
     }
     for (std::size_t i = 0; i < ranks_.size(); ++i) {
       for (int stream : {1, 2}) {
@@ -132,7 +129,7 @@ class Supervisor {
   }
 
   void forward_output(std::size_t index, int stream, OutputForwarder& forwarder) {
-    launch::UniqueFd& fd = ranks_[index].output(stream);
+    common::UniqueFd& fd = ranks_[index].output(stream);
     char buffer[65536];
     ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
     if (got > 0) {

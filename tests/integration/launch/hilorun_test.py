@@ -452,6 +452,11 @@ def case_bad_command_line(h):
         check(message in done.stderr, f"{args}: expected {message!r}")
     done = h.run(["-n", "1", "no-such-program-anywhere"])
     check(done.returncode == 1 and "not found in PATH" in done.stderr, "missing program")
+    missing = os.path.join(h.workdir, "no-such-dir", "program")
+    done = h.run(["-n", "1", missing])
+    check(done.returncode == 1, "a missing program must make hilorun exit 1")
+    check(f"cannot run '{missing}': No such file or directory (errno 2)" in done.stderr,
+          f"the error does not give errno's words and number: {done.stderr!r}")
     done = h.run(["--help"])
     check(done.returncode == 0 and "Usage: hilorun" in done.stdout, "--help")
 

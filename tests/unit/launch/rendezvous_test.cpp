@@ -23,11 +23,11 @@
 #include "loopback_client.hpp"
 
 using namespace std::chrono_literals;
+using hilo::common::UniqueFd;
 using hilo::launch::encode_registration;
 using hilo::launch::PeerAddress;
 using hilo::launch::register_with_coordinator;
 using hilo::launch::RendezvousServer;
-using hilo::launch::UniqueFd;
 
 namespace {
 

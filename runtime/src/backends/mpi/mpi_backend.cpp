@@ -6,11 +6,11 @@
 #include <exception>
 #include <string>
 
+#include "backends/backend.hpp"
 #include "backends/mpi/mpi_call.hpp"
 #include "backends/mpi/mpi_transport.hpp"
 #include "hilo/comm/communicator.hpp"
 #include "hilo/mpi.hpp"
-#include "launch/backend.hpp"
 
 namespace hilo::detail {
 

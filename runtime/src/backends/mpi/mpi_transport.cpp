@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "backends/mpi/mpi_call.hpp"
+#include "common/seconds_text.hpp"
 #include "hilo/comm/communicator.hpp"
 #include "hilo/errors.hpp"
 
@@ -48,12 +49,6 @@ struct FixedReceiveCall {
 };
 void check(int rc, const FixedReceiveCall& call) {
   if (rc != MPI_SUCCESS) throw_fixed_receive_error(rc, call.site.text(), call.expected);
-}
-
-std::string seconds_text(Deadline::Clock::duration d) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3f s", std::chrono::duration<double>(d).count());
-  return text;
 }
 
 class SendOperation final : public Operation, public PooledOperation {
@@ -295,7 +290,7 @@ Status MpiTransport::recv_probed(int source, int tag, const Sink& sink, Deadline
       if (found) break;
       if (deadline.expired())
         throw Timeout("hilo: " + describe("recv", source, tag) + ": no message within " +
-                      seconds_text(deadline.at - start));
+                      common::seconds_text(deadline.at - start));
       if (pause.count() == 0)
         std::this_thread::yield();
       else
@@ -334,7 +329,7 @@ Status MpiTransport::probe(int source, int tag, Deadline deadline) {
     if (auto found = iprobe(source, tag)) return *found;
     if (deadline.expired())
       throw Timeout("hilo: " + describe("probe", source, tag) + ": no message within " +
-                    seconds_text(deadline.at - start));
+                    common::seconds_text(deadline.at - start));
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 }
@@ -409,7 +404,7 @@ void MpiTransport::finish_collective(MPI_Request& request, Deadline deadline, co
   // then it holds the communicator, which MPI_Comm_free only marks for freeing.
   if (owned) progress_->keep_until_finalize(std::move(owned));
   throw Timeout(std::string("hilo: ") + what + " on rank " + std::to_string(rank_) +
-                ": not every rank took part within " + seconds_text(deadline.at - start) +
+                ": not every rank took part within " + common::seconds_text(deadline.at - start) +
                 "; MPI cannot cancel a collective, so do not use this communicator again");
 }
 

@@ -8,6 +8,7 @@
 #include <exception>
 #include <thread>
 
+#include "backends/backend.hpp"
 #include "backends/tcp/mesh_setup.hpp"
 #include "backends/tcp/network_choice.hpp"
 #include "backends/tcp/single_copy.hpp"
@@ -16,7 +17,6 @@
 #include "backends/tcp/tcp_transport.hpp"
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
-#include "launch/backend.hpp"
 #include "launch/environment.hpp"
 #include "launch/rendezvous.hpp"
 
@@ -171,7 +171,7 @@ std::shared_ptr<Engine> connect_world(Listener listener, int rank, const std::st
   auto log =
       std::make_unique<RejectionLog>("hilo tcp rank " + std::to_string(rank) + " (host " + me.host +
                                      ", " + me.ip + ":" + std::to_string(me.port) + ")");
-  std::vector<UniqueFd> sockets =
+  std::vector<common::UniqueFd> sockets =
       connect_mesh(listener, MeshPlan{rank, token, table, deadline}, *log);
   EngineConfig config;
   config.rank = rank;
@@ -200,8 +200,8 @@ std::unique_ptr<Backend> start_tcp_backend() {
     EngineConfig config;
     config.table = {launch::PeerAddress{0, job.host, "127.0.0.1", 0}};
     config.spin_window = spin;
-    auto engine =
-        std::make_shared<Engine>(std::move(config), Listener{}, std::vector<UniqueFd>(1), nullptr);
+    auto engine = std::make_shared<Engine>(std::move(config), Listener{},
+                                           std::vector<common::UniqueFd>(1), nullptr);
     return std::make_unique<tcp::TcpBackend>(std::move(engine), finish_limit);
   }
 
@@ -227,7 +227,7 @@ std::unique_ptr<Backend> start_tcp_backend() {
     });
   }
   std::vector<launch::PeerAddress> table;
-  launch::UniqueFd report_connection;
+  common::UniqueFd report_connection;
   try {
     table = launch::register_with_coordinator(
         job.coordinator, job.token, me, job.size, setup_limit,

@@ -16,8 +16,9 @@
 #include "backends/tcp/peer_connection.hpp"
 #include "backends/tcp/send_operation.hpp"
 #include "backends/tcp/single_copy.hpp"
+#include "common/seconds_text.hpp"
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
 
 namespace hilo::tcp {
 
@@ -45,12 +46,6 @@ std::chrono::microseconds hard_spin_for(const EngineConfig& config) {
   return ranks_here <= cores ? hard_spin : std::chrono::microseconds(0);
 }
 
-std::string seconds_text(Clock::duration d) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3f s", std::chrono::duration<double>(d).count());
-  return text;
-}
-
 std::uint64_t random_word() {
   std::random_device entropy;
   return (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
@@ -67,15 +62,15 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
       probe_word_(random_word()),
       strangers_(std::move(listener), std::move(log), config_.token, size()) {
   epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
-  if (!epoll_) launch::throw_errno("hilo tcp: epoll_create1");
+  if (!epoll_) common::throw_errno("hilo tcp: epoll_create1");
   wake_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake_) launch::throw_errno("hilo tcp: eventfd");
+  if (!wake_) common::throw_errno("hilo tcp: eventfd");
   auto watch = [&](int fd, std::uint64_t tag) {
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.u64 = tag;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0)
-      launch::throw_errno("hilo tcp: epoll_ctl");
+      common::throw_errno("hilo tcp: epoll_ctl");
   };
   watch(wake_.get(), wake_tag);
   strangers_.watch_with(epoll_.get());
@@ -296,7 +291,8 @@ void Engine::wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, D
     return;
   }
   throw Timeout("hilo: send from rank " + std::to_string(rank()) + " to " + describe(peer.rank) +
-                ": the peer did not take the message within " + seconds_text(Clock::now() - start) +
+                ": the peer did not take the message within " +
+                common::seconds_text(Clock::now() - start) +
                 " (it is alive but not reading: stalled?); " + how);
 }
 

@@ -111,7 +111,7 @@ class Engine {
  public:
   // Takes the listener (kept open so late strangers are refused and logged) and one connected,
   // handshaken socket per peer, and starts the progress thread.
-  Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> peers,
+  Engine(EngineConfig config, Listener listener, std::vector<common::UniqueFd> peers,
          std::unique_ptr<RejectionLog> log);
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -207,11 +207,11 @@ class Engine {
   // The word a peer on this host reads back to prove it can reach this process's memory.
   const std::uint64_t probe_word_;
   std::vector<std::unique_ptr<Peer>> peers_;
-  UniqueFd epoll_;
+  common::UniqueFd epoll_;
   // The epoll tag of wake_; a peer's is its rank, the listener's and strangers' their own
   // (StrangerListener::owns).
   static constexpr std::uint64_t wake_tag = std::uint64_t{2} << 32;
-  UniqueFd wake_;  // eventfd: finish() stops the thread through it
+  common::UniqueFd wake_;  // eventfd: finish() stops the thread through it
   // The listener, kept open after setup: connections to it are never trusted, always closed
   // (stranger_listener.hpp). Declared after epoll_, which outlives it.
   StrangerListener strangers_ HILO_GUARDED_BY(progress_mutex_);

@@ -9,8 +9,8 @@
 #include <new>
 
 #include "backends/tcp/peer_connection.hpp"
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
 
 namespace hilo::tcp {
 
@@ -162,7 +162,7 @@ void Engine::read_from(Peer& peer) {
       why = describe(peer.rank) + " closed its connection to rank " + std::to_string(rank()) +
             " without finishing: it exited or was killed";
     else
-      why = launch::errno_message(describe(peer.rank) + " broke its connection to rank " +
+      why = common::errno_message(describe(peer.rank) + " broke its connection to rank " +
                                       std::to_string(rank()) + " (it died or its host is gone)",
                                   error);
   } catch (const std::bad_alloc&) {

@@ -7,8 +7,8 @@
 
 #include "backends/tcp/peer_connection.hpp"
 #include "backends/tcp/single_copy.hpp"
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
 
 namespace hilo::tcp {
 
@@ -89,7 +89,7 @@ void Engine::write_cleared(Peer& peer, std::uint64_t address) {
   const int failure = frame->write_cleared(peer.copy_pid, address);
   if (failure != 0) {
     const std::string why =
-        launch::errno_message("rank " + std::to_string(rank()) + " could not write a message of " +
+        common::errno_message("rank " + std::to_string(rank()) + " could not write a message of " +
                                   std::to_string(frame->copy_bytes) + " bytes into " +
                                   describe(peer.rank) + " (single copy)",
                               failure);

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <string>
 
-#include "backends/tcp/byte_order.hpp"
 #include "backends/tcp/single_copy.hpp"
+#include "common/byte_order.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -19,32 +19,32 @@ constexpr std::uint32_t max_element_size = 1u << 20;
 
 EncodedHeader encode_frame_header(const FrameHeader& h) {
   EncodedHeader out{};
-  put_le<std::uint32_t>(&out[0], frame_magic);
-  put_le<std::uint16_t>(&out[4], protocol_version);
-  put_le<std::uint8_t>(&out[6], static_cast<std::uint8_t>(h.type.kind));
-  put_le<std::uint8_t>(&out[7], h.flags);
-  put_le<std::uint32_t>(&out[8], h.type.size);
-  put_le<std::uint32_t>(&out[12], static_cast<std::uint32_t>(h.source));
-  put_le<std::uint32_t>(&out[16], static_cast<std::uint32_t>(h.tag));
-  put_le<std::uint32_t>(&out[20], 0);
-  put_le<std::uint64_t>(&out[24], h.context);
-  put_le<std::uint64_t>(&out[32], h.length);
+  common::put_le<std::uint32_t>(&out[0], frame_magic);
+  common::put_le<std::uint16_t>(&out[4], protocol_version);
+  common::put_le<std::uint8_t>(&out[6], static_cast<std::uint8_t>(h.type.kind));
+  common::put_le<std::uint8_t>(&out[7], h.flags);
+  common::put_le<std::uint32_t>(&out[8], h.type.size);
+  common::put_le<std::uint32_t>(&out[12], static_cast<std::uint32_t>(h.source));
+  common::put_le<std::uint32_t>(&out[16], static_cast<std::uint32_t>(h.tag));
+  common::put_le<std::uint32_t>(&out[20], 0);
+  common::put_le<std::uint64_t>(&out[24], h.context);
+  common::put_le<std::uint64_t>(&out[32], h.length);
   return out;
 }
 
 FrameHeader decode_frame_header(const std::byte* bytes, std::uint64_t max_payload) {
   auto bad = [](const std::string& why) { return Error("malformed frame header: " + why); };
-  if (get_le<std::uint32_t>(bytes) != frame_magic)
+  if (common::get_le<std::uint32_t>(bytes) != frame_magic)
     throw bad("wrong magic number (not a hilo frame)");
-  if (auto v = get_le<std::uint16_t>(bytes + 4); v != protocol_version)
+  if (auto v = common::get_le<std::uint16_t>(bytes + 4); v != protocol_version)
     throw bad("protocol version " + std::to_string(v) + ", this hilo speaks " +
               std::to_string(protocol_version));
   FrameHeader h;
-  auto kind = get_le<std::uint8_t>(bytes + 6);
+  auto kind = common::get_le<std::uint8_t>(bytes + 6);
   if (kind > static_cast<std::uint8_t>(DataType::Kind::serialized))
     throw bad("unknown data type kind " + std::to_string(kind));
   h.type.kind = static_cast<DataType::Kind>(kind);
-  h.flags = get_le<std::uint8_t>(bytes + 7);
+  h.flags = common::get_le<std::uint8_t>(bytes + 7);
   switch (h.flags) {
     case 0:
     case frame_flag_goodbye:
@@ -57,16 +57,16 @@ FrameHeader decode_frame_header(const std::byte* bytes, std::uint64_t max_payloa
     default:
       throw bad("unknown flags " + std::to_string(h.flags));
   }
-  h.type.size = get_le<std::uint32_t>(bytes + 8);
+  h.type.size = common::get_le<std::uint32_t>(bytes + 8);
   if (h.type.size == 0 || h.type.size > max_element_size)
     throw bad("element size " + std::to_string(h.type.size) + " is not 1.." +
               std::to_string(max_element_size));
-  h.source = get_le<std::int32_t>(bytes + 12);
+  h.source = common::get_le<std::int32_t>(bytes + 12);
   if (h.source < 0) throw bad("negative source rank " + std::to_string(h.source));
-  h.tag = get_le<std::int32_t>(bytes + 16);
-  if (get_le<std::uint32_t>(bytes + 20) != 0) throw bad("reserved field is not zero");
-  h.context = get_le<std::uint64_t>(bytes + 24);
-  h.length = get_le<std::uint64_t>(bytes + 32);
+  h.tag = common::get_le<std::int32_t>(bytes + 16);
+  if (common::get_le<std::uint32_t>(bytes + 20) != 0) throw bad("reserved field is not zero");
+  h.context = common::get_le<std::uint64_t>(bytes + 24);
+  h.length = common::get_le<std::uint64_t>(bytes + 32);
   if (h.length > max_payload)
     throw bad("payload length " + std::to_string(h.length) + " bytes exceeds the limit of " +
               std::to_string(max_payload) + " bytes");

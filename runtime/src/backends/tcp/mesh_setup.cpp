@@ -11,8 +11,8 @@
 
 #include "backends/tcp/handshake.hpp"
 #include "backends/tcp/stranger_pool.hpp"
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
 
 namespace hilo::tcp {
 
@@ -30,7 +30,7 @@ constexpr int connect_refusals_before_lost = 50;  // ~1 s
 
 struct Outgoing {
   int peer = 0;
-  UniqueFd fd;
+  common::UniqueFd fd;
   enum class Phase { waiting_to_retry, connecting, awaiting_hello, done } phase = Phase::connecting;
   Clock::time_point retry_at{};
   int refusals = 0;
@@ -64,12 +64,12 @@ std::string describe_peer(const launch::PeerAddress& peer) {
          std::to_string(peer.port) + ")";
 }
 
-std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& plan,
-                                   RejectionLog& log) {
+std::vector<common::UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& plan,
+                                           RejectionLog& log) {
   const int size = static_cast<int>(plan.table.size());
   const int me = plan.rank;
   const std::string my_hello = encode_hello(plan.token, me, size);
-  std::vector<UniqueFd> connected(static_cast<std::size_t>(size));
+  std::vector<common::UniqueFd> connected(static_cast<std::size_t>(size));
   int missing = size - 1;
 
   auto lost = [&](int peer, const std::string& what) {
@@ -122,7 +122,7 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
     else if (connected[static_cast<std::size_t>(peer)])
       why = "rank " + std::to_string(peer) + " is already connected (a duplicate rank)";
     if (!why.empty()) return strangers.refuse(fd, why);
-    UniqueFd socket = strangers.take(fd);
+    common::UniqueFd socket = strangers.take(fd);
     tune_peer_socket(socket.get());
     // If it went away, the peer sees the connection close unanswered and connects again.
     if (!send_hello(socket.get(), my_hello)) return;
@@ -171,7 +171,7 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
           if (error == ECONNREFUSED || error == ETIMEDOUT || error == EHOSTUNREACH)
             return retry_later(o, "refuses connections although it registered: it has exited");
           if (error != 0)
-            throw Error(launch::errno_message(
+            throw Error(common::errno_message(
                 "hilo tcp: rank " + std::to_string(me) + " connecting to " + describe_peer(address),
                 error));
           tune_peer_socket(o.fd.get());
@@ -229,7 +229,7 @@ std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& pla
 
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_wake - now).count();
     int ready = ::poll(polled.data(), polled.size(), static_cast<int>(std::max<long>(wait, 0) + 1));
-    if (ready < 0 && errno != EINTR) launch::throw_errno("hilo tcp: poll during connection setup");
+    if (ready < 0 && errno != EINTR) common::throw_errno("hilo tcp: poll during connection setup");
     for (std::size_t i = 0; i < polled.size() && ready > 0; ++i)
       if (polled[i].revents != 0) handlers[i](polled[i].revents);
     strangers.expire(Clock::now());

@@ -45,8 +45,8 @@ struct MeshPlan {
 // the ranks (and hosts) still missing at the deadline, hilo::PeerLost when a peer is found dead
 // (its listener refuses connections, or it closes the connection), hilo::Error when the process
 // at a peer's address fails the handshake (another job on a reused port).
-std::vector<UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& plan,
-                                   RejectionLog& log);
+std::vector<common::UniqueFd> connect_mesh(const Listener& listener, const MeshPlan& plan,
+                                           RejectionLog& log);
 
 // "rank 3 (host n1, 10.0.0.3:40001)": how every message names a peer.
 std::string describe_peer(const launch::PeerAddress& peer);

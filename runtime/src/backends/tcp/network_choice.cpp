@@ -8,8 +8,8 @@
 #include <charconv>
 #include <memory>
 
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
 
 namespace hilo::tcp {
 
@@ -32,7 +32,7 @@ std::string describe_interfaces(const std::vector<InterfaceAddress>& interfaces)
 
 std::vector<InterfaceAddress> local_interfaces() {
   ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) launch::throw_errno("hilo tcp: listing network interfaces");
+  if (::getifaddrs(&list) != 0) common::throw_errno("hilo tcp: listing network interfaces");
   std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)> owner(list, &::freeifaddrs);
   std::vector<InterfaceAddress> result;
   for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {

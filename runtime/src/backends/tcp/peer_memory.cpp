@@ -4,8 +4,8 @@
 #include <string>
 
 #include "backends/tcp/single_copy.hpp"
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
 
 namespace hilo::tcp {
 
@@ -37,7 +37,7 @@ void TcpPeerMemory::fail(int rank, std::size_t bytes, int failure) const {
   if (failure == ESRCH)
     throw PeerLost(what_failed + ": its process is gone (exited or was killed)", world,
                    engine_.peer(world).host);
-  throw Error(launch::errno_message(what_failed, failure));
+  throw Error(common::errno_message(what_failed, failure));
 }
 
 }  // namespace hilo::tcp

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "backends/tcp/byte_order.hpp"
+#include "common/byte_order.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -24,15 +24,15 @@ bool single_copy_from_environment() {
 
 std::array<std::byte, offer_size> encode_offer(const SingleCopyOffer& offer) {
   std::array<std::byte, offer_size> out{};
-  put_le(out.data(), offer.pid);
-  put_le(out.data() + 8, offer.probe_address);
-  put_le(out.data() + 16, offer.probe_value);
+  common::put_le(out.data(), offer.pid);
+  common::put_le(out.data() + 8, offer.probe_address);
+  common::put_le(out.data() + 16, offer.probe_value);
   return out;
 }
 
 SingleCopyOffer decode_offer(const std::byte* bytes) {
-  return {get_le<std::uint64_t>(bytes), get_le<std::uint64_t>(bytes + 8),
-          get_le<std::uint64_t>(bytes + 16)};
+  return {common::get_le<std::uint64_t>(bytes), common::get_le<std::uint64_t>(bytes + 8),
+          common::get_le<std::uint64_t>(bytes + 16)};
 }
 
 bool can_write_into(const SingleCopyOffer& offer) {
@@ -45,12 +45,12 @@ bool can_write_into(const SingleCopyOffer& offer) {
 
 std::array<std::byte, address_size> encode_address(std::uint64_t address) {
   std::array<std::byte, address_size> out{};
-  put_le(out.data(), address);
+  common::put_le(out.data(), address);
   return out;
 }
 
 std::uint64_t decode_address(const std::byte* bytes) {
-  return get_le<std::uint64_t>(bytes);
+  return common::get_le<std::uint64_t>(bytes);
 }
 
 namespace {

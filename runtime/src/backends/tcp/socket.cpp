@@ -10,8 +10,8 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "common/system_error.hpp"
 #include "hilo/errors.hpp"
-#include "launch/system_error.hpp"
 
 namespace hilo::tcp {
 
@@ -28,7 +28,7 @@ sockaddr_in ipv4_address(const std::string& ip, std::uint16_t port) {
 
 void set_option(int fd, int level, int name, int value, const char* what) {
   if (::setsockopt(fd, level, name, &value, sizeof value) != 0)
-    launch::throw_errno(std::string("hilo tcp: setting ") + what);
+    common::throw_errno(std::string("hilo tcp: setting ") + what);
 }
 
 }  // namespace
@@ -43,8 +43,8 @@ Listener listen_on(const std::string& ip, PortRange ports) {
   const unsigned last = ports.ephemeral() ? 0 : ports.last;
   int last_error = 0;
   for (unsigned port = first; port <= last; ++port) {
-    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd) launch::throw_errno("hilo tcp: creating the listening socket");
+    common::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) common::throw_errno("hilo tcp: creating the listening socket");
     set_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR on the listener");
     address.sin_port = htons(static_cast<std::uint16_t>(port));
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
@@ -57,7 +57,7 @@ Listener listen_on(const std::string& ip, PortRange ports) {
     if (::listen(fd.get(), SOMAXCONN) != 0) {
       last_error = errno;
       if (last_error == EADDRINUSE) continue;
-      launch::throw_errno("hilo tcp: listen on " + ip);
+      common::throw_errno("hilo tcp: listen on " + ip);
     }
     sockaddr_in bound{};
     socklen_t length = sizeof bound;
@@ -67,7 +67,7 @@ Listener listen_on(const std::string& ip, PortRange ports) {
   std::string where = ports.ephemeral() ? ip + " (any port)"
                                         : ip + " ports " + std::to_string(first) + "-" +
                                               std::to_string(last) + " (HILO_TCP_PORTS)";
-  throw Error(launch::errno_message("hilo tcp: cannot listen on " + where +
+  throw Error(common::errno_message("hilo tcp: cannot listen on " + where +
                                         "; is the address one of this machine's, and a port free?",
                                     last_error));
 }
@@ -75,7 +75,7 @@ Listener listen_on(const std::string& ip, PortRange ports) {
 void tune_peer_socket(int fd) {
   int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
-    launch::throw_errno("hilo tcp: making a peer socket nonblocking");
+    common::throw_errno("hilo tcp: making a peer socket nonblocking");
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   set_option(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
   set_option(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE");
@@ -85,14 +85,14 @@ void tune_peer_socket(int fd) {
   set_option(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, 60000, "TCP_USER_TIMEOUT");
 }
 
-UniqueFd start_connect(const std::string& ip, std::uint16_t port) {
+common::UniqueFd start_connect(const std::string& ip, std::uint16_t port) {
   sockaddr_in address = ipv4_address(ip, port);
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  common::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd && (errno == EMFILE || errno == ENFILE)) return fd;
-  if (!fd) launch::throw_errno("hilo tcp: creating a socket");
+  if (!fd) common::throw_errno("hilo tcp: creating a socket");
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 &&
       errno != EINPROGRESS)
-    launch::throw_errno("hilo tcp: connecting to " + ip + ":" + std::to_string(port));
+    common::throw_errno("hilo tcp: connecting to " + ip + ":" + std::to_string(port));
   return fd;
 }
 

@@ -1,5 +1,5 @@
 // Sockets for the TCP backend: the listener and the per-peer socket options, each fd owned by a
-// launch::UniqueFd so nothing leaks on an early return or an exception.
+// common::UniqueFd so nothing leaks on an early return or an exception.
 #pragma once
 
 #include <cstdint>
@@ -7,16 +7,16 @@
 #include <string>
 
 #include "backends/tcp/network_choice.hpp"
-#include "launch/unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 namespace hilo::tcp {
 
-using launch::UniqueFd;
+using common::UniqueFd;
 
 // A nonblocking listening socket on one address. Binding 0.0.0.0 is refused: a rank listens on
 // the address it was told to use, so it is not reachable from networks it was not meant for.
 struct Listener {
-  UniqueFd fd;
+  common::UniqueFd fd;
   std::string ip;
   std::uint16_t port = 0;
 };
@@ -32,7 +32,7 @@ void tune_peer_socket(int fd);
 // Starts a nonblocking connect to ip:port; the caller polls for POLLOUT and checks SO_ERROR.
 // Returns an invalid fd when this process has no file descriptor left (EMFILE, ENFILE), so the
 // caller may free one and try again; throws hilo::Error on any other failure.
-UniqueFd start_connect(const std::string& ip, std::uint16_t port);
+common::UniqueFd start_connect(const std::string& ip, std::uint16_t port);
 
 // The IP of the far end of a connected socket ("?" if unknown), for log lines.
 std::string remote_ip_of(int fd);

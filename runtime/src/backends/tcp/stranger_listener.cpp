@@ -5,7 +5,7 @@
 #include <cerrno>
 
 #include "backends/tcp/handshake.hpp"
-#include "launch/system_error.hpp"
+#include "common/system_error.hpp"
 
 namespace hilo::tcp {
 
@@ -26,7 +26,7 @@ void StrangerListener::watch_with(int epoll_fd) {
   event.events = EPOLLIN;
   event.data.u64 = listener_tag;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listener_.fd.get(), &event) != 0)
-    launch::throw_errno("hilo tcp: epoll_ctl");
+    common::throw_errno("hilo tcp: epoll_ctl");
 }
 
 bool StrangerListener::owns(std::uint64_t tag) {
@@ -59,7 +59,7 @@ void StrangerListener::accept_strangers() {
     event.events = EPOLLIN;
     event.data.u64 = stranger_tag | static_cast<std::uint32_t>(fd);
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0)
-      strangers_.refuse(fd, launch::errno_message("watching it failed", errno));
+      strangers_.refuse(fd, common::errno_message("watching it failed", errno));
     else
       read_stranger(fd);  // a hello may be in already
   }

@@ -16,7 +16,7 @@ StrangerPool::Accepted StrangerPool::accept_from(int listener_fd, Clock::time_po
   for (std::size_t taken = 0; taken < capacity_;) {
     int fd = ::accept4(listener_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      UniqueFd owned(fd);
+      common::UniqueFd owned(fd);
       std::string ip = remote_ip_of(fd);
       admit(std::move(owned), std::move(ip), now);
       ++taken;
@@ -36,7 +36,7 @@ StrangerPool::Accepted StrangerPool::accept_from(int listener_fd, Clock::time_po
   return accepted;
 }
 
-void StrangerPool::admit(UniqueFd fd, std::string remote_ip, Clock::time_point now) {
+void StrangerPool::admit(common::UniqueFd fd, std::string remote_ip, Clock::time_point now) {
   if (strangers_.size() >= capacity_)
     evict_oldest("too many unauthenticated connections at once (" + std::to_string(capacity_) +
                  "); the oldest is closed to make room");
@@ -78,10 +78,10 @@ StrangerPool::Reading StrangerPool::read(int fd) {
   return reading;
 }
 
-UniqueFd StrangerPool::take(int fd) {
+common::UniqueFd StrangerPool::take(int fd) {
   auto it = strangers_.find(fd);
   if (it == strangers_.end()) return {};
-  UniqueFd taken = std::move(it->second.fd);
+  common::UniqueFd taken = std::move(it->second.fd);
   strangers_.erase(it);
   return taken;
 }

@@ -55,7 +55,7 @@ class StrangerPool {
   Accepted accept_from(int listener_fd, Clock::time_point now);
 
   // Adds a connection accepted elsewhere (closing the oldest stranger when at the cap).
-  void admit(UniqueFd fd, std::string remote_ip, Clock::time_point now);
+  void admit(common::UniqueFd fd, std::string remote_ip, Clock::time_point now);
 
   // Reads what stranger `fd` has sent of its hello, never past the hello's end. A connection
   // that closed, failed or sent a malformed hello is closed and logged here (closed). A complete
@@ -70,7 +70,7 @@ class StrangerPool {
   // it there: a closed fd leaves an epoll set only once no duplicate of it is left open).
   void call_before_closing(std::function<void(int)> hook) { before_closing_ = std::move(hook); }
 
-  UniqueFd take(int fd);                        // it is a peer: leaves the pool, unlogged
+  common::UniqueFd take(int fd);                // it is a peer: leaves the pool, unlogged
   void refuse(int fd, const std::string& why);  // closes it, logging why
 
   // Closes the oldest stranger, to free its fd for a connection of the owner's own (a peer
@@ -89,7 +89,7 @@ class StrangerPool {
 
  private:
   struct Stranger {
-    UniqueFd fd;
+    common::UniqueFd fd;
     std::string remote_ip;
     std::string received;  // the hello so far
     Clock::time_point give_up_at;

@@ -1,12 +1,12 @@
-// A file descriptor that closes itself: every fd in the launch layer and in hilorun is one of
-// these, so no early return or exception leaks a socket or a pipe end.
+// A file descriptor that closes itself: every fd that ipc, launch, the tcp backend and hilorun
+// own is one of these, so no early return or exception leaks a socket, a pipe end or a segment.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace hilo::launch {
+namespace hilo::common {
 
 class UniqueFd {
  public:
@@ -35,4 +35,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace hilo::launch
+}  // namespace hilo::common

@@ -1,0 +1,56 @@
+// The local backend's entry points: one rank without a launcher (start_local_backend), and
+// hilo::run_local, n ranks as threads of this process sharing one LocalWorld.
+#include <numeric>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "backends/backend.hpp"
+#include "backends/local/local_transport.hpp"
+#include "hilo/runtime.hpp"
+
+namespace hilo {
+
+namespace detail {
+namespace {
+class SingleRankBackend final : public Backend {
+ public:
+  std::string_view name() const override { return "local"; }
+  std::unique_ptr<Transport> world() override {
+    return std::make_unique<LocalTransport>(std::make_shared<LocalWorld>(1), 0, std::vector<int>{0},
+                                            0);
+  }
+};
+}  // namespace
+std::unique_ptr<Backend> start_local_backend() {
+  return std::make_unique<SingleRankBackend>();
+}
+}  // namespace detail
+
+void run_local(int n, const std::function<void(Communicator&)>& fn) {
+  constexpr int max_ranks = 4096;
+  if (n < 1 || n > max_ranks)
+    throw std::invalid_argument("hilo::run_local: n = " + std::to_string(n) + " ranks; use 1.." +
+                                std::to_string(max_ranks));
+  if (!fn) throw std::invalid_argument("hilo::run_local: empty function");
+  auto world = std::make_shared<detail::LocalWorld>(n);
+  std::vector<int> members(n);
+  std::iota(members.begin(), members.end(), 0);
+  std::vector<std::thread> threads;
+  threads.reserve(n);
+  for (int r = 0; r < n; ++r) {
+    threads.emplace_back([&, r] {
+      try {
+        Communicator comm(std::make_unique<detail::LocalTransport>(world, 0, members, r));
+        fn(comm);
+        world->rank_finished(r);
+      } catch (...) {
+        world->rank_failed(r, std::current_exception());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (auto error = world->first_error()) std::rethrow_exception(error);
+}
+
+}  // namespace hilo
