@@ -27,11 +27,6 @@
 namespace hilo::launch {
 
 using namespace rendezvous_wire;
-// Helpers from common/, used unqualified throughout this file.
-using common::errno_message;
-using common::errno_text;
-using common::throw_errno;
-using common::UniqueFd;
 
 namespace {
 

@@ -12,6 +12,8 @@
 
 #include "common/deadline.hpp"
 #include "common/same_token.hpp"
+#include "common/system_error.hpp"
+#include "common/unique_fd.hpp"
 #include "launch/rendezvous.hpp"
 #include "launch/wire.hpp"
 
@@ -56,7 +58,11 @@ std::string encode_failure(ReplyStatus status, int rank, const std::string& host
 
 // Shared helpers (common/), used unqualified by the rendezvous code.
 using common::deadline_after;
+using common::errno_message;
+using common::errno_text;
 using common::poll_timeout;
 using common::same_token;
+using common::throw_errno;
+using common::UniqueFd;
 
 }  // namespace hilo::launch::rendezvous_wire

@@ -50,9 +50,10 @@ bool can_run(AllReduceAlgorithm algorithm, const AllReduceShape& shape) {
     case AllReduceAlgorithm::recursive_doubling:
       return true;
     case AllReduceAlgorithm::ring:
-      return shape.contiguous;
+      return shape.contiguous && shape.ranks > 1;
     case AllReduceAlgorithm::halving_doubling:
-      return shape.contiguous && std::has_single_bit(static_cast<unsigned>(shape.ranks)) &&
+      return shape.contiguous && shape.ranks > 1 &&
+             std::has_single_bit(static_cast<unsigned>(shape.ranks)) &&
              shape.count >= static_cast<std::size_t>(shape.ranks);
     case AllReduceAlgorithm::direct:
       return shape.contiguous && shape.peer_memory && shape.ranks > 1;
@@ -71,7 +72,8 @@ AllReduceAlgorithm choose_all_reduce(const AllReduceShape& shape, AllReduceAlgor
     return AllReduceAlgorithm::direct;
   if (can_run(AllReduceAlgorithm::halving_doubling, shape))
     return AllReduceAlgorithm::halving_doubling;
-  return AllReduceAlgorithm::ring;
+  if (can_run(AllReduceAlgorithm::ring, shape)) return AllReduceAlgorithm::ring;
+  return AllReduceAlgorithm::recursive_doubling;  // one rank: nothing to exchange
 }
 
 }  // namespace hilo::detail

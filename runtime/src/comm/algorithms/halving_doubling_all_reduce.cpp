@@ -10,7 +10,6 @@
 // of `out` given away one step before (free until the all-gather fills it again), so only the
 // first step of an in-place call needs scratch memory. The all-gather retraces the steps
 // backwards, each partner sending its reduced range and receiving the other's.
-#include <cstring>
 #include <vector>
 
 #include "comm/algorithms/pipeline_steps.hpp"
@@ -23,10 +22,6 @@ void halving_doubling_all_reduce(Transport& t, VectorBytes v, const Combiner& co
   const int p = t.size(), r = t.rank();
   const std::size_t n = v.count, size = v.type.size;
   const bool in_place = v.in == v.out;
-  if (p == 1) {  // no steps at all: the result is the input
-    if (!in_place && n > 0) std::memcpy(v.out, v.in, n * size);
-    return;
-  }
   struct Step {
     int partner;
     std::size_t given_first, given_count;  // the part of the range sent to the partner

@@ -6,7 +6,6 @@
 // `in`, a chunk's incoming bytes land in `out` itself and are combined there, so no scratch
 // memory is needed; in place, they land in a scratch chunk. A step's chunk travels in segments
 // (exchange_step), and combining one segment overlaps the arrival of the next.
-#include <cstring>
 
 #include "comm/algorithms/pipeline_steps.hpp"
 #include "hilo/comm/detail/all_reduce.hpp"
@@ -17,10 +16,6 @@ void ring_all_reduce(Transport& t, VectorBytes v, const Combiner& combine, Deadl
   const int p = t.size(), r = t.rank();
   const std::size_t n = v.count, size = v.type.size;
   const bool in_place = v.in == v.out;
-  if (p == 1) {  // no steps at all: the result is the input
-    if (!in_place && n > 0) std::memcpy(v.out, v.in, n * size);
-    return;
-  }
   auto begin = [&](int chunk) { return n * static_cast<std::size_t>(chunk) / p; };
   auto length = [&](int chunk) { return begin(chunk + 1) - begin(chunk); };
   const int right = (r + 1) % p, left = (r - 1 + p) % p;

@@ -120,8 +120,10 @@ TEST_CASE("the choice by size, and a named algorithm where it can run") {
   CHECK(choose_all_reduce(shape(hilo::detail::large_message_bytes, 4, true)) ==
         A::halving_doubling);
   CHECK(choose_all_reduce(shape(hilo::detail::direct_all_reduce_min_bytes, 4, true)) == A::direct);
+  // One rank has nothing to exchange, whatever is asked.
   CHECK(choose_all_reduce(shape(hilo::detail::direct_all_reduce_min_bytes, 1, true)) ==
-        A::halving_doubling);
+        A::recursive_doubling);
+  CHECK(choose_all_reduce(shape(1 << 20, 1), A::ring) == A::recursive_doubling);
   // Values that are not contiguous vectors have recursive doubling only.
   CHECK(choose_all_reduce(AllReduceShape{false, 1 << 20, 1, 4, true}, A::ring) ==
         A::recursive_doubling);

@@ -65,9 +65,9 @@ struct AllReduceShape {
   bool peer_memory = false;  // Transport::peer_memory() is not null
 };
 
-// Whether `algorithm` can run on `shape`: recursive_doubling always; the others need a contiguous
-// vector; halving_doubling also p a power of two and at least p elements; direct also peer memory
-// and p > 1.
+// Whether `algorithm` can run on `shape`: recursive_doubling always (on one rank it has nothing
+// to do); the others need a contiguous vector and p > 1; halving_doubling also p a power of two
+// and at least p elements; direct also peer memory.
 bool can_run(AllReduceAlgorithm algorithm, const AllReduceShape& shape);
 
 // The algorithm to run: `requested` where it can run on `shape`, else the choice by size. When
@@ -87,8 +87,8 @@ struct VectorBytes {
   DataType type;
 };
 
+// Both need p > 1; halving_doubling also p a power of two and at least p elements (can_run).
 void ring_all_reduce(Transport& t, VectorBytes v, const Combiner& combine, Deadline deadline);
-// Needs p a power of two and at least p elements (can_run).
 void halving_doubling_all_reduce(Transport& t, VectorBytes v, const Combiner& combine,
                                  Deadline deadline);
 // False on every rank when one of them cannot reach all the others' memory (nothing changed);
