@@ -4,7 +4,11 @@
 
 #include "hilo/errors.hpp"
 
-namespace hilo::detail {
+namespace hilo::local {
+
+using detail::Envelope;
+using detail::Mailbox;
+using detail::PendingReceive;
 
 // ---- LocalWorld
 
@@ -156,4 +160,4 @@ Transport& LocalTransport::collective_channel() {
   return *collectives_;
 }
 
-}  // namespace hilo::detail
+}  // namespace hilo::local
