@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "comm/mailbox.hpp"
+#include "comm/operation_pool.hpp"
 #include "hilo/comm/transport.hpp"
 
 namespace hilo::local {
@@ -79,6 +80,7 @@ class LocalTransport final : public Transport {
   detail::Mailbox* mine_;
   std::vector<detail::Mailbox*> peers_;  // by rank in this communicator
   std::unique_ptr<LocalTransport> collectives_;
+  detail::OperationPool::Owner operations_;  // for isend's and irecv's operations
 };
 
 }  // namespace hilo::local
