@@ -146,43 +146,40 @@ void Mailbox::Pushed::destroy(Pushed* p) {
 
 Mailbox::Pushed* Mailbox::take_block() {
   std::lock_guard lock(pool_mutex_);
-  if (spare_blocks_ == nullptr) {
-    // Acquire: the receiving side's last reads of these blocks happen before our writes.
+  // Acquire: the receiving side's last reads of these blocks happen before our writes.
+  if (spare_blocks_ == nullptr)
     spare_blocks_ = recycled_.exchange(nullptr, std::memory_order_acquire);
-    int taken = 0;
-    for (Pushed* p = spare_blocks_; p != nullptr; p = p->next) ++taken;
-    if (taken > 0) recycled_blocks_.fetch_sub(taken, std::memory_order_relaxed);
+  if (spare_blocks_ == nullptr) {
+    live_blocks_.fetch_add(1, std::memory_order_relaxed);
+    return Pushed::allocate();
   }
-  if (spare_blocks_ == nullptr) return Pushed::allocate();
   Pushed* block = spare_blocks_;
   spare_blocks_ = block->next;
   return block;
 }
 
 void Mailbox::recycle(Pushed* oldest_first) {
-  const int room = pool_max_blocks - recycled_blocks_.load(std::memory_order_relaxed);
   Pushed* kept_first = nullptr;
   Pushed* kept_last = nullptr;
-  int kept = 0;
   while (oldest_first != nullptr) {
     Pushed* block = oldest_first;
     oldest_first = block->next;
-    if (kept >= room) {
+    // Beyond the bound (after a burst), blocks are freed as they come back.
+    if (live_blocks_.load(std::memory_order_relaxed) > pool_max_blocks) {
+      live_blocks_.fetch_sub(1, std::memory_order_relaxed);
       Pushed::destroy(block);
       continue;
     }
     block->next = kept_first;
     kept_first = block;
     if (kept_last == nullptr) kept_last = block;
-    ++kept;
   }
-  if (kept == 0) return;
+  if (kept_first == nullptr) return;
   // Release: our reads of the blocks' payloads happen before a sender's next writes to them.
   kept_last->next = recycled_.load(std::memory_order_relaxed);
   while (!recycled_.compare_exchange_weak(kept_last->next, kept_first, std::memory_order_release,
                                           std::memory_order_relaxed)) {
   }
-  recycled_blocks_.fetch_add(kept, std::memory_order_relaxed);
 }
 
 int Mailbox::pooled_blocks() {

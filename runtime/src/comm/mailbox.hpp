@@ -127,8 +127,9 @@ class Mailbox {
   };
   // A block for a push: a recycled one if any, else a new one. Called by senders.
   Pushed* take_block();
-  // Gives back the blocks of matched pushes, `oldest_first` linked by next: kept for later pushes
-  // up to pool_max_blocks, freed beyond. Called with mutex_ held (one receiving side at a time).
+  // Gives back the blocks of matched pushes, `oldest_first` linked by next: kept for later pushes,
+  // or freed while more than pool_max_blocks exist. Called with mutex_ held (one receiving side at
+  // a time).
   void recycle(Pushed* oldest_first);
   // Frees a list of blocks linked by next.
   static void destroy_all(Pushed* list);
@@ -201,11 +202,12 @@ class Mailbox {
   // a sender takes them from spare_blocks_, refilled from recycled_ with one exchange when empty.
   // Taking a block is under pool_mutex_, which only senders lock: a lock-free pop by several
   // senders would be open to ABA. The receiving side never takes pool_mutex_.
-  // Invariant: at most pool_max_blocks blocks in recycled_ (recycled_blocks_ counts them; it may
-  // lag by one batch while a batch moves), and spare_blocks_ holds at most one former
-  // recycled_; so a mailbox keeps at most about 2 * pool_max_blocks blocks for nothing.
+  // Bound: live_blocks_ counts the blocks that exist (in flight or kept); changed only when a
+  // block is allocated or freed, so not once per message. While it exceeds pool_max_blocks,
+  // blocks coming back are freed, so once the messages of a burst are matched a mailbox keeps
+  // at most pool_max_blocks blocks.
   std::atomic<Pushed*> recycled_{nullptr};
-  std::atomic<int> recycled_blocks_{0};
+  std::atomic<int> live_blocks_{0};
   std::mutex pool_mutex_;
   Pushed* spare_blocks_ = nullptr;  // guarded by pool_mutex_
 };
