@@ -194,10 +194,11 @@ class Mailbox {
   // that the receive it completes wakes them.
   std::atomic<int> sleepers_{0};
 
-  // The pool of push blocks. Why: a block allocated by the sending thread and freed by the
-  // receiving one cost more than the rest of a small message together; glibc returns it to the
-  // sender's arena under that arena's lock, and the two threads then take turns on it
-  // (benchmarks/analysis.md, "hilo-local's small-message rate"). Blocks go round instead: the
+  // The pool of push blocks. Why: with blocks allocated by the sending thread and freed by the
+  // receiving one, a window of messages overflows the receiver's per-thread cache of freed blocks
+  // into the sender's arena, and the next large allocation consolidates them: malloc and free
+  // then cost more than the rest of a small message together (benchmarks/analysis.md,
+  // "hilo-local's small-message rate"). Blocks go round instead: the
   // receiving side gives matched blocks back to recycled_ in one compare-exchange per batch, and
   // a sender takes them from spare_blocks_, refilled from recycled_ with one exchange when empty.
   // Taking a block is under pool_mutex_, which only senders lock: a lock-free pop by several
