@@ -266,6 +266,10 @@ def evaluate_targets(stats, paired):
         lambda v: (f"worst ×{max(v):.2f}, median ×{statistics.median(v):.2f}", max(v)))
     add("hilo-local 8 B latency < 1 µs", [stats.median("latency", "hilo-local", "threads", 2, 8)],
         lambda v: v < 1.0, lambda v: (f"{v[0]:.2f} µs", v[0]))
+    add("hilo-local 8 B–256 B window rate ≥ 1.0× MPI over shared memory (vader)",
+        [ratio("bandwidth", ("hilo-local", "threads"), ("mpi", "shm"), 2, s)
+         for s in stats.sizes("bandwidth") if 8 <= s <= 256],
+        lambda v: v >= 1.0, lambda v: (f"worst ×{min(v):.2f} (over {len(v)} sizes)", min(v)))
     for name in ("mutex", "semaphore", "barrier"):
         r = []
         for benchmark in sorted({k[0] for k in stats.samples if k[0].startswith(name + "_")}):

@@ -54,10 +54,16 @@ std::exception_ptr Mailbox::failure_for(int source) const {
 }
 
 Mailbox::~Mailbox() {
-  for (Pushed* p = pushed_.load(std::memory_order_acquire); p != nullptr;) {
-    Pushed* next = p->next;
-    Pushed::destroy(p);
-    p = next;
+  destroy_all(pushed_.load(std::memory_order_acquire));
+  destroy_all(recycled_.load(std::memory_order_acquire));
+  destroy_all(spare_blocks_);
+}
+
+void Mailbox::destroy_all(Pushed* list) {
+  while (list != nullptr) {
+    Pushed* next = list->next;
+    Pushed::destroy(list);
+    list = next;
   }
 }
 
@@ -124,11 +130,9 @@ bool Mailbox::wait_settled(PendingReceive& r, Deadline deadline) {
   }
 }
 
-Mailbox::Pushed* Mailbox::Pushed::make(const Envelope& e, const void* data) {
+Mailbox::Pushed* Mailbox::Pushed::allocate() {
   static_assert(alignof(Pushed) <= alignof(std::max_align_t));
-  auto* p = new (::operator new(sizeof(Pushed) + e.bytes)) Pushed{nullptr, e};
-  if (e.bytes > 0) std::memcpy(p->payload(), data, e.bytes);
-  return p;
+  return new (::operator new(sizeof(Pushed) + push_max_bytes)) Pushed{nullptr, {}};
 }
 
 void Mailbox::Pushed::destroy(Pushed* p) {
@@ -136,8 +140,56 @@ void Mailbox::Pushed::destroy(Pushed* p) {
   ::operator delete(p);
 }
 
+Mailbox::Pushed* Mailbox::take_block() {
+  std::lock_guard lock(pool_mutex_);
+  // Acquire: the receiving side's last reads of these blocks happen before our writes.
+  if (spare_blocks_ == nullptr)
+    spare_blocks_ = recycled_.exchange(nullptr, std::memory_order_acquire);
+  if (spare_blocks_ == nullptr) {
+    live_blocks_.fetch_add(1, std::memory_order_relaxed);
+    return Pushed::allocate();
+  }
+  Pushed* block = spare_blocks_;
+  spare_blocks_ = block->next;
+  return block;
+}
+
+void Mailbox::recycle(Pushed* oldest_first) {
+  Pushed* kept_first = nullptr;
+  Pushed* kept_last = nullptr;
+  while (oldest_first != nullptr) {
+    Pushed* block = oldest_first;
+    oldest_first = block->next;
+    // Beyond the bound (after a burst), blocks are freed as they come back.
+    if (live_blocks_.load(std::memory_order_relaxed) > pool_max_blocks) {
+      live_blocks_.fetch_sub(1, std::memory_order_relaxed);
+      Pushed::destroy(block);
+      continue;
+    }
+    block->next = kept_first;
+    kept_first = block;
+    if (kept_last == nullptr) kept_last = block;
+  }
+  if (kept_first == nullptr) return;
+  // Release: our reads of the blocks' payloads happen before a sender's next writes to them.
+  kept_last->next = recycled_.load(std::memory_order_relaxed);
+  while (!recycled_.compare_exchange_weak(kept_last->next, kept_first, std::memory_order_release,
+                                          std::memory_order_relaxed)) {
+  }
+}
+
+int Mailbox::pooled_blocks() {
+  std::lock_guard lock(pool_mutex_);
+  int count = 0;
+  for (Pushed* p = spare_blocks_; p != nullptr; p = p->next) ++count;
+  for (Pushed* p = recycled_.load(std::memory_order_acquire); p != nullptr; p = p->next) ++count;
+  return count;
+}
+
 void Mailbox::push(const Envelope& e, const void* data) {
-  Pushed* node = Pushed::make(e, data);
+  Pushed* node = take_block();
+  node->envelope = e;
+  if (e.bytes > 0) std::memcpy(node->payload(), data, e.bytes);
   // Release: the payload is visible to whoever takes the list. Sequentially consistent with the
   // sleepers_ load below and a sleeper's count-then-look (wait_settled, probe): either this push
   // sees the sleeper and matches for it, or the sleeper sees the push.
@@ -168,9 +220,7 @@ void Mailbox::match_pushed() {
     oldest_first = newest_first;
     newest_first = next;
   }
-  while (oldest_first != nullptr) {
-    Pushed* node = oldest_first;
-    oldest_first = node->next;
+  for (Pushed* node = oldest_first; node != nullptr; node = node->next) {
     // Straight from the node into the receive that takes it; copied out only if none does.
     if (!offer_to_posted(node->envelope, node->payload())) {
       ByteBuffer payload;
@@ -179,8 +229,8 @@ void Mailbox::match_pushed() {
         std::memcpy(payload.data(), node->payload(), node->envelope.bytes);
       queue(Queued{node->envelope, std::move(payload)});
     }
-    Pushed::destroy(node);
   }
+  recycle(oldest_first);
 }
 
 bool Mailbox::offer_to_posted(const Envelope& e, const std::byte* payload) {
@@ -189,8 +239,14 @@ bool Mailbox::offer_to_posted(const Envelope& e, const std::byte* payload) {
       ++it;
       continue;
     }
-    auto receive = *it;
-    it = posted_.erase(it);
+    // Moved out, and popped when first (nearly always): no reference count traffic, no shifting.
+    std::shared_ptr<PendingReceive> receive = std::move(*it);
+    if (it == posted_.begin()) {
+      posted_.pop_front();
+      it = posted_.begin();
+    } else {
+      it = posted_.erase(it);
+    }
     if (deliver(e, payload, *receive)) return true;  // else that receive failed: try the next
   }
   return false;

@@ -98,6 +98,10 @@ class Mailbox {
   // saves (benchmarks/analysis.md, "Measurements behind constants in the code").
   static constexpr std::size_t push_max_bytes = 256;
   void push(const Envelope& envelope, const void* data);
+  // How many blocks of pushes the mailbox keeps for later ones (see pool_max_blocks); for tests,
+  // while no push or receive runs.
+  int pooled_blocks();
+  static constexpr int pool_max_blocks = 128;  // two windows of 64 messages in flight
   void finish(Delivery&& delivery);
   // The payload could not be read in full (the peer died mid-message): the receive fails.
   void abort(Delivery&& delivery, std::exception_ptr error);
@@ -112,14 +116,23 @@ class Mailbox {
     Envelope envelope;
     ByteBuffer payload;
   };
-  // A pushed message: its payload follows it in the same allocation.
+  // A pushed message: its payload follows it in the same block, which has room for
+  // push_max_bytes whatever the message's size, so that any block can carry any pushed message.
   struct Pushed {
     Pushed* next;
     Envelope envelope;
     std::byte* payload() { return reinterpret_cast<std::byte*>(this + 1); }
-    static Pushed* make(const Envelope& envelope, const void* data);
+    static Pushed* allocate();
     static void destroy(Pushed* p);
   };
+  // A block for a push: a recycled one if any, else a new one. Called by senders.
+  Pushed* take_block();
+  // Gives back the blocks of matched pushes, `oldest_first` linked by next: kept for later pushes,
+  // or freed while more than pool_max_blocks exist. Called with mutex_ held (one receiving side at
+  // a time).
+  void recycle(Pushed* oldest_first);
+  // Frees a list of blocks linked by next.
+  static void destroy_all(Pushed* list);
   // Matches every pushed message, oldest first, as if each had arrived through finish(). The
   // caller holds mutex_.
   void match_pushed();
@@ -180,6 +193,24 @@ class Mailbox {
   // Receiving threads about to sleep (in wait or probe): a push then matches at once itself, so
   // that the receive it completes wakes them.
   std::atomic<int> sleepers_{0};
+
+  // The pool of push blocks. Why: with blocks allocated by the sending thread and freed by the
+  // receiving one, a window of messages overflows the receiver's per-thread cache of freed blocks
+  // into the sender's arena, and the next large allocation consolidates them: malloc and free
+  // then cost more than the rest of a small message together (benchmarks/analysis.md,
+  // "hilo-local's small-message rate"). Blocks go round instead: the
+  // receiving side gives matched blocks back to recycled_ in one compare-exchange per batch, and
+  // a sender takes them from spare_blocks_, refilled from recycled_ with one exchange when empty.
+  // Taking a block is under pool_mutex_, which only senders lock: a lock-free pop by several
+  // senders would be open to ABA. The receiving side never takes pool_mutex_.
+  // Bound: live_blocks_ counts the blocks that exist (in flight or kept); changed only when a
+  // block is allocated or freed, so not once per message. While it exceeds pool_max_blocks,
+  // blocks coming back are freed, so once the messages of a burst are matched a mailbox keeps
+  // at most pool_max_blocks blocks.
+  std::atomic<Pushed*> recycled_{nullptr};
+  std::atomic<int> live_blocks_{0};
+  std::mutex pool_mutex_;
+  Pushed* spare_blocks_ = nullptr;  // guarded by pool_mutex_
 };
 
 }  // namespace hilo::detail

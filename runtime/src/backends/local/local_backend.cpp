@@ -17,8 +17,8 @@ class SingleRankBackend final : public Backend {
  public:
   std::string_view name() const override { return "local"; }
   std::unique_ptr<Transport> world() override {
-    return std::make_unique<LocalTransport>(std::make_shared<LocalWorld>(1), 0, std::vector<int>{0},
-                                            0);
+    return std::make_unique<local::LocalTransport>(std::make_shared<local::LocalWorld>(1), 0,
+                                                   std::vector<int>{0}, 0);
   }
 };
 }  // namespace
@@ -33,7 +33,7 @@ void run_local(int n, const std::function<void(Communicator&)>& fn) {
     throw std::invalid_argument("hilo::run_local: n = " + std::to_string(n) + " ranks; use 1.." +
                                 std::to_string(max_ranks));
   if (!fn) throw std::invalid_argument("hilo::run_local: empty function");
-  auto world = std::make_shared<detail::LocalWorld>(n);
+  auto world = std::make_shared<local::LocalWorld>(n);
   std::vector<int> members(n);
   std::iota(members.begin(), members.end(), 0);
   std::vector<std::thread> threads;
@@ -41,7 +41,7 @@ void run_local(int n, const std::function<void(Communicator&)>& fn) {
   for (int r = 0; r < n; ++r) {
     threads.emplace_back([&, r] {
       try {
-        Communicator comm(std::make_unique<detail::LocalTransport>(world, 0, members, r));
+        Communicator comm(std::make_unique<local::LocalTransport>(world, 0, members, r));
         fn(comm);
         world->rank_finished(r);
       } catch (...) {

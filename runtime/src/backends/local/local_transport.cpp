@@ -4,7 +4,11 @@
 
 #include "hilo/errors.hpp"
 
-namespace hilo::detail {
+namespace hilo::local {
+
+using detail::Envelope;
+using detail::Mailbox;
+using detail::PendingReceive;
 
 // ---- LocalWorld
 
@@ -74,7 +78,9 @@ void LocalWorld::throw_if_failed() const {
 // ---- LocalTransport
 
 namespace {
-class MailboxReceive final : public Operation {
+// Operations come from the transport's OperationPool (operation_pool.hpp says why): a window of
+// small messages otherwise spends more in malloc and free than in the messages themselves.
+class MailboxReceive final : public Operation, public detail::PooledOperation {
  public:
   MailboxReceive(Mailbox& box, std::shared_ptr<PendingReceive> receive)
       : box_(box), receive_(std::move(receive)) {}
@@ -92,6 +98,17 @@ class MailboxReceive final : public Operation {
   Mailbox& box_;
   std::shared_ptr<PendingReceive> receive_;
   bool finished_ = false;
+};
+
+// A send is complete once copied (isend is eager).
+class CompletedSend final : public Operation, public detail::PooledOperation {
+ public:
+  explicit CompletedSend(Status status) : status_(status) {}
+  bool test() override { return true; }
+  Status wait(Deadline) override { return status_; }
+
+ private:
+  Status status_;
 };
 }  // namespace
 
@@ -123,7 +140,7 @@ std::unique_ptr<Operation> LocalTransport::isend(int dest, int tag, std::shared_
                                                  const void* data, std::size_t bytes,
                                                  DataType type) {
   send(dest, tag, data, bytes, type, Deadline::never());  // eager: done once copied
-  return std::make_unique<CompletedOperation>(Status{rank_, tag, bytes});
+  return std::unique_ptr<Operation>(new (*operations_) CompletedSend(Status{rank_, tag, bytes}));
 }
 
 Status LocalTransport::recv(int source, int tag, const Sink& sink, Deadline deadline) {
@@ -132,7 +149,8 @@ Status LocalTransport::recv(int source, int tag, const Sink& sink, Deadline dead
 }
 
 std::unique_ptr<Operation> LocalTransport::irecv(int source, int tag, Sink sink) {
-  return std::make_unique<MailboxReceive>(*mine_, mine_->post(source, tag, std::move(sink)));
+  auto receive = mine_->post(source, tag, std::move(sink));
+  return std::unique_ptr<Operation>(new (*operations_) MailboxReceive(*mine_, std::move(receive)));
 }
 
 Status LocalTransport::probe(int source, int tag, Deadline deadline) {
@@ -156,4 +174,4 @@ Transport& LocalTransport::collective_channel() {
   return *collectives_;
 }
 
-}  // namespace hilo::detail
+}  // namespace hilo::local

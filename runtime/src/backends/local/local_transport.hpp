@@ -10,9 +10,10 @@
 #include <vector>
 
 #include "comm/mailbox.hpp"
+#include "comm/operation_pool.hpp"
 #include "hilo/comm/detail/transport.hpp"
 
-namespace hilo::detail {
+namespace hilo::local {
 
 // What the threads of one local job share: a mailbox per (communicator, rank), and whether a
 // rank has failed or finished, so the others fail instead of waiting for it forever.
@@ -22,7 +23,7 @@ class LocalWorld {
   int size() const { return size_; }
   // The mailbox of rank `rank` of the communicator `context` whose ranks are the world ranks
   // `members`; made on first use.
-  Mailbox& mailbox(std::uint64_t context, const std::vector<int>& members, int rank);
+  detail::Mailbox& mailbox(std::uint64_t context, const std::vector<int>& members, int rank);
 
   // Rank `world_rank` threw: every pending and later operation of every other rank fails.
   void rank_failed(int world_rank, std::exception_ptr error);
@@ -33,8 +34,8 @@ class LocalWorld {
 
  private:
   struct Group {
-    std::vector<int> members;                     // world rank of each rank
-    std::vector<std::unique_ptr<Mailbox>> boxes;  // by rank
+    std::vector<int> members;                             // world rank of each rank
+    std::vector<std::unique_ptr<detail::Mailbox>> boxes;  // by rank
   };
   void fail_finished(Group& c, int world_rank, std::exception_ptr error);
 
@@ -76,9 +77,10 @@ class LocalTransport final : public Transport {
   std::uint64_t context_;
   std::vector<int> members_;
   int rank_;
-  Mailbox* mine_;
-  std::vector<Mailbox*> peers_;  // by rank in this communicator
+  detail::Mailbox* mine_;
+  std::vector<detail::Mailbox*> peers_;  // by rank in this communicator
   std::unique_ptr<LocalTransport> collectives_;
+  detail::OperationPool::Owner operations_;  // for isend's and irecv's operations
 };
 
-}  // namespace hilo::detail
+}  // namespace hilo::local

@@ -24,7 +24,7 @@ using hilo::detail::choose_all_reduce;
 // Runs fn(transport) on p ranks, threads of this process over the local backend.
 template <class Fn>
 void on_ranks(int p, Fn fn) {
-  auto world = std::make_shared<hilo::detail::LocalWorld>(p);
+  auto world = std::make_shared<hilo::local::LocalWorld>(p);
   std::vector<int> members(p);
   std::iota(members.begin(), members.end(), 0);
   std::vector<std::thread> threads;
@@ -32,7 +32,7 @@ void on_ranks(int p, Fn fn) {
   for (int r = 0; r < p; ++r)
     threads.emplace_back([&, r] {
       try {
-        hilo::detail::LocalTransport t(world, 0, members, r);
+        hilo::local::LocalTransport t(world, 0, members, r);
         fn(t.collective_channel());
         world->rank_finished(r);
       } catch (const std::exception& e) {
