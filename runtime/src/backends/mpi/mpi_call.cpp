@@ -6,7 +6,7 @@
 
 #include "hilo/errors.hpp"
 
-namespace hilo::detail::mpi {
+namespace hilo::mpi {
 
 void check(int rc, const std::string& what) {
   if (rc == MPI_SUCCESS) return;
@@ -61,4 +61,4 @@ std::string CallSite::text() const {
   return s;
 }
 
-}  // namespace hilo::detail::mpi
+}  // namespace hilo::mpi

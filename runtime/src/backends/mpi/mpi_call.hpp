@@ -13,7 +13,7 @@
 
 #include "hilo/comm/types.hpp"
 
-namespace hilo::detail::mpi {
+namespace hilo::mpi {
 
 // Names a point-to-point call for error messages ("isend on rank 0 to rank 1 with tag 7").
 // Operations keep this, not the text: the text is built only when an error is raised, so a
@@ -177,4 +177,4 @@ bool wait_until(MPI_Request& request, MPI_Status& status, Deadline deadline, con
   }
 }
 
-}  // namespace hilo::detail::mpi
+}  // namespace hilo::mpi

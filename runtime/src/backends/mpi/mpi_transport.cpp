@@ -9,7 +9,7 @@
 #include "hilo/comm/communicator.hpp"
 #include "hilo/errors.hpp"
 
-namespace hilo::detail {
+namespace hilo::mpi {
 
 namespace {
 int mpi_source(int source) {
@@ -51,7 +51,7 @@ void check(int rc, const FixedReceiveCall& call) {
   if (rc != MPI_SUCCESS) throw_fixed_receive_error(rc, call.site.text(), call.expected);
 }
 
-class SendOperation final : public Operation, public PooledOperation {
+class SendOperation final : public Operation, public detail::PooledOperation {
  public:
   SendOperation(MPI_Request request, std::shared_ptr<const void> keep_alive,
                 std::shared_ptr<MpiProgress> progress, mpi::CallSite what)
@@ -87,7 +87,7 @@ class SendOperation final : public Operation, public PooledOperation {
 };
 
 // A receive of known size, posted with MPI_Irecv straight into the user's object.
-class FixedReceive final : public Operation, public PooledOperation {
+class FixedReceive final : public Operation, public detail::PooledOperation {
  public:
   FixedReceive(MPI_Request request, std::size_t expected, mpi::CallSite what)
       : request_(request), expected_(expected), what_(std::move(what)) {}
@@ -125,7 +125,7 @@ class FixedReceive final : public Operation, public PooledOperation {
 };
 
 // A receive of unknown size, moved forward by MpiProgress.
-class ProbedReceive final : public Operation, public PooledOperation {
+class ProbedReceive final : public Operation, public detail::PooledOperation {
  public:
   ProbedReceive(std::shared_ptr<MpiProgress> progress,
                 std::shared_ptr<MpiProgress::Pending> pending, mpi::CallSite what)
@@ -532,4 +532,4 @@ bool MpiTransport::scatter(const void* in, void* out, std::size_t count, DataTyp
   return true;
 }
 
-}  // namespace hilo::detail
+}  // namespace hilo::mpi

@@ -24,7 +24,7 @@
 #include "comm/operation_pool.hpp"
 #include "hilo/comm/detail/transport.hpp"
 
-namespace hilo::detail {
+namespace hilo::mpi {
 
 class MpiProgress;
 
@@ -128,13 +128,13 @@ class MpiProgress {
   void keep_until_finalize(std::shared_ptr<const void> buffers);
   void stop();
   // Where the operations of every transport sharing this engine take their memory.
-  OperationPool& operations() { return *operations_; }
+  detail::OperationPool& operations() { return *operations_; }
 
  private:
   void run();
   struct State;
   std::unique_ptr<State> state_;
-  OperationPool::Owner operations_;
+  detail::OperationPool::Owner operations_;
 };
 
-}  // namespace hilo::detail
+}  // namespace hilo::mpi
