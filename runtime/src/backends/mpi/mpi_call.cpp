@@ -9,13 +9,19 @@
 
 namespace hilo::mpi {
 
-void check(int rc, const std::string& what) {
-  if (rc == MPI_SUCCESS) return;
+namespace {
+// MPI's words for an error code.
+std::string error_text(int rc) {
   char text[MPI_MAX_ERROR_STRING];
   int length = 0;
   if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) length = 0;
-  throw Error("hilo: " + what + " failed: " +
-              (length > 0 ? std::string(text, length) : "MPI error " + std::to_string(rc)));
+  return length > 0 ? std::string(text, length) : "MPI error " + std::to_string(rc);
+}
+}  // namespace
+
+void check(int rc, const std::string& what) {
+  if (rc == MPI_SUCCESS) return;
+  throw Error("hilo: " + what + " failed: " + error_text(rc));
 }
 
 void fail(int rc, const char* what) {
@@ -54,15 +60,20 @@ MPI_Op op_of(ReduceKind op, DataType type) {
 
 void check(int rc, const CollectiveSite& site) {
   if (rc == MPI_SUCCESS) return;
-  const std::string where = std::string(site.op) + " on rank " + std::to_string(site.rank);
+  const std::string where =
+      "hilo: " + std::string(site.op) + " on rank " + std::to_string(site.rank) + ": ";
+  constexpr const char* rule =
+      "every rank must receive from each rank exactly what that rank sends to it";
   int error_class = MPI_SUCCESS;
   MPI_Error_class(rc, &error_class);
   if (error_class == MPI_ERR_TRUNCATE)
-    throw Error("hilo: " + where + ": a rank sent more elements than this rank expects from it (" +
-                site.call +
-                " reported a truncation without naming the rank); every rank must receive "
-                "from each rank exactly what that rank sends to it");
-  check(rc, where + ": " + site.call);
+    throw Error(where + "a rank sent more elements than this rank expects from it (" + site.call +
+                " reported a truncation without naming the rank); " + rule);
+  std::string message = where + site.call + " failed: " + error_text(rc);
+  if (site.counts_per_rank)
+    message +=
+        " (the usual cause is counts that disagree between ranks: " + std::string(rule) + ")";
+  throw Error(message);
 }
 
 void throw_collective_timeout(const CollectiveSite& site,

@@ -93,13 +93,17 @@ MPI_Op op_of(ReduceKind op, DataType type);
 
 // Names a collective for error messages: hilo's operation ("all_to_all_v") and the MPI call that
 // carries it ("MPI_Ialltoallv"). Like CallSite, the text is built only when an error is raised.
+// `counts_per_rank` marks the v-forms, whose counts the ranks can get wrong between them.
 struct CollectiveSite {
   const char* op;
   const char* call;
   int rank;
+  bool counts_per_rank = false;
 };
 // Throws unless rc is MPI_SUCCESS. A truncation (MPI_ERR_TRUNCATE: some rank sent this rank more
-// than it expects) is said in those words: MPI does not say which rank sent it.
+// than it expects) is said in those words: MPI does not say which rank sent it. Open MPI's
+// blocking v-forms report the same mistake as MPI_ERR_OTHER, so their other errors name it as
+// the likely cause.
 void check(int rc, const CollectiveSite& site);
 // The hilo::Timeout of a collective that not every rank joined within `waited`.
 [[noreturn]] void throw_collective_timeout(const CollectiveSite& site,

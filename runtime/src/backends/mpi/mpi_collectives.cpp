@@ -114,10 +114,10 @@ bool MpiTransport::all_to_all_v(const void* in, const int* send_counts, const in
   if (deadline.is_never()) {
     check(MPI_Alltoallv(in, send_counts, send_displs, t.get(), out, recv_counts, recv_displs,
                         t.get(), comm_),
-          CollectiveSite{"all_to_all_v", "MPI_Alltoallv", rank_});
+          CollectiveSite{"all_to_all_v", "MPI_Alltoallv", rank_, true});
     return true;
   }
-  const CollectiveSite site{"all_to_all_v", "MPI_Ialltoallv", rank_};
+  const CollectiveSite site{"all_to_all_v", "MPI_Ialltoallv", rank_, true};
   MPI_Request request;
   check(MPI_Ialltoallv(in, send_counts, send_displs, t.get(), out, recv_counts, recv_displs,
                        t.get(), comm_, &request),
@@ -135,10 +135,10 @@ bool MpiTransport::gather_v(const void* in, std::size_t count, void* out, const 
   if (root < 0) {
     if (deadline.is_never()) {
       check(MPI_Allgatherv(in, n, t.get(), out, recv_counts, recv_displs, t.get(), comm_),
-            CollectiveSite{"all_gather_v", "MPI_Allgatherv", rank_});
+            CollectiveSite{"all_gather_v", "MPI_Allgatherv", rank_, true});
       return true;
     }
-    const CollectiveSite site{"all_gather_v", "MPI_Iallgatherv", rank_};
+    const CollectiveSite site{"all_gather_v", "MPI_Iallgatherv", rank_, true};
     check(MPI_Iallgatherv(in, n, t.get(), out, recv_counts, recv_displs, t.get(), comm_, &request),
           site);
     finish_collective(request, deadline, site);
@@ -146,10 +146,10 @@ bool MpiTransport::gather_v(const void* in, std::size_t count, void* out, const 
   }
   if (deadline.is_never()) {
     check(MPI_Gatherv(in, n, t.get(), out, recv_counts, recv_displs, t.get(), root, comm_),
-          CollectiveSite{"gather_v", "MPI_Gatherv", rank_});
+          CollectiveSite{"gather_v", "MPI_Gatherv", rank_, true});
     return true;
   }
-  const CollectiveSite site{"gather_v", "MPI_Igatherv", rank_};
+  const CollectiveSite site{"gather_v", "MPI_Igatherv", rank_, true};
   check(MPI_Igatherv(in, n, t.get(), out, recv_counts, recv_displs, t.get(), root, comm_, &request),
         site);
   finish_collective(request, deadline, site);
