@@ -8,11 +8,16 @@ if(HILO_WITH_MPI AND NOT HILO_SANITIZER)
   target_link_libraries(interop_peer PRIVATE MPI::MPI_C)
   add_executable(interop_hilo mpi/interop_hilo.cpp)
   target_link_libraries(interop_hilo PRIVATE hilo::hilo)
+  # Until hilo::Communicator has issue 19's calls, interop_hilo drives the mpi backend's
+  # transport (an internal header) instead.
+  target_include_directories(interop_hilo PRIVATE ${PROJECT_SOURCE_DIR}/runtime/src)
+  # Point to point with rank 1, then collectives and sendrecv with both hilo ranks. Every process
+  # checks what it received and exits non-zero (or prints FAILED) on a wrong value, so the exit
+  # code decides; ctest's TIMEOUT catches a collective a side did not join.
   add_test(NAME integration.mpi.interop_with_c
-           COMMAND ${MPIRUN} --oversubscribe -n 1 $<TARGET_FILE:interop_peer> : -n 1 $<TARGET_FILE:interop_hilo>)
+           COMMAND ${MPIRUN} --oversubscribe -n 1 $<TARGET_FILE:interop_peer> : -n 2 $<TARGET_FILE:interop_hilo>)
   set_tests_properties(integration.mpi.interop_with_c PROPERTIES LABELS "integration;mpi" TIMEOUT 60
-    ENVIRONMENT "${mpi_test_env}"
-    PASS_REGULAR_EXPRESSION "interop_peer: OK.*interop_hilo: OK|interop_hilo: OK.*interop_peer: OK"
+    ENVIRONMENT "${mpi_test_env}" RESOURCE_LOCK mpirun
     FAIL_REGULAR_EXPRESSION "FAILED")
 
   # split and dup with one rank not taking part end in hilo::Timeout on the others under

@@ -12,7 +12,7 @@
 #include "hilo/comm/communicator.hpp"
 #include "hilo/mpi.hpp"
 
-namespace hilo::detail {
+namespace hilo::mpi {
 
 namespace {
 
@@ -73,7 +73,7 @@ int requested_thread_level() {
               "'; use single, funneled, serialized or multiple (default: multiple)");
 }
 
-class MpiBackend final : public Backend {
+class MpiBackend final : public detail::Backend {
  public:
   MpiBackend(int* argc, char*** argv) {
     int initialized = 0;
@@ -114,8 +114,12 @@ class MpiBackend final : public Backend {
 
 }  // namespace
 
+}  // namespace hilo::mpi
+
+namespace hilo::detail {
+
 std::unique_ptr<Backend> start_mpi_backend(int* argc, char*** argv) {
-  return std::make_unique<MpiBackend>(argc, argv);
+  return std::make_unique<mpi::MpiBackend>(argc, argv);
 }
 
 }  // namespace hilo::detail
@@ -134,7 +138,7 @@ struct CommunicatorAccess {
 
 MPI_Comm mpi::native_handle(const Communicator& comm) {
   auto& transport = detail::CommunicatorAccess::transport(comm);
-  if (auto* mpi = dynamic_cast<detail::MpiTransport*>(&transport)) return mpi->comm();
+  if (auto* native = dynamic_cast<mpi::MpiTransport*>(&transport)) return native->comm();
   throw Error("hilo: mpi::native_handle needs the mpi backend; this communicator runs on '" +
               std::string(comm.backend_name()) + "'");
 }
@@ -144,9 +148,8 @@ Communicator mpi::from_native(MPI_Comm comm) {
   MPI_Initialized(&initialized);
   if (!initialized)
     throw Error("hilo: mpi::from_native needs MPI to be initialised first (MPI_Init_thread)");
-  auto progress =
-      std::make_shared<detail::MpiProgress>(detail::thread_level() == MPI_THREAD_MULTIPLE);
-  return Communicator(std::make_unique<detail::MpiTransport>(comm, false, std::move(progress)));
+  auto progress = std::make_shared<mpi::MpiProgress>(mpi::thread_level() == MPI_THREAD_MULTIPLE);
+  return Communicator(std::make_unique<mpi::MpiTransport>(comm, false, std::move(progress)));
 }
 
 }  // namespace hilo

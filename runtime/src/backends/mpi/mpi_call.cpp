@@ -4,22 +4,84 @@
 #include <string_view>
 #include <thread>
 
+#include "common/seconds_text.hpp"
 #include "hilo/errors.hpp"
 
-namespace hilo::detail::mpi {
+namespace hilo::mpi {
 
-void check(int rc, const std::string& what) {
-  if (rc == MPI_SUCCESS) return;
+namespace {
+// MPI's words for an error code.
+std::string error_text(int rc) {
   char text[MPI_MAX_ERROR_STRING];
   int length = 0;
   if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) length = 0;
-  throw Error("hilo: " + what + " failed: " +
-              (length > 0 ? std::string(text, length) : "MPI error " + std::to_string(rc)));
+  return length > 0 ? std::string(text, length) : "MPI error " + std::to_string(rc);
+}
+}  // namespace
+
+void check(int rc, const std::string& what) {
+  if (rc == MPI_SUCCESS) return;
+  throw Error("hilo: " + what + " failed: " + error_text(rc));
 }
 
 void fail(int rc, const char* what) {
   check(rc, std::string(what));
   throw Error(std::string("hilo: internal error: mpi::fail without an MPI error in ") + what);
+}
+
+MPI_Op op_of(ReduceKind op, DataType type) {
+  using K = DataType::Kind;
+  const bool integer = type.kind == K::signed_int || type.kind == K::unsigned_int;
+  const bool number = integer || type.kind == K::floating;
+  switch (op) {
+    case ReduceKind::sum:
+      return number ? MPI_SUM : MPI_OP_NULL;
+    case ReduceKind::product:
+      return number ? MPI_PROD : MPI_OP_NULL;
+    case ReduceKind::min:
+      return number ? MPI_MIN : MPI_OP_NULL;
+    case ReduceKind::max:
+      return number ? MPI_MAX : MPI_OP_NULL;
+    case ReduceKind::logical_and:
+      return integer || type.kind == K::boolean ? MPI_LAND : MPI_OP_NULL;
+    case ReduceKind::logical_or:
+      return integer || type.kind == K::boolean ? MPI_LOR : MPI_OP_NULL;
+    case ReduceKind::bit_and:
+      return integer ? MPI_BAND : MPI_OP_NULL;
+    case ReduceKind::bit_or:
+      return integer ? MPI_BOR : MPI_OP_NULL;
+    case ReduceKind::bit_xor:
+      return integer ? MPI_BXOR : MPI_OP_NULL;
+    case ReduceKind::other:
+      break;
+  }
+  return MPI_OP_NULL;
+}
+
+void check(int rc, const CollectiveSite& site) {
+  if (rc == MPI_SUCCESS) return;
+  const std::string where =
+      "hilo: " + std::string(site.op) + " on rank " + std::to_string(site.rank) + ": ";
+  constexpr const char* rule =
+      "every rank must receive from each rank exactly what that rank sends to it";
+  int error_class = MPI_SUCCESS;
+  MPI_Error_class(rc, &error_class);
+  if (error_class == MPI_ERR_TRUNCATE)
+    throw Error(where + "a rank sent more elements than this rank expects from it (" + site.call +
+                " reported a truncation without naming the rank); " + rule);
+  std::string message = where + site.call + " failed: " + error_text(rc);
+  if (site.counts_per_rank)
+    message +=
+        " (the usual cause is counts that disagree between ranks: " + std::string(rule) + ")";
+  throw Error(message);
+}
+
+void throw_collective_timeout(const CollectiveSite& site,
+                              std::chrono::steady_clock::duration waited) {
+  throw Timeout("hilo: " + std::string(site.op) + " on rank " + std::to_string(site.rank) +
+                ": not every rank took part within " + common::seconds_text(waited) +
+                "; MPI cannot cancel a collective (" + site.call +
+                "), so do not use this communicator again");
 }
 
 void Count::describe_in_blocks(MPI_Datatype element, std::size_t count) {
@@ -61,4 +123,4 @@ std::string CallSite::text() const {
   return s;
 }
 
-}  // namespace hilo::detail::mpi
+}  // namespace hilo::mpi

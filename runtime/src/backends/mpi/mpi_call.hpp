@@ -1,5 +1,5 @@
-// Small helpers around the MPI C API: errors to exceptions, hilo DataTypes to MPI datatypes,
-// 64-bit counts, and deadline-bounded completion of MPI requests.
+// Small helpers around the MPI C API: errors to exceptions, hilo DataTypes to MPI datatypes and
+// ReduceKinds to MPI_Ops, 64-bit counts, and deadline-bounded completion of MPI requests.
 #pragma once
 
 #include <mpi.h>
@@ -11,9 +11,10 @@
 #include <string>
 #include <thread>
 
+#include "hilo/comm/detail/transport.hpp"
 #include "hilo/comm/types.hpp"
 
-namespace hilo::detail::mpi {
+namespace hilo::mpi {
 
 // Names a point-to-point call for error messages ("isend on rank 0 to rank 1 with tag 7").
 // Operations keep this, not the text: the text is built only when an error is raised, so a
@@ -85,6 +86,28 @@ inline MPI_Datatype datatype_of(DataType type) {
   }
   return MPI_BYTE;
 }
+
+// The MPI_Op for `op` on elements of `type`, or MPI_OP_NULL where MPI does not define it (the
+// caller then runs hilo's generic algorithm).
+MPI_Op op_of(ReduceKind op, DataType type);
+
+// Names a collective for error messages: hilo's operation ("all_to_all_v") and the MPI call that
+// carries it ("MPI_Ialltoallv"). Like CallSite, the text is built only when an error is raised.
+// `counts_per_rank` marks the v-forms, whose counts the ranks can get wrong between them.
+struct CollectiveSite {
+  const char* op;
+  const char* call;
+  int rank;
+  bool counts_per_rank = false;
+};
+// Throws unless rc is MPI_SUCCESS. A truncation (MPI_ERR_TRUNCATE: some rank sent this rank more
+// than it expects) is said in those words: MPI does not say which rank sent it. Open MPI's
+// blocking v-forms report the same mistake as MPI_ERR_OTHER, so their other errors name it as
+// the likely cause.
+void check(int rc, const CollectiveSite& site);
+// The hilo::Timeout of a collective that not every rank joined within `waited`.
+[[noreturn]] void throw_collective_timeout(const CollectiveSite& site,
+                                           std::chrono::steady_clock::duration waited);
 
 // 1 for bytes and archives, the type's size otherwise.
 inline std::size_t element_bytes(DataType type) {
@@ -177,4 +200,4 @@ bool wait_until(MPI_Request& request, MPI_Status& status, Deadline deadline, con
   }
 }
 
-}  // namespace hilo::detail::mpi
+}  // namespace hilo::mpi

@@ -8,7 +8,7 @@
 #include "backends/mpi/mpi_transport.hpp"
 #include "hilo/errors.hpp"
 
-namespace hilo::detail {
+namespace hilo::mpi {
 
 struct MpiProgress::State {
   bool threads_allowed;
@@ -182,4 +182,4 @@ void MpiProgress::run() {
   }
 }
 
-}  // namespace hilo::detail
+}  // namespace hilo::mpi

@@ -9,7 +9,7 @@
 #include "hilo/comm/communicator.hpp"
 #include "hilo/errors.hpp"
 
-namespace hilo::detail {
+namespace hilo::mpi {
 
 namespace {
 int mpi_source(int source) {
@@ -51,7 +51,7 @@ void check(int rc, const FixedReceiveCall& call) {
   if (rc != MPI_SUCCESS) throw_fixed_receive_error(rc, call.site.text(), call.expected);
 }
 
-class SendOperation final : public Operation, public PooledOperation {
+class SendOperation final : public Operation, public detail::PooledOperation {
  public:
   SendOperation(MPI_Request request, std::shared_ptr<const void> keep_alive,
                 std::shared_ptr<MpiProgress> progress, mpi::CallSite what)
@@ -87,7 +87,7 @@ class SendOperation final : public Operation, public PooledOperation {
 };
 
 // A receive of known size, posted with MPI_Irecv straight into the user's object.
-class FixedReceive final : public Operation, public PooledOperation {
+class FixedReceive final : public Operation, public detail::PooledOperation {
  public:
   FixedReceive(MPI_Request request, std::size_t expected, mpi::CallSite what)
       : request_(request), expected_(expected), what_(std::move(what)) {}
@@ -125,7 +125,7 @@ class FixedReceive final : public Operation, public PooledOperation {
 };
 
 // A receive of unknown size, moved forward by MpiProgress.
-class ProbedReceive final : public Operation, public PooledOperation {
+class ProbedReceive final : public Operation, public detail::PooledOperation {
  public:
   ProbedReceive(std::shared_ptr<MpiProgress> progress,
                 std::shared_ptr<MpiProgress::Pending> pending, mpi::CallSite what)
@@ -301,6 +301,45 @@ Status MpiTransport::recv_probed(int source, int tag, const Sink& sink, Deadline
   return receive_matched(message, status, sink, source, tag);
 }
 
+Status MpiTransport::sendrecv(int dest, int send_tag, const void* data, std::size_t send_bytes,
+                              DataType send_type, int source, int recv_tag, const Sink& sink,
+                              Deadline deadline) {
+  const std::size_t send_elements = mpi::elements_in(send_type, send_bytes);
+  if (sink.has_fixed_size() && deadline.is_never() &&
+      send_elements <= static_cast<std::size_t>(INT_MAX)) {
+    const std::size_t recv_elements = mpi::elements_in(sink.type, sink.fixed_bytes);
+    if (recv_elements <= static_cast<std::size_t>(INT_MAX)) {
+      MPI_Status status;
+      const int rc = MPI_Sendrecv(data, static_cast<int>(send_elements),
+                                  mpi::datatype_of(send_type), dest, send_tag, sink.fixed,
+                                  static_cast<int>(recv_elements), mpi::datatype_of(sink.type),
+                                  mpi_source(source), mpi_tag(recv_tag), comm_, &status);
+      if (rc != MPI_SUCCESS || mpi::bytes_of(status) != sink.fixed_bytes) {
+        const std::string call = describe("sendrecv", source, recv_tag);
+        if (rc != MPI_SUCCESS) throw_fixed_receive_error(rc, call, sink.fixed_bytes);
+        throw wrong_size(call, mpi::bytes_of(status), sink.fixed_bytes);
+      }
+      return Status{status.MPI_SOURCE, status.MPI_TAG, sink.fixed_bytes};
+    }
+  }
+  // The send is started first so that two ranks exchanging with each other never wait on one
+  // another; the receive then takes any path recv takes (a probe for an unknown size, a deadline).
+  mpi::Count count(send_type, send_bytes);
+  const mpi::CallSite sent{"sendrecv's send", rank_, dest, send_tag};
+  MPI_Request request;
+  mpi::check(MPI_Isend(data, count.count(), count.type(), dest, send_tag, comm_, &request), sent);
+  // MPI reads the caller's buffer until the send completes, whether or not the receive succeeded.
+  struct SendCompletion {
+    MPI_Request& request;
+    ~SendCompletion() {
+      if (request != MPI_REQUEST_NULL) MPI_Wait(&request, MPI_STATUS_IGNORE);
+    }
+  } completion{request};
+  Status received = recv(source, recv_tag, sink, deadline);
+  mpi::check(MPI_Wait(&request, MPI_STATUS_IGNORE), sent);
+  return received;
+}
+
 std::unique_ptr<Operation> MpiTransport::irecv(int source, int tag, Sink sink) {
   mpi::CallSite what{"irecv", rank_, mpi_source(source), mpi_tag(tag)};
   if (sink.has_fixed_size()) {
@@ -396,16 +435,20 @@ Transport& MpiTransport::collective_channel() {
 
 void MpiTransport::finish_collective(MPI_Request& request, Deadline deadline, const char* what,
                                      std::shared_ptr<const void> owned) {
+  finish_collective(request, deadline, mpi::CollectiveSite{what, what, rank_}, std::move(owned));
+}
+
+void MpiTransport::finish_collective(MPI_Request& request, Deadline deadline,
+                                     const mpi::CollectiveSite& site,
+                                     std::shared_ptr<const void> owned) {
   MPI_Status status;
   auto start = Deadline::Clock::now();
-  if (mpi::wait_until(request, status, deadline, what)) return;
+  if (mpi::wait_until(request, status, deadline, site)) return;
   // The request stays active: MPI may neither cancel nor free a collective's request. If the
   // missing ranks join later it completes inside some later MPI call of this process; until
   // then it holds the communicator, which MPI_Comm_free only marks for freeing.
   if (owned) progress_->keep_until_finalize(std::move(owned));
-  throw Timeout(std::string("hilo: ") + what + " on rank " + std::to_string(rank_) +
-                ": not every rank took part within " + common::seconds_text(deadline.at - start) +
-                "; MPI cannot cancel a collective, so do not use this communicator again");
+  mpi::throw_collective_timeout(site, deadline.at - start);
 }
 
 bool MpiTransport::barrier(Deadline deadline) {
@@ -432,41 +475,9 @@ bool MpiTransport::broadcast(void* data, std::size_t count, DataType type, int r
   return true;
 }
 
-namespace {
-// The MPI_Op for `op` on elements of `type`, or MPI_OP_NULL where MPI does not define it.
-MPI_Op mpi_op(ReduceKind op, DataType type) {
-  using K = DataType::Kind;
-  const bool integer = type.kind == K::signed_int || type.kind == K::unsigned_int;
-  const bool number = integer || type.kind == K::floating;
-  switch (op) {
-    case ReduceKind::sum:
-      return number ? MPI_SUM : MPI_OP_NULL;
-    case ReduceKind::product:
-      return number ? MPI_PROD : MPI_OP_NULL;
-    case ReduceKind::min:
-      return number ? MPI_MIN : MPI_OP_NULL;
-    case ReduceKind::max:
-      return number ? MPI_MAX : MPI_OP_NULL;
-    case ReduceKind::logical_and:
-      return integer || type.kind == K::boolean ? MPI_LAND : MPI_OP_NULL;
-    case ReduceKind::logical_or:
-      return integer || type.kind == K::boolean ? MPI_LOR : MPI_OP_NULL;
-    case ReduceKind::bit_and:
-      return integer ? MPI_BAND : MPI_OP_NULL;
-    case ReduceKind::bit_or:
-      return integer ? MPI_BOR : MPI_OP_NULL;
-    case ReduceKind::bit_xor:
-      return integer ? MPI_BXOR : MPI_OP_NULL;
-    case ReduceKind::other:
-      break;
-  }
-  return MPI_OP_NULL;
-}
-}  // namespace
-
 bool MpiTransport::reduce(const void* in, void* out, std::size_t count, DataType type,
                           ReduceKind op, int root, Deadline deadline) {
-  MPI_Op mop = mpi_op(op, type);
+  MPI_Op mop = mpi::op_of(op, type);
   if (mop == MPI_OP_NULL || count > static_cast<std::size_t>(INT_MAX)) return false;
   MPI_Datatype t = mpi::datatype_of(type);
   const int n = static_cast<int>(count);
@@ -532,4 +543,4 @@ bool MpiTransport::scatter(const void* in, void* out, std::size_t count, DataTyp
   return true;
 }
 
-}  // namespace hilo::detail
+}  // namespace hilo::mpi

@@ -21,10 +21,11 @@
 #include <string>
 #include <vector>
 
+#include "backends/mpi/mpi_call.hpp"
 #include "comm/operation_pool.hpp"
 #include "hilo/comm/detail/transport.hpp"
 
-namespace hilo::detail {
+namespace hilo::mpi {
 
 class MpiProgress;
 
@@ -49,6 +50,13 @@ class MpiTransport final : public Transport, public NativeCollectives {
                                    const void* data, std::size_t bytes, DataType type) override;
   Status recv(int source, int tag, const Sink& sink, Deadline deadline) override;
   std::unique_ptr<Operation> irecv(int source, int tag, Sink sink) override;
+  // MPI_Sendrecv when the receive's size is known and nothing bounds it; otherwise MPI_Isend,
+  // then the receive (matched by a probe when its size is unknown) under the deadline, then the
+  // send's completion. The deadline bounds the receive only: as for send, MPI cannot take back a
+  // send it has started, so it completes before sendrecv returns or throws.
+  Status sendrecv(int dest, int send_tag, const void* data, std::size_t send_bytes,
+                  DataType send_type, int source, int recv_tag, const Sink& sink,
+                  Deadline deadline) override;
   Status probe(int source, int tag, Deadline deadline) override;
   std::optional<Status> iprobe(int source, int tag) override;
 
@@ -67,6 +75,38 @@ class MpiTransport final : public Transport, public NativeCollectives {
               Deadline) override;
   bool scatter(const void* in, void* out, std::size_t count, DataType type, int root,
                Deadline) override;
+  // The collectives below are in mpi_collectives.cpp. Each maps to its MPI call; counts over
+  // INT_MAX elements and reductions MPI does not define return false (hilo's generic algorithm).
+  // Counts that disagree between ranks: a rank receiving more than it expects raises hilo::Error
+  // (MPI reports a truncation without naming the sender; Open MPI's blocking v-forms report it as
+  // another error, named with this likely cause). Without a deadline the other ranks may be left
+  // waiting in the blocking MPI call for the rank that raised: its exception, if it escapes,
+  // aborts the job (mpi_backend.cpp), and a time limit bounds the wait. A rank receiving less is
+  // not detected: MPI does not report it, and checking would need a collective of hilo's own that
+  // a plain MPI program in the same job would not join.
+  bool all_to_all(const void* in, void* out, std::size_t count, DataType type, Deadline) override;
+  bool all_to_all_v(const void* in, const int* send_counts, const int* send_displs, void* out,
+                    const int* recv_counts, const int* recv_displs, DataType type,
+                    Deadline) override;
+  bool gather_v(const void* in, std::size_t count, void* out, const int* recv_counts,
+                const int* recv_displs, DataType type, int root, Deadline) override;
+  bool scan(const void* in, void* out, std::size_t count, DataType type, ReduceKind op,
+            bool exclusive, Deadline) override;
+  bool reduce_scatter(const void* in, void* out, std::size_t count, DataType type, ReduceKind op,
+                      Deadline) override;
+  // Nonblocking: progress inside test() and wait() (and in any other MPI call of this process).
+  // Destroying an unfinished one waits for it, since MPI may write the caller's buffers until it
+  // completes, unless its wait timed out (the communicator is then unusable, as for blocking
+  // collectives).
+  std::unique_ptr<Operation> ibarrier() override;
+  std::unique_ptr<Operation> ibroadcast(void* data, std::size_t count, DataType type,
+                                        int root) override;
+  std::unique_ptr<Operation> iall_reduce(const void* in, void* out, std::size_t count,
+                                         DataType type, ReduceKind op) override;
+  std::unique_ptr<Operation> iall_gather(const void* in, void* out, std::size_t count,
+                                         DataType type) override;
+  std::unique_ptr<Operation> iall_to_all(const void* in, void* out, std::size_t count,
+                                         DataType type) override;
 
  private:
   // Receives a message already matched by MPI_Mprobe/MPI_Improbe into the sink.
@@ -76,6 +116,8 @@ class MpiTransport final : public Transport, public NativeCollectives {
   // the request stays active (MPI can neither cancel nor free it) and the buffers it was given
   // stay MPI's: `owned` (buffers hilo allocated for it) is kept until MPI_Finalize.
   void finish_collective(MPI_Request& request, Deadline deadline, const char* what,
+                         std::shared_ptr<const void> owned = nullptr);
+  void finish_collective(MPI_Request& request, Deadline deadline, const mpi::CollectiveSite& site,
                          std::shared_ptr<const void> owned = nullptr);
   std::string describe(const char* op, int peer, int tag) const;
   // The error of a blocking send or of a receive of known size that MPI_Send or MPI_Recv
@@ -128,13 +170,13 @@ class MpiProgress {
   void keep_until_finalize(std::shared_ptr<const void> buffers);
   void stop();
   // Where the operations of every transport sharing this engine take their memory.
-  OperationPool& operations() { return *operations_; }
+  detail::OperationPool& operations() { return *operations_; }
 
  private:
   void run();
   struct State;
   std::unique_ptr<State> state_;
-  OperationPool::Owner operations_;
+  detail::OperationPool::Owner operations_;
 };
 
-}  // namespace hilo::detail
+}  // namespace hilo::mpi
