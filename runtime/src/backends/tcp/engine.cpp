@@ -88,7 +88,8 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
                                 reinterpret_cast<std::uintptr_t>(&probe_word_), probe_word_};
     const auto payload = encode_offer(offer);
     for (auto& peer : peers_)
-      if (peer->rank != rank() && this->peer(peer->rank).host == this->peer(rank()).host)
+      if (peer->rank != rank() &&
+          this->address_of(peer->rank).host == this->address_of(rank()).host)
         send_control(*peer, frame_flag_offer, payload.data(), payload.size());
   }
 }
@@ -179,7 +180,7 @@ void Engine::abort(std::chrono::milliseconds limit) {
 }
 
 std::string Engine::describe(int world_rank) const {
-  return describe_peer(peer(world_rank));
+  return describe_peer(address_of(world_rank));
 }
 
 // ---- mailboxes
@@ -321,8 +322,8 @@ void Engine::report_loss(Peer& peer, const std::string& why) {
 }
 
 void Engine::peer_lost(Peer& peer, const std::string& why) {
-  auto error =
-      std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
+  auto error = std::make_exception_ptr(
+      PeerLost("hilo: " + why, peer.rank, this->address_of(peer.rank).host));
   {
     std::lock_guard lock(peer.send_mutex);
     if (peer.broken) {
@@ -345,7 +346,7 @@ void Engine::peer_finished(Peer& peer) {
   auto error = std::make_exception_ptr(PeerLost(
       "hilo: " + describe(peer.rank) + " has finished (its hilo::Runtime ended): nothing more " +
           "will come from it and nothing sent to it will be received",
-      peer.rank, this->peer(peer.rank).host));
+      peer.rank, this->address_of(peer.rank).host));
   {
     std::lock_guard lock(peer.send_mutex);
     if (!peer.broken) peer.broken = error;

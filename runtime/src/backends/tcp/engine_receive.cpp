@@ -176,8 +176,8 @@ void Engine::read_from(Peer& peer) {
   std::exception_ptr error;
   if (!why.empty()) {
     report_loss(peer, why);  // before a receive cut off below can end this rank
-    error =
-        std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
+    error = std::make_exception_ptr(
+        PeerLost("hilo: " + why, peer.rank, this->address_of(peer.rank).host));
   }
   // A cut-off abort reason or control frame: nothing waits for it.
   if (peer.in_payload && peer.box == nullptr) peer.in_payload = false;
@@ -185,7 +185,7 @@ void Engine::read_from(Peer& peer) {
       error ? error
             : std::make_exception_ptr(
                   PeerLost("hilo: " + describe(peer.rank) + " finished mid-message", peer.rank,
-                           this->peer(peer.rank).host));
+                           this->address_of(peer.rank).host));
   if (peer.in_payload) {
     peer.in_payload = false;
     peer.box->abort(std::move(peer.delivery), cut_off);
