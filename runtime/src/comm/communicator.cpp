@@ -13,8 +13,8 @@ std::optional<std::chrono::nanoseconds> timeout_from_environment() {
   char* end = nullptr;
   double seconds = std::strtod(text, &end);
   if (end == text || *end != '\0' || !(seconds > 0) || seconds > 1e9)
-    throw Error(std::string("hilo: HILO_TIMEOUT='") + text +
-                "' is not a number of seconds > 0 (e.g. HILO_TIMEOUT=30 or 0.5)");
+    detail::throw_error<Error>("hilo: HILO_TIMEOUT='", text,
+                               "' is not a number of seconds > 0 (e.g. HILO_TIMEOUT=30 or 0.5)");
   return std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
 }
 }  // namespace
@@ -25,7 +25,8 @@ Communicator::Communicator(std::unique_ptr<Transport> transport)
       native_(transport_ ? transport_->native_collectives() : nullptr),
       default_limit_(timeout_from_environment()),
       all_reduce_algorithm_(detail::all_reduce_algorithm_from_environment()) {
-  if (!transport_) throw std::invalid_argument("hilo::Communicator: null transport");
+  if (!transport_)
+    detail::throw_error<std::invalid_argument>("hilo: Communicator: the transport is null");
 }
 
 Communicator::~Communicator() = default;
@@ -37,42 +38,32 @@ Deadline Communicator::limited_deadline(TimeLimit limit) const {
 
 void Communicator::throw_bad_peer(const char* op, int rank, bool wildcard_ok,
                                   const char* what) const {
-  throw Error(std::string("hilo: ") + op + " on rank " + std::to_string(this->rank()) + ": " +
-              what + " " + std::to_string(rank) +
-              " is out of range; this communicator has ranks 0.." + std::to_string(size() - 1) +
-              (wildcard_ok ? " (or hilo::any_source)" : ""));
+  detail::throw_error<std::invalid_argument>(detail::OnRank{op, this->rank()}, what, " ", rank,
+                                             " is out of range; this communicator has ranks 0..",
+                                             size() - 1,
+                                             wildcard_ok ? " (or hilo::any_source)" : "");
 }
 
 void Communicator::throw_bad_tag(const char* op, int tag, bool wildcard_ok) const {
-  throw Error(std::string("hilo: ") + op + " on rank " + std::to_string(rank()) + ": tag " +
-              std::to_string(tag) + " is negative; tags are >= 0" +
-              (wildcard_ok ? " (or hilo::any_tag)" : ""));
+  detail::throw_error<std::invalid_argument>(detail::OnRank{op, rank()}, "tag ", tag,
+                                             " is negative; tags are >= 0",
+                                             wildcard_ok ? " (or hilo::any_tag)" : "");
 }
 
 void Communicator::rethrow_in(const char* op) const {
-  const std::string where =
-      std::string("hilo: ") + op + " on rank " + std::to_string(rank()) + " failed: ";
-  try {
-    throw;
-  } catch (const PeerLost& e) {
-    throw PeerLost(where + e.what(), e.rank(), e.host());
-  } catch (const Timeout& e) {
-    throw Timeout(where + e.what());
-  } catch (const Error& e) {
-    throw Error(where + e.what());
-  }
+  detail::rethrow_on_rank(detail::OnRank{op, rank()});
 }
 
 Status Communicator::probe(int source, int tag, TimeLimit limit) {
   check_peer("probe", source, true);
   check_tag("probe", tag, true);
-  return transport_->probe(source, tag, deadline(limit));
+  return named("probe", [&] { return transport_->probe(source, tag, deadline(limit)); });
 }
 
 std::optional<Status> Communicator::iprobe(int source, int tag) {
   check_peer("iprobe", source, true);
   check_tag("iprobe", tag, true);
-  return transport_->iprobe(source, tag);
+  return named("iprobe", [&] { return transport_->iprobe(source, tag); });
 }
 
 void Communicator::barrier(TimeLimit limit) {
@@ -86,8 +77,8 @@ void Communicator::barrier(TimeLimit limit) {
 
 Communicator Communicator::split(int color, int key, TimeLimit limit) {
   if (color < 0)
-    throw Error("hilo: split on rank " + std::to_string(rank()) + ": color " +
-                std::to_string(color) + " is negative; colors are >= 0");
+    detail::throw_error<std::invalid_argument>(detail::OnRank{"split", rank()}, "color ", color,
+                                               " is negative; colors are >= 0");
   // Either way every rank must arrive: one that passed a negative colour raised above and never
   // will, so the others run out of their limit (the generic all_gather's or MPI's).
   std::unique_ptr<Transport> child = collective("split", [&] {

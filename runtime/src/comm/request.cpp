@@ -6,6 +6,7 @@
 #include <thread>
 #include <utility>
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo {
@@ -31,7 +32,8 @@ Status Request::wait(TimeLimit limit) {
 Status Request::wait_until(Deadline deadline) {
   if (status_) return *status_;
   if (!operation_)
-    throw Error("hilo: wait on an empty hilo::Request (default-constructed or moved from)");
+    detail::throw_error<std::invalid_argument>(
+        "hilo: wait on an empty hilo::Request (default-constructed or moved from)");
   finish(operation_->wait(deadline));
   return *status_;
 }
@@ -39,7 +41,8 @@ Status Request::wait_until(Deadline deadline) {
 bool Request::test() {
   if (status_) return true;
   if (!operation_)
-    throw Error("hilo: test on an empty hilo::Request (default-constructed or moved from)");
+    detail::throw_error<std::invalid_argument>(
+        "hilo: test on an empty hilo::Request (default-constructed or moved from)");
   if (!operation_->test()) return false;
   finish(operation_->wait(Deadline::never()));  // complete: returns at once with the status
   return true;
@@ -61,7 +64,8 @@ std::vector<Status> wait_all(std::span<Request> requests, TimeLimit limit) {
 }
 
 std::size_t wait_any(std::span<Request> requests, TimeLimit limit) {
-  if (requests.empty()) throw Error("hilo: wait_any on an empty list of requests");
+  if (requests.empty())
+    detail::throw_error<std::invalid_argument>("hilo: wait_any on an empty list of requests");
   Deadline d = limit.duration.count() >= 0 ? Deadline::after(limit.duration) : Deadline::never();
   // Polls with a growing pause: requests of different backends share no single thing to block on.
   auto pause = std::chrono::microseconds(1);
@@ -69,8 +73,8 @@ std::size_t wait_any(std::span<Request> requests, TimeLimit limit) {
     for (std::size_t i = 0; i < requests.size(); ++i)
       if (requests[i].valid() && requests[i].test()) return i;
     if (d.expired())
-      throw Timeout("hilo: wait_any: none of " + std::to_string(requests.size()) +
-                    " requests completed in time");
+      detail::throw_error<Timeout>("hilo: wait_any: none of ", requests.size(),
+                                   " requests completed in time");
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::microseconds(500));
   }

@@ -54,8 +54,9 @@ std::size_t bytes_counted(const MPI_Status& status) {
 
 std::string CallSite::text() const {
   const bool outgoing = std::string_view(op).ends_with("send");
+  // "recv on rank 1: from rank 0 with tag 7": after "hilo: ", the prefix every message has.
   std::string s =
-      std::string(op) + " on rank " + std::to_string(rank) + (outgoing ? " to " : " from ");
+      std::string(op) + " on rank " + std::to_string(rank) + (outgoing ? ": to " : ": from ");
   s += peer == MPI_ANY_SOURCE ? "any source" : "rank " + std::to_string(peer);
   s += tag == MPI_ANY_TAG ? " with any tag" : " with tag " + std::to_string(tag);
   return s;
