@@ -4,6 +4,7 @@
 #include <string_view>
 #include <thread>
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::detail::mpi {
@@ -13,13 +14,13 @@ void check(int rc, const std::string& what) {
   char text[MPI_MAX_ERROR_STRING];
   int length = 0;
   if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) length = 0;
-  throw Error("hilo: " + what + " failed: " +
-              (length > 0 ? std::string(text, length) : "MPI error " + std::to_string(rc)));
+  if (length > 0) throw_error<Error>("hilo: ", what, " failed: ", std::string_view(text, length));
+  throw_error<Error>("hilo: ", what, " failed: MPI error ", rc);
 }
 
 void fail(int rc, const char* what) {
   check(rc, std::string(what));
-  throw Error(std::string("hilo: internal error: mpi::fail without an MPI error in ") + what);
+  throw_error<Error>("hilo: internal error: mpi::fail without an MPI error in ", what);
 }
 
 void Count::describe_in_blocks(MPI_Datatype element, std::size_t count) {

@@ -18,6 +18,7 @@
 #include "backends/tcp/single_copy.hpp"
 #include "common/seconds_text.hpp"
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -228,8 +229,8 @@ Mailbox& Engine::mailbox_for_frame(Peer& peer, std::uint64_t context) {
     const int source = peer.header.source;
     if (source >= static_cast<int>(members->size()) ||
         (*members)[static_cast<std::size_t>(source)] != peer.rank)
-      throw Error("malformed frame header: it claims to come from rank " + std::to_string(source) +
-                  " of its communicator, which is not the sender");
+      detail::throw_error<Error>("malformed frame header: it claims to come from rank ", source,
+                                 " of its communicator, which is not the sender");
   }
   return *box;
 }
@@ -291,10 +292,12 @@ void Engine::wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, D
     frame->wait(Deadline::never());  // finished just now: rethrows a failure, if any
     return;
   }
-  throw Timeout("hilo: send from rank " + std::to_string(rank()) + " to " + describe(peer.rank) +
-                ": the peer did not take the message within " +
-                common::seconds_text(Clock::now() - start) +
-                " (it is alive but not reading: stalled?); " + how);
+  // No "on rank": this is the world rank, and the communicator's call names itself and its own
+  // rank in front (Communicator::named).
+  detail::throw_error<Timeout>("hilo: to ", describe(peer.rank),
+                               ": the peer did not take the message within ",
+                               common::seconds_text(Clock::now() - start),
+                               " (it is alive but not reading: stalled?); ", how);
 }
 
 std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& header,

@@ -10,6 +10,7 @@
 
 #include "backends/tcp/peer_connection.hpp"
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -80,14 +81,16 @@ bool Engine::read_frames(Peer& peer) {
         peer_finished(peer);
         continue;
       }
-      if (peer.said_goodbye) throw Error("malformed stream: a frame after its goodbye");
+      if (peer.said_goodbye)
+        detail::throw_error<Error>("malformed stream: a frame after its goodbye");
       switch (peer.header.flags) {
         case frame_flag_ready_to_send:
           accept_ready_to_send(peer);
           continue;  // no payload follows
         case frame_flag_copied: {
           if (peer.awaiting_copy.empty())
-            throw Error("malformed stream: 'copied' with no single-copy transfer open");
+            detail::throw_error<Error>(
+                "malformed stream: 'copied' with no single-copy transfer open");
           Peer::OpenTransfer done = std::move(peer.awaiting_copy.front());
           peer.awaiting_copy.pop_front();
           done.box->finish(std::move(done.delivery));

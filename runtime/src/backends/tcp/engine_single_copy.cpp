@@ -8,6 +8,7 @@
 #include "backends/tcp/peer_connection.hpp"
 #include "backends/tcp/single_copy.hpp"
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -82,7 +83,7 @@ void Engine::write_cleared(Peer& peer, std::uint64_t address) {
   {
     std::lock_guard lock(peer.send_mutex);
     if (peer.in_flight == 0 || peer.awaiting_clearance.empty())
-      throw Error("malformed stream: a clear-to-send for no announced message");
+      detail::throw_error<Error>("malformed stream: a clear-to-send for no announced message");
     frame = std::move(peer.awaiting_clearance.front());
     peer.awaiting_clearance.pop_front();
   }

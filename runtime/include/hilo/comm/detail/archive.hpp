@@ -68,6 +68,7 @@
 #include <boost/serialization/version.hpp>
 
 #include "hilo/comm/detail/byte_buffer.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo {
@@ -409,19 +410,17 @@ class InputArchive {
   }
 
   [[noreturn]] void throw_truncated(std::size_t wanted) const {
-    throw Error("the archive ends " + std::to_string(remaining()) + " bytes after offset " +
-                std::to_string(offset()) + " but the value there needs " + std::to_string(wanted) +
-                " (truncated or malformed)");
+    detail::throw_error<Error>("the archive ends ", remaining(), " bytes after offset ", offset(),
+                               " but the value there needs ", wanted, " (truncated or malformed)");
   }
   [[noreturn]] void throw_bad_length(std::uint64_t n, std::size_t least) const {
-    throw Error("the length prefix before offset " + std::to_string(offset()) + " says " +
-                std::to_string(n) + " elements of at least " + std::to_string(least) +
-                " bytes, but only " + std::to_string(remaining()) +
-                " bytes are left (malformed archive)");
+    detail::throw_error<Error>("the length prefix before offset ", offset(), " says ", n,
+                               " elements of at least ", least, " bytes, but only ", remaining(),
+                               " bytes are left (malformed archive)");
   }
   [[noreturn]] void throw_bad_flag(unsigned flag, const char* what) const {
-    throw Error("the byte before offset " + std::to_string(offset()) + " should be a " + what +
-                " (0 or 1) but is " + std::to_string(flag) + " (malformed archive)");
+    detail::throw_error<Error>("the byte before offset ", offset(), " should be a ", what,
+                               " (0 or 1) but is ", flag, " (malformed archive)");
   }
   std::size_t offset() const { return size_ - remaining(); }
 
@@ -505,10 +504,9 @@ class InputArchive {
     read_bytes_of(n);
     const std::uint64_t bytes = n / 8 + (n % 8 != 0);
     if (bytes > remaining())
-      throw Error("the length prefix before offset " + std::to_string(offset()) + " says " +
-                  std::to_string(n) + " bools (" + std::to_string(bytes) +
-                  " bytes of bits), but only " + std::to_string(remaining()) +
-                  " bytes are left (malformed archive)");
+      detail::throw_error<Error>("the length prefix before offset ", offset(), " says ", n,
+                                 " bools (", bytes, " bytes of bits), but only ", remaining(),
+                                 " bytes are left (malformed archive)");
     v.resize(static_cast<std::size_t>(n));
     std::uint8_t bits = 0;
     for (std::size_t i = 0; i < v.size(); ++i) {
