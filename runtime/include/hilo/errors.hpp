@@ -1,6 +1,17 @@
 /// \file
-/// The exceptions hilo throws. Every layer raises these (or std::invalid_argument for a bad
-/// argument at a call site), so user code can catch hilo::Error for anything hilo reports.
+/// The exceptions hilo throws, and which one a failure raises. The rule, in every layer:
+///
+///  - **std::invalid_argument**: an argument that is wrong on its own, checkable on the calling
+///    rank before anything is sent: a rank or tag out of range, a negative or too large count,
+///    sizes that do not fit together, a null function, a bad constructor argument. Fix the call.
+///  - **hilo::Error** (or its subclasses hilo::Timeout and hilo::PeerLost): anything that
+///    involves other ranks or the system: a peer lost, a time limit run out, a malformed or
+///    mismatched message (a receive whose type or size does not fit what was sent), an MPI
+///    failure, a bad environment variable or hostfile, a system call that failed.
+///
+/// Messages start "hilo: <operation> on rank <R>: " where there is an operation and a rank, and
+/// say what was wrong and what to do. Catch hilo::Error for anything hilo reports at run time;
+/// std::invalid_argument is a mistake in the calling code.
 #pragma once
 
 #include <stdexcept>

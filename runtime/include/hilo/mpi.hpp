@@ -36,7 +36,7 @@
 namespace hilo::mpi {
 
 /// The MPI_Comm behind `comm`, to call MPI directly. It stays `comm`'s: do not free it, and do not
-/// use it after `comm` is gone. Throws hilo::Error unless `comm` runs on the mpi backend.
+/// use it after `comm` is gone. Throws std::invalid_argument unless `comm` runs on the mpi backend.
 MPI_Comm native_handle(const Communicator& comm);
 
 /// A communicator over an existing MPI communicator, which stays the caller's to free (after the

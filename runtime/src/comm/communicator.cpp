@@ -2,7 +2,6 @@
 
 #include <cstdlib>
 #include <numeric>
-#include <thread>
 
 namespace hilo {
 
@@ -14,8 +13,8 @@ std::optional<std::chrono::nanoseconds> timeout_from_environment() {
   char* end = nullptr;
   double seconds = std::strtod(text, &end);
   if (end == text || *end != '\0' || !(seconds > 0) || seconds > 1e9)
-    throw Error(std::string("hilo: HILO_TIMEOUT='") + text +
-                "' is not a number of seconds > 0 (e.g. HILO_TIMEOUT=30 or 0.5)");
+    detail::throw_error<Error>("hilo: HILO_TIMEOUT='", text,
+                               "' is not a number of seconds > 0 (e.g. HILO_TIMEOUT=30 or 0.5)");
   return std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
 }
 }  // namespace
@@ -26,7 +25,8 @@ Communicator::Communicator(std::unique_ptr<Transport> transport)
       native_(transport_ ? transport_->native_collectives() : nullptr),
       default_limit_(timeout_from_environment()),
       all_reduce_algorithm_(detail::all_reduce_algorithm_from_environment()) {
-  if (!transport_) throw std::invalid_argument("hilo::Communicator: null transport");
+  if (!transport_)
+    detail::throw_error<std::invalid_argument>("hilo: Communicator: the transport is null");
 }
 
 Communicator::~Communicator() = default;
@@ -38,42 +38,32 @@ Deadline Communicator::limited_deadline(TimeLimit limit) const {
 
 void Communicator::throw_bad_peer(const char* op, int rank, bool wildcard_ok,
                                   const char* what) const {
-  throw Error(std::string("hilo: ") + op + " on rank " + std::to_string(this->rank()) + ": " +
-              what + " " + std::to_string(rank) +
-              " is out of range; this communicator has ranks 0.." + std::to_string(size() - 1) +
-              (wildcard_ok ? " (or hilo::any_source)" : ""));
+  detail::throw_error<std::invalid_argument>(detail::OnRank{op, this->rank()}, what, " ", rank,
+                                             " is out of range; this communicator has ranks 0..",
+                                             size() - 1,
+                                             wildcard_ok ? " (or hilo::any_source)" : "");
 }
 
 void Communicator::throw_bad_tag(const char* op, int tag, bool wildcard_ok) const {
-  throw Error(std::string("hilo: ") + op + " on rank " + std::to_string(rank()) + ": tag " +
-              std::to_string(tag) + " is negative; tags are >= 0" +
-              (wildcard_ok ? " (or hilo::any_tag)" : ""));
+  detail::throw_error<std::invalid_argument>(detail::OnRank{op, rank()}, "tag ", tag,
+                                             " is negative; tags are >= 0",
+                                             wildcard_ok ? " (or hilo::any_tag)" : "");
 }
 
 void Communicator::rethrow_in(const char* op) const {
-  const std::string where =
-      std::string("hilo: ") + op + " on rank " + std::to_string(rank()) + " failed: ";
-  try {
-    throw;
-  } catch (const PeerLost& e) {
-    throw PeerLost(where + e.what(), e.rank(), e.host());
-  } catch (const Timeout& e) {
-    throw Timeout(where + e.what());
-  } catch (const Error& e) {
-    throw Error(where + e.what());
-  }
+  detail::rethrow_on_rank(detail::OnRank{op, rank()});
 }
 
 Status Communicator::probe(int source, int tag, TimeLimit limit) {
   check_peer("probe", source, true);
   check_tag("probe", tag, true);
-  return transport_->probe(source, tag, deadline(limit));
+  return named("probe", [&] { return transport_->probe(source, tag, deadline(limit)); });
 }
 
 std::optional<Status> Communicator::iprobe(int source, int tag) {
   check_peer("iprobe", source, true);
   check_tag("iprobe", tag, true);
-  return transport_->iprobe(source, tag);
+  return named("iprobe", [&] { return transport_->iprobe(source, tag); });
 }
 
 void Communicator::barrier(TimeLimit limit) {
@@ -87,8 +77,8 @@ void Communicator::barrier(TimeLimit limit) {
 
 Communicator Communicator::split(int color, int key, TimeLimit limit) {
   if (color < 0)
-    throw Error("hilo: split on rank " + std::to_string(rank()) + ": color " +
-                std::to_string(color) + " is negative; colors are >= 0");
+    detail::throw_error<std::invalid_argument>(detail::OnRank{"split", rank()}, "color ", color,
+                                               " is negative; colors are >= 0");
   // Either way every rank must arrive: one that passed a negative colour raised above and never
   // will, so the others run out of their limit (the generic all_gather's or MPI's).
   std::unique_ptr<Transport> child = collective("split", [&] {
@@ -126,74 +116,6 @@ Communicator Communicator::dup(TimeLimit limit) {
   Communicator result(std::move(child));
   result.default_limit_ = default_limit_;
   return result;
-}
-
-// ---- Request
-
-void Request::finish(Status status) {
-  operation_.reset();
-  status_ = status;
-  if (on_complete_) std::exchange(on_complete_, nullptr)();
-}
-
-Deadline Request::deadline_from(Deadline::Clock::time_point start, TimeLimit limit) const {
-  return limit.duration.count() >= 0 ? Deadline::after(start, limit.duration)
-         : default_limit_            ? Deadline::after(start, *default_limit_)
-                                     : Deadline::never();
-}
-
-Status Request::wait(TimeLimit limit) {
-  // The clock is read only when a limit applies: most waits have none.
-  const bool limited = limit.duration.count() >= 0 || default_limit_;
-  return wait_until(limited ? deadline_from(Deadline::Clock::now(), limit) : Deadline::never());
-}
-
-Status Request::wait_until(Deadline deadline) {
-  if (status_) return *status_;
-  if (!operation_)
-    throw Error("hilo: wait on an empty hilo::Request (default-constructed or moved from)");
-  finish(operation_->wait(deadline));
-  return *status_;
-}
-
-bool Request::test() {
-  if (status_) return true;
-  if (!operation_)
-    throw Error("hilo: test on an empty hilo::Request (default-constructed or moved from)");
-  if (!operation_->test()) return false;
-  finish(operation_->wait(Deadline::never()));  // complete: returns at once with the status
-  return true;
-}
-
-std::vector<Status> wait_all(std::span<Request> requests, TimeLimit limit) {
-  const auto start = Deadline::Clock::now();  // one limit for the whole call
-  std::vector<Status> statuses(requests.size());
-  std::exception_ptr first;
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    try {
-      statuses[i] = requests[i].wait_until(requests[i].deadline_from(start, limit));
-    } catch (...) {
-      if (!first) first = std::current_exception();
-    }
-  }
-  if (first) std::rethrow_exception(first);
-  return statuses;
-}
-
-std::size_t wait_any(std::span<Request> requests, TimeLimit limit) {
-  if (requests.empty()) throw Error("hilo: wait_any on an empty list of requests");
-  Deadline d = limit.duration.count() >= 0 ? Deadline::after(limit.duration) : Deadline::never();
-  // Polls with a growing pause: requests of different backends share no single thing to block on.
-  auto pause = std::chrono::microseconds(1);
-  for (;;) {
-    for (std::size_t i = 0; i < requests.size(); ++i)
-      if (requests[i].valid() && requests[i].test()) return i;
-    if (d.expired())
-      throw Timeout("hilo: wait_any: none of " + std::to_string(requests.size()) +
-                    " requests completed in time");
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(500));
-  }
 }
 
 }  // namespace hilo

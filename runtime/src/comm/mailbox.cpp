@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/seconds_text.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::detail {
@@ -38,11 +39,11 @@ class CountedSleeper {
 
 }  // namespace
 
-std::string Mailbox::describe(int source, int tag) const {
-  std::string s = "receive on rank " + std::to_string(owner_) + " from ";
-  s += source == any_source ? "any source" : "rank " + std::to_string(source);
-  s += tag == any_tag ? " with any tag" : " with tag " + std::to_string(tag);
-  return s;
+std::string Mailbox::describe(const char* op, int source, int tag) const {
+  return make_message(
+      OnRank{op, owner_}, "from ",
+      source == any_source ? std::string("any source") : make_message("rank ", source),
+      tag == any_tag ? std::string(" with any tag") : make_message(" with tag ", tag));
 }
 
 std::exception_ptr Mailbox::failure_for(int source) const {
@@ -260,7 +261,7 @@ void Mailbox::queue(Queued&& message) {
 bool Mailbox::deliver(const Envelope& e, const std::byte* payload, PendingReceive& r) {
   std::string why = sink_mismatch(r.sink_, e.type, e.bytes);
   if (!why.empty()) {
-    fail(r, std::make_exception_ptr(Error("hilo: " + describe(r.source_, r.tag_) + ": " + why +
+    fail(r, std::make_exception_ptr(Error(describe("recv", r.source_, r.tag_) + ": " + why +
                                           " (the message stays queued)")));
     return false;
   }
@@ -303,7 +304,7 @@ Status Mailbox::wait(PendingReceive& r, Deadline deadline) {
     match_pushed();  // a message pushed just in time takes it
     if (r.state() == PendingReceive::kPosted) {
       std::erase_if(posted_, [&](const auto& p) { return p.get() == &r; });
-      throw Timeout("hilo: " + describe(r.source_, r.tag_) + ": no message within " +
+      throw Timeout(describe("recv", r.source_, r.tag_) + ": no message within " +
                     common::seconds_text(deadline.at - start) + " (the receive was withdrawn)");
     }
     lock.unlock();
@@ -367,7 +368,7 @@ Status Mailbox::probe(int source, int tag, Deadline deadline) {
     if (deadline.is_never()) {
       arrived_.wait(lock);
     } else if (arrived_.wait_until(lock, deadline.at) == std::cv_status::timeout) {
-      throw Timeout("hilo: probe for a " + describe(source, tag) + ": no message within " +
+      throw Timeout(describe("probe", source, tag) + ": no message within " +
                     common::seconds_text(deadline.at - start));
     }
   }
@@ -385,7 +386,7 @@ Mailbox::Delivery Mailbox::begin(const Envelope& e) {
     }
     std::string why = sink_mismatch(r.sink_, e.type, e.bytes);
     if (!why.empty()) {
-      fail(r, std::make_exception_ptr(Error("hilo: " + describe(r.source_, r.tag_) + ": " + why +
+      fail(r, std::make_exception_ptr(Error(describe("recv", r.source_, r.tag_) + ": " + why +
                                             " (the message stays queued)")));
       it = posted_.erase(it);
       continue;

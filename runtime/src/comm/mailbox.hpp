@@ -69,7 +69,7 @@ class PendingReceive {
 
 class Mailbox {
  public:
-  // `owner_rank` is this mailbox's rank, used only in messages ("receive on rank 1 from ...").
+  // `owner_rank` is this mailbox's rank, used only in messages ("recv on rank 1: from ...").
   explicit Mailbox(int owner_rank) : owner_(owner_rank) {}
   ~Mailbox();
   Mailbox(const Mailbox&) = delete;
@@ -171,7 +171,8 @@ class Mailbox {
   // and std::mutex would otherwise put the second thread to sleep at once.
   std::unique_lock<std::mutex> lock_soon();
   std::exception_ptr failure_for(int source) const;
-  std::string describe(int source, int tag) const;
+  // "hilo: recv on rank 1: from rank 0 with tag 7", the start of a receive's error message.
+  std::string describe(const char* op, int source, int tag) const;
 
   int owner_;
   std::mutex mutex_;

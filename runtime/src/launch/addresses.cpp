@@ -12,6 +12,7 @@
 
 #include "common/system_error.hpp"
 #include "common/unique_fd.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::launch {
@@ -43,8 +44,9 @@ std::string resolve_ipv4(const std::string& written) {
   addrinfo* found = nullptr;
   int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
   if (rc != 0) {
-    throw Error("cannot resolve host '" + host + "' to an IPv4 address (" + gai_strerror(rc) +
-                "): add it to /etc/hosts or DNS, or set HILO_TCP_IF to choose the interface");
+    detail::throw_error<Error>(
+        "cannot resolve host '", host, "' to an IPv4 address (", gai_strerror(rc),
+        "): add it to /etc/hosts or DNS, or set HILO_TCP_IF to choose the interface");
   }
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(found, &::freeaddrinfo);
   char text[INET_ADDRSTRLEN] = {};
@@ -58,7 +60,7 @@ std::string local_address_towards(const std::string& remote_ip) {
   remote.sin_family = AF_INET;
   remote.sin_port = htons(9);  // any port: a UDP connect only picks a route
   if (::inet_pton(AF_INET, remote_ip.c_str(), &remote.sin_addr) != 1) {
-    throw Error("'" + remote_ip + "' is not an IPv4 address");
+    detail::throw_error<Error>("'", remote_ip, "' is not an IPv4 address");
   }
   common::UniqueFd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!probe) common::throw_errno("socket (finding the local address towards " + remote_ip + ")");
@@ -78,7 +80,7 @@ std::string local_address_towards(const std::string& remote_ip) {
 HostPort split_host_port(const std::string& text) {
   auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    throw Error("'" + text + "' is not of the form ip:port");
+    detail::throw_error<Error>("'", text, "' is not of the form ip:port");
   }
   HostPort result;
   result.host = text.substr(0, colon);
@@ -90,7 +92,7 @@ HostPort split_host_port(const std::string& text) {
   const char* last = text.data() + text.size();
   auto [end, error] = std::from_chars(first, last, port);
   if (error != std::errc{} || end != last || port == 0 || port > 65535) {
-    throw Error("'" + text + "': the port must be a number from 1 to 65535");
+    detail::throw_error<Error>("'", text, "': the port must be a number from 1 to 65535");
   }
   result.port = static_cast<unsigned short>(port);
   return result;

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::launch {
@@ -66,8 +67,8 @@ std::vector<HostSlots> parse_hostfile(std::istream& text, const std::string& sou
   std::string line;
   for (int line_number = 1; std::getline(text, line); ++line_number) {
     auto fail = [&](const std::string& why) -> void {
-      throw Error("hostfile " + source_name + ", line " + std::to_string(line_number) + ": " + why +
-                  " (expected `host [slots=N] [max_slots=N]`)");
+      detail::throw_error<Error>("hostfile ", source_name, ", line ", line_number, ": ", why,
+                                 " (expected `host [slots=N] [max_slots=N]`)");
     };
     if (!line.empty() && line.back() == '\r') line.pop_back();  // Windows line endings
     if (auto bad = std::find_if(line.begin(), line.end(), is_control_byte); bad != line.end()) {
@@ -104,14 +105,15 @@ std::vector<HostSlots> parse_hostfile(std::istream& text, const std::string& sou
     }
     add_host(hosts, std::move(entry));
   }
-  if (text.bad()) throw Error("hostfile " + source_name + ": read error");
-  if (hosts.empty()) throw Error("hostfile " + source_name + " names no host");
+  if (text.bad()) detail::throw_error<Error>("hostfile ", source_name, ": read error");
+  if (hosts.empty()) detail::throw_error<Error>("hostfile ", source_name, " names no host");
   return hosts;
 }
 
 std::vector<HostSlots> read_hostfile(const std::string& path) {
   std::ifstream file(path);
-  if (!file) throw Error("cannot open hostfile " + path + ": check the path (--hostfile FILE)");
+  if (!file)
+    detail::throw_error<Error>("cannot open hostfile ", path, ": check the path (--hostfile FILE)");
   return parse_hostfile(file, path);
 }
 
@@ -124,22 +126,26 @@ std::vector<HostSlots> parse_host_list(const std::string& list) {
     if (auto colon = item.rfind(':'); colon != std::string::npos) {
       auto number = parse_positive(std::string_view(item).substr(colon + 1));
       if (!number) {
-        throw Error("--host item '" + item + "': the number after ':' must be a slot count >= 1");
+        detail::throw_error<Error>("--host item '", item,
+                                   "': the number after ':' must be a slot count >= 1");
       }
       entry.host = item.substr(0, colon);
       entry.slots = *number;
     }
-    if (entry.host.empty()) throw Error("--host '" + list + "' has an empty host name");
+    if (entry.host.empty())
+      detail::throw_error<Error>("--host '", list, "' has an empty host name");
     add_host(hosts, std::move(entry));
   }
-  if (hosts.empty()) throw Error("--host needs at least one host name");
+  if (hosts.empty()) detail::throw_error<Error>("--host needs at least one host name");
   return hosts;
 }
 
 std::vector<Placement> place_ranks(const std::vector<HostSlots>& hosts, int ranks,
                                    const PlacementPolicy& policy) {
-  if (ranks < 1) throw std::invalid_argument("place_ranks: the number of ranks must be >= 1");
-  if (hosts.empty()) throw std::invalid_argument("place_ranks: no hosts to place ranks on");
+  if (ranks < 1)
+    detail::throw_error<std::invalid_argument>("place_ranks: the number of ranks must be >= 1");
+  if (hosts.empty())
+    detail::throw_error<std::invalid_argument>("place_ranks: no hosts to place ranks on");
 
   // What each host takes before oversubscription: its slots, or exactly -N.
   std::vector<int> capacity(hosts.size());
@@ -148,28 +154,27 @@ std::vector<Placement> place_ranks(const std::vector<HostSlots>& hosts, int rank
     if (!policy.per_host) continue;
     int wanted = *policy.per_host;
     if (hosts[h].max_slots && wanted > *hosts[h].max_slots) {
-      throw Error("-N " + std::to_string(wanted) + ": host " + hosts[h].host +
-                  " has max_slots=" + std::to_string(*hosts[h].max_slots));
+      detail::throw_error<Error>("-N ", wanted, ": host ", hosts[h].host,
+                                 " has max_slots=", *hosts[h].max_slots);
     }
     if (wanted > hosts[h].slots && !policy.oversubscribe) {
-      throw Error("-N " + std::to_string(wanted) + ": host " + hosts[h].host + " has only " +
-                  std::to_string(hosts[h].slots) + (hosts[h].slots == 1 ? " slot" : " slots") +
-                  ": add slots (host slots=N), lower -N, or pass --oversubscribe");
+      detail::throw_error<Error>("-N ", wanted, ": host ", hosts[h].host, " has only ",
+                                 hosts[h].slots, (hosts[h].slots == 1 ? " slot" : " slots"),
+                                 ": add slots (host slots=N), lower -N, or pass --oversubscribe");
     }
     capacity[h] = wanted;
   }
   int total_capacity = 0;
   for (int c : capacity) total_capacity += c;
   if (policy.per_host && ranks > total_capacity) {
-    throw Error("asked for " + std::to_string(ranks) + " ranks but -N " +
-                std::to_string(*policy.per_host) + " on " + std::to_string(hosts.size()) +
-                (hosts.size() == 1 ? " host" : " hosts") + " places at most " +
-                std::to_string(total_capacity));
+    detail::throw_error<Error>("asked for ", ranks, " ranks but -N ", *policy.per_host, " on ",
+                               hosts.size(), (hosts.size() == 1 ? " host" : " hosts"),
+                               " places at most ", total_capacity);
   }
   if (ranks > total_capacity && !policy.oversubscribe) {
-    throw Error("asked for " + std::to_string(ranks) + " ranks but the hosts have only " +
-                std::to_string(total_capacity) +
-                " slots: add slots (host slots=N), lower -n, or pass --oversubscribe");
+    detail::throw_error<Error>(
+        "asked for ", ranks, " ranks but the hosts have only ", total_capacity,
+        " slots: add slots (host slots=N), lower -n, or pass --oversubscribe");
   }
 
   // How many ranks each host gets: up to its capacity (by slot: host after host; by node: one
@@ -201,8 +206,8 @@ std::vector<Placement> place_ranks(const std::vector<HostSlots>& hosts, int rank
       ++placed;
     }
     if (placed == placed_before) {
-      throw Error("asked for " + std::to_string(ranks) + " ranks but every host is at its " +
-                  "max_slots (" + std::to_string(placed) + " ranks in all)");
+      detail::throw_error<Error>("asked for ", ranks, " ranks but every host is at its ",
+                                 "max_slots (", placed, " ranks in all)");
     }
   }
 

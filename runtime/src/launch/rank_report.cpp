@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 #include "launch/wire.hpp"
 
@@ -14,7 +15,7 @@ constexpr std::uint16_t report_version = 1;
 constexpr std::size_t report_header = 4 + 2 + 2 + 2;  // magic, version, kind, body length
 
 [[noreturn]] void malformed(const std::string& why) {
-  throw Error("malformed rank report: " + why);
+  detail::throw_error<Error>("malformed rank report: ", why);
 }
 
 RankReport decode_peer_lost(int reporter, std::string_view body) {

@@ -15,6 +15,7 @@
 
 #include "common/system_error.hpp"
 #include "common/unique_fd.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
 #include "launch/rendezvous_wire.hpp"
@@ -23,13 +24,14 @@
 namespace hilo::launch {
 
 using namespace rendezvous_wire;
+using detail::throw_error;
 
 namespace {
 
 // A connected socket to the coordinator, or nothing if it refused / is not up yet.
 UniqueFd try_connect(const addrinfo& target, Clock::time_point deadline, int& last_error) {
   UniqueFd fd(::socket(target.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) throw_errno("rendezvous: socket");
+  if (!fd) throw_errno("socket");
   if (::connect(fd.get(), target.ai_addr, target.ai_addrlen) == 0) return fd;
   if (errno != EINPROGRESS) {
     last_error = errno;
@@ -64,7 +66,7 @@ class CoordinatorConnection {
       ssize_t n = ::send(fd_.get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
       if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) continue;
-        throw_errno("rendezvous: sending the registration to the coordinator at " + coord_);
+        throw_errno("sending the registration to the coordinator at " + coord_);
       }
       sent += static_cast<std::size_t>(n);
     }
@@ -81,11 +83,12 @@ class CoordinatorConnection {
       ssize_t r = ::recv(fd_.get(), bytes.data() + got, n - got, 0);
       if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
       if (r == 0) {
-        throw Error("the rendezvous coordinator at " + coord_ +
-                    " closed the connection without answering: the job token (HILO_JOB_TOKEN),"
-                    " rank or protocol version was refused; see the coordinator's stderr");
+        throw_error<Error>("the rendezvous coordinator at ", coord_,
+                           " closed the connection without answering: the job token "
+                           "(HILO_JOB_TOKEN), rank or protocol version was refused; see the "
+                           "coordinator's stderr");
       }
-      if (r < 0) throw_errno("rendezvous: receiving the table from " + coord_);
+      if (r < 0) throw_errno("receiving the table from " + coord_);
       got += static_cast<std::size_t>(r);
     }
     return bytes;
@@ -108,8 +111,8 @@ class CoordinatorConnection {
     return receive(length);
   }
   [[noreturn]] void malformed(const std::string& why) {
-    throw Error("malformed reply from the rendezvous coordinator at " + coord_ + ": " + why +
-                " (is HILO_COORD pointing at a hilo coordinator?)");
+    throw_error<Error>("malformed reply from the rendezvous coordinator at ", coord_, ": ", why,
+                       " (is HILO_COORD pointing at a hilo coordinator?)");
   }
 
  private:
@@ -119,9 +122,9 @@ class CoordinatorConnection {
       int ready = ::poll(&p, 1, poll_timeout(deadline_));
       if (ready > 0) return;
       if (ready < 0 && errno == EINTR) continue;
-      if (ready < 0) throw_errno("rendezvous: poll");
-      throw Timeout("rendezvous with the coordinator at " + coord_ + " timed out after " +
-                    std::to_string(timeout_.count()) + " ms " + doing);
+      if (ready < 0) throw_errno("poll");
+      throw_error<Timeout>("rendezvous with the coordinator at ", coord_, " timed out after ",
+                           timeout_.count(), " ms ", doing);
     }
   }
 
@@ -131,25 +134,11 @@ class CoordinatorConnection {
   std::chrono::milliseconds timeout_;
 };
 
-}  // namespace
-
-std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
+// register_with_coordinator once its arguments are checked.
+std::vector<PeerAddress> exchange_with_coordinator(const std::string& coord,
                                                    const std::string& token, const PeerAddress& me,
                                                    int size, std::chrono::milliseconds timeout,
                                                    UniqueFd* keep_connection) {
-  if (size < 1 || size > rendezvous_max_ranks) {
-    throw std::invalid_argument("register_with_coordinator: size " + std::to_string(size) +
-                                " out of range");
-  }
-  if (me.rank < 0 || me.rank >= size) {
-    throw std::invalid_argument("register_with_coordinator: rank " + std::to_string(me.rank) +
-                                " is not in 0.." + std::to_string(size - 1));
-  }
-  if (token.empty() || token.size() > max_token || me.host.size() > max_host || me.ip.empty() ||
-      me.ip.size() > max_ip) {
-    throw std::invalid_argument(
-        "register_with_coordinator: token (1..256), host (..255) or ip (1..64) has a bad length");
-  }
   const Clock::time_point deadline = deadline_after(timeout);
   HostPort target = split_host_port(coord);
   addrinfo hints{};
@@ -158,7 +147,8 @@ std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
   addrinfo* found = nullptr;
   int rc = ::getaddrinfo(target.host.c_str(), std::to_string(target.port).c_str(), &hints, &found);
   if (rc != 0) {
-    throw Error("cannot resolve the rendezvous coordinator '" + coord + "': " + gai_strerror(rc));
+    throw_error<Error>("cannot resolve the rendezvous coordinator '", coord,
+                       "': ", gai_strerror(rc));
   }
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(found, &::freeaddrinfo);
 
@@ -172,9 +162,9 @@ std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
     if (fd) break;
     auto now = Clock::now();
     if (now >= deadline) {
-      throw Timeout("cannot reach the rendezvous coordinator at " + coord + " within " +
-                    std::to_string(timeout.count()) + " ms: " + common::errno_text(last_error) +
-                    " (is hilorun, or rank 0, running? is HILO_COORD right?)");
+      throw_error<Timeout>("cannot reach the rendezvous coordinator at ", coord, " within ",
+                           timeout.count(), " ms: ", common::errno_text(last_error),
+                           " (is hilorun, or rank 0, running? is HILO_COORD right?)");
     }
     if (deadline - now < pause) {
       std::this_thread::sleep_until(deadline);
@@ -222,6 +212,31 @@ std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
   }
   if (keep_connection) *keep_connection = connection.release();
   return table;
+}
+
+}  // namespace
+
+std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
+                                                   const std::string& token, const PeerAddress& me,
+                                                   int size, std::chrono::milliseconds timeout,
+                                                   UniqueFd* keep_connection) {
+  if (size < 1 || size > rendezvous_max_ranks)
+    throw_error<std::invalid_argument>("hilo: register_with_coordinator: size ", size,
+                                       " is out of range 1..", rendezvous_max_ranks);
+  if (me.rank < 0 || me.rank >= size)
+    throw_error<std::invalid_argument>("hilo: register_with_coordinator: rank ", me.rank,
+                                       " is not in 0..", size - 1);
+  if (token.empty() || token.size() > max_token || me.host.size() > max_host || me.ip.empty() ||
+      me.ip.size() > max_ip)
+    throw_error<std::invalid_argument>(
+        "hilo: register_with_coordinator: token (1..256), host (..255) or ip (1..64) has a bad "
+        "length");
+  try {
+    return exchange_with_coordinator(coord, token, me, size, timeout, keep_connection);
+  } catch (...) {
+    // Every failure names the step and this rank: "hilo: rendezvous on rank 3: ...".
+    detail::rethrow_on_rank(detail::OnRank{"rendezvous", me.rank});
+  }
 }
 
 }  // namespace hilo::launch

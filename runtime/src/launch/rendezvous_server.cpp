@@ -18,6 +18,7 @@
 
 #include "common/system_error.hpp"
 #include "common/unique_fd.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
 #include "launch/rendezvous_wire.hpp"
@@ -69,18 +70,19 @@ RendezvousServer::RendezvousServer(const std::string& bind_ip, std::uint16_t por
                                    std::string token)
     : bind_ip_(bind_ip), size_(size), token_(std::move(token)) {
   if (size < 1 || size > rendezvous_max_ranks) {
-    throw std::invalid_argument("RendezvousServer: size must be from 1 to " +
-                                std::to_string(rendezvous_max_ranks) + ", not " +
-                                std::to_string(size));
+    detail::throw_error<std::invalid_argument>("RendezvousServer: size must be from 1 to ",
+                                               rendezvous_max_ranks, ", not ", size);
   }
   if (token_.empty() || token_.size() > max_token) {
-    throw std::invalid_argument("RendezvousServer: the job token must have 1 to 256 characters");
+    detail::throw_error<std::invalid_argument>(
+        "RendezvousServer: the job token must have 1 to 256 characters");
   }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
   if (::inet_pton(AF_INET, bind_ip.c_str(), &address.sin_addr) != 1) {
-    throw std::invalid_argument("RendezvousServer: '" + bind_ip + "' is not an IPv4 address");
+    detail::throw_error<std::invalid_argument>("RendezvousServer: '", bind_ip,
+                                               "' is not an IPv4 address");
   }
   listener_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!listener_) throw_errno("rendezvous: socket");
@@ -126,7 +128,8 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
     UniqueFd& listener;
     ~CloseListener() { listener.reset(); }
   } close_listener{listener_};
-  if (!listener_) throw Error("rendezvous: serve() was already called on this server");
+  if (!listener_)
+    detail::throw_error<Error>("rendezvous: serve() was already called on this server");
   std::vector<Connection> connections;
   std::vector<std::optional<PeerAddress>> table(static_cast<std::size_t>(size_));
   int registered = 0;
@@ -142,9 +145,9 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
       }
     }
     connections.clear();
-    if (status == ReplyStatus::timeout) throw Timeout(message);
+    if (status == ReplyStatus::timeout) detail::throw_error<Timeout>(message);
     if (status == ReplyStatus::peer_lost) throw PeerLost(message, rank, host);
-    throw Error(message);
+    detail::throw_error<Error>(message);
   };
   auto reject = [&](std::size_t index, const std::string& why) {
     log_rejection_once(connections[index].peer_ip, why);

@@ -1,13 +1,14 @@
 // split or dup on the mpi backend with one rank not taking part, under HILO_TIMEOUT: the ranks
 // that wait must raise hilo::Timeout (MPI_Comm_split and MPI_Comm_dup alone would block them
 // forever), and every rank must still be able to report and exit normally.
-//   collective_timeout split   rank 1 passes an invalid colour (hilo::Error at once)
+//   collective_timeout split   rank 1 passes an invalid colour (std::invalid_argument at once)
 //   collective_timeout dup     rank 1 never calls dup
 #include <hilo/hilo.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <stdexcept>
 #include <string>
 
 int main(int argc, char** argv) {
@@ -31,9 +32,11 @@ int main(int argc, char** argv) {
     outcome = std::string("Timeout: ") + e.what();
   } catch (const hilo::Error& e) {
     outcome = std::string("Error: ") + e.what();
+  } catch (const std::invalid_argument& e) {
+    outcome = std::string("invalid_argument: ") + e.what();
   }
   const bool expected =
-      absent ? (mode == "split" ? outcome.starts_with("Error: ") &&
+      absent ? (mode == "split" ? outcome.starts_with("invalid_argument: ") &&
                                       outcome.find("is negative") != std::string::npos
                                 : outcome == "returned")
              : outcome.starts_with("Timeout: ") &&

@@ -135,7 +135,7 @@ def pids_of(job, count, word="ready"):
             for m in job.wait_for(rf"^rank (\d+) pid (\d+) {word}$", count)}
 
 
-def check_survivors_report_peer_lost(job, survivors, killed_at, lost_rank):
+def check_survivors_report_peer_lost(job, survivors, killed_at, lost_rank, operation):
     code = job.finish()
     lines = [l for l in job.stdout if l.startswith("PeerLost(")]
     check(len(lines) == survivors,
@@ -143,6 +143,10 @@ def check_survivors_report_peer_lost(job, survivors, killed_at, lost_rank):
     check(any(f"rank {lost_rank}" in l for l in lines), f"no PeerLost names rank {lost_rank}")
     for line in lines:
         check("host localhost" in line, f"a PeerLost line does not name the host: {line}")
+        # The message starts with the call that failed and the rank it failed on.
+        check(re.match(rf"^PeerLost\(rank \d+, host [^)]*\): hilo: {operation} on rank \d+: ",
+                       line), f"a PeerLost message does not start 'hilo: {operation} on rank R: ': "
+                              f"{line}")
     # hilorun names the killed rank even when survivors that ended with PeerLost were reaped
     # first: their reports say whom they lost.
     check(code == 128 + 9, f"hilorun must exit with the killed rank's status 137, not {code}")
@@ -160,7 +164,7 @@ def case_kill_during_recv(h):
     time.sleep(0.2)  # they are inside recv() now
     killed_at = time.monotonic()
     os.kill(pids[3], signal.SIGKILL)
-    check_survivors_report_peer_lost(job, 3, killed_at, 3)
+    check_survivors_report_peer_lost(job, 3, killed_at, 3, "recv")
     check(not any(is_alive(p) for p in pids.values()), "a rank survived the job")
 
 
@@ -170,7 +174,7 @@ def case_kill_during_allreduce(h):
     job.wait_for(r"^rank \d+ reducing$", 4)
     killed_at = time.monotonic()
     os.kill(pids[2], signal.SIGKILL)
-    check_survivors_report_peer_lost(job, 3, killed_at, 2)
+    check_survivors_report_peer_lost(job, 3, killed_at, 2, "all_reduce")
     check(not any(is_alive(p) for p in pids.values()), "a rank survived the job")
 
 

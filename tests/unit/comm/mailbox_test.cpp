@@ -118,8 +118,7 @@ TEST_CASE("a timed wait withdraws an unmatched receive after its deadline, not b
     FAIL("the wait should have timed out");
   } catch (const hilo::Timeout& e) {
     CHECK(std::chrono::steady_clock::now() - start >= limit);
-    CHECK(std::string(e.what()).find("receive on rank 3 from rank 1 with tag 9") !=
-          std::string::npos);
+    CHECK(std::string(e.what()).starts_with("hilo: recv on rank 3: from rank 1 with tag 9: "));
   }
   // Withdrawn: the next message with that tag is queued, not written into the old receive.
   deliver_int(box, 1, 9, 11);

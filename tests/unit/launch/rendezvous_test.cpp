@@ -17,6 +17,7 @@
 #include <future>
 #include <iostream>
 #include <thread>
+#include <utility>
 
 #include "catch.hpp"
 #include "hilo/errors.hpp"
@@ -149,8 +150,16 @@ TEST_CASE("rendezvous: a rank that never registers is a Timeout naming it, for e
   } catch (const hilo::Timeout& e) {
     CHECK(std::string(e.what()).find("rank(s) 1 of 3 never registered") != std::string::npos);
   }
-  CHECK_THROWS_AS(rank0.get(), hilo::Timeout);
-  CHECK_THROWS_AS(rank2.get(), hilo::Timeout);
+  // Each rank's error names the step and the rank (hilo/errors.hpp's prefix).
+  for (auto [rank, result] : {std::pair{0, &rank0}, std::pair{2, &rank2}}) {
+    try {
+      result->get();
+      FAIL("a rank got a table");
+    } catch (const hilo::Timeout& e) {
+      CHECK(std::string(e.what()).starts_with("hilo: rendezvous on rank " + std::to_string(rank) +
+                                              ": "));
+    }
+  }
 }
 
 TEST_CASE("rendezvous: a rank declaring another job size is an error for everyone") {
@@ -199,6 +208,8 @@ TEST_CASE("rendezvous: a registered rank that dies is PeerLost naming it") {
     FAIL("rank 0 got a table");
   } catch (const hilo::PeerLost& e) {
     CHECK(e.rank() == 1);
+    CHECK(e.host() == "host1");
+    CHECK(std::string(e.what()).starts_with("hilo: rendezvous on rank 0: "));
     CHECK(std::string(e.what()).find("rank 1 on host host1") != std::string::npos);
   }
 }

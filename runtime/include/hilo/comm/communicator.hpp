@@ -20,6 +20,7 @@
 #include "hilo/comm/request.hpp"
 #include "hilo/comm/serialization.hpp"
 #include "hilo/comm/types.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo {
@@ -47,10 +48,11 @@ struct CommunicatorAccess;
 /// communicator is made, or set_default_timeout; with neither, no limit). Running out throws
 /// hilo::Timeout naming the operation, the peer and the tag.
 ///
-/// **Errors.** A rank out of range or a negative tag throws hilo::Error before anything is sent.
-/// A peer that is gone throws hilo::PeerLost (tcp and local detect it; under MPI a dead rank
-/// usually ends the job). A collective adds its name and this rank to the message of any error it
-/// raises.
+/// **Errors** (the rule is in hilo/errors.hpp). A rank out of range, a negative tag or another
+/// bad argument throws std::invalid_argument before anything is sent. What involves other ranks
+/// throws hilo::Error: a message that does not fit the receive, hilo::Timeout, and hilo::PeerLost
+/// for a peer that is gone (tcp and local detect it; under MPI a dead rank usually ends the job).
+/// Every message starts "hilo: <operation> on rank <R>: ", naming the call and this rank.
 ///
 /// **Threads.** Several threads may use one communicator at once (point to point; on the mpi
 /// backend this needs MPI_THREAD_MULTIPLE, which hilo asks for). Collectives are called by every
@@ -98,19 +100,19 @@ class Communicator {
 
   /// Sends `value` to rank `dest` with `tag` (>= 0) (MPI_Send). Blocks until the value's bytes
   /// may be reused: it may return before the message is received (eager) or only once the
-  /// receiver takes it (large messages). Throws hilo::Error for a bad rank or tag,
-  /// hilo::Timeout after `limit` (or the default), hilo::PeerLost if `dest` is gone.
+  /// receiver takes it (large messages). Throws std::invalid_argument for a bad rank or
+  /// tag, hilo::Timeout after `limit` (or the default), hilo::PeerLost if `dest` is gone.
   template <class T>
   void send(int dest, int tag, const T& value, TimeLimit limit = {}) {
     check_peer("send", dest, false);
     check_tag("send", tag, false);
-    detail::send_value(*transport_, dest, tag, value, deadline(limit));
+    named("send", [&] { detail::send_value(*transport_, dest, tag, value, deadline(limit)); });
   }
 
   /// Receives and returns a T from rank `source` with `tag` (either may be a wildcard,
   /// any_source / any_tag) (MPI_Recv). Blocks until a matching message has arrived. Throws
-  /// hilo::Error for a bad rank or tag, or a message that does not fit T, hilo::Timeout after
-  /// `limit` (or the default), hilo::PeerLost if the peer is gone.
+  /// std::invalid_argument for a bad rank or tag, hilo::Error for a message that does not fit T,
+  /// hilo::Timeout after `limit` (or the default), hilo::PeerLost if the peer is gone.
   ///
   /// What a receive checks against the message it matches, raising hilo::Error on a mismatch:
   ///  - its size: exactly that of a fixed-size value (int, struct, std::array) or span; a whole
@@ -132,7 +134,8 @@ class Communicator {
   Status recv(int source, int tag, T& out, TimeLimit limit = {}) {
     check_peer("recv", source, true);
     check_tag("recv", tag, true);
-    return detail::recv_value(*transport_, source, tag, out, deadline(limit));
+    return named(
+        "recv", [&] { return detail::recv_value(*transport_, source, tag, out, deadline(limit)); });
   }
 
   /// Receives exactly out.size() elements into memory the caller owns: no allocation, and over
@@ -144,15 +147,17 @@ class Communicator {
   Status recv(int source, int tag, std::span<E, N> out, TimeLimit limit = {}) {
     check_peer("recv", source, true);
     check_tag("recv", tag, true);
-    return detail::recv_value(*transport_, source, tag, out, deadline(limit));
+    return named(
+        "recv", [&] { return detail::recv_value(*transport_, source, tag, out, deadline(limit)); });
   }
 
   /// Sends `value` without the caller waiting (MPI_Isend); complete it with Request::wait,
   /// Request::test or wait_all. A serialized value is encoded at once and only its bytes are
   /// kept; a std::span is sent from the memory it views, which must stay alive and unchanged until
   /// the request completes (as with MPI_Isend); any other value is copied (or, for an rvalue,
-  /// moved) into the request, which owns it until done. Does not block. Throws hilo::Error for a
-  /// bad rank or tag; failures of the send itself are thrown by the request's wait or test.
+  /// moved) into the request, which owns it until done. Does not block. Throws
+  /// std::invalid_argument for a bad rank or tag; failures of the send itself are thrown by the
+  /// request's wait or test.
   template <class T>
   Request isend(int dest, int tag, T&& value) {
     using Value = std::remove_cvref_t<T>;
@@ -179,7 +184,8 @@ class Communicator {
   /// Receives into `out`, which must stay alive and untouched until the request completes (as
   /// with MPI_Irecv). The bytes arrive without the caller polling (on the mpi backend, unless
   /// HILO_MPI_THREADS asks for less than multiple); a serialized value is decoded into `out` by
-  /// wait() or test(). Does not block. Throws hilo::Error for a bad rank or tag; a message that
+  /// wait() or test(). Does not block. Throws std::invalid_argument for a bad rank or tag; a
+  /// message that
   /// does not fit, a timeout or a lost peer are thrown by the request's wait or test.
   template <class T>
   Request irecv(int source, int tag, T& out) {
@@ -211,11 +217,11 @@ class Communicator {
 
   /// Waits until a message matching `source` and `tag` (wildcards allowed) has arrived and tells
   /// its sender, tag and size without receiving it (MPI_Probe); a recv with the returned source
-  /// and tag then takes it. Blocks. Throws hilo::Error for a bad rank or tag, hilo::Timeout after
-  /// `limit` (or the default), hilo::PeerLost if the peer is gone.
+  /// and tag then takes it. Blocks. Throws std::invalid_argument for a bad rank or tag,
+  /// hilo::Timeout after `limit` (or the default), hilo::PeerLost if the peer is gone.
   Status probe(int source, int tag, TimeLimit limit = {});
   /// probe without waiting (MPI_Iprobe): the Status of a matching message that has arrived, or
-  /// std::nullopt. Throws hilo::Error for a bad rank or tag.
+  /// std::nullopt. Throws std::invalid_argument for a bad rank or tag.
   std::optional<Status> iprobe(int source, int tag);
 
   /// \}
@@ -231,7 +237,7 @@ class Communicator {
   void barrier(TimeLimit limit = {});
 
   /// Makes `value` on every rank a copy of root's `value` (MPI_Bcast); vectors and strings are
-  /// resized to root's length. Throws hilo::Error if `root` is not a rank.
+  /// resized to root's length. Throws std::invalid_argument if `root` is not a rank.
   template <class T>
   void broadcast(T& value, int root, TimeLimit limit = {}) {
     check_peer("broadcast", root, false, "root");
@@ -263,8 +269,9 @@ class Communicator {
   template <class T, class Op>
   void all_reduce_into(const T& value, T& result, Op op, TimeLimit limit = {}) {
     if (&value == &result)
-      throw std::invalid_argument(
-          "hilo: all_reduce_into: value and result are the same object; use all_reduce_in_place");
+      detail::throw_error<std::invalid_argument>(
+          detail::OnRank{"all_reduce_into", rank()},
+          "value and result are the same object; use all_reduce_in_place");
     Deadline d = deadline(limit);
     collective("all_reduce", [&] {
       if (native_)
@@ -286,8 +293,8 @@ class Communicator {
   }
 
   /// Combines every rank's `value` with `op` (see all_reduce) and returns the result on `root`,
-  /// std::nullopt on every other rank (MPI_Reduce). Throws hilo::Error if `root` is not a
-  /// rank.
+  /// std::nullopt on every other rank (MPI_Reduce). Throws std::invalid_argument if `root` is
+  /// not a rank.
   template <class T, class Op>
   std::optional<T> reduce(const T& value, Op op, int root, TimeLimit limit = {}) {
     check_peer("reduce", root, false, "root");
@@ -303,7 +310,8 @@ class Communicator {
   }
 
   /// Every rank's value in rank order on `root`; an empty vector elsewhere (MPI_Gather; the
-  /// values' sizes may differ between ranks). Throws hilo::Error if `root` is not a rank.
+  /// values' sizes may differ between ranks). Throws std::invalid_argument if `root` is not a
+  /// rank.
   template <class T>
   std::vector<T> gather(const T& value, int root, TimeLimit limit = {}) {
     check_peer("gather", root, false, "root");
@@ -337,15 +345,15 @@ class Communicator {
   }
 
   /// Root hands values[i] to rank i, and each rank returns its own (MPI_Scatter). `values` is
-  /// read on root only and must hold size() values: hilo::Error otherwise, and if `root` is not a
-  /// rank.
+  /// read on root only and must hold size() values: std::invalid_argument otherwise, and if
+  /// `root` is not a rank.
   template <class T>
   T scatter(const std::vector<T>& values, int root, TimeLimit limit = {}) {
     check_peer("scatter", root, false, "root");
     if (rank() == root && values.size() != static_cast<std::size_t>(size()))
-      throw Error("hilo: scatter on root " + std::to_string(root) + ": got " +
-                  std::to_string(values.size()) + " values for " + std::to_string(size()) +
-                  " ranks; pass exactly one value per rank");
+      detail::throw_error<std::invalid_argument>(detail::OnRank{"scatter", rank()}, "got ",
+                                                 values.size(), " values for ", size(),
+                                                 " ranks; pass exactly one value per rank");
     Deadline d = deadline(limit);
     return collective("scatter", [&] {
       if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
@@ -368,9 +376,9 @@ class Communicator {
   /// \{
 
   /// Ranks passing the same color (>= 0) form one communicator, ordered by key, then by rank here
-  /// (MPI_Comm_split). A rank that passes a negative color raises hilo::Error at once and never
-  /// joins, so the others raise hilo::Timeout when `limit` (or the default) runs out, and wait
-  /// forever without one; hilo::PeerLost as the collectives do.
+  /// (MPI_Comm_split). A rank that passes a negative color raises std::invalid_argument at once and
+  /// never joins, so the others raise hilo::Timeout when `limit` (or the default) runs out, and
+  /// wait forever without one; hilo::PeerLost as the collectives do.
   Communicator split(int color, int key, TimeLimit limit = {});
   /// A communicator of the same ranks in the same order whose messages never mix with this
   /// one's (MPI_Comm_dup): e.g. for a library's own traffic. Throws as split.
@@ -404,9 +412,16 @@ class Communicator {
   [[noreturn]] void throw_bad_peer(const char* op, int rank, bool wildcard_ok,
                                    const char* what) const;
   [[noreturn]] void throw_bad_tag(const char* op, int tag, bool wildcard_ok) const;
-  // Runs a collective, adding its name and this rank to any error it raises.
+  // Runs `body`, the work of the call `op`, so that every hilo::Error it raises starts
+  // "hilo: <op> on rank <R>: " (detail::rethrow_on_rank). Free on the path that succeeds: a
+  // try block costs nothing until something is thrown.
   template <class F>
-  auto collective(const char* op, F&& body) -> decltype(body());
+  auto named(const char* op, F&& body) -> decltype(body());
+  // A collective's body, named so.
+  template <class F>
+  auto collective(const char* op, F&& body) -> decltype(body()) {
+    return named(op, std::forward<F>(body));
+  }
   [[noreturn]] void rethrow_in(const char* op) const;
 
   template <class T>
@@ -438,7 +453,7 @@ class Communicator {
 // ---- template definitions
 
 template <class F>
-auto Communicator::collective(const char* op, F&& body) -> decltype(body()) {
+auto Communicator::named(const char* op, F&& body) -> decltype(body()) {
   try {
     return body();
   } catch (...) {

@@ -20,7 +20,7 @@ namespace hilo {
 /// cancels a receive and lets a send complete. Move-only.
 class Request {
  public:
-  /// An empty request: valid() is false, and wait() or test() throw hilo::Error.
+  /// An empty request: valid() is false, and wait() or test() throw std::invalid_argument.
   Request() = default;
   /// Made by the communicator: `operation` in the backend, `on_complete` run once when it
   /// completes (e.g. to decode a serialized receive), `default_limit` the communicator's default
@@ -39,10 +39,11 @@ class Request {
   /// Blocks until the operation completes and returns its Status (MPI_Wait); at once if it
   /// already has. Throws hilo::Timeout after `limit` (the communicator's default if none),
   /// hilo::PeerLost if the peer is gone, hilo::Error if the operation failed (e.g. the message did
-  /// not fit the receive) or the request is empty.
+  /// not fit the receive), std::invalid_argument if the request is empty.
   Status wait(TimeLimit limit = {});
   /// True once complete (then wait() returns at once), false while still in flight (MPI_Test).
-  /// Never blocks. Throws what the operation failed with, and hilo::Error for an empty request.
+  /// Never blocks. Throws what the operation failed with, and std::invalid_argument for an
+  /// empty request.
   bool test();
   /// False for a default-constructed or moved-from request.
   bool valid() const { return operation_ != nullptr || status_.has_value(); }
@@ -67,13 +68,14 @@ class Request {
 /// Waits for every request (MPI_Waitall); returns their statuses in order. Blocks. The first
 /// failure is rethrown after all the others were waited for, so no request is left dangling. A
 /// limit bounds the whole call: every request not complete by then fails with hilo::Timeout;
-/// without one, each request's communicator default applies. Throws hilo::Error for an empty
-/// request in the list.
+/// without one, each request's communicator default applies. Throws std::invalid_argument for an
+/// empty request in the list.
 std::vector<Status> wait_all(std::span<Request> requests, TimeLimit limit = {});
 /// Waits until one request is complete and returns its index (MPI_Waitany): the lowest index of
 /// a complete request, which may be one completed earlier. Empty requests are skipped. Blocks,
 /// polling the requests; only `limit` bounds it (not the communicators' defaults), then it
-/// throws hilo::Timeout. Throws hilo::Error for an empty list, and what a failed request throws.
+/// throws hilo::Timeout. Throws std::invalid_argument for an empty list, and what a failed request
+/// throws.
 std::size_t wait_any(std::span<Request> requests, TimeLimit limit = {});
 
 }  // namespace hilo

@@ -7,6 +7,7 @@
 
 #include "backends/backend.hpp"
 #include "backends/local/local_transport.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/runtime.hpp"
 
 namespace hilo {
@@ -30,9 +31,9 @@ std::unique_ptr<Backend> start_local_backend() {
 void run_local(int n, const std::function<void(Communicator&)>& fn) {
   constexpr int max_ranks = 4096;
   if (n < 1 || n > max_ranks)
-    throw std::invalid_argument("hilo::run_local: n = " + std::to_string(n) + " ranks; use 1.." +
-                                std::to_string(max_ranks));
-  if (!fn) throw std::invalid_argument("hilo::run_local: empty function");
+    detail::throw_error<std::invalid_argument>("hilo: run_local: n = ", n, " ranks; use 1..",
+                                               max_ranks);
+  if (!fn) detail::throw_error<std::invalid_argument>("hilo: run_local: the function is empty");
   auto world = std::make_shared<local::LocalWorld>(n);
   std::vector<int> members(n);
   std::iota(members.begin(), members.end(), 0);

@@ -10,6 +10,7 @@
 #include "backends/mpi/mpi_call.hpp"
 #include "backends/mpi/mpi_transport.hpp"
 #include "hilo/comm/communicator.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/mpi.hpp"
 
 namespace hilo::mpi {
@@ -69,8 +70,8 @@ int requested_thread_level() {
   if (value == "funneled") return MPI_THREAD_FUNNELED;
   if (value == "serialized") return MPI_THREAD_SERIALIZED;
   if (value == "multiple") return MPI_THREAD_MULTIPLE;
-  throw Error("hilo: HILO_MPI_THREADS is '" + value +
-              "'; use single, funneled, serialized or multiple (default: multiple)");
+  throw_error<Error>("hilo: HILO_MPI_THREADS is '", value,
+                     "'; use single, funneled, serialized or multiple (default: multiple)");
 }
 
 class MpiBackend final : public detail::Backend {
@@ -139,15 +140,17 @@ struct CommunicatorAccess {
 MPI_Comm mpi::native_handle(const Communicator& comm) {
   auto& transport = detail::CommunicatorAccess::transport(comm);
   if (auto* native = dynamic_cast<mpi::MpiTransport*>(&transport)) return native->comm();
-  throw Error("hilo: mpi::native_handle needs the mpi backend; this communicator runs on '" +
-              std::string(comm.backend_name()) + "'");
+  detail::throw_error<std::invalid_argument>(
+      "hilo: mpi::native_handle needs the mpi backend; this communicator runs on '",
+      comm.backend_name(), "'");
 }
 
 Communicator mpi::from_native(MPI_Comm comm) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized)
-    throw Error("hilo: mpi::from_native needs MPI to be initialised first (MPI_Init_thread)");
+    detail::throw_error<Error>(
+        "hilo: mpi::from_native needs MPI to be initialised first (MPI_Init_thread)");
   auto progress = std::make_shared<mpi::MpiProgress>(mpi::thread_level() == MPI_THREAD_MULTIPLE);
   return Communicator(std::make_unique<mpi::MpiTransport>(comm, false, std::move(progress)));
 }

@@ -5,9 +5,12 @@
 #include <thread>
 
 #include "common/seconds_text.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::mpi {
+
+using detail::throw_error;
 
 namespace {
 // MPI's words for an error code.
@@ -21,12 +24,12 @@ std::string error_text(int rc) {
 
 void check(int rc, const std::string& what) {
   if (rc == MPI_SUCCESS) return;
-  throw Error("hilo: " + what + " failed: " + error_text(rc));
+  throw_error<Error>("hilo: ", what, " failed: ", error_text(rc));
 }
 
 void fail(int rc, const char* what) {
   check(rc, std::string(what));
-  throw Error(std::string("hilo: internal error: mpi::fail without an MPI error in ") + what);
+  throw_error<Error>("hilo: internal error: mpi::fail without an MPI error in ", what);
 }
 
 MPI_Op op_of(ReduceKind op, DataType type) {
@@ -78,10 +81,9 @@ void check(int rc, const CollectiveSite& site) {
 
 void throw_collective_timeout(const CollectiveSite& site,
                               std::chrono::steady_clock::duration waited) {
-  throw Timeout("hilo: " + std::string(site.op) + " on rank " + std::to_string(site.rank) +
-                ": not every rank took part within " + common::seconds_text(waited) +
-                "; MPI cannot cancel a collective (" + site.call +
-                "), so do not use this communicator again");
+  throw_error<Timeout>(detail::OnRank{site.op, site.rank}, "not every rank took part within ",
+                       common::seconds_text(waited), "; MPI cannot cancel a collective (",
+                       site.call, "), so do not use this communicator again");
 }
 
 void Count::describe_in_blocks(MPI_Datatype element, std::size_t count) {
@@ -116,8 +118,9 @@ std::size_t bytes_counted(const MPI_Status& status) {
 
 std::string CallSite::text() const {
   const bool outgoing = std::string_view(op).ends_with("send");
+  // "recv on rank 1: from rank 0 with tag 7": after "hilo: ", the prefix every message has.
   std::string s =
-      std::string(op) + " on rank " + std::to_string(rank) + (outgoing ? " to " : " from ");
+      std::string(op) + " on rank " + std::to_string(rank) + (outgoing ? ": to " : ": from ");
   s += peer == MPI_ANY_SOURCE ? "any source" : "rank " + std::to_string(peer);
   s += tag == MPI_ANY_TAG ? " with any tag" : " with tag " + std::to_string(tag);
   return s;

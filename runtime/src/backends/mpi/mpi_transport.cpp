@@ -7,6 +7,7 @@
 #include "backends/mpi/mpi_call.hpp"
 #include "common/seconds_text.hpp"
 #include "hilo/comm/communicator.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::mpi {
@@ -25,8 +26,8 @@ Status status_of(const MPI_Status& s) {
 
 // The error of a receive of known size that matched a message of another size.
 Error wrong_size(const std::string& call, std::size_t got, std::size_t expected) {
-  return Error("hilo: " + call + ": the message holds " + std::to_string(got) +
-               " bytes, the receiver expects exactly " + std::to_string(expected));
+  return Error(make_message("hilo: ", call, ": the message holds ", got,
+                            " bytes, the receiver expects exactly ", expected));
 }
 
 // The error of a receive of known size that MPI reported (rc): a message larger than the receive
@@ -35,8 +36,8 @@ Error wrong_size(const std::string& call, std::size_t got, std::size_t expected)
   int error_class = MPI_SUCCESS;
   MPI_Error_class(rc, &error_class);
   if (error_class == MPI_ERR_TRUNCATE)
-    throw Error("hilo: " + call + ": the message is larger than the " + std::to_string(expected) +
-                " bytes the receiver expects (MPI has consumed it)");
+    throw_error<Error>("hilo: ", call, ": the message is larger than the ", expected,
+                       " bytes the receiver expects (MPI has consumed it)");
   mpi::fail(rc, call.c_str());
 }
 
@@ -75,7 +76,7 @@ class SendOperation final : public Operation, public detail::PooledOperation {
   Status wait(Deadline deadline) override {
     MPI_Status status;
     if (request_ != MPI_REQUEST_NULL && !mpi::wait_until(request_, status, deadline, what_))
-      throw Timeout("hilo: " + what_.text() + ": not received in time");
+      throw_error<Timeout>("hilo: ", what_.text(), ": not received in time");
     return Status{};
   }
 
@@ -107,7 +108,7 @@ class FixedReceive final : public Operation, public detail::PooledOperation {
   Status wait(Deadline deadline) override {
     if (request_ != MPI_REQUEST_NULL) {
       if (!mpi::wait_until(request_, status_, deadline, FixedReceiveCall{what_, expected_}))
-        throw Timeout("hilo: " + what_.text() + ": no message in time");
+        throw_error<Timeout>("hilo: ", what_.text(), ": no message in time");
       check_size();
     }
     return status_of(status_);
@@ -144,7 +145,8 @@ Status ProbedReceive::wait(Deadline deadline) {
   auto pause = std::chrono::microseconds(0);
   while (!progress_->poll(*pending_)) {
     if (deadline.expired() && pending_->stage == MpiProgress::Pending::unmatched)
-      throw Timeout("hilo: " + what_.text() + ": no message in time (the receive was withdrawn)");
+      throw_error<Timeout>("hilo: ", what_.text(),
+                           ": no message in time (the receive was withdrawn)");
     if (pause.count() == 0)
       std::this_thread::yield();
     else
@@ -238,8 +240,8 @@ Status MpiTransport::receive_matched(MPI_Message& message, MPI_Status& probed, c
   if (!why.empty()) {
     std::vector<std::byte> scratch(bytes);
     MPI_Mrecv(scratch.data(), static_cast<int>(bytes), MPI_BYTE, &message, MPI_STATUS_IGNORE);
-    throw Error("hilo: " + describe("recv", source, tag) + ": " + why +
-                " (MPI has consumed the message)");
+    throw_error<Error>("hilo: ", describe("recv", source, tag), ": ", why,
+                       " (MPI has consumed the message)");
   }
   void* into = sink.has_fixed_size() ? sink.fixed : sink.resize(bytes);
   mpi::Count count(sink.type, bytes);
@@ -289,8 +291,8 @@ Status MpiTransport::recv_probed(int source, int tag, const Sink& sink, Deadline
           [&] { return describe("recv", source, tag); });
       if (found) break;
       if (deadline.expired())
-        throw Timeout("hilo: " + describe("recv", source, tag) + ": no message within " +
-                      common::seconds_text(deadline.at - start));
+        throw_error<Timeout>("hilo: ", describe("recv", source, tag), ": no message within ",
+                             common::seconds_text(deadline.at - start));
       if (pause.count() == 0)
         std::this_thread::yield();
       else
@@ -367,8 +369,8 @@ Status MpiTransport::probe(int source, int tag, Deadline deadline) {
   for (;;) {
     if (auto found = iprobe(source, tag)) return *found;
     if (deadline.expired())
-      throw Timeout("hilo: " + describe("probe", source, tag) + ": no message within " +
-                    common::seconds_text(deadline.at - start));
+      throw_error<Timeout>("hilo: ", describe("probe", source, tag), ": no message within ",
+                           common::seconds_text(deadline.at - start));
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 }
@@ -383,7 +385,7 @@ std::optional<Status> MpiTransport::iprobe(int source, int tag) {
 }
 
 std::unique_ptr<Transport> MpiTransport::derive(std::uint64_t, std::vector<int>) {
-  throw Error(
+  throw_error<Error>(
       "hilo: internal error: the mpi backend makes communicators with MPI_Comm_split/MPI_Comm_dup");
 }
 

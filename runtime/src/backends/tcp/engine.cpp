@@ -18,6 +18,7 @@
 #include "backends/tcp/single_copy.hpp"
 #include "common/seconds_text.hpp"
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -88,7 +89,8 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
                                 reinterpret_cast<std::uintptr_t>(&probe_word_), probe_word_};
     const auto payload = encode_offer(offer);
     for (auto& peer : peers_)
-      if (peer->rank != rank() && this->peer(peer->rank).host == this->peer(rank()).host)
+      if (peer->rank != rank() &&
+          this->address_of(peer->rank).host == this->address_of(rank()).host)
         send_control(*peer, frame_flag_offer, payload.data(), payload.size());
   }
 }
@@ -179,7 +181,7 @@ void Engine::abort(std::chrono::milliseconds limit) {
 }
 
 std::string Engine::describe(int world_rank) const {
-  return describe_peer(peer(world_rank));
+  return describe_peer(address_of(world_rank));
 }
 
 // ---- mailboxes
@@ -227,8 +229,8 @@ Mailbox& Engine::mailbox_for_frame(Peer& peer, std::uint64_t context) {
     const int source = peer.header.source;
     if (source >= static_cast<int>(members->size()) ||
         (*members)[static_cast<std::size_t>(source)] != peer.rank)
-      throw Error("malformed frame header: it claims to come from rank " + std::to_string(source) +
-                  " of its communicator, which is not the sender");
+      detail::throw_error<Error>("malformed frame header: it claims to come from rank ", source,
+                                 " of its communicator, which is not the sender");
   }
   return *box;
 }
@@ -290,10 +292,12 @@ void Engine::wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, D
     frame->wait(Deadline::never());  // finished just now: rethrows a failure, if any
     return;
   }
-  throw Timeout("hilo: send from rank " + std::to_string(rank()) + " to " + describe(peer.rank) +
-                ": the peer did not take the message within " +
-                common::seconds_text(Clock::now() - start) +
-                " (it is alive but not reading: stalled?); " + how);
+  // No "on rank": this is the world rank, and the communicator's call names itself and its own
+  // rank in front (Communicator::named).
+  detail::throw_error<Timeout>("hilo: to ", describe(peer.rank),
+                               ": the peer did not take the message within ",
+                               common::seconds_text(Clock::now() - start),
+                               " (it is alive but not reading: stalled?); ", how);
 }
 
 std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& header,
@@ -321,8 +325,8 @@ void Engine::report_loss(Peer& peer, const std::string& why) {
 }
 
 void Engine::peer_lost(Peer& peer, const std::string& why) {
-  auto error =
-      std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
+  auto error = std::make_exception_ptr(
+      PeerLost("hilo: " + why, peer.rank, this->address_of(peer.rank).host));
   {
     std::lock_guard lock(peer.send_mutex);
     if (peer.broken) {
@@ -345,7 +349,7 @@ void Engine::peer_finished(Peer& peer) {
   auto error = std::make_exception_ptr(PeerLost(
       "hilo: " + describe(peer.rank) + " has finished (its hilo::Runtime ended): nothing more " +
           "will come from it and nothing sent to it will be received",
-      peer.rank, this->peer(peer.rank).host));
+      peer.rank, this->address_of(peer.rank).host));
   {
     std::lock_guard lock(peer.send_mutex);
     if (!peer.broken) peer.broken = error;

@@ -128,7 +128,9 @@ class Engine {
 
   int rank() const { return config_.rank; }
   int size() const { return static_cast<int>(config_.table.size()); }
-  const launch::PeerAddress& peer(int world_rank) const {
+  // Where `world_rank` listens (host, address, port), from the rendezvous table; the connection
+  // to it is a PeerConnection (peer_connection.hpp).
+  const launch::PeerAddress& address_of(int world_rank) const {
     return config_.table[static_cast<std::size_t>(world_rank)];
   }
   std::string describe(int world_rank) const;  // "rank 3 (host n1, 10.0.0.3:40001)"

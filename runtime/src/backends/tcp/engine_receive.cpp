@@ -10,6 +10,7 @@
 
 #include "backends/tcp/peer_connection.hpp"
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -80,14 +81,16 @@ bool Engine::read_frames(Peer& peer) {
         peer_finished(peer);
         continue;
       }
-      if (peer.said_goodbye) throw Error("malformed stream: a frame after its goodbye");
+      if (peer.said_goodbye)
+        detail::throw_error<Error>("malformed stream: a frame after its goodbye");
       switch (peer.header.flags) {
         case frame_flag_ready_to_send:
           accept_ready_to_send(peer);
           continue;  // no payload follows
         case frame_flag_copied: {
           if (peer.awaiting_copy.empty())
-            throw Error("malformed stream: 'copied' with no single-copy transfer open");
+            detail::throw_error<Error>(
+                "malformed stream: 'copied' with no single-copy transfer open");
           Peer::OpenTransfer done = std::move(peer.awaiting_copy.front());
           peer.awaiting_copy.pop_front();
           done.box->finish(std::move(done.delivery));
@@ -176,8 +179,8 @@ void Engine::read_from(Peer& peer) {
   std::exception_ptr error;
   if (!why.empty()) {
     report_loss(peer, why);  // before a receive cut off below can end this rank
-    error =
-        std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host));
+    error = std::make_exception_ptr(
+        PeerLost("hilo: " + why, peer.rank, this->address_of(peer.rank).host));
   }
   // A cut-off abort reason or control frame: nothing waits for it.
   if (peer.in_payload && peer.box == nullptr) peer.in_payload = false;
@@ -185,7 +188,7 @@ void Engine::read_from(Peer& peer) {
       error ? error
             : std::make_exception_ptr(
                   PeerLost("hilo: " + describe(peer.rank) + " finished mid-message", peer.rank,
-                           this->peer(peer.rank).host));
+                           this->address_of(peer.rank).host));
   if (peer.in_payload) {
     peer.in_payload = false;
     peer.box->abort(std::move(peer.delivery), cut_off);

@@ -8,6 +8,7 @@
 #include "backends/tcp/peer_connection.hpp"
 #include "backends/tcp/single_copy.hpp"
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -57,7 +58,7 @@ void Engine::handle_control(Peer& peer) {
   if (peer.header.flags == frame_flag_offer) {
     const SingleCopyOffer offer = decode_offer(peer.control.data());
     // Offers come only from ranks of this host; the probe proves the pid is that rank's.
-    if (!config_.single_copy || this->peer(peer.rank).host != this->peer(rank()).host ||
+    if (!config_.single_copy || this->address_of(peer.rank).host != this->address_of(rank()).host ||
         !can_write_into(offer))
       return;  // large messages to it keep going through the socket
     std::lock_guard lock(peer.send_mutex);
@@ -82,7 +83,7 @@ void Engine::write_cleared(Peer& peer, std::uint64_t address) {
   {
     std::lock_guard lock(peer.send_mutex);
     if (peer.in_flight == 0 || peer.awaiting_clearance.empty())
-      throw Error("malformed stream: a clear-to-send for no announced message");
+      detail::throw_error<Error>("malformed stream: a clear-to-send for no announced message");
     frame = std::move(peer.awaiting_clearance.front());
     peer.awaiting_clearance.pop_front();
   }
@@ -94,8 +95,8 @@ void Engine::write_cleared(Peer& peer, std::uint64_t address) {
                                   describe(peer.rank) + " (single copy)",
                               failure);
     report_loss(peer, why);  // before the sender sees the failure
-    frame->complete(
-        std::make_exception_ptr(PeerLost("hilo: " + why, peer.rank, this->peer(peer.rank).host)));
+    frame->complete(std::make_exception_ptr(
+        PeerLost("hilo: " + why, peer.rank, this->address_of(peer.rank).host)));
     // The peer waits for a 'copied' that cannot come: this connection cannot go on.
     throw Error(why);
   }

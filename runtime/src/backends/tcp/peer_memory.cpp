@@ -10,9 +10,9 @@
 namespace hilo::tcp {
 
 bool TcpPeerMemory::all_on_host_of(const Engine& engine, const std::vector<int>& members, int me) {
-  const std::string& host = engine.peer(me).host;
+  const std::string& host = engine.address_of(me).host;
   for (int member : members)
-    if (engine.peer(member).host != host) return false;
+    if (engine.address_of(member).host != host) return false;
   return true;
 }
 
@@ -36,7 +36,7 @@ void TcpPeerMemory::fail(int rank, std::size_t bytes, int failure) const {
                                   engine_.describe(world) + " (cross-memory attach)";
   if (failure == ESRCH)
     throw PeerLost(what_failed + ": its process is gone (exited or was killed)", world,
-                   engine_.peer(world).host);
+                   engine_.address_of(world).host);
   throw Error(common::errno_message(what_failed, failure));
 }
 

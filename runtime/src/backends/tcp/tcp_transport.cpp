@@ -58,7 +58,7 @@ TcpTransport::TcpTransport(std::shared_ptr<Engine> engine, std::uint64_t context
 }
 
 std::string TcpTransport::host_of(int rank) const {
-  return engine_->peer(world_rank(rank)).host;
+  return engine_->address_of(world_rank(rank)).host;
 }
 
 FrameHeader TcpTransport::header(int tag, std::size_t bytes, DataType type) const {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "hilo/comm/detail/all_reduce.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::detail {
@@ -40,8 +41,8 @@ AllReduceAlgorithm all_reduce_algorithm_from_environment() {
     if (name_of(algorithm) == text) return algorithm;
     names.append(names.empty() ? "" : ", ").append(name_of(algorithm));
   }
-  throw Error(std::string("hilo: HILO_ALLREDUCE='") + text +
-              "' is not an all-reduce algorithm; use one of " + names);
+  throw_error<Error>("hilo: HILO_ALLREDUCE='", text,
+                     "' is not an all-reduce algorithm; use one of ", names);
 }
 
 bool can_run(AllReduceAlgorithm algorithm, const AllReduceShape& shape) {

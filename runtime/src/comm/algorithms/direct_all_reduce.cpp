@@ -26,6 +26,7 @@
 
 #include "comm/algorithms/pipeline_steps.hpp"
 #include "hilo/comm/detail/all_reduce.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::detail {
@@ -61,16 +62,16 @@ bool direct_all_reduce(Transport& t, PeerMemory& memory, VectorBytes v, const Co
   for (int q = 0; q < p; ++q) {
     const Entry& theirs = entries[q];
     if (theirs[length] != n)
-      throw Error("hilo: all-reduce of vectors of different lengths (rank " + std::to_string(r) +
-                  ": " + std::to_string(n) + " elements, rank " + std::to_string(q) + ": " +
-                  std::to_string(theirs[length]) + "): every rank must contribute the same length");
+      throw_error<Error>("hilo: all-reduce of vectors of different lengths (rank ", r, ": ", n,
+                         " elements, rank ", q, ": ", theirs[length],
+                         "): every rank must contribute the same length");
     if (theirs[element_type] != mine[element_type])
-      throw Error("hilo: all-reduce of different element types (rank " + std::to_string(r) + ": " +
-                  v.type.name() + ", rank " + std::to_string(q) + ": " +
-                  DataType{static_cast<DataType::Kind>(theirs[element_type] >> 32),
-                           static_cast<std::uint32_t>(theirs[element_type])}
-                      .name() +
-                  "): every rank must contribute the same type");
+      throw_error<Error>("hilo: all-reduce of different element types (rank ", r, ": ",
+                         v.type.name(), ", rank ", q, ": ",
+                         DataType{static_cast<DataType::Kind>(theirs[element_type] >> 32),
+                                  static_cast<std::uint32_t>(theirs[element_type])}
+                             .name(),
+                         "): every rank must contribute the same type");
   }
   for (const Entry& entry : entries)
     if (entry[reaches_all] == 0) return false;
@@ -93,9 +94,9 @@ bool direct_all_reduce(Transport& t, PeerMemory& memory, VectorBytes v, const Co
   auto read = [&](int q, int signals_owed, std::uintptr_t from, void* to, std::size_t bytes) {
     if (memory.read(q, from, to, bytes)) return;
     for (int i = 0; i < signals_owed; ++i) wait_signal(q);
-    throw Error("hilo: rank " + std::to_string(r) + " found the vectors of rank " +
-                std::to_string(q) + " gone during an all-reduce that rank " + std::to_string(q) +
-                " then completed");  // cannot happen: a rank completes only after our "done"
+    throw_error<Error>("hilo: rank ", r, " found the vectors of rank ", q,
+                       " gone during an all-reduce that rank ", q,
+                       " then completed");  // cannot happen: a rank completes only after our "done"
   };
 
   auto begin = [&](int share) { return n * static_cast<std::size_t>(share) / p; };

@@ -18,6 +18,7 @@
 #include "hilo/comm/detail/codec.hpp"
 #include "hilo/comm/detail/combine.hpp"
 #include "hilo/comm/detail/transport.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::detail {
@@ -37,9 +38,8 @@ template <class T, class Op>
 void combine(T& acc, const T& in, Op& op) {
   if constexpr (is_vector<T>::value) {
     if (acc.size() != in.size())
-      throw Error("hilo: reduction of vectors of different lengths (" + std::to_string(acc.size()) +
-                  " and " + std::to_string(in.size()) +
-                  " elements): every rank must contribute the same length");
+      throw_error<Error>("hilo: reduction of vectors of different lengths (", acc.size(), " and ",
+                         in.size(), " elements): every rank must contribute the same length");
     using E = typename T::value_type;
     if constexpr (encoding_of<T>() == Encoding::contiguous) {  // elements in one array
       auto* bytes = reinterpret_cast<std::byte*>(acc.data());

@@ -68,11 +68,12 @@
 #include <boost/serialization/version.hpp>
 
 #include "hilo/comm/detail/byte_buffer.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo {
 
-namespace archive_detail {
+namespace detail {
 
 template <class T>
 struct is_pointer_like : std::bool_constant<std::is_pointer_v<T> || std::is_member_pointer_v<T>> {};
@@ -186,7 +187,7 @@ constexpr std::size_t min_wire_bytes() {
   return MinWireBytes<std::remove_cv_t<T>>::value;
 }
 
-}  // namespace archive_detail
+}  // namespace detail
 
 /// Writes values into a growing ByteBuffer (a Boost.Serialization saving archive). Construct,
 /// `archive << value` (as many as needed), then take the bytes with std::move(archive).bytes().
@@ -250,12 +251,12 @@ class OutputArchive {
 
   template <class T>
   void save(const T& value) {
-    static_assert(archive_detail::no_pointers_v<T>, HILO_ARCHIVE_NO_POINTERS_MESSAGE);
+    static_assert(detail::no_pointers_v<T>, HILO_ARCHIVE_NO_POINTERS_MESSAGE);
     save_value(value);
   }
   template <class E>
   void save_elements(const E* first, std::size_t count) {
-    if constexpr (archive_detail::is_bitwise_v<E>)
+    if constexpr (detail::is_bitwise_v<E>)
       write(first, count * sizeof(E));
     else
       for (std::size_t i = 0; i < count; ++i) save(first[i]);
@@ -263,8 +264,7 @@ class OutputArchive {
   // Anything without an overload below: numbers, enums, Boost primitives, user classes.
   template <class T>
   void save_value(const T& value) {
-    if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T> ||
-                  archive_detail::is_primitive_class_v<T>) {
+    if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T> || detail::is_primitive_class_v<T>) {
       write_bytes_of(value);
     } else if constexpr (std::is_class_v<T>) {
       boost::serialization::serialize_adl(*this, const_cast<T&>(value),
@@ -309,8 +309,8 @@ class OutputArchive {
   }
   // list, deque, sets and maps: a map's elements are pairs, saved as key then value.
   template <class Container>
-  requires(archive_detail::rebuild_v<Container> !=
-           archive_detail::Rebuild::none) void save_value(const Container& container) {
+  requires(detail::rebuild_v<Container> !=
+           detail::Rebuild::none) void save_value(const Container& container) {
     write_length(container.size());
     for (const auto& element : container) save(element);
   }
@@ -398,7 +398,7 @@ class InputArchive {
   std::size_t read_length() {
     std::uint64_t n = 0;
     read_bytes_of(n);
-    constexpr std::size_t least = std::max<std::size_t>(1, archive_detail::min_wire_bytes<E>());
+    constexpr std::size_t least = std::max<std::size_t>(1, detail::min_wire_bytes<E>());
     if (n > remaining() / least) throw_bad_length(n, least);
     return static_cast<std::size_t>(n);
   }
@@ -410,30 +410,28 @@ class InputArchive {
   }
 
   [[noreturn]] void throw_truncated(std::size_t wanted) const {
-    throw Error("the archive ends " + std::to_string(remaining()) + " bytes after offset " +
-                std::to_string(offset()) + " but the value there needs " + std::to_string(wanted) +
-                " (truncated or malformed)");
+    detail::throw_error<Error>("the archive ends ", remaining(), " bytes after offset ", offset(),
+                               " but the value there needs ", wanted, " (truncated or malformed)");
   }
   [[noreturn]] void throw_bad_length(std::uint64_t n, std::size_t least) const {
-    throw Error("the length prefix before offset " + std::to_string(offset()) + " says " +
-                std::to_string(n) + " elements of at least " + std::to_string(least) +
-                " bytes, but only " + std::to_string(remaining()) +
-                " bytes are left (malformed archive)");
+    detail::throw_error<Error>("the length prefix before offset ", offset(), " says ", n,
+                               " elements of at least ", least, " bytes, but only ", remaining(),
+                               " bytes are left (malformed archive)");
   }
   [[noreturn]] void throw_bad_flag(unsigned flag, const char* what) const {
-    throw Error("the byte before offset " + std::to_string(offset()) + " should be a " + what +
-                " (0 or 1) but is " + std::to_string(flag) + " (malformed archive)");
+    detail::throw_error<Error>("the byte before offset ", offset(), " should be a ", what,
+                               " (0 or 1) but is ", flag, " (malformed archive)");
   }
   std::size_t offset() const { return size_ - remaining(); }
 
   template <class T>
   void load(T& value) {
-    static_assert(archive_detail::no_pointers_v<T>, HILO_ARCHIVE_NO_POINTERS_MESSAGE);
+    static_assert(detail::no_pointers_v<T>, HILO_ARCHIVE_NO_POINTERS_MESSAGE);
     load_value(value);
   }
   template <class E>
   void load_elements(E* first, std::size_t count) {
-    if constexpr (archive_detail::is_bitwise_v<E>)
+    if constexpr (detail::is_bitwise_v<E>)
       read(first, count * sizeof(E));
     else
       for (std::size_t i = 0; i < count; ++i) load(first[i]);
@@ -476,7 +474,7 @@ class InputArchive {
     if constexpr (std::is_same_v<T, bool>) {
       value = read_flag("bool") != 0;
     } else if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T> ||
-                         archive_detail::is_primitive_class_v<T>) {
+                         detail::is_primitive_class_v<T>) {
       read_bytes_of(value);
     } else if constexpr (std::is_class_v<T>) {
       boost::serialization::serialize_adl(*this, value, boost::serialization::version<T>::value);
@@ -506,10 +504,9 @@ class InputArchive {
     read_bytes_of(n);
     const std::uint64_t bytes = n / 8 + (n % 8 != 0);
     if (bytes > remaining())
-      throw Error("the length prefix before offset " + std::to_string(offset()) + " says " +
-                  std::to_string(n) + " bools (" + std::to_string(bytes) +
-                  " bytes of bits), but only " + std::to_string(remaining()) +
-                  " bytes are left (malformed archive)");
+      detail::throw_error<Error>("the length prefix before offset ", offset(), " says ", n,
+                                 " bools (", bytes, " bytes of bits), but only ", remaining(),
+                                 " bytes are left (malformed archive)");
     v.resize(static_cast<std::size_t>(n));
     std::uint8_t bits = 0;
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -526,12 +523,12 @@ class InputArchive {
     load_elements(&a[0], N);
   }
   template <class Container>
-  requires(archive_detail::rebuild_v<Container> !=
-           archive_detail::Rebuild::none) void load_value(Container& container) {
-    constexpr auto how = archive_detail::rebuild_v<Container>;
-    if constexpr (how == archive_detail::Rebuild::sequence)
+  requires(detail::rebuild_v<Container> !=
+           detail::Rebuild::none) void load_value(Container& container) {
+    constexpr auto how = detail::rebuild_v<Container>;
+    if constexpr (how == detail::Rebuild::sequence)
       load_sequence(container);
-    else if constexpr (how == archive_detail::Rebuild::set)
+    else if constexpr (how == detail::Rebuild::set)
       load_set(container);
     else
       load_map(container);

@@ -32,6 +32,7 @@
 #include "hilo/comm/detail/archive.hpp"
 #include "hilo/comm/detail/transport.hpp"
 #include "hilo/comm/serialization.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::detail {
@@ -147,13 +148,12 @@ void deserialize(std::span<const std::byte> bytes, T& out, int source, int tag) 
       InputArchive archive(bytes);
       archive >> out;
       if (archive.remaining() != 0)
-        throw Error(std::to_string(archive.remaining()) + " bytes are left over after the value");
+        throw_error<Error>(archive.remaining(), " bytes are left over after the value");
     }
   } catch (const std::exception& e) {
-    throw Error("hilo: could not deserialise a " + type_name<T>() + " from the " +
-                std::to_string(bytes.size()) + "-byte message of rank " + std::to_string(source) +
-                " with tag " + std::to_string(tag) + ": " + e.what() +
-                " (were both sides built with the same type?)");
+    throw_error<Error>("hilo: could not deserialise a ", type_name<T>(), " from the ", bytes.size(),
+                       "-byte message of rank ", source, " with tag ", tag, ": ", e.what(),
+                       " (were both sides built with the same type?)");
   }
 }
 
