@@ -185,3 +185,14 @@ TEST_CASE("shm channel: either side off, or other hosts, and the pair keeps its 
   CHECK_FALSE(lower_apart);
   CHECK_FALSE(higher_apart);
 }
+
+TEST_CASE("shm channel: rings shrink as ranks crowd a host, within the host's budget") {
+  CHECK(shm_ring_capacity(2) == std::size_t{1} << 20);
+  CHECK(shm_ring_capacity(8) == std::size_t{1} << 20);
+  CHECK(shm_ring_capacity(64) == std::size_t{64} << 10);
+  CHECK(shm_ring_capacity(1000) == std::size_t{64} << 10);  // the floor
+  for (int ranks = 2; ranks <= 64; ++ranks) {
+    const std::size_t pairs = static_cast<std::size_t>(ranks * (ranks - 1) / 2);
+    CHECK(2 * pairs * shm_ring_capacity(ranks) <= std::size_t{256} << 20);
+  }
+}

@@ -1,9 +1,12 @@
 #include "backends/tcp/shm_channel.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -19,12 +22,15 @@ namespace hilo::tcp {
 
 namespace {
 
-// Segment layout: the header (magic, nonce) in its own cache line, then the lower rank's
-// outgoing ring, then the higher rank's.
+// Segment layout: the header (magic, nonce, ring capacity) in its own cache line, then the
+// lower rank's outgoing ring, then the higher rank's.
 constexpr std::uint64_t segment_magic = 0x484c53484d454d31;  // "HLSHMEM1"
 constexpr std::size_t segment_header = 64;
-std::size_t segment_size() {
-  return segment_header + 2 * ShmRing::footprint(shm_ring_capacity);
+constexpr std::size_t min_capacity = std::size_t{64} << 10;
+constexpr std::size_t max_capacity = std::size_t{1} << 20;
+constexpr std::size_t host_budget = std::size_t{256} << 20;
+std::size_t segment_size(std::size_t capacity) {
+  return segment_header + 2 * ShmRing::footprint(capacity);
 }
 
 // The set-up messages (raw bytes on the socket, before the first frame).
@@ -102,6 +108,11 @@ void read_all(int fd, std::byte* bytes, std::size_t size, const launch::PeerAddr
 
 }  // namespace
 
+std::size_t shm_ring_capacity(int ranks_here) {
+  const auto pairs = static_cast<std::size_t>(std::max(1, ranks_here * (ranks_here - 1) / 2));
+  return std::clamp(std::bit_floor(host_budget / 2 / pairs), min_capacity, max_capacity);
+}
+
 bool shm_from_environment() {
   const char* text = std::getenv("HILO_TCP_SHM");
   if (text == nullptr || *text == '\0') return false;
@@ -113,35 +124,54 @@ bool shm_from_environment() {
               "shared memory)");
 }
 
-ShmChannel::ShmChannel(ipc::SharedMemory segment, std::uint64_t nonce, bool lower)
+ShmChannel::ShmChannel(ipc::SharedMemory segment, std::uint64_t nonce, std::size_t capacity,
+                       bool lower)
     : segment_(std::move(segment)),
       nonce_(nonce),
-      outgoing_(segment_.bytes().data() + segment_header +
-                    (lower ? 0 : ShmRing::footprint(shm_ring_capacity)),
-                shm_ring_capacity),
-      incoming_(segment_.bytes().data() + segment_header +
-                    (lower ? ShmRing::footprint(shm_ring_capacity) : 0),
-                shm_ring_capacity) {}
+      outgoing_(
+          segment_.bytes().data() + segment_header + (lower ? 0 : ShmRing::footprint(capacity)),
+          capacity),
+      incoming_(
+          segment_.bytes().data() + segment_header + (lower ? ShmRing::footprint(capacity) : 0),
+          capacity) {}
 
-std::unique_ptr<ShmChannel> ShmChannel::create(const std::string& token, int lower, int higher) {
+std::unique_ptr<ShmChannel> ShmChannel::create(const std::string& token, int lower, int higher,
+                                               std::size_t capacity) {
   const std::uint64_t nonce = random_word();
   const std::string name = "hilo-" + hex(fnv1a(token), 16) + "-" + std::to_string(lower) + "-" +
                            std::to_string(higher) + "-" + hex(random_word(), 16);
-  auto segment = ipc::SharedMemory::create(name, segment_size());
+  auto segment = ipc::SharedMemory::create(name, segment_size(capacity));
+  {
+    // tmpfs allocates a page when it is first written: without this, a /dev/shm that fills up
+    // later would kill the writer with SIGBUS in the middle of a message.
+    common::UniqueFd fd(::open(("/dev/shm/" + name).c_str(), O_RDWR | O_CLOEXEC));
+    const int failure =
+        fd ? ::posix_fallocate(fd.get(), 0, static_cast<off_t>(segment.size())) : errno;
+    if (failure != 0)
+      throw Error(common::errno_message("hilo tcp: cannot reserve shared memory " + name, failure));
+  }
   std::byte* header = segment.bytes().data();
   common::put_le(header, segment_magic);
   common::put_le(header + 8, nonce);
-  return std::unique_ptr<ShmChannel>(new ShmChannel(std::move(segment), nonce, /*lower=*/true));
+  common::put_le(header + 16, static_cast<std::uint64_t>(capacity));
+  return std::unique_ptr<ShmChannel>(
+      new ShmChannel(std::move(segment), nonce, capacity, /*lower=*/true));
 }
 
 std::unique_ptr<ShmChannel> ShmChannel::open(const std::string& name, std::uint64_t nonce) {
   auto segment = ipc::SharedMemory::open(name);
   const std::byte* header = segment.bytes().data();
-  if (segment.size() != segment_size() || common::get_le<std::uint64_t>(header) != segment_magic ||
-      common::get_le<std::uint64_t>(header + 8) != nonce)
+  const auto capacity = segment.size() >= segment_header
+                            ? static_cast<std::size_t>(common::get_le<std::uint64_t>(header + 16))
+                            : 0;
+  if (segment.size() < segment_header || common::get_le<std::uint64_t>(header) != segment_magic ||
+      common::get_le<std::uint64_t>(header + 8) != nonce || !std::has_single_bit(capacity) ||
+      capacity < min_capacity || capacity > max_capacity ||
+      segment.size() != segment_size(capacity))
     throw Error("hilo tcp: shared memory segment \"" + name +
-                "\" is not the one offered (size or nonce differ)");
-  return std::unique_ptr<ShmChannel>(new ShmChannel(std::move(segment), nonce, /*lower=*/false));
+                "\" is not the one offered (its nonce, ring size or size differ)");
+  return std::unique_ptr<ShmChannel>(
+      new ShmChannel(std::move(segment), nonce, capacity, /*lower=*/false));
 }
 
 void ShmChannel::unlink_name() {
@@ -154,6 +184,8 @@ std::vector<std::unique_ptr<ShmChannel>> connect_shared_memory(
   const int size = static_cast<int>(table.size());
   std::vector<std::unique_ptr<ShmChannel>> channels(table.size());
   const std::string& my_host = table.at(static_cast<std::size_t>(rank)).host;
+  const auto ranks_here = static_cast<int>(std::count_if(
+      table.begin(), table.end(), [&](const auto& peer) { return peer.host == my_host; }));
   auto candidate = [&](int r) {
     return r != rank && table[static_cast<std::size_t>(r)].host == my_host;
   };
@@ -169,7 +201,8 @@ std::vector<std::unique_ptr<ShmChannel>> connect_shared_memory(
     common::put_le(offer.data(), offer_magic);
     if (wanted) {
       try {
-        channels[static_cast<std::size_t>(r)] = ShmChannel::create(token, rank, r);
+        channels[static_cast<std::size_t>(r)] =
+            ShmChannel::create(token, rank, r, shm_ring_capacity(ranks_here));
       } catch (const Error&) {
         // No shared memory here (no /dev/shm, out of space): this pair keeps its socket.
       }

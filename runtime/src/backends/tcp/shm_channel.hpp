@@ -37,18 +37,23 @@
 
 namespace hilo::tcp {
 
-// Data bytes of each direction's ring. Large enough that a message of up to a few hundred KiB
-// streams without the writer waiting for room at every step; messages from
-// single_copy_threshold on do not go through it where single copy is available.
-inline constexpr std::size_t shm_ring_capacity = std::size_t{1} << 20;
+// Data bytes of each direction's ring, for a host where `ranks_here` ranks run: 1 MiB (a message
+// of up to a few hundred KiB streams without the writer waiting for room at every step; larger
+// ones go by single copy where it is available), less when many ranks share the host, so that
+// all of the host's rings together stay within 256 MiB of shared memory (/dev/shm is often
+// limited to half the memory); never under 64 KiB.
+std::size_t shm_ring_capacity(int ranks_here);
 
 // HILO_TCP_SHM: on or off (the default, for now). Anything else is a hilo::Error naming it.
 bool shm_from_environment();
 
 class ShmChannel {
  public:
-  // The lower rank's side: creates a segment of a fresh name. Throws hilo::Error if it cannot.
-  static std::unique_ptr<ShmChannel> create(const std::string& token, int lower, int higher);
+  // The lower rank's side: creates a segment of a fresh name with rings of `capacity` bytes, its
+  // memory reserved at once (so a full /dev/shm is an error here, not a SIGBUS later). Throws
+  // hilo::Error if it cannot.
+  static std::unique_ptr<ShmChannel> create(const std::string& token, int lower, int higher,
+                                            std::size_t capacity);
   // The higher rank's side: maps the segment `name` and checks `nonce` is there; throws
   // hilo::Error if not.
   static std::unique_ptr<ShmChannel> open(const std::string& name, std::uint64_t nonce);
@@ -62,7 +67,7 @@ class ShmChannel {
   ShmRing& incoming() { return incoming_; }  // this rank reads
 
  private:
-  ShmChannel(ipc::SharedMemory segment, std::uint64_t nonce, bool lower);
+  ShmChannel(ipc::SharedMemory segment, std::uint64_t nonce, std::size_t capacity, bool lower);
 
   ipc::SharedMemory segment_;
   std::uint64_t nonce_;
