@@ -21,7 +21,8 @@ endforeach()
 
 # The failure cases again with ranks of one host talking through shared memory (HILO_TCP_SHM):
 # a killed peer is PeerLost, a stopped one Timeout, and the soak's order and contents hold.
-foreach(case kill_during_recv kill_during_allreduce stalled_peer stalled_large_send_socket soak)
+foreach(case kill_during_recv kill_during_allreduce stalled_peer stalled_large_send_single_copy
+             stalled_large_send_socket soak)
   add_test(NAME integration.tcp.shm.${case}
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/tcp/tcp_test.py
                    --hilorun $<TARGET_FILE:hilorun> --probe $<TARGET_FILE:tcp_probe> ${case})

@@ -22,7 +22,8 @@ std::shared_ptr<OutgoingFrame> PeerConnection::queue_message_locked(
     bool write_at_once) {
   if (broken) std::rethrow_exception(broken);
   std::shared_ptr<OutgoingFrame> frame;
-  if (can_copy_into && header.length >= single_copy_threshold) {
+  const std::size_t copy_from = shm ? single_copy_threshold_beside_ring : single_copy_threshold;
+  if (can_copy_into && header.length >= copy_from) {
     frame = ready_to_send_frame(header, data, std::move(keep_alive));
     awaiting_clearance.push_back(frame);
   } else {
