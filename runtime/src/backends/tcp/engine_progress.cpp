@@ -46,10 +46,16 @@ void Engine::poll_until(const detail::PendingReceive& receive, int world_source)
   turn_.poller_enters();
   const auto started = Clock::now();
   auto give_up = started + config_.spin_window;
-  const auto stop_spinning_hard = started + hard_spin_;
   Peer* awaited = world_source >= 0 && world_source != rank()
                       ? peers_[static_cast<std::size_t>(world_source)].get()
                       : nullptr;
+  // A peer behind a ring: yield from the first round. Reading a ring costs no system call, so
+  // the yield is the only one a round makes, and two ranks that the scheduler put on one core
+  // (unbound, on a busy host) then take turns at once instead of after a hard spin each: 8 B
+  // went from 12-38 us to 1-4 us that way (benchmarks/analysis.md, "Shared-memory rings between
+  // ranks of one host").
+  const auto stop_spinning_hard =
+      started + (awaited != nullptr && awaited->shm ? std::chrono::microseconds(0) : hard_spin_);
   epoll_event events[64];
   for (unsigned round = 0; !receive.done() && !stopping_.load(std::memory_order_relaxed); ++round) {
     int ready = 0;
