@@ -28,7 +28,7 @@
 // only one touching the receive side of the connections.
 //
 // Ranks of one host (checked: shm_channel.hpp) can exchange their frames through a pair of
-// shared-memory rings instead of the socket (HILO_TCP_SHM=on). Everything above holds unchanged,
+// shared-memory rings instead of the socket (unless HILO_TCP_SHM=off). Everything above holds unchanged,
 // since the rings carry the very same frames: the reader reads a ring where it would read the
 // socket, the writer writes it where it would write the socket. A reader that sleeps in epoll
 // asks for a doorbell (a byte on the pair's socket); one that polls reads the rings directly.

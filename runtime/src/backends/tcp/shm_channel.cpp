@@ -115,7 +115,7 @@ std::size_t shm_ring_capacity(int ranks_here) {
 
 bool shm_from_environment() {
   const char* text = std::getenv("HILO_TCP_SHM");
-  if (text == nullptr || *text == '\0') return false;
+  if (text == nullptr || *text == '\0') return true;
   const std::string value = text;
   if (value == "on") return true;
   if (value == "off") return false;

@@ -44,7 +44,7 @@ namespace hilo::tcp {
 // limited to half the memory); never under 64 KiB.
 std::size_t shm_ring_capacity(int ranks_here);
 
-// HILO_TCP_SHM: on or off (the default, for now). Anything else is a hilo::Error naming it.
+// HILO_TCP_SHM: on (the default) or off. Anything else is a hilo::Error naming it.
 bool shm_from_environment();
 
 class ShmChannel {
