@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
-#include <new>
-#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "hilo/errors.hpp"
 
 namespace hilo::tcp {
 
@@ -22,7 +24,9 @@ ShmRing::ShmRing(std::byte* base, std::size_t capacity)
     : control_(reinterpret_cast<RingControl*>(base)),
       data_(base + control_bytes),
       capacity_(capacity) {
-  if (!std::has_single_bit(capacity)) throw std::invalid_argument("ring capacity not 2^k");
+  if (!std::has_single_bit(capacity))
+    throw Error("hilo tcp: a ring of " + std::to_string(capacity) +
+                " bytes (its capacity must be a power of two)");
   // The segment is zero-filled, which is a valid RingControl of lock-free atomics.
   static_assert(std::is_standard_layout_v<RingControl>);
 }
