@@ -10,12 +10,25 @@ target_link_libraries(tcp_probe PRIVATE hilo::hilo)
 set(tcp_cases
   kill_during_recv kill_during_allreduce kill_during_rendezvous stalled_peer
   stalled_large_send_single_copy stalled_large_send_socket bad_input strangers_during_setup soak
-  scale srun_mode srun_derived_port single_rank_tcp network_choice pingpong backend_contradicts_hilorun)
+  scale srun_mode srun_derived_port single_rank_tcp network_choice pingpong backend_contradicts_hilorun
+  shm_private)
 foreach(case IN LISTS tcp_cases)
   add_test(NAME integration.tcp.${case}
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/tcp/tcp_test.py
                    --hilorun $<TARGET_FILE:hilorun> --probe $<TARGET_FILE:tcp_probe> ${case})
   set_tests_properties(integration.tcp.${case} PROPERTIES LABELS integration TIMEOUT 120)
+endforeach()
+
+# The failure cases again with the shared-memory rings off (HILO_TCP_SHM=off), so that ranks of
+# one host talk through their sockets as ranks of different hosts do: a killed peer is
+# PeerLost, a stopped one Timeout, and the soak's order and contents hold either way.
+foreach(case kill_during_recv kill_during_allreduce stalled_peer stalled_large_send_single_copy
+             stalled_large_send_socket soak)
+  add_test(NAME integration.tcp.shm_off.${case}
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/tcp/tcp_test.py
+                   --hilorun $<TARGET_FILE:hilorun> --probe $<TARGET_FILE:tcp_probe> ${case})
+  set_tests_properties(integration.tcp.shm_off.${case} PROPERTIES LABELS integration TIMEOUT 120
+                       ENVIRONMENT "HILO_TCP_SHM=off")
 endforeach()
 
 # HILO_BACKEND=tcp or local under mpirun must fail, naming both, not run one-rank jobs.

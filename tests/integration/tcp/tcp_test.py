@@ -397,6 +397,47 @@ def case_soak(h):
     print(f"soak took {job.seconds:.1f} s")
 
 
+def hilo_segments_mapped(pid):
+    """The hilo shared-memory segments `pid` has mapped: {name: (still linked?, mode, owner)}."""
+    found = {}
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            fields = line.split(maxsplit=5)
+            if len(fields) < 6 or not fields[5].startswith("/dev/shm/hilo-"):
+                continue
+            path = fields[5].strip()
+            name = path.split()[0][len("/dev/shm/"):]
+            status = os.stat(f"/proc/{pid}/map_files/{fields[0]}")
+            found[name] = (not path.endswith("(deleted)"), status.st_mode & 0o777, status.st_uid)
+    return found
+
+
+def case_shm_private(h):
+    # HILO_TCP_SHM=on: each pair of ranks on this host maps a segment of its own, readable by this
+    # user only, whose name is gone from /dev/shm once the ranks are up (so a kill -9 leaves
+    # nothing behind), and a killed rank is still PeerLost for the others.
+    job = h.start(3, ["blocked_recv"], {"HILO_TCP_SHM": "on"})
+    pids = pids_of(job, 3)
+    job.wait_for(r"^rank \d+ waiting$", 2)
+    names = set()
+    for rank, pid in sorted(pids.items()):
+        segments = hilo_segments_mapped(pid)
+        check(len(segments) == 2, f"rank {rank} maps {len(segments)} hilo segments, not one per peer "
+              f"(2): {sorted(segments)}")
+        for name, (linked, mode, owner) in segments.items():
+            check(not linked, f"rank {rank}: segment {name} is still linked in /dev/shm")
+            check(mode == 0o600, f"rank {rank}: segment {name} has mode {mode:o}, not 600")
+            check(owner == os.getuid(), f"rank {rank}: segment {name} belongs to uid {owner}")
+        names.update(segments)
+    check(len(names) == 3, f"3 ranks should share 3 pair segments, saw {sorted(names)}")
+    killed_at = time.monotonic()
+    os.kill(pids[2], signal.SIGKILL)
+    check_survivors_report_peer_lost(job, 2, killed_at, 2)
+    left = [n for n in names if os.path.exists("/dev/shm/" + n)]
+    check(not left, f"segments left in /dev/shm after the job: {left}")
+    print(f"segments {sorted(names)}: mode 600, unlinked while the job ran, none left after kill -9")
+
+
 def case_scale(h):
     job = h.start(64, ["collectives"], {"HILO_TIMEOUT": "60"}, ["--oversubscribe"])
     code = job.finish(limit=110)

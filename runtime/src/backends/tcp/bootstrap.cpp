@@ -11,6 +11,7 @@
 #include "backends/backend.hpp"
 #include "backends/tcp/mesh_setup.hpp"
 #include "backends/tcp/network_choice.hpp"
+#include "backends/tcp/shm_channel.hpp"
 #include "backends/tcp/single_copy.hpp"
 #include "backends/tcp/slurm_hostlist.hpp"
 #include "backends/tcp/slurm_port.hpp"
@@ -180,8 +181,9 @@ std::shared_ptr<Engine> connect_world(Listener listener, int rank, const std::st
   config.token = token;
   config.single_copy = single_copy_from_environment();
   config.reports = std::move(reports);
+  auto shm = connect_shared_memory(rank, token, table, sockets, shm_from_environment(), deadline);
   return std::make_shared<Engine>(std::move(config), std::move(listener), std::move(sockets),
-                                  std::move(log));
+                                  std::move(log), std::move(shm));
 }
 
 }  // namespace hilo::tcp

@@ -57,7 +57,7 @@ std::uint64_t random_word() {
 // ---- construction and shutdown
 
 Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> sockets,
-               std::unique_ptr<RejectionLog> log)
+               std::unique_ptr<RejectionLog> log, std::vector<std::unique_ptr<ShmChannel>> shm)
     : config_(std::move(config)),
       hard_spin_(hard_spin_for(config_)),
       probe_word_(random_word()),
@@ -80,6 +80,10 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
     if (r != rank()) {
       peer->socket = std::move(sockets.at(static_cast<std::size_t>(r)));
       watch(peer->socket.get(), static_cast<std::uint64_t>(r));
+      if (static_cast<std::size_t>(r) < shm.size() && shm[static_cast<std::size_t>(r)]) {
+        peer->shm = std::move(shm[static_cast<std::size_t>(r)]);
+        ring_peers_.push_back(peer.get());
+      }
     }
     peers_.push_back(std::move(peer));
   }

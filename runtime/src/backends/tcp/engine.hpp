@@ -27,6 +27,13 @@
 // oversubscribed on few cores still let each other run. Whoever holds the progress lock is the
 // only one touching the receive side of the connections.
 //
+// Ranks of one host (checked: shm_channel.hpp) can exchange their frames through a pair of
+// shared-memory rings instead of the socket (unless HILO_TCP_SHM=off). Everything above holds unchanged,
+// since the rings carry the very same frames: the reader reads a ring where it would read the
+// socket, the writer writes it where it would write the socket. A reader that sleeps in epoll
+// asks for a doorbell (a byte on the pair's socket); one that polls reads the rings directly.
+// The socket's end still tells that the peer died: its frames left in the ring are read first.
+//
 // Large messages between ranks on one host go by single copy (process_vm_writev) where the
 // kernel allows it; the connection carries only their envelopes. See single_copy.hpp.
 //
@@ -52,6 +59,7 @@
 //   engine_receive.cpp    the frame reader
 //   engine_single_copy.cpp  offers, ready-to-send, clear-to-send, copied (single_copy.hpp)
 //   engine_progress.cpp   the progress thread, a user thread's polling, epoll events
+//   shm_ring.*, shm_channel.*  the shared-memory rings of a same-host pair and their set-up
 //
 // Locking (each header states its part beside the members it guards): progress_mutex_, held by
 // whoever drives the sockets, guards every connection's receive side and the stranger listener;
@@ -111,8 +119,10 @@ class Engine {
  public:
   // Takes the listener (kept open so late strangers are refused and logged) and one connected,
   // handshaken socket per peer, and starts the progress thread.
+  // `shm`, by rank, holds the shared-memory channels set up with peers of this host
+  // (shm_channel.hpp; empty or null: the socket carries that pair's frames).
   Engine(EngineConfig config, Listener listener, std::vector<common::UniqueFd> peers,
-         std::unique_ptr<RejectionLog> log);
+         std::unique_ptr<RejectionLog> log, std::vector<std::unique_ptr<ShmChannel>> shm = {});
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
   ~Engine();  // stops abruptly if finish() was not called: the peers see this rank as lost
@@ -171,6 +181,16 @@ class Engine {
   // Reads what `peer` sent; a connection that ends or breaks is closed here.
   void read_from(Peer& peer) HILO_REQUIRES(progress_mutex_);
   bool read_frames(Peer& peer) HILO_REQUIRES(progress_mutex_);  // false: the connection is gone
+  // ---- shared memory (shm_channel.hpp)
+  // A pair with a ring: takes the doorbells (and notes an ended socket), writes what waits for
+  // room, reads the ring.
+  void handle_ring_event(Peer& peer) HILO_REQUIRES(progress_mutex_);
+  // Reads every ring that has bytes; true if any had.
+  bool poll_rings() HILO_REQUIRES(progress_mutex_);
+  // The progress thread is about to sleep in epoll: asks every ring's writer to ring the
+  // doorbell; true if a ring has bytes already (then it must not sleep).
+  bool rings_sleep() HILO_REQUIRES(progress_mutex_);
+  void rings_awake() HILO_REQUIRES(progress_mutex_);
   detail::Mailbox& mailbox_for_frame(Peer& peer, std::uint64_t context)
       HILO_REQUIRES(progress_mutex_) HILO_EXCLUDES(contexts_mutex_);
   // Under hilorun, tells it (once per peer, never for one that said goodbye) that `peer` is lost,
@@ -209,6 +229,8 @@ class Engine {
   // The word a peer on this host reads back to prove it can reach this process's memory.
   const std::uint64_t probe_word_;
   std::vector<std::unique_ptr<Peer>> peers_;
+  // The peers with a shared-memory channel (fixed at construction).
+  std::vector<Peer*> ring_peers_;
   common::UniqueFd epoll_;
   // The epoll tag of wake_; a peer's is its rank, the listener's and strangers' their own
   // (StrangerListener::owns).

@@ -28,6 +28,10 @@ void Engine::handle_events(const epoll_event* events, int count) {
       // nothing to read, and a closed connection is skipped.
       Peer& peer = *peers_[static_cast<std::size_t>(tag)];
       if (!peer.socket) continue;
+      if (peer.shm) {
+        handle_ring_event(peer);
+        continue;
+      }
       if (events[i].events & EPOLLOUT) {
         std::lock_guard lock(peer.send_mutex);
         peer.flush_locked();
@@ -42,10 +46,16 @@ void Engine::poll_until(const detail::PendingReceive& receive, int world_source)
   turn_.poller_enters();
   const auto started = Clock::now();
   auto give_up = started + config_.spin_window;
-  const auto stop_spinning_hard = started + hard_spin_;
   Peer* awaited = world_source >= 0 && world_source != rank()
                       ? peers_[static_cast<std::size_t>(world_source)].get()
                       : nullptr;
+  // A peer behind a ring: yield from the first round. Reading a ring costs no system call, so
+  // the yield is the only one a round makes, and two ranks that the scheduler put on one core
+  // (unbound, on a busy host) then take turns at once instead of after a hard spin each: 8 B
+  // went from 12-38 us to 1-4 us that way (benchmarks/analysis.md, "Shared-memory rings between
+  // ranks of one host").
+  const auto stop_spinning_hard =
+      started + (awaited != nullptr && awaited->shm ? std::chrono::microseconds(0) : hard_spin_);
   epoll_event events[64];
   for (unsigned round = 0; !receive.done() && !stopping_.load(std::memory_order_relaxed); ++round) {
     int ready = 0;
@@ -58,6 +68,7 @@ void Engine::poll_until(const detail::PendingReceive& receive, int world_source)
       } else {
         ready = ::epoll_wait(epoll_.get(), events, 64, 0);
         if (ready > 0) handle_events(events, ready);
+        poll_rings();
       }
       bytes_came = bytes_read_ != read_before;
     }
@@ -102,11 +113,17 @@ void Engine::progress_loop() {
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*nearest - Clock::now());
         timeout = static_cast<int>(std::clamp<long>(wait.count() + 1, 0, 60000));
       }
+      // Rings have no file descriptor: their writers ring the doorbell while this thread sleeps.
+      if (rings_sleep()) timeout = 0;
     }
     int ready = ::epoll_wait(epoll_.get(), events, 64, timeout);
     const auto now = Clock::now();
     {
       std::lock_guard lock(progress_mutex_);
+      if (!ring_peers_.empty()) {
+        rings_awake();
+        if (poll_rings()) last_activity = now;
+      }
       if (ready > 0) {
         last_activity = now;
         handle_events(events, ready);

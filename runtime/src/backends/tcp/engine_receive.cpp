@@ -39,6 +39,22 @@ bool Engine::read_frames(Peer& peer) {
   // cost a syscall to learn EAGAIN. Readiness is level-triggered, so new bytes are reported anew.
   bool drained = false;
   auto receive = [&](void* into, std::size_t want, std::size_t& got) {
+    if (peer.shm) {
+      got = peer.shm->incoming().read(into, want);
+      if (got > 0) {
+        if (peer.shm->incoming().producer_needs_wake()) peer.ring_doorbell();
+        // An ended socket: read on until the ring is empty, then report the end.
+        drained = got < want && !peer.socket_ended;
+        budget -= std::min(budget, got);
+        bytes_read_ += got;
+        return true;
+      }
+      if (peer.socket_ended) {
+        errno = peer.socket_error;
+        return false;
+      }
+      return true;
+    }
     for (;;) {
       ssize_t n = ::recv(fd, into, want, 0);
       if (n > 0) {
@@ -152,6 +168,47 @@ bool Engine::read_frames(Peer& peer) {
     }
     if (got == 0) return true;
   }
+}
+
+void Engine::handle_ring_event(Peer& peer) {
+  // Doorbells carry no data: take them all. The socket's end (or error) is noted and reported by
+  // read_frames once the ring is empty, so frames written before the end are not lost.
+  std::byte bells[256];
+  while (!peer.socket_ended) {
+    const ssize_t n = ::recv(peer.socket.get(), bells, sizeof bells, MSG_DONTWAIT);
+    if (n == static_cast<ssize_t>(sizeof bells)) continue;
+    if (n > 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    peer.socket_ended = true;
+    peer.socket_error = n == 0 ? 0 : errno;
+  }
+  {
+    std::lock_guard lock(peer.send_mutex);
+    peer.flush_locked();  // the doorbell may say there is room
+  }
+  read_from(peer);
+}
+
+bool Engine::poll_rings() {
+  bool any = false;
+  for (Peer* peer : ring_peers_) {
+    if (!peer->socket || !peer->shm->incoming().readable()) continue;
+    any = true;
+    read_from(*peer);
+  }
+  return any;
+}
+
+bool Engine::rings_sleep() {
+  bool any = false;
+  for (Peer* peer : ring_peers_)
+    if (peer->socket && peer->shm->incoming().consumer_sleeps()) any = true;
+  return any;
+}
+
+void Engine::rings_awake() {
+  for (Peer* peer : ring_peers_) peer->shm->incoming().consumer_awake();
 }
 
 void Engine::read_from(Peer& peer) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <thread>
 
 namespace hilo::tcp {
 
@@ -21,23 +22,18 @@ std::shared_ptr<OutgoingFrame> PeerConnection::queue_message_locked(
     bool write_at_once) {
   if (broken) std::rethrow_exception(broken);
   std::shared_ptr<OutgoingFrame> frame;
-  if (can_copy_into && header.length >= single_copy_threshold) {
+  const std::size_t copy_from = shm ? single_copy_threshold_beside_ring : single_copy_threshold;
+  if (can_copy_into && header.length >= copy_from) {
     frame = ready_to_send_frame(header, data, std::move(keep_alive));
     awaiting_clearance.push_back(frame);
   } else {
     const EncodedHeader encoded = encode_frame_header(header);
     std::size_t written = 0;
     if (write_at_once && queue.empty() && in_flight == 0 && socket && !write_failed) {
-      // The common case: one sendmsg straight from the caller's buffer, no allocation.
+      // The common case: written at once straight from the caller's buffer, no allocation.
       iovec pieces[2] = {{const_cast<std::byte*>(encoded.data()), frame_header_size},
                          {const_cast<void*>(data), header.length}};
-      msghdr message{};
-      message.msg_iov = pieces;
-      message.msg_iovlen = header.length > 0 ? 2 : 1;
-      ssize_t sent;
-      do {
-        sent = ::sendmsg(socket.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
-      } while (sent < 0 && errno == EINTR);
+      const ssize_t sent = write_pieces(pieces, header.length > 0 ? 2 : 1);
       if (sent == static_cast<ssize_t>(frame_header_size + header.length)) return nullptr;
       if (sent > 0)
         written = static_cast<std::size_t>(sent);
@@ -52,9 +48,38 @@ std::shared_ptr<OutgoingFrame> PeerConnection::queue_message_locked(
   return frame;
 }
 
+ssize_t PeerConnection::write_pieces(const iovec* pieces, int count) {
+  if (shm) {
+    const std::size_t written = shm->outgoing().write(pieces, count);
+    if (written > 0 && shm->outgoing().consumer_needs_wake()) ring_doorbell();
+    if (written > 0) return static_cast<ssize_t>(written);
+    errno = EAGAIN;
+    return -1;
+  }
+  msghdr message{};
+  message.msg_iov = const_cast<iovec*>(pieces);
+  message.msg_iovlen = static_cast<std::size_t>(count);
+  ssize_t sent;
+  do {
+    sent = ::sendmsg(socket.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (sent < 0 && errno == EINTR);
+  return sent;
+}
+
+void PeerConnection::ring_doorbell() const {
+  const char bell = 1;
+  [[maybe_unused]] ssize_t sent = ::send(socket.get(), &bell, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 void PeerConnection::set_want_write_locked(bool want) {
   // While a user thread writes the socket itself, the progress thread need not be woken for it.
   want = want && drivers == 0;
+  if (shm) {
+    // No EPOLLOUT for a ring: the reader rings the doorbell once it has made room. A room that
+    // appeared before the flag was seen is the caller's to use (flush_locked writes again).
+    if (want) shm->outgoing().wait_for_room();
+    return;
+  }
   if (want == want_write || !socket) return;
   epoll_event event{};
   event.events = EPOLLIN | (want ? EPOLLOUT : 0u);
@@ -82,37 +107,39 @@ void PeerConnection::complete_frames_locked(std::size_t written) {
 }
 
 void PeerConnection::flush_locked() {
-  while (!queue.empty() && socket && !write_failed) {
-    iovec pieces[2 * max_frames_per_write];
-    int count = 0;
-    int frames = 0;
-    int in_flight_after = in_flight;  // counting the ready-to-sends of this write
-    for (const auto& frame : queue) {
-      if (frames++ == max_frames_per_write) break;
-      if (held_back(*frame, in_flight_after)) break;
-      if (frame->awaits_clearance()) ++in_flight_after;
-      if (frame->sent < frame_header_size)
-        pieces[count++] = {frame->header.data() + frame->sent, frame_header_size - frame->sent};
-      std::size_t done = frame->sent > frame_header_size ? frame->sent - frame_header_size : 0;
-      if (frame->bytes > done)
-        pieces[count++] = {const_cast<std::byte*>(frame->data + done), frame->bytes - done};
+  for (;;) {
+    while (!queue.empty() && socket && !write_failed) {
+      iovec pieces[2 * max_frames_per_write];
+      int count = 0;
+      int frames = 0;
+      int in_flight_after = in_flight;  // counting the ready-to-sends of this write
+      for (const auto& frame : queue) {
+        if (frames++ == max_frames_per_write) break;
+        if (held_back(*frame, in_flight_after)) break;
+        if (frame->awaits_clearance()) ++in_flight_after;
+        if (frame->sent < frame_header_size)
+          pieces[count++] = {frame->header.data() + frame->sent, frame_header_size - frame->sent};
+        std::size_t done = frame->sent > frame_header_size ? frame->sent - frame_header_size : 0;
+        if (frame->bytes > done)
+          pieces[count++] = {const_cast<std::byte*>(frame->data + done), frame->bytes - done};
+      }
+      if (count == 0) break;  // everything queued is held back
+      const ssize_t written = write_pieces(pieces, count);
+      if (written < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        // EPIPE, ECONNRESET: the reader will find out whether the peer finished or died, and
+        // fail these frames with the right error.
+        write_failed = true;
+        break;
+      }
+      complete_frames_locked(static_cast<std::size_t>(written));
     }
-    if (count == 0) break;  // everything queued is held back
-    msghdr message{};
-    message.msg_iov = pieces;
-    message.msg_iovlen = static_cast<std::size_t>(count);
-    ssize_t written = ::sendmsg(socket.get(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      // EPIPE, ECONNRESET: the reader will find out whether the peer finished or died, and
-      // fail these frames with the right error.
-      write_failed = true;
-      break;
-    }
-    complete_frames_locked(static_cast<std::size_t>(written));
+    const bool want = !queue.empty() && socket && !write_failed && !held_back(queue, in_flight);
+    set_want_write_locked(want);
+    // A ring that has room again by now (its reader drained it before it saw our flag) would
+    // ring no doorbell: write on.
+    if (!shm || !want || drivers > 0 || !shm->outgoing().wait_for_room()) return;
   }
-  set_want_write_locked(!queue.empty() && !write_failed && !held_back(queue, in_flight));
 }
 
 void PeerConnection::drive_send(const OutgoingFrame& frame, Deadline deadline) {
@@ -121,6 +148,7 @@ void PeerConnection::drive_send(const OutgoingFrame& frame, Deadline deadline) {
   // socket buffer's worth, does not (benchmarks/analysis.md).
   constexpr int max_poll_ms = 10;  // re-checks the frame, the deadline and the peer this often
   std::unique_lock lock(send_mutex);
+  int ring_rounds = 0;
   ++drivers;  // while counted, the progress thread is not woken for this socket's room
   // Written (a ready-to-send then waits for its clear-to-send, which the reader handles) or held
   // back behind a single-copy transfer: there is nothing for this thread to write.
@@ -136,6 +164,17 @@ void PeerConnection::drive_send(const OutgoingFrame& frame, Deadline deadline) {
           std::chrono::ceil<std::chrono::milliseconds>(deadline.at - Deadline::Clock::now());
       wait_ms = static_cast<int>(std::clamp<long>(left.count(), 0, max_poll_ms));
     }
+    if (shm) {
+      // A ring has nothing to poll for room: let the reader run, then look again (a reader that
+      // does not come soon, stalled or descheduled, is looked for less often).
+      lock.unlock();
+      if (++ring_rounds < 1000)
+        std::this_thread::yield();
+      else
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+      lock.lock();
+      continue;
+    }
     pollfd writable{socket.get(), POLLOUT, 0};
     lock.unlock();
     // Any outcome (room, an error, the socket closed meanwhile by the reader): the loop
@@ -145,8 +184,11 @@ void PeerConnection::drive_send(const OutgoingFrame& frame, Deadline deadline) {
   }
   --drivers;
   // Frames left queued (another thread's, or this one's after a timeout): the progress thread
-  // watches the socket again.
-  set_want_write_locked(!queue.empty() && !write_failed && !held_back(queue, in_flight));
+  // watches the socket again (or, for a ring, is rung when there is room).
+  if (shm)
+    flush_locked();
+  else
+    set_want_write_locked(!queue.empty() && !write_failed && !held_back(queue, in_flight));
 }
 
 void PeerConnection::fail_sends_locked(const std::exception_ptr& error) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <array>
 #include <cstddef>
@@ -26,6 +27,7 @@
 
 #include "backends/tcp/frame.hpp"
 #include "backends/tcp/outgoing_frame.hpp"
+#include "backends/tcp/shm_channel.hpp"
 #include "backends/tcp/single_copy.hpp"
 #include "backends/tcp/socket.hpp"
 #include "comm/mailbox.hpp"
@@ -43,6 +45,16 @@ struct PeerConnection {
   const int epoll_fd;  // the engine's epoll set, where `socket` is watched (not owned)
   // Closed only by the thread handling events (progress mutex held), with send_mutex held too.
   UniqueFd socket;
+  // The pair's shared-memory channel (shm_channel.hpp), or null. Set before the engine's threads
+  // start and never changed. When set, every frame goes through its rings, not the socket: its
+  // outgoing ring is written with send_mutex held (the one producer), its incoming ring read with
+  // the progress mutex held (the one consumer). The socket then carries doorbells only (one byte:
+  // "look at the rings") and still tells by closing that the peer is gone.
+  std::unique_ptr<ShmChannel> shm;
+  // Rings a doorbell: the peer's engine, if asleep in epoll, looks at this pair's rings. A byte
+  // the socket does not take (its buffer is full of doorbells) is not needed. The caller holds
+  // send_mutex or the progress mutex, which keeps the socket open.
+  void ring_doorbell() const;
 
   // ---- send side
   std::mutex send_mutex;
@@ -75,6 +87,9 @@ struct PeerConnection {
   // EPOLLOUT for the rest.
   void flush_locked() HILO_REQUIRES(send_mutex);
   void set_want_write_locked(bool want) HILO_REQUIRES(send_mutex);
+  // Writes `pieces` to the peer: into the ring, or with one sendmsg. Returns the bytes written,
+  // or -1 with errno set (EAGAIN: no room now).
+  ssize_t write_pieces(const iovec* pieces, int count) HILO_REQUIRES(send_mutex);
   // `written` bytes of the queue went: completes the frames they finish.
   void complete_frames_locked(std::size_t written) HILO_REQUIRES(send_mutex);
   // Every send still pending fails with `error`.
@@ -95,6 +110,10 @@ struct PeerConnection {
   std::uint64_t cached_context = 0;
   detail::Mailbox* cached_box = nullptr;
   const std::vector<int>* cached_members = nullptr;
+  // A pair with shared memory: its socket ended (EOF, or the error in socket_error). Its frames
+  // still in the ring are read first; then the connection is over like a socket that ended.
+  bool socket_ended = false;
+  int socket_error = 0;
   bool said_goodbye = false;
   bool loss_reported = false;                   // to hilorun (report_loss)
   std::string abort_reason;                     // the payload of an abort frame
