@@ -4,20 +4,32 @@
 // so the result is the one the user's own loop would compute, element for element.
 #include <cstdint>
 #include <functional>
+#include <type_traits>
 
 #include "hilo/comm/detail/combine.hpp"
 
 namespace hilo::detail {
 namespace {
 
+// The type an element is computed in. An unsigned type narrower than int would be promoted to
+// (signed) int, where 65535 * 65535 overflows, which is undefined; computed as unsigned int it
+// wraps, and the element keeps the same low bits the user's own loop gives wherever that loop is
+// defined.
+template <class E>
+using computed_as = std::conditional_t<std::is_unsigned_v<E> && std::is_integral_v<E> &&
+                                           !std::is_same_v<E, bool> && sizeof(E) < sizeof(int),
+                                       unsigned, E>;
+
 template <class E, class Op>
 void combining_loop(void*, const std::byte* a, const std::byte* b, std::byte* out,
                     std::size_t count) {
+  using C = computed_as<E>;
   const E* x = reinterpret_cast<const E*>(a);
   const E* y = reinterpret_cast<const E*>(b);
   E* result = reinterpret_cast<E*>(out);
   Op op;
-  for (std::size_t i = 0; i < count; ++i) result[i] = static_cast<E>(op(x[i], y[i]));
+  for (std::size_t i = 0; i < count; ++i)
+    result[i] = static_cast<E>(op(static_cast<C>(x[i]), static_cast<C>(y[i])));
 }
 
 template <class E>

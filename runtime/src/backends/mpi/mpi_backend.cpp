@@ -15,6 +15,10 @@
 
 namespace hilo::mpi {
 
+using detail::make_message;
+using detail::OnRank;
+using detail::throw_error;
+
 namespace {
 
 int world_rank() {

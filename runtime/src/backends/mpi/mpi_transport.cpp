@@ -12,6 +12,10 @@
 
 namespace hilo::mpi {
 
+using detail::make_message;
+using detail::OnRank;
+using detail::throw_error;
+
 namespace {
 int mpi_source(int source) {
   return source == any_source ? MPI_ANY_SOURCE : source;
