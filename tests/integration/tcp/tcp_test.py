@@ -432,7 +432,7 @@ def case_shm_private(h):
     check(len(names) == 3, f"3 ranks should share 3 pair segments, saw {sorted(names)}")
     killed_at = time.monotonic()
     os.kill(pids[2], signal.SIGKILL)
-    check_survivors_report_peer_lost(job, 2, killed_at, 2)
+    check_survivors_report_peer_lost(job, 2, killed_at, 2, "recv")
     left = [n for n in names if os.path.exists("/dev/shm/" + n)]
     check(not left, f"segments left in /dev/shm after the job: {left}")
     print(f"segments {sorted(names)}: mode 600, unlinked while the job ran, none left after kill -9")
