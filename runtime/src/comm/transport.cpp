@@ -44,6 +44,19 @@ std::string sink_mismatch(const Sink& sink, DataType type, std::size_t bytes) {
   return {};
 }
 
+Status Transport::sendrecv(int dest, int send_tag, const void* data, std::size_t send_bytes,
+                           DataType send_type, int source, int recv_tag, const Sink& sink,
+                           Deadline deadline) {
+  // The receive is posted first, so a message that arrives before the send is done goes straight
+  // into the sink; the send does not block, so two ranks exchanging with each other never wait
+  // on one another.
+  std::unique_ptr<Operation> received = irecv(source, recv_tag, sink);
+  std::unique_ptr<Operation> sent = isend(dest, send_tag, nullptr, data, send_bytes, send_type);
+  Status status = received->wait(deadline);
+  sent->wait(deadline);
+  return status;
+}
+
 DerivedMembers derive_members(const std::vector<int>& parent_world_ranks,
                               const std::vector<int>& members, int parent_rank) {
   DerivedMembers derived{{}, -1};

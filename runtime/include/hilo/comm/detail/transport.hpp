@@ -99,6 +99,61 @@ class NativeCollectives {
   /// MPI_Scatter of blocks of `count` elements from root's `in` into every rank's `out`.
   virtual bool scatter(const void* in, void* out, std::size_t count, DataType type, int root,
                        Deadline) = 0;
+  /// Every rank sends `count` elements to every rank: block j of `in` goes to rank j, block j of
+  /// `out` comes from rank j (MPI_Alltoall).
+  virtual bool all_to_all(const void* /*in*/, void* /*out*/, std::size_t /*count*/,
+                          DataType /*type*/, Deadline) {
+    return false;
+  }
+  /// MPI_Alltoallv: counts and displacements per rank, in elements.
+  virtual bool all_to_all_v(const void* /*in*/, const int* /*send_counts*/,
+                            const int* /*send_displs*/, void* /*out*/, const int* /*recv_counts*/,
+                            const int* /*recv_displs*/, DataType /*type*/, Deadline) {
+    return false;
+  }
+  /// MPI_Allgatherv (root < 0) or MPI_Gatherv to `root`: `count` elements from this rank;
+  /// recv_counts/displs describe `out` (significant on the root only for gather_v).
+  virtual bool gather_v(const void* /*in*/, std::size_t /*count*/, void* /*out*/,
+                        const int* /*recv_counts*/, const int* /*recv_displs*/, DataType /*type*/,
+                        int /*root*/, Deadline) {
+    return false;
+  }
+  /// MPI_Scan (inclusive) or MPI_Exscan (exclusive; `out` is left untouched on rank 0).
+  virtual bool scan(const void* /*in*/, void* /*out*/, std::size_t /*count*/, DataType /*type*/,
+                    ReduceKind /*op*/, bool /*exclusive*/, Deadline) {
+    return false;
+  }
+  /// MPI_Reduce_scatter_block: `in` has size() blocks of `count` elements; rank i gets block i
+  /// reduced over every rank into `out` (`count` elements).
+  virtual bool reduce_scatter(const void* /*in*/, void* /*out*/, std::size_t /*count*/,
+                              DataType /*type*/, ReduceKind /*op*/, Deadline) {
+    return false;
+  }
+  /// Nonblocking forms: an Operation that completes the collective, or nullptr (the
+  /// communicator then runs the generic algorithm). Buffers stay alive until it completes.
+  /// MPI_Ibarrier.
+  virtual std::unique_ptr<Operation> ibarrier() { return nullptr; }
+  /// MPI_Ibcast of `count` elements of `type` at `data`.
+  virtual std::unique_ptr<Operation> ibroadcast(void* /*data*/, std::size_t /*count*/,
+                                                DataType /*type*/, int /*root*/) {
+    return nullptr;
+  }
+  /// MPI_Iallreduce; `out` may equal `in`.
+  virtual std::unique_ptr<Operation> iall_reduce(const void* /*in*/, void* /*out*/,
+                                                 std::size_t /*count*/, DataType /*type*/,
+                                                 ReduceKind /*op*/) {
+    return nullptr;
+  }
+  /// MPI_Iallgather of `count` elements per rank.
+  virtual std::unique_ptr<Operation> iall_gather(const void* /*in*/, void* /*out*/,
+                                                 std::size_t /*count*/, DataType /*type*/) {
+    return nullptr;
+  }
+  /// MPI_Ialltoall of `count` elements per pair of ranks.
+  virtual std::unique_ptr<Operation> iall_to_all(const void* /*in*/, void* /*out*/,
+                                                 std::size_t /*count*/, DataType /*type*/) {
+    return nullptr;
+  }
 };
 
 /// Read access to the memory of a communicator's other ranks, for collectives that copy each
@@ -148,6 +203,12 @@ class Transport {
   virtual Status recv(int source, int tag, const Sink& sink, Deadline deadline) = 0;
   /// Starts a receive into `sink` without blocking.
   virtual std::unique_ptr<Operation> irecv(int source, int tag, Sink sink) = 0;
+  /// Sends `send_bytes` to `dest` and receives one message from `source` into `sink`, in either
+  /// order without deadlock (MPI_Sendrecv). The default posts the receive, sends without
+  /// blocking, and waits for both; a backend with its own exchange overrides it.
+  virtual Status sendrecv(int dest, int send_tag, const void* data, std::size_t send_bytes,
+                          DataType send_type, int source, int recv_tag, const Sink& sink,
+                          Deadline deadline);
   /// Blocks until a matching message has arrived and describes it without receiving it.
   virtual Status probe(int source, int tag, Deadline deadline) = 0;
   /// probe without blocking: std::nullopt if no matching message has arrived.
