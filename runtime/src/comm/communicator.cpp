@@ -5,6 +5,10 @@
 #include <numeric>
 #include <thread>
 
+#if defined(HILO_WITH_MPI)
+#include "hilo/mpi.hpp"  // MPI_Query_thread: the mpi backend's thread level
+#endif
+
 namespace hilo {
 
 namespace {
@@ -115,7 +119,20 @@ void Communicator::check_counts(std::span<const int> counts, std::size_t span_si
 }
 
 detail::CollectiveSequencer& Communicator::sequencer() {
-  if (!sequencer_) sequencer_ = std::make_unique<detail::CollectiveSequencer>();
+  if (sequencer_) return *sequencer_;
+#if defined(HILO_WITH_MPI)
+  // The sequencer's worker calls MPI from a thread of its own.
+  if (backend_name() == "mpi") {
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&provided);
+    if (provided != MPI_THREAD_MULTIPLE)
+      throw Error("hilo: nonblocking collective on rank " + std::to_string(rank()) +
+                  ": MPI runs without MPI_THREAD_MULTIPLE, and this call has no native MPI form "
+                  "here, so hilo's worker thread would have to call MPI; unset HILO_MPI_THREADS "
+                  "(or set it to multiple), or use the blocking collective");
+  }
+#endif
+  sequencer_ = std::make_unique<detail::CollectiveSequencer>();
   return *sequencer_;
 }
 
