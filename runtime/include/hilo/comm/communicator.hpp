@@ -461,8 +461,8 @@ class Communicator {
   /// (local, tcp, and the other values on mpi) a worker thread of the communicator runs them,
   /// one at a time in call order, so they progress without the caller polling; a blocking
   /// collective called meanwhile first waits for those called before it. On the mpi backend that
-  /// worker calls MPI from its own thread, which needs MPI_THREAD_MULTIPLE (hilo's default; not
-  /// with HILO_MPI_THREADS=single or funneled). Destroying the communicator waits for the ones
+  /// worker calls MPI from its own thread, which needs MPI_THREAD_MULTIPLE (hilo's default);
+  /// with HILO_MPI_THREADS=single or funneled such a call throws hilo::Error at once. Destroying the communicator waits for the ones
   /// still queued to finish, each bounded by the default time limit it was started under.
   /// \{
 
