@@ -452,7 +452,9 @@ class Communicator {
   /// Started at once and completed by the returned Request's wait() or test(), or wait_all (as
   /// MPI_Ibarrier, MPI_Ibcast, ...). Every rank calls them in the same order as its other
   /// collectives, blocking ones included; the arguments must stay alive and untouched until the
-  /// request completes, which it does even if the Request is dropped. The request's wait honours
+  /// request completes. A collective the worker runs (below) runs even if its Request is
+  /// dropped: its arguments then stay in use until the next blocking collective on the
+  /// communicator returns. The request's wait honours
   /// its own limit (or the communicator's default); a collective that runs out goes on.
   ///
   /// **Progress.** Where the backend has a native form (the mpi backend, for trivially
