@@ -226,6 +226,20 @@ CONFORMANCE_CASE("all_to_all_v counts that disagree between ranks: an error nami
   }());
 }
 
+CONFORMANCE_CASE("reduce_scatter of vectors whose lengths disagree: an error naming both ranks") {
+  const int p = c.size(), r = c.rank();
+  if (p < 2) return;
+  // Rank 1 contributes one element too many to rank 0's block.
+  std::vector<std::vector<int>> values(p, std::vector<int>(3, 1));
+  if (r == 1) values[0].push_back(1);
+  if (r == 0) {
+    auto m = EXPECT_THROWS_AS(hilo::Error, c.reduce_scatter(values, std::plus<>{}));
+    EXPECT(contains(m, "rank 1 contributes 4 elements to block 0 but rank 0 contributes 3"));
+  } else {
+    EXPECT(c.reduce_scatter(values, std::plus<>{}) == std::vector<int>(3, p));
+  }
+}
+
 CONFORMANCE_CASE("exchange collectives honour time limits") {
   const int p = c.size(), r = c.rank(), last = p - 1;
   // MPI cannot cancel a collective it has started (the mpi backend's native all-gather of the

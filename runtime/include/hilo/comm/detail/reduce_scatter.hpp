@@ -10,6 +10,7 @@
 // Internal to hilo: the names live in hilo::detail and may change.
 #pragma once
 
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,17 @@ template <class T, class Op>
 T pairwise_reduce_scatter(Transport& t, const std::vector<T>& values, Op& op, Deadline deadline) {
   std::vector<T> contributions(static_cast<std::size_t>(t.size()));
   pairwise_all_to_all_values(t, values, contributions, deadline);
+  if constexpr (is_vector<T>::value) {
+    // Every block has arrived, so no rank waits on this one if it throws.
+    const std::size_t mine = contributions[t.rank()].size();
+    for (std::size_t q = 0; q < contributions.size(); ++q)
+      if (contributions[q].size() != mine)
+        throw Error("hilo: rank " + std::to_string(q) + " contributes " +
+                    std::to_string(contributions[q].size()) + " elements to block " +
+                    std::to_string(t.rank()) + " but rank " + std::to_string(t.rank()) +
+                    " contributes " + std::to_string(mine) +
+                    "; values[i] must have the same length on every rank");
+  }
   T result = std::move(contributions[0]);
   for (std::size_t q = 1; q < contributions.size(); ++q) combine(result, contributions[q], op);
   return result;
