@@ -385,7 +385,8 @@ class Communicator {
   template <class T>
   std::vector<T> all_to_all(const std::vector<T>& values, TimeLimit limit = {});
 
-  /// The flat all-to-all without allocation (MPI_Alltoallv): the first send_counts[0] elements of
+  /// The flat all-to-all into memory the caller owns (MPI_Alltoallv; nothing the size of the
+  /// data is allocated, only the displacements): the first send_counts[0] elements of
   /// `send` go to rank 0, the next send_counts[1] to rank 1, ...; recv_counts[j] elements from
   /// rank j land in `recv` after those of ranks 0..j-1 (displacements are the prefix sums of the
   /// counts). E is trivially copyable. Counts that are negative, not size() of them, or sum to
@@ -464,8 +465,9 @@ class Communicator {
   /// one at a time in call order, so they progress without the caller polling; a blocking
   /// collective called meanwhile first waits for those called before it. On the mpi backend that
   /// worker calls MPI from its own thread, which needs MPI_THREAD_MULTIPLE (hilo's default);
-  /// with HILO_MPI_THREADS=single or funneled such a call throws hilo::Error at once. Destroying the communicator waits for the ones
-  /// still queued to finish, each bounded by the default time limit it was started under.
+  /// with HILO_MPI_THREADS=single or funneled such a call throws hilo::Error at once. Destroying
+  /// the communicator waits for the ones still queued to finish, each bounded by the default time
+  /// limit it was started under.
   /// \{
 
   /// A barrier that does not block (MPI_Ibarrier): complete once every rank has called it.
