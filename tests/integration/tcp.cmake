@@ -8,7 +8,7 @@ add_executable(tcp_probe ${CMAKE_CURRENT_LIST_DIR}/tcp/tcp_probe.cpp)
 target_link_libraries(tcp_probe PRIVATE hilo::hilo)
 
 set(tcp_cases
-  kill_during_recv kill_during_allreduce kill_during_rendezvous stalled_peer
+  kill_during_recv kill_during_allreduce kill_during_alltoall kill_during_rendezvous stalled_peer
   stalled_large_send_single_copy stalled_large_send_socket bad_input strangers_during_setup soak
   scale srun_mode srun_derived_port single_rank_tcp network_choice pingpong backend_contradicts_hilorun
   shm_private)

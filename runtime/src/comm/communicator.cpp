@@ -1,7 +1,12 @@
 #include "hilo/comm/communicator.hpp"
 
 #include <cstdlib>
+#include <limits>
 #include <numeric>
+
+#if defined(HILO_WITH_MPI)
+#include "hilo/mpi.hpp"  // MPI_Query_thread: the mpi backend's thread level
+#endif
 
 namespace hilo {
 
@@ -24,12 +29,28 @@ Communicator::Communicator(std::unique_ptr<Transport> transport)
       size_(transport_ ? transport_->size() : 0),
       native_(transport_ ? transport_->native_collectives() : nullptr),
       default_limit_(timeout_from_environment()),
-      all_reduce_algorithm_(detail::all_reduce_algorithm_from_environment()) {
+      all_reduce_algorithm_(detail::all_reduce_algorithm_from_environment()),
+      all_to_all_algorithm_(detail::all_to_all_algorithm_from_environment()) {
   if (!transport_)
     detail::throw_error<std::invalid_argument>("hilo: Communicator: the transport is null");
 }
 
 Communicator::~Communicator() = default;
+
+Communicator& Communicator::operator=(Communicator&& other) noexcept {
+  if (this == &other) return *this;
+  // The queued nonblocking collectives use the transport: they run to their end before it goes.
+  sequencer_.reset();
+  transport_ = std::move(other.transport_);
+  size_ = other.size_;
+  native_ = other.native_;
+  default_limit_ = other.default_limit_;
+  derived_ = other.derived_;
+  all_reduce_algorithm_ = other.all_reduce_algorithm_;
+  all_to_all_algorithm_ = other.all_to_all_algorithm_;
+  sequencer_ = std::move(other.sequencer_);
+  return *this;
+}
 
 Deadline Communicator::limited_deadline(TimeLimit limit) const {
   if (limit.duration.count() >= 0) return Deadline::after(limit.duration);
@@ -51,7 +72,64 @@ void Communicator::throw_bad_tag(const char* op, int tag, bool wildcard_ok) cons
 }
 
 void Communicator::rethrow_in(const char* op) const {
-  detail::rethrow_on_rank(detail::OnRank{op, rank()});
+  detail::rethrow_in_collective(op, rank());
+}
+
+void detail::rethrow_in_collective(const char* op, int rank) {
+  detail::rethrow_on_rank(detail::OnRank{op, rank});
+}
+
+void Communicator::throw_not_one_per_rank(const char* op, std::size_t values) const {
+  throw std::invalid_argument(std::string("hilo: ") + op + " on rank " + std::to_string(rank()) +
+                              ": got " + std::to_string(values) + " values for " +
+                              std::to_string(size()) + " ranks; pass exactly one value per rank");
+}
+
+void Communicator::check_counts(std::span<const int> counts, std::size_t span_size,
+                                const char* which, const char* span_name) const {
+  const std::string where = "hilo: all_to_all_v on rank " + std::to_string(rank()) + ": ";
+  if (counts.size() != static_cast<std::size_t>(size()))
+    throw std::invalid_argument(where + which + " has " + std::to_string(counts.size()) +
+                                " counts for " + std::to_string(size()) +
+                                " ranks; pass exactly one count per rank");
+  std::size_t total = 0;
+  for (std::size_t q = 0; q < counts.size(); ++q) {
+    if (counts[q] < 0)
+      throw std::invalid_argument(where + which + "[" + std::to_string(q) + "] is " +
+                                  std::to_string(counts[q]) + "; counts are >= 0");
+    total += static_cast<std::size_t>(counts[q]);
+  }
+  if (total > span_size)
+    throw std::invalid_argument(where + "the " + which + " add up to " + std::to_string(total) +
+                                " elements but `" + span_name + "` holds " +
+                                std::to_string(span_size) + "; make the span hold them all");
+  if (total > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw std::invalid_argument(where + "the " + which + " add up to " + std::to_string(total) +
+                                " elements, more than an int displacement (MPI's) can address");
+}
+
+detail::CollectiveSequencer& Communicator::sequencer() {
+  if (sequencer_) return *sequencer_;
+#if defined(HILO_WITH_MPI)
+  // The sequencer's worker calls MPI from a thread of its own.
+  if (backend_name() == "mpi") {
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&provided);
+    if (provided != MPI_THREAD_MULTIPLE)
+      throw Error("hilo: nonblocking collective on rank " + std::to_string(rank()) +
+                  ": MPI runs without MPI_THREAD_MULTIPLE, and this call has no native MPI form "
+                  "here, so hilo's worker thread would have to call MPI; unset HILO_MPI_THREADS "
+                  "(or set it to multiple), or use the blocking collective");
+  }
+#endif
+  sequencer_ = std::make_unique<detail::CollectiveSequencer>();
+  return *sequencer_;
+}
+
+Request Communicator::ibarrier() {
+  if (native_)
+    if (auto op = native_->ibarrier()) return Request(std::move(op), {}, default_limit_);
+  return start_collective("ibarrier", [](Transport& t, Deadline d) { detail::barrier(t, d); });
 }
 
 Status Communicator::probe(int source, int tag, TimeLimit limit) {

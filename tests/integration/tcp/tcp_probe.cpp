@@ -7,6 +7,8 @@
 //   tcp_probe blocked_recv               every rank but the last waits on a receive from the last,
 //                                        which never sends (the test kills it)
 //   tcp_probe allreduce_loop             all_reduce of 1 MiB vectors until something fails
+//   tcp_probe alltoall_loop              all_to_all_v of 256 KiB per pair, then an iall_to_all of
+//                                        strings, until something fails
 //   tcp_probe slow_start R SECONDS       rank R sleeps before starting the runtime (rendezvous)
 //   tcp_probe soak TOTAL SEED            TOTAL messages of random size and tag between all pairs,
 //                                        checked for loss, duplication, order and content
@@ -203,7 +205,8 @@ int run(int argc, char** argv) {
     if (rank != nullptr && std::atoi(rank) == std::atoi(argv[2]))
       std::this_thread::sleep_for(std::chrono::duration<double>(std::atof(argv[3])));
   }
-  if (mode == "blocked_recv" || mode == "allreduce_loop" || mode == "slow_start") {
+  if (mode == "blocked_recv" || mode == "allreduce_loop" || mode == "alltoall_loop" ||
+      mode == "slow_start") {
     // hilorun stops the other ranks when one dies; ignoring its SIGTERM (it sends SIGKILL 2 s
     // later) lets this test see what each survivor itself reports.
     ::signal(SIGTERM, SIG_IGN);
@@ -231,6 +234,20 @@ int run(int argc, char** argv) {
       auto sum = world.all_reduce(v, std::plus<>{});
       if (sum[0] != world.size()) fail_check("all_reduce gave " + std::to_string(sum[0]));
       if (round == 3) std::cout << "rank " << world.rank() << " reducing" << std::endl;
+    }
+  } else if (mode == "alltoall_loop") {
+    const int p = world.size();
+    const int per_pair = 32 * 1024;
+    std::vector<double> send(static_cast<std::size_t>(p) * per_pair, world.rank()),
+        recv(send.size());
+    const std::vector<int> counts(p, per_pair);
+    const std::vector<std::string> words(p, std::string(1000, 'w'));
+    std::vector<std::string> words_back;
+    for (long round = 0;; ++round) {
+      world.all_to_all_v(send, counts, recv, counts);
+      if (recv.back() != p - 1) fail_check("all_to_all_v gave " + std::to_string(recv.back()));
+      world.iall_to_all(words, words_back).wait();
+      if (round == 3) std::cout << "rank " << world.rank() << " exchanging" << std::endl;
     }
   } else if (mode == "slow_start") {
     world.barrier();

@@ -178,6 +178,16 @@ def case_kill_during_allreduce(h):
     check(not any(is_alive(p) for p in pids.values()), "a rank survived the job")
 
 
+def case_kill_during_alltoall(h):
+    job = h.start(4, ["alltoall_loop"])
+    pids = pids_of(job, 4)
+    job.wait_for(r"^rank \d+ exchanging$", 4)
+    killed_at = time.monotonic()
+    os.kill(pids[1], signal.SIGKILL)
+    check_survivors_report_peer_lost(job, 3, killed_at, 1)
+    check(not any(is_alive(p) for p in pids.values()), "a rank survived the job")
+
+
 def case_stalled_peer(h):
     # A rank that is alive but silent (SIGSTOP): TCP sees nothing wrong, so the waiting ranks
     # must get hilo::Timeout naming it when HILO_TIMEOUT passes, not hang like Open MPI does.

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "hilo/comm/detail/algorithms.hpp"
+#include "hilo/comm/detail/all_to_all.hpp"
 #include "hilo/comm/detail/codec.hpp"
+#include "hilo/comm/detail/collective_sequencer.hpp"
 #include "hilo/comm/detail/transport.hpp"
 #include "hilo/comm/reduce_ops.hpp"
 #include "hilo/comm/request.hpp"
@@ -27,6 +29,9 @@ namespace hilo {
 
 namespace detail {
 struct CommunicatorAccess;
+// Rethrows the exception being handled with "hilo: <op> on rank <rank> failed: " in front of its
+// message (keeping its type: Timeout, PeerLost, Error); only inside a catch block.
+[[noreturn]] void rethrow_in_collective(const char* op, int rank);
 }  // namespace detail
 
 /// The typed message-passing API (MPI_Comm, boost::mpi::communicator, mpi4py's Comm). Written
@@ -70,9 +75,12 @@ class Communicator {
   explicit Communicator(std::unique_ptr<Transport> transport);
   /// Moves the communicator; `other` may only be destroyed or assigned to.
   Communicator(Communicator&&) noexcept = default;
-  /// Moves the communicator; `other` may only be destroyed or assigned to.
-  Communicator& operator=(Communicator&&) noexcept = default;
-  /// Frees this communicator's resources. Not collective.
+  /// Moves the communicator; `other` may only be destroyed or assigned to. The nonblocking
+  /// collectives still queued on this one are run to their end first (see ~Communicator).
+  Communicator& operator=(Communicator&& other) noexcept;
+  /// Frees this communicator's resources. Not collective, but waits for the nonblocking
+  /// collectives still queued on it to finish (each bounded by the default time limit it was
+  /// started under), so no other rank is left waiting for this one.
   ~Communicator();
 
   /// This rank, 0..size()-1 (MPI_Comm_rank).
@@ -214,6 +222,16 @@ class Communicator {
     return Request(transport_->irecv(source, tag, detail::sink_for(out, nullptr)), {},
                    default_limit_);
   }
+
+  /// Sends `value` to `dest` with `send_tag` and returns the R received from `source` with
+  /// `recv_tag` (MPI_Sendrecv): both happen at once, so a ring of ranks each sending to the next
+  /// and receiving from the one before never deadlocks, whatever the order. `source` and
+  /// `recv_tag` may be wildcards. Blocks until both are done. Throws hilo::Error for a bad rank or
+  /// tag, or a message that does not fit R, hilo::Timeout after `limit` (or the default),
+  /// hilo::PeerLost if a peer is gone.
+  template <class S, class R = S>
+  R sendrecv(int dest, int send_tag, const S& value, int source, int recv_tag,
+             TimeLimit limit = {});
 
   /// Waits until a message matching `source` and `tag` (wildcards allowed) has arrived and tells
   /// its sender, tag and size without receiving it (MPI_Probe); a recv with the returned source
@@ -367,6 +385,121 @@ class Communicator {
     });
   }
 
+  /// values[j] goes to rank j, and element j of the result came from rank j (MPI_Alltoall).
+  /// `values` must hold size() values (std::invalid_argument otherwise, before anything is sent).
+  /// T may be a vector, a string or any serialisable type, so each rank may send a different
+  /// amount to each; trivially copyable values travel as one block each (MPI_Alltoall on the
+  /// mpi backend; pairwise exchange, or Bruck's algorithm for small blocks, elsewhere).
+  template <class T>
+  std::vector<T> all_to_all(const std::vector<T>& values, TimeLimit limit = {});
+
+  /// The flat all-to-all into memory the caller owns (MPI_Alltoallv; nothing the size of the
+  /// data is allocated, only the displacements): the first send_counts[0] elements of
+  /// `send` go to rank 0, the next send_counts[1] to rank 1, ...; recv_counts[j] elements from
+  /// rank j land in `recv` after those of ranks 0..j-1 (displacements are the prefix sums of the
+  /// counts). E is trivially copyable. Counts that are negative, not size() of them, or sum to
+  /// more than the span holds throw std::invalid_argument before anything is sent; rank i
+  /// sending k elements to rank j while j expects another count throws hilo::Error on j naming
+  /// both ranks (after every block has been exchanged, so no rank is left waiting). With
+  /// std::vector arguments, name E: `all_to_all_v<int>(send, counts, recv, counts)`, or use the
+  /// overload below.
+  template <class E>
+  void all_to_all_v(std::span<const E> send, std::span<const int> send_counts, std::span<E> recv,
+                    std::span<const int> recv_counts, TimeLimit limit = {});
+  /// all_to_all_v over vectors; `recv` keeps its size, which must hold the counts.
+  template <class E>
+  void all_to_all_v(const std::vector<E>& send, const std::vector<int>& send_counts,
+                    std::vector<E>& recv, const std::vector<int>& recv_counts,
+                    TimeLimit limit = {}) {
+    all_to_all_v(std::span<const E>(send), std::span<const int>(send_counts), std::span<E>(recv),
+                 std::span<const int>(recv_counts), limit);
+  }
+
+  /// Every rank's elements concatenated in rank order, on every rank (MPI_Allgatherv); each rank
+  /// may contribute a different number, zero included. E is trivially copyable.
+  template <class E>
+  std::vector<E> all_gather_v(std::span<const E> mine, TimeLimit limit = {});
+  /// all_gather_v of a vector's elements.
+  template <class E>
+  std::vector<E> all_gather_v(const std::vector<E>& mine, TimeLimit limit = {}) {
+    return all_gather_v(std::span<const E>(mine), limit);
+  }
+
+  /// Every rank's elements concatenated in rank order on `root`, an empty vector elsewhere
+  /// (MPI_Gatherv). E is trivially copyable. Throws hilo::Error if `root` is not a rank.
+  template <class E>
+  std::vector<E> gather_v(std::span<const E> mine, int root, TimeLimit limit = {});
+  /// gather_v of a vector's elements.
+  template <class E>
+  std::vector<E> gather_v(const std::vector<E>& mine, int root, TimeLimit limit = {}) {
+    return gather_v(std::span<const E>(mine), root, limit);
+  }
+
+  /// The inclusive prefix reduction (MPI_Scan): rank r gets op over the values of ranks 0..r, in
+  /// rank order. `op` must be associative (it need not be commutative); the operations that
+  /// all_reduce maps to MPI's do so here too; vectors combine element-wise and must have the same
+  /// length on every rank.
+  template <class T, class Op>
+  T scan(const T& value, Op op, TimeLimit limit = {});
+
+  /// The exclusive prefix reduction (MPI_Exscan): rank r gets op over the values of ranks
+  /// 0..r-1, and rank 0 std::nullopt. Otherwise as scan.
+  template <class T, class Op>
+  std::optional<T> exscan(const T& value, Op op, TimeLimit limit = {});
+
+  /// Rank i gets op over every rank's values[i] (MPI_Reduce_scatter_block): an all_reduce of
+  /// the whole vector of which each rank keeps only its own element, for about half the
+  /// traffic. `values` must hold size() values (std::invalid_argument otherwise); `op` as in
+  /// all_reduce; values[i] that are vectors combine element-wise and must have the same length
+  /// on every rank.
+  template <class T, class Op>
+  T reduce_scatter(const std::vector<T>& values, Op op, TimeLimit limit = {});
+
+  /// \}
+
+  /// \name Nonblocking collectives
+  /// Started at once and completed by the returned Request's wait() or test(), or wait_all (as
+  /// MPI_Ibarrier, MPI_Ibcast, ...). Every rank calls them in the same order as its other
+  /// collectives, blocking ones included; the arguments must stay alive and untouched until the
+  /// request completes. A collective the worker runs (below) runs even if its Request is
+  /// dropped: its arguments then stay in use until the next blocking collective on the
+  /// communicator returns. The request's wait honours
+  /// its own limit (or the communicator's default); a collective that runs out goes on.
+  ///
+  /// **Progress.** Where the backend has a native form (the mpi backend, for trivially
+  /// copyable values and MPI's operations) the request holds MPI's own request, and MPI
+  /// progresses it as it progresses any request (at least in wait and test). Everywhere else
+  /// (local, tcp, and the other values on mpi) a worker thread of the communicator runs them,
+  /// one at a time in call order, so they progress without the caller polling; a blocking
+  /// collective called meanwhile first waits for those called before it. On the mpi backend that
+  /// worker calls MPI from its own thread, which needs MPI_THREAD_MULTIPLE (hilo's default);
+  /// with HILO_MPI_THREADS=single or funneled such a call throws hilo::Error at once. Destroying
+  /// the communicator waits for the ones still queued to finish, each bounded by the default time
+  /// limit it was started under.
+  /// \{
+
+  /// A barrier that does not block (MPI_Ibarrier): complete once every rank has called it.
+  Request ibarrier();
+
+  /// broadcast without blocking (MPI_Ibcast): `value` on every rank becomes root's once the
+  /// request completes. Throws hilo::Error at once if `root` is not a rank.
+  template <class T>
+  Request ibroadcast(T& value, int root);
+
+  /// all_reduce into `result` without blocking (MPI_Iallreduce); `result` may not be `value`
+  /// (std::invalid_argument).
+  template <class T, class Op>
+  Request iall_reduce(const T& value, T& result, Op op);
+
+  /// all_gather into `result` without blocking (MPI_Iallgather).
+  template <class T>
+  Request iall_gather(const T& value, std::vector<T>& result);
+
+  /// all_to_all into `result` without blocking (MPI_Ialltoall); `values` must hold size()
+  /// values (std::invalid_argument at once otherwise).
+  template <class T>
+  Request iall_to_all(const std::vector<T>& values, std::vector<T>& result);
+
   /// \}
 
   /// \name New communicators
@@ -412,6 +545,22 @@ class Communicator {
   [[noreturn]] void throw_bad_peer(const char* op, int rank, bool wildcard_ok,
                                    const char* what) const;
   [[noreturn]] void throw_bad_tag(const char* op, int tag, bool wildcard_ok) const;
+  // values.size() == size(), else std::invalid_argument naming the operation.
+  void check_one_per_rank(const char* op, std::size_t values) const {
+    if (values == static_cast<std::size_t>(size_)) [[likely]]
+      return;
+    throw_not_one_per_rank(op, values);
+  }
+  [[noreturn]] void throw_not_one_per_rank(const char* op, std::size_t values) const;
+  // The counts of all_to_all_v against the spans; std::invalid_argument when they do not fit.
+  void check_counts(std::span<const int> counts, std::size_t span_size, const char* which,
+                    const char* span_name) const;
+  // Queues `work(channel, deadline)` on the sequencer: the deadline is the default limit from
+  // when it starts, and an error it raises names `op` and this rank. `work` may not refer to
+  // this Communicator, which may be moved while it waits.
+  template <class Work>
+  Request start_collective(const char* op, Work work);
+  detail::CollectiveSequencer& sequencer();
   // Runs `body`, the work of the call `op`, so that every hilo::Error it raises starts
   // "hilo: <op> on rank <R>: " (detail::rethrow_on_rank). Free on the path that succeeds: a
   // try block costs nothing until something is thrown.
@@ -420,6 +569,9 @@ class Communicator {
   // A collective's body, named so.
   template <class F>
   auto collective(const char* op, F&& body) -> decltype(body()) {
+    // The nonblocking collectives called before this one go first, so every rank puts them on
+    // the wire in the same order.
+    if (sequencer_) sequencer_->drain();
     return named(op, std::forward<F>(body));
   }
   [[noreturn]] void rethrow_in(const char* op) const;
@@ -437,6 +589,8 @@ class Communicator {
   bool native_broadcast(NativeCollectives& native, T& value, int root, Deadline d);
   template <class T, class Op>
   bool native_reduce(NativeCollectives& native, const T& in, T& out, Op&, int root, Deadline d);
+  template <class T, class Op>
+  bool native_scan(NativeCollectives& native, const T& in, T& out, Op&, bool exclusive, Deadline d);
 
   std::unique_ptr<Transport> transport_;
   int size_;  // transport_->size(), which never changes, without a virtual call per check
@@ -448,6 +602,12 @@ class Communicator {
   std::uint64_t derived_ = 0;  // how many split/dup calls made: part of the child's context
   // HILO_ALLREDUCE's algorithm for every all-reduce on this communicator (detail/all_reduce.hpp).
   detail::AllReduceAlgorithm all_reduce_algorithm_;
+  // HILO_ALLTOALL's algorithm for every all-to-all of fixed-size blocks (detail/all_to_all.hpp).
+  detail::AllToAllAlgorithm all_to_all_algorithm_;
+  // Runs the nonblocking collectives the backend has no native form of; made by the first one.
+  // Declared after transport_, so it is destroyed (its queue run to the end) before the
+  // transport its jobs use.
+  std::unique_ptr<detail::CollectiveSequencer> sequencer_;
 };
 
 // ---- template definitions
@@ -461,60 +621,8 @@ auto Communicator::named(const char* op, F&& body) -> decltype(body()) {
   }
 }
 
-template <class T>
-bool Communicator::native_broadcast(NativeCollectives& native, T& value, int root, Deadline d) {
-  using detail::Encoding;
-  if constexpr (detail::encoding_of<T>() == Encoding::raw) {
-    return native.broadcast(&value, count_of<T>(), element_type_of<T>(), root, d);
-  } else {
-    // Sizes differ between ranks for vectors and archives: broadcast the size, then the bytes.
-    ByteBuffer archive;
-    std::uint64_t bytes = 0;
-    if (rank() == root) {
-      if constexpr (detail::encoding_of<T>() == Encoding::serialized)
-        archive = detail::serialize(value);
-      bytes = detail::encoding_of<T>() == Encoding::serialized ? archive.size()
-                                                               : detail::encode(value).bytes;
-    }
-    if (!native.broadcast(&bytes, 1, data_type_of<std::uint64_t>(), root, d)) return false;
-    if constexpr (detail::encoding_of<T>() == Encoding::contiguous) {
-      using E = typename detail::contiguous<T>::element;
-      if (rank() != root) value.resize(bytes / sizeof(E));
-      return native.broadcast(value.data(), value.size(), data_type_of<E>(), root, d);
-    } else {
-      archive.resize(bytes);  // no zero-fill: the broadcast overwrites it
-      if (!native.broadcast(archive.data(), archive.size(), data_type_of<std::byte>(), root, d))
-        return false;
-      if (rank() != root) detail::deserialize(archive, value, root, detail::tags::broadcast);
-      return true;
-    }
-  }
-}
-
-template <class T, class Op>
-bool Communicator::native_reduce(NativeCollectives& native, const T& in, T& out, Op&, int root,
-                                 Deadline d) {
-  constexpr ReduceKind kind = reduce_kind<Op>::value;
-  if constexpr (kind == ReduceKind::other) {
-    return false;
-  } else if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
-    using E = typename detail::raw_element<T>::type;
-    if constexpr (std::is_arithmetic_v<E>)
-      return native.reduce(&in, &out, count_of<T>(), data_type_of<E>(), kind, root, d);
-    else
-      return false;
-  } else if constexpr (detail::is_vector<T>::value &&
-                       detail::encoding_of<T>() == detail::Encoding::contiguous) {
-    using E = typename T::value_type;
-    if constexpr (std::is_arithmetic_v<E>) {
-      out.resize(in.size());  // MPI writes into it; the generic path sizes `out` itself
-      return native.reduce(in.data(), out.data(), in.size(), data_type_of<E>(), kind, root, d);
-    } else {
-      return false;
-    }
-  } else {
-    return false;
-  }
-}
-
 }  // namespace hilo
+
+#include "hilo/comm/detail/communicator_exchange.hpp"
+#include "hilo/comm/detail/communicator_native.hpp"
+#include "hilo/comm/detail/communicator_nonblocking.hpp"

@@ -1,0 +1,192 @@
+// The definitions of Communicator's exchange and prefix collectives (sendrecv, all_to_all,
+// all_to_all_v, all_gather_v, gather_v, scan, exscan, reduce_scatter), declared and documented in
+// hilo/comm/communicator.hpp, which includes this file at its end. Each tries the backend's
+// native form first (NativeCollectives: MPI's), then runs the generic algorithm on the
+// communicator's collective channel.
+#pragma once
+
+#include <cstdint>
+#include <numeric>
+#include <optional>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "hilo/comm/communicator.hpp"
+#include "hilo/comm/detail/all_to_all.hpp"
+#include "hilo/comm/detail/gather_v.hpp"
+#include "hilo/comm/detail/reduce_scatter.hpp"
+#include "hilo/comm/detail/scan.hpp"
+
+namespace hilo {
+
+template <class S, class R>
+R Communicator::sendrecv(int dest, int send_tag, const S& value, int source, int recv_tag,
+                         TimeLimit limit) {
+  check_peer("sendrecv", dest, false);
+  check_tag("sendrecv", send_tag, false);
+  check_peer("sendrecv", source, true);
+  check_tag("sendrecv", recv_tag, true);
+  R result{};
+  const Deadline d = deadline(limit);
+  detail::OutgoingBytes out = detail::encode(value);
+  if constexpr (detail::encoding_of<R>() == detail::Encoding::serialized) {
+    BorrowedBuffer staging(transport_->byte_buffers());
+    Status status = transport_->sendrecv(dest, send_tag, out.data, out.bytes, out.type, source,
+                                         recv_tag, detail::sink_for(result, &*staging), d);
+    detail::deserialize(*staging, result, status.source, status.tag);
+  } else {
+    transport_->sendrecv(dest, send_tag, out.data, out.bytes, out.type, source, recv_tag,
+                         detail::sink_for(result, nullptr), d);
+  }
+  return result;
+}
+
+template <class T>
+std::vector<T> Communicator::all_to_all(const std::vector<T>& values, TimeLimit limit) {
+  check_one_per_rank("all_to_all", values.size());
+  const Deadline d = deadline(limit);
+  return collective("all_to_all", [&] {
+    std::vector<T> result(values.size());
+    if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
+      if (native_ &&
+          native_->all_to_all(values.data(), result.data(), count_of<T>(), element_type_of<T>(), d))
+        return result;
+      detail::all_to_all_blocks(
+          channel(),
+          detail::BlocksBytes{reinterpret_cast<const std::byte*>(values.data()),
+                              reinterpret_cast<std::byte*>(result.data()), count_of<T>(),
+                              element_type_of<T>()},
+          d, all_to_all_algorithm_);
+    } else {
+      detail::pairwise_all_to_all_values(channel(), values, result, d);
+    }
+    return result;
+  });
+}
+
+template <class E>
+void Communicator::all_to_all_v(std::span<const E> send, std::span<const int> send_counts,
+                                std::span<E> recv, std::span<const int> recv_counts,
+                                TimeLimit limit) {
+  static_assert(detail::is_raw_v<E>,
+                "all_to_all_v moves trivially copyable elements; for other types use all_to_all "
+                "of vectors");
+  check_counts(send_counts, send.size(), "send_counts", "send");
+  check_counts(recv_counts, recv.size(), "recv_counts", "recv");
+  const Deadline d = deadline(limit);
+  collective("all_to_all_v", [&] {
+    std::vector<int> send_displs(send_counts.size()), recv_displs(recv_counts.size());
+    std::exclusive_scan(send_counts.begin(), send_counts.end(), send_displs.begin(), 0);
+    std::exclusive_scan(recv_counts.begin(), recv_counts.end(), recv_displs.begin(), 0);
+    constexpr DataType type = data_type_of<E>();
+    if (native_ &&
+        native_->all_to_all_v(send.data(), send_counts.data(), send_displs.data(), recv.data(),
+                              recv_counts.data(), recv_displs.data(), type, d))
+      return;
+    detail::pairwise_all_to_all_v(channel(), reinterpret_cast<const std::byte*>(send.data()),
+                                  send_counts.data(), send_displs.data(),
+                                  reinterpret_cast<std::byte*>(recv.data()), recv_counts.data(),
+                                  recv_displs.data(), type, d);
+  });
+}
+
+template <class E>
+std::vector<E> Communicator::all_gather_v(std::span<const E> mine, TimeLimit limit) {
+  static_assert(detail::is_raw_v<E>,
+                "all_gather_v moves trivially copyable elements; for other types use all_gather");
+  const Deadline d = deadline(limit);
+  return collective("all_gather_v", [&] {
+    const std::uint64_t count = mine.size();
+    std::vector<std::uint64_t> counts(static_cast<std::size_t>(size()));
+    if (!native_ ||
+        !native_->gather(&count, counts.data(), 1, data_type_of<std::uint64_t>(), -1, d))
+      counts = detail::all_gather(channel(), count, d);
+    const std::uint64_t total = std::accumulate(counts.begin(), counts.end(), std::uint64_t{0});
+    std::vector<E> all(total);
+    if (native_ && total <= static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
+      std::vector<int> recv_counts(counts.begin(), counts.end()), displs(counts.size());
+      std::exclusive_scan(recv_counts.begin(), recv_counts.end(), displs.begin(), 0);
+      if (native_->gather_v(mine.data(), mine.size(), all.data(), recv_counts.data(), displs.data(),
+                            data_type_of<E>(), -1, d))
+        return all;
+    }
+    detail::ring_all_gather_v(channel(), reinterpret_cast<const std::byte*>(mine.data()),
+                              reinterpret_cast<std::byte*>(all.data()), counts.data(),
+                              data_type_of<E>(), d);
+    return all;
+  });
+}
+
+template <class E>
+std::vector<E> Communicator::gather_v(std::span<const E> mine, int root, TimeLimit limit) {
+  static_assert(detail::is_raw_v<E>,
+                "gather_v moves trivially copyable elements; for other types use gather");
+  check_peer("gather_v", root, false, "root");
+  const Deadline d = deadline(limit);
+  return collective("gather_v", [&]() -> std::vector<E> {
+    if (native_) {
+      const std::uint64_t count = mine.size();
+      std::vector<std::uint64_t> counts(rank() == root ? size() : 0);
+      if (native_->gather(&count, counts.data(), 1, data_type_of<std::uint64_t>(), root, d)) {
+        std::vector<int> recv_counts(counts.begin(), counts.end()), displs(counts.size());
+        std::exclusive_scan(recv_counts.begin(), recv_counts.end(), displs.begin(), 0);
+        const std::uint64_t total = std::accumulate(counts.begin(), counts.end(), std::uint64_t{0});
+        std::vector<E> all(total);
+        if (native_->gather_v(mine.data(), mine.size(), all.data(), recv_counts.data(),
+                              displs.data(), data_type_of<E>(), root, d))
+          return all;
+      }
+    }
+    return detail::linear_gather_v(channel(), mine, root, d);
+  });
+}
+
+template <class T, class Op>
+T Communicator::scan(const T& value, Op op, TimeLimit limit) {
+  const Deadline d = deadline(limit);
+  return collective("scan", [&] {
+    if (native_) {
+      T result = value;
+      if (native_scan(*native_, value, result, op, false, d)) return result;
+    }
+    return *detail::recursive_doubling_scan(channel(), value, op, false, d);
+  });
+}
+
+template <class T, class Op>
+std::optional<T> Communicator::exscan(const T& value, Op op, TimeLimit limit) {
+  const Deadline d = deadline(limit);
+  return collective("exscan", [&]() -> std::optional<T> {
+    if (native_) {
+      T result = value;
+      if (native_scan(*native_, value, result, op, true, d))
+        return rank() == 0 ? std::nullopt : std::optional<T>(std::move(result));
+    }
+    return detail::recursive_doubling_scan(channel(), value, op, true, d);
+  });
+}
+
+template <class T, class Op>
+T Communicator::reduce_scatter(const std::vector<T>& values, Op op, TimeLimit limit) {
+  check_one_per_rank("reduce_scatter", values.size());
+  const Deadline d = deadline(limit);
+  return collective("reduce_scatter", [&] {
+    if constexpr (std::is_arithmetic_v<T>) {
+      T result{};
+      constexpr ReduceKind kind = reduce_kind<Op>::value;
+      if constexpr (kind != ReduceKind::other)
+        if (native_ &&
+            native_->reduce_scatter(values.data(), &result, 1, data_type_of<T>(), kind, d))
+          return result;
+      detail::ring_reduce_scatter(channel(), reinterpret_cast<const std::byte*>(values.data()),
+                                  reinterpret_cast<std::byte*>(&result), 1, data_type_of<T>(),
+                                  detail::combiner_for<T>(op), d);
+      return result;
+    } else {
+      return detail::pairwise_reduce_scatter(channel(), values, op, d);
+    }
+  });
+}
+
+}  // namespace hilo

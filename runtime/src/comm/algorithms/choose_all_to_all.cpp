@@ -1,0 +1,52 @@
+// Which all-to-all runs: the one place the choice is made (hilo/comm/detail/all_to_all.hpp).
+#include <array>
+#include <cstdlib>
+#include <string>
+
+#include "hilo/comm/detail/all_to_all.hpp"
+#include "hilo/errors.hpp"
+
+namespace hilo::detail {
+
+std::string_view name_of(AllToAllAlgorithm algorithm) {
+  switch (algorithm) {
+    case AllToAllAlgorithm::automatic:
+      return "automatic";
+    case AllToAllAlgorithm::pairwise:
+      return "pairwise";
+    case AllToAllAlgorithm::bruck:
+      return "bruck";
+  }
+  return "unknown";
+}
+
+AllToAllAlgorithm all_to_all_algorithm_from_environment() {
+  const char* text = std::getenv("HILO_ALLTOALL");
+  if (text == nullptr || *text == '\0') return AllToAllAlgorithm::automatic;
+  constexpr std::array all{AllToAllAlgorithm::automatic, AllToAllAlgorithm::pairwise,
+                           AllToAllAlgorithm::bruck};
+  std::string names;
+  for (AllToAllAlgorithm algorithm : all) {
+    if (name_of(algorithm) == text) return algorithm;
+    names.append(names.empty() ? "" : ", ").append(name_of(algorithm));
+  }
+  throw Error(std::string("hilo: HILO_ALLTOALL='") + text +
+              "' is not an all-to-all algorithm; use one of " + names);
+}
+
+AllToAllAlgorithm choose_all_to_all(std::size_t block_bytes, int ranks,
+                                    AllToAllAlgorithm requested) {
+  if (requested != AllToAllAlgorithm::automatic) return requested;
+  return ranks > 2 && block_bytes <= bruck_max_block_bytes ? AllToAllAlgorithm::bruck
+                                                           : AllToAllAlgorithm::pairwise;
+}
+
+void all_to_all_blocks(Transport& t, BlocksBytes b, Deadline deadline,
+                       AllToAllAlgorithm requested) {
+  if (choose_all_to_all(b.count * b.type.size, t.size(), requested) == AllToAllAlgorithm::bruck)
+    bruck_all_to_all(t, b, deadline);
+  else
+    pairwise_all_to_all(t, b, deadline);
+}
+
+}  // namespace hilo::detail
