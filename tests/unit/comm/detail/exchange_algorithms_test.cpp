@@ -29,7 +29,7 @@ const hilo::Deadline a_minute = hilo::Deadline::after(std::chrono::seconds(60));
 // rank's error message ("" where it succeeded).
 template <class Fn>
 std::vector<std::string> run_ranks(int p, Fn fn) {
-  auto world = std::make_shared<hilo::detail::LocalWorld>(p);
+  auto world = std::make_shared<hilo::local::LocalWorld>(p);
   std::vector<int> members(p);
   std::iota(members.begin(), members.end(), 0);
   std::vector<std::thread> threads;
@@ -37,7 +37,7 @@ std::vector<std::string> run_ranks(int p, Fn fn) {
   for (int r = 0; r < p; ++r)
     threads.emplace_back([&, r] {
       try {
-        hilo::detail::LocalTransport t(world, 0, members, r);
+        hilo::local::LocalTransport t(world, 0, members, r);
         fn(t.collective_channel());
         world->rank_finished(r);
       } catch (const std::exception& e) {
