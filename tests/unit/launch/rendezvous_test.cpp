@@ -335,18 +335,23 @@ KeptJob register_keeping(int size, bool server_keeps) {
   RendezvousServer server("127.0.0.1", 0, size, token);
   if (server_keeps) server.keep_connections();
   auto served = std::async(std::launch::async, [&] { return server.serve(10s); });
-  std::vector<std::future<UniqueFd>> ranks;
+  // Each rank's thread returns its table and checks nothing itself: Catch2's assertions are not
+  // thread-safe (ThreadSanitizer reports their counters), so the main thread checks.
+  std::vector<std::future<std::pair<std::vector<PeerAddress>, UniqueFd>>> ranks;
   for (int r = 0; r < size; ++r) {
     ranks.push_back(std::async(std::launch::async, [&server, r, size] {
       UniqueFd kept;
       auto table =
           register_with_coordinator(coord_of(server), token, address_of(r), size, 10s, &kept);
-      REQUIRE(table == expected_table(size));
-      return kept;
+      return std::make_pair(std::move(table), std::move(kept));
     }));
   }
   KeptJob job;
-  for (auto& rank : ranks) job.rank_ends.push_back(rank.get());
+  for (auto& rank : ranks) {
+    auto [table, kept] = rank.get();
+    REQUIRE(table == expected_table(size));
+    job.rank_ends.push_back(std::move(kept));
+  }
   CHECK(served.get() == expected_table(size));
   job.server_ends = server.take_kept_connections();
   return job;

@@ -328,6 +328,13 @@ void Engine::report_loss(Peer& peer, const std::string& why) {
   config_.reports->send({rank(), launch::ReportKind::peer_lost, peer.rank, "hilo: " + why});
 }
 
+void Engine::report_lost(int world_rank, const std::string& why) {
+  Peer& peer = *peers_[static_cast<std::size_t>(world_rank)];
+  std::lock_guard progress(progress_mutex_);
+  std::lock_guard send(peer.send_mutex);
+  report_loss(peer, why);
+}
+
 void Engine::peer_lost(Peer& peer, const std::string& why) {
   auto error = std::make_exception_ptr(
       PeerLost("hilo: " + why, peer.rank, this->address_of(peer.rank).host));

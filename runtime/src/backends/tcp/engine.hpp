@@ -28,10 +28,10 @@
 // only one touching the receive side of the connections.
 //
 // Ranks of one host (checked: shm_channel.hpp) can exchange their frames through a pair of
-// shared-memory rings instead of the socket (unless HILO_TCP_SHM=off). Everything above holds unchanged,
-// since the rings carry the very same frames: the reader reads a ring where it would read the
-// socket, the writer writes it where it would write the socket. A reader that sleeps in epoll
-// asks for a doorbell (a byte on the pair's socket); one that polls reads the rings directly.
+// shared-memory rings instead of the socket (unless HILO_TCP_SHM=off). Everything above holds
+// unchanged, since the rings carry the very same frames: the reader reads a ring where it would
+// read the socket, the writer writes it where it would write the socket. A reader that sleeps in
+// epoll asks for a doorbell (a byte on the pair's socket); one that polls reads the rings directly.
 // The socket's end still tells that the peer died: its frames left in the ring are read first.
 //
 // Large messages between ranks on one host go by single copy (process_vm_writev) where the
@@ -160,6 +160,12 @@ class Engine {
   // passed the probe: single_copy.hpp), else 0. Offers arrive just after the mesh is up, so a
   // rank of this host may still read 0 in the first moments of a job.
   pid_t memory_of(int world_rank);
+
+  // Reports to hilorun (once, as a lost connection is reported) that `world_rank`'s process was
+  // found gone outside its connection: its memory could not be read (the direct all-reduce), so
+  // hilorun can name the rank that failed first even when this rank fails before its socket says
+  // so. `why` is the message without its "hilo: " prefix.
+  void report_lost(int world_rank, const std::string& why) HILO_EXCLUDES(progress_mutex_);
 
   // Blocking send: returns once the socket has taken every byte (the buffer may be reused).
   // Throws PeerLost (peer dead or finished), Timeout (the peer does not read: it stalls).

@@ -34,9 +34,11 @@ void TcpPeerMemory::fail(int rank, std::size_t bytes, int failure) const {
                                   " could not read " + std::to_string(bytes) +
                                   " bytes of an all-reduce in the memory of world " +
                                   engine_.describe(world) + " (cross-memory attach)";
-  if (failure == ESRCH)
-    throw PeerLost(what_failed + ": its process is gone (exited or was killed)", world,
-                   engine_.address_of(world).host);
+  if (failure == ESRCH) {
+    const std::string why = what_failed + ": its process is gone (exited or was killed)";
+    engine_.report_lost(world, why.substr(std::string_view("hilo: ").size()));
+    throw PeerLost(why, world, engine_.address_of(world).host);
+  }
   throw Error(common::errno_message(what_failed, failure));
 }
 
