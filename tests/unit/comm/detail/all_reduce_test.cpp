@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "backends/local/local_transport.hpp"
 #include "catch.hpp"
+#include "local_ranks.hpp"
 
 namespace {
 
@@ -21,26 +21,11 @@ using hilo::detail::AllReduceAlgorithm;
 using hilo::detail::AllReduceShape;
 using hilo::detail::choose_all_reduce;
 
-// Runs fn(transport) on p ranks, threads of this process over the local backend.
+// Runs fn(transport) on p ranks, threads of this process over the local backend, and checks
+// that no rank raised.
 template <class Fn>
 void on_ranks(int p, Fn fn) {
-  auto world = std::make_shared<hilo::local::LocalWorld>(p);
-  std::vector<int> members(p);
-  std::iota(members.begin(), members.end(), 0);
-  std::vector<std::thread> threads;
-  std::vector<std::string> failures(p);
-  for (int r = 0; r < p; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        hilo::local::LocalTransport t(world, 0, members, r);
-        fn(t.collective_channel());
-        world->rank_finished(r);
-      } catch (const std::exception& e) {
-        failures[r] = e.what();
-        world->rank_failed(r, std::current_exception());
-      }
-    });
-  for (auto& t : threads) t.join();
+  const std::vector<std::string> failures = hilo::testing_support::run_on_local_ranks(p, fn);
   for (int r = 0; r < p; ++r) {
     INFO("rank " << r << ": " << failures[r]);
     CHECK(failures[r].empty());

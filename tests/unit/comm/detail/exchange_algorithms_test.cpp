@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "backends/local/local_transport.hpp"
 #include "catch.hpp"
+#include "local_ranks.hpp"
 
 namespace {
 
@@ -25,34 +25,12 @@ using std::int64_t;
 
 const hilo::Deadline a_minute = hilo::Deadline::after(std::chrono::seconds(60));
 
-// Runs fn(transport) on p ranks, threads of this process over the local backend; returns each
-// rank's error message ("" where it succeeded).
-template <class Fn>
-std::vector<std::string> run_ranks(int p, Fn fn) {
-  auto world = std::make_shared<hilo::local::LocalWorld>(p);
-  std::vector<int> members(p);
-  std::iota(members.begin(), members.end(), 0);
-  std::vector<std::thread> threads;
-  std::vector<std::string> failures(p);
-  for (int r = 0; r < p; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        hilo::local::LocalTransport t(world, 0, members, r);
-        fn(t.collective_channel());
-        world->rank_finished(r);
-      } catch (const std::exception& e) {
-        failures[r] = e.what();
-        world->rank_failed(r, std::current_exception());
-      }
-    });
-  for (auto& t : threads) t.join();
-  return failures;
-}
+using hilo::testing_support::run_on_local_ranks;
 
 // Runs fn on p ranks and checks that every rank succeeded.
 template <class Fn>
 void on_ranks(int p, Fn fn) {
-  std::vector<std::string> failures = run_ranks(p, fn);
+  std::vector<std::string> failures = run_on_local_ranks(p, fn);
   for (int r = 0; r < p; ++r) {
     INFO("rank " << r << ": " << failures[r]);
     CHECK(failures[r].empty());
@@ -162,7 +140,7 @@ TEST_CASE("pairwise all-to-all-v with uneven and zero counts over 1 to 8 ranks")
 TEST_CASE("all-to-all-v counts that disagree are an error naming both ranks, on the receiver") {
   // Rank 0 expects one element more from rank 2 than rank 2 sends it; everything else agrees.
   const int p = 3;
-  std::vector<std::string> failures = run_ranks(p, [&](hilo::Transport& t) {
+  std::vector<std::string> failures = run_on_local_ranks(p, [&](hilo::Transport& t) {
     const int r = t.rank();
     std::vector<int> send_counts(p, 2), recv_counts(p, 2), displs{0, 2, 4}, recv_displs{0, 2, 4};
     if (r == 0) {
