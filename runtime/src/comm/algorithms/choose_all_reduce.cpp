@@ -1,11 +1,9 @@
 // Which all-reduce runs: the one place the choice is made (hilo/comm/detail/all_reduce.hpp).
 #include <array>
 #include <bit>
-#include <cstdlib>
-#include <string>
 
+#include "comm/algorithms/algorithm_from_environment.hpp"
 #include "hilo/comm/detail/all_reduce.hpp"
-#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::detail {
@@ -34,15 +32,7 @@ std::string_view name_of(AllReduceAlgorithm algorithm) {
 }
 
 AllReduceAlgorithm all_reduce_algorithm_from_environment() {
-  const char* text = std::getenv("HILO_ALLREDUCE");
-  if (text == nullptr || *text == '\0') return AllReduceAlgorithm::automatic;
-  std::string names;
-  for (AllReduceAlgorithm algorithm : all_algorithms) {
-    if (name_of(algorithm) == text) return algorithm;
-    names.append(names.empty() ? "" : ", ").append(name_of(algorithm));
-  }
-  throw_error<Error>("hilo: HILO_ALLREDUCE='", text,
-                     "' is not an all-reduce algorithm; use one of ", names);
+  return algorithm_from_environment("HILO_ALLREDUCE", "all-reduce", all_algorithms);
 }
 
 bool can_run(AllReduceAlgorithm algorithm, const AllReduceShape& shape) {

@@ -1,8 +1,7 @@
 // Which all-to-all runs: the one place the choice is made (hilo/comm/detail/all_to_all.hpp).
 #include <array>
-#include <cstdlib>
-#include <string>
 
+#include "comm/algorithms/algorithm_from_environment.hpp"
 #include "hilo/comm/detail/all_to_all.hpp"
 #include "hilo/errors.hpp"
 
@@ -21,17 +20,9 @@ std::string_view name_of(AllToAllAlgorithm algorithm) {
 }
 
 AllToAllAlgorithm all_to_all_algorithm_from_environment() {
-  const char* text = std::getenv("HILO_ALLTOALL");
-  if (text == nullptr || *text == '\0') return AllToAllAlgorithm::automatic;
   constexpr std::array all{AllToAllAlgorithm::automatic, AllToAllAlgorithm::pairwise,
                            AllToAllAlgorithm::bruck};
-  std::string names;
-  for (AllToAllAlgorithm algorithm : all) {
-    if (name_of(algorithm) == text) return algorithm;
-    names.append(names.empty() ? "" : ", ").append(name_of(algorithm));
-  }
-  throw Error(std::string("hilo: HILO_ALLTOALL='") + text +
-              "' is not an all-to-all algorithm; use one of " + names);
+  return algorithm_from_environment("HILO_ALLTOALL", "all-to-all", all);
 }
 
 AllToAllAlgorithm choose_all_to_all(std::size_t block_bytes, int ranks,
