@@ -250,10 +250,10 @@ def evaluate_targets(stats, paired):
         add(f"hilo-mpi serialized struct vector ≥ 2× faster than Boost.MPI ({receive})", v,
             lambda v: v >= 2,
             lambda v: (f"worst {min(v):.2f}× faster, best {max(v):.2f}×{how}", min(v)))
-    add("hilo-tcp 8 B latency ≤ 1.0× the TCP BTL",
+    add("hilo-tcp on sockets (HILO_TCP_SHM=off) 8 B latency ≤ 1.0× the TCP BTL",
         [ratio("latency", ("hilo-tcp", "tcp"), ("mpi", "tcp"), 2, 8)], lambda v: v <= 1.0,
         lambda v: (f"×{v[0]:.2f}", v[0]))
-    add("hilo-tcp 16 MiB bandwidth ≥ 1.5× the TCP BTL",
+    add("hilo-tcp on sockets (HILO_TCP_SHM=off) 16 MiB bandwidth ≥ 1.5× the TCP BTL",
         [ratio("bandwidth", ("hilo-tcp", "tcp"), ("mpi", "tcp"), 2, 16 << 20)],
         lambda v: v >= 1.5, lambda v: (f"×{v[0]:.2f}", v[0]))
     speedups, versus_btl = [], []
@@ -318,8 +318,9 @@ def table(header, rows):
 def p2p_table(stats, benchmark):
     columns = [("mpi", "shm", None), ("hilo-mpi", "shm", ("mpi", "shm")),
                ("boost-mpi", "shm", ("mpi", "shm")), ("mpi", "tcp", None),
-               ("hilo-mpi", "tcp", ("mpi", "tcp")), ("hilo-tcp", "tcp", ("mpi", "tcp")),
-               ("sockets", "tcp", ("mpi", "tcp")), ("hilo-local", "threads", ("mpi", "shm"))]
+               ("hilo-mpi", "tcp", ("mpi", "tcp")), ("hilo-tcp", "shm", ("mpi", "shm")),
+               ("hilo-tcp", "tcp", ("mpi", "tcp")), ("sockets", "tcp", ("mpi", "tcp")),
+               ("hilo-local", "threads", ("mpi", "shm"))]
     columns = [c for c in columns if stats.get(benchmark, c[0], c[1], 2,
                                                (stats.sizes(benchmark) or [0])[0])]
     rows = []
@@ -451,7 +452,7 @@ def write_doc(stats, paired, units, results, doc, plots):
            "repetitions, the <sub>[min–max]</sub> spread, and **×ratio** to the anchor named "
            "in the column's note (time: lower is better; bandwidth: higher is better).",
            "",
-           "To reproduce: `./scripts/bench` (about 15 minutes on 2 cores) or `./scripts/bench "
+           "To reproduce: `./scripts/bench` (about 25 minutes on 2 cores) or `./scripts/bench "
            "--quick` (smaller sizes, fewer repetitions) builds the benchmarks in build/bench and "
            "writes the CSV, the plots and this page to build/bench/bench-results/; the committed "
            "ones (benchmarks/results/ and docs/PERFORMANCE.md) change only with `--publish`. "
@@ -474,6 +475,9 @@ def write_doc(stats, paired, units, results, doc, plots):
             text = text[text.index("-->") + 3:].strip()
         out += [text, ""]
     out += ["## Point-to-point latency (µs, one way; anchor: raw MPI on the same BTL)", "",
+            "`hilo-tcp (shm)` is hilorun's default, ranks of one host exchanging messages through "
+            "shared-memory rings; `hilo-tcp (tcp)` the same program with `HILO_TCP_SHM=off`, on "
+            "loopback sockets. "
             "hilo-local's ratio is to raw MPI over shared memory. `sockets (tcp)` is no library at "
             "all (one loopback TCP connection, blocking send, polling recv): the kernel's ceiling "
             "for every TCP transport; its ratio is to the TCP BTL.", "",

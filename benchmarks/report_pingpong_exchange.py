@@ -17,7 +17,7 @@ PINGPONG_COLUMNS = [
     ("mpi", "shm", None), ("hilo-mpi", "shm", ("mpi", "shm")),
     ("boost-mpi", "shm", ("mpi", "shm")), ("mpi", "tcp", None),
     ("hilo-tcp", "shm", ("mpi", "shm")), ("hilo-tcp", "tcp", ("mpi", "tcp")),
-    ("hilo-tcp", "shm-no-single-copy", ("mpi", "tcp")), ("sockets", "tcp", ("mpi", "tcp")),
+    ("hilo-tcp", "shm-no-single-copy", ("mpi", "shm")), ("sockets", "tcp", ("mpi", "tcp")),
     ("hilo-local", "threads", ("mpi", "shm")),
 ]
 COLLECTIVE_COLUMNS = [
@@ -96,6 +96,12 @@ def evaluate_targets(stats, paired, add, ratio, hilo_mpi, judged):
             lambda v: v >= 1.0,
             lambda v: (f"worst ×{min(v):.2f}, median ×{statistics.median(v):.2f} "
                        f"(over {len(v)} sizes)", min(v)))
+    add("hilorun same-host windowed bandwidth (p2p family) at every size ≥ 1.0× the TCP BTL",
+        [ratio("bandwidth", ("hilo-tcp", "shm"), ("mpi", "tcp"), 2, s)
+         for s in stats.sizes("bandwidth")],
+        lambda v: v >= 1.0,
+        lambda v: (f"worst ×{min(v):.2f}, median ×{statistics.median(v):.2f} "
+                   f"(over {len(v)} sizes)", min(v)))
     add("hilo-mpi at its default thread level: 8 B and 1 KiB ping-pong latency ≤ 1.05× raw MPI "
         "(vader; separate runs)",
         [ratio("pingpong-latency", ("hilo-mpi", "shm"), ("mpi", "shm"), 2, s) for s in (8, 1024)],
