@@ -17,7 +17,7 @@
 //   --system mpi         the raw MPI C API (the anchor)
 //   --system boost       Boost.MPI
 //   --system sockets     plain loopback TCP sockets, no library (the kernel's ceiling)
-//   --system gloo        Gloo's TCP pairs (unbound buffers), ranks from the launcher
+//   --system gloo        Gloo's TCP pairs (its pair send/receive buffers), ranks from the launcher
 //                        (bench::GlooJob); --pattern pingpong only
 //   --system hilo+mpi    hilo-mpi and raw MPI in one process under mpirun, interleaved on the
 //                        same buffers (bench::interleaved_seconds_per_step); rows named
