@@ -65,7 +65,8 @@ def columns_table(stats, benchmark, ranks, columns):
                     and any(k[1:3] == (s, t) for s, t, _ in columns)})
     present = [c for c in columns if any(stats.get(benchmark, c[0], c[1], ranks, n) for n in sizes)]
     rows = [[base.human_size(n)] + [
-        base.cell(stats, (benchmark, s, t, ranks, n), (benchmark, a[0], a[1], ranks, n) if a else None)
+        base.cell(stats, (benchmark, s, t, ranks, n),
+                  (benchmark, a[0], a[1], ranks, n) if a else None)
         for s, t, a in present] for n in sizes]
     return base.table(["size"] + [f"{s} ({t})" for s, t, _ in present], rows) if rows else ""
 
@@ -202,9 +203,9 @@ def hosts_apart_sections(stats, plots):
     for p, per_host in ((2, "one rank"), (4, "two ranks")):
         text = columns_table(stats, "allreduce", p, HOSTS_APART_ALLREDUCE)
         if text:
+            picture = plots[f"hostsapart-allreduce{p}"]
             out += [f"### Allreduce of floats, p = {p}, {per_host} per host (µs per call)", "",
-                    text, "", f"![hosts apart allreduce p={p}]({plots[f'hostsapart-allreduce{p}']})",
-                    ""]
+                    text, "", f"![hosts apart allreduce p={p}]({picture})", ""]
     return out
 
 

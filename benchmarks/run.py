@@ -195,7 +195,8 @@ class Runner:
             ("hilo-tcp HILO_TCP_SHM=off",
              ["env", "HILO_TCP_SHM=off"] + self.hilorun(2) + args("hilo", "tcp")),
             ("hilo-tcp HILO_TCP_SINGLE_COPY=off",
-             ["env", "HILO_TCP_SINGLE_COPY=off"] + self.hilorun(2) + args("hilo", "shm-no-single-copy")),
+             ["env", "HILO_TCP_SINGLE_COPY=off"] + self.hilorun(2) + args(
+                 "hilo", "shm-no-single-copy")),
             ("sockets tcp", self.mpirun(2, SHM_BTL) + args("sockets", "tcp")),
             ("hilo-local", args("hilo-local", "threads")),
         ]
@@ -258,6 +259,7 @@ class Runner:
                     mpirun = run_inside + self.mpirun(ranks, [
                         "--hostfile", str(hostfile), "--mca", "plm_rsh_agent", agent,
                         "--mca", "btl", "tcp,self"])
+                    # Gloo's ranks run under the same mpirun: they only read their rank from it.
                     gloo = mpirun
                     hilorun = run_inside + [str(self.hilorun_path), "--hostfile", str(hostfile),
                                             "--launch-agent", agent, "--bind-to", "none",
@@ -277,7 +279,8 @@ class Runner:
                                  "--repetition", "{rep}", "--max-bytes",
                                  str(1 << 20 if self.quick else 16 << 20)] + scale
                     systems += [
-                        (f"allreduce hilo-tcp p={ranks}", hilorun + allreduce + ["--system", "hilo"]),
+                        (f"allreduce hilo-tcp p={ranks}",
+                         hilorun + allreduce + ["--system", "hilo"]),
                         (f"allreduce mpi tcp p={ranks}", mpirun + allreduce + ["--system", "mpi"]),
                     ] + [(f"allreduce {g} p={ranks}", gloo + allreduce + [
                         "--system", g, "--store", "{store}", "--gloo-address", "hostname"])
