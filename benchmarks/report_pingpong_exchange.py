@@ -75,7 +75,7 @@ def columns_table(stats, benchmark, ranks, columns):
 
 def evaluate_targets(stats, paired, add, ratio, hilo_mpi, judged):
     """Appends (through report.evaluate_targets' `add`) the targets of issue 19 (all-to-all,
-    scan) and issue 21 (ping-pong, hosts apart)."""
+    scan) and issue 21 (ping-pong, same-host all-reduce, hosts apart)."""
     pingpong = lambda system, transport, size: stats.median(
         "pingpong-bandwidth", system, transport, 2, size)
     sizes = stats.sizes("pingpong-bandwidth")
@@ -103,6 +103,14 @@ def evaluate_targets(stats, paired, add, ratio, hilo_mpi, judged):
         lambda v: v >= 1.0,
         lambda v: (f"worst ×{min(v):.2f}, median ×{statistics.median(v):.2f} "
                    f"(over {len(v)} sizes)", min(v)))
+    # The allreduce family runs hilo-tcp under plain hilorun, so its ranks (all on this host)
+    # use the same-host paths; its rows say transport "tcp" for the backend.
+    add("allreduce among same-host hilorun ranks ≤ 1.0× MPI_Allreduce over vader (every size, "
+        "p = 2 and 4)",
+        [ratio("allreduce", ("hilo-tcp", "tcp"), ("mpi", "shm"), p, s)
+         for p in (2, 4) for s in stats.sizes("allreduce", p)],
+        lambda v: v <= 1.0,
+        lambda v: (f"worst ×{max(v):.2f}, median ×{statistics.median(v):.2f}", max(v)))
     add("hilo-mpi at its default thread level: 8 B and 1 KiB ping-pong latency ≤ 1.05× raw MPI "
         "(vader; separate runs)",
         [ratio("pingpong-latency", ("hilo-mpi", "shm"), ("mpi", "shm"), 2, s) for s in (8, 1024)],
