@@ -452,7 +452,7 @@ def write_doc(stats, paired, units, results, doc, plots):
            "repetitions, the <sub>[min–max]</sub> spread, and **×ratio** to the anchor named "
            "in the column's note (time: lower is better; bandwidth: higher is better).",
            "",
-           "To reproduce: `./scripts/bench` (about 25 minutes on 2 cores) or `./scripts/bench "
+           "To reproduce: `./scripts/bench` (about 20 minutes on 2 cores) or `./scripts/bench "
            "--quick` (smaller sizes, fewer repetitions) builds the benchmarks in build/bench and "
            "writes the CSV, the plots and this page to build/bench/bench-results/; the committed "
            "ones (benchmarks/results/ and docs/PERFORMANCE.md) change only with `--publish`. "
