@@ -186,11 +186,12 @@ void run_mpi(const bench::Options& o) {
   if (me == 0) bench::print_header();
   for (std::uint64_t bytes : pattern_sizes(o)) {
     const bool scan = o.pattern == "scan";
-    std::vector<std::byte> in =
-        scan ? std::vector<std::byte>(bytes) : blocks_from(me, ranks, bytes);
-    std::vector<float> floats_in(bytes / sizeof(float), 1.0f);
+    // A scan's input is floats, an all-to-all's the blocks; only the pattern's own is made.
+    const std::vector<float> floats(scan ? bytes / sizeof(float) : 0, 1.0f);
+    const std::vector<std::byte> blocks =
+        scan ? std::vector<std::byte>() : blocks_from(me, ranks, bytes);
     std::vector<std::byte> out(scan ? bytes : bytes * ranks);
-    const void* source = scan ? static_cast<const void*>(floats_in.data()) : in.data();
+    const void* source = scan ? static_cast<const void*>(floats.data()) : blocks.data();
     auto call = mpi_call(o, bytes, source, out.data());
     call();
     if (scan) {
