@@ -23,6 +23,8 @@ import statistics
 import subprocess
 import tempfile
 
+import report_pingpong_exchange as families
+
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -43,7 +45,8 @@ def load(results):
 # Paired runs (bench::interleaved_seconds_per_step): hilo and its anchor interleaved in one process. benchmark ->
 # (hilo's system, the anchor's system); within one process and size, the k-th row of each pair up.
 PAIRED = {"paired-latency": ("hilo-mpi", "mpi"), "paired-bandwidth": ("hilo-mpi", "mpi"),
-          "paired-allreduce": ("hilo-mpi", "mpi"), "paired-serialized": ("hilo-mpi", "boost-mpi"),
+          "paired-allreduce": ("hilo-mpi", "mpi"), "paired-alltoall": ("hilo-mpi", "mpi"),
+          "paired-scan": ("hilo-mpi", "mpi"), "paired-serialized": ("hilo-mpi", "boost-mpi"),
           "paired-serialized-into": ("hilo-mpi", "boost-mpi")}
 
 # bench_serialized's two ways to receive (benchmark name, what the rows say).
@@ -131,16 +134,25 @@ def cell(stats, key, anchor_key=None):
 
 # ---- plots
 
-def plot(stats, benchmark, ranks, path, title, ylabel, x_is_elements=False):
-    lines = stats.lines(benchmark, ranks)
+# The hosts-apart family's transport: its rows share benchmark names with the same-host families
+# (pingpong-*, allreduce), so every plot keeps only the transports it names; by default all but
+# this one.
+VETH = "veth"
+
+
+def plot(stats, benchmark, ranks, path, title, ylabel, x_is_elements=False, transports=None):
+    kept = (lambda t: t != VETH) if transports is None else (lambda t: t in transports)
+    lines = [line for line in stats.lines(benchmark, ranks) if kept(line[1])]
     if not lines:
         return None
+    sizes = sorted({k[4] for k in stats.samples if k[0] == benchmark
+                    and (ranks is None or k[3] == ranks) and kept(k[2])})
     with tempfile.TemporaryDirectory() as tmp:
         series = []
         for i, (system, transport, r) in enumerate(lines):
             data = pathlib.Path(tmp) / f"{i}.dat"
             with open(data, "w") as f:
-                for size in stats.sizes(benchmark, ranks):
+                for size in sizes:
                     s = stats.get(benchmark, system, transport, r, size)
                     if s:
                         x = size / 32 if x_is_elements else size
@@ -150,7 +162,6 @@ def plot(stats, benchmark, ranks, path, title, ylabel, x_is_elements=False):
                           f"title '{label}'")
         xlabel = "vector elements" if x_is_elements else "message size"
         # Tics on the measured sizes, in binary units (the series is powers of 4).
-        sizes = stats.sizes(benchmark, ranks)
         if x_is_elements:
             tics = [(f"{n // 32:,}", n // 32) for n in sizes]
         else:
@@ -239,10 +250,10 @@ def evaluate_targets(stats, paired):
         add(f"hilo-mpi serialized struct vector ≥ 2× faster than Boost.MPI ({receive})", v,
             lambda v: v >= 2,
             lambda v: (f"worst {min(v):.2f}× faster, best {max(v):.2f}×{how}", min(v)))
-    add("hilo-tcp 8 B latency ≤ 1.0× the TCP BTL",
+    add("hilo-tcp on sockets (HILO_TCP_SHM=off) 8 B latency ≤ 1.0× the TCP BTL",
         [ratio("latency", ("hilo-tcp", "tcp"), ("mpi", "tcp"), 2, 8)], lambda v: v <= 1.0,
         lambda v: (f"×{v[0]:.2f}", v[0]))
-    add("hilo-tcp 16 MiB bandwidth ≥ 1.5× the TCP BTL",
+    add("hilo-tcp on sockets (HILO_TCP_SHM=off) 16 MiB bandwidth ≥ 1.5× the TCP BTL",
         [ratio("bandwidth", ("hilo-tcp", "tcp"), ("mpi", "tcp"), 2, 16 << 20)],
         lambda v: v >= 1.5, lambda v: (f"×{v[0]:.2f}", v[0]))
     speedups, versus_btl = [], []
@@ -278,6 +289,7 @@ def evaluate_targets(stats, paired):
                     r.append(ratio(benchmark, ("hilo", transport), ("std", transport), threads, 0))
         add(f"hilo::{name.capitalize()} within 1.1× of std:: (uncontended and contended)", r,
             lambda v: v <= 1.1, lambda v: (f"worst ×{max(v):.2f}", max(v)))
+    families.evaluate_targets(stats, paired, add, ratio, hilo_mpi, judged)
     return rows
 
 
@@ -306,8 +318,9 @@ def table(header, rows):
 def p2p_table(stats, benchmark):
     columns = [("mpi", "shm", None), ("hilo-mpi", "shm", ("mpi", "shm")),
                ("boost-mpi", "shm", ("mpi", "shm")), ("mpi", "tcp", None),
-               ("hilo-mpi", "tcp", ("mpi", "tcp")), ("hilo-tcp", "tcp", ("mpi", "tcp")),
-               ("sockets", "tcp", ("mpi", "tcp")), ("hilo-local", "threads", ("mpi", "shm"))]
+               ("hilo-mpi", "tcp", ("mpi", "tcp")), ("hilo-tcp", "shm", ("mpi", "shm")),
+               ("hilo-tcp", "tcp", ("mpi", "tcp")), ("sockets", "tcp", ("mpi", "tcp")),
+               ("hilo-local", "threads", ("mpi", "shm"))]
     columns = [c for c in columns if stats.get(benchmark, c[0], c[1], 2,
                                                (stats.sizes(benchmark) or [0])[0])]
     rows = []
@@ -439,7 +452,7 @@ def write_doc(stats, paired, units, results, doc, plots):
            "repetitions, the <sub>[min–max]</sub> spread, and **×ratio** to the anchor named "
            "in the column's note (time: lower is better; bandwidth: higher is better).",
            "",
-           "To reproduce: `./scripts/bench` (about 15 minutes on 2 cores) or `./scripts/bench "
+           "To reproduce: `./scripts/bench` (about 20 minutes on 2 cores) or `./scripts/bench "
            "--quick` (smaller sizes, fewer repetitions) builds the benchmarks in build/bench and "
            "writes the CSV, the plots and this page to build/bench/bench-results/; the committed "
            "ones (benchmarks/results/ and docs/PERFORMANCE.md) change only with `--publish`. "
@@ -462,12 +475,16 @@ def write_doc(stats, paired, units, results, doc, plots):
             text = text[text.index("-->") + 3:].strip()
         out += [text, ""]
     out += ["## Point-to-point latency (µs, one way; anchor: raw MPI on the same BTL)", "",
+            "`hilo-tcp (shm)` is hilorun's default, ranks of one host exchanging messages through "
+            "shared-memory rings; `hilo-tcp (tcp)` the same program with `HILO_TCP_SHM=off`, on "
+            "loopback sockets. "
             "hilo-local's ratio is to raw MPI over shared memory. `sockets (tcp)` is no library at "
             "all (one loopback TCP connection, blocking send, polling recv): the kernel's ceiling "
             "for every TCP transport; its ratio is to the TCP BTL.", "",
             p2p_table(stats, "latency"), "", f"![latency]({plots['latency']})", "",
             "## Point-to-point bandwidth (MB/s; anchor: raw MPI on the same BTL)", "",
             p2p_table(stats, "bandwidth"), "", f"![bandwidth]({plots['bandwidth']})", ""]
+    out += families.pingpong_sections(stats, plots)
     for p in (2, 4):
         if stats.sizes("allreduce", p):
             out += [f"## Allreduce of floats, p = {p} (µs per call)", "",
@@ -475,6 +492,8 @@ def write_doc(stats, paired, units, results, doc, plots):
                     "the TCP BTL for hilo-tcp and Gloo.", "",
                     allreduce_table(stats, p), "", f"![allreduce p={p}]({plots[f'allreduce{p}']})",
                     ""]
+    out += families.collective_sections(stats, plots)
+    out += families.hosts_apart_sections(stats, plots)
     if stats.sizes("allreduce-user-build"):
         out += ["## An unoptimised user program (allreduce of floats over hilo-tcp, µs per call)",
                 "",
@@ -494,7 +513,8 @@ def write_doc(stats, paired, units, results, doc, plots):
                 "same MPI, interleaved in blocks of about 1 ms on the same buffers (two "
                 "measurements per size and process). Each cell is the median of the per-round "
                 "ratios hilo-mpi ÷ anchor (time: lower is better; bandwidth: higher is better), "
-                "their min–max, and how many rounds.", ""] + paired_tables(paired)
+                "their min–max, and how many rounds.", ""] + paired_tables(paired) + (
+                    families.paired_tables(paired))
     out += ["## Serialized data: std::vector of {std::string, double, int64} (µs one way)", "",
             "Two ways to receive. A new vector per receive (`auto v = recv<std::vector<Record>>"
             "(…)`) also costs both systems one malloc and one free per record (the names are one "
@@ -538,6 +558,7 @@ def main():
     for name, benchmark, ranks, title, ylabel, elements in specs:
         png = plot(stats, benchmark, ranks, results / f"{name}.png", title, ylabel, elements)
         plots[name] = f"{relative}/{png}" if png else ""
+    families.draw(stats, results, relative, plots)
     write_doc(stats, paired, units, results, doc, plots)
     print(f"wrote {doc} and {len(plots)} plots in {results}")
 

@@ -12,7 +12,9 @@ family into <out>/<family>.csv. A run that fails or overruns its time limit is k
 on stderr and in <out>/failures.txt, and the others go on.
 """
 import argparse
+import contextlib
 import datetime
+import fcntl
 import os
 import pathlib
 import platform
@@ -25,6 +27,7 @@ import time
 
 HEADER = "benchmark,system,transport,size_bytes,ranks,repetition,value,unit"
 HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
 
 # Open MPI's TCP BTL on loopback only (no traffic leaves the machine).
 TCP_BTL = ["--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", "lo",
@@ -42,10 +45,14 @@ class Runner:
         self.env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                         OMPI_MCA_rmaps_base_oversubscribe="1")
         self.env.pop("HILO_BACKEND", None)  # the launcher decides the backend
-        self.hilorun = self.build / "runtime/tools/hilorun/hilorun"
+        # Every system that wants a thread level or a transport setting names it in its own
+        # command (mpirun -x, env VAR=...); the defaults are measured with none set.
+        for variable in ("HILO_MPI_THREADS", "HILO_TCP_SHM", "HILO_TCP_SINGLE_COPY"):
+            self.env.pop(variable, None)
+        self.hilorun_path = self.build / "runtime/tools/hilorun/hilorun"
         self.programs = self.build / "benchmarks"
 
-    def mpirun(self, ranks, btl):
+    def mpirun(self, ranks, btl, thread_level="single"):
         # --bind-to none, here and for hilorun (whose default binds a job of 2 ranks to cores):
         # both kinds of launch compete alike.
         # mpi_yield_when_idle: on a machine with more runnable processes than cores, a rank that
@@ -55,8 +62,13 @@ class Runner:
         # HILO_MPI_THREADS=single: hilo-mpi asks MPI for the thread level the anchors get from a
         # plain MPI_Init (raw MPI, Boost.MPI). hilo's default, MPI_THREAD_MULTIPLE, makes Open MPI
         # lock inside every call; PERFORMANCE.md says what that costs. Other programs ignore it.
+        # thread_level=None: hilo-mpi at its default, as a user runs it (the ping-pong family).
+        threads = ["-x", f"HILO_MPI_THREADS={thread_level}"] if thread_level else []
         return (["mpirun", "-n", str(ranks), "--bind-to", "none", "--mca", "mpi_yield_when_idle",
-                 "1", "-x", "HILO_MPI_THREADS=single"] + btl)
+                 "1"] + threads + btl)
+
+    def hilorun(self, ranks):
+        return [str(self.hilorun_path), "--bind-to", "none", "-n", str(ranks)]
 
     def execute(self, label, command, limit):
         """Runs one program; returns its CSV rows, or [] after recording the failure."""
@@ -116,7 +128,11 @@ class Runner:
             ("boost-mpi shm", self.mpirun(2, SHM_BTL) + args("boost", "shm")),
             ("mpi tcp", self.mpirun(2, TCP_BTL) + args("mpi", "tcp")),
             ("hilo-mpi tcp", self.mpirun(2, TCP_BTL) + args("hilo", "tcp")),
-            ("hilo-tcp", [str(self.hilorun), "--bind-to", "none", "-n", "2"] + args("hilo", "tcp")),
+            # hilorun's default: ranks of one host through the shared-memory rings (its own line
+            # in the plots), and the same program on loopback sockets.
+            ("hilo-tcp (shared memory)", self.hilorun(2) + args("hilo", "shm")),
+            ("hilo-tcp HILO_TCP_SHM=off",
+             ["env", "HILO_TCP_SHM=off"] + self.hilorun(2) + args("hilo", "tcp")),
             # No library: one loopback TCP connection, the ceiling every TCP transport works under.
             ("sockets tcp", self.mpirun(2, SHM_BTL) + args("sockets", "tcp")),
             ("hilo-local", args("hilo-local", "threads")),
@@ -141,8 +157,7 @@ class Runner:
                 (f"mpi shm p={ranks}", self.mpirun(ranks, SHM_BTL) + args("mpi", "shm")),
                 (f"hilo-mpi shm p={ranks}", self.mpirun(ranks, SHM_BTL) + args("hilo", "shm")),
                 (f"mpi tcp p={ranks}", self.mpirun(ranks, TCP_BTL) + args("mpi", "tcp")),
-                (f"hilo-tcp p={ranks}",
-                 [str(self.hilorun), "--bind-to", "none", "-n", str(ranks)] + args("hilo", "tcp")),
+                (f"hilo-tcp p={ranks}", self.hilorun(ranks) + args("hilo", "tcp")),
                 (f"gloo-ring p={ranks}", self.mpirun(ranks, SHM_BTL) + args("gloo-ring", "tcp")
                  + ["--store", "{store}"]),
                 (f"gloo-hd p={ranks}", self.mpirun(ranks, SHM_BTL) + args("gloo-hd", "tcp")
@@ -159,6 +174,119 @@ class Runner:
         # +-10%, so 10 ratios per size for the median.
         self.compare("allreduce-paired", paired, 1 if self.quick else 5, 300)
 
+    def pingpong(self):
+        """One message in flight (OSU's osu_latency loop), 8 B to 64 MiB, for every system of the
+        p2p family, hilo's at their defaults as users run them, and hilorun's same-host paths
+        one by one: the shared-memory rings (default), the sockets (HILO_TCP_SHM=off), and the
+        rings without single copy (HILO_TCP_SINGLE_COPY=off)."""
+        program = str(self.programs / "bench_p2p")
+        sizes = ["--max-bytes", str(1 << 20 if self.quick else 64 << 20)]
+        scale = ["--scale", "0.1" if self.quick else "1"]
+        args = lambda system, transport: [program, "--system", system, "--transport", transport,
+                                          "--pattern", "pingpong", "--repetition", "{rep}"] + (
+                                              sizes + scale)
+        systems = [
+            ("mpi shm", self.mpirun(2, SHM_BTL) + args("mpi", "shm")),
+            ("hilo-mpi shm (default threads)",
+             self.mpirun(2, SHM_BTL, thread_level=None) + args("hilo", "shm")),
+            ("boost-mpi shm", self.mpirun(2, SHM_BTL) + args("boost", "shm")),
+            ("mpi tcp", self.mpirun(2, TCP_BTL) + args("mpi", "tcp")),
+            ("hilo-tcp (shared memory)", self.hilorun(2) + args("hilo", "shm")),
+            ("hilo-tcp HILO_TCP_SHM=off",
+             ["env", "HILO_TCP_SHM=off"] + self.hilorun(2) + args("hilo", "tcp")),
+            ("hilo-tcp HILO_TCP_SINGLE_COPY=off",
+             ["env", "HILO_TCP_SINGLE_COPY=off"] + self.hilorun(2) + args(
+                 "hilo", "shm-no-single-copy")),
+            ("sockets tcp", self.mpirun(2, SHM_BTL) + args("sockets", "tcp")),
+            ("hilo-local", args("hilo-local", "threads")),
+        ]
+        self.compare("pingpong", systems, 2 if self.quick else 3, 300, alternate=True)
+
+    def collective(self, pattern, gloo):
+        """One of bench_collectives' patterns at p = 2 and 4: hilo on every backend beside the raw
+        MPI call over vader and over the TCP BTL (and Gloo's), then hilo-mpi paired with it."""
+        program = str(self.programs / "bench_collectives")
+        sizes = ["--max-bytes", str(1 << 20)]  # per pair; quick runs keep every size
+        scale = ["--scale", "0.1" if self.quick else "1"]
+        systems, paired = [], []
+        for ranks in (2, 4):
+            args = lambda system, transport: [program, "--system", system, "--pattern", pattern,
+                                              "--transport", transport, "--repetition", "{rep}",
+                                              "--ranks", str(ranks)] + sizes + scale
+            systems += [
+                (f"mpi shm p={ranks}", self.mpirun(ranks, SHM_BTL) + args("mpi", "shm")),
+                (f"hilo-mpi shm p={ranks}", self.mpirun(ranks, SHM_BTL) + args("hilo", "shm")),
+                (f"mpi tcp p={ranks}", self.mpirun(ranks, TCP_BTL) + args("mpi", "tcp")),
+                (f"hilo-tcp p={ranks}", self.hilorun(ranks) + args("hilo", "tcp")),
+                (f"hilo-local p={ranks}", args("hilo-local", "threads")),
+            ]
+            if gloo:
+                systems.append((f"gloo p={ranks}", self.mpirun(ranks, SHM_BTL) + args(
+                    "gloo", "tcp") + ["--store", "{store}"]))
+            paired.append((f"hilo-mpi+mpi shm p={ranks}",
+                           self.mpirun(ranks, SHM_BTL) + args("hilo+mpi", "shm")))
+        self.compare(pattern, systems, 2 if self.quick else 3, 300)
+        # Two processes of two measurements each: 4 ratios per size and p for the median.
+        self.compare(f"{pattern}-paired", paired, 1 if self.quick else 2, 300)
+
+    def alltoall(self):
+        self.collective("alltoall", gloo=True)
+
+    def scan(self):
+        self.collective("scan", gloo=False)
+
+    def hostsapart(self):
+        """Ranks on two hosts of the netns test bed (scripts/netns-hosts: network namespaces joined
+        by veth): ping-pong with one rank per host, all-reduce with one and two per host, for
+        hilo-tcp, Open MPI's TCP BTL and Gloo. Needs root; skipped with a line saying so
+        otherwise."""
+        if os.geteuid() != 0:
+            print("== hostsapart: skipped: the netns test bed needs root (network namespaces)",
+                  flush=True)
+            return
+        with netns_hosts(2) as hosts:
+            if hosts is None:
+                return
+            run_inside = [str(NETNS_HOSTS), "exec", hosts[0]]
+            agent = str(ROOT / "scripts/netns-agent")
+            scale = ["--scale", "0.1" if self.quick else "1"]
+            systems = []
+            with tempfile.TemporaryDirectory(prefix="hilo-bench-hosts-") as folder:
+                for per_host in (1, 2):
+                    hostfile = pathlib.Path(folder) / f"hostfile{per_host}"
+                    hostfile.write_text("".join(f"{h} slots={per_host}\n" for h in hosts))
+                    ranks = 2 * per_host
+                    mpirun = run_inside + self.mpirun(ranks, [
+                        "--hostfile", str(hostfile), "--mca", "plm_rsh_agent", agent,
+                        "--mca", "btl", "tcp,self"])
+                    # Gloo's ranks run under the same mpirun: they only read their rank from it.
+                    gloo = mpirun
+                    hilorun = run_inside + [str(self.hilorun_path), "--hostfile", str(hostfile),
+                                            "--launch-agent", agent, "--bind-to", "none",
+                                            "-n", str(ranks)]
+                    if per_host == 1:
+                        p2p = [str(self.programs / "bench_p2p"), "--pattern", "pingpong",
+                               "--transport", "veth", "--repetition", "{rep}", "--max-bytes",
+                               str(1 << 20 if self.quick else 64 << 20)] + scale
+                        systems += [
+                            ("pingpong hilo-tcp", hilorun + p2p + ["--system", "hilo"]),
+                            ("pingpong mpi tcp", mpirun + p2p + ["--system", "mpi"]),
+                            ("pingpong gloo", gloo + p2p + [
+                                "--system", "gloo", "--store", "{store}", "--gloo-address",
+                                "hostname"]),
+                        ]
+                    allreduce = [str(self.programs / "bench_allreduce"), "--transport", "veth",
+                                 "--repetition", "{rep}", "--max-bytes",
+                                 str(1 << 20 if self.quick else 16 << 20)] + scale
+                    systems += [
+                        (f"allreduce hilo-tcp p={ranks}",
+                         hilorun + allreduce + ["--system", "hilo"]),
+                        (f"allreduce mpi tcp p={ranks}", mpirun + allreduce + ["--system", "mpi"]),
+                    ] + [(f"allreduce {g} p={ranks}", gloo + allreduce + [
+                        "--system", g, "--store", "{store}", "--gloo-address", "hostname"])
+                         for g in ("gloo-ring", "gloo-hd")]
+                self.compare("hostsapart", systems, 2 if self.quick else 3, 300)
+
     def userbuild(self):
         """One user program's all-reduce over hilo-tcp, built -O0 and Release (the same source),
         with a built-in operation and with a lambda: what the program's flags cost."""
@@ -169,10 +297,9 @@ class Runner:
             for op in ("plus", "lambda"):
                 for build, program in (("-O0", "bench_allreduce_user_o0"),
                                        ("Release", "bench_allreduce_user")):
-                    systems.append((f"{op} {build} p={ranks}",
-                                    [str(self.hilorun), "--bind-to", "none", "-n", str(ranks),
-                                     str(self.programs / program), "--system", op, "--transport",
-                                     "tcp", "--repetition", "{rep}"] + sizes))
+                    systems.append((f"{op} {build} p={ranks}", self.hilorun(ranks) + [
+                        str(self.programs / program), "--system", op, "--transport", "tcp",
+                        "--repetition", "{rep}"] + sizes))
         self.compare("userbuild", systems, 2 if self.quick else 6, 300, alternate=True)
 
     def serialized(self):
@@ -219,6 +346,42 @@ class Runner:
             f.write(HEADER + "\n" + "".join(r + "\n" for r in rows))
 
 
+NETNS_HOSTS = ROOT / "scripts/netns-hosts"
+
+
+@contextlib.contextmanager
+def netns_hosts(count):
+    """The netns test bed with `count` hosts, up for the block and down after it; yields their
+    names, or None (after saying why) where network namespaces cannot be made. The integration
+    tests use the same namespaces, so the bed is taken under their lock (bounded wait)."""
+    lock_path = os.environ.get("HILO_CLUSTER_LOCK", "/tmp/hilo-cluster.lock")
+    with open(lock_path, "a") as lock:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    print(f"== hostsapart: skipped: {lock_path} (the test bed's lock) stayed "
+                          "taken for 5 minutes", flush=True)
+                    yield None
+                    return
+                time.sleep(2)
+        up = subprocess.run([str(NETNS_HOSTS), "up", str(count)], capture_output=True, text=True)
+        try:
+            if up.returncode != 0:
+                why = (up.stderr or up.stdout).strip().splitlines()
+                print(f"== hostsapart: skipped: scripts/netns-hosts up {count} failed "
+                      f"(status {up.returncode}): {why[-1] if why else ''}", flush=True)
+                yield None
+                return
+            state = pathlib.Path(os.environ.get("HILO_NETNS_DIR", "/tmp/hilo-netns"))
+            yield [line.split()[0] for line in (state / "hosts").read_text().splitlines()]
+        finally:
+            subprocess.run([str(NETNS_HOSTS), "down"], capture_output=True)
+
+
 def cpu_model():
     for line in open("/proc/cpuinfo"):
         if line.startswith("model name"):
@@ -237,7 +400,11 @@ def main():
     runner = Runner(options.build, options.quick, out)
     load_before = open("/proc/loadavg").read().split()[0]
     started = time.monotonic()
-    families = ["p2p", "allreduce", "userbuild", "serialized", "sync", "seed"]
+    families = ["p2p", "pingpong", "allreduce", "alltoall", "scan", "hostsapart", "userbuild",
+                "serialized", "sync", "seed"]
+    unknown = [f for f in options.only or [] if f not in families]
+    if unknown:
+        parser.error(f"no family {', '.join(unknown)}; the families: {', '.join(families)}")
     for family in options.only or families:
         getattr(runner, family)()
     elapsed = time.monotonic() - started

@@ -8,19 +8,16 @@
 //   --system hilo+mpi    hilo-mpi and MPI_Allreduce in one process under mpirun, interleaved on
 //                        the same buffers (bench::interleaved_seconds_per_step); rows named
 //                        paired-allreduce
-//   --system gloo-ring   gloo::AllreduceRing, TCP on loopback, rendezvous in --store DIR
+//   --system gloo-ring   gloo::AllreduceRing, TCP on loopback (--gloo-address hostname: on the
+//                        host's address, for ranks on several hosts), rendezvous in --store DIR
 //   --system gloo-hd     gloo::AllreduceHalvingDoubling, same transport
 // Gloo ranks learn their rank and size from the launcher's environment (mpirun or hilorun);
-// they never call MPI_Init.
+// they never call MPI_Init (bench::GlooJob).
 //
 // Every system's first call is checked: each rank contributes 1.0f, so every element must come
 // back as the number of ranks.
 #include <gloo/allreduce_halving_doubling.h>
 #include <gloo/allreduce_ring.h>
-#include <gloo/barrier_all_to_all.h>
-#include <gloo/rendezvous/context.h>
-#include <gloo/rendezvous/file_store.h>
-#include <gloo/transport/tcp/device.h>
 #include <mpi.h>
 
 #include <algorithm>
@@ -34,6 +31,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "gloo_job.hpp"
 #include "hilo/hilo.hpp"
 
 namespace {
@@ -148,41 +146,10 @@ void run_paired(hilo::Communicator& world, const bench::Options& o) {
   }
 }
 
-// The launcher's rank and size: Open MPI's mpirun or hilorun.
-std::pair<int, int> rank_and_size_from_launcher() {
-  for (auto [rank_var, size_var] : {std::pair{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
-                                    std::pair{"HILO_RANK", "HILO_SIZE"}}) {
-    const char* rank = std::getenv(rank_var);
-    const char* size = std::getenv(size_var);
-    if (rank && size) return {std::atoi(rank), std::atoi(size)};
-  }
-  throw hilo::Error("gloo: no rank in the environment; start this under mpirun or hilorun");
-}
-
 void run_gloo(const bench::Options& o) {
-  if (o.store.empty())
-    throw std::invalid_argument("gloo needs --store DIR, an empty directory shared by all ranks");
-  const auto [rank, ranks] = rank_and_size_from_launcher();
-  gloo::transport::tcp::attr attr;
-  attr.hostname = "127.0.0.1";  // loopback only
-  auto device = gloo::transport::tcp::CreateDevice(attr);
-  gloo::rendezvous::FileStore store(o.store);
-  auto context = std::make_shared<gloo::rendezvous::Context>(rank, ranks);
-  // Gloo's default 30 s limit on connecting and on each operation is not enough on an
-  // oversubscribed machine (4 ranks on 2 busy cores timed out in one full run).
-  context->setTimeout(std::chrono::seconds(300));
-  context->connectFullMesh(store, device);
-  gloo::BarrierAllToAll barrier(context);
-  // Agreeing on step counts: whole numbers below 2^24 add up exactly in floats.
-  std::vector<float> proposal(1);
-  std::vector<float*> proposal_pointer{proposal.data()};
-  gloo::AllreduceRing<float> agree_sum_algorithm(context, proposal_pointer, 1);
-  auto agree_sum = [&](int x) {
-    proposal[0] = float(x);
-    agree_sum_algorithm.run();
-    return int(proposal[0]);
-  };
-
+  bench::GlooJob job(o);
+  const int rank = job.rank, ranks = job.ranks;
+  auto context = job.context;
   if (rank == 0) bench::print_header();
   for (std::uint64_t bytes : bench::sizes(o, sizeof(float))) {
     const int count = int(bytes / sizeof(float));
@@ -196,19 +163,12 @@ void run_gloo(const bench::Options& o) {
     algorithm->run();
     check_sum(data, ranks, o.system);
     const double us = us_per_call(
-        o, bytes, ranks, [&] { algorithm->run(); }, [&] { barrier.run(); }, agree_sum);
+        o, bytes, ranks, [&] { algorithm->run(); }, [&] { job.barrier(); },
+        [&](int x) { return job.agree_sum(x); });
     if (rank == 0)
       bench::print_row("allreduce", o.system, o.transport, bytes, ranks, o.repetition, us, "us");
   }
-  // No rank may close its connections while a peer still waits on them: Gloo fails a pending
-  // wait as soon as its pair sees the peer's close, even when the awaited message arrived first
-  // ("Connection closed by peer", seen after a final barrier too). So every rank says in the
-  // store that it is done, and closes only once all have: the store is files, not the pairs.
-  barrier.run();
-  store.set("done-" + std::to_string(rank), {'1'});
-  std::vector<std::string> done;
-  for (int r = 0; r < ranks; ++r) done.push_back("done-" + std::to_string(r));
-  store.wait(done, std::chrono::seconds(300));
+  job.finish();
 }
 
 }  // namespace

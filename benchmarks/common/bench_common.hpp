@@ -24,6 +24,12 @@ struct Options {
   int ranks = 2;       // for in-process systems (hilo-local); launchers set it otherwise
   double scale = 1.0;  // multiplies every iteration count (smoke tests: 0.01)
   std::string store;   // Gloo's file store directory
+  // What to measure, for programs that measure more than one thing (bench_p2p: "windows", the
+  // default, or "pingpong"; bench_collectives: "alltoall" or "scan").
+  std::string pattern;
+  // The address Gloo's ranks listen on: "loopback" (127.0.0.1, the default: every rank on this
+  // host) or "hostname" (the address the rank's host name resolves to: ranks on other hosts).
+  std::string gloo_address = "loopback";
 };
 
 inline std::uint64_t parse_count(std::string_view flag, const std::string& text) {
@@ -40,6 +46,7 @@ inline std::uint64_t parse_count(std::string_view flag, const std::string& text)
 }
 
 // --system S --transport T --min-bytes N --max-bytes N --repetition R --ranks P --scale F --store D
+// --pattern NAME --gloo-address loopback|hostname
 inline Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -60,18 +67,25 @@ inline Options parse_options(int argc, char** argv) {
       o.ranks = static_cast<int>(parse_count(flag, value));
     else if (flag == "--store")
       o.store = value;
+    else if (flag == "--pattern")
+      o.pattern = value;
+    else if (flag == "--gloo-address")
+      o.gloo_address = value;
     else if (flag == "--scale") {
       o.scale = std::stod(value);
       if (!(o.scale > 0)) throw std::invalid_argument("--scale must be positive");
     } else
       throw std::invalid_argument("unknown option " + flag +
                                   " (known: --system --transport --min-bytes --max-bytes "
-                                  "--repetition --ranks --scale --store)");
+                                  "--repetition --ranks --scale --store --pattern --gloo-address)");
   }
   if (o.system.empty()) throw std::invalid_argument("--system is required");
   if (o.min_bytes == 0 || o.min_bytes > o.max_bytes)
     throw std::invalid_argument("need 0 < --min-bytes <= --max-bytes");
   if (o.ranks < 1) throw std::invalid_argument("--ranks must be at least 1");
+  if (o.gloo_address != "loopback" && o.gloo_address != "hostname")
+    throw std::invalid_argument("--gloo-address must be loopback or hostname, not '" +
+                                o.gloo_address + "'");
   return o;
 }
 

@@ -5,6 +5,11 @@
 //   bandwidth: rank 0 posts a window of non-blocking sends, rank 1 a window of non-blocking
 //              receives, then rank 1 acknowledges with 4 bytes; bytes moved / time (MB/s)
 //
+// With --pattern pingpong only the ping-pong runs (one message in flight, the loop of OSU's
+// osu_latency), and each size gives two rows from the same measurement: pingpong-latency (one
+// way, us) and pingpong-bandwidth (size / one-way time, MB/s). The default, --pattern windows,
+// gives the latency and bandwidth rows above.
+//
 // The same measurement runs over each system through a small adaptor:
 //   --system hilo        hilo::Runtime, backend from the launcher (mpirun -> hilo-mpi,
 //                        hilorun -> hilo-tcp)
@@ -12,6 +17,8 @@
 //   --system mpi         the raw MPI C API (the anchor)
 //   --system boost       Boost.MPI
 //   --system sockets     plain loopback TCP sockets, no library (the kernel's ceiling)
+//   --system gloo        Gloo's TCP pairs (its pair send/receive buffers), ranks from the launcher
+//                        (bench::GlooJob); --pattern pingpong only
 //   --system hilo+mpi    hilo-mpi and raw MPI in one process under mpirun, interleaved on the
 //                        same buffers (bench::interleaved_seconds_per_step); rows named
 //                        paired-latency, paired-bandwidth
@@ -30,12 +37,16 @@
 #include <cstddef>
 #include <cstdio>
 #include <exception>
+#include <map>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench_common.hpp"
+#include "gloo_job.hpp"
 #include "hilo/hilo.hpp"
 
 namespace {
@@ -231,6 +242,41 @@ struct SocketPeer {
   }
 };
 
+// Gloo's point-to-point: per user buffer a send and a receive buffer of Gloo's pair API (what
+// its own algorithms, e.g. AllreduceRing, use), made on first use and kept, as a program that
+// reuses its buffers would. Rank 0's send buffer and rank 1's receive buffer share a slot, and
+// the other way round; both ranks make them in the same order, so the slots agree. (Gloo's newer
+// unbound buffers stalled for tens of milliseconds per message from 64 KiB on here.)
+struct GlooPeer {
+  struct Buffers {
+    std::unique_ptr<gloo::transport::Buffer> send, recv;
+  };
+  bench::GlooJob& job;
+  std::map<std::pair<std::byte*, std::size_t>, Buffers> buffers;
+
+  Buffers& buffers_of(Buffer& b) {
+    auto& found = buffers[{b.data(), b.size()}];
+    if (!found.send) {
+      const int peer = 1 - rank();
+      const int first = job.context->nextSlot(), second = job.context->nextSlot();
+      auto& pair = job.context->getPair(peer);
+      found.send = pair->createSendBuffer(rank() == 0 ? first : second, b.data(), b.size());
+      found.recv = pair->createRecvBuffer(rank() == 0 ? second : first, b.data(), b.size());
+    }
+    return found;
+  }
+  int rank() const { return job.rank; }
+  int size() const { return job.ranks; }
+  void barrier() { job.barrier(); }
+  void send(int, int, Buffer& b) {
+    auto& buffer = *buffers_of(b).send;
+    buffer.send(0, b.size());
+    buffer.waitSend();
+  }
+  void recv(int, int, Buffer& b) { buffers_of(b).recv->waitRecv(); }
+  int agree(int proposal) { return job.agree_sum(rank() == 0 ? proposal : 0); }
+};
+
 // ---- the measurement, written once
 
 // One ping-pong between ranks 0 and 1 over `peer`, in `buf`.
@@ -319,6 +365,28 @@ void run(Peer& peer, const bench::Options& o, const std::string& system) {
   }
 }
 
+// One message in flight: each size's ping-pong, as one-way latency and as bandwidth.
+template <class Peer>
+void run_pingpong(Peer& peer, const bench::Options& o, const std::string& system) {
+  check_pair(peer);
+  for (std::uint64_t bytes : bench::sizes(o)) {
+    const double us = one_way_latency_us(peer, o, bytes);
+    if (peer.rank() != 0) continue;
+    bench::print_row("pingpong-latency", system, o.transport, bytes, 2, o.repetition, us, "us");
+    bench::print_row("pingpong-bandwidth", system, o.transport, bytes, 2, o.repetition,
+                     double(bytes) / us, "MB/s");
+  }
+}
+
+// The measurement --pattern names.
+template <class Peer>
+void run_pattern(Peer& peer, const bench::Options& o, const std::string& system) {
+  if (o.pattern == "pingpong")
+    run_pingpong(peer, o, system);
+  else
+    run(peer, o, system);
+}
+
 // hilo-mpi and the raw MPI calls it makes, interleaved in one process on the same buffers
 // (bench::interleaved_seconds_per_step), paired_rounds measurements per size.
 void run_paired(HiloPeer& hilo, MpiPeer& mpi, const bench::Options& o) {
@@ -355,10 +423,14 @@ void run_paired(HiloPeer& hilo, MpiPeer& mpi, const bench::Options& o) {
 
 int main(int argc, char** argv) {
   return bench::guarded_main("bench_p2p", argc, argv, [&](const bench::Options& o) {
+    if (!o.pattern.empty() && o.pattern != "windows" && o.pattern != "pingpong")
+      throw std::invalid_argument("--pattern must be windows or pingpong, not '" + o.pattern + "'");
+    if (o.system == "hilo+mpi" && o.pattern == "pingpong")
+      throw std::invalid_argument("--system hilo+mpi measures --pattern windows only");
     if (o.system == "hilo") {
       hilo::Runtime rt(argc, argv);
       HiloPeer peer{rt.world()};
-      run(peer, o, "hilo-" + std::string(rt.backend_name()));
+      run_pattern(peer, o, "hilo-" + std::string(rt.backend_name()));
     } else if (o.system == "hilo+mpi") {
       hilo::Runtime rt(argc, argv);  // initialises MPI; the raw calls then share it
       if (rt.backend_name() != "mpi")
@@ -370,30 +442,39 @@ int main(int argc, char** argv) {
     } else if (o.system == "hilo-local") {
       hilo::run_local(2, [&](hilo::Communicator& c) {
         HiloPeer peer{c};
-        run(peer, o, "hilo-local");
+        run_pattern(peer, o, "hilo-local");
       });
     } else if (o.system == "mpi") {
       int provided = 0;
       MPI_Init_thread(&argc, &argv, MPI_THREAD_SINGLE, &provided);
       MpiPeer peer;
-      run(peer, o, "mpi");
+      run_pattern(peer, o, "mpi");
       MPI_Finalize();
     } else if (o.system == "sockets") {
       int provided = 0;
       MPI_Init_thread(&argc, &argv, MPI_THREAD_SINGLE, &provided);
       {
         SocketPeer peer;
-        run(peer, o, "sockets");
+        run_pattern(peer, o, "sockets");
       }
       MPI_Finalize();
     } else if (o.system == "boost") {
       boost::mpi::environment env(argc, argv);
       BoostPeer peer;
-      run(peer, o, "boost-mpi");
+      run_pattern(peer, o, "boost-mpi");
+    } else if (o.system == "gloo") {
+      if (o.pattern != "pingpong")
+        throw std::invalid_argument("--system gloo measures --pattern pingpong only");
+      bench::GlooJob job(o);
+      {
+        GlooPeer peer{job, {}};
+        run_pingpong(peer, o, "gloo");
+      }
+      job.finish();
     } else {
       throw std::invalid_argument(
-          "--system must be hilo, hilo+mpi, hilo-local, mpi, boost or sockets, not '" + o.system +
-          "'");
+          "--system must be hilo, hilo+mpi, hilo-local, mpi, boost, sockets or gloo, not '" +
+          o.system + "'");
     }
   });
 }

@@ -1,0 +1,230 @@
+"""The report's parts for the ping-pong family (one message in flight, same host), the exchange
+collectives (all-to-all and scan) and the hosts-apart family (two netns hosts over veth): their
+plots, tables and targets. report.py calls these; they use its helpers.
+
+Rows of the hosts-apart family carry the transport `veth`; every other family's plots leave
+them out (report.SAME_HOST).
+"""
+import statistics
+
+import report as base
+
+VETH = "veth"
+
+# (system, transport, the anchor's (system, transport) or None) of the ping-pong tables. hilorun's
+# three same-host paths are columns (and plot lines) of their own.
+PINGPONG_COLUMNS = [
+    ("mpi", "shm", None), ("hilo-mpi", "shm", ("mpi", "shm")),
+    ("boost-mpi", "shm", ("mpi", "shm")), ("mpi", "tcp", None),
+    ("hilo-tcp", "shm", ("mpi", "shm")), ("hilo-tcp", "tcp", ("mpi", "tcp")),
+    ("hilo-tcp", "shm-no-single-copy", ("mpi", "shm")), ("sockets", "tcp", ("mpi", "tcp")),
+    ("hilo-local", "threads", ("mpi", "shm")),
+]
+COLLECTIVE_COLUMNS = [
+    ("mpi", "shm", None), ("hilo-mpi", "shm", ("mpi", "shm")), ("mpi", "tcp", None),
+    ("hilo-tcp", "tcp", ("mpi", "tcp")), ("gloo", "tcp", ("mpi", "tcp")),
+    ("hilo-local", "threads", ("mpi", "shm")),
+]
+HOSTS_APART_PINGPONG = [("mpi", VETH, None), ("hilo-tcp", VETH, ("mpi", VETH)),
+                        ("gloo", VETH, ("mpi", VETH))]
+HOSTS_APART_ALLREDUCE = [("mpi", VETH, None), ("hilo-tcp", VETH, ("mpi", VETH)),
+                         ("gloo-ring", VETH, ("mpi", VETH)), ("gloo-hd", VETH, ("mpi", VETH))]
+
+# (plot name, benchmark, ranks, title, y label, transports kept: None = all but veth)
+PLOTS = [
+    ("pingpong-latency", "pingpong-latency", None, "Ping-pong, one message in flight: latency "
+     "(one way)", "µs", None),
+    ("pingpong-bandwidth", "pingpong-bandwidth", None, "Ping-pong, one message in flight: "
+     "bandwidth", "MB/s", None),
+    ("alltoall2", "alltoall", 2, "All-to-all, p = 2 (size per pair)", "µs per call", None),
+    ("alltoall4", "alltoall", 4, "All-to-all, p = 4 (size per pair)", "µs per call", None),
+    ("scan2", "scan", 2, "Scan (prefix sum) of floats, p = 2", "µs per call", None),
+    ("scan4", "scan", 4, "Scan (prefix sum) of floats, p = 4", "µs per call", None),
+    ("hostsapart-latency", "pingpong-latency", None, "Hosts apart (veth): ping-pong latency "
+     "(one way)", "µs", {VETH}),
+    ("hostsapart-bandwidth", "pingpong-bandwidth", None, "Hosts apart (veth): ping-pong "
+     "bandwidth", "MB/s", {VETH}),
+    ("hostsapart-allreduce2", "allreduce", 2, "Hosts apart (veth): allreduce of floats, "
+     "p = 2, one rank per host", "µs per call", {VETH}),
+    ("hostsapart-allreduce4", "allreduce", 4, "Hosts apart (veth): allreduce of floats, "
+     "p = 4, two ranks per host", "µs per call", {VETH}),
+]
+
+
+def draw(stats, results, relative, plots):
+    for name, benchmark, ranks, title, ylabel, transports in PLOTS:
+        png = base.plot(stats, benchmark, ranks, results / f"{name}.png", title, ylabel,
+                        transports=transports)
+        plots[name] = f"{relative}/{png}" if png else ""
+
+
+def columns_table(stats, benchmark, ranks, columns):
+    """One row per size, one column per (system, transport) measured, with the ratio to its
+    anchor."""
+    sizes = sorted({k[4] for k in stats.samples if k[0] == benchmark and k[3] == ranks
+                    and any(k[1:3] == (s, t) for s, t, _ in columns)})
+    present = [c for c in columns if any(stats.get(benchmark, c[0], c[1], ranks, n) for n in sizes)]
+    rows = [[base.human_size(n)] + [
+        base.cell(stats, (benchmark, s, t, ranks, n),
+                  (benchmark, a[0], a[1], ranks, n) if a else None)
+        for s, t, a in present] for n in sizes]
+    return base.table(["size"] + [f"{s} ({t})" for s, t, _ in present], rows) if rows else ""
+
+
+# ---- targets
+
+def evaluate_targets(stats, paired, add, ratio, hilo_mpi, judged):
+    """Appends (through report.evaluate_targets' `add`) the targets of issue 19 (all-to-all,
+    scan) and issue 21 (ping-pong, same-host all-reduce, hosts apart)."""
+    pingpong = lambda system, transport, size: stats.median(
+        "pingpong-bandwidth", system, transport, 2, size)
+    sizes = stats.sizes("pingpong-bandwidth")
+
+    def bandwidth_ratio(a, b, size):
+        x, y = pingpong(*a, size), pingpong(*b, size)
+        return x / y if x and y else None
+
+    add("hilorun same-host 8 B ping-pong latency ≤ 2× raw MPI over vader",
+        [ratio("pingpong-latency", ("hilo-tcp", "shm"), ("mpi", "shm"), 2, 8)],
+        lambda v: v <= 2.0, lambda v: (f"×{v[0]:.2f}", v[0]))
+    add("hilorun same-host 1 MiB and 16 MiB ping-pong bandwidth ≥ 0.9× vader",
+        [bandwidth_ratio(("hilo-tcp", "shm"), ("mpi", "shm"), s) for s in (1 << 20, 16 << 20)],
+        lambda v: v >= 0.9, lambda v: (f"worst ×{min(v):.2f} (over {len(v)} sizes)", min(v)))
+    for other, name in ((("mpi", "tcp"), "the TCP BTL"),
+                        (("hilo-tcp", "shm-no-single-copy"), "its own single-copy-off path")):
+        add(f"hilorun same-host ping-pong at every size ≥ 1.0× {name} (bandwidth)",
+            [bandwidth_ratio(("hilo-tcp", "shm"), other, s) for s in sizes],
+            lambda v: v >= 1.0,
+            lambda v: (f"worst ×{min(v):.2f}, median ×{statistics.median(v):.2f} "
+                       f"(over {len(v)} sizes)", min(v)))
+    add("hilorun same-host windowed bandwidth (p2p family) at every size ≥ 1.0× the TCP BTL",
+        [ratio("bandwidth", ("hilo-tcp", "shm"), ("mpi", "tcp"), 2, s)
+         for s in stats.sizes("bandwidth")],
+        lambda v: v >= 1.0,
+        lambda v: (f"worst ×{min(v):.2f}, median ×{statistics.median(v):.2f} "
+                   f"(over {len(v)} sizes)", min(v)))
+    # The allreduce family runs hilo-tcp under plain hilorun, so its ranks (all on this host)
+    # use the same-host paths; its rows say transport "tcp" for the backend.
+    add("allreduce among same-host hilorun ranks ≤ 1.0× MPI_Allreduce over vader (every size, "
+        "p = 2 and 4)",
+        [ratio("allreduce", ("hilo-tcp", "tcp"), ("mpi", "shm"), p, s)
+         for p in (2, 4) for s in stats.sizes("allreduce", p)],
+        lambda v: v <= 1.0,
+        lambda v: (f"worst ×{max(v):.2f}, median ×{statistics.median(v):.2f}", max(v)))
+    add("hilo-mpi at its default thread level: 8 B and 1 KiB ping-pong latency ≤ 1.05× raw MPI "
+        "(vader; separate runs)",
+        [ratio("pingpong-latency", ("hilo-mpi", "shm"), ("mpi", "shm"), 2, s) for s in (8, 1024)],
+        lambda v: v <= 1.05, lambda v: (f"worst ×{max(v):.2f} (8 B and 1 KiB)", max(v)))
+
+    for benchmark, call in (("alltoall", "MPI_Alltoall"), ("scan", "MPI_Scan")):
+        every = [(p, s) for p in (2, 4) for s in stats.sizes(benchmark, p)]
+        add(f"hilo-tcp {benchmark} ≤ 1.0× {call} over the TCP BTL (every size, p = 2 and 4)",
+            [ratio(benchmark, ("hilo-tcp", "tcp"), ("mpi", "tcp"), p, s) for p, s in every],
+            lambda v: v <= 1.0,
+            lambda v: (f"worst ×{max(v):.2f}, median ×{statistics.median(v):.2f}", max(v)))
+        v, how = judged([hilo_mpi(benchmark, "shm", p, s) for p, s in every])
+        add(f"hilo-mpi {benchmark} ≤ 1.05× {call} (every size, p = 2 and 4)", v,
+            lambda v: v <= 1.05,
+            lambda v: (f"worst ×{max(v):.2f}, median ×{statistics.median(v):.2f}{how}", max(v)))
+
+    apart = stats.sizes("pingpong-bandwidth")
+    add("hosts apart (veth): hilo-tcp ping-pong ≥ 1.0× the TCP BTL at every size (bandwidth)",
+        [ratio("pingpong-bandwidth", ("hilo-tcp", VETH), ("mpi", VETH), 2, s) for s in apart],
+        lambda v: v >= 1.0,
+        lambda v: (f"worst ×{min(v):.2f}, median ×{statistics.median(v):.2f}", min(v)))
+    versus_btl, versus_gloo = [], []
+    for p in (2, 4):
+        for s in stats.sizes("allreduce", p):
+            hilo = stats.median("allreduce", "hilo-tcp", VETH, p, s)
+            gloo = [g for g in (stats.median("allreduce", g, VETH, p, s)
+                                for g in ("gloo-ring", "gloo-hd")) if g]
+            if hilo and gloo:
+                versus_gloo.append(min(gloo) / hilo)
+            versus_btl.append(ratio("allreduce", ("hilo-tcp", VETH), ("mpi", VETH), p, s))
+    add("hosts apart (veth): hilo-tcp allreduce no slower than MPI_Allreduce over the TCP BTL, "
+        "every size", versus_btl, lambda v: v <= 1.0,
+        lambda v: (f"worst ×{max(v):.2f}, median ×{statistics.median(v):.2f}", max(v)))
+    add("hosts apart (veth): hilo-tcp allreduce ≥ 3× faster than Gloo (the faster of ring and "
+        "halving-doubling), every size", versus_gloo, lambda v: v >= 3,
+        lambda v: (f"worst {min(v):.2f}× faster, best {max(v):.2f}×", min(v)))
+
+
+# ---- the document's sections
+
+def pingpong_sections(stats, plots):
+    if not stats.sizes("pingpong-latency"):
+        return []
+    return [
+        "## Ping-pong: one message in flight (same host)", "",
+        "The loop of OSU's osu_latency: rank 0 sends, rank 1 sends the message back, and only "
+        "then the next one goes; no window hides a slow path. The latency is half the round "
+        "trip; the bandwidth is the size over that one-way time. Every hilo system runs at its "
+        "defaults: hilo-mpi at its default thread level (no HILO_MPI_THREADS), hilo-tcp "
+        "under `hilorun` (`hilo-tcp (shm)`: ranks of one host through the shared-memory rings, "
+        "single copy from 16 MiB), beside the same program with `HILO_TCP_SHM=off` "
+        "(`hilo-tcp (tcp)`, loopback sockets) and with `HILO_TCP_SINGLE_COPY=off` "
+        "(`hilo-tcp (shm-no-single-copy)`). Ratios are to raw MPI over vader for the shm "
+        "columns and hilo-local, to the TCP BTL for the others.", "",
+        "### Latency (µs, one way)", "",
+        columns_table(stats, "pingpong-latency", 2, PINGPONG_COLUMNS), "",
+        f"![ping-pong latency]({plots['pingpong-latency']})", "",
+        "### Bandwidth (MB/s)", "",
+        columns_table(stats, "pingpong-bandwidth", 2, PINGPONG_COLUMNS), "",
+        f"![ping-pong bandwidth]({plots['pingpong-bandwidth']})", ""]
+
+
+def collective_sections(stats, plots):
+    out = []
+    for benchmark, title, what in (
+            ("alltoall", "All-to-all", "each rank sends a block of the size to every rank "
+             "(hilo: `all_to_all` of a vector of `std::array<std::byte, size>`; "
+             "`MPI_Alltoall`; Gloo's `alltoall`)"),
+            ("scan", "Scan", "inclusive prefix sum of a vector of floats of the size "
+             "(hilo: `scan(v, std::plus<>{})`; `MPI_Scan`)")):
+        for p in (2, 4):
+            if not stats.sizes(benchmark, p):
+                continue
+            out += [f"## {title}, p = {p} (µs per call, the slowest rank's)", "",
+                    f"{what[0].upper() + what[1:]}. Anchors: the MPI call over vader for "
+                    "hilo-mpi and hilo-local, over the TCP BTL for hilo-tcp and Gloo.", "",
+                    columns_table(stats, benchmark, p, COLLECTIVE_COLUMNS), "",
+                    f"![{benchmark} p={p}]({plots[f'{benchmark}{p}']})", ""]
+    return out
+
+
+def hosts_apart_sections(stats, plots):
+    latency = columns_table(stats, "pingpong-latency", 2, HOSTS_APART_PINGPONG)
+    if not latency:
+        return []
+    out = ["## Hosts apart: two network namespaces over veth", "",
+           "Ranks on two hosts of the netns test bed (`scripts/netns-hosts`: network namespaces "
+           "on this machine, joined by veth through a bridge), so no rank can read another's "
+           "memory: everything goes through TCP. Ping-pong with one rank per host; allreduce "
+           "with one (p = 2) and two (p = 4) ranks per host. hilo-tcp under `hilorun "
+           "--hostfile`, Open MPI's TCP BTL under `mpirun --hostfile`, Gloo listening on its "
+           "host's address; the anchor is the TCP BTL.", "",
+           "### Ping-pong latency (µs, one way)", "", latency, "",
+           f"![hosts apart latency]({plots['hostsapart-latency']})", "",
+           "### Ping-pong bandwidth (MB/s)", "",
+           columns_table(stats, "pingpong-bandwidth", 2, HOSTS_APART_PINGPONG), "",
+           f"![hosts apart bandwidth]({plots['hostsapart-bandwidth']})", ""]
+    for p, per_host in ((2, "one rank"), (4, "two ranks")):
+        text = columns_table(stats, "allreduce", p, HOSTS_APART_ALLREDUCE)
+        if text:
+            picture = plots[f"hostsapart-allreduce{p}"]
+            out += [f"### Allreduce of floats, p = {p}, {per_host} per host (µs per call)", "",
+                    text, "", f"![hosts apart allreduce p={p}]({picture})", ""]
+    return out
+
+
+def paired_tables(paired):
+    """hilo-mpi ÷ the MPI call under it, paired in one process, for all-to-all and scan."""
+    out = []
+    for benchmark, title in (("paired-alltoall", "All-to-all (shared memory)"),
+                             ("paired-scan", "Scan of floats (shared memory)")):
+        rows = [[base.human_size(size)] + [base.paired_cell(paired, (benchmark, "shm", p, size))
+                                           for p in (2, 4)]
+                for size in base.paired_sizes(paired, benchmark)]
+        if rows:
+            out += [f"{title}:", "", base.table(["size", "p = 2", "p = 4"], rows), ""]
+    return out
