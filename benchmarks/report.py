@@ -453,8 +453,10 @@ def write_doc(stats, paired, units, results, doc, plots):
            "in the column's note (time: lower is better; bandwidth: higher is better).",
            "",
            "To reproduce: `./scripts/bench` (about 20 minutes on 2 cores) or `./scripts/bench "
-           "--quick` (smaller sizes, fewer repetitions) builds the benchmarks in build/bench and "
-           "writes the CSV, the plots and this page to build/bench/bench-results/; the committed "
+           "--quick` (smaller sizes, fewer repetitions) installs hilo into build/bench/prefix, "
+           "builds the benchmarks against the installed package as a user's project would "
+           "(find_package(hilo), Release), and writes the CSV, the plots and this page to "
+           "build/bench/bench-results/; the committed "
            "ones (benchmarks/results/ and docs/PERFORMANCE.md) change only with `--publish`. "
            f"[benchmarks/README.md]({os.path.relpath(HERE / 'README.md', doc.parent)}) says what "
            "runs and how.",
