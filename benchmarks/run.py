@@ -137,6 +137,11 @@ class Runner:
             ("hilo-tcp (shared memory)", self.hilorun(2) + args("hilo", "shm")),
             ("hilo-tcp HILO_TCP_SHM=off",
              ["env", "HILO_TCP_SHM=off"] + self.hilorun(2) + args("hilo", "tcp")),
+            # The rings at every size, without the single copy of large messages: the default
+            # is judged against it in windows as in the ping-pong.
+            ("hilo-tcp HILO_TCP_SINGLE_COPY=off",
+             ["env", "HILO_TCP_SINGLE_COPY=off"] + self.hilorun(2) + args(
+                 "hilo", "shm-no-single-copy")),
             # No library: one loopback TCP connection, the ceiling every TCP transport works under.
             ("sockets tcp", self.mpirun(2, SHM_BTL) + args("sockets", "tcp")),
             ("hilo-local", args("hilo-local", "threads")),
