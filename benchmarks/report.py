@@ -319,8 +319,9 @@ def p2p_table(stats, benchmark):
     columns = [("mpi", "shm", None), ("hilo-mpi", "shm", ("mpi", "shm")),
                ("boost-mpi", "shm", ("mpi", "shm")), ("mpi", "tcp", None),
                ("hilo-mpi", "tcp", ("mpi", "tcp")), ("hilo-tcp", "shm", ("mpi", "shm")),
-               ("hilo-tcp", "tcp", ("mpi", "tcp")), ("sockets", "tcp", ("mpi", "tcp")),
-               ("hilo-local", "threads", ("mpi", "shm"))]
+               ("hilo-tcp", "tcp", ("mpi", "tcp")),
+               ("hilo-tcp", "shm-no-single-copy", ("mpi", "shm")),
+               ("sockets", "tcp", ("mpi", "tcp")), ("hilo-local", "threads", ("mpi", "shm"))]
     columns = [c for c in columns if stats.get(benchmark, c[0], c[1], 2,
                                                (stats.sizes(benchmark) or [0])[0])]
     rows = []
@@ -453,8 +454,10 @@ def write_doc(stats, paired, units, results, doc, plots):
            "in the column's note (time: lower is better; bandwidth: higher is better).",
            "",
            "To reproduce: `./scripts/bench` (about 20 minutes on 2 cores) or `./scripts/bench "
-           "--quick` (smaller sizes, fewer repetitions) builds the benchmarks in build/bench and "
-           "writes the CSV, the plots and this page to build/bench/bench-results/; the committed "
+           "--quick` (smaller sizes, fewer repetitions) installs hilo into build/bench/prefix, "
+           "builds the benchmarks against the installed package as a user's project would "
+           "(find_package(hilo), Release), and writes the CSV, the plots and this page to "
+           "build/bench/bench-results/; the committed "
            "ones (benchmarks/results/ and docs/PERFORMANCE.md) change only with `--publish`. "
            f"[benchmarks/README.md]({os.path.relpath(HERE / 'README.md', doc.parent)}) says what "
            "runs and how.",
@@ -477,7 +480,9 @@ def write_doc(stats, paired, units, results, doc, plots):
     out += ["## Point-to-point latency (µs, one way; anchor: raw MPI on the same BTL)", "",
             "`hilo-tcp (shm)` is hilorun's default, ranks of one host exchanging messages through "
             "shared-memory rings; `hilo-tcp (tcp)` the same program with `HILO_TCP_SHM=off`, on "
-            "loopback sockets. "
+            "loopback sockets; `hilo-tcp (shm-no-single-copy)` with `HILO_TCP_SINGLE_COPY=off`, "
+            "the rings at every size (its ratio, like the default's, is to raw MPI over shared "
+            "memory). "
             "hilo-local's ratio is to raw MPI over shared memory. `sockets (tcp)` is no library at "
             "all (one loopback TCP connection, blocking send, polling recv): the kernel's ceiling "
             "for every TCP transport; its ratio is to the TCP BTL.", "",

@@ -75,7 +75,8 @@ def columns_table(stats, benchmark, ranks, columns):
 
 def evaluate_targets(stats, paired, add, ratio, hilo_mpi, judged):
     """Appends (through report.evaluate_targets' `add`) the targets of issue 19 (all-to-all,
-    scan) and issue 21 (ping-pong, same-host all-reduce, hosts apart)."""
+    scan) and issue 21 (ping-pong and windows against the single-copy-off path, same-host
+    all-reduce, hosts apart)."""
     pingpong = lambda system, transport, size: stats.median(
         "pingpong-bandwidth", system, transport, 2, size)
     sizes = stats.sizes("pingpong-bandwidth")
@@ -111,6 +112,14 @@ def evaluate_targets(stats, paired, add, ratio, hilo_mpi, judged):
          for p in (2, 4) for s in stats.sizes("allreduce", p)],
         lambda v: v <= 1.0,
         lambda v: (f"worst ×{max(v):.2f}, median ×{statistics.median(v):.2f}", max(v)))
+    # The windows (p2p family, 64 messages in flight) against the same single-copy-off path.
+    add("hilorun same-host windows at every size ≥ 1.0× its own single-copy-off path "
+        "(bandwidth)",
+        [ratio("bandwidth", ("hilo-tcp", "shm"), ("hilo-tcp", "shm-no-single-copy"), 2, s)
+         for s in stats.sizes("bandwidth")],
+        lambda v: v >= 1.0,
+        lambda v: (f"worst ×{min(v):.2f}, median ×{statistics.median(v):.2f} "
+                   f"(over {len(v)} sizes)", min(v)))
     add("hilo-mpi at its default thread level: 8 B and 1 KiB ping-pong latency ≤ 1.05× raw MPI "
         "(vader; separate runs)",
         [ratio("pingpong-latency", ("hilo-mpi", "shm"), ("mpi", "shm"), 2, s) for s in (8, 1024)],

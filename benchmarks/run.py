@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Runs every benchmark side by side and writes the CSV into a results folder.
 
-    run.py --build BUILD_DIR [--quick] [--out DIR] [--only FAMILY ...]
+    run.py --build BENCH_DIR [--quick] [--out DIR] [--only FAMILY ...]
 
-<out> is BUILD_DIR/bench-results unless given; ./scripts/bench --publish gives benchmarks/results.
+BENCH_DIR is the bench folder ./scripts/bench builds: hilo installed in BENCH_DIR/prefix, the
+benchmark programs built against it in BENCH_DIR/programs. <out> is BENCH_DIR/bench-results
+unless given; ./scripts/bench --publish gives benchmarks/results.
 
 Each comparison runs its systems interleaved: repetition 1 of every system, then repetition 2 of
 every system, and so on, so that a noisy neighbour hurts all of them alike. Every program prints
@@ -49,8 +51,10 @@ class Runner:
         # command (mpirun -x, env VAR=...); the defaults are measured with none set.
         for variable in ("HILO_MPI_THREADS", "HILO_TCP_SHM", "HILO_TCP_SINGLE_COPY"):
             self.env.pop(variable, None)
-        self.hilorun_path = self.build / "runtime/tools/hilorun/hilorun"
-        self.programs = self.build / "benchmarks"
+        # The installed launcher and the programs built against the installed package: what a
+        # user runs.
+        self.hilorun_path = self.build / "prefix/bin/hilorun"
+        self.programs = self.build / "programs"
 
     def mpirun(self, ranks, btl, thread_level="single"):
         # --bind-to none, here and for hilorun (whose default binds a job of 2 ranks to cores):
@@ -133,6 +137,11 @@ class Runner:
             ("hilo-tcp (shared memory)", self.hilorun(2) + args("hilo", "shm")),
             ("hilo-tcp HILO_TCP_SHM=off",
              ["env", "HILO_TCP_SHM=off"] + self.hilorun(2) + args("hilo", "tcp")),
+            # The rings at every size, without the single copy of large messages: the default
+            # is judged against it in windows as in the ping-pong.
+            ("hilo-tcp HILO_TCP_SINGLE_COPY=off",
+             ["env", "HILO_TCP_SINGLE_COPY=off"] + self.hilorun(2) + args(
+                 "hilo", "shm-no-single-copy")),
             # No library: one loopback TCP connection, the ceiling every TCP transport works under.
             ("sockets tcp", self.mpirun(2, SHM_BTL) + args("sockets", "tcp")),
             ("hilo-local", args("hilo-local", "threads")),
@@ -326,7 +335,7 @@ class Runner:
         """The seed's Pool.map program (python3, as is) vs pool_sum: whole-process wall time."""
         print(f"== seed: python Pool.map vs pool_sum", flush=True)
         programs = [("python-pool", [sys.executable, str(HERE / "seed/pool_map.py")]),
-                    ("hilo-pool_sum", [str(self.build / "examples/pool_sum/pool_sum")])]
+                    ("hilo-pool_sum", [str(self.programs / "pool_sum")])]
         rows, outputs = [], {}
         for rep in range(1, (3 if self.quick else 7) + 1):
             for system, command in programs:
@@ -391,7 +400,8 @@ def cpu_model():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", required=True, help="build tree with HILO_BUILD_BENCHMARKS=ON")
+    parser.add_argument("--build", required=True,
+                        help="the bench folder ./scripts/bench built (prefix/, programs/)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions")
     parser.add_argument("--out", help="results folder (default: BUILD/bench-results)")
     parser.add_argument("--only", nargs="*", help="families to run (default: all)")
