@@ -257,16 +257,7 @@ class Communicator {
   /// Makes `value` on every rank a copy of root's `value` (MPI_Bcast); vectors and strings are
   /// resized to root's length. Throws std::invalid_argument if `root` is not a rank.
   template <class T>
-  void broadcast(T& value, int root, TimeLimit limit = {}) {
-    check_peer("broadcast", root, false, "root");
-    Deadline d = deadline(limit);
-    collective("broadcast", [&] {
-      if (native_) {
-        if (native_broadcast(*native_, value, root, d)) return;
-      }
-      detail::broadcast(channel(), value, root, d);
-    });
-  }
+  void broadcast(T& value, int root, TimeLimit limit = {});
 
   /// Combines every rank's `value` with `op` and returns the result on every rank
   /// (MPI_Allreduce). `op` is any associative and commutative function object; std::plus,
@@ -274,116 +265,41 @@ class Communicator {
   /// MPI's own on the mpi backend. Vectors combine element-wise and must have the same length on
   /// every rank (hilo::Error otherwise).
   template <class T, class Op>
-  T all_reduce(const T& value, Op op, TimeLimit limit = {}) {
-    T result{};
-    all_reduce_into(value, result, op, limit);
-    return result;
-  }
+  T all_reduce(const T& value, Op op, TimeLimit limit = {});
 
   /// all_reduce into `result`, whose storage is reused (a vector keeps its capacity): a loop that
   /// reduces the same size every iteration allocates nothing, as with MPI_Allreduce into one
   /// buffer. `result` may not be `value` (std::invalid_argument); for that,
   /// all_reduce_in_place.
   template <class T, class Op>
-  void all_reduce_into(const T& value, T& result, Op op, TimeLimit limit = {}) {
-    if (&value == &result)
-      detail::throw_error<std::invalid_argument>(
-          detail::OnRank{"all_reduce_into", rank()},
-          "value and result are the same object; use all_reduce_in_place");
-    Deadline d = deadline(limit);
-    collective("all_reduce", [&] {
-      if (native_)
-        if (native_reduce(*native_, value, result, op, -1, d)) return;
-      detail::all_reduce_into(channel(), value, result, op, d, all_reduce_algorithm_);
-    });
-  }
+  void all_reduce_into(const T& value, T& result, Op op, TimeLimit limit = {});
 
   /// all_reduce in place: `value` becomes the value combined over all ranks (MPI_IN_PLACE), with
   /// no second buffer at all.
   template <class T, class Op>
-  void all_reduce_in_place(T& value, Op op, TimeLimit limit = {}) {
-    Deadline d = deadline(limit);
-    collective("all_reduce", [&] {
-      if (native_)
-        if (native_reduce(*native_, value, value, op, -1, d)) return;
-      detail::all_reduce_into(channel(), value, value, op, d, all_reduce_algorithm_);
-    });
-  }
+  void all_reduce_in_place(T& value, Op op, TimeLimit limit = {});
 
   /// Combines every rank's `value` with `op` (see all_reduce) and returns the result on `root`,
   /// std::nullopt on every other rank (MPI_Reduce). Throws std::invalid_argument if `root` is
   /// not a rank.
   template <class T, class Op>
-  std::optional<T> reduce(const T& value, Op op, int root, TimeLimit limit = {}) {
-    check_peer("reduce", root, false, "root");
-    Deadline d = deadline(limit);
-    return collective("reduce", [&]() -> std::optional<T> {
-      if (native_) {
-        T result = value;
-        if (native_reduce(*native_, value, result, op, root, d))
-          return rank() == root ? std::optional<T>(std::move(result)) : std::nullopt;
-      }
-      return detail::reduce(channel(), value, op, root, d);
-    });
-  }
+  std::optional<T> reduce(const T& value, Op op, int root, TimeLimit limit = {});
 
   /// Every rank's value in rank order on `root`; an empty vector elsewhere (MPI_Gather; the
   /// values' sizes may differ between ranks). Throws std::invalid_argument if `root` is not a
   /// rank.
   template <class T>
-  std::vector<T> gather(const T& value, int root, TimeLimit limit = {}) {
-    check_peer("gather", root, false, "root");
-    Deadline d = deadline(limit);
-    return collective("gather", [&] {
-      if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
-        if (native_) {
-          std::vector<T> all(rank() == root ? size() : 0);
-          if (native_->gather(&value, all.data(), count_of<T>(), element_type_of<T>(), root, d))
-            return all;
-        }
-      }
-      return detail::gather(channel(), value, root, d);
-    });
-  }
+  std::vector<T> gather(const T& value, int root, TimeLimit limit = {});
 
   /// Every rank's value in rank order, on every rank (MPI_Allgather).
   template <class T>
-  std::vector<T> all_gather(const T& value, TimeLimit limit = {}) {
-    Deadline d = deadline(limit);
-    return collective("all_gather", [&] {
-      if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
-        if (native_) {
-          std::vector<T> all(size());
-          if (native_->gather(&value, all.data(), count_of<T>(), element_type_of<T>(), -1, d))
-            return all;
-        }
-      }
-      return detail::all_gather(channel(), value, d);
-    });
-  }
+  std::vector<T> all_gather(const T& value, TimeLimit limit = {});
 
   /// Root hands values[i] to rank i, and each rank returns its own (MPI_Scatter). `values` is
   /// read on root only and must hold size() values: std::invalid_argument otherwise, and if
   /// `root` is not a rank.
   template <class T>
-  T scatter(const std::vector<T>& values, int root, TimeLimit limit = {}) {
-    check_peer("scatter", root, false, "root");
-    if (rank() == root && values.size() != static_cast<std::size_t>(size()))
-      detail::throw_error<std::invalid_argument>(detail::OnRank{"scatter", rank()}, "got ",
-                                                 values.size(), " values for ", size(),
-                                                 " ranks; pass exactly one value per rank");
-    Deadline d = deadline(limit);
-    return collective("scatter", [&] {
-      if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
-        if (native_) {
-          T mine{};
-          if (native_->scatter(values.data(), &mine, count_of<T>(), element_type_of<T>(), root, d))
-            return mine;
-        }
-      }
-      return detail::scatter(channel(), values, root, d);
-    });
-  }
+  T scatter(const std::vector<T>& values, int root, TimeLimit limit = {});
 
   /// values[j] goes to rank j, and element j of the result came from rank j (MPI_Alltoall).
   /// `values` must hold size() values (std::invalid_argument otherwise, before anything is sent).
@@ -623,6 +539,7 @@ auto Communicator::named(const char* op, F&& body) -> decltype(body()) {
 
 }  // namespace hilo
 
+#include "hilo/comm/detail/communicator_collectives.hpp"
 #include "hilo/comm/detail/communicator_exchange.hpp"
 #include "hilo/comm/detail/communicator_native.hpp"
 #include "hilo/comm/detail/communicator_nonblocking.hpp"
