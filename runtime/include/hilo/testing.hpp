@@ -44,13 +44,14 @@ namespace hilo::testing {
 /// exception derives from nothing a program catches by type (not std::exception, not
 /// hilo::Error); only `catch (...)` catches it, and a `catch (...)` that does not rethrow keeps
 /// the rank running as if it had survived its own death: every later communication call of that
-/// rank throws it again. The other ranks see the loss as they would on the tcp backend when a
-/// process dies: after every message the rank sent before it died has been delivered, every
-/// receive, probe and collective of every other rank that is waiting or comes later fails with
-/// hilo::PeerLost whose rank() is the killed rank and whose message reads
-/// "hilo: <operation> on rank <R>: ... local rank <K> was lost: ..."; messages already delivered
-/// stay receivable, and a send to the killed rank fails with hilo::PeerLost too. Nothing waits
-/// for a timeout to notice it.
+/// rank throws it again, from any of its threads (a thread of your own that communicates must
+/// let it end the thread: escaping a std::thread's function it would call std::terminate). The
+/// other ranks see the loss as they would on the tcp backend when a process dies: after every
+/// message the rank sent before it died has been delivered, every receive, probe and collective of
+/// every other rank that is waiting or comes later fails with hilo::PeerLost whose rank() is the
+/// killed rank and whose message reads "hilo: <operation> on rank <R>: ... local rank <K> was lost:
+/// ..."; messages already delivered stay receivable, and a send to the killed rank fails with
+/// hilo::PeerLost too. Nothing waits for a timeout to notice it.
 ///
 /// **delay(max)**: every message (point to point and the messages of collectives) is delivered
 /// after a random delay between 0 and `max`, drawn for that message from the seed. Sends stay
