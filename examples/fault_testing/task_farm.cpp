@@ -25,13 +25,15 @@ Outcome master(hilo::Communicator& world, int tasks, hilo::TimeLimit limit) {
     out.report = "master worked alone";
     return out;
   }
-  std::vector<int> holding(world.size(), 0);  // the task each worker has, 0 for none
+  // The task assigned to each worker, 0 for none; assigned before it is sent, so that a worker
+  // lost while it is being handed the task is reported as holding it.
+  std::vector<int> holding(world.size(), 0);
   int next_task = 1;
   // Hands `worker` the next task, or tells it to stop.
   auto hand_out = [&](int worker) {
     if (next_task <= tasks) {
-      world.send(worker, task_tag, next_task, limit);
-      holding[worker] = next_task++;
+      holding[worker] = next_task;
+      world.send(worker, task_tag, next_task++, limit);
     } else {
       world.send(worker, stop_tag, 0, limit);
       holding[worker] = 0;

@@ -46,23 +46,27 @@ TEST_CASE("the farm sums every task, also with delayed and reordered messages") 
   }
 }
 
-TEST_CASE("a worker lost mid-farm is named by the master, and nobody hangs") {
+TEST_CASE("a lost worker is named by the master, with the task it held, and nobody hangs") {
   hilo::testing::FaultPlan plan;
-  plan.kill(2, 3);  // worker 2: recv a task, send its result, then dies waiting for the next
+  plan.kill(2, 1);  // worker 2 dies at its first call, the receive of its first task (task 2)
   const auto outcomes = farm(plan);  // returns: the killed rank is no error, the others report
+  // Task 2's result never comes, so the master cannot finish: it must name worker 2.
   CHECK_FALSE(outcomes[0].complete);
   CHECK(outcomes[0].lost_rank == 2);
-  CHECK_THAT(outcomes[0].report, Catch::Matchers::StartsWith("worker 2 was lost holding task "));
+  CHECK_THAT(outcomes[0].report, Catch::Matchers::StartsWith("worker 2 was lost holding task 2 "));
+  // The other workers either were told to stop before the loss was known (the master had
+  // handed out every task) or saw the loss: never anything else, never a hang.
   for (int r : {1, 3}) {
-    CAPTURE(r);
-    CHECK_FALSE(outcomes[r].complete);  // as on a real backend, the job stops at the loss
-    CHECK(outcomes[r].lost_rank == 2);
+    CAPTURE(r, outcomes[r].report);
+    CHECK((outcomes[r].complete || outcomes[r].lost_rank == 2));
   }
 }
 
 TEST_CASE("a lost master is named by every worker") {
   hilo::testing::FaultPlan plan;
-  plan.kill(0, 5);  // the master hands out three tasks (calls 1-3), receives one, dies
+  plan.kill(0, 5);
+  // The master hands out three tasks (calls 1-3), receives a result (4) and dies handing out the
+  // next (5): it never told anyone to stop, so every worker must see the loss.
   const auto outcomes = farm(plan);
   for (int r = 1; r < ranks; ++r) {
     CAPTURE(r);
