@@ -62,9 +62,9 @@ TEST_CASE("FaultPlan rejects bad arguments, naming them") {
 
 TEST_CASE("kill: the rank dies at exactly its nth communication call, not as an error") {
   // Rank 0's calls, in order; rank 1 answers each. The completed count tells which call died.
-  const std::vector<std::string> calls = {"send",     "recv",  "barrier",  "all_reduce",
-                                          "isend",    "irecv", "sendrecv", "split",
-                                          "ibarrier", "probe", "recv",     "broadcast"};
+  const std::vector<std::string> calls = {"send",  "recv",      "barrier", "all_reduce", "isend",
+                                          "irecv", "sendrecv",  "split",   "ibarrier",   "probe",
+                                          "recv",  "broadcast", "iprobe",  "dup",        "barrier"};
   for (std::uint64_t nth = 1; nth <= calls.size(); ++nth) {
     CAPTURE(nth, calls[nth - 1]);
     int completed = 0;
@@ -89,6 +89,8 @@ TEST_CASE("kill: the rank dies at exactly its nth communication call, not as an 
               c.send(0, 6, 6, limit);
               int b = 0;
               c.broadcast(b, 0, limit);
+              hilo::Communicator copy = c.dup(limit);  // local: no message, so no wait
+              c.barrier(limit);
             });
             return;
           }
@@ -118,6 +120,12 @@ TEST_CASE("kill: the rank dies at exactly its nth communication call, not as an 
             ++completed;
             int b = 7;
             c.broadcast(b, 0, limit);
+            ++completed;
+            c.iprobe(1, 7);
+            ++completed;
+            hilo::Communicator copy = c.dup(limit);
+            ++completed;
+            c.barrier(limit);
             ++completed;
           } catch (const std::exception&) {
             as_std_exception = true;
