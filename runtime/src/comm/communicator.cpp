@@ -28,6 +28,7 @@ Communicator::Communicator(std::unique_ptr<Transport> transport)
     : transport_(std::move(transport)),
       size_(transport_ ? transport_->size() : 0),
       native_(transport_ ? transport_->native_collectives() : nullptr),
+      observer_(transport_ ? transport_->call_observer() : nullptr),
       default_limit_(timeout_from_environment()),
       all_reduce_algorithm_(detail::all_reduce_algorithm_from_environment()),
       all_to_all_algorithm_(detail::all_to_all_algorithm_from_environment()) {
@@ -44,6 +45,7 @@ Communicator& Communicator::operator=(Communicator&& other) noexcept {
   transport_ = std::move(other.transport_);
   size_ = other.size_;
   native_ = other.native_;
+  observer_ = other.observer_;
   default_limit_ = other.default_limit_;
   derived_ = other.derived_;
   all_reduce_algorithm_ = other.all_reduce_algorithm_;
@@ -165,7 +167,9 @@ Communicator Communicator::split(int color, int key, TimeLimit limit) {
     struct Choice {
       int color, key;
     };
-    std::vector<Choice> all = all_gather(Choice{color, key}, limit);
+    // The algorithm itself, not the member all_gather: split is one call of its own (what a
+    // FaultPlan counts), and the generic split only runs where there is no native all_gather.
+    std::vector<Choice> all = detail::all_gather(channel(), Choice{color, key}, deadline(limit));
     std::vector<int> members;
     for (int r = 0; r < size(); ++r)
       if (all[r].color == color) members.push_back(r);

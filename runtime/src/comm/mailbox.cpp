@@ -277,12 +277,30 @@ void Mailbox::keep_as_spare(ByteBuffer&& payload) {
     spare_ = std::move(payload);
 }
 
+std::deque<Mailbox::Queued>::iterator Mailbox::find_unexpected(int source, int tag) {
+  auto first = std::find_if(unexpected_.begin(), unexpected_.end(),
+                            [&](const Queued& m) { return matches(source, tag, m.envelope); });
+  if (!reorder_any_source_ || source != any_source || first == unexpected_.end()) [[likely]]
+    return first;
+  // Only each source's first match may be taken: the one after it would overtake it.
+  auto chosen = first;
+  std::vector<int> sources_seen{first->envelope.source};
+  for (auto it = std::next(first); it != unexpected_.end(); ++it) {
+    if (!matches(source, tag, it->envelope)) continue;
+    if (std::find(sources_seen.begin(), sources_seen.end(), it->envelope.source) !=
+        sources_seen.end())
+      continue;
+    sources_seen.push_back(it->envelope.source);
+    if (it->envelope.order_key < chosen->envelope.order_key) chosen = it;
+  }
+  return chosen;
+}
+
 std::shared_ptr<PendingReceive> Mailbox::post(int source, int tag, Sink sink) {
   auto r = std::make_shared<PendingReceive>(source, tag, std::move(sink));
   auto lock = lock_soon();
   match_pushed();
-  for (auto it = unexpected_.begin(); it != unexpected_.end(); ++it) {
-    if (!matches(source, tag, it->envelope)) continue;
+  if (auto it = find_unexpected(source, tag); it != unexpected_.end()) {
     if (deliver(it->envelope, it->payload.data(), *r)) {
       keep_as_spare(std::move(it->payload));
       unexpected_.erase(it);
@@ -347,9 +365,8 @@ void Mailbox::cancel(PendingReceive& r) {
 std::optional<Status> Mailbox::iprobe(int source, int tag) {
   std::lock_guard lock(mutex_);
   match_pushed();
-  for (const auto& m : unexpected_)
-    if (matches(source, tag, m.envelope))
-      return Status{m.envelope.source, m.envelope.tag, m.envelope.bytes};
+  if (auto it = find_unexpected(source, tag); it != unexpected_.end())
+    return Status{it->envelope.source, it->envelope.tag, it->envelope.bytes};
   if (auto error = failure_for(source)) std::rethrow_exception(error);
   return std::nullopt;
 }
@@ -361,9 +378,8 @@ Status Mailbox::probe(int source, int tag, Deadline deadline) {
   const CountedSleeper sleeper(sleepers_);
   for (;;) {
     match_pushed();
-    for (const auto& m : unexpected_)
-      if (matches(source, tag, m.envelope))
-        return Status{m.envelope.source, m.envelope.tag, m.envelope.bytes};
+    if (auto it = find_unexpected(source, tag); it != unexpected_.end())
+      return Status{it->envelope.source, it->envelope.tag, it->envelope.bytes};
     if (auto error = failure_for(source)) std::rethrow_exception(error);
     if (deadline.is_never()) {
       arrived_.wait(lock);

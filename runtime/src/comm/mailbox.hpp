@@ -35,6 +35,9 @@ struct Envelope {
   int tag = 0;
   std::size_t bytes = 0;
   DataType type;
+  // Where the message stands in a FaultPlan's seeded order among sources (see
+  // Mailbox::reorder_any_source); 0 otherwise.
+  std::uint64_t order_key = 0;
 };
 
 // A receive waiting in a mailbox. Shared between the receiver and whoever delivers into it.
@@ -106,6 +109,12 @@ class Mailbox {
   // The payload could not be read in full (the peer died mid-message): the receive fails.
   void abort(Delivery&& delivery, std::exception_ptr error);
 
+  // ---- fault injection (hilo::testing::FaultPlan::reorder): from now on, a receive or probe
+  // from any_source that could take messages of several sources that have arrived takes the one
+  // with the smallest order_key among each source's first match, instead of the first to arrive;
+  // each source's own order is kept. Called before the mailbox is used.
+  void reorder_any_source() { reorder_any_source_ = true; }
+
   // ---- failures. Receives that can no longer complete fail with `error`: those from `source`,
   // and if `any_source_too`, those posted for any_source. Messages already queued stay receivable.
   void fail_source(int source, std::exception_ptr error, bool any_source_too);
@@ -171,10 +180,14 @@ class Mailbox {
   // and std::mutex would otherwise put the second thread to sleep at once.
   std::unique_lock<std::mutex> lock_soon();
   std::exception_ptr failure_for(int source) const;
+  // The queued message a receive or probe for (source, tag) takes, or unexpected_.end(). The
+  // caller holds mutex_.
+  std::deque<Queued>::iterator find_unexpected(int source, int tag);
   // "hilo: recv on rank 1: from rank 0 with tag 7", the start of a receive's error message.
   std::string describe(const char* op, int source, int tag) const;
 
   int owner_;
+  bool reorder_any_source_ = false;  // set before use, read-only after
   std::mutex mutex_;
   std::condition_variable arrived_;  // for probe
   // Deques, not lists: a message or a receive then costs no node allocation of its own, and

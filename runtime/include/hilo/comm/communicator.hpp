@@ -171,6 +171,7 @@ class Communicator {
     using Value = std::remove_cvref_t<T>;
     check_peer("isend", dest, false);
     check_tag("isend", tag, false);
+    observe_call("isend");
     if constexpr (detail::is_span<Value>::value) {
       // Nothing to own: a shared copy of the view would only add an allocation and a free per
       // message, which costs a window of small isends a large share of raw MPI's rate.
@@ -199,6 +200,7 @@ class Communicator {
   Request irecv(int source, int tag, T& out) {
     check_peer("irecv", source, true);
     check_tag("irecv", tag, true);
+    observe_call("irecv");
     if constexpr (detail::encoding_of<T>() == detail::Encoding::serialized) {
       auto staging = std::make_shared<ByteBuffer>();
       auto op = transport_->irecv(source, tag, detail::sink_for(out, staging.get()));
@@ -219,6 +221,7 @@ class Communicator {
   Request irecv(int source, int tag, std::span<E, N> out) {
     check_peer("irecv", source, true);
     check_tag("irecv", tag, true);
+    observe_call("irecv");
     return Request(transport_->irecv(source, tag, detail::sink_for(out, nullptr)), {},
                    default_limit_);
   }
@@ -491,6 +494,11 @@ class Communicator {
     return named(op, std::forward<F>(body));
   }
   [[noreturn]] void rethrow_in(const char* op) const;
+  // Tells the transport's CallObserver (a test's FaultPlan) of the call `op`; null otherwise.
+  void observe_call(const char* op) {
+    if (observer_) [[unlikely]]
+      observer_->on_call(op);
+  }
 
   template <class T>
   static constexpr std::size_t count_of() {
@@ -514,6 +522,7 @@ class Communicator {
   // on every call, and a virtual call each time would be a noticeable part of what hilo adds to
   // a small MPI_Allreduce.
   NativeCollectives* native_;
+  CallObserver* observer_;  // transport_->call_observer(), fixed for the transport's life
   std::optional<std::chrono::nanoseconds> default_limit_;
   std::uint64_t derived_ = 0;  // how many split/dup calls made: part of the child's context
   // HILO_ALLREDUCE's algorithm for every all-reduce on this communicator (detail/all_reduce.hpp).
@@ -530,6 +539,7 @@ class Communicator {
 
 template <class F>
 auto Communicator::named(const char* op, F&& body) -> decltype(body()) {
+  observe_call(op);  // outside the try: what it throws is not a failure of `op`
   try {
     return body();
   } catch (...) {

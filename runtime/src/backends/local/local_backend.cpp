@@ -9,6 +9,7 @@
 #include "backends/local/local_transport.hpp"
 #include "hilo/detail/error_message.hpp"
 #include "hilo/runtime.hpp"
+#include "hilo/testing.hpp"
 
 namespace hilo {
 
@@ -28,13 +29,11 @@ std::unique_ptr<Backend> start_local_backend() {
 }
 }  // namespace detail
 
-void run_local(int n, const std::function<void(Communicator&)>& fn) {
-  constexpr int max_ranks = 4096;
-  if (n < 1 || n > max_ranks)
-    detail::throw_error<std::invalid_argument>("hilo: run_local: n = ", n, " ranks; use 1..",
-                                               max_ranks);
-  if (!fn) detail::throw_error<std::invalid_argument>("hilo: run_local: the function is empty");
-  auto world = std::make_shared<local::LocalWorld>(n);
+namespace {
+// The ranks of a run_local job as threads over `world`. A rank a FaultPlan killed has had its
+// loss announced already (LocalWorld::rank_lost) and is neither finished nor failed.
+void run_ranks(const std::shared_ptr<local::LocalWorld>& world, int n,
+               const std::function<void(Communicator&)>& fn) {
   std::vector<int> members(n);
   std::iota(members.begin(), members.end(), 0);
   std::vector<std::thread> threads;
@@ -45,6 +44,8 @@ void run_local(int n, const std::function<void(Communicator&)>& fn) {
         Communicator comm(std::make_unique<local::LocalTransport>(world, 0, members, r));
         fn(comm);
         world->rank_finished(r);
+      } catch (const local::RankKilled&) {
+        // Died as planned: not an error of the job.
       } catch (...) {
         world->rank_failed(r, std::current_exception());
       }
@@ -52,6 +53,33 @@ void run_local(int n, const std::function<void(Communicator&)>& fn) {
   }
   for (auto& t : threads) t.join();
   if (auto error = world->first_error()) std::rethrow_exception(error);
+}
+
+void check_run_local(int n, const std::function<void(Communicator&)>& fn) {
+  constexpr int max_ranks = 4096;
+  if (n < 1 || n > max_ranks)
+    detail::throw_error<std::invalid_argument>("hilo: run_local: n = ", n, " ranks; use 1..",
+                                               max_ranks);
+  if (!fn) detail::throw_error<std::invalid_argument>("hilo: run_local: the function is empty");
+}
+}  // namespace
+
+void run_local(int n, const std::function<void(Communicator&)>& fn) {
+  check_run_local(n, fn);
+  auto world = std::make_shared<local::LocalWorld>(n);
+  run_ranks(world, n, fn);
+}
+
+void run_local(int n, const std::function<void(Communicator&)>& fn,
+               const testing::FaultPlan& plan) {
+  check_run_local(n, fn);
+  if (plan.empty()) return run_local(n, fn);
+  for (const auto& [rank, call] : plan.kills())
+    if (rank >= n)
+      detail::throw_error<std::invalid_argument>("hilo: run_local: the FaultPlan kills rank ", rank,
+                                                 ", but the job has ranks 0..", n - 1);
+  auto world = std::make_shared<local::LocalWorld>(n, plan);
+  run_ranks(world, n, fn);
 }
 
 }  // namespace hilo

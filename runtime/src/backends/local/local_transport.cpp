@@ -12,13 +12,20 @@ using detail::PendingReceive;
 
 // ---- LocalWorld
 
+LocalWorld::LocalWorld(int size, const testing::FaultPlan& plan) : size_(size) {
+  faults_ = std::make_unique<FaultInjector>(
+      plan, [this](int world_rank, std::exception_ptr error) { rank_lost(world_rank, error); });
+}
+
 Mailbox& LocalWorld::mailbox(std::uint64_t context, const std::vector<int>& members, int rank) {
   std::lock_guard lock(mutex_);
   Group& c = communicators_[context];
   if (c.boxes.empty()) {
     c.members = members;
-    for (int r = 0; r < static_cast<int>(members.size()); ++r)
+    for (int r = 0; r < static_cast<int>(members.size()); ++r) {
       c.boxes.push_back(std::make_unique<Mailbox>(r));
+      if (faults_ && faults_->reorders()) c.boxes.back()->reorder_any_source();
+    }
     // A communicator made after a rank was lost must fail the same way as the older ones.
     for (auto& [world_rank, error] : finished_) fail_finished(c, world_rank, error);
     if (lost_)
@@ -59,9 +66,31 @@ void LocalWorld::rank_finished(int world_rank) {
                                            " has returned from its function, so nothing more "
                                            "will come from it",
                                        world_rank, "localhost"));
+  if (faults_)
+    faults_->after_messages_from(world_rank,
+                                 [this, world_rank, lost] { finished_now(world_rank, lost); });
+  else
+    finished_now(world_rank, lost);
+}
+
+void LocalWorld::finished_now(int world_rank, std::exception_ptr lost) {
   std::lock_guard lock(mutex_);
   finished_.emplace_back(world_rank, lost);
   for (auto& [context, c] : communicators_) fail_finished(c, world_rank, lost);
+}
+
+void LocalWorld::rank_lost(int world_rank, std::exception_ptr error) {
+  std::lock_guard lock(mutex_);
+  lost_ranks_.emplace(world_rank, error);
+  if (!lost_) lost_ = error;  // what communicators made from now on fail with
+  for (auto& [context, c] : communicators_)
+    for (auto& box : c.boxes) box->fail_all(error);
+}
+
+void LocalWorld::throw_if_lost(int world_rank) const {
+  std::lock_guard lock(mutex_);
+  if (auto it = lost_ranks_.find(world_rank); it != lost_ranks_.end())
+    std::rethrow_exception(it->second);
 }
 
 std::exception_ptr LocalWorld::first_error() const {
@@ -114,9 +143,28 @@ class CompletedSend final : public Operation, public detail::PooledOperation {
 
 LocalTransport::LocalTransport(std::shared_ptr<LocalWorld> world, std::uint64_t context,
                                std::vector<int> members, int rank)
-    : world_(std::move(world)), context_(context), members_(std::move(members)), rank_(rank) {
+    : world_(std::move(world)),
+      context_(context),
+      members_(std::move(members)),
+      rank_(rank),
+      faults_(world_->faults()) {
   mine_ = &world_->mailbox(context_, members_, rank_);
   for (int r = 0; r < size(); ++r) peers_.push_back(&world_->mailbox(context_, members_, r));
+  if (faults_) sent_ = std::make_unique<std::atomic<std::uint64_t>[]>(members_.size());
+}
+
+CallObserver* LocalTransport::call_observer() {
+  return faults_ ? faults_->observer(members_[rank_]) : nullptr;
+}
+
+void LocalTransport::send_with_faults(int dest, int tag, const void* data, std::size_t bytes,
+                                      DataType type) {
+  world_->throw_if_failed();
+  world_->throw_if_lost(members_[dest]);
+  const std::uint64_t sequence = sent_[dest].fetch_add(1, std::memory_order_relaxed);
+  Envelope envelope{rank_, tag, bytes, type};
+  envelope.order_key = faults_->order_key(context_, rank_, dest, sequence);
+  faults_->deliver(*peers_[dest], envelope, data, context_, dest, sequence, members_[rank_]);
 }
 
 std::string LocalTransport::host_of(int) const {
@@ -125,6 +173,8 @@ std::string LocalTransport::host_of(int) const {
 
 void LocalTransport::send(int dest, int tag, const void* data, std::size_t bytes, DataType type,
                           Deadline) {
+  if (faults_) [[unlikely]]
+    return send_with_faults(dest, tag, data, bytes, type);
   world_->throw_if_failed();
   Mailbox& box = *peers_[dest];
   if (bytes <= Mailbox::push_max_bytes) {

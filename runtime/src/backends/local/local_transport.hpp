@@ -9,6 +9,7 @@
 #include <mutex>
 #include <vector>
 
+#include "backends/local/fault_injector.hpp"
 #include "comm/mailbox.hpp"
 #include "comm/operation_pool.hpp"
 #include "hilo/comm/detail/transport.hpp"
@@ -20,15 +21,27 @@ namespace hilo::local {
 class LocalWorld {
  public:
   explicit LocalWorld(int size) : size_(size) {}
+  // A job run under a test's FaultPlan (hilo/testing.hpp): its faults are injected.
+  LocalWorld(int size, const testing::FaultPlan& plan);
   int size() const { return size_; }
+  // The job's FaultInjector, or null without a plan.
+  FaultInjector* faults() { return faults_.get(); }
   // The mailbox of rank `rank` of the communicator `context` whose ranks are the world ranks
   // `members`; made on first use.
   detail::Mailbox& mailbox(std::uint64_t context, const std::vector<int>& members, int rank);
 
   // Rank `world_rank` threw: every pending and later operation of every other rank fails.
   void rank_failed(int world_rank, std::exception_ptr error);
-  // Rank `world_rank` returned: receives that can only be satisfied by it fail.
+  // Rank `world_rank` returned: receives that can only be satisfied by it fail (after its
+  // messages still delayed by a FaultPlan have been delivered).
   void rank_finished(int world_rank);
+  // A FaultPlan killed rank `world_rank`: every pending and later receive and probe of every
+  // rank fails with `error`, as on tcp when a process dies, and so does every send to it; this is
+  // no error of the job (first_error() does not change). Messages already delivered stay
+  // receivable.
+  void rank_lost(int world_rank, std::exception_ptr error);
+  // Throws the PeerLost of world rank `world_rank` if it was lost (rank_lost).
+  void throw_if_lost(int world_rank) const;
   std::exception_ptr first_error() const;
   void throw_if_failed() const;
 
@@ -38,6 +51,7 @@ class LocalWorld {
     std::vector<std::unique_ptr<detail::Mailbox>> boxes;  // by rank
   };
   void fail_finished(Group& c, int world_rank, std::exception_ptr error);
+  void finished_now(int world_rank, std::exception_ptr lost);
 
   const int size_;
   mutable std::mutex mutex_;
@@ -46,6 +60,9 @@ class LocalWorld {
   std::exception_ptr first_error_;                            // what the first failed rank threw
   std::exception_ptr lost_;  // the PeerLost every other rank gets after that
   std::atomic<bool> failed_{false};
+  std::map<int, std::exception_ptr> lost_ranks_;  // by world rank: what rank_lost was given
+  // Last, so destroyed first: its delivery thread puts messages into the mailboxes above.
+  std::unique_ptr<FaultInjector> faults_;
 };
 
 class LocalTransport final : public Transport {
@@ -71,6 +88,7 @@ class LocalTransport final : public Transport {
   std::unique_ptr<Transport> derive(std::uint64_t context, std::vector<int> members) override;
   std::uint64_t context() const override { return context_; }
   Transport& collective_channel() override;
+  CallObserver* call_observer() override;
 
  private:
   std::shared_ptr<LocalWorld> world_;
@@ -80,7 +98,13 @@ class LocalTransport final : public Transport {
   detail::Mailbox* mine_;
   std::vector<detail::Mailbox*> peers_;  // by rank in this communicator
   std::unique_ptr<LocalTransport> collectives_;
+  // Under a FaultPlan: the job's injector and how many messages this rank has sent to each rank
+  // of this communicator (a message's sequence number on its pair, for the seeded draws).
+  FaultInjector* faults_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> sent_;
   detail::OperationPool::Owner operations_;  // for isend's and irecv's operations
+
+  void send_with_faults(int dest, int tag, const void* data, std::size_t bytes, DataType type);
 };
 
 }  // namespace hilo::local

@@ -18,6 +18,7 @@ namespace hilo {
 
 template <class Work>
 Request Communicator::start_collective(const char* op, Work work) {
+  observe_call(op);
   Transport* channel = &this->channel();  // owned by transport_, which a move does not move
   const int me = rank();
   const std::optional<std::chrono::nanoseconds> limit = default_limit_;

@@ -171,6 +171,16 @@ class PeerMemory {
   virtual bool read(int rank, std::uintptr_t from, void* to, std::size_t bytes) = 0;
 };
 
+/// Told of each communication call a Communicator makes, before the call starts: how a
+/// hilo::testing::FaultPlan (hilo/testing.hpp) counts a rank's calls and kills it. Only the local
+/// backend under run_local with a plan has one.
+class CallObserver {
+ public:
+  virtual ~CallObserver() = default;
+  /// `op` names the call ("send", "all_reduce"); throws to stop it.
+  virtual void on_call(const char* op) = 0;
+};
+
 /// What a backend implements for one communicator: untyped point-to-point messages between its
 /// ranks, and optionally native collectives. Every blocking member gives up with hilo::Timeout
 /// once its Deadline passes, throws hilo::PeerLost when the peer is gone (where the backend can
@@ -236,6 +246,9 @@ class Transport {
   /// The backend's own collectives (MPI's), if it has them; the same answer for the transport's
   /// whole life (a Communicator asks once).
   virtual NativeCollectives* native_collectives() { return nullptr; }
+  /// Who is told of each communication call on this communicator, if anyone (CallObserver); the
+  /// same answer for the transport's whole life (a Communicator asks once).
+  virtual CallObserver* call_observer() { return nullptr; }
 
   /// The smallest piece a pipelined collective (the ring and halving-doubling all-reduces) should
   /// split a large step into. Smaller pieces overlap combining with arrival better; a transport
