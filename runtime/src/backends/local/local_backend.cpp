@@ -16,15 +16,19 @@ namespace detail {
 namespace {
 class SingleRankBackend final : public Backend {
  public:
+  explicit SingleRankBackend(Log log) : log_(std::move(log)) {}
   std::string_view name() const override { return "local"; }
   std::unique_ptr<Transport> world() override {
     return std::make_unique<local::LocalTransport>(std::make_shared<local::LocalWorld>(1), 0,
-                                                   std::vector<int>{0}, 0);
+                                                   std::vector<int>{0}, 0, log_);
   }
+
+ private:
+  Log log_;
 };
 }  // namespace
-std::unique_ptr<Backend> start_local_backend() {
-  return std::make_unique<SingleRankBackend>();
+std::unique_ptr<Backend> start_local_backend(const Log& log) {
+  return std::make_unique<SingleRankBackend>(log);
 }
 }  // namespace detail
 
@@ -34,6 +38,7 @@ void run_local(int n, const std::function<void(Communicator&)>& fn) {
     detail::throw_error<std::invalid_argument>("hilo: run_local: n = ", n, " ranks; use 1..",
                                                max_ranks);
   if (!fn) detail::throw_error<std::invalid_argument>("hilo: run_local: the function is empty");
+  const detail::LogLevel log_level = detail::log_level_from_environment();
   auto world = std::make_shared<local::LocalWorld>(n);
   std::vector<int> members(n);
   std::iota(members.begin(), members.end(), 0);
@@ -42,7 +47,8 @@ void run_local(int n, const std::function<void(Communicator&)>& fn) {
   for (int r = 0; r < n; ++r) {
     threads.emplace_back([&, r] {
       try {
-        Communicator comm(std::make_unique<local::LocalTransport>(world, 0, members, r));
+        Communicator comm(std::make_unique<local::LocalTransport>(
+            world, 0, members, r, detail::Log::for_local_rank(log_level, r)));
         fn(comm);
         world->rank_finished(r);
       } catch (...) {

@@ -113,8 +113,12 @@ class CompletedSend final : public Operation, public detail::PooledOperation {
 }  // namespace
 
 LocalTransport::LocalTransport(std::shared_ptr<LocalWorld> world, std::uint64_t context,
-                               std::vector<int> members, int rank)
-    : world_(std::move(world)), context_(context), members_(std::move(members)), rank_(rank) {
+                               std::vector<int> members, int rank, detail::Log log)
+    : world_(std::move(world)),
+      log_(std::move(log)),
+      context_(context),
+      members_(std::move(members)),
+      rank_(rank) {
   mine_ = &world_->mailbox(context_, members_, rank_);
   for (int r = 0; r < size(); ++r) peers_.push_back(&world_->mailbox(context_, members_, r));
 }
@@ -164,13 +168,13 @@ std::optional<Status> LocalTransport::iprobe(int source, int tag) {
 std::unique_ptr<Transport> LocalTransport::derive(std::uint64_t context, std::vector<int> members) {
   DerivedMembers derived = derive_members(members_, members, rank_);
   return std::make_unique<LocalTransport>(world_, context, std::move(derived.world_ranks),
-                                          derived.rank);
+                                          derived.rank, log_);
 }
 
 Transport& LocalTransport::collective_channel() {
   if (!collectives_)
     collectives_ = std::make_unique<LocalTransport>(
-        world_, derive_context(context_, ~std::uint64_t{0}, 0), members_, rank_);
+        world_, derive_context(context_, ~std::uint64_t{0}, 0), members_, rank_, log_);
   return *collectives_;
 }
 
