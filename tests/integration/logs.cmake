@@ -1,6 +1,7 @@
 # HILO_LOG's integration tests: tests/integration/logs/logs_test.py runs one case per ctest test
 # (integration.logs.<case>) with the rank program log_probe, at each level on each backend: with
-# no launcher (local), under hilorun (tcp) and under mpirun (mpi); a bad value; and a lost rank.
+# no launcher (local), under hilorun (tcp) and under mpirun (mpi); hilo::run_local's threads; a
+# bad value; and a lost rank.
 add_executable(log_probe ${CMAKE_CURRENT_LIST_DIR}/logs/log_probe.cpp)
 target_link_libraries(log_probe PRIVATE hilo::hilo)
 
@@ -11,6 +12,10 @@ set(logs_test ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/logs/logs_test.py
 foreach(level IN LISTS log_levels)
   add_test(NAME integration.logs.local_${level} COMMAND ${logs_test} local_${level})
   set_tests_properties(integration.logs.local_${level} PROPERTIES LABELS integration TIMEOUT 90)
+endforeach()
+foreach(level IN ITEMS info debug)
+  add_test(NAME integration.logs.threads_${level} COMMAND ${logs_test} threads_${level})
+  set_tests_properties(integration.logs.threads_${level} PROPERTIES LABELS integration TIMEOUT 90)
 endforeach()
 add_test(NAME integration.logs.bad_value COMMAND ${logs_test} bad_value)
 set_tests_properties(integration.logs.bad_value PROPERTIES LABELS integration TIMEOUT 90)

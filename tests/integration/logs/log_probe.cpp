@@ -4,6 +4,7 @@
 //   log_probe healthy   an all-reduce of a vector with a user's function object (so the generic
 //                       algorithm runs on every backend, mpi included) and an all-to-all; prints
 //                       "log_probe: rank R done"
+//   log_probe threads   `healthy` on three ranks of hilo::run_local, without a Runtime
 //   log_probe lose      rank 1 ends at once without closing its runtime (as if it crashed, but
 //                       with status 0, so that hilorun does not stop the others); the others
 //                       wait for a message from it and print "log_probe: rank R lost rank 1"
@@ -13,6 +14,7 @@
 // hilo::Error (HILO_LOG's, for instance), 6 a wrong result.
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -55,11 +57,18 @@ int lose(hilo::Communicator& world) {
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
-  if (mode != "healthy" && mode != "lose") {
-    std::cerr << "usage: log_probe healthy|lose" << std::endl;
+  if (mode != "healthy" && mode != "threads" && mode != "lose") {
+    std::cerr << "usage: log_probe healthy|threads|lose" << std::endl;
     return 2;
   }
   try {
+    if (mode == "threads") {
+      std::atomic<int> status = 0;
+      hilo::run_local(3, [&](hilo::Communicator& world) {
+        if (healthy(world) != 0) status = 6;
+      });
+      return status.load();
+    }
     hilo::Runtime runtime(argc, argv);
     return mode == "healthy" ? healthy(runtime.world()) : lose(runtime.world());
   } catch (const hilo::Error& e) {

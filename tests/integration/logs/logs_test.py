@@ -4,7 +4,7 @@
 Usage: logs_test.py --probe PATH [--hilorun PATH] [--mpirun PATH] CASE
 
 CASE is <backend>_<level> (backend local, tcp or mpi; level error, warn, info, debug or default,
-HILO_LOG unset), or bad_value, or tcp_lost_<level>. Each runs log_probe (this folder) under its
+HILO_LOG unset), or threads_<level> (hilo::run_local), or bad_value, or tcp_lost_<level>. Each runs log_probe (this folder) under its
 launcher (none for local, hilorun -n 3 for tcp, mpirun -n 2 for mpi) within a time limit, and
 checks which log lines its ranks wrote to stderr and which they did not.
 """
@@ -106,7 +106,8 @@ def healthy(args, backend, level):
         expect_each_rank(lines, ranks, "info", "tcp", rf"^rank \d+ of {ranks} listening on "
                                                       r"127\.0\.0\.1:\d+$")
         expect_each_rank(lines, ranks, "info", "tcp", r"^rendezvous at \S+ done")
-        expect_each_rank(lines, ranks, "info", "tcp", rf"^connected to all {ranks - 1} other ranks")
+        expect_each_rank(lines, ranks, "info", "tcp",
+                         rf"^connected to all other ranks \({ranks - 1}\)$")
         expect_each_rank(lines, ranks, "info", "tcp", r"^shared memory with ranks ")
     if backend == "mpi":
         expect_each_rank(lines, ranks, "info", "mpi", rf"^MPI started: rank \d+ of {ranks}, "
@@ -127,6 +128,21 @@ def healthy(args, backend, level):
                          rf"^all-to-all of 4 bytes per block on {ranks} ranks: \w+$")
     if backend == "tcp":
         expect_each_rank(lines, ranks, "debug", "tcp", r"^(connected to|accepted) rank \d+ ")
+
+
+def threads(args, level):
+    """Three ranks of run_local in one process: each logs as its own rank, and only at debug."""
+    status, out, err = run([args.probe, "threads"], level)
+    check(status == 0, f"the program exited {status}")
+    check(len(re.findall(r"^log_probe: rank \d+ done$", out, re.M)) == 3, "not every rank finished")
+    lines = log_lines(err)
+    if level != "debug":
+        check(not lines, f"HILO_LOG={level} wrote {len(lines)} lines from run_local")
+        return
+    expect_each_rank(lines, 3, "debug", "algorithms",
+                     r"^all-reduce of 1000 elements of 4 bytes on 3 ranks: \w+$")
+    expect_each_rank(lines, 3, "debug", "algorithms",
+                     r"^all-to-all of 4 bytes per block on 3 ranks: \w+$")
 
 
 def case_bad_value(args):
@@ -162,6 +178,8 @@ def main():
     try:
         if args.case == "bad_value":
             case_bad_value(args)
+        elif args.case.startswith("threads_"):
+            threads(args, args.case[len("threads_"):])
         elif args.case.startswith("tcp_lost_"):
             tcp_lost(args, args.case[len("tcp_lost_"):])
         else:

@@ -198,8 +198,8 @@ std::shared_ptr<Engine> connect_world(Listener listener, int rank, const std::st
                                      ", " + me.ip + ":" + std::to_string(me.port) + ")");
   std::vector<common::UniqueFd> sockets =
       connect_mesh(listener, MeshPlan{rank, token, table, deadline, rank_log}, *log);
-  rank_log.write(detail::LogLevel::info, "tcp", "connected to all ", table.size() - 1,
-                 " other ranks");
+  rank_log.write(detail::LogLevel::info, "tcp", "connected to all other ranks (", table.size() - 1,
+                 ")");
   EngineConfig config;
   config.rank = rank;
   config.table = table;
