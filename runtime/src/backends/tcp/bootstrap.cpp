@@ -269,7 +269,7 @@ std::unique_ptr<Backend> start_tcp_backend(const Log& log) {
   try {
     table = launch::register_with_coordinator(
         job.coordinator, job.token, me, job.size, setup_limit,
-        job.keep_report_connection ? &report_connection : nullptr);
+        job.keep_report_connection ? &report_connection : nullptr, log);
   } catch (...) {
     if (serving.joinable()) {
       server->stop();
