@@ -167,8 +167,9 @@ std::vector<PeerAddress> exchange_with_coordinator(const std::string& coord,
                            timeout.count(), " ms: ", common::errno_text(last_error),
                            " (is hilorun, or rank 0, running? is HILO_COORD right?)");
     }
-    log.write(detail::LogLevel::debug, "rendezvous", "the coordinator at ", coord,
-              " does not answer yet (", common::errno_text(last_error), "): retrying");
+    if (log.enabled(detail::LogLevel::debug))
+      log.write(detail::LogLevel::debug, "rendezvous", "the coordinator at ", coord,
+                " does not answer yet (", common::errno_text(last_error), "): retrying");
     if (deadline - now < pause) {
       std::this_thread::sleep_until(deadline);
     } else {

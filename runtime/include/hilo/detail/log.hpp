@@ -58,7 +58,9 @@ class Log {
   bool enabled(LogLevel level) const { return static_cast<int>(level) <= shown_; }
 
   /// Writes "<prefix><level>: <topic>: <parts...>" if `level` is shown. The parts are joined as
-  /// make_message joins them, only when the line is shown.
+  /// make_message joins them, only when the line is shown; but the arguments themselves are
+  /// evaluated before the call, so a part that costs anything to make (a describe_peer()) goes
+  /// inside `if (log.enabled(level))`.
   template <class... Parts>
   void write(LogLevel level, std::string_view topic, const Parts&... parts) const {
     if (enabled(level)) write_line(level, topic, make_message(parts...));

@@ -35,8 +35,9 @@ AllToAllAlgorithm choose_all_to_all(std::size_t block_bytes, int ranks,
 void all_to_all_blocks(Transport& t, BlocksBytes b, Deadline deadline,
                        AllToAllAlgorithm requested) {
   const AllToAllAlgorithm algorithm = choose_all_to_all(b.count * b.type.size, t.size(), requested);
-  t.log().write(LogLevel::debug, "algorithms", "all-to-all of ", b.count * b.type.size,
-                " bytes per block on ", t.size(), " ranks: ", name_of(algorithm));
+  if (t.log().enabled(LogLevel::debug))
+    t.log().write(LogLevel::debug, "algorithms", "all-to-all of ", b.count * b.type.size,
+                  " bytes per block on ", t.size(), " ranks: ", name_of(algorithm));
   if (algorithm == AllToAllAlgorithm::bruck)
     bruck_all_to_all(t, b, deadline);
   else
