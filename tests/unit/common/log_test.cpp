@@ -2,18 +2,14 @@
 // and that lines written by many threads at once arrive whole.
 #include "hilo/detail/log.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstdlib>
-#include <fstream>
 #include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "captured_stderr.hpp"
 #include "catch.hpp"
-#include "common/unique_fd.hpp"
 #include "hilo/errors.hpp"
 
 using hilo::detail::Log;
@@ -30,38 +26,6 @@ struct LogVariable {
       ::unsetenv("HILO_LOG");
   }
   ~LogVariable() { ::unsetenv("HILO_LOG"); }
-};
-
-// Sends this process's stderr to a fresh file while it lives; text() reads what arrived.
-class CapturedStderr {
- public:
-  CapturedStderr() {
-    char name[] = "/tmp/hilo-log-test-XXXXXX";
-    hilo::common::UniqueFd file(::mkstemp(name));
-    REQUIRE(file);
-    path_ = name;
-    saved_ = hilo::common::UniqueFd(::dup(STDERR_FILENO));
-    REQUIRE(::dup2(file.get(), STDERR_FILENO) == STDERR_FILENO);
-  }
-  ~CapturedStderr() {
-    restore();
-    ::unlink(path_.c_str());
-  }
-  std::vector<std::string> lines() {
-    restore();
-    std::ifstream in(path_);
-    std::vector<std::string> result;
-    for (std::string line; std::getline(in, line);) result.push_back(line);
-    return result;
-  }
-
- private:
-  void restore() {
-    if (saved_) ::dup2(saved_.get(), STDERR_FILENO);
-    saved_.reset();
-  }
-  std::string path_;
-  hilo::common::UniqueFd saved_;
 };
 
 }  // namespace
@@ -107,7 +71,7 @@ TEST_CASE("a log shows its level and the levels above it, nothing when made sile
 }
 
 TEST_CASE("a line is prefixed with the rank and host and its level; hidden levels write nothing") {
-  CapturedStderr captured;
+  hilo_test::CapturedStderr captured;
   const Log log(LogLevel::warn, "rank 2 on node7");
   log.write(LogLevel::warn, "tcp", "retrying the connection to rank ", 3);
   log.write(LogLevel::info, "tcp", "not shown");
@@ -120,7 +84,7 @@ TEST_CASE("a line is prefixed with the rank and host and its level; hidden level
 
 TEST_CASE("lines written by many threads at once arrive whole, one per event") {
   constexpr int threads = 8, lines_each = 300;
-  CapturedStderr captured;
+  hilo_test::CapturedStderr captured;
   {
     const Log log(LogLevel::debug, "rank 0 on here");
     const std::string long_text(200, 'x');  // longer lines make a torn write likelier
