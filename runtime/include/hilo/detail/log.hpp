@@ -3,7 +3,7 @@
 /// Internal: the runtime, the backends and the collective algorithms write to it; programs read
 /// its lines, they do not call it.
 ///
-///   hilo[rank 2 on node7]: info: tcp: listening on 10.0.0.7:40123
+///   hilo[rank 2 on node7]: info: tcp: rank 2 of 8 listening on 10.0.0.7:40123
 ///
 /// Levels, each showing its own lines and those of the levels above it:
 ///   error  a rank lost (the PeerLost that follows is still thrown as usual)
@@ -11,7 +11,8 @@
 ///          pair of ranks left on its socket because shared memory failed), a connect retried
 ///   info   how the job started: the launcher and backend and why, addresses, connections made,
 ///          shared memory set up or not and why
-///   debug  every connection, and the algorithm each generic collective runs
+///   debug  every connection, each retry to reach the rendezvous, and the algorithm each
+///          generic all-reduce and all-to-all runs
 /// A healthy run prints nothing at the default. Failures themselves are exceptions
 /// (hilo/errors.hpp), not log lines.
 #pragma once
