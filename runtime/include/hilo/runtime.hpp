@@ -45,8 +45,9 @@ class Runtime {
   /// Starts the selected backend without passing it the command line. Blocks until the backend
   /// is up: on tcp, until every rank has joined (bounded by HILO_TIMEOUT seconds, 120 s by
   /// default); on mpi, MPI_Init_thread. Throws hilo::Error for an unknown HILO_BACKEND, a
-  /// backend this build lacks, a malformed HILO_TIMEOUT or a failed start; hilo::Timeout when the
-  /// other ranks do not join in time, hilo::PeerLost when one is lost meanwhile (tcp).
+  /// backend this build lacks, a malformed HILO_TIMEOUT or HILO_LOG or a failed start;
+  /// hilo::Timeout when the other ranks do not join in time, hilo::PeerLost when one is lost
+  /// meanwhile (tcp).
   Runtime();
   /// The same, giving MPI the command line: MPI may consume its own arguments from argc/argv.
   Runtime(int& argc, char**& argv);
@@ -64,6 +65,9 @@ class Runtime {
  private:
   void start(int* argc, char*** argv);
 
+  // HILO_LOG's log of this process (hilo/detail/log.hpp), read once before the backend starts;
+  // the backend keeps a copy, which lives as long as its transports do.
+  detail::Log log_;
   std::unique_ptr<detail::Backend> backend_;
   std::unique_ptr<Communicator> world_;
 };
@@ -72,7 +76,8 @@ class Runtime {
 /// all are done: blocks until every thread has ended. If a rank throws, the others' pending and
 /// later operations fail with hilo::PeerLost (no rank hangs waiting for it), and the first
 /// exception is rethrown here once every thread has ended. Throws std::invalid_argument unless
-/// 1 <= n <= 4096 and fn is non-empty. The ranks' communicators take their default time limit
+/// 1 <= n <= 4096 and fn is non-empty, hilo::Error for a bad HILO_LOG (each rank writes its log
+/// lines as "hilo[rank R on HOST]: ..."). The ranks' communicators take their default time limit
 /// from HILO_TIMEOUT, as any communicator does.
 void run_local(int n, const std::function<void(Communicator&)>& fn);
 

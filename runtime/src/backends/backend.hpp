@@ -17,12 +17,13 @@ class Backend {
   virtual std::unique_ptr<Transport> world() = 0;
 };
 
-std::unique_ptr<Backend> start_local_backend();  // one rank, no launcher
+// Each backend writes to `log` (the Runtime's) as it starts, and keeps a copy for its transports.
+std::unique_ptr<Backend> start_local_backend(const Log& log);  // one rank, no launcher
 #if defined(HILO_WITH_MPI)
-std::unique_ptr<Backend> start_mpi_backend(int* argc, char*** argv);
+std::unique_ptr<Backend> start_mpi_backend(int* argc, char*** argv, const Log& log);
 #endif
 #if defined(HILO_WITH_TCP)
-std::unique_ptr<Backend> start_tcp_backend();
+std::unique_ptr<Backend> start_tcp_backend(const Log& log);
 #endif
 
 }  // namespace hilo::detail

@@ -9,17 +9,36 @@
 
 namespace hilo {
 
-std::string selected_backend() {
+namespace {
+
+struct BackendChoice {
+  std::string name;  // "local", "mpi" or "tcp"
+  std::string why;   // for the log: the launcher found, and whether HILO_BACKEND chose
+};
+
+BackendChoice choose_backend() {
   const launch::Launcher launcher = launch::detect_launcher();
+  const std::string started_by = launcher.kind == launch::LauncherKind::none
+                                     ? std::string("no launcher found")
+                                     : "started by " +
+                                           std::string(launch::launcher_name(launcher.kind)) +
+                                           " (" + launcher.evidence + " is set)";
   const char* chosen = std::getenv("HILO_BACKEND");
   if (chosen == nullptr || *chosen == '\0')
-    return std::string(launch::default_backend(launcher.kind));
+    return {std::string(launch::default_backend(launcher.kind)),
+            started_by + ", whose default it is"};
   const std::string name = chosen;
   if (name != "local" && name != "mpi" && name != "tcp")
     throw Error("hilo: HILO_BACKEND='" + name + "' is not a backend; use local, mpi or tcp");
   if (!launch::backend_fits(name, launcher.kind))
     throw Error(launch::backend_mismatch_message(name, launcher));
-  return name;
+  return {name, "HILO_BACKEND=" + name + ", " + started_by};
+}
+
+}  // namespace
+
+std::string selected_backend() {
+  return choose_backend().name;
 }
 
 Runtime::Runtime() {
@@ -31,12 +50,15 @@ Runtime::Runtime(int& argc, char**& argv) {
 
 // argc/argv go only to MPI, which may consume its own arguments.
 void Runtime::start([[maybe_unused]] int* argc, [[maybe_unused]] char*** argv) {
-  const std::string name = selected_backend();
+  log_ = detail::Log::for_this_process();
+  const BackendChoice choice = choose_backend();
+  log_.write(detail::LogLevel::info, "runtime", "backend ", choice.name, ": ", choice.why);
+  const std::string& name = choice.name;
   if (name == "local") {
-    backend_ = detail::start_local_backend();
+    backend_ = detail::start_local_backend(log_);
   } else if (name == "mpi") {
 #if defined(HILO_WITH_MPI)
-    backend_ = detail::start_mpi_backend(argc, argv);
+    backend_ = detail::start_mpi_backend(argc, argv, log_);
 #else
     throw Error(
         "hilo: the mpi backend was selected but this hilo was built without MPI "
@@ -44,7 +66,7 @@ void Runtime::start([[maybe_unused]] int* argc, [[maybe_unused]] char*** argv) {
 #endif
   } else {
 #if defined(HILO_WITH_TCP)
-    backend_ = detail::start_tcp_backend();
+    backend_ = detail::start_tcp_backend(log_);
 #else
     throw Error("hilo: the tcp backend was selected but this hilo was built without it");
 #endif

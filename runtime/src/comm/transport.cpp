@@ -4,6 +4,11 @@
 
 namespace hilo {
 
+const detail::Log& Transport::log() const {
+  static const detail::Log silent;  // immutable: shared by every transport without a log
+  return silent;
+}
+
 std::string DataType::name() const {
   const std::string bits = std::to_string(size * 8);
   switch (kind) {

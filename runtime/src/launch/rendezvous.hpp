@@ -65,6 +65,7 @@
 #include <vector>
 
 #include "common/unique_fd.hpp"
+#include "hilo/detail/log.hpp"
 
 namespace hilo::launch {
 
@@ -141,11 +142,13 @@ class RendezvousServer {
 // be reached or the table does not arrive in time, hilo::PeerLost when the coordinator reports a
 // rank lost during rendezvous, hilo::Error for a refusal (wrong token closes without answer) or a
 // malformed reply, std::invalid_argument for bad arguments. With `keep_connection`, the connection
-// is handed over there instead of closed, for the rank's reports (report_channel.hpp).
+// is handed over there instead of closed, for the rank's reports (report_channel.hpp). Each
+// retry of the connection is a debug line in `log`.
 std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
                                                    const std::string& token, const PeerAddress& me,
                                                    int size, std::chrono::milliseconds timeout,
-                                                   common::UniqueFd* keep_connection = nullptr);
+                                                   common::UniqueFd* keep_connection = nullptr,
+                                                   const detail::Log& log = {});
 
 // The registration message as sent on the wire (exposed for tests that build bad clients).
 std::string encode_registration(const std::string& token, const PeerAddress& me, int size);

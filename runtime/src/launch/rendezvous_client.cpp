@@ -138,7 +138,8 @@ class CoordinatorConnection {
 std::vector<PeerAddress> exchange_with_coordinator(const std::string& coord,
                                                    const std::string& token, const PeerAddress& me,
                                                    int size, std::chrono::milliseconds timeout,
-                                                   UniqueFd* keep_connection) {
+                                                   UniqueFd* keep_connection,
+                                                   const detail::Log& log) {
   const Clock::time_point deadline = deadline_after(timeout);
   HostPort target = split_host_port(coord);
   addrinfo hints{};
@@ -166,6 +167,9 @@ std::vector<PeerAddress> exchange_with_coordinator(const std::string& coord,
                            timeout.count(), " ms: ", common::errno_text(last_error),
                            " (is hilorun, or rank 0, running? is HILO_COORD right?)");
     }
+    if (log.enabled(detail::LogLevel::debug))
+      log.write(detail::LogLevel::debug, "rendezvous", "the coordinator at ", coord,
+                " does not answer yet (", common::errno_text(last_error), "): retrying");
     if (deadline - now < pause) {
       std::this_thread::sleep_until(deadline);
     } else {
@@ -219,7 +223,8 @@ std::vector<PeerAddress> exchange_with_coordinator(const std::string& coord,
 std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
                                                    const std::string& token, const PeerAddress& me,
                                                    int size, std::chrono::milliseconds timeout,
-                                                   UniqueFd* keep_connection) {
+                                                   UniqueFd* keep_connection,
+                                                   const detail::Log& log) {
   if (size < 1 || size > rendezvous_max_ranks)
     throw_error<std::invalid_argument>("hilo: register_with_coordinator: size ", size,
                                        " is out of range 1..", rendezvous_max_ranks);
@@ -232,7 +237,7 @@ std::vector<PeerAddress> register_with_coordinator(const std::string& coord,
         "hilo: register_with_coordinator: token (1..256), host (..255) or ip (1..64) has a bad "
         "length");
   try {
-    return exchange_with_coordinator(coord, token, me, size, timeout, keep_connection);
+    return exchange_with_coordinator(coord, token, me, size, timeout, keep_connection, log);
   } catch (...) {
     // Every failure names the step and this rank: "hilo: rendezvous on rank 3: ...".
     detail::rethrow_on_rank(detail::OnRank{"rendezvous", me.rank});

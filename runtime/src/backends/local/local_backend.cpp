@@ -17,15 +17,19 @@ namespace detail {
 namespace {
 class SingleRankBackend final : public Backend {
  public:
+  explicit SingleRankBackend(Log log) : log_(std::move(log)) {}
   std::string_view name() const override { return "local"; }
   std::unique_ptr<Transport> world() override {
     return std::make_unique<local::LocalTransport>(std::make_shared<local::LocalWorld>(1), 0,
-                                                   std::vector<int>{0}, 0);
+                                                   std::vector<int>{0}, 0, log_);
   }
+
+ private:
+  Log log_;
 };
 }  // namespace
-std::unique_ptr<Backend> start_local_backend() {
-  return std::make_unique<SingleRankBackend>();
+std::unique_ptr<Backend> start_local_backend(const Log& log) {
+  return std::make_unique<SingleRankBackend>(log);
 }
 }  // namespace detail
 
@@ -34,6 +38,7 @@ namespace {
 // loss announced already (LocalWorld::rank_lost) and is neither finished nor failed.
 void run_ranks(const std::shared_ptr<local::LocalWorld>& world, int n,
                const std::function<void(Communicator&)>& fn) {
+  const detail::LogLevel log_level = detail::log_level_from_environment();
   std::vector<int> members(n);
   std::iota(members.begin(), members.end(), 0);
   std::vector<std::thread> threads;
@@ -41,7 +46,8 @@ void run_ranks(const std::shared_ptr<local::LocalWorld>& world, int n,
   for (int r = 0; r < n; ++r) {
     threads.emplace_back([&, r] {
       try {
-        Communicator comm(std::make_unique<local::LocalTransport>(world, 0, members, r));
+        Communicator comm(std::make_unique<local::LocalTransport>(
+            world, 0, members, r, detail::Log::for_local_rank(log_level, r)));
         fn(comm);
         world->rank_finished(r);
       } catch (const local::RankKilled&) {

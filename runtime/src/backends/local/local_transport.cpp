@@ -142,8 +142,9 @@ class CompletedSend final : public Operation, public detail::PooledOperation {
 }  // namespace
 
 LocalTransport::LocalTransport(std::shared_ptr<LocalWorld> world, std::uint64_t context,
-                               std::vector<int> members, int rank)
+                               std::vector<int> members, int rank, detail::Log log)
     : world_(std::move(world)),
+      log_(std::move(log)),
       context_(context),
       members_(std::move(members)),
       rank_(rank),
@@ -214,13 +215,13 @@ std::optional<Status> LocalTransport::iprobe(int source, int tag) {
 std::unique_ptr<Transport> LocalTransport::derive(std::uint64_t context, std::vector<int> members) {
   DerivedMembers derived = derive_members(members_, members, rank_);
   return std::make_unique<LocalTransport>(world_, context, std::move(derived.world_ranks),
-                                          derived.rank);
+                                          derived.rank, log_);
 }
 
 Transport& LocalTransport::collective_channel() {
   if (!collectives_)
     collectives_ = std::make_unique<LocalTransport>(
-        world_, derive_context(context_, ~std::uint64_t{0}, 0), members_, rank_);
+        world_, derive_context(context_, ~std::uint64_t{0}, 0), members_, rank_, log_);
   return *collectives_;
 }
 

@@ -67,14 +67,15 @@ class LocalWorld {
 
 class LocalTransport final : public Transport {
  public:
-  // `members[i]` is the world rank of this communicator's rank i.
+  // `members[i]` is the world rank of this communicator's rank i; `log`, this rank's.
   LocalTransport(std::shared_ptr<LocalWorld> world, std::uint64_t context, std::vector<int> members,
-                 int rank);
+                 int rank, detail::Log log = {});
 
   int rank() const override { return rank_; }
   int size() const override { return static_cast<int>(members_.size()); }
   std::string_view backend_name() const override { return "local"; }
   std::string host_of(int rank) const override;
+  const detail::Log& log() const override { return log_; }
 
   void send(int dest, int tag, const void* data, std::size_t bytes, DataType type,
             Deadline) override;
@@ -92,6 +93,7 @@ class LocalTransport final : public Transport {
 
  private:
   std::shared_ptr<LocalWorld> world_;
+  detail::Log log_;
   std::uint64_t context_;
   std::vector<int> members_;
   int rank_;

@@ -80,7 +80,7 @@ int requested_thread_level() {
 
 class MpiBackend final : public detail::Backend {
  public:
-  MpiBackend(int* argc, char*** argv) {
+  MpiBackend(int* argc, char*** argv, detail::Log log) : log_(std::move(log)) {
     int initialized = 0;
     MPI_Initialized(&initialized);
     if (!initialized) {
@@ -108,10 +108,11 @@ class MpiBackend final : public detail::Backend {
 
   std::string_view name() const override { return "mpi"; }
   std::unique_ptr<Transport> world() override {
-    return std::make_unique<MpiTransport>(MPI_COMM_WORLD, false, progress_);
+    return std::make_unique<MpiTransport>(MPI_COMM_WORLD, false, progress_, log_);
   }
 
  private:
+  detail::Log log_;
   bool owns_mpi_ = false;
   std::shared_ptr<MpiProgress> progress_;
   std::terminate_handler previous_terminate_ = nullptr;
@@ -123,8 +124,21 @@ class MpiBackend final : public detail::Backend {
 
 namespace hilo::detail {
 
-std::unique_ptr<Backend> start_mpi_backend(int* argc, char*** argv) {
-  return std::make_unique<mpi::MpiBackend>(argc, argv);
+std::unique_ptr<Backend> start_mpi_backend(int* argc, char*** argv, const Log& log) {
+  auto backend = std::make_unique<mpi::MpiBackend>(argc, argv, log);
+  if (log.enabled(LogLevel::info)) {
+    int rank = 0, size = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    const int level = mpi::thread_level();
+    const char* level_name = level == MPI_THREAD_MULTIPLE     ? "multiple"
+                             : level == MPI_THREAD_SERIALIZED ? "serialized"
+                             : level == MPI_THREAD_FUNNELED   ? "funneled"
+                                                              : "single";
+    log.write(LogLevel::info, "mpi", "MPI started: rank ", rank, " of ", size, ", thread level ",
+              level_name);
+  }
+  return backend;
 }
 
 }  // namespace hilo::detail

@@ -162,8 +162,12 @@ Status ProbedReceive::wait(Deadline deadline) {
 }  // namespace
 
 MpiTransport::MpiTransport(MPI_Comm comm, bool owned, std::shared_ptr<MpiProgress> progress,
-                           bool is_channel)
-    : comm_(comm), owned_(owned), is_channel_(is_channel), progress_(std::move(progress)) {
+                           detail::Log log, bool is_channel)
+    : comm_(comm),
+      owned_(owned),
+      is_channel_(is_channel),
+      progress_(std::move(progress)),
+      log_(std::move(log)) {
   mpi::check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
   mpi::check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
   mpi::check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
@@ -415,14 +419,14 @@ std::unique_ptr<Transport> MpiTransport::native_split(int color, int key, Deadli
   }
   MPI_Comm child;
   mpi::check(MPI_Comm_split(comm_, color, key, &child), "MPI_Comm_split");
-  return std::make_unique<MpiTransport>(child, true, progress_);
+  return std::make_unique<MpiTransport>(child, true, progress_, log_);
 }
 
 std::unique_ptr<Transport> MpiTransport::native_dup(Deadline deadline) {
   if (deadline.is_never()) {
     MPI_Comm child;
     mpi::check(MPI_Comm_dup(comm_, &child), "MPI_Comm_dup");
-    return std::make_unique<MpiTransport>(child, true, progress_);
+    return std::make_unique<MpiTransport>(child, true, progress_, log_);
   }
   // MPI writes the new handle when the dup completes, possibly after a timeout: it lives on the
   // heap, kept past a timeout like any collective's buffer.
@@ -430,7 +434,7 @@ std::unique_ptr<Transport> MpiTransport::native_dup(Deadline deadline) {
   MPI_Request request;
   mpi::check(MPI_Comm_idup(comm_, child.get(), &request), "MPI_Comm_idup");
   finish_collective(request, deadline, "MPI_Comm_idup", child);
-  return std::make_unique<MpiTransport>(*child, true, progress_);
+  return std::make_unique<MpiTransport>(*child, true, progress_, log_);
 }
 
 Transport& MpiTransport::collective_channel() {

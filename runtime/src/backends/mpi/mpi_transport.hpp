@@ -33,8 +33,9 @@ class MpiTransport final : public Transport, public NativeCollectives {
  public:
   // Uses `comm` (freeing it on destruction if `owned`). Local: starts no collective.
   // A collective channel (`is_channel`) is itself the channel of hilo's generic collectives.
+  // `log`: the rank's (hilo/detail/log.hpp); communicators derived from this one share it.
   MpiTransport(MPI_Comm comm, bool owned, std::shared_ptr<MpiProgress> progress,
-               bool is_channel = false);
+               detail::Log log = {}, bool is_channel = false);
   ~MpiTransport() override;
 
   MPI_Comm comm() const { return comm_; }
@@ -43,6 +44,7 @@ class MpiTransport final : public Transport, public NativeCollectives {
   int size() const override { return size_; }
   std::string_view backend_name() const override { return "mpi"; }
   std::string host_of(int rank) const override;
+  const detail::Log& log() const override { return log_; }
 
   void send(int dest, int tag, const void* data, std::size_t bytes, DataType type,
             Deadline deadline) override;
@@ -133,6 +135,7 @@ class MpiTransport final : public Transport, public NativeCollectives {
   bool is_channel_;
   int rank_ = 0, size_ = 0;
   std::shared_ptr<MpiProgress> progress_;
+  detail::Log log_;
   std::unique_ptr<MpiTransport> collectives_;
 };
 

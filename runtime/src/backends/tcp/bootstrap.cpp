@@ -157,6 +157,29 @@ class TcpBackend final : public detail::Backend {
   std::chrono::milliseconds finish_limit_;
 };
 
+// One line: which ranks of this host got a shared-memory channel, and why the others did not.
+void log_shared_memory(const detail::Log& log, int rank,
+                       const std::vector<launch::PeerAddress>& table,
+                       const std::vector<std::unique_ptr<ShmChannel>>& shm, bool wanted) {
+  std::string with, without;
+  for (std::size_t r = 0; r < table.size(); ++r) {
+    if (static_cast<int>(r) == rank || table[r].host != table[static_cast<std::size_t>(rank)].host)
+      continue;
+    std::string& list = r < shm.size() && shm[r] ? with : without;
+    list += (list.empty() ? "" : ", ") + std::to_string(r);
+  }
+  if (with.empty() && without.empty())
+    return log.write(detail::LogLevel::info, "tcp",
+                     "no shared memory: no other rank runs on this host");
+  if (!wanted)
+    return log.write(detail::LogLevel::info, "tcp", "no shared memory with ranks ", without,
+                     " of this host: HILO_TCP_SHM=off");
+  log.write(detail::LogLevel::info, "tcp", "shared memory with ranks ",
+            with.empty() ? "(none)" : with, " of this host",
+            without.empty() ? "" : "; sockets to ranks ", without,
+            without.empty() ? "" : " (their own HILO_TCP_SHM=off, or a segment failed)");
+}
+
 }  // namespace
 
 std::chrono::microseconds spin_window_from_environment() {
@@ -167,13 +190,16 @@ std::chrono::microseconds spin_window_from_environment() {
 std::shared_ptr<Engine> connect_world(Listener listener, int rank, const std::string& token,
                                       const std::vector<launch::PeerAddress>& table,
                                       Deadline deadline, std::chrono::microseconds spin_window,
-                                      std::shared_ptr<launch::ReportChannel> reports) {
+                                      std::shared_ptr<launch::ReportChannel> reports,
+                                      const detail::Log& rank_log) {
   const auto& me = table.at(static_cast<std::size_t>(rank));
   auto log =
       std::make_unique<RejectionLog>("hilo tcp rank " + std::to_string(rank) + " (host " + me.host +
                                      ", " + me.ip + ":" + std::to_string(me.port) + ")");
   std::vector<common::UniqueFd> sockets =
-      connect_mesh(listener, MeshPlan{rank, token, table, deadline}, *log);
+      connect_mesh(listener, MeshPlan{rank, token, table, deadline, rank_log}, *log);
+  rank_log.write(detail::LogLevel::info, "tcp", "connected to all other ranks (", table.size() - 1,
+                 ")");
   EngineConfig config;
   config.rank = rank;
   config.table = table;
@@ -181,7 +207,11 @@ std::shared_ptr<Engine> connect_world(Listener listener, int rank, const std::st
   config.token = token;
   config.single_copy = single_copy_from_environment();
   config.reports = std::move(reports);
-  auto shm = connect_shared_memory(rank, token, table, sockets, shm_from_environment(), deadline);
+  config.log = rank_log;
+  const bool shm_wanted = shm_from_environment();
+  auto shm = connect_shared_memory(rank, token, table, sockets, shm_wanted, deadline, rank_log);
+  if (rank_log.enabled(detail::LogLevel::info))
+    log_shared_memory(rank_log, rank, table, shm, shm_wanted);
   return std::make_shared<Engine>(std::move(config), std::move(listener), std::move(sockets),
                                   std::move(log), std::move(shm));
 }
@@ -190,7 +220,7 @@ std::shared_ptr<Engine> connect_world(Listener listener, int rank, const std::st
 
 namespace hilo::detail {
 
-std::unique_ptr<Backend> start_tcp_backend() {
+std::unique_ptr<Backend> start_tcp_backend(const Log& log) {
   using namespace hilo::tcp;
   const tcp::Job job = tcp::job_from_environment();
   const auto setup_limit = tcp::limit_from_environment(tcp::default_setup_limit);
@@ -202,6 +232,8 @@ std::unique_ptr<Backend> start_tcp_backend() {
     EngineConfig config;
     config.table = {launch::PeerAddress{0, job.host, "127.0.0.1", 0}};
     config.spin_window = spin;
+    config.log = log;
+    log.write(LogLevel::info, "tcp", "a single rank on its own: no sockets");
     auto engine = std::make_shared<Engine>(std::move(config), Listener{},
                                            std::vector<common::UniqueFd>(1), nullptr);
     return std::make_unique<tcp::TcpBackend>(std::move(engine), finish_limit);
@@ -211,6 +243,8 @@ std::unique_ptr<Backend> start_tcp_backend() {
   Listener listener = listen_on(tcp::listen_address(job.host),
                                 ports.empty() ? PortRange{} : parse_port_range(ports));
   const launch::PeerAddress me{job.rank, job.host, listener.ip, listener.port};
+  log.write(LogLevel::info, "tcp", "rank ", job.rank, " of ", job.size, " listening on ",
+            listener.ip, ":", listener.port);
 
   // Under srun, rank 0 is also the coordinator: its server runs on a thread while it registers.
   std::unique_ptr<launch::RendezvousServer> server;
@@ -220,6 +254,8 @@ std::unique_ptr<Backend> start_tcp_backend() {
     const auto coordinator = launch::split_host_port(job.coordinator);
     server = std::make_unique<launch::RendezvousServer>(coordinator.host, coordinator.port,
                                                         job.size, job.token);
+    log.write(LogLevel::info, "tcp", "serving the rendezvous of ", job.size, " ranks at ",
+              job.coordinator, " (rank 0 under srun)");
     serving = std::thread([&] {
       try {
         server->serve(setup_limit);
@@ -233,7 +269,7 @@ std::unique_ptr<Backend> start_tcp_backend() {
   try {
     table = launch::register_with_coordinator(
         job.coordinator, job.token, me, job.size, setup_limit,
-        job.keep_report_connection ? &report_connection : nullptr);
+        job.keep_report_connection ? &report_connection : nullptr, log);
   } catch (...) {
     if (serving.joinable()) {
       server->stop();
@@ -243,13 +279,15 @@ std::unique_ptr<Backend> start_tcp_backend() {
   }
   if (serving.joinable()) serving.join();
   if (server_error) std::rethrow_exception(server_error);
+  log.write(LogLevel::info, "tcp", "rendezvous at ", job.coordinator, " done: the addresses of ",
+            table.size(), " ranks");
 
   std::shared_ptr<launch::ReportChannel> reports;
   if (report_connection) {
     reports = std::make_shared<launch::ReportChannel>(std::move(report_connection));
   }
   auto engine = connect_world(std::move(listener), job.rank, job.token, table, deadline, spin,
-                              std::move(reports));
+                              std::move(reports), log);
   return std::make_unique<tcp::TcpBackend>(std::move(engine), finish_limit);
 }
 

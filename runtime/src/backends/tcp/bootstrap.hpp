@@ -32,11 +32,13 @@ namespace hilo::tcp {
 // Connects rank `rank` of the job described by `table` (one entry per rank, this one included,
 // with `listener`'s address) and starts its engine. Used by the backend and by tests that run N
 // ranks as threads of one process. `reports`: the report connection to hilorun, if any.
+// `rank_log`: the rank's log (connections and shared memory set up), kept by the engine.
 std::shared_ptr<Engine> connect_world(Listener listener, int rank, const std::string& token,
                                       const std::vector<launch::PeerAddress>& table,
                                       Deadline deadline,
                                       std::chrono::microseconds spin_window = default_spin_window,
-                                      std::shared_ptr<launch::ReportChannel> reports = nullptr);
+                                      std::shared_ptr<launch::ReportChannel> reports = nullptr,
+                                      const detail::Log& rank_log = {});
 
 // HILO_TCP_SPIN_US, or the default; hilo::Error quoting a bad value.
 std::chrono::microseconds spin_window_from_environment();

@@ -348,6 +348,7 @@ void Engine::peer_lost(Peer& peer, const std::string& why) {
     peer.broken = error;
     peer.fail_sends_locked(error);
   }
+  config_.log.write(detail::LogLevel::error, "tcp", "peer lost: ", why);
   // A job that lost a rank cannot trust any receive to complete (a collective may be waiting on
   // it through others): every receive of this rank fails now, in every communicator.
   std::lock_guard lock(contexts_mutex_);

@@ -92,6 +92,7 @@
 #include "comm/mailbox.hpp"
 #include "common/thread_annotations.hpp"
 #include "hilo/comm/detail/transport.hpp"
+#include "hilo/detail/log.hpp"
 #include "launch/rendezvous.hpp"
 #include "launch/report_channel.hpp"
 
@@ -113,6 +114,7 @@ struct EngineConfig {
   // Under hilorun: the rank's report connection. A lost peer is reported on it before the
   // PeerLost reaches any caller, so hilorun can name the rank that failed first.
   std::shared_ptr<launch::ReportChannel> reports;
+  detail::Log log;  // the rank's (hilo/detail/log.hpp): a lost peer is written to it
 };
 
 class Engine {
@@ -138,6 +140,7 @@ class Engine {
 
   int rank() const { return config_.rank; }
   int size() const { return static_cast<int>(config_.table.size()); }
+  const detail::Log& log() const { return config_.log; }
   // Where `world_rank` listens (host, address, port), from the rendezvous table; the connection
   // to it is a PeerConnection (peer_connection.hpp).
   const launch::PeerAddress& address_of(int world_rank) const {

@@ -102,6 +102,13 @@ std::vector<common::UniqueFd> connect_mesh(const Listener& listener, const MeshP
   for (auto& o : outgoing) start(o);
   auto retry_later = [&](Outgoing& o, const char* what) {
     if (++o.refusals >= connect_refusals_before_lost) throw lost(o.peer, what);
+    // The first retry is worth a warning (a registered peer should be reachable); the rest of a
+    // peer's retries only at debug, so that a slow peer does not flood the terminal.
+    if (const auto level = o.refusals == 1 ? detail::LogLevel::warn : detail::LogLevel::debug;
+        plan.log.enabled(level))
+      plan.log.write(level, "tcp", "retrying the connection to ",
+                     describe_peer(plan.table[static_cast<std::size_t>(o.peer)]), " (retry ",
+                     o.refusals, " of ", connect_refusals_before_lost - 1, "), which ", what);
     o.fd.reset();
     o.phase = Outgoing::Phase::waiting_to_retry;
     o.retry_at = Clock::now() + connect_retry_interval;
@@ -128,6 +135,9 @@ std::vector<common::UniqueFd> connect_mesh(const Listener& listener, const MeshP
     if (!send_hello(socket.get(), my_hello)) return;
     connected[static_cast<std::size_t>(peer)] = std::move(socket);
     --missing;
+    if (plan.log.enabled(detail::LogLevel::debug))
+      plan.log.write(detail::LogLevel::debug, "tcp", "accepted ",
+                     describe_peer(plan.table[static_cast<std::size_t>(peer)]));
   };
 
   std::vector<pollfd> polled;
@@ -201,6 +211,8 @@ std::vector<common::UniqueFd> connect_mesh(const Listener& listener, const MeshP
         connected[static_cast<std::size_t>(o.peer)] = std::move(o.fd);
         o.phase = Outgoing::Phase::done;
         --missing;
+        if (plan.log.enabled(detail::LogLevel::debug))
+          plan.log.write(detail::LogLevel::debug, "tcp", "connected to ", describe_peer(address));
       });
     }
 

@@ -27,6 +27,7 @@
 
 #include "backends/tcp/socket.hpp"
 #include "hilo/comm/types.hpp"
+#include "hilo/detail/log.hpp"
 #include "launch/rendezvous.hpp"
 
 namespace hilo::tcp {
@@ -36,6 +37,7 @@ struct MeshPlan {
   std::string token;
   std::vector<launch::PeerAddress> table;  // by rank; table.size() is the job size
   Deadline deadline;
+  detail::Log log;  // connections made (debug) and connects retried (warn)
 };
 
 // Returns one connected, handshaken socket per rank (an invalid fd at index `rank`). Incoming

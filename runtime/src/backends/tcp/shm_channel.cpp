@@ -180,7 +180,8 @@ void ShmChannel::unlink_name() {
 
 std::vector<std::unique_ptr<ShmChannel>> connect_shared_memory(
     int rank, const std::string& token, const std::vector<launch::PeerAddress>& table,
-    const std::vector<common::UniqueFd>& sockets, bool wanted, Deadline deadline) {
+    const std::vector<common::UniqueFd>& sockets, bool wanted, Deadline deadline,
+    const detail::Log& log) {
   const int size = static_cast<int>(table.size());
   std::vector<std::unique_ptr<ShmChannel>> channels(table.size());
   const std::string& my_host = table.at(static_cast<std::size_t>(rank)).host;
@@ -203,8 +204,10 @@ std::vector<std::unique_ptr<ShmChannel>> connect_shared_memory(
       try {
         channels[static_cast<std::size_t>(r)] =
             ShmChannel::create(token, rank, r, shm_ring_capacity(ranks_here));
-      } catch (const Error&) {
+      } catch (const Error& e) {
         // No shared memory here (no /dev/shm, out of space): this pair keeps its socket.
+        log.write(detail::LogLevel::warn, "tcp", "no shared memory with ",
+                  describe_peer(address(r)), ", which stays on its socket: ", e.what());
       }
     }
     if (const auto& channel = channels[static_cast<std::size_t>(r)]) {
@@ -233,8 +236,11 @@ std::vector<std::unique_ptr<ShmChannel>> connect_shared_memory(
         channel->unlink_name();  // both ranks have it mapped now
         channels[static_cast<std::size_t>(r)] = std::move(channel);
         accepted = 1;
-      } catch (const std::exception&) {
+      } catch (const std::exception& e) {
         // Not the same memory after all (another host or IPC namespace): the socket it is.
+        log.write(
+            detail::LogLevel::warn, "tcp", "no shared memory with ", describe_peer(address(r)),
+            ", which stays on its socket: its segment cannot be opened here (", e.what(), ")");
       }
     }
     std::array<std::byte, answer_bytes> answer{};

@@ -32,6 +32,7 @@
 #include "backends/tcp/shm_ring.hpp"
 #include "common/unique_fd.hpp"
 #include "hilo/comm/types.hpp"
+#include "hilo/detail/log.hpp"
 #include "hilo/ipc/shared_memory.hpp"
 #include "launch/rendezvous.hpp"
 
@@ -77,10 +78,12 @@ class ShmChannel {
 
 // Runs the set-up above with every peer whose host name is this rank's, over the handshaken
 // `sockets` (by rank), before anything else is sent on them. Returns a channel per rank (null:
-// use the socket). `wanted`: this rank's HILO_TCP_SHM. Throws hilo::PeerLost if a peer closes
+// use the socket). `wanted`: this rank's HILO_TCP_SHM. A pair left on its socket because its
+// segment could not be made or mapped is a warning in `log`. Throws hilo::PeerLost if a peer closes
 // its connection meanwhile, hilo::Timeout at `deadline`, hilo::Error for a malformed reply.
 std::vector<std::unique_ptr<ShmChannel>> connect_shared_memory(
     int rank, const std::string& token, const std::vector<launch::PeerAddress>& table,
-    const std::vector<common::UniqueFd>& sockets, bool wanted, Deadline deadline);
+    const std::vector<common::UniqueFd>& sockets, bool wanted, Deadline deadline,
+    const detail::Log& log = {});
 
 }  // namespace hilo::tcp

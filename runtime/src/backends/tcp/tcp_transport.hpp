@@ -23,6 +23,7 @@ class TcpTransport final : public Transport {
   int size() const override { return static_cast<int>(members_.size()); }
   std::string_view backend_name() const override { return "tcp"; }
   std::string host_of(int rank) const override;
+  const detail::Log& log() const override { return engine_->log(); }
 
   void send(int dest, int tag, const void* data, std::size_t bytes, DataType type,
             Deadline deadline) override;

@@ -67,4 +67,9 @@ AllReduceAlgorithm choose_all_reduce(const AllReduceShape& shape, AllReduceAlgor
   return AllReduceAlgorithm::recursive_doubling;  // one rank: nothing to exchange
 }
 
+void log_choice(const Log& log, const AllReduceShape& shape, AllReduceAlgorithm algorithm) {
+  log.write(LogLevel::debug, "algorithms", "all-reduce of ", shape.count, " elements of ",
+            shape.element_bytes, " bytes on ", shape.ranks, " ranks: ", name_of(algorithm));
+}
+
 }  // namespace hilo::detail

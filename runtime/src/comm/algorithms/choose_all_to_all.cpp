@@ -34,7 +34,11 @@ AllToAllAlgorithm choose_all_to_all(std::size_t block_bytes, int ranks,
 
 void all_to_all_blocks(Transport& t, BlocksBytes b, Deadline deadline,
                        AllToAllAlgorithm requested) {
-  if (choose_all_to_all(b.count * b.type.size, t.size(), requested) == AllToAllAlgorithm::bruck)
+  const AllToAllAlgorithm algorithm = choose_all_to_all(b.count * b.type.size, t.size(), requested);
+  if (t.log().enabled(LogLevel::debug))
+    t.log().write(LogLevel::debug, "algorithms", "all-to-all of ", b.count * b.type.size,
+                  " bytes per block on ", t.size(), " ranks: ", name_of(algorithm));
+  if (algorithm == AllToAllAlgorithm::bruck)
     bruck_all_to_all(t, b, deadline);
   else
     pairwise_all_to_all(t, b, deadline);

@@ -150,6 +150,7 @@ void all_reduce_into(Transport& t, const T& value, T& out, Op op, Deadline deadl
     PeerMemory* memory = t.peer_memory();
     AllReduceShape shape{true, value.size(), sizeof(E), t.size(), memory != nullptr};
     AllReduceAlgorithm algorithm = choose_all_reduce(shape, requested);
+    if (t.log().enabled(LogLevel::debug)) log_choice(t.log(), shape, algorithm);
     if (algorithm != AllReduceAlgorithm::recursive_doubling) {
       if (&out != &value) out.resize(value.size());
       const Combiner combine = combiner_for<E>(op);
@@ -161,6 +162,7 @@ void all_reduce_into(Transport& t, const T& value, T& out, Op op, Deadline deadl
         // Some rank cannot reach another's memory: every rank saw it, and all choose again.
         shape.peer_memory = false;
         algorithm = choose_all_reduce(shape, requested);
+        if (t.log().enabled(LogLevel::debug)) log_choice(t.log(), shape, algorithm);
       }
       switch (algorithm) {
         case AllReduceAlgorithm::ring:

@@ -76,6 +76,8 @@ bool can_run(AllReduceAlgorithm algorithm, const AllReduceShape& shape);
 // choose_all_reduce(shape without peer memory).
 AllReduceAlgorithm choose_all_reduce(const AllReduceShape& shape,
                                      AllReduceAlgorithm requested = AllReduceAlgorithm::automatic);
+// The debug line naming the algorithm chosen for `shape` (HILO_LOG=debug).
+void log_choice(const Log& log, const AllReduceShape& shape, AllReduceAlgorithm algorithm);
 
 // A contiguous vector's elements on this rank, as bytes: `count` elements of `type.size` bytes
 // at `in`, the result at `out` (which may be `in`: in place; otherwise it holds `count`

@@ -17,6 +17,7 @@
 
 #include "hilo/comm/detail/byte_buffer_cache.hpp"
 #include "hilo/comm/types.hpp"
+#include "hilo/detail/log.hpp"
 
 namespace hilo {
 
@@ -197,6 +198,9 @@ class Transport {
   virtual std::string_view backend_name() const = 0;
   /// The host a rank runs on, for error messages ("rank 2 on node7").
   virtual std::string host_of(int rank) const = 0;
+  /// Where this rank's log lines go (hilo/detail/log.hpp). The default shows nothing; the
+  /// backends started by hilo::Runtime and hilo::run_local return the log they were given.
+  virtual const detail::Log& log() const;
 
   /// Sends `bytes` bytes of `type` to `dest` with `tag`; blocks until the bytes may be reused.
   /// Per pair and communicator, messages are received in the order they were sent. A blocking
