@@ -76,7 +76,7 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
   watch(wake_.get(), wake_tag);
   strangers_.watch_with(epoll_.get());
   for (int r = 0; r < size(); ++r) {
-    auto peer = std::make_unique<Peer>(r, epoll_.get());
+    auto peer = std::make_unique<Peer>(r, epoll_.get(), config_.max_payload);
     if (r != rank()) {
       peer->socket = std::move(sockets.at(static_cast<std::size_t>(r)));
       watch(peer->socket.get(), static_cast<std::uint64_t>(r));
@@ -207,7 +207,8 @@ Mailbox& Engine::mailbox(std::uint64_t context, const std::vector<int>& members,
   return *c.box;
 }
 
-Mailbox& Engine::mailbox_for_frame(Peer& peer, std::uint64_t context) {
+Mailbox& Engine::mailbox_for_frame(Peer& peer, const FrameHeader& header) {
+  const std::uint64_t context = header.context;
   const std::vector<int>* members = nullptr;
   Mailbox* box = nullptr;
   if (peer.cached_box != nullptr && peer.cached_context == context) {
@@ -230,7 +231,7 @@ Mailbox& Engine::mailbox_for_frame(Peer& peer, std::uint64_t context) {
     }
   }
   if (members != nullptr) {
-    const int source = peer.header.source;
+    const int source = header.source;
     if (source >= static_cast<int>(members->size()) ||
         (*members)[static_cast<std::size_t>(source)] != peer.rank)
       detail::throw_error<Error>("malformed frame header: it claims to come from rank ", source,
@@ -323,7 +324,7 @@ std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& head
 // ---- failures
 
 void Engine::report_loss(Peer& peer, const std::string& why) {
-  if (!config_.reports || peer.loss_reported || peer.said_goodbye) return;
+  if (!config_.reports || peer.loss_reported || peer.reader.said_goodbye()) return;
   peer.loss_reported = true;
   config_.reports->send({rank(), launch::ReportKind::peer_lost, peer.rank, "hilo: " + why});
 }
@@ -356,7 +357,6 @@ void Engine::peer_lost(Peer& peer, const std::string& why) {
 }
 
 void Engine::peer_finished(Peer& peer) {
-  peer.said_goodbye = true;
   auto error = std::make_exception_ptr(PeerLost(
       "hilo: " + describe(peer.rank) + " has finished (its hilo::Runtime ended): nothing more " +
           "will come from it and nothing sent to it will be received",

@@ -184,9 +184,9 @@ class Engine {
   void progress_loop() HILO_EXCLUDES(progress_mutex_);
   // Handles `count` epoll events.
   void handle_events(const epoll_event* events, int count) HILO_REQUIRES(progress_mutex_);
-  // Reads what `peer` sent; a connection that ends or breaks is closed here.
+  class IncomingFrames;  // the FrameSink of one peer's frames (engine_receive.cpp)
+  // Reads what `peer` sent (its FrameReader); a connection that ends or breaks is closed here.
   void read_from(Peer& peer) HILO_REQUIRES(progress_mutex_);
-  bool read_frames(Peer& peer) HILO_REQUIRES(progress_mutex_);  // false: the connection is gone
   // ---- shared memory (shm_channel.hpp)
   // A pair with a ring: takes the doorbells (and notes an ended socket), writes what waits for
   // room, reads the ring.
@@ -197,7 +197,9 @@ class Engine {
   // doorbell; true if a ring has bytes already (then it must not sleep).
   bool rings_sleep() HILO_REQUIRES(progress_mutex_);
   void rings_awake() HILO_REQUIRES(progress_mutex_);
-  detail::Mailbox& mailbox_for_frame(Peer& peer, std::uint64_t context)
+  // Where a message frame from `peer` with `header` goes; throws if the header names a source
+  // that is not `peer` in its communicator.
+  detail::Mailbox& mailbox_for_frame(Peer& peer, const FrameHeader& header)
       HILO_REQUIRES(progress_mutex_) HILO_EXCLUDES(contexts_mutex_);
   // Under hilorun, tells it (once per peer, never for one that said goodbye) that `peer` is lost,
   // before any caller can see a PeerLost for it.
@@ -220,10 +222,13 @@ class Engine {
   void send_control(Peer& peer, std::uint8_t flags, const std::byte* payload, std::size_t bytes);
   void queue_control_locked(Peer& peer, std::uint8_t flags, const std::byte* payload,
                             std::size_t bytes) HILO_REQUIRES(peer.send_mutex);
-  // The control frames' payload (offer or clear-to-send) has been read into peer.control.
-  void handle_control(Peer& peer) HILO_REQUIRES(progress_mutex_);
+  // A control frame (offer or clear-to-send) and its payload arrived.
+  void handle_control(Peer& peer, const FrameHeader& header, const std::byte* payload)
+      HILO_REQUIRES(progress_mutex_);
   // A ready-to-send arrived: begin the delivery and tell the sender where to write.
-  void accept_ready_to_send(Peer& peer) HILO_REQUIRES(progress_mutex_);
+  void accept_ready_to_send(Peer& peer, const FrameHeader& header) HILO_REQUIRES(progress_mutex_);
+  // A copied arrived: the oldest open transfer from `peer` is delivered.
+  void transfer_copied(Peer& peer) HILO_REQUIRES(progress_mutex_);
   // Writes the oldest frame waiting for clearance into the peer at `address`.
   void write_cleared(Peer& peer, std::uint64_t address) HILO_REQUIRES(progress_mutex_);
   // Fails every single-copy transfer still open with `peer` (the connection is over).

@@ -19,9 +19,35 @@ using Clock = std::chrono::steady_clock;
 using detail::Envelope;
 using detail::Mailbox;
 
+// The frames read from one peer's connection, acted on by the engine (frame_reader.hpp).
+class Engine::IncomingFrames final : public FrameSink {
+ public:
+  IncomingFrames(Engine& engine, Peer& peer) : engine_(engine), peer_(peer) {}
+
+  Mailbox& mailbox_for(const FrameHeader& header) override {
+    return engine_.mailbox_for_frame(peer_, header);
+  }
+  void goodbye() override { engine_.peer_finished(peer_); }
+  void ready_to_send(const FrameHeader& header) override {
+    engine_.accept_ready_to_send(peer_, header);
+  }
+  void copied() override { engine_.transfer_copied(peer_); }
+  void control(const FrameHeader& header, const std::byte* payload) override {
+    engine_.handle_control(peer_, header, payload);
+  }
+  void aborted(const std::string& reason) override {
+    engine_.peer_lost(peer_,
+                      engine_.describe(peer_.rank) + " failed and left the job (" + reason + ")");
+  }
+
+ private:
+  Engine& engine_;
+  Peer& peer_;
+};
+
 void Engine::handle_ring_event(Peer& peer) {
   // Doorbells carry no data: take them all. The socket's end (or error) is noted and reported by
-  // read_frames once the ring is empty, so frames written before the end are not lost.
+  // the reader once the ring is empty, so frames written before the end are not lost.
   std::byte bells[256];
   while (!peer.socket_ended) {
     const ssize_t n = ::recv(peer.socket.get(), bells, sizeof bells, MSG_DONTWAIT);
@@ -63,9 +89,10 @@ void Engine::rings_awake() {
 void Engine::read_from(Peer& peer) {
   std::string why;
   try {
-    if (read_frames(peer)) return;
+    IncomingFrames frames(*this, peer);
+    if (peer.reader.read(peer, frames, bytes_read_)) return;
     const int error = errno;
-    if (peer.said_goodbye)
+    if (peer.reader.said_goodbye())
       why.clear();
     else if (error == 0)
       why = describe(peer.rank) + " closed its connection to rank " + std::to_string(rank()) +
@@ -75,8 +102,9 @@ void Engine::read_from(Peer& peer) {
                                       std::to_string(rank()) + " (it died or its host is gone)",
                                   error);
   } catch (const std::bad_alloc&) {
-    why = describe(peer.rank) + " sent a message of " + std::to_string(peer.header.length) +
-          " bytes that rank " + std::to_string(rank()) + " has no memory for; connection closed";
+    why = describe(peer.rank) + " sent a message of " +
+          std::to_string(peer.reader.header().length) + " bytes that rank " +
+          std::to_string(rank()) + " has no memory for; connection closed";
   } catch (const std::exception& e) {
     why = describe(peer.rank) + " sent something rank " + std::to_string(rank()) +
           " cannot trust (" + e.what() + "); connection closed";
@@ -88,17 +116,12 @@ void Engine::read_from(Peer& peer) {
     error = std::make_exception_ptr(
         PeerLost("hilo: " + why, peer.rank, this->address_of(peer.rank).host));
   }
-  // A cut-off abort reason or control frame: nothing waits for it.
-  if (peer.in_payload && peer.box == nullptr) peer.in_payload = false;
   const std::exception_ptr cut_off =
       error ? error
             : std::make_exception_ptr(
                   PeerLost("hilo: " + describe(peer.rank) + " finished mid-message", peer.rank,
                            this->address_of(peer.rank).host));
-  if (peer.in_payload) {
-    peer.in_payload = false;
-    peer.box->abort(std::move(peer.delivery), cut_off);
-  }
+  peer.reader.cut_off(cut_off);
   fail_open_transfers(peer, cut_off);
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, peer.socket.get(), nullptr);
   {

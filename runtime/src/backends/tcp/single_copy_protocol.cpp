@@ -54,9 +54,9 @@ pid_t Engine::memory_of(int world_rank) {
   return peer.can_copy_into ? peer.copy_pid : 0;
 }
 
-void Engine::handle_control(Peer& peer) {
-  if (peer.header.flags == frame_flag_offer) {
-    const SingleCopyOffer offer = decode_offer(peer.control.data());
+void Engine::handle_control(Peer& peer, const FrameHeader& header, const std::byte* payload) {
+  if (header.flags == frame_flag_offer) {
+    const SingleCopyOffer offer = decode_offer(payload);
     // Offers come only from ranks of this host; the probe proves the pid is that rank's.
     if (!config_.single_copy || this->address_of(peer.rank).host != this->address_of(rank()).host ||
         !can_write_into(offer))
@@ -66,16 +66,24 @@ void Engine::handle_control(Peer& peer) {
     peer.can_copy_into = true;
     return;
   }
-  write_cleared(peer, decode_address(peer.control.data()));
+  write_cleared(peer, decode_address(payload));
 }
 
-void Engine::accept_ready_to_send(Peer& peer) {
-  Mailbox& box = mailbox_for_frame(peer, peer.header.context);
-  Mailbox::Delivery delivery = box.begin(
-      Envelope{peer.header.source, peer.header.tag, peer.header.length, peer.header.type});
+void Engine::accept_ready_to_send(Peer& peer, const FrameHeader& header) {
+  Mailbox& box = mailbox_for_frame(peer, header);
+  Mailbox::Delivery delivery =
+      box.begin(Envelope{header.source, header.tag, header.length, header.type});
   const auto where = encode_address(reinterpret_cast<std::uintptr_t>(delivery.destination));
   peer.awaiting_copy.push_back({&box, std::move(delivery)});
   send_control(peer, frame_flag_clear_to_send, where.data(), where.size());
+}
+
+void Engine::transfer_copied(Peer& peer) {
+  if (peer.awaiting_copy.empty())
+    detail::throw_error<Error>("malformed stream: 'copied' with no single-copy transfer open");
+  Peer::OpenTransfer done = std::move(peer.awaiting_copy.front());
+  peer.awaiting_copy.pop_front();
+  done.box->finish(std::move(done.delivery));
 }
 
 void Engine::write_cleared(Peer& peer, std::uint64_t address) {
