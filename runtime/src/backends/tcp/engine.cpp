@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 #include "backends/tcp/mesh_setup.hpp"
 #include "backends/tcp/outgoing_frame.hpp"
@@ -47,11 +46,6 @@ std::chrono::microseconds hard_spin_for(const EngineConfig& config) {
   return ranks_here <= cores ? hard_spin : std::chrono::microseconds(0);
 }
 
-std::uint64_t random_word() {
-  std::random_device entropy;
-  return (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
-}
-
 }  // namespace
 
 // ---- construction and shutdown
@@ -60,7 +54,8 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
                std::unique_ptr<RejectionLog> log, std::vector<std::unique_ptr<ShmChannel>> shm)
     : config_(std::move(config)),
       hard_spin_(hard_spin_for(config_)),
-      probe_word_(random_word()),
+      single_copy_(config_.rank, config_.table, config_.single_copy,
+                   [this](Peer& peer, const std::string& why) { report_loss(peer, why); }),
       strangers_(std::move(listener), std::move(log), config_.token, size()) {
   epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) common::throw_errno("hilo tcp: epoll_create1");
@@ -88,15 +83,7 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
     peers_.push_back(std::move(peer));
   }
   progress_ = std::thread([this] { progress_loop(); });
-  if (config_.single_copy) {
-    const SingleCopyOffer offer{static_cast<std::uint64_t>(::getpid()),
-                                reinterpret_cast<std::uintptr_t>(&probe_word_), probe_word_};
-    const auto payload = encode_offer(offer);
-    for (auto& peer : peers_)
-      if (peer->rank != rank() &&
-          this->address_of(peer->rank).host == this->address_of(rank()).host)
-        send_control(*peer, frame_flag_offer, payload.data(), payload.size());
-  }
+  for (auto& peer : peers_) single_copy_.offer(*peer);
 }
 
 Engine::~Engine() {
@@ -319,6 +306,10 @@ std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& head
   if (frame->awaits_clearance()) turn_.hand_over();  // to read its clear-to-send soon
   if (!frame->pending()) return std::make_unique<CompletedOperation>(done);
   return std::make_unique<SendOperation>(*this, peer, std::move(frame), header.tag);
+}
+
+pid_t Engine::memory_of(int world_rank) {
+  return single_copy_.memory_of(*peers_[static_cast<std::size_t>(world_rank)]);
 }
 
 // ---- failures

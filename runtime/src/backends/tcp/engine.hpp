@@ -87,6 +87,7 @@
 #include "backends/tcp/outgoing_frame.hpp"
 #include "backends/tcp/peer_connection.hpp"
 #include "backends/tcp/progress_turn.hpp"
+#include "backends/tcp/single_copy_protocol.hpp"
 #include "backends/tcp/socket.hpp"
 #include "backends/tcp/stranger_listener.hpp"
 #include "comm/mailbox.hpp"
@@ -217,28 +218,10 @@ class Engine {
   void send_last_frames(const std::function<std::shared_ptr<OutgoingFrame>()>& make_frame,
                         Deadline deadline);
 
-  // ---- single copy (single_copy.hpp, engine_single_copy.cpp)
-  // Queues a small frame of the engine's own (offer, clear-to-send, copied) to `peer`.
-  void send_control(Peer& peer, std::uint8_t flags, const std::byte* payload, std::size_t bytes);
-  void queue_control_locked(Peer& peer, std::uint8_t flags, const std::byte* payload,
-                            std::size_t bytes) HILO_REQUIRES(peer.send_mutex);
-  // A control frame (offer or clear-to-send) and its payload arrived.
-  void handle_control(Peer& peer, const FrameHeader& header, const std::byte* payload)
-      HILO_REQUIRES(progress_mutex_);
-  // A ready-to-send arrived: begin the delivery and tell the sender where to write.
-  void accept_ready_to_send(Peer& peer, const FrameHeader& header) HILO_REQUIRES(progress_mutex_);
-  // A copied arrived: the oldest open transfer from `peer` is delivered.
-  void transfer_copied(Peer& peer) HILO_REQUIRES(progress_mutex_);
-  // Writes the oldest frame waiting for clearance into the peer at `address`.
-  void write_cleared(Peer& peer, std::uint64_t address) HILO_REQUIRES(progress_mutex_);
-  // Fails every single-copy transfer still open with `peer` (the connection is over).
-  void fail_open_transfers(Peer& peer, const std::exception_ptr& error)
-      HILO_REQUIRES(progress_mutex_);
-
   EngineConfig config_;
   const std::chrono::microseconds hard_spin_;  // see hard_spin_for
-  // The word a peer on this host reads back to prove it can reach this process's memory.
-  const std::uint64_t probe_word_;
+  // Offers, ready-to-sends, clear-to-sends and copied of large messages to and from this host.
+  SingleCopyProtocol single_copy_;
   std::vector<std::unique_ptr<Peer>> peers_;
   // The peers with a shared-memory channel (fixed at construction).
   std::vector<Peer*> ring_peers_;

@@ -29,11 +29,12 @@ class Engine::IncomingFrames final : public FrameSink {
   }
   void goodbye() override { engine_.peer_finished(peer_); }
   void ready_to_send(const FrameHeader& header) override {
-    engine_.accept_ready_to_send(peer_, header);
+    engine_.single_copy_.accept_ready_to_send(peer_, engine_.mailbox_for_frame(peer_, header),
+                                              header);
   }
-  void copied() override { engine_.transfer_copied(peer_); }
+  void copied() override { engine_.single_copy_.on_copied(peer_); }
   void control(const FrameHeader& header, const std::byte* payload) override {
-    engine_.handle_control(peer_, header, payload);
+    engine_.single_copy_.on_control(peer_, header, payload);
   }
   void aborted(const std::string& reason) override {
     engine_.peer_lost(peer_,
@@ -122,7 +123,7 @@ void Engine::read_from(Peer& peer) {
                   PeerLost("hilo: " + describe(peer.rank) + " finished mid-message", peer.rank,
                            this->address_of(peer.rank).host));
   peer.reader.cut_off(cut_off);
-  fail_open_transfers(peer, cut_off);
+  single_copy_.fail_open_transfers(peer, cut_off);
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, peer.socket.get(), nullptr);
   {
     std::lock_guard lock(peer.send_mutex);

@@ -1,11 +1,12 @@
-#include "backends/tcp/engine.hpp"
+#include "backends/tcp/single_copy_protocol.hpp"
 
-#include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 
-#include "backends/tcp/peer_connection.hpp"
+#include "backends/tcp/mesh_setup.hpp"
 #include "backends/tcp/single_copy.hpp"
 #include "common/system_error.hpp"
 #include "hilo/detail/error_message.hpp"
@@ -13,24 +14,51 @@
 
 namespace hilo::tcp {
 
-using Clock = std::chrono::steady_clock;
 using detail::Envelope;
 using detail::Mailbox;
 
-// ---- single copy (single_copy.hpp)
+namespace {
 
-void Engine::send_control(Peer& peer, std::uint8_t flags, const std::byte* payload,
-                          std::size_t bytes) {
+std::uint64_t random_word() {
+  std::random_device entropy;
+  return (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
+}
+
+}  // namespace
+
+SingleCopyProtocol::SingleCopyProtocol(int rank, const std::vector<launch::PeerAddress>& table,
+                                       bool enabled, ReportLoss report_loss)
+    : rank_(rank),
+      table_(table),
+      enabled_(enabled),
+      probe_word_(random_word()),
+      report_loss_(std::move(report_loss)) {}
+
+bool SingleCopyProtocol::on_this_host(const PeerConnection& peer) const {
+  return table_[static_cast<std::size_t>(peer.rank)].host ==
+         table_[static_cast<std::size_t>(rank_)].host;
+}
+
+void SingleCopyProtocol::offer(PeerConnection& peer) {
+  if (!enabled_ || peer.rank == rank_ || !on_this_host(peer)) return;
+  const SingleCopyOffer offer{static_cast<std::uint64_t>(::getpid()),
+                              reinterpret_cast<std::uintptr_t>(&probe_word_), probe_word_};
+  const auto payload = encode_offer(offer);
+  send_control(peer, frame_flag_offer, payload.data(), payload.size());
+}
+
+void SingleCopyProtocol::send_control(PeerConnection& peer, std::uint8_t flags,
+                                      const std::byte* payload, std::size_t bytes) {
   std::lock_guard lock(peer.send_mutex);
   queue_control_locked(peer, flags, payload, bytes);
 }
 
-void Engine::queue_control_locked(Peer& peer, std::uint8_t flags, const std::byte* payload,
-                                  std::size_t bytes) {
+void SingleCopyProtocol::queue_control_locked(PeerConnection& peer, std::uint8_t flags,
+                                              const std::byte* payload, std::size_t bytes) {
   if (peer.broken || !peer.socket) return;  // the reader reports what happened to the peer
   FrameHeader header;
   header.flags = flags;
-  header.source = rank();
+  header.source = rank_;
   header.type = data_type_of<char>();
   header.length = bytes;
   auto copy = std::make_shared<std::array<std::byte, offer_size>>();
@@ -48,18 +76,17 @@ void Engine::queue_control_locked(Peer& peer, std::uint8_t flags, const std::byt
   peer.flush_locked();
 }
 
-pid_t Engine::memory_of(int world_rank) {
-  Peer& peer = *peers_[static_cast<std::size_t>(world_rank)];
+pid_t SingleCopyProtocol::memory_of(PeerConnection& peer) {
   std::lock_guard lock(peer.send_mutex);
   return peer.can_copy_into ? peer.copy_pid : 0;
 }
 
-void Engine::handle_control(Peer& peer, const FrameHeader& header, const std::byte* payload) {
+void SingleCopyProtocol::on_control(PeerConnection& peer, const FrameHeader& header,
+                                    const std::byte* payload) {
   if (header.flags == frame_flag_offer) {
     const SingleCopyOffer offer = decode_offer(payload);
     // Offers come only from ranks of this host; the probe proves the pid is that rank's.
-    if (!config_.single_copy || this->address_of(peer.rank).host != this->address_of(rank()).host ||
-        !can_write_into(offer))
+    if (!enabled_ || !on_this_host(peer) || !can_write_into(offer))
       return;  // large messages to it keep going through the socket
     std::lock_guard lock(peer.send_mutex);
     peer.copy_pid = static_cast<pid_t>(offer.pid);
@@ -69,8 +96,8 @@ void Engine::handle_control(Peer& peer, const FrameHeader& header, const std::by
   write_cleared(peer, decode_address(payload));
 }
 
-void Engine::accept_ready_to_send(Peer& peer, const FrameHeader& header) {
-  Mailbox& box = mailbox_for_frame(peer, header);
+void SingleCopyProtocol::accept_ready_to_send(PeerConnection& peer, Mailbox& box,
+                                              const FrameHeader& header) {
   Mailbox::Delivery delivery =
       box.begin(Envelope{header.source, header.tag, header.length, header.type});
   const auto where = encode_address(reinterpret_cast<std::uintptr_t>(delivery.destination));
@@ -78,15 +105,15 @@ void Engine::accept_ready_to_send(Peer& peer, const FrameHeader& header) {
   send_control(peer, frame_flag_clear_to_send, where.data(), where.size());
 }
 
-void Engine::transfer_copied(Peer& peer) {
+void SingleCopyProtocol::on_copied(PeerConnection& peer) {
   if (peer.awaiting_copy.empty())
     detail::throw_error<Error>("malformed stream: 'copied' with no single-copy transfer open");
-  Peer::OpenTransfer done = std::move(peer.awaiting_copy.front());
+  PeerConnection::OpenTransfer done = std::move(peer.awaiting_copy.front());
   peer.awaiting_copy.pop_front();
   done.box->finish(std::move(done.delivery));
 }
 
-void Engine::write_cleared(Peer& peer, std::uint64_t address) {
+void SingleCopyProtocol::write_cleared(PeerConnection& peer, std::uint64_t address) {
   std::shared_ptr<OutgoingFrame> frame;
   {
     std::lock_guard lock(peer.send_mutex);
@@ -97,14 +124,14 @@ void Engine::write_cleared(Peer& peer, std::uint64_t address) {
   }
   const int failure = frame->write_cleared(peer.copy_pid, address);
   if (failure != 0) {
-    const std::string why =
-        common::errno_message("rank " + std::to_string(rank()) + " could not write a message of " +
-                                  std::to_string(frame->copy_bytes) + " bytes into " +
-                                  describe(peer.rank) + " (single copy)",
-                              failure);
-    report_loss(peer, why);  // before the sender sees the failure
+    const std::string why = common::errno_message(
+        "rank " + std::to_string(rank_) + " could not write a message of " +
+            std::to_string(frame->copy_bytes) + " bytes into " +
+            describe_peer(table_[static_cast<std::size_t>(peer.rank)]) + " (single copy)",
+        failure);
+    report_loss_(peer, why);  // before the sender sees the failure
     frame->complete(std::make_exception_ptr(
-        PeerLost("hilo: " + why, peer.rank, this->address_of(peer.rank).host)));
+        PeerLost("hilo: " + why, peer.rank, table_[static_cast<std::size_t>(peer.rank)].host)));
     // The peer waits for a 'copied' that cannot come: this connection cannot go on.
     throw Error(why);
   }
@@ -117,7 +144,8 @@ void Engine::write_cleared(Peer& peer, std::uint64_t address) {
   frame->complete(nullptr);
 }
 
-void Engine::fail_open_transfers(Peer& peer, const std::exception_ptr& error) {
+void SingleCopyProtocol::fail_open_transfers(PeerConnection& peer,
+                                             const std::exception_ptr& error) {
   for (auto& open : peer.awaiting_copy) open.box->abort(std::move(open.delivery), error);
   peer.awaiting_copy.clear();
 }
