@@ -1,8 +1,6 @@
 #include "backends/tcp/engine.hpp"
 
 #include <sched.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -53,28 +51,16 @@ std::chrono::microseconds hard_spin_for(const EngineConfig& config) {
 Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> sockets,
                std::unique_ptr<RejectionLog> log, std::vector<std::unique_ptr<ShmChannel>> shm)
     : config_(std::move(config)),
-      hard_spin_(hard_spin_for(config_)),
+      loop_(*this, config_.spin_window, hard_spin_for(config_)),
       single_copy_(config_.rank, config_.table, config_.single_copy,
                    [this](Peer& peer, const std::string& why) { report_loss(peer, why); }),
       strangers_(std::move(listener), std::move(log), config_.token, size()) {
-  epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
-  if (!epoll_) common::throw_errno("hilo tcp: epoll_create1");
-  wake_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake_) common::throw_errno("hilo tcp: eventfd");
-  auto watch = [&](int fd, std::uint64_t tag) {
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.u64 = tag;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0)
-      common::throw_errno("hilo tcp: epoll_ctl");
-  };
-  watch(wake_.get(), wake_tag);
-  strangers_.watch_with(epoll_.get());
+  strangers_.watch_with(loop_.epoll_fd());
   for (int r = 0; r < size(); ++r) {
-    auto peer = std::make_unique<Peer>(r, epoll_.get(), config_.max_payload);
+    auto peer = std::make_unique<Peer>(r, loop_.epoll_fd(), config_.max_payload);
     if (r != rank()) {
       peer->socket = std::move(sockets.at(static_cast<std::size_t>(r)));
-      watch(peer->socket.get(), static_cast<std::uint64_t>(r));
+      loop_.watch(peer->socket.get(), static_cast<std::uint64_t>(r));
       if (static_cast<std::size_t>(r) < shm.size() && shm[static_cast<std::size_t>(r)]) {
         peer->shm = std::move(shm[static_cast<std::size_t>(r)]);
         ring_peers_.push_back(peer.get());
@@ -82,20 +68,12 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
     }
     peers_.push_back(std::move(peer));
   }
-  progress_ = std::thread([this] { progress_loop(); });
+  loop_.start();
   for (auto& peer : peers_) single_copy_.offer(*peer);
 }
 
 Engine::~Engine() {
-  stop_thread();
-}
-
-void Engine::stop_thread() {
-  if (!progress_.joinable()) return;
-  stopping_.store(true);
-  std::uint64_t one = 1;
-  [[maybe_unused]] ssize_t written = ::write(wake_.get(), &one, sizeof one);
-  progress_.join();
+  loop_.stop();
 }
 
 void Engine::send_last_frames(const std::function<std::shared_ptr<OutgoingFrame>()>& make_frame,
@@ -130,7 +108,7 @@ void Engine::finish(std::chrono::milliseconds limit) {
         return std::make_shared<OutgoingFrame>(encode_frame_header(goodbye), nullptr, 0, nullptr);
       },
       Deadline::after(limit));
-  stop_thread();
+  loop_.stop();
   // Drain what the peers sent and nobody will read, so close() sends a FIN, not a reset that
   // could destroy our own last bytes still in flight.
   for (auto& peer : peers_) {
@@ -168,7 +146,7 @@ void Engine::abort(std::chrono::milliseconds limit) {
                                                text->size(), text);
       },
       Deadline::after(limit));
-  stop_thread();
+  loop_.stop();
 }
 
 std::string Engine::describe(int world_rank) const {
@@ -251,7 +229,7 @@ void Engine::send(int world_dest, const FrameHeader& header, const void* data, D
     frame = peer.queue_message_locked(header, data, nullptr, /*write_at_once=*/true);
   }
   if (!frame) return;                                // the socket took it all at once
-  if (frame->awaits_clearance()) turn_.hand_over();  // to read its clear-to-send soon
+  if (frame->awaits_clearance()) loop_.hand_over();  // to read its clear-to-send soon
   wait_for(peer, frame, deadline);
 }
 
@@ -303,9 +281,16 @@ std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& head
   std::lock_guard lock(peer.send_mutex);
   std::shared_ptr<OutgoingFrame> frame =
       peer.queue_message_locked(header, data, std::move(keep_alive), /*write_at_once=*/false);
-  if (frame->awaits_clearance()) turn_.hand_over();  // to read its clear-to-send soon
+  if (frame->awaits_clearance()) loop_.hand_over();  // to read its clear-to-send soon
   if (!frame->pending()) return std::make_unique<CompletedOperation>(done);
   return std::make_unique<SendOperation>(*this, peer, std::move(frame), header.tag);
+}
+
+void Engine::poll_until(const detail::PendingReceive& receive, int world_source) {
+  // Whether a peer has a ring is fixed at construction: read without a lock.
+  const bool awaited = world_source >= 0 && world_source != rank();
+  loop_.poll_until(receive, awaited ? world_source : -1,
+                   awaited && peers_[static_cast<std::size_t>(world_source)]->shm != nullptr);
 }
 
 pid_t Engine::memory_of(int world_rank) {
@@ -322,7 +307,7 @@ void Engine::report_loss(Peer& peer, const std::string& why) {
 
 void Engine::report_lost(int world_rank, const std::string& why) {
   Peer& peer = *peers_[static_cast<std::size_t>(world_rank)];
-  std::lock_guard progress(progress_mutex_);
+  std::lock_guard progress(loop_.mutex());
   std::lock_guard send(peer.send_mutex);
   report_loss(peer, why);
 }

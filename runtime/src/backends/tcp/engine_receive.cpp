@@ -1,5 +1,6 @@
 #include "backends/tcp/engine.hpp"
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -15,7 +16,6 @@
 
 namespace hilo::tcp {
 
-using Clock = std::chrono::steady_clock;
 using detail::Envelope;
 using detail::Mailbox;
 
@@ -45,6 +45,36 @@ class Engine::IncomingFrames final : public FrameSink {
   Engine& engine_;
   Peer& peer_;
 };
+
+// ---- what the progress loop drives (SocketDriver, progress_loop.hpp)
+
+void Engine::handle_event(std::uint64_t tag, std::uint32_t events) {
+  if (StrangerListener::owns(tag)) return strangers_.handle(tag);
+  // A closed connection is skipped; a stale event finds nothing to read.
+  Peer& peer = *peers_[static_cast<std::size_t>(tag)];
+  if (!peer.socket) return;
+  if (peer.shm) return handle_ring_event(peer);
+  if (events & EPOLLOUT) {
+    std::lock_guard lock(peer.send_mutex);
+    peer.flush_locked();
+  }
+  if (peer.socket && (events & (EPOLLIN | EPOLLERR | EPOLLHUP))) read_from(peer);
+}
+
+bool Engine::read_peer(int world_rank) {
+  Peer& peer = *peers_[static_cast<std::size_t>(world_rank)];
+  if (!peer.socket) return false;
+  read_from(peer);
+  return true;
+}
+
+std::optional<SocketDriver::Clock::time_point> Engine::next_wakeup() {
+  return strangers_.next_wakeup();
+}
+
+void Engine::expire(Clock::time_point now) {
+  strangers_.expire(now);
+}
 
 void Engine::handle_ring_event(Peer& peer) {
   // Doorbells carry no data: take them all. The socket's end (or error) is noted and reported by
@@ -91,7 +121,7 @@ void Engine::read_from(Peer& peer) {
   std::string why;
   try {
     IncomingFrames frames(*this, peer);
-    if (peer.reader.read(peer, frames, bytes_read_)) return;
+    if (peer.reader.read(peer, frames, loop_.bytes_read())) return;
     const int error = errno;
     if (peer.reader.said_goodbye())
       why.clear();
@@ -124,7 +154,7 @@ void Engine::read_from(Peer& peer) {
                            this->address_of(peer.rank).host));
   peer.reader.cut_off(cut_off);
   single_copy_.fail_open_transfers(peer, cut_off);
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, peer.socket.get(), nullptr);
+  ::epoll_ctl(loop_.epoll_fd(), EPOLL_CTL_DEL, peer.socket.get(), nullptr);
   {
     std::lock_guard lock(peer.send_mutex);
     peer.socket.reset();
