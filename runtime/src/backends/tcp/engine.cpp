@@ -223,14 +223,22 @@ void Engine::deliver_to_self(const FrameHeader& header, const void* data) {
 void Engine::send(int world_dest, const FrameHeader& header, const void* data, Deadline deadline) {
   if (world_dest == rank()) return deliver_to_self(header, data);
   Peer& peer = *peers_[static_cast<std::size_t>(world_dest)];
+  auto frame = queue_message(peer, header, data, nullptr, /*write_at_once=*/true);
+  if (!frame) return;  // the socket took it all at once
+  wait_for(peer, frame, deadline);
+}
+
+std::shared_ptr<OutgoingFrame> Engine::queue_message(Peer& peer, const FrameHeader& header,
+                                                     const void* data,
+                                                     std::shared_ptr<const void> keep_alive,
+                                                     bool write_at_once) {
   std::shared_ptr<OutgoingFrame> frame;
   {
     std::lock_guard lock(peer.send_mutex);
-    frame = peer.queue_message_locked(header, data, nullptr, /*write_at_once=*/true);
+    frame = peer.queue_message_locked(header, data, std::move(keep_alive), write_at_once);
   }
-  if (!frame) return;                                // the socket took it all at once
-  if (frame->awaits_clearance()) loop_.hand_over();  // to read its clear-to-send soon
-  wait_for(peer, frame, deadline);
+  if (frame && frame->awaits_clearance()) loop_.hand_over();  // to read its clear-to-send soon
+  return frame;
 }
 
 void Engine::wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, Deadline deadline) {
@@ -278,10 +286,7 @@ std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& head
     return std::make_unique<CompletedOperation>(done);
   }
   Peer& peer = *peers_[static_cast<std::size_t>(world_dest)];
-  std::lock_guard lock(peer.send_mutex);
-  std::shared_ptr<OutgoingFrame> frame =
-      peer.queue_message_locked(header, data, std::move(keep_alive), /*write_at_once=*/false);
-  if (frame->awaits_clearance()) loop_.hand_over();  // to read its clear-to-send soon
+  auto frame = queue_message(peer, header, data, std::move(keep_alive), /*write_at_once=*/false);
   if (!frame->pending()) return std::make_unique<CompletedOperation>(done);
   return std::make_unique<SendOperation>(*this, peer, std::move(frame), header.tag);
 }

@@ -205,6 +205,13 @@ class Engine final : private SocketDriver {
   void peer_lost(Peer& peer, const std::string& why) HILO_REQUIRES(loop_.mutex());
   void peer_finished(Peer& peer) HILO_REQUIRES(loop_.mutex());
   void deliver_to_self(const FrameHeader& header, const void* data) HILO_EXCLUDES(contexts_mutex_);
+  // Queues a message frame to `peer` (PeerConnection::queue_message_locked, which says when it
+  // returns null); the sockets go to the progress thread when it awaits a clear-to-send, so that
+  // it is read soon. Takes peer.send_mutex.
+  std::shared_ptr<OutgoingFrame> queue_message(Peer& peer, const FrameHeader& header,
+                                               const void* data,
+                                               std::shared_ptr<const void> keep_alive,
+                                               bool write_at_once) HILO_EXCLUDES(peer.send_mutex);
   // Waits until `frame` is written; on a deadline, withdraws it or lets it own its payload, so
   // the stream stays consistent, and throws Timeout.
   void wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, Deadline deadline);
