@@ -1,3 +1,7 @@
+// The engine's receive side: what the ProgressLoop drives (Engine as its SocketDriver: an epoll
+// event, one peer's read, the rings, the strangers' timers), the frames each peer's FrameReader
+// hands on (IncomingFrames, a FrameSink), and a connection that ends. Everything here runs with
+// the progress mutex held.
 #include "backends/tcp/engine.hpp"
 
 #include <sys/epoll.h>
@@ -5,8 +9,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <climits>
-#include <cstring>
 #include <new>
 
 #include "backends/tcp/peer_connection.hpp"
