@@ -118,7 +118,6 @@ void Engine::finish(std::chrono::milliseconds limit) {
     while (::recv(peer->socket.get(), sink, sizeof sink, MSG_DONTWAIT) > 0) {
     }
   }
-  finished_cleanly_ = true;
 }
 
 void Engine::abort(std::chrono::milliseconds limit) {

@@ -242,7 +242,6 @@ class Engine final : private SocketDriver {
   // World rank, what to raise.
   std::vector<std::pair<int, std::exception_ptr>> finished_ HILO_GUARDED_BY(contexts_mutex_);
   std::exception_ptr lost_ HILO_GUARDED_BY(contexts_mutex_);  // the first peer lost
-  bool finished_cleanly_ = false;  // only the thread calling finish() touches it
 };
 
 }  // namespace hilo::tcp
