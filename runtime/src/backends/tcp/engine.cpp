@@ -1,15 +1,12 @@
 #include "backends/tcp/engine.hpp"
 
 #include <sched.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 #include "backends/tcp/mesh_setup.hpp"
 #include "backends/tcp/outgoing_frame.hpp"
@@ -47,11 +44,6 @@ std::chrono::microseconds hard_spin_for(const EngineConfig& config) {
   return ranks_here <= cores ? hard_spin : std::chrono::microseconds(0);
 }
 
-std::uint64_t random_word() {
-  std::random_device entropy;
-  return (static_cast<std::uint64_t>(entropy()) << 32) ^ entropy();
-}
-
 }  // namespace
 
 // ---- construction and shutdown
@@ -59,27 +51,16 @@ std::uint64_t random_word() {
 Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> sockets,
                std::unique_ptr<RejectionLog> log, std::vector<std::unique_ptr<ShmChannel>> shm)
     : config_(std::move(config)),
-      hard_spin_(hard_spin_for(config_)),
-      probe_word_(random_word()),
+      loop_(*this, config_.spin_window, hard_spin_for(config_)),
+      single_copy_(config_.rank, config_.table, config_.single_copy,
+                   [this](Peer& peer, const std::string& why) { report_loss(peer, why); }),
       strangers_(std::move(listener), std::move(log), config_.token, size()) {
-  epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
-  if (!epoll_) common::throw_errno("hilo tcp: epoll_create1");
-  wake_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake_) common::throw_errno("hilo tcp: eventfd");
-  auto watch = [&](int fd, std::uint64_t tag) {
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.u64 = tag;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0)
-      common::throw_errno("hilo tcp: epoll_ctl");
-  };
-  watch(wake_.get(), wake_tag);
-  strangers_.watch_with(epoll_.get());
+  strangers_.watch_with(loop_.epoll_fd());
   for (int r = 0; r < size(); ++r) {
-    auto peer = std::make_unique<Peer>(r, epoll_.get());
+    auto peer = std::make_unique<Peer>(r, loop_.epoll_fd(), config_.max_payload);
     if (r != rank()) {
       peer->socket = std::move(sockets.at(static_cast<std::size_t>(r)));
-      watch(peer->socket.get(), static_cast<std::uint64_t>(r));
+      loop_.watch(peer->socket.get(), static_cast<std::uint64_t>(r));
       if (static_cast<std::size_t>(r) < shm.size() && shm[static_cast<std::size_t>(r)]) {
         peer->shm = std::move(shm[static_cast<std::size_t>(r)]);
         ring_peers_.push_back(peer.get());
@@ -87,28 +68,12 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
     }
     peers_.push_back(std::move(peer));
   }
-  progress_ = std::thread([this] { progress_loop(); });
-  if (config_.single_copy) {
-    const SingleCopyOffer offer{static_cast<std::uint64_t>(::getpid()),
-                                reinterpret_cast<std::uintptr_t>(&probe_word_), probe_word_};
-    const auto payload = encode_offer(offer);
-    for (auto& peer : peers_)
-      if (peer->rank != rank() &&
-          this->address_of(peer->rank).host == this->address_of(rank()).host)
-        send_control(*peer, frame_flag_offer, payload.data(), payload.size());
-  }
+  loop_.start();
+  for (auto& peer : peers_) single_copy_.offer(*peer);
 }
 
 Engine::~Engine() {
-  stop_thread();
-}
-
-void Engine::stop_thread() {
-  if (!progress_.joinable()) return;
-  stopping_.store(true);
-  std::uint64_t one = 1;
-  [[maybe_unused]] ssize_t written = ::write(wake_.get(), &one, sizeof one);
-  progress_.join();
+  loop_.stop();
 }
 
 void Engine::send_last_frames(const std::function<std::shared_ptr<OutgoingFrame>()>& make_frame,
@@ -143,7 +108,7 @@ void Engine::finish(std::chrono::milliseconds limit) {
         return std::make_shared<OutgoingFrame>(encode_frame_header(goodbye), nullptr, 0, nullptr);
       },
       Deadline::after(limit));
-  stop_thread();
+  loop_.stop();
   // Drain what the peers sent and nobody will read, so close() sends a FIN, not a reset that
   // could destroy our own last bytes still in flight.
   for (auto& peer : peers_) {
@@ -153,7 +118,6 @@ void Engine::finish(std::chrono::milliseconds limit) {
     while (::recv(peer->socket.get(), sink, sizeof sink, MSG_DONTWAIT) > 0) {
     }
   }
-  finished_cleanly_ = true;
 }
 
 void Engine::abort(std::chrono::milliseconds limit) {
@@ -181,7 +145,7 @@ void Engine::abort(std::chrono::milliseconds limit) {
                                                text->size(), text);
       },
       Deadline::after(limit));
-  stop_thread();
+  loop_.stop();
 }
 
 std::string Engine::describe(int world_rank) const {
@@ -207,7 +171,8 @@ Mailbox& Engine::mailbox(std::uint64_t context, const std::vector<int>& members,
   return *c.box;
 }
 
-Mailbox& Engine::mailbox_for_frame(Peer& peer, std::uint64_t context) {
+Mailbox& Engine::mailbox_for_frame(Peer& peer, const FrameHeader& header) {
+  const std::uint64_t context = header.context;
   const std::vector<int>* members = nullptr;
   Mailbox* box = nullptr;
   if (peer.cached_box != nullptr && peer.cached_context == context) {
@@ -230,7 +195,7 @@ Mailbox& Engine::mailbox_for_frame(Peer& peer, std::uint64_t context) {
     }
   }
   if (members != nullptr) {
-    const int source = peer.header.source;
+    const int source = header.source;
     if (source >= static_cast<int>(members->size()) ||
         (*members)[static_cast<std::size_t>(source)] != peer.rank)
       detail::throw_error<Error>("malformed frame header: it claims to come from rank ", source,
@@ -257,14 +222,22 @@ void Engine::deliver_to_self(const FrameHeader& header, const void* data) {
 void Engine::send(int world_dest, const FrameHeader& header, const void* data, Deadline deadline) {
   if (world_dest == rank()) return deliver_to_self(header, data);
   Peer& peer = *peers_[static_cast<std::size_t>(world_dest)];
+  auto frame = queue_message(peer, header, data, nullptr, /*write_at_once=*/true);
+  if (!frame) return;  // the socket took it all at once
+  wait_for(peer, frame, deadline);
+}
+
+std::shared_ptr<OutgoingFrame> Engine::queue_message(Peer& peer, const FrameHeader& header,
+                                                     const void* data,
+                                                     std::shared_ptr<const void> keep_alive,
+                                                     bool write_at_once) {
   std::shared_ptr<OutgoingFrame> frame;
   {
     std::lock_guard lock(peer.send_mutex);
-    frame = peer.queue_message_locked(header, data, nullptr, /*write_at_once=*/true);
+    frame = peer.queue_message_locked(header, data, std::move(keep_alive), write_at_once);
   }
-  if (!frame) return;                                // the socket took it all at once
-  if (frame->awaits_clearance()) turn_.hand_over();  // to read its clear-to-send soon
-  wait_for(peer, frame, deadline);
+  if (frame && frame->awaits_clearance()) loop_.hand_over();  // to read its clear-to-send soon
+  return frame;
 }
 
 void Engine::wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, Deadline deadline) {
@@ -312,25 +285,33 @@ std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& head
     return std::make_unique<CompletedOperation>(done);
   }
   Peer& peer = *peers_[static_cast<std::size_t>(world_dest)];
-  std::lock_guard lock(peer.send_mutex);
-  std::shared_ptr<OutgoingFrame> frame =
-      peer.queue_message_locked(header, data, std::move(keep_alive), /*write_at_once=*/false);
-  if (frame->awaits_clearance()) turn_.hand_over();  // to read its clear-to-send soon
+  auto frame = queue_message(peer, header, data, std::move(keep_alive), /*write_at_once=*/false);
   if (!frame->pending()) return std::make_unique<CompletedOperation>(done);
   return std::make_unique<SendOperation>(*this, peer, std::move(frame), header.tag);
+}
+
+void Engine::poll_until(const detail::PendingReceive& receive, int world_source) {
+  // Whether a peer has a ring is fixed at construction: read without a lock.
+  const bool awaited = world_source >= 0 && world_source != rank();
+  loop_.poll_until(receive, awaited ? world_source : -1,
+                   awaited && peers_[static_cast<std::size_t>(world_source)]->shm != nullptr);
+}
+
+pid_t Engine::memory_of(int world_rank) {
+  return single_copy_.memory_of(*peers_[static_cast<std::size_t>(world_rank)]);
 }
 
 // ---- failures
 
 void Engine::report_loss(Peer& peer, const std::string& why) {
-  if (!config_.reports || peer.loss_reported || peer.said_goodbye) return;
+  if (!config_.reports || peer.loss_reported || peer.reader.said_goodbye()) return;
   peer.loss_reported = true;
   config_.reports->send({rank(), launch::ReportKind::peer_lost, peer.rank, "hilo: " + why});
 }
 
 void Engine::report_lost(int world_rank, const std::string& why) {
   Peer& peer = *peers_[static_cast<std::size_t>(world_rank)];
-  std::lock_guard progress(progress_mutex_);
+  std::lock_guard progress(loop_.mutex());
   std::lock_guard send(peer.send_mutex);
   report_loss(peer, why);
 }
@@ -357,7 +338,6 @@ void Engine::peer_lost(Peer& peer, const std::string& why) {
 }
 
 void Engine::peer_finished(Peer& peer) {
-  peer.said_goodbye = true;
   auto error = std::make_exception_ptr(PeerLost(
       "hilo: " + describe(peer.rank) + " has finished (its hilo::Runtime ended): nothing more " +
           "will come from it and nothing sent to it will be received",

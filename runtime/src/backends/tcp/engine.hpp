@@ -8,23 +8,14 @@
 // progresses without the user polling (everyone isending 64 MiB to a neighbour, then receiving,
 // does not deadlock). Frames to one peer leave in the order they were sent: per-pair order.
 //
-// Receiving. The progress thread reads each connection into a 64 KiB staging buffer (many small
-// frames per read), decodes the header, asks the communicator's Mailbox where the payload goes
-// (the posted receive's own buffer when there is one) and reads large payloads straight there.
+// Receiving. Whoever drives the sockets reads each connection with its FrameReader
+// (frame_reader.hpp): into a 64 KiB staging buffer (many small frames per read), decoding each
+// header; the engine (its FrameSink) asks the communicator's Mailbox where the payload goes (the
+// posted receive's own buffer when there is one), and large payloads are read straight there.
 //
-// Latency. Waking a thread blocked in the kernel costs more than a whole small message should,
-// and handing a message from the progress thread to the receiving thread costs more again
-// (benchmarks/analysis.md, "The TCP engine's latency choices"). So a thread waiting for a receive
-// first drives the sockets itself for a short window (HILO_TCP_SPIN_US, default 500 us, counted
-// from the last bytes that arrived, so a large message streaming in keeps it polling): it takes the
-// progress lock, reads the awaited peer's socket directly (every socket through epoll every few
-// rounds, and always for any_source) and delivers what arrived, its own message included, with no
-// thread switch. While a user thread polls, and for a while after one left with its message (the
-// gap between two receives of a loop), the progress thread stands aside (it does not even wait in
-// epoll, so the kernel does not wake it per message). Once the window passes the waiter sleeps and
-// the progress thread takes over; it too keeps polling for the same window after any traffic before
-// it blocks in the kernel. Every polling loop yields the CPU between rounds, so ranks
-// oversubscribed on few cores still let each other run. Whoever holds the progress lock is the
+// Latency. A thread waiting for a receive first drives the sockets itself for a short window
+// (HILO_TCP_SPIN_US), then sleeps and the progress thread takes over: who drives them and when is
+// the ProgressLoop's (progress_loop.hpp, which says why). Whoever holds the progress mutex is the
 // only one touching the receive side of the connections.
 //
 // Ranks of one host (checked: shm_channel.hpp) can exchange their frames through a pair of
@@ -35,7 +26,8 @@
 // The socket's end still tells that the peer died: its frames left in the ring are read first.
 //
 // Large messages between ranks on one host go by single copy (process_vm_writev) where the
-// kernel allows it; the connection carries only their envelopes. See single_copy.hpp.
+// kernel allows it; the connection carries only their envelopes. See single_copy.hpp; the
+// protocol is the SingleCopyProtocol's (single_copy_protocol.hpp).
 //
 // Failures. recv() == 0 or a reset without a goodbye frame means the peer died: every pending
 // and later receive of this rank (any communicator, any source) and every send to that peer
@@ -48,25 +40,30 @@
 // so hilorun names the rank that failed first. Stalled peers are the callers' deadlines' business
 // (hilo::Timeout).
 //
-// Where the code is, one concern a file (after Gloo's gloo/transport/tcp/: pair, loop, listener):
-//   peer_connection.*     one connection: its socket, its send queue and how it is written, and
-//                         the state of the frame being read from it
-//   outgoing_frame.*      one frame on its way, with the two halves of a single-copy payload
-//   send_operation.*      the operation isend returns
-//   stranger_listener.*   the listener after setup: strangers accepted, judged, refused
-//   progress_turn.*       whether a polling user thread or the progress thread drives the sockets
-//   engine.cpp            construction and shutdown, mailboxes, sends, lost and finished peers
-//   engine_receive.cpp    the frame reader
-//   engine_single_copy.cpp  offers, ready-to-send, clear-to-send, copied (single_copy.hpp)
-//   engine_progress.cpp   the progress thread, a user thread's polling, epoll events
+// Where the code is, one concern a class (after Gloo's gloo/transport/tcp/: pair, loop, listener):
+//   engine.hpp/.cpp       Engine: composes the rest; construction and shutdown, mailboxes, sends,
+//                         lost and finished peers
+//   engine_receive.cpp    Engine as the progress loop's SocketDriver (events, rings, a connection
+//                         that ends) and as the FrameSink of each peer's frames
+//   progress_loop.*       ProgressLoop: the progress thread, epoll and its wake-up eventfd, the
+//                         progress mutex, a user thread's polling
+//   progress_turn.*       ProgressTurn: whether a polling user thread or the progress thread drives
+//   frame_reader.*        FrameReader: where a frame is parsed (one connection's receive state)
+//   peer_connection.*     PeerConnection: one connection: its socket or ring, its send queue and
+//                         how it is written, its FrameReader
+//   outgoing_frame.*      OutgoingFrame: one frame on its way, with the two halves of a single copy
+//   send_operation.*      SendOperation: the operation isend returns
+//   single_copy_protocol.*  SingleCopyProtocol: offers, ready-to-send, clear-to-send, copied
+//   stranger_listener.*   StrangerListener: the listener after setup: strangers accepted, refused
 //   shm_ring.*, shm_channel.*  the shared-memory rings of a same-host pair and their set-up
 //
-// Locking (each header states its part beside the members it guards): progress_mutex_, held by
-// whoever drives the sockets, guards every connection's receive side and the stranger listener;
-// a connection's send_mutex guards its send side; contexts_mutex_ the mailboxes and the record
-// of lost and finished peers; an OutgoingFrame's own mutexes its completion. Lock order:
-// progress_mutex_ before a send_mutex before a frame's mutexes; contexts_mutex_ before a
-// Mailbox's mutex. A socket is closed only with both progress_mutex_ and its send_mutex held.
+// Locking (each header states its part beside the members it guards): the progress mutex
+// (ProgressLoop::mutex), held by whoever drives the sockets, guards every connection's receive
+// side (its FrameReader, its open single-copy transfers) and the stranger listener; a
+// connection's send_mutex guards its send side; contexts_mutex_ the mailboxes and the record of
+// lost and finished peers; an OutgoingFrame's own mutexes its completion. Lock order: the progress
+// mutex before a send_mutex before a frame's mutexes; contexts_mutex_ before a Mailbox's mutex. A
+// socket is closed only with both the progress mutex and its send_mutex held.
 #pragma once
 
 #include <atomic>
@@ -77,16 +74,15 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
-
-#include <sys/epoll.h>
 #include <unordered_map>
 #include <vector>
 
 #include "backends/tcp/frame.hpp"
+#include "backends/tcp/frame_reader.hpp"
 #include "backends/tcp/outgoing_frame.hpp"
 #include "backends/tcp/peer_connection.hpp"
-#include "backends/tcp/progress_turn.hpp"
+#include "backends/tcp/progress_loop.hpp"
+#include "backends/tcp/single_copy_protocol.hpp"
 #include "backends/tcp/socket.hpp"
 #include "backends/tcp/stranger_listener.hpp"
 #include "comm/mailbox.hpp"
@@ -117,7 +113,7 @@ struct EngineConfig {
   detail::Log log;  // the rank's (hilo/detail/log.hpp): a lost peer is written to it
 };
 
-class Engine {
+class Engine final : private SocketDriver {
  public:
   // Takes the listener (kept open so late strangers are refused and logged) and one connected,
   // handshaken socket per peer, and starts the progress thread.
@@ -168,7 +164,7 @@ class Engine {
   // found gone outside its connection: its memory could not be read (the direct all-reduce), so
   // hilorun can name the rank that failed first even when this rank fails before its socket says
   // so. `why` is the message without its "hilo: " prefix.
-  void report_lost(int world_rank, const std::string& why) HILO_EXCLUDES(progress_mutex_);
+  void report_lost(int world_rank, const std::string& why) HILO_EXCLUDES(loop_.mutex());
 
   // Blocking send: returns once the socket has taken every byte (the buffer may be reused).
   // Throws PeerLost (peer dead or finished), Timeout (the peer does not read: it stalls).
@@ -184,70 +180,63 @@ class Engine {
     std::vector<int> members;  // empty until this rank makes the communicator
   };
 
-  void progress_loop() HILO_EXCLUDES(progress_mutex_);
-  // Handles `count` epoll events.
-  void handle_events(const epoll_event* events, int count) HILO_REQUIRES(progress_mutex_);
-  // Reads what `peer` sent; a connection that ends or breaks is closed here.
-  void read_from(Peer& peer) HILO_REQUIRES(progress_mutex_);
-  bool read_frames(Peer& peer) HILO_REQUIRES(progress_mutex_);  // false: the connection is gone
-  // ---- shared memory (shm_channel.hpp)
-  // A pair with a ring: takes the doorbells (and notes an ended socket), writes what waits for
-  // room, reads the ring.
-  void handle_ring_event(Peer& peer) HILO_REQUIRES(progress_mutex_);
+  // ---- what the progress loop drives (SocketDriver, progress_loop.hpp; engine_receive.cpp).
+  // Each runs with the progress mutex held, as the receive side it touches requires.
+  // An epoll event: the listener's or a stranger's, or a peer's (tag: its rank).
+  void handle_event(std::uint64_t tag, std::uint32_t events) override HILO_REQUIRES(loop_.mutex());
+  bool read_peer(int world_rank) override HILO_REQUIRES(loop_.mutex());
   // Reads every ring that has bytes; true if any had.
-  bool poll_rings() HILO_REQUIRES(progress_mutex_);
-  // The progress thread is about to sleep in epoll: asks every ring's writer to ring the
-  // doorbell; true if a ring has bytes already (then it must not sleep).
-  bool rings_sleep() HILO_REQUIRES(progress_mutex_);
-  void rings_awake() HILO_REQUIRES(progress_mutex_);
-  detail::Mailbox& mailbox_for_frame(Peer& peer, std::uint64_t context)
-      HILO_REQUIRES(progress_mutex_) HILO_EXCLUDES(contexts_mutex_);
+  bool poll_rings() override HILO_REQUIRES(loop_.mutex());
+  bool rings_sleep() override HILO_REQUIRES(loop_.mutex());
+  void rings_awake() override HILO_REQUIRES(loop_.mutex());
+  std::optional<Clock::time_point> next_wakeup() override HILO_REQUIRES(loop_.mutex());
+  void expire(Clock::time_point now) override HILO_REQUIRES(loop_.mutex());
+
+  class IncomingFrames;  // the FrameSink of one peer's frames (engine_receive.cpp)
+  // Reads what `peer` sent (its FrameReader); a connection that ends or breaks is closed here.
+  void read_from(Peer& peer) HILO_REQUIRES(loop_.mutex());
+  // A pair with a ring (shm_channel.hpp): takes the doorbells (and notes an ended socket),
+  // writes what waits for room, reads the ring.
+  void handle_ring_event(Peer& peer) HILO_REQUIRES(loop_.mutex());
+  // Where a message frame from `peer` with `header` goes; throws if the header names a source
+  // that is not `peer` in its communicator.
+  detail::Mailbox& mailbox_for_frame(Peer& peer, const FrameHeader& header)
+      HILO_REQUIRES(loop_.mutex()) HILO_EXCLUDES(contexts_mutex_);
   // Under hilorun, tells it (once per peer, never for one that said goodbye) that `peer` is lost,
   // before any caller can see a PeerLost for it.
-  void report_loss(Peer& peer, const std::string& why) HILO_REQUIRES(progress_mutex_);
-  void peer_lost(Peer& peer, const std::string& why) HILO_REQUIRES(progress_mutex_);
-  void peer_finished(Peer& peer) HILO_REQUIRES(progress_mutex_);
+  void report_loss(Peer& peer, const std::string& why) HILO_REQUIRES(loop_.mutex());
+  void peer_lost(Peer& peer, const std::string& why) HILO_REQUIRES(loop_.mutex());
+  void peer_finished(Peer& peer) HILO_REQUIRES(loop_.mutex());
   void deliver_to_self(const FrameHeader& header, const void* data) HILO_EXCLUDES(contexts_mutex_);
+  // Queues a message frame to `peer` (PeerConnection::queue_message_locked, which says when it
+  // returns null); the sockets go to the progress thread when it awaits a clear-to-send, so that
+  // it is read soon. Takes peer.send_mutex.
+  std::shared_ptr<OutgoingFrame> queue_message(Peer& peer, const FrameHeader& header,
+                                               const void* data,
+                                               std::shared_ptr<const void> keep_alive,
+                                               bool write_at_once) HILO_EXCLUDES(peer.send_mutex);
   // Waits until `frame` is written; on a deadline, withdraws it or lets it own its payload, so
   // the stream stays consistent, and throws Timeout.
   void wait_for(Peer& peer, const std::shared_ptr<OutgoingFrame>& frame, Deadline deadline);
-  void stop_thread();
   // Queues make_frame() as the last frame to every peer still connected and waits, until
   // `deadline`, for each to be written (a peer lost meanwhile is skipped): finish's goodbye,
   // abort's reason.
   void send_last_frames(const std::function<std::shared_ptr<OutgoingFrame>()>& make_frame,
                         Deadline deadline);
 
-  // ---- single copy (single_copy.hpp, engine_single_copy.cpp)
-  // Queues a small frame of the engine's own (offer, clear-to-send, copied) to `peer`.
-  void send_control(Peer& peer, std::uint8_t flags, const std::byte* payload, std::size_t bytes);
-  void queue_control_locked(Peer& peer, std::uint8_t flags, const std::byte* payload,
-                            std::size_t bytes) HILO_REQUIRES(peer.send_mutex);
-  // The control frames' payload (offer or clear-to-send) has been read into peer.control.
-  void handle_control(Peer& peer) HILO_REQUIRES(progress_mutex_);
-  // A ready-to-send arrived: begin the delivery and tell the sender where to write.
-  void accept_ready_to_send(Peer& peer) HILO_REQUIRES(progress_mutex_);
-  // Writes the oldest frame waiting for clearance into the peer at `address`.
-  void write_cleared(Peer& peer, std::uint64_t address) HILO_REQUIRES(progress_mutex_);
-  // Fails every single-copy transfer still open with `peer` (the connection is over).
-  void fail_open_transfers(Peer& peer, const std::exception_ptr& error)
-      HILO_REQUIRES(progress_mutex_);
-
   EngineConfig config_;
-  const std::chrono::microseconds hard_spin_;  // see hard_spin_for
-  // The word a peer on this host reads back to prove it can reach this process's memory.
-  const std::uint64_t probe_word_;
+  // The progress thread, the epoll set and the progress mutex. Declared before everything it
+  // drives or watches: its epoll set outlives them, and the destructor stops its thread first.
+  ProgressLoop loop_;
+  // Offers, ready-to-sends, clear-to-sends and copied of large messages to and from this host.
+  SingleCopyProtocol single_copy_;
   std::vector<std::unique_ptr<Peer>> peers_;
   // The peers with a shared-memory channel (fixed at construction).
   std::vector<Peer*> ring_peers_;
-  common::UniqueFd epoll_;
-  // The epoll tag of wake_; a peer's is its rank, the listener's and strangers' their own
-  // (StrangerListener::owns).
-  static constexpr std::uint64_t wake_tag = std::uint64_t{2} << 32;
-  common::UniqueFd wake_;  // eventfd: finish() stops the thread through it
   // The listener, kept open after setup: connections to it are never trusted, always closed
-  // (stranger_listener.hpp). Declared after epoll_, which outlives it.
-  StrangerListener strangers_ HILO_GUARDED_BY(progress_mutex_);
+  // (stranger_listener.hpp). Its epoll tags are its own (StrangerListener::owns); a peer's is
+  // its rank.
+  StrangerListener strangers_ HILO_GUARDED_BY(loop_.mutex());
 
   // Guards the communicators' mailboxes (the map, not a Mailbox's own queues) and what a
   // mailbox made later must learn: the peers finished and the first peer lost.
@@ -256,18 +245,6 @@ class Engine {
   // World rank, what to raise.
   std::vector<std::pair<int, std::exception_ptr>> finished_ HILO_GUARDED_BY(contexts_mutex_);
   std::exception_ptr lost_ HILO_GUARDED_BY(contexts_mutex_);  // the first peer lost
-
-  // Held by whichever thread is handling socket events: the progress thread, or a user thread
-  // polling for its own receive (try_lock: a poller never waits for it). It guards every
-  // connection's receive side (peer_connection.hpp), strangers_ and bytes_read_.
-  std::mutex progress_mutex_;
-  std::uint64_t bytes_read_ HILO_GUARDED_BY(progress_mutex_) = 0;  // from every peer, ever
-  ProgressTurn turn_;  // whether a user thread or the progress thread drives the sockets
-  // Set once by stop_thread(); read relaxed by the polling loops, which the wake_ eventfd or
-  // ProgressTurn::recheck brings round to look.
-  std::atomic<bool> stopping_{false};
-  bool finished_cleanly_ = false;  // only the thread calling finish() touches it
-  std::thread progress_;
 };
 
 }  // namespace hilo::tcp

@@ -1,11 +1,14 @@
+// The engine's receive side: what the ProgressLoop drives (Engine as its SocketDriver: an epoll
+// event, one peer's read, the rings, the strangers' timers), the frames each peer's FrameReader
+// hands on (IncomingFrames, a FrameSink), and a connection that ends. Everything here runs with
+// the progress mutex held.
 #include "backends/tcp/engine.hpp"
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <climits>
-#include <cstring>
 #include <new>
 
 #include "backends/tcp/peer_connection.hpp"
@@ -15,164 +18,69 @@
 
 namespace hilo::tcp {
 
-using Clock = std::chrono::steady_clock;
 using detail::Envelope;
 using detail::Mailbox;
 
-namespace {
+// The frames read from one peer's connection, acted on by the engine (frame_reader.hpp).
+class Engine::IncomingFrames final : public FrameSink {
+ public:
+  IncomingFrames(Engine& engine, Peer& peer) : engine_(engine), peer_(peer) {}
 
-// Payloads at least this large are read straight into their destination, not via staging.
-constexpr std::size_t direct_read_threshold = 16 * 1024;
-// Bytes one connection may read per turn before the others get theirs (fairness).
-constexpr std::size_t read_budget = 8 * 1024 * 1024;
-
-}  // namespace
-
-// The receive side of the connections: whoever drives the sockets (progress_mutex_ held) reads
-// frames here and hands them to their mailboxes.
-
-bool Engine::read_frames(Peer& peer) {
-  const int fd = peer.socket.get();
-  std::size_t budget = read_budget;
-  // One recv; returns false on EOF/error (errno set, 0 for EOF), true with `got` bytes or none.
-  // A read that returns less than asked for has emptied the socket: asking again would only
-  // cost a syscall to learn EAGAIN. Readiness is level-triggered, so new bytes are reported anew.
-  bool drained = false;
-  auto receive = [&](void* into, std::size_t want, std::size_t& got) {
-    if (peer.shm) {
-      got = peer.shm->incoming().read(into, want);
-      if (got > 0) {
-        if (peer.shm->incoming().producer_needs_wake()) peer.ring_doorbell();
-        // An ended socket: read on until the ring is empty, then report the end.
-        drained = got < want && !peer.socket_ended;
-        budget -= std::min(budget, got);
-        bytes_read_ += got;
-        return true;
-      }
-      if (peer.socket_ended) {
-        errno = peer.socket_error;
-        return false;
-      }
-      return true;
-    }
-    for (;;) {
-      ssize_t n = ::recv(fd, into, want, 0);
-      if (n > 0) {
-        got = static_cast<std::size_t>(n);
-        drained = got < want;
-        budget -= std::min(budget, got);
-        bytes_read_ += got;
-        return true;
-      }
-      if (n == 0) {
-        errno = 0;
-        return false;
-      }
-      if (errno == EINTR) continue;
-      got = 0;
-      return errno == EAGAIN || errno == EWOULDBLOCK;
-    }
-  };
-  for (;;) {
-    if (!peer.in_payload) {
-      std::size_t have = peer.staged_end - peer.staged_begin;
-      if (have < frame_header_size) {
-        if (budget == 0 || drained) return true;
-        if (peer.staged_begin > 0) {
-          std::memmove(peer.staging.get(), peer.staging.get() + peer.staged_begin, have);
-          peer.staged_begin = 0;
-          peer.staged_end = have;
-        }
-        std::size_t got = 0;
-        if (!receive(peer.staging.get() + peer.staged_end, staging_size - peer.staged_end, got))
-          return false;
-        if (got == 0) return true;
-        peer.staged_end += got;
-        continue;
-      }
-      peer.header =
-          decode_frame_header(peer.staging.get() + peer.staged_begin, config_.max_payload);
-      peer.staged_begin += frame_header_size;
-      if (peer.header.flags & frame_flag_goodbye) {
-        peer_finished(peer);
-        continue;
-      }
-      if (peer.said_goodbye)
-        detail::throw_error<Error>("malformed stream: a frame after its goodbye");
-      switch (peer.header.flags) {
-        case frame_flag_ready_to_send:
-          accept_ready_to_send(peer);
-          continue;  // no payload follows
-        case frame_flag_copied: {
-          if (peer.awaiting_copy.empty())
-            detail::throw_error<Error>(
-                "malformed stream: 'copied' with no single-copy transfer open");
-          Peer::OpenTransfer done = std::move(peer.awaiting_copy.front());
-          peer.awaiting_copy.pop_front();
-          done.box->finish(std::move(done.delivery));
-          continue;
-        }
-        case frame_flag_abort:
-          // The reason is read like a payload, into a string of our own; no mailbox sees it.
-          peer.box = nullptr;
-          peer.abort_reason.assign(peer.header.length, '\0');
-          peer.delivery = Mailbox::Delivery{};
-          peer.delivery.destination = reinterpret_cast<std::byte*>(peer.abort_reason.data());
-          break;
-        case frame_flag_offer:
-        case frame_flag_clear_to_send:
-          // The engine's own: read into peer.control (the decoder checked the length).
-          peer.box = nullptr;
-          peer.delivery = Mailbox::Delivery{};
-          peer.delivery.destination = peer.control.data();
-          break;
-        default:
-          peer.box = &mailbox_for_frame(peer, peer.header.context);
-          peer.delivery = peer.box->begin(
-              Envelope{peer.header.source, peer.header.tag, peer.header.length, peer.header.type});
-      }
-      peer.received = 0;
-      peer.in_payload = true;
-    }
-    std::uint64_t remaining = peer.header.length - peer.received;
-    std::size_t have = peer.staged_end - peer.staged_begin;
-    if (have > 0 && remaining > 0) {
-      std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(have, remaining));
-      std::memcpy(peer.delivery.destination + peer.received, peer.staging.get() + peer.staged_begin,
-                  take);
-      peer.staged_begin += take;
-      peer.received += take;
-      remaining -= take;
-    }
-    if (remaining == 0) {
-      peer.in_payload = false;
-      if (peer.box != nullptr)
-        peer.box->finish(std::move(peer.delivery));
-      else if (peer.header.flags == frame_flag_abort)
-        peer_lost(peer,
-                  describe(peer.rank) + " failed and left the job (" + peer.abort_reason + ")");
-      else
-        handle_control(peer);
-      continue;
-    }
-    if (budget == 0 || drained) return true;
-    peer.staged_begin = peer.staged_end = 0;  // staging is empty here
-    std::size_t got = 0;
-    if (remaining >= direct_read_threshold) {
-      std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, SSIZE_MAX));
-      if (!receive(peer.delivery.destination + peer.received, want, got)) return false;
-      peer.received += got;
-    } else {
-      if (!receive(peer.staging.get(), staging_size, got)) return false;
-      peer.staged_end = got;
-    }
-    if (got == 0) return true;
+  Mailbox& mailbox_for(const FrameHeader& header) override {
+    return engine_.mailbox_for_frame(peer_, header);
   }
+  void goodbye() override { engine_.peer_finished(peer_); }
+  void ready_to_send(const FrameHeader& header) override {
+    engine_.single_copy_.accept_ready_to_send(peer_, engine_.mailbox_for_frame(peer_, header),
+                                              header);
+  }
+  void copied() override { engine_.single_copy_.on_copied(peer_); }
+  void control(const FrameHeader& header, const std::byte* payload) override {
+    engine_.single_copy_.on_control(peer_, header, payload);
+  }
+  void aborted(const std::string& reason) override {
+    engine_.peer_lost(peer_,
+                      engine_.describe(peer_.rank) + " failed and left the job (" + reason + ")");
+  }
+
+ private:
+  Engine& engine_;
+  Peer& peer_;
+};
+
+// ---- what the progress loop drives (SocketDriver, progress_loop.hpp)
+
+void Engine::handle_event(std::uint64_t tag, std::uint32_t events) {
+  if (StrangerListener::owns(tag)) return strangers_.handle(tag);
+  // A closed connection is skipped; a stale event finds nothing to read.
+  Peer& peer = *peers_[static_cast<std::size_t>(tag)];
+  if (!peer.socket) return;
+  if (peer.shm) return handle_ring_event(peer);
+  if (events & EPOLLOUT) {
+    std::lock_guard lock(peer.send_mutex);
+    peer.flush_locked();
+  }
+  if (peer.socket && (events & (EPOLLIN | EPOLLERR | EPOLLHUP))) read_from(peer);
+}
+
+bool Engine::read_peer(int world_rank) {
+  Peer& peer = *peers_[static_cast<std::size_t>(world_rank)];
+  if (!peer.socket) return false;
+  read_from(peer);
+  return true;
+}
+
+std::optional<SocketDriver::Clock::time_point> Engine::next_wakeup() {
+  return strangers_.next_wakeup();
+}
+
+void Engine::expire(Clock::time_point now) {
+  strangers_.expire(now);
 }
 
 void Engine::handle_ring_event(Peer& peer) {
   // Doorbells carry no data: take them all. The socket's end (or error) is noted and reported by
-  // read_frames once the ring is empty, so frames written before the end are not lost.
+  // the reader once the ring is empty, so frames written before the end are not lost.
   std::byte bells[256];
   while (!peer.socket_ended) {
     const ssize_t n = ::recv(peer.socket.get(), bells, sizeof bells, MSG_DONTWAIT);
@@ -214,9 +122,10 @@ void Engine::rings_awake() {
 void Engine::read_from(Peer& peer) {
   std::string why;
   try {
-    if (read_frames(peer)) return;
+    IncomingFrames frames(*this, peer);
+    if (peer.reader.read(peer, frames, loop_.bytes_read())) return;
     const int error = errno;
-    if (peer.said_goodbye)
+    if (peer.reader.said_goodbye())
       why.clear();
     else if (error == 0)
       why = describe(peer.rank) + " closed its connection to rank " + std::to_string(rank()) +
@@ -226,8 +135,9 @@ void Engine::read_from(Peer& peer) {
                                       std::to_string(rank()) + " (it died or its host is gone)",
                                   error);
   } catch (const std::bad_alloc&) {
-    why = describe(peer.rank) + " sent a message of " + std::to_string(peer.header.length) +
-          " bytes that rank " + std::to_string(rank()) + " has no memory for; connection closed";
+    why = describe(peer.rank) + " sent a message of " +
+          std::to_string(peer.reader.header().length) + " bytes that rank " +
+          std::to_string(rank()) + " has no memory for; connection closed";
   } catch (const std::exception& e) {
     why = describe(peer.rank) + " sent something rank " + std::to_string(rank()) +
           " cannot trust (" + e.what() + "); connection closed";
@@ -239,19 +149,14 @@ void Engine::read_from(Peer& peer) {
     error = std::make_exception_ptr(
         PeerLost("hilo: " + why, peer.rank, this->address_of(peer.rank).host));
   }
-  // A cut-off abort reason or control frame: nothing waits for it.
-  if (peer.in_payload && peer.box == nullptr) peer.in_payload = false;
   const std::exception_ptr cut_off =
       error ? error
             : std::make_exception_ptr(
                   PeerLost("hilo: " + describe(peer.rank) + " finished mid-message", peer.rank,
                            this->address_of(peer.rank).host));
-  if (peer.in_payload) {
-    peer.in_payload = false;
-    peer.box->abort(std::move(peer.delivery), cut_off);
-  }
-  fail_open_transfers(peer, cut_off);
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, peer.socket.get(), nullptr);
+  peer.reader.cut_off(cut_off);
+  single_copy_.fail_open_transfers(peer, cut_off);
+  ::epoll_ctl(loop_.epoll_fd(), EPOLL_CTL_DEL, peer.socket.get(), nullptr);
   {
     std::lock_guard lock(peer.send_mutex);
     peer.socket.reset();

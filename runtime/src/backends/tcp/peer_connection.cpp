@@ -66,6 +66,38 @@ ssize_t PeerConnection::write_pieces(const iovec* pieces, int count) {
   return sent;
 }
 
+bool PeerConnection::receive(void* into, std::size_t want, std::size_t& got, bool& drained) {
+  if (shm) {
+    got = shm->incoming().read(into, want);
+    if (got > 0) {
+      if (shm->incoming().producer_needs_wake()) ring_doorbell();
+      // An ended socket: read on until the ring is empty, then report the end.
+      drained = got < want && !socket_ended;
+      return true;
+    }
+    if (socket_ended) {
+      errno = socket_error;
+      return false;
+    }
+    return true;
+  }
+  for (;;) {
+    ssize_t n = ::recv(socket.get(), into, want, 0);
+    if (n > 0) {
+      got = static_cast<std::size_t>(n);
+      drained = got < want;
+      return true;
+    }
+    if (n == 0) {
+      errno = 0;
+      return false;
+    }
+    if (errno == EINTR) continue;
+    got = 0;
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+  }
+}
+
 void PeerConnection::ring_doorbell() const {
   const char bell = 1;
   [[maybe_unused]] ssize_t sent = ::send(socket.get(), &bell, 1, MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -1,13 +1,14 @@
 // One connection to a peer rank, seen from this rank's engine (engine.hpp): its socket, the
-// frames queued to it (the send side) and the frame being read from it (the receive side).
+// frames queued to it (the send side) and the frame being read from it (the receive side, whose
+// parsing is the FrameReader's: frame_reader.hpp).
 //
 // Locking contract:
 //   - The send side (every member marked HILO_GUARDED_BY(send_mutex)) is read and written with
 //     send_mutex held, by any thread: a sending user thread, the progress thread, a user thread
 //     polling for its receive. The *_locked functions expect it held.
-//   - The receive side is touched only by whoever drives the sockets, i.e. holds the engine's
-//     progress mutex (Engine::progress_mutex_); a connection cannot name that mutex, so this
-//     contract is stated here and at the engine's mutex.
+//   - The receive side is touched only by whoever drives the sockets, i.e. holds the progress
+//     mutex (ProgressLoop::mutex, progress_loop.hpp); a connection cannot name that mutex, so
+//     this contract is stated here and at the mutex.
 //   - `socket` is closed (reset) only with both held: holding either one keeps it open.
 //   - Lock order: progress mutex, then send_mutex, then an OutgoingFrame's own mutexes.
 #pragma once
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "backends/tcp/frame.hpp"
+#include "backends/tcp/frame_reader.hpp"
 #include "backends/tcp/outgoing_frame.hpp"
 #include "backends/tcp/shm_channel.hpp"
 #include "backends/tcp/single_copy.hpp"
@@ -35,11 +37,9 @@
 
 namespace hilo::tcp {
 
-// Where a connection's bytes are read first (many small frames per read).
-inline constexpr std::size_t staging_size = 64 * 1024;
-
-struct PeerConnection {
-  PeerConnection(int rank, int epoll_fd) : rank(rank), epoll_fd(epoll_fd) {}
+struct PeerConnection final : ByteSource {
+  PeerConnection(int rank, int epoll_fd, std::uint64_t max_payload)
+      : rank(rank), epoll_fd(epoll_fd), reader(max_payload) {}
 
   const int rank;
   const int epoll_fd;  // the engine's epoll set, where `socket` is watched (not owned)
@@ -99,14 +99,12 @@ struct PeerConnection {
   void drive_send(const OutgoingFrame& frame, Deadline deadline) HILO_EXCLUDES(send_mutex);
 
   // ---- receive side, guarded by the engine's progress mutex (see the top of this file)
-  std::unique_ptr<std::byte[]> staging = std::make_unique_for_overwrite<std::byte[]>(staging_size);
-  std::size_t staged_begin = 0;
-  std::size_t staged_end = 0;
-  bool in_payload = false;
-  FrameHeader header;
-  detail::Mailbox* box = nullptr;
-  detail::Mailbox::Delivery delivery;
-  std::uint64_t received = 0;
+  FrameReader reader;  // the frame being read, and how a frame is parsed
+  // The ByteSource the reader reads: the ring when the pair has one, else the socket. A ring
+  // whose peer rings a doorbell when it waits for room gets one once bytes were taken.
+  bool receive(void* into, std::size_t want, std::size_t& got, bool& drained) override;
+  // The mailbox the last message frame went to (the engine's cache: most frames in a row are
+  // for one communicator).
   std::uint64_t cached_context = 0;
   detail::Mailbox* cached_box = nullptr;
   const std::vector<int>* cached_members = nullptr;
@@ -114,10 +112,7 @@ struct PeerConnection {
   // still in the ring are read first; then the connection is over like a socket that ended.
   bool socket_ended = false;
   int socket_error = 0;
-  bool said_goodbye = false;
-  bool loss_reported = false;                   // to hilorun (report_loss)
-  std::string abort_reason;                     // the payload of an abort frame
-  std::array<std::byte, offer_size> control{};  // the payload of an offer or clear-to-send
+  bool loss_reported = false;  // to hilorun (report_loss)
   // Single copy from this peer: deliveries told where to go, waiting for `copied`, oldest first.
   struct OpenTransfer {
     detail::Mailbox* box;

@@ -1,7 +1,7 @@
-// Whose turn it is to drive the sockets (engine.hpp, "Latency"): a user thread polling for its
-// own receive (Engine::poll_until), or the progress thread (Engine::progress_loop). It does not
-// guard the sockets themselves (the engine's progress mutex does, whoever drives them); it only
-// decides when the progress thread stands aside and when it takes over.
+// Whose turn it is to drive the sockets (progress_loop.hpp, "Latency"): a user thread polling for
+// its own receive (ProgressLoop::poll_until), or the progress thread (ProgressLoop::run). It does
+// not guard the sockets themselves (the progress mutex, ProgressLoop::mutex, does, whoever drives
+// them); it only decides when the progress thread stands aside and when it takes over.
 //
 // The rule: the progress thread drives the sockets when no user thread is polling and none is
 // between two polls of a send/receive loop (left with its message within `recheck`), unless one

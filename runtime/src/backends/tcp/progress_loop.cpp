@@ -1,81 +1,91 @@
-#include "backends/tcp/engine.hpp"
+#include "backends/tcp/progress_loop.hpp"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <thread>
 
-#include "backends/tcp/peer_connection.hpp"
+#include "common/system_error.hpp"
 
 namespace hilo::tcp {
 
-using Clock = std::chrono::steady_clock;
-using detail::Envelope;
-using detail::Mailbox;
+ProgressLoop::ProgressLoop(SocketDriver& driver, std::chrono::microseconds spin_window,
+                           std::chrono::microseconds hard_spin)
+    : driver_(driver), spin_window_(spin_window), hard_spin_(hard_spin) {
+  epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_) common::throw_errno("hilo tcp: epoll_create1");
+  wake_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_) common::throw_errno("hilo tcp: eventfd");
+  watch(wake_.get(), wake_tag);
+}
 
-// ---- the progress thread
+ProgressLoop::~ProgressLoop() {
+  stop();
+}
 
-void Engine::handle_events(const epoll_event* events, int count) {
+void ProgressLoop::watch(int fd, std::uint64_t tag) {
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.u64 = tag;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0)
+    common::throw_errno("hilo tcp: epoll_ctl");
+}
+
+void ProgressLoop::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void ProgressLoop::stop() {
+  if (!thread_.joinable()) return;
+  stopping_.store(true);
+  std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t written = ::write(wake_.get(), &one, sizeof one);
+  thread_.join();
+}
+
+void ProgressLoop::handle_events(const epoll_event* events, int count) {
   for (int i = 0; i < count; ++i) {
     const std::uint64_t tag = events[i].data.u64;
-    if (tag == wake_tag) {
-      // Left readable on purpose: only stop_thread() writes it, and a user thread polling here
-      // must not consume the wake-up the progress thread is waiting for.
-    } else if (StrangerListener::owns(tag)) {
-      strangers_.handle(tag);
-    } else {
-      // Events may be stale (another thread handled them first): every handler copes with
-      // nothing to read, and a closed connection is skipped.
-      Peer& peer = *peers_[static_cast<std::size_t>(tag)];
-      if (!peer.socket) continue;
-      if (peer.shm) {
-        handle_ring_event(peer);
-        continue;
-      }
-      if (events[i].events & EPOLLOUT) {
-        std::lock_guard lock(peer.send_mutex);
-        peer.flush_locked();
-      }
-      if (peer.socket && (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))) read_from(peer);
-    }
+    // The wake-up is left readable on purpose: only stop() writes it, and a user thread polling
+    // here must not consume the wake-up the progress thread is waiting for.
+    if (tag != wake_tag) driver_.handle_event(tag, events[i].events);
   }
 }
 
-void Engine::poll_until(const detail::PendingReceive& receive, int world_source) {
-  if (receive.done() || config_.spin_window.count() == 0) return;
+void ProgressLoop::poll_until(const detail::PendingReceive& receive, int awaited,
+                              bool awaited_by_ring) {
+  if (receive.done() || spin_window_.count() == 0) return;
   turn_.poller_enters();
   const auto started = Clock::now();
-  auto give_up = started + config_.spin_window;
-  Peer* awaited = world_source >= 0 && world_source != rank()
-                      ? peers_[static_cast<std::size_t>(world_source)].get()
-                      : nullptr;
+  auto give_up = started + spin_window_;
   // A peer behind a ring: yield from the first round. Reading a ring costs no system call, so
   // the yield is the only one a round makes, and two ranks that the scheduler put on one core
   // (unbound, on a busy host) then take turns at once instead of after a hard spin each: 8 B
   // went from 12-38 us to 1-4 us that way (benchmarks/analysis.md, "Shared-memory rings between
   // ranks of one host").
   const auto stop_spinning_hard =
-      started + (awaited != nullptr && awaited->shm ? std::chrono::microseconds(0) : hard_spin_);
+      started + (awaited >= 0 && awaited_by_ring ? std::chrono::microseconds(0) : hard_spin_);
   epoll_event events[64];
   for (unsigned round = 0; !receive.done() && !stopping_.load(std::memory_order_relaxed); ++round) {
     int ready = 0;
     bool bytes_came = false;
-    if (progress_mutex_.try_lock()) {
-      std::lock_guard lock(progress_mutex_, std::adopt_lock);
+    if (mutex_.try_lock()) {
+      std::lock_guard lock(mutex_, std::adopt_lock);
       const std::uint64_t read_before = bytes_read_;
-      if (awaited != nullptr && awaited->socket && round % 8 != 7) {
-        read_from(*awaited);  // one recv; nothing there costs one EAGAIN
-      } else {
+      // One recv; nothing there costs one EAGAIN. A closed connection: poll them all.
+      if (awaited < 0 || round % 8 == 7 || !driver_.read_peer(awaited)) {
         ready = ::epoll_wait(epoll_.get(), events, 64, 0);
         if (ready > 0) handle_events(events, ready);
-        poll_rings();
+        driver_.poll_rings();
       }
       bytes_came = bytes_read_ != read_before;
     }
     if (receive.done()) break;
     // The window counts from the last bytes in: a large message streaming in (or other peers'
     // traffic, which the progress thread would otherwise wake up for) keeps this thread here.
-    if (bytes_came) give_up = Clock::now() + config_.spin_window;
+    if (bytes_came) give_up = Clock::now() + spin_window_;
     if (ready <= 0) {
       const auto now = Clock::now();
       if (now >= give_up) break;
@@ -92,7 +102,7 @@ void Engine::poll_until(const detail::PendingReceive& receive, int world_source)
   turn_.poller_leaves(/*gave_up=*/!receive.done());
 }
 
-void Engine::progress_loop() {
+void ProgressLoop::run() {
   epoll_event events[64];
   auto last_activity = Clock::now();
   bool spinning = false;
@@ -107,30 +117,28 @@ void Engine::progress_loop() {
     if (spinning) {
       timeout = 0;
     } else {
-      std::lock_guard lock(progress_mutex_);
-      auto nearest = strangers_.next_wakeup();
+      std::lock_guard lock(mutex_);
+      auto nearest = driver_.next_wakeup();
       if (nearest) {
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*nearest - Clock::now());
         timeout = static_cast<int>(std::clamp<long>(wait.count() + 1, 0, 60000));
       }
       // Rings have no file descriptor: their writers ring the doorbell while this thread sleeps.
-      if (rings_sleep()) timeout = 0;
+      if (driver_.rings_sleep()) timeout = 0;
     }
     int ready = ::epoll_wait(epoll_.get(), events, 64, timeout);
     const auto now = Clock::now();
     {
-      std::lock_guard lock(progress_mutex_);
-      if (!ring_peers_.empty()) {
-        rings_awake();
-        if (poll_rings()) last_activity = now;
-      }
+      std::lock_guard lock(mutex_);
+      driver_.rings_awake();
+      if (driver_.poll_rings()) last_activity = now;
       if (ready > 0) {
         last_activity = now;
         handle_events(events, ready);
       }
-      strangers_.expire(now);
+      driver_.expire(now);
     }
-    spinning = config_.spin_window.count() > 0 && now - last_activity < config_.spin_window;
+    spinning = spin_window_.count() > 0 && now - last_activity < spin_window_;
     if (spinning && ready <= 0) std::this_thread::yield();
   }
 }
