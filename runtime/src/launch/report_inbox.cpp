@@ -23,7 +23,7 @@ struct ReportInbox::Connection {
 
 ReportInbox::ReportInbox() {
   wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!wake_) common::throw_errno("report inbox: eventfd");
+  if (!wake_) common::throw_errno("hilo: report inbox: eventfd");
 }
 
 ReportInbox::~ReportInbox() = default;
@@ -78,7 +78,7 @@ void ReportInbox::run() {
     // No lock while waiting: drain() may read meanwhile, but only this thread closes fds.
     if (::poll(polled.data(), polled.size(), -1) < 0) {
       if (errno == EINTR) continue;
-      common::throw_errno("report inbox: poll");
+      common::throw_errno("hilo: report inbox: poll");
     }
     if (polled[0].revents != 0) return;
     std::lock_guard lock(mutex_);
