@@ -112,7 +112,7 @@ class SemaphoreCoordinator {
       // The job lost a rank: every rank's pending receives fail with PeerLost on their own, so
       // there is nobody left to serve and nothing to add.
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "hilo::DistributedSemaphore: the coordinator on rank %d stopped: %s\n",
+      std::fprintf(stderr, "hilo: DistributedSemaphore on rank %d: the coordinator stopped: %s\n",
                    service_.rank(), e.what());
     }
   }
@@ -260,12 +260,12 @@ void DistributedSemaphore::shut_down() noexcept {
       detail::throw_error<Error>("unexpected answer ", answer.kind, " (hilo internal error)");
   } catch (const Timeout& e) {
     std::fprintf(stderr,
-                 "hilo::DistributedSemaphore on rank %d: shutdown gave up waiting for the other "
+                 "hilo: DistributedSemaphore on rank %d: shutdown gave up waiting for the other "
                  "ranks (every rank must destroy the semaphore): %s\n",
                  service_.rank(), e.what());
     stop_service_thread();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hilo::DistributedSemaphore on rank %d: shutdown did not complete: %s\n",
+    std::fprintf(stderr, "hilo: DistributedSemaphore on rank %d: shutdown did not complete: %s\n",
                  service_.rank(), e.what());
     stop_service_thread();
   }
