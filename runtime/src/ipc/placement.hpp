@@ -81,12 +81,13 @@ Storage* published_in(SharedMemory& segment, std::size_t offset, std::uint32_t m
   return storage;
 }
 
-// The storage a handle points to; a moved-from handle points nowhere.
+// The storage a handle points to; a moved-from handle points nowhere. Using one is a mistake in
+// the calling code, std::logic_error as for a moved-from ChildProcess (errors.hpp).
 template <class Storage>
 Storage& storage_of_handle(Storage* storage, const std::string& type_name) {
   if (storage == nullptr) {
-    hilo::detail::throw_error<Error>("hilo: ipc::", type_name,
-                                     ": this handle was moved from; use the one it moved to");
+    hilo::detail::throw_error<std::logic_error>(
+        "hilo: ipc::", type_name, ": this handle was moved from; use the one it moved to");
   }
   return *storage;
 }

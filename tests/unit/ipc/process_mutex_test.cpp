@@ -266,7 +266,10 @@ TEST_CASE("create_in and attach_in check what is at the offset") {
   second.unlock();
 
   ProcessMutex moved = std::move(mutex);
-  CHECK_THROWS_AS(mutex.lock(), hilo::Error);  // NOLINT(bugprone-use-after-move)
+  // A mistake in the calling code, as for a moved-from ChildProcess: std::logic_error.
+  CHECK_THROWS_AS(mutex.lock(), std::logic_error);  // NOLINT(bugprone-use-after-move)
+  CHECK_THROWS_WITH(mutex.unlock(),                 // NOLINT(bugprone-use-after-move)
+                    "hilo: ipc::ProcessMutex: this handle was moved from; use the one it moved to");
   CHECK(moved.try_lock());
   moved.unlock();
 }

@@ -142,8 +142,8 @@ TEST_CASE("create_in and attach_in check what is at the offset and the initial c
   CHECK(attached.try_acquire());
   CHECK_FALSE(semaphore.try_acquire());  // one semaphore, two handles
   ProcessSemaphore moved = std::move(attached);
-  CHECK_THROWS_AS(attached.release(), hilo::Error);  // NOLINT(bugprone-use-after-move)
-  CHECK_THROWS_WITH(attached.release(),              // NOLINT(bugprone-use-after-move)
+  CHECK_THROWS_AS(attached.release(), std::logic_error);  // NOLINT(bugprone-use-after-move)
+  CHECK_THROWS_WITH(attached.release(),                   // NOLINT(bugprone-use-after-move)
                     "hilo: ipc::ProcessSemaphore: this handle was moved from; use the one it "
                     "moved to");
   moved.release();
