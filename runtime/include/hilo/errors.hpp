@@ -4,6 +4,8 @@
 ///  - **std::invalid_argument**: an argument that is wrong on its own, checkable on the calling
 ///    rank before anything is sent: a rank or tag out of range, a negative or too large count,
 ///    sizes that do not fit together, a null function, a bad constructor argument. Fix the call.
+///    Its base std::logic_error (ipc) is a call on an object that cannot take it: a moved-from
+///    handle, a pipe end this process closed. Fix the calling code as well.
 ///  - **hilo::Error** (or its subclasses hilo::Timeout and hilo::PeerLost): anything that
 ///    involves other ranks or the system: a peer lost, a time limit run out, a malformed or
 ///    mismatched message (a receive whose type or size does not fit what was sent), an MPI

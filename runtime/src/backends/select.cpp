@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "backends/backend.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "launch/launcher.hpp"
 
 namespace hilo {
@@ -29,7 +30,8 @@ BackendChoice choose_backend() {
             started_by + ", whose default it is"};
   const std::string name = chosen;
   if (name != "local" && name != "mpi" && name != "tcp")
-    throw Error("hilo: HILO_BACKEND='" + name + "' is not a backend; use local, mpi or tcp");
+    detail::throw_error<Error>("hilo: HILO_BACKEND='", name,
+                               "' is not a backend; use local, mpi or tcp");
   if (!launch::backend_fits(name, launcher.kind))
     throw Error(launch::backend_mismatch_message(name, launcher));
   return {name, "HILO_BACKEND=" + name + ", " + started_by};
@@ -60,15 +62,16 @@ void Runtime::start([[maybe_unused]] int* argc, [[maybe_unused]] char*** argv) {
 #if defined(HILO_WITH_MPI)
     backend_ = detail::start_mpi_backend(argc, argv, log_);
 #else
-    throw Error(
-        "hilo: the mpi backend was selected but this hilo was built without MPI "
-        "(configure with -DHILO_WITH_MPI=ON)");
+    detail::throw_error<Error>(
+        "hilo: the mpi backend was selected but this hilo was built without MPI (configure with "
+        "-DHILO_WITH_MPI=ON)");
 #endif
   } else {
 #if defined(HILO_WITH_TCP)
     backend_ = detail::start_tcp_backend(log_);
 #else
-    throw Error("hilo: the tcp backend was selected but this hilo was built without it");
+    detail::throw_error<Error>(
+        "hilo: the tcp backend was selected but this hilo was built without it");
 #endif
   }
   world_ = std::make_unique<Communicator>(backend_->world());

@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 #if defined(HILO_WITH_MPI)
 #include "hilo/mpi.hpp"  // MPI_Query_thread: the mpi backend's thread level
@@ -55,21 +56,9 @@ struct Message {
 // stay ready for requests however long the program runs between them.
 const TimeLimit no_limit = within(std::chrono::nanoseconds::max());
 
-std::string on_rank(const Communicator& comm) {
-  return " on rank " + std::to_string(comm.rank());
-}
-
-// Rethrows the current exception with `context` in front of its message, keeping its type.
-[[noreturn]] void rethrow_with(const std::string& context) {
-  try {
-    throw;
-  } catch (const PeerLost& e) {
-    throw PeerLost(context + ": " + e.what(), e.rank(), e.host());
-  } catch (const Timeout& e) {
-    throw Timeout(context + ": " + e.what());
-  } catch (const Error& e) {
-    throw Error(context + ": " + e.what());
-  }
+// "hilo: DistributedSemaphore<operation> on rank R: ", the start of every error this rank raises.
+detail::OnRank on_rank(const Communicator& comm, std::string_view operation) {
+  return {operation, comm.rank()};
 }
 
 void check_thread_support(Communicator& comm) {
@@ -78,9 +67,9 @@ void check_thread_support(Communicator& comm) {
   int provided = MPI_THREAD_SINGLE;
   MPI_Query_thread(&provided);
   if (provided != MPI_THREAD_MULTIPLE)
-    throw Error(
-        "hilo::DistributedSemaphore" + on_rank(comm) +
-        ": the MPI library runs without MPI_THREAD_MULTIPLE, which the coordinator's "
+    detail::throw_error<Error>(
+        on_rank(comm, "DistributedSemaphore"),
+        "the MPI library runs without MPI_THREAD_MULTIPLE, which the coordinator's "
         "service thread needs; unset HILO_MPI_THREADS (or set it to multiple), and if MPI was "
         "initialised outside hilo, ask MPI_Init_thread for MPI_THREAD_MULTIPLE");
 #else
@@ -123,7 +112,7 @@ class SemaphoreCoordinator {
       // The job lost a rank: every rank's pending receives fail with PeerLost on their own, so
       // there is nobody left to serve and nothing to add.
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "hilo::DistributedSemaphore: the coordinator on rank %d stopped: %s\n",
+      std::fprintf(stderr, "hilo: DistributedSemaphore on rank %d: the coordinator stopped: %s\n",
                    service_.rank(), e.what());
     }
   }
@@ -154,9 +143,9 @@ class SemaphoreCoordinator {
         return;
       case release_request:
         if (held_by_rank_[rank] == 0)
-          throw Error("rank " + std::to_string(rank) +
-                      " released a unit it does not hold (hilo internal error: the client "
-                      "checks this before sending)");
+          detail::throw_error<Error>("rank ", rank,
+                                     " released a unit it does not hold (hilo internal error: "
+                                     "the client checks this before sending)");
         --held_by_rank_[rank];
         ++free_units_;
         grant_while_free();
@@ -169,8 +158,8 @@ class SemaphoreCoordinator {
         grant_while_free();
         return;
       default:
-        throw Error("unknown request kind " + std::to_string(request.kind) + " from rank " +
-                    std::to_string(rank) + " (hilo internal error)");
+        detail::throw_error<Error>("unknown request kind ", request.kind, " from rank ", rank,
+                                   " (hilo internal error)");
     }
   }
 
@@ -214,22 +203,28 @@ DistributedSemaphore::DistributedSemaphore(Communicator& comm, int k, int coordi
     int k, coordinator;
   };
   std::vector<Settings> all = service_.all_gather(Settings{k, coordinator});
+  const auto bad_setting = [&](const Settings& s) -> std::string {
+    if (s.k < 1) return detail::make_message("k = ", s.k, "; k must be >= 1");
+    if (s.coordinator < 0 || s.coordinator >= service_.size())
+      return detail::make_message("coordinator ", s.coordinator,
+                                  " is not a rank of this communicator (0..", service_.size() - 1,
+                                  ")");
+    return {};
+  };
+  const detail::OnRank here = on_rank(service_, "DistributedSemaphore");
+  // This rank's own mistake is a bad argument; another rank's, or a disagreement, is an error
+  // about the other ranks (errors.hpp), though every rank sees it and throws.
+  const std::string own_mistake = bad_setting(all[static_cast<std::size_t>(service_.rank())]);
+  if (!own_mistake.empty()) detail::throw_error<std::invalid_argument>(here, own_mistake);
   for (int r = 0; r < service_.size(); ++r) {
     const Settings& s = all[static_cast<std::size_t>(r)];
-    if (s.k < 1)
-      throw std::invalid_argument("hilo::DistributedSemaphore: rank " + std::to_string(r) +
-                                  " passed k = " + std::to_string(s.k) + "; k must be >= 1");
-    if (s.coordinator < 0 || s.coordinator >= service_.size())
-      throw std::invalid_argument("hilo::DistributedSemaphore: rank " + std::to_string(r) +
-                                  " passed coordinator " + std::to_string(s.coordinator) +
-                                  ", not a rank of this communicator (0.." +
-                                  std::to_string(service_.size() - 1) + ")");
+    const std::string mistake = bad_setting(s);
+    if (!mistake.empty()) detail::throw_error<Error>(here, "rank ", r, " passed ", mistake);
     if (s.k != all[0].k || s.coordinator != all[0].coordinator)
-      throw std::invalid_argument(
-          "hilo::DistributedSemaphore: the ranks disagree: rank 0 passed k = " +
-          std::to_string(all[0].k) + ", coordinator " + std::to_string(all[0].coordinator) +
-          "; rank " + std::to_string(r) + " passed k = " + std::to_string(s.k) + ", coordinator " +
-          std::to_string(s.coordinator) + "; every rank must pass the same");
+      detail::throw_error<Error>(here, "the ranks disagree: rank 0 passed k = ", all[0].k,
+                                 ", coordinator ", all[0].coordinator, "; rank ", r,
+                                 " passed k = ", s.k, ", coordinator ", s.coordinator,
+                                 "; every rank must pass the same");
   }
   check_thread_support(service_);
   if (service_.rank() == coordinator_)
@@ -261,15 +256,16 @@ void DistributedSemaphore::shut_down() noexcept {
   try {
     service_.send(coordinator_, request_tag, Message{leave_request});
     Message answer = service_.recv<Message>(coordinator_, farewell_tag);
-    if (answer.kind != farewell) throw Error("unexpected answer " + std::to_string(answer.kind));
+    if (answer.kind != farewell)
+      detail::throw_error<Error>("unexpected answer ", answer.kind, " (hilo internal error)");
   } catch (const Timeout& e) {
     std::fprintf(stderr,
-                 "hilo::DistributedSemaphore on rank %d: shutdown gave up waiting for the other "
+                 "hilo: DistributedSemaphore on rank %d: shutdown gave up waiting for the other "
                  "ranks (every rank must destroy the semaphore): %s\n",
                  service_.rank(), e.what());
     stop_service_thread();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hilo::DistributedSemaphore on rank %d: shutdown did not complete: %s\n",
+    std::fprintf(stderr, "hilo: DistributedSemaphore on rank %d: shutdown did not complete: %s\n",
                  service_.rank(), e.what());
     stop_service_thread();
   }
@@ -290,11 +286,11 @@ void DistributedSemaphore::stop_service_thread() noexcept {
 void DistributedSemaphore::acquire() {
   if (!request_unit(acquire_request, TimeLimit{}, "acquire")) {
     const auto limit = service_.default_timeout();
-    throw Timeout("hilo::DistributedSemaphore::acquire" + on_rank(service_) +
-                  ": no unit within the communicator's default timeout (" +
-                  std::to_string(limit ? std::chrono::duration<double>(*limit).count() : 0.0) +
-                  " s, HILO_TIMEOUT); all " + std::to_string(limit_) +
-                  " units stayed held by others. The request was withdrawn.");
+    detail::throw_error<Timeout>(on_rank(service_, "DistributedSemaphore::acquire"),
+                                 "no unit within the communicator's default timeout (",
+                                 limit ? std::chrono::duration<double>(*limit).count() : 0.0,
+                                 " s, HILO_TIMEOUT); all ", limit_,
+                                 " units stayed held by others. The request was withdrawn.");
   }
 }
 
@@ -308,8 +304,6 @@ bool DistributedSemaphore::try_acquire_within(std::chrono::nanoseconds timeout) 
 }
 
 bool DistributedSemaphore::request_unit(int kind, TimeLimit limit, const char* operation) {
-  const std::string context =
-      std::string("hilo::DistributedSemaphore::") + operation + on_rank(service_);
   const int tag = lease_reply_tag();
   // The tag goes back for reuse only once its one answer has been received; after a failure an
   // answer may still be on its way, so the tag is retired instead.
@@ -338,10 +332,11 @@ bool DistributedSemaphore::request_unit(int kind, TimeLimit limit, const char* o
       return true;
     }
     if (answer.kind == refused || answer.kind == cancelled) return false;
-    throw Error("unexpected answer " + std::to_string(answer.kind) +
-                " from the coordinator (hilo internal error)");
+    detail::throw_error<Error>("unexpected answer ", answer.kind,
+                               " from the coordinator (hilo internal error)");
   } catch (const Error&) {
-    rethrow_with(context);
+    const std::string call = std::string("DistributedSemaphore::") + operation;
+    detail::rethrow_on_rank(on_rank(service_, call));
   }
 }
 
@@ -349,14 +344,14 @@ void DistributedSemaphore::release() {
   int held = held_here_.load(std::memory_order_relaxed);
   do {
     if (held == 0)
-      throw Error("hilo::DistributedSemaphore::release" + on_rank(service_) +
-                  ": this rank holds no unit (a release without a matching acquire); nothing "
-                  "was changed");
+      detail::throw_error<Error>(on_rank(service_, "DistributedSemaphore::release"),
+                                 "this rank holds no unit (a release without a matching "
+                                 "acquire); nothing was changed");
   } while (!held_here_.compare_exchange_weak(held, held - 1, std::memory_order_relaxed));
   try {
     service_.send(coordinator_, request_tag, Message{release_request});
   } catch (const Error&) {
-    rethrow_with("hilo::DistributedSemaphore::release" + on_rank(service_));
+    detail::rethrow_on_rank(on_rank(service_, "DistributedSemaphore::release"));
   }
 }
 
@@ -368,9 +363,10 @@ int DistributedSemaphore::lease_reply_tag() {
     return tag;
   }
   if (next_reply_tag_ > last_reply_tag)
-    throw Error("hilo::DistributedSemaphore" + on_rank(service_) + ": more than " +
-                std::to_string(last_reply_tag - first_reply_tag + 1) +
-                " threads of this rank are waiting at once; that is the most it supports");
+    detail::throw_error<Error>(on_rank(service_, "DistributedSemaphore"), "more than ",
+                               last_reply_tag - first_reply_tag + 1,
+                               " threads of this rank are waiting at once; that is the most it "
+                               "supports");
   return next_reply_tag_++;
 }
 

@@ -14,18 +14,21 @@
 #include <utility>
 
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::ipc {
 namespace {
+
+using hilo::detail::throw_error;
 
 pid_t checked_fork() {
   // Flush stdio first: otherwise text buffered in the parent is printed by both processes.
   std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) {
-    throw Error("hilo::ipc::spawn: fork failed: " + common::errno_text(errno) +
-                " (too many processes, or out of memory)");
+    throw_error<Error>("hilo: ipc::spawn: fork failed: ", common::errno_text(errno),
+                       " (too many processes, or out of memory)");
   }
   return pid;
 }
@@ -36,9 +39,9 @@ pid_t wait_for_child(pid_t pid, int& wait_status, int options) {
     pid_t result = ::waitpid(pid, &wait_status, options);
     if (result >= 0) return result;
     if (errno != EINTR) {
-      throw Error("hilo::ipc::ChildProcess: waitpid(" + std::to_string(pid) +
-                  ") failed: " + common::errno_text(errno) +
-                  " (was the child already reaped elsewhere, e.g. by a SIGCHLD handler?)");
+      throw_error<Error>("hilo: ipc::ChildProcess: waitpid(", pid,
+                         ") failed: ", common::errno_text(errno),
+                         " (was the child already reaped elsewhere, e.g. by a SIGCHLD handler?)");
     }
   }
 }
@@ -102,7 +105,7 @@ void ChildProcess::kill_and_reap() noexcept {
 
 ExitStatus ChildProcess::wait() {
   if (status_) return *status_;
-  if (pid_ <= 0) throw std::logic_error("hilo::ipc::ChildProcess::wait: no child (moved from)");
+  if (pid_ <= 0) throw std::logic_error("hilo: ipc::ChildProcess::wait: no child (moved from)");
   int wait_status = 0;
   wait_for_child(pid_, wait_status, 0);
   status_ = ExitStatus::from_wait_status(wait_status);
@@ -112,7 +115,7 @@ ExitStatus ChildProcess::wait() {
 std::optional<ExitStatus> ChildProcess::try_wait() {
   if (status_) return status_;
   if (pid_ <= 0) {
-    throw std::logic_error("hilo::ipc::ChildProcess::try_wait: no child (moved from)");
+    throw std::logic_error("hilo: ipc::ChildProcess::try_wait: no child (moved from)");
   }
   int wait_status = 0;
   if (wait_for_child(pid_, wait_status, WNOHANG) == 0) return std::nullopt;
@@ -137,13 +140,13 @@ std::optional<ExitStatus> ChildProcess::wait_until(std::chrono::steady_clock::ti
 void ChildProcess::kill(int signal_number) {
   if (pid_ <= 0 || status_) return;
   if (::kill(pid_, signal_number) != 0 && errno != ESRCH) {
-    throw Error("hilo::ipc::ChildProcess::kill(" + std::to_string(pid_) +
-                "): " + common::errno_text(errno));
+    throw_error<Error>("hilo: ipc::ChildProcess::kill: process ", pid_, ": ",
+                       common::errno_text(errno));
   }
 }
 
 ChildProcess spawn(std::function<int()> child_main) {
-  if (!child_main) throw std::invalid_argument("hilo::ipc::spawn: the child function is empty");
+  if (!child_main) throw std::invalid_argument("hilo: ipc::spawn: the child function is empty");
   pid_t pid = checked_fork();
   if (pid == 0) {
     // The child: never return into the caller's stack (it would run the parent's code twice).
@@ -151,9 +154,9 @@ ChildProcess spawn(std::function<int()> child_main) {
     try {
       code = child_main();
     } catch (const std::exception& error) {
-      std::fprintf(stderr, "hilo::ipc::spawn: the child function threw: %s\n", error.what());
+      std::fprintf(stderr, "hilo: ipc::spawn: the child function threw: %s\n", error.what());
     } catch (...) {
-      std::fprintf(stderr, "hilo::ipc::spawn: the child function threw a non-standard exception\n");
+      std::fprintf(stderr, "hilo: ipc::spawn: the child function threw a non-standard exception\n");
     }
     std::fflush(nullptr);
     ::_exit(code);
@@ -162,7 +165,7 @@ ChildProcess spawn(std::function<int()> child_main) {
 }
 
 ChildProcess spawn(const std::vector<std::string>& argv, const std::vector<FdRedirect>& redirects) {
-  if (argv.empty()) throw std::invalid_argument("hilo::ipc::spawn: argv is empty; name a program");
+  if (argv.empty()) throw std::invalid_argument("hilo: ipc::spawn: argv is empty; name a program");
   // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
   std::vector<char*> arguments;
   arguments.reserve(argv.size() + 1);
@@ -172,7 +175,7 @@ ChildProcess spawn(const std::vector<std::string>& argv, const std::vector<FdRed
   // The child reports a failed exec through this pipe; a successful exec closes it (CLOEXEC).
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) {
-    throw Error("hilo::ipc::spawn: cannot create a pipe: " + common::errno_text(errno));
+    throw_error<Error>("hilo: ipc::spawn: cannot create a pipe: ", common::errno_text(errno));
   }
   pid_t pid = 0;
   try {
@@ -215,9 +218,9 @@ ChildProcess spawn(const std::vector<std::string>& argv, const std::vector<FdRed
   ::close(report[0]);
   if (got == static_cast<ssize_t>(sizeof exec_error)) {
     child.wait();
-    throw Error("hilo::ipc::spawn: cannot run \"" + argv[0] +
-                "\": " + common::errno_text(exec_error) +
-                (exec_error == ENOENT ? " (not found: check the name and PATH)" : ""));
+    throw_error<Error>("hilo: ipc::spawn: cannot run \"", argv[0],
+                       "\": ", common::errno_text(exec_error),
+                       exec_error == ENOENT ? " (not found: check the name and PATH)" : "");
   }
   return child;
 }

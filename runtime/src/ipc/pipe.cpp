@@ -12,10 +12,13 @@
 #include <utility>
 
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::ipc {
 namespace {
+
+using hilo::detail::throw_error;
 
 using MessageLength = std::uint64_t;
 
@@ -60,8 +63,8 @@ class SigpipeBlockedHere {
 Pipe::Pipe() {
   int ends[2];
   if (::pipe2(ends, O_CLOEXEC) != 0) {
-    throw Error("hilo::ipc::Pipe: cannot create a pipe: " + common::errno_text(errno) +
-                " (too many open files? close some or raise `ulimit -n`)");
+    throw_error<Error>("hilo: ipc::Pipe: cannot create a pipe: ", common::errno_text(errno),
+                       " (too many open files? close some or raise `ulimit -n`)");
   }
   read_fd_ = ends[0];
   write_fd_ = ends[1];
@@ -99,7 +102,7 @@ void Pipe::close_write() noexcept {
 
 void Pipe::write_bytes(const std::byte* data, std::size_t size) {
   if (write_fd_ < 0) {
-    throw std::logic_error("hilo::ipc::Pipe: write after close_write() in this process");
+    throw std::logic_error("hilo: ipc::Pipe: write after close_write() in this process");
   }
   SigpipeBlockedHere sigpipe_blocked;
   std::size_t written = 0;
@@ -113,12 +116,12 @@ void Pipe::write_bytes(const std::byte* data, std::size_t size) {
     if (error == EINTR) continue;
     if (error == EPIPE) {
       sigpipe_blocked.consume_raised_sigpipe();
-      throw Error(
-          "hilo::ipc::Pipe: the reader has gone (every read end of the pipe is closed; "
-          "did the other process exit?) after " +
-          std::to_string(written) + " of " + std::to_string(size) + " bytes");
+      throw_error<Error>(
+          "hilo: ipc::Pipe: the reader has gone (every read end of the pipe is closed; did the "
+          "other process exit?) after ",
+          written, " of ", size, " bytes");
     }
-    throw Error("hilo::ipc::Pipe: write failed: " + common::errno_text(error));
+    throw_error<Error>("hilo: ipc::Pipe: write failed: ", common::errno_text(error));
   }
 }
 
@@ -145,8 +148,8 @@ void Pipe::write_message(std::string_view payload) {
 void Pipe::write_line(std::string_view line) {
   if (line.find('\n') != std::string_view::npos) {
     throw std::invalid_argument(
-        "hilo::ipc::Pipe::write_line: the line contains a '\\n'; send "
-        "each line separately, or use write_message");
+        "hilo: ipc::Pipe::write_line: the line contains a '\\n'; send each line separately, or "
+        "use write_message");
   }
   std::string framed(line);
   framed.push_back('\n');
@@ -159,7 +162,7 @@ void Pipe::write_all(std::string_view bytes) {
 
 int Pipe::checked_read_fd() const {
   if (read_fd_ < 0) {
-    throw std::logic_error("hilo::ipc::Pipe: read after close_read() in this process");
+    throw std::logic_error("hilo: ipc::Pipe: read after close_read() in this process");
   }
   return read_fd_;
 }
@@ -174,7 +177,8 @@ bool Pipe::fill_buffer() {
       return true;
     }
     if (result == 0) return false;
-    if (errno != EINTR) throw Error("hilo::ipc::Pipe: read failed: " + common::errno_text(errno));
+    if (errno != EINTR)
+      throw_error<Error>("hilo: ipc::Pipe: read failed: ", common::errno_text(errno));
   }
 }
 
@@ -183,24 +187,23 @@ std::optional<std::string> Pipe::read_message() {
   while (buffer_.size() < sizeof(MessageLength)) {
     if (!fill_buffer()) {
       if (buffer_.empty()) return std::nullopt;
-      throw Error("hilo::ipc::Pipe::read_message: the pipe closed after " +
-                  std::to_string(buffer_.size()) +
-                  " bytes of a message header: the writer died or stopped mid-message");
+      throw_error<Error>("hilo: ipc::Pipe::read_message: the pipe closed after ", buffer_.size(),
+                         " bytes of a message header: the writer died or stopped mid-message");
     }
   }
   MessageLength length = 0;
   std::memcpy(&length, buffer_.data(), sizeof length);
   if (length > max_message_bytes) {
-    throw Error("hilo::ipc::Pipe::read_message: a message claims " + std::to_string(length) +
-                " bytes, more than the limit of " + std::to_string(max_message_bytes) +
-                ": the writer did not use write_message (mixed lines and messages?)");
+    throw_error<Error>("hilo: ipc::Pipe::read_message: a message claims ", length,
+                       " bytes, more than the limit of ", max_message_bytes,
+                       ": the writer did not use write_message (mixed lines and messages?)");
   }
   std::size_t frame_size = sizeof length + static_cast<std::size_t>(length);
   while (buffer_.size() < frame_size) {
     if (!fill_buffer()) {
-      throw Error("hilo::ipc::Pipe::read_message: the pipe closed after " +
-                  std::to_string(buffer_.size() - sizeof length) + " of " + std::to_string(length) +
-                  " bytes of a message: the writer died or stopped mid-message");
+      throw_error<Error>("hilo: ipc::Pipe::read_message: the pipe closed after ",
+                         buffer_.size() - sizeof length, " of ", length,
+                         " bytes of a message: the writer died or stopped mid-message");
     }
   }
   std::string message = buffer_.substr(sizeof length, static_cast<std::size_t>(length));

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 #include "hilo/ipc/shared_memory.hpp"
 
@@ -22,19 +23,18 @@ static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free,
               "the ready word is read by other processes: it must be a lock-free atomic");
 
 // The address of `bytes` bytes at `offset` in `segment`, checked to fit and to be aligned for
-// an object of `alignment`; `what` names the caller in the message.
+// an object of `alignment`; `what` names the call in the message ("ipc::ProcessMutex::create_in").
 inline std::byte* place_in(SharedMemory& segment, std::size_t offset, std::size_t bytes,
                            std::size_t alignment, const std::string& what) {
   if (offset % alignment != 0) {
-    throw std::invalid_argument(what + ": offset " + std::to_string(offset) +
-                                " is not a multiple of " + std::to_string(alignment) +
-                                " (the object's alignment)");
+    hilo::detail::throw_error<std::invalid_argument>("hilo: ", what, ": offset ", offset,
+                                                     " is not a multiple of ", alignment,
+                                                     " (the object's alignment)");
   }
   if (offset > segment.size() || segment.size() - offset < bytes) {
-    throw std::invalid_argument(what + ": " + std::to_string(bytes) + " bytes at offset " +
-                                std::to_string(offset) + " do not fit in segment \"" +
-                                segment.name() + "\" of " + std::to_string(segment.size()) +
-                                " bytes");
+    hilo::detail::throw_error<std::invalid_argument>(
+        "hilo: ", what, ": ", bytes, " bytes at offset ", offset, " do not fit in segment \"",
+        segment.name(), "\" of ", segment.size(), " bytes");
   }
   return segment.bytes().data() + offset;
 }
@@ -50,11 +50,11 @@ template <class Storage>
 Storage* construct_in(SharedMemory& segment, std::size_t offset, std::uint32_t magic,
                       const std::string& type_name) {
   std::byte* place = place_in(segment, offset, sizeof(Storage), alignof(Storage),
-                              "hilo::ipc::" + type_name + "::create_in");
+                              "ipc::" + type_name + "::create_in");
   if (ready_word(*reinterpret_cast<Storage*>(place)).load(std::memory_order_acquire) == magic) {
-    throw Error("hilo::ipc::" + type_name + "::create_in: segment \"" + segment.name() +
-                "\" already holds a " + type_name + " at offset " + std::to_string(offset) +
-                "; use attach_in to share it");
+    hilo::detail::throw_error<Error>("hilo: ipc::", type_name, "::create_in: segment \"",
+                                     segment.name(), "\" already holds a ", type_name,
+                                     " at offset ", offset, "; use attach_in to share it");
   }
   return new (place) Storage{};
 }
@@ -70,23 +70,24 @@ template <class Storage>
 Storage* published_in(SharedMemory& segment, std::size_t offset, std::uint32_t magic,
                       const std::string& type_name) {
   std::byte* place = place_in(segment, offset, sizeof(Storage), alignof(Storage),
-                              "hilo::ipc::" + type_name + "::attach_in");
+                              "ipc::" + type_name + "::attach_in");
   auto* storage = reinterpret_cast<Storage*>(place);
   if (ready_word(*storage).load(std::memory_order_acquire) != magic) {
-    throw Error("hilo::ipc::" + type_name + "::attach_in: there is no " + type_name +
-                " at offset " + std::to_string(offset) + " of segment \"" + segment.name() +
-                "\": the creating process must call create_in first (and both must agree on "
-                "the offset)");
+    hilo::detail::throw_error<Error>(
+        "hilo: ipc::", type_name, "::attach_in: there is no ", type_name, " at offset ", offset,
+        " of segment \"", segment.name(),
+        "\": the creating process must call create_in first (and both must agree on the offset)");
   }
   return storage;
 }
 
-// The storage a handle points to; a moved-from handle points nowhere.
+// The storage a handle points to; a moved-from handle points nowhere. Using one is a mistake in
+// the calling code, std::logic_error as for a moved-from ChildProcess (errors.hpp).
 template <class Storage>
 Storage& storage_of_handle(Storage* storage, const std::string& type_name) {
   if (storage == nullptr) {
-    throw Error("hilo::ipc::" + type_name +
-                ": this handle was moved from; use the one it moved to");
+    hilo::detail::throw_error<std::logic_error>(
+        "hilo: ipc::", type_name, ": this handle was moved from; use the one it moved to");
   }
   return *storage;
 }

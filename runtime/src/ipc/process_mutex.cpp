@@ -4,25 +4,28 @@
 #include <string>
 
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "ipc/placement.hpp"
 #include "ipc/timed_wait.hpp"
 
 namespace hilo::ipc {
 namespace {
 
-constexpr const char* kWho = "hilo::ipc::ProcessMutex";
+using hilo::detail::make_message;
+using hilo::detail::throw_error;
+
+// The start of every message: "hilo: ipc::ProcessMutex".
+constexpr const char* kWho = "hilo: ipc::ProcessMutex";
 
 void check(int result, const char* step) {
-  if (result != 0) {
-    throw Error(std::string(kWho) + ": " + step + " failed: " + common::errno_text(result));
-  }
+  if (result != 0) throw_error<Error>(kWho, ": ", step, " failed: ", common::errno_text(result));
 }
 
-std::string owner_died_message() {
-  return std::string(kWho) +
-         ": the previous holder died while holding the mutex. This thread now holds it and "
-         "it has been made consistent; the data it protects may be half-updated: repair it, "
-         "then call unlock()";
+std::string owner_died_message(const char* call) {
+  return make_message(kWho, "::", call,
+                      ": the previous holder died while holding the mutex. This thread now holds "
+                      "it and it has been made consistent; the data it protects may be "
+                      "half-updated: repair it, then call unlock()");
 }
 
 // Turns what a pthread lock call returned into: true = locked normally, false = busy or timed
@@ -36,16 +39,17 @@ bool interpret_lock_result(int result, pthread_mutex_t& mutex, const char* call)
       return false;
     case EOWNERDEAD:
       check(pthread_mutex_consistent(&mutex), "pthread_mutex_consistent");
-      throw OwnerDied(owner_died_message());
+      throw OwnerDied(owner_died_message(call));
     case EDEADLK:
-      throw Error(std::string(kWho) + "::" + call +
-                  ": this thread already holds the mutex (it is not recursive); unlock it first");
+      throw_error<Error>(kWho, "::", call,
+                         ": this thread already holds the mutex (it is not recursive); unlock it "
+                         "first");
     case ENOTRECOVERABLE:
-      throw Error(std::string(kWho) + "::" + call +
-                  ": the mutex is unusable: a holder died and the next one unlocked it without "
-                  "making it consistent. Create a new segment and mutex");
+      throw_error<Error>(kWho, "::", call,
+                         ": the mutex is unusable: a holder died and the next one unlocked it "
+                         "without making it consistent. Create a new segment and mutex");
     default:
-      throw Error(std::string(kWho) + "::" + call + " failed: " + common::errno_text(result));
+      throw_error<Error>(kWho, "::", call, ": failed: ", common::errno_text(result));
   }
 }
 
@@ -111,8 +115,9 @@ bool ProcessMutex::try_lock_for_nanoseconds(long long nanoseconds) {
 void ProcessMutex::unlock() {
   int result = pthread_mutex_unlock(&storage().mutex);
   if (result == EPERM) {
-    throw Error(std::string(kWho) +
-                "::unlock: this thread does not hold the mutex (only the holder may unlock it)");
+    throw_error<Error>(kWho,
+                       "::unlock: this thread does not hold the mutex (only the holder may unlock "
+                       "it)");
   }
   check(result, "pthread_mutex_unlock");
 }

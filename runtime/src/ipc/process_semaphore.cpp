@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "ipc/placement.hpp"
 #include "ipc/timed_wait.hpp"
 
@@ -13,8 +14,8 @@ namespace hilo::ipc {
 namespace {
 
 [[noreturn]] void fail(const char* call, int error_number) {
-  throw Error(std::string("hilo::ipc::ProcessSemaphore::") + call +
-              " failed: " + common::errno_text(error_number));
+  hilo::detail::throw_error<Error>("hilo: ipc::ProcessSemaphore::", call,
+                                   ": failed: ", common::errno_text(error_number));
 }
 
 }  // namespace
@@ -22,9 +23,9 @@ namespace {
 ProcessSemaphore ProcessSemaphore::create_in(SharedMemory& segment, std::size_t offset,
                                              unsigned int initial) {
   if (initial > static_cast<unsigned int>(SEM_VALUE_MAX)) {
-    throw std::invalid_argument("hilo::ipc::ProcessSemaphore::create_in: initial count " +
-                                std::to_string(initial) + " is above SEM_VALUE_MAX (" +
-                                std::to_string(SEM_VALUE_MAX) + ")");
+    hilo::detail::throw_error<std::invalid_argument>(
+        "hilo: ipc::ProcessSemaphore::create_in: initial count ", initial,
+        " is above SEM_VALUE_MAX (", SEM_VALUE_MAX, ")");
   }
   Storage* storage = detail::construct_in<Storage>(segment, offset, magic, "ProcessSemaphore");
   if (sem_init(&storage->semaphore, /*pshared=*/1, initial) != 0) fail("create_in", errno);
@@ -83,9 +84,9 @@ void ProcessSemaphore::release(unsigned int units) {
     if (sem_post(&semaphore) != 0) {
       int error = errno;
       if (error == EOVERFLOW) {
-        throw Error(
-            "hilo::ipc::ProcessSemaphore::release: the count would pass SEM_VALUE_MAX "
-            "(more releases than acquires?)");
+        hilo::detail::throw_error<Error>(
+            "hilo: ipc::ProcessSemaphore::release: the count would pass SEM_VALUE_MAX (more "
+            "releases than acquires?)");
       }
       fail("release", error);
     }

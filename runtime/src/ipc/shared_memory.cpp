@@ -11,32 +11,33 @@
 
 #include "common/system_error.hpp"
 #include "common/unique_fd.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::ipc {
 namespace {
 
+using hilo::detail::throw_error;
+
 // Checks a user-given name and returns it without its optional leading '/'.
 std::string checked_name(std::string_view name) {
   if (!name.empty() && name.front() == '/') name.remove_prefix(1);
   if (name.empty()) {
-    throw std::invalid_argument(
-        "hilo::ipc::SharedMemory: the name is empty; give a name such as "
-        "\"hilo_demo\"");
+    throw_error<std::invalid_argument>(
+        "hilo: ipc::SharedMemory: the name is empty; give a name such as \"hilo_demo\"");
   }
   if (name.find('/') != std::string_view::npos) {
-    throw std::invalid_argument("hilo::ipc::SharedMemory: the name \"" + std::string(name) +
-                                "\" contains a '/'; only one leading '/' is allowed (the name is "
-                                "a single file name under /dev/shm)");
+    throw_error<std::invalid_argument>("hilo: ipc::SharedMemory: the name \"", name,
+                                       "\" contains a '/'; only one leading '/' is allowed (the "
+                                       "name is a single file name under /dev/shm)");
   }
   if (name == "." || name == "..") {
-    throw std::invalid_argument("hilo::ipc::SharedMemory: \"" + std::string(name) +
-                                "\" is not a usable segment name");
+    throw_error<std::invalid_argument>("hilo: ipc::SharedMemory: \"", name,
+                                       "\" is not a usable segment name");
   }
   if (name.size() > NAME_MAX) {
-    throw std::invalid_argument("hilo::ipc::SharedMemory: the name is " +
-                                std::to_string(name.size()) + " characters long; the limit is " +
-                                std::to_string(NAME_MAX));
+    throw_error<std::invalid_argument>("hilo: ipc::SharedMemory: the name is ", name.size(),
+                                       " characters long; the limit is ", NAME_MAX);
   }
   return std::string(name);
 }
@@ -48,8 +49,8 @@ std::string posix_name(const std::string& name) {
 std::byte* map_shared(int fd, std::size_t bytes, const std::string& name) {
   void* address = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (address == MAP_FAILED) {
-    throw Error("hilo::ipc::SharedMemory: cannot map segment \"" + name + "\" (" +
-                std::to_string(bytes) + " bytes): " + common::errno_text(errno));
+    throw_error<Error>("hilo: ipc::SharedMemory: cannot map segment \"", name, "\" (", bytes,
+                       " bytes): ", common::errno_text(errno));
   }
   return static_cast<std::byte*>(address);
 }
@@ -59,8 +60,8 @@ std::byte* map_shared(int fd, std::size_t bytes, const std::string& name) {
 SharedMemory SharedMemory::create(std::string_view requested_name, std::size_t bytes) {
   std::string name = checked_name(requested_name);
   if (bytes == 0) {
-    throw std::invalid_argument("hilo::ipc::SharedMemory::create(\"" + name +
-                                "\"): the size is 0; a segment needs at least one byte");
+    throw_error<std::invalid_argument>("hilo: ipc::SharedMemory::create: segment \"", name,
+                                       "\": the size is 0; a segment needs at least one byte");
   }
   // Closed when the mapping is done with it (the mapping does not need it).
   common::UniqueFd fd(
@@ -68,21 +69,20 @@ SharedMemory SharedMemory::create(std::string_view requested_name, std::size_t b
   if (fd.get() < 0) {
     int error = errno;
     if (error == EEXIST) {
-      throw Error("hilo::ipc::SharedMemory::create: a segment named \"" + name +
-                  "\" already exists (/dev/shm/" + name +
-                  "). Another program is using it, or a crashed one left it behind: pick another "
-                  "name, or remove it with `rm /dev/shm/" +
-                  name + "` (or hilo::ipc::SharedMemory::remove)");
+      throw_error<Error>("hilo: ipc::SharedMemory::create: a segment named \"", name,
+                         "\" already exists (/dev/shm/", name,
+                         "). Another program is using it, or a crashed one left it behind: pick "
+                         "another name, or remove it with `rm /dev/shm/",
+                         name, "` (or hilo::ipc::SharedMemory::remove)");
     }
-    throw Error("hilo::ipc::SharedMemory::create: cannot create segment \"" + name +
-                "\": " + common::errno_text(error));
+    throw_error<Error>("hilo: ipc::SharedMemory::create: cannot create segment \"", name,
+                       "\": ", common::errno_text(error));
   }
   // From here on the name exists: unlink it again if sizing or mapping fails.
   try {
     if (::ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0) {
-      throw Error("hilo::ipc::SharedMemory::create: cannot size segment \"" + name + "\" to " +
-                  std::to_string(bytes) + " bytes: " + common::errno_text(errno) +
-                  " (is /dev/shm full?)");
+      throw_error<Error>("hilo: ipc::SharedMemory::create: cannot size segment \"", name, "\" to ",
+                         bytes, " bytes: ", common::errno_text(errno), " (is /dev/shm full?)");
     }
     std::byte* address = map_shared(fd.get(), bytes, name);
     return SharedMemory(std::move(name), address, bytes, /*creator=*/true);
@@ -98,23 +98,23 @@ SharedMemory SharedMemory::open(std::string_view requested_name) {
   if (fd.get() < 0) {
     int error = errno;
     if (error == ENOENT) {
-      throw Error("hilo::ipc::SharedMemory::open: there is no segment named \"" + name +
-                  "\" (/dev/shm/" + name +
-                  " does not exist): start the program that creates "
-                  "it first, and check that both use the same name");
+      throw_error<Error>("hilo: ipc::SharedMemory::open: there is no segment named \"", name,
+                         "\" (/dev/shm/", name,
+                         " does not exist): start the program that creates it first, and check "
+                         "that both use the same name");
     }
-    throw Error("hilo::ipc::SharedMemory::open: cannot open segment \"" + name +
-                "\": " + common::errno_text(error));
+    throw_error<Error>("hilo: ipc::SharedMemory::open: cannot open segment \"", name,
+                       "\": ", common::errno_text(error));
   }
   struct stat status {};
   if (::fstat(fd.get(), &status) != 0) {
-    throw Error("hilo::ipc::SharedMemory::open: cannot read the size of segment \"" + name +
-                "\": " + common::errno_text(errno));
+    throw_error<Error>("hilo: ipc::SharedMemory::open: cannot read the size of segment \"", name,
+                       "\": ", common::errno_text(errno));
   }
   if (status.st_size == 0) {
-    throw Error("hilo::ipc::SharedMemory::open: segment \"" + name +
-                "\" is empty: its creator has not sized it yet (retry), or it was not created "
-                "by hilo::ipc::SharedMemory::create");
+    throw_error<Error>("hilo: ipc::SharedMemory::open: segment \"", name,
+                       "\" is empty: its creator has not sized it yet (retry), or it was not "
+                       "created by hilo::ipc::SharedMemory::create");
   }
   auto bytes = static_cast<std::size_t>(status.st_size);
   std::byte* address = map_shared(fd.get(), bytes, name);
@@ -126,8 +126,8 @@ bool SharedMemory::remove(std::string_view requested_name) {
   if (::shm_unlink(posix_name(name).c_str()) == 0) return true;
   int error = errno;
   if (error == ENOENT) return false;
-  throw Error("hilo::ipc::SharedMemory::remove: cannot remove segment \"" + name +
-              "\": " + common::errno_text(error));
+  throw_error<Error>("hilo: ipc::SharedMemory::remove: cannot remove segment \"", name,
+                     "\": ", common::errno_text(error));
 }
 
 SharedMemory::SharedMemory(SharedMemory&& other) noexcept

@@ -45,7 +45,7 @@ std::string resolve_ipv4(const std::string& written) {
   int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
   if (rc != 0) {
     detail::throw_error<Error>(
-        "cannot resolve host '", host, "' to an IPv4 address (", gai_strerror(rc),
+        "hilo: cannot resolve host '", host, "' to an IPv4 address (", gai_strerror(rc),
         "): add it to /etc/hosts or DNS, or set HILO_TCP_IF to choose the interface");
   }
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(found, &::freeaddrinfo);
@@ -60,17 +60,21 @@ std::string local_address_towards(const std::string& remote_ip) {
   remote.sin_family = AF_INET;
   remote.sin_port = htons(9);  // any port: a UDP connect only picks a route
   if (::inet_pton(AF_INET, remote_ip.c_str(), &remote.sin_addr) != 1) {
-    detail::throw_error<Error>("'", remote_ip, "' is not an IPv4 address");
+    detail::throw_error<Error>("hilo: '", remote_ip, "' is not an IPv4 address");
   }
   common::UniqueFd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!probe) common::throw_errno("socket (finding the local address towards " + remote_ip + ")");
+  if (!probe)
+    common::throw_errno(
+        detail::make_message("hilo: socket (finding the local address towards ", remote_ip, ")"));
   if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0) {
-    common::throw_errno("no route to " + remote_ip + " (pass --coord-addr IP)");
+    common::throw_errno(
+        detail::make_message("hilo: no route to ", remote_ip, " (pass --coord-addr IP)"));
   }
   sockaddr_in local{};
   socklen_t length = sizeof local;
   if (::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&local), &length) != 0) {
-    common::throw_errno("getsockname (finding the local address towards " + remote_ip + ")");
+    common::throw_errno(detail::make_message(
+        "hilo: getsockname (finding the local address towards ", remote_ip, ")"));
   }
   char text[INET_ADDRSTRLEN] = {};
   ::inet_ntop(AF_INET, &local.sin_addr, text, sizeof text);
@@ -80,7 +84,7 @@ std::string local_address_towards(const std::string& remote_ip) {
 HostPort split_host_port(const std::string& text) {
   auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    detail::throw_error<Error>("'", text, "' is not of the form ip:port");
+    detail::throw_error<Error>("hilo: '", text, "' is not of the form ip:port");
   }
   HostPort result;
   result.host = text.substr(0, colon);
@@ -92,7 +96,7 @@ HostPort split_host_port(const std::string& text) {
   const char* last = text.data() + text.size();
   auto [end, error] = std::from_chars(first, last, port);
   if (error != std::errc{} || end != last || port == 0 || port > 65535) {
-    detail::throw_error<Error>("'", text, "': the port must be a number from 1 to 65535");
+    detail::throw_error<Error>("hilo: '", text, "': the port must be a number from 1 to 65535");
   }
   result.port = static_cast<unsigned short>(port);
   return result;

@@ -67,7 +67,7 @@ std::vector<HostSlots> parse_hostfile(std::istream& text, const std::string& sou
   std::string line;
   for (int line_number = 1; std::getline(text, line); ++line_number) {
     auto fail = [&](const std::string& why) -> void {
-      detail::throw_error<Error>("hostfile ", source_name, ", line ", line_number, ": ", why,
+      detail::throw_error<Error>("hilo: hostfile ", source_name, ", line ", line_number, ": ", why,
                                  " (expected `host [slots=N] [max_slots=N]`)");
     };
     if (!line.empty() && line.back() == '\r') line.pop_back();  // Windows line endings
@@ -105,15 +105,16 @@ std::vector<HostSlots> parse_hostfile(std::istream& text, const std::string& sou
     }
     add_host(hosts, std::move(entry));
   }
-  if (text.bad()) detail::throw_error<Error>("hostfile ", source_name, ": read error");
-  if (hosts.empty()) detail::throw_error<Error>("hostfile ", source_name, " names no host");
+  if (text.bad()) detail::throw_error<Error>("hilo: hostfile ", source_name, ": read error");
+  if (hosts.empty()) detail::throw_error<Error>("hilo: hostfile ", source_name, " names no host");
   return hosts;
 }
 
 std::vector<HostSlots> read_hostfile(const std::string& path) {
   std::ifstream file(path);
   if (!file)
-    detail::throw_error<Error>("cannot open hostfile ", path, ": check the path (--hostfile FILE)");
+    detail::throw_error<Error>("hilo: cannot open hostfile ", path,
+                               ": check the path (--hostfile FILE)");
   return parse_hostfile(file, path);
 }
 
@@ -126,26 +127,27 @@ std::vector<HostSlots> parse_host_list(const std::string& list) {
     if (auto colon = item.rfind(':'); colon != std::string::npos) {
       auto number = parse_positive(std::string_view(item).substr(colon + 1));
       if (!number) {
-        detail::throw_error<Error>("--host item '", item,
+        detail::throw_error<Error>("hilo: --host item '", item,
                                    "': the number after ':' must be a slot count >= 1");
       }
       entry.host = item.substr(0, colon);
       entry.slots = *number;
     }
     if (entry.host.empty())
-      detail::throw_error<Error>("--host '", list, "' has an empty host name");
+      detail::throw_error<Error>("hilo: --host '", list, "' has an empty host name");
     add_host(hosts, std::move(entry));
   }
-  if (hosts.empty()) detail::throw_error<Error>("--host needs at least one host name");
+  if (hosts.empty()) detail::throw_error<Error>("hilo: --host needs at least one host name");
   return hosts;
 }
 
 std::vector<Placement> place_ranks(const std::vector<HostSlots>& hosts, int ranks,
                                    const PlacementPolicy& policy) {
   if (ranks < 1)
-    detail::throw_error<std::invalid_argument>("place_ranks: the number of ranks must be >= 1");
+    detail::throw_error<std::invalid_argument>(
+        "hilo: place_ranks: the number of ranks must be >= 1");
   if (hosts.empty())
-    detail::throw_error<std::invalid_argument>("place_ranks: no hosts to place ranks on");
+    detail::throw_error<std::invalid_argument>("hilo: place_ranks: no hosts to place ranks on");
 
   // What each host takes before oversubscription: its slots, or exactly -N.
   std::vector<int> capacity(hosts.size());
@@ -154,11 +156,11 @@ std::vector<Placement> place_ranks(const std::vector<HostSlots>& hosts, int rank
     if (!policy.per_host) continue;
     int wanted = *policy.per_host;
     if (hosts[h].max_slots && wanted > *hosts[h].max_slots) {
-      detail::throw_error<Error>("-N ", wanted, ": host ", hosts[h].host,
+      detail::throw_error<Error>("hilo: -N ", wanted, ": host ", hosts[h].host,
                                  " has max_slots=", *hosts[h].max_slots);
     }
     if (wanted > hosts[h].slots && !policy.oversubscribe) {
-      detail::throw_error<Error>("-N ", wanted, ": host ", hosts[h].host, " has only ",
+      detail::throw_error<Error>("hilo: -N ", wanted, ": host ", hosts[h].host, " has only ",
                                  hosts[h].slots, (hosts[h].slots == 1 ? " slot" : " slots"),
                                  ": add slots (host slots=N), lower -N, or pass --oversubscribe");
     }
@@ -167,13 +169,13 @@ std::vector<Placement> place_ranks(const std::vector<HostSlots>& hosts, int rank
   int total_capacity = 0;
   for (int c : capacity) total_capacity += c;
   if (policy.per_host && ranks > total_capacity) {
-    detail::throw_error<Error>("asked for ", ranks, " ranks but -N ", *policy.per_host, " on ",
-                               hosts.size(), (hosts.size() == 1 ? " host" : " hosts"),
+    detail::throw_error<Error>("hilo: asked for ", ranks, " ranks but -N ", *policy.per_host,
+                               " on ", hosts.size(), (hosts.size() == 1 ? " host" : " hosts"),
                                " places at most ", total_capacity);
   }
   if (ranks > total_capacity && !policy.oversubscribe) {
     detail::throw_error<Error>(
-        "asked for ", ranks, " ranks but the hosts have only ", total_capacity,
+        "hilo: asked for ", ranks, " ranks but the hosts have only ", total_capacity,
         " slots: add slots (host slots=N), lower -n, or pass --oversubscribe");
   }
 
@@ -206,7 +208,7 @@ std::vector<Placement> place_ranks(const std::vector<HostSlots>& hosts, int rank
       ++placed;
     }
     if (placed == placed_before) {
-      detail::throw_error<Error>("asked for ", ranks, " ranks but every host is at its ",
+      detail::throw_error<Error>("hilo: asked for ", ranks, " ranks but every host is at its ",
                                  "max_slots (", placed, " ranks in all)");
     }
   }

@@ -17,7 +17,7 @@ std::string make_job_token() {
     ssize_t got = ::getrandom(random.data() + filled, random.size() - filled, 0);
     if (got < 0) {
       if (errno == EINTR) continue;
-      common::throw_errno("getrandom (making the job token)");
+      common::throw_errno("hilo: getrandom (making the job token)");
     }
     filled += static_cast<std::size_t>(got);
   }

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <initializer_list>
 
+#include "hilo/detail/error_message.hpp"
 #include "launch/environment.hpp"
 
 namespace hilo::launch {
@@ -77,14 +78,15 @@ bool backend_fits(std::string_view backend, LauncherKind kind) {
 }
 
 std::string backend_mismatch_message(std::string_view backend, const Launcher& launcher) {
-  const std::string b(backend);
-  const std::string name(launcher_name(launcher.kind));
-  std::string allowed = "HILO_BACKEND=" + std::string(default_backend(launcher.kind));
-  if (launcher.kind == LauncherKind::srun_with_pmi) allowed += " or HILO_BACKEND=tcp";
-  return "hilo: HILO_BACKEND=" + b + " does not work under " + name + " (" + launcher.evidence +
-         " is set): the " + b + " backend cannot connect the ranks " + name +
-         " started, so each would run alone as a one-rank job. Under " + name + " use " + allowed +
-         " or leave HILO_BACKEND unset; " + std::string(how_to_use(backend)) + ".";
+  const std::string_view name = launcher_name(launcher.kind);
+  const std::string_view alternative =
+      launcher.kind == LauncherKind::srun_with_pmi ? " or HILO_BACKEND=tcp" : "";
+  return detail::make_message("hilo: HILO_BACKEND=", backend, " does not work under ", name, " (",
+                              launcher.evidence, " is set): the ", backend,
+                              " backend cannot connect the ranks ", name,
+                              " started, so each would run alone as a one-rank job. Under ", name,
+                              " use HILO_BACKEND=", default_backend(launcher.kind), alternative,
+                              " or leave HILO_BACKEND unset; ", how_to_use(backend), ".");
 }
 
 }  // namespace hilo::launch

@@ -15,7 +15,7 @@ constexpr std::uint16_t report_version = 1;
 constexpr std::size_t report_header = 4 + 2 + 2 + 2;  // magic, version, kind, body length
 
 [[noreturn]] void malformed(const std::string& why) {
-  detail::throw_error<Error>("malformed rank report: ", why);
+  detail::throw_error<Error>("hilo: malformed rank report: ", why);
 }
 
 RankReport decode_peer_lost(int reporter, std::string_view body) {

@@ -66,7 +66,8 @@ class CoordinatorConnection {
       ssize_t n = ::send(fd_.get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
       if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) continue;
-        throw_errno("sending the registration to the coordinator at " + coord_);
+        throw_errno(
+            detail::make_message("sending the registration to the coordinator at ", coord_));
       }
       sent += static_cast<std::size_t>(n);
     }
@@ -88,7 +89,7 @@ class CoordinatorConnection {
                            "(HILO_JOB_TOKEN), rank or protocol version was refused; see the "
                            "coordinator's stderr");
       }
-      if (r < 0) throw_errno("receiving the table from " + coord_);
+      if (r < 0) throw_errno(detail::make_message("receiving the table from ", coord_));
       got += static_cast<std::size_t>(r);
     }
     return bytes;

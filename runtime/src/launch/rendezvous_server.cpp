@@ -70,35 +70,35 @@ RendezvousServer::RendezvousServer(const std::string& bind_ip, std::uint16_t por
                                    std::string token)
     : bind_ip_(bind_ip), size_(size), token_(std::move(token)) {
   if (size < 1 || size > rendezvous_max_ranks) {
-    detail::throw_error<std::invalid_argument>("RendezvousServer: size must be from 1 to ",
+    detail::throw_error<std::invalid_argument>("hilo: RendezvousServer: size must be from 1 to ",
                                                rendezvous_max_ranks, ", not ", size);
   }
   if (token_.empty() || token_.size() > max_token) {
     detail::throw_error<std::invalid_argument>(
-        "RendezvousServer: the job token must have 1 to 256 characters");
+        "hilo: RendezvousServer: the job token must have 1 to 256 characters");
   }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
   if (::inet_pton(AF_INET, bind_ip.c_str(), &address.sin_addr) != 1) {
-    detail::throw_error<std::invalid_argument>("RendezvousServer: '", bind_ip,
+    detail::throw_error<std::invalid_argument>("hilo: RendezvousServer: '", bind_ip,
                                                "' is not an IPv4 address");
   }
   listener_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!listener_) throw_errno("rendezvous: socket");
+  if (!listener_) throw_errno("hilo: rendezvous: socket");
   int one = 1;
   ::setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    throw_errno("rendezvous: cannot bind " + bind_ip + ":" + std::to_string(port));
+    throw_errno(detail::make_message("hilo: rendezvous: cannot bind ", bind_ip, ":", port));
   }
-  if (::listen(listener_.get(), SOMAXCONN) != 0) throw_errno("rendezvous: listen");
+  if (::listen(listener_.get(), SOMAXCONN) != 0) throw_errno("hilo: rendezvous: listen");
   socklen_t length = sizeof address;
   if (::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    throw_errno("rendezvous: getsockname");
+    throw_errno("hilo: rendezvous: getsockname");
   }
   port_ = ntohs(address.sin_port);
   wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!wake_) throw_errno("rendezvous: eventfd");
+  if (!wake_) throw_errno("hilo: rendezvous: eventfd");
 }
 
 void RendezvousServer::stop() {
@@ -129,7 +129,7 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
     ~CloseListener() { listener.reset(); }
   } close_listener{listener_};
   if (!listener_)
-    detail::throw_error<Error>("rendezvous: serve() was already called on this server");
+    detail::throw_error<Error>("hilo: rendezvous: serve() was already called on this server");
   std::vector<Connection> connections;
   std::vector<std::optional<PeerAddress>> table(static_cast<std::size_t>(size_));
   int registered = 0;
@@ -177,7 +177,7 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
     }
     if (::poll(polled.data(), polled.size(), poll_timeout(wake_at)) < 0) {
       if (errno == EINTR) continue;
-      throw_errno("rendezvous: poll");
+      throw_errno("hilo: rendezvous: poll");
     }
     now = Clock::now();
     if (polled[0].revents != 0) {
@@ -292,7 +292,7 @@ std::vector<PeerAddress> RendezvousServer::serve(std::chrono::milliseconds timeo
     for (const Connection& c : connections) polled.push_back({c.fd.get(), POLLOUT, 0});
     if (::poll(polled.data(), polled.size(), poll_timeout(send_deadline)) < 0) {
       if (errno == EINTR) continue;
-      throw_errno("rendezvous: poll");
+      throw_errno("hilo: rendezvous: poll");
     }
     for (std::size_t i = 0; i < connections.size(); ++i) {
       Connection& c = connections[i];

@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "common/message_prefix.hpp"
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::launch {
@@ -23,7 +25,7 @@ struct ReportInbox::Connection {
 
 ReportInbox::ReportInbox() {
   wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!wake_) common::throw_errno("report inbox: eventfd");
+  if (!wake_) common::throw_errno("hilo: report inbox: eventfd");
 }
 
 ReportInbox::~ReportInbox() = default;
@@ -57,8 +59,10 @@ bool ReportInbox::read_available(Connection& c) {
     } catch (const Error& e) {
       c.over = true;
       std::erase_if(reports_, [&](const RankReport& r) { return r.reporter == c.rank; });
-      std::string line = "hilorun: ignoring the reports of rank " + std::to_string(c.rank) +
-                         ": its report connection sent " + e.what() + "\n";
+      // "... sent malformed rank report: ...": the inner message without its "hilo: ".
+      const std::string line = detail::make_message("hilorun: ignoring the reports of rank ",
+                                                    c.rank, ": its report connection sent ",
+                                                    common::without_hilo_prefix(e.what()), "\n");
       [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
       return false;
     }
@@ -78,7 +82,7 @@ void ReportInbox::run() {
     // No lock while waiting: drain() may read meanwhile, but only this thread closes fds.
     if (::poll(polled.data(), polled.size(), -1) < 0) {
       if (errno == EINTR) continue;
-      common::throw_errno("report inbox: poll");
+      common::throw_errno("hilo: report inbox: poll");
     }
     if (polled[0].revents != 0) return;
     std::lock_guard lock(mutex_);

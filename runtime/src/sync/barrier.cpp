@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo {
@@ -13,9 +14,9 @@ namespace hilo {
 Barrier::Barrier(std::ptrdiff_t expected, std::function<void()> completion)
     : has_completion_(static_cast<bool>(completion)), completion_(std::move(completion)) {
   if (expected < 1 || expected > max()) {
-    throw std::invalid_argument("hilo::Barrier: expected count " + std::to_string(expected) +
-                                " is out of range; it must be between 1 and " +
-                                std::to_string(max()));
+    detail::throw_error<std::invalid_argument>("hilo: Barrier: expected count ", expected,
+                                               " is out of range; it must be between 1 and ",
+                                               max());
   }
   expected_.store(static_cast<std::uint32_t>(expected), std::memory_order_relaxed);
 }
@@ -86,12 +87,11 @@ void Barrier::withdraw_or_finish(std::uint32_t phase) {
     }
     if (state_.compare_exchange_weak(state, state - 1, std::memory_order_acq_rel,
                                      std::memory_order_acquire)) {
-      throw Timeout("hilo::Barrier: arrive_and_wait timed out with " + std::to_string(arrivals) +
-                    " of the " + std::to_string(expected) +
-                    " expected threads arrived (this one included); this thread's arrival was "
-                    "withdrawn, so the barrier still expects " +
-                    std::to_string(expected) +
-                    " and may be used again. Check that every thread reaches the barrier");
+      detail::throw_error<Timeout>(
+          "hilo: Barrier::arrive_and_wait: timed out with ", arrivals, " of the ", expected,
+          " expected threads arrived (this one included); this thread's arrival was withdrawn, so "
+          "the barrier still expects ",
+          expected, " and may be used again. Check that every thread reaches the barrier");
     }
   }
 }

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::detail {
@@ -12,31 +13,30 @@ namespace hilo::detail {
 std::uint32_t checked_initial_count(const char* who, std::ptrdiff_t initial,
                                     std::ptrdiff_t minimum) {
   if (initial < minimum || initial > SemaphoreBase::max()) {
-    throw std::invalid_argument(std::string(who) + ": initial count " + std::to_string(initial) +
-                                " is out of range; it must be between " + std::to_string(minimum) +
-                                " and " + std::to_string(SemaphoreBase::max()));
+    throw_error<std::invalid_argument>("hilo: ", who, ": initial count ", initial,
+                                       " is out of range; it must be between ", minimum, " and ",
+                                       SemaphoreBase::max());
   }
   return static_cast<std::uint32_t>(initial);
 }
 
 void throw_invalid_update(const char* who, std::ptrdiff_t update) {
-  throw std::invalid_argument(std::string(who) + ": release(" + std::to_string(update) +
-                              ") is invalid; release at least 1 unit and at most " +
-                              std::to_string(SemaphoreBase::max()));
+  throw_error<std::invalid_argument>("hilo: ", who, "::release: release(", update,
+                                     ") is invalid; release at least 1 unit and at most ",
+                                     SemaphoreBase::max());
 }
 
+// A hilo::Error, not std::invalid_argument: the update is fine on its own, it is the count it
+// meets that makes it too large (as for BoundedSemaphore's limit below).
 void throw_past_maximum(std::ptrdiff_t update, std::uint32_t before) {
-  throw std::invalid_argument("hilo::Semaphore: release(" + std::to_string(update) +
-                              ") would raise the count from " + std::to_string(before) +
-                              " past the maximum " + std::to_string(SemaphoreBase::max()) +
-                              "; nothing was released");
+  throw_error<Error>("hilo: Semaphore::release: release(", update, ") would raise the count from ",
+                     before, " past the maximum ", SemaphoreBase::max(), "; nothing was released");
 }
 
 void throw_above_initial(std::ptrdiff_t update, std::uint32_t before, std::uint32_t initial) {
-  throw Error("BoundedSemaphore: release(" + std::to_string(update) +
-              ") would raise the count to " + std::to_string(before + update) +
-              ", above its initial value " + std::to_string(initial) +
-              "; was it released more times than acquired? Nothing was released");
+  throw_error<Error>("hilo: BoundedSemaphore::release: release(", update,
+                     ") would raise the count to ", before + update, ", above its initial value ",
+                     initial, "; was it released more times than acquired? Nothing was released");
 }
 
 }  // namespace hilo::detail

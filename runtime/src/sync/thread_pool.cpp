@@ -6,6 +6,7 @@
 #include <string>
 #include <system_error>
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo {
@@ -13,9 +14,9 @@ namespace {
 
 int checked_thread_count(int threads) {
   if (threads < 1 || threads > ThreadPool::max_threads) {
-    throw std::invalid_argument("hilo::ThreadPool: " + std::to_string(threads) +
-                                " threads is out of range; ask for between 1 and " +
-                                std::to_string(ThreadPool::max_threads));
+    detail::throw_error<std::invalid_argument>("hilo: ThreadPool: ", threads,
+                                               " threads is out of range; ask for between 1 and ",
+                                               ThreadPool::max_threads);
   }
   return threads;
 }
@@ -42,9 +43,8 @@ ThreadPool::ThreadPool(int threads) {
     }
     work_or_stop_.notify_all();
     for (std::thread& worker : workers_) worker.join();
-    throw Error("hilo::ThreadPool: could only start " + std::to_string(started) + " of " +
-                std::to_string(count) + " worker threads (" + error.what() +
-                "); ask for fewer threads");
+    detail::throw_error<Error>("hilo: ThreadPool: could only start ", started, " of ", count,
+                               " worker threads (", error.what(), "); ask for fewer threads");
   }
 }
 

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::hilorun {
@@ -66,7 +67,8 @@ BindTo parse_bind_to(const std::string& flag, const std::string& value) {
   if (value == "none") return BindTo::none;
   if (value == "core") return BindTo::core;
   if (value == "socket") return BindTo::socket;
-  throw std::invalid_argument(flag + " takes none, core or socket, not '" + value + "'");
+  detail::throw_error<std::invalid_argument>(flag, " takes none, core or socket, not '", value,
+                                             "'");
 }
 
 const char* bind_to_name(BindTo bind_to) {
@@ -95,13 +97,13 @@ BindingRequest BindingRequest::decode(const std::string& text) {
   if (!(in >> policy >> request.job_size >> request.local_rank >> request.local_size >>
         request.oversubscribe >> request.report) ||
       request.local_rank < 0 || request.local_size <= request.local_rank) {
-    throw Error("malformed launch block (bad binding '" + text + "')");
+    detail::throw_error<Error>("malformed launch block (bad binding '", text, "')");
   }
   if (policy != "default") {
     try {
       request.bind_to = parse_bind_to("binding", policy);
     } catch (const std::invalid_argument& e) {
-      throw Error(std::string("malformed launch block (") + e.what() + ")");
+      detail::throw_error<Error>("malformed launch block (", e.what(), ")");
     }
   }
   return request;
@@ -117,11 +119,11 @@ CpuBinding resolve_binding(const BindingRequest& request, const std::string& hos
     bind_to = request.job_size <= 2 ? BindTo::core : BindTo::socket;
   }
   if (request.bind_to && *request.bind_to != BindTo::none && overloaded && !request.oversubscribe) {
-    throw Error("--bind-to " + std::string(bind_to_name(bind_to)) + ": " +
-                std::to_string(request.local_size) + " ranks on host " + host + " but only " +
-                std::to_string(core_count) + (core_count == 1 ? " core is" : " cores are") +
-                " available to hilorun there (sched_getaffinity); pass "
-                "--oversubscribe to share cores or --bind-to none");
+    detail::throw_error<Error>("--bind-to ", bind_to_name(bind_to), ": ", request.local_size,
+                               " ranks on host ", host, " but only ", core_count,
+                               (core_count == 1 ? " core is" : " cores are"),
+                               " available to hilorun there (sched_getaffinity); pass "
+                               "--oversubscribe to share cores or --bind-to none");
   }
   binding.bound_to = bind_to;
   if (bind_to == BindTo::none) {

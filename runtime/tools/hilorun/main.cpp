@@ -13,8 +13,10 @@
 #include <map>
 #include <sstream>
 
+#include "common/message_prefix.hpp"
 #include "common/system_error.hpp"
 #include "cpu_binding.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
 #include "launch/environment.hpp"
@@ -75,9 +77,9 @@ Environment exported_variables(const std::vector<std::string>& exports) {
     }
     const char* value = std::getenv(item.c_str());
     if (!value) {
-      throw std::invalid_argument("-x " + item + ": " + item +
-                                  " is not set in hilorun's environment (use -x " + item +
-                                  "=value)");
+      // Error, not invalid_argument: the command line is fine, hilorun's environment lacks it.
+      detail::throw_error<Error>("-x ", item, ": ", item,
+                                 " is not set in hilorun's environment (use -x ", item, "=value)");
     }
     result[item] = value;
   }
@@ -222,7 +224,8 @@ JobPlan plan_job(const Options& options) {
     plan.remote_command = split_words(options.launch_agent ? *options.launch_agent
                                       : from_env           ? from_env
                                                            : "ssh");
-    if (plan.remote_command.empty()) throw std::invalid_argument("HILO_LAUNCH_AGENT is empty");
+    if (plan.remote_command.empty())
+      throw Error("HILO_LAUNCH_AGENT is empty; unset it or name a command, e.g. ssh");
     find_executable(plan.remote_command.front());  // a missing agent fails before any start
   }
   plan.hilorun_path = std::filesystem::read_symlink("/proc/self/exe").string();
@@ -296,7 +299,7 @@ int main(int argc, char** argv) {
     try {
       return run_remote_exec();
     } catch (const std::exception& e) {
-      std::cerr << "hilorun --remote-exec: " << e.what() << "\n";
+      std::cerr << "hilorun --remote-exec: " << hilo::common::without_hilo_prefix(e.what()) << "\n";
       return 125;  // not 127 (program not found) nor 255 (ssh's own failures)
     }
   }
@@ -304,7 +307,8 @@ int main(int argc, char** argv) {
   try {
     options = parse_options(args);
   } catch (const std::invalid_argument& e) {
-    std::cerr << "hilorun: " << e.what() << "\nRun 'hilorun --help' for the options.\n";
+    std::cerr << "hilorun: " << hilo::common::without_hilo_prefix(e.what())
+              << "\nRun 'hilorun --help' for the options.\n";
     return 2;
   }
   if (options.help) {
@@ -314,7 +318,9 @@ int main(int argc, char** argv) {
   try {
     return run(options);
   } catch (const std::exception& e) {
-    std::cerr << "hilorun: " << e.what() << "\n";
+    // hilorun's own messages have no prefix; the library's start "hilo: ", which gives way to
+    // hilorun's: "hilorun: hostfile hosts, line 3: ...".
+    std::cerr << "hilorun: " << hilo::common::without_hilo_prefix(e.what()) << "\n";
     return 1;
   }
 }

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "hilo/detail/error_message.hpp"
+
 namespace hilo::hilorun {
 namespace {
 
@@ -46,7 +48,8 @@ int parse_rank_count(const std::string& flag, const std::string& value) {
   int n = 0;
   auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (error != std::errc{} || end != value.data() + value.size() || n < 1) {
-    throw std::invalid_argument(flag + " needs a number of ranks >= 1, not '" + value + "'");
+    detail::throw_error<std::invalid_argument>(flag, " needs a number of ranks >= 1, not '", value,
+                                               "'");
   }
   return n;
 }
@@ -60,7 +63,8 @@ double parse_seconds(const std::string& flag, const std::string& value) {
     used = 0;
   }
   if (used == 0 || used != value.size() || !std::isfinite(seconds) || seconds <= 0) {
-    throw std::invalid_argument(flag + " needs a number of seconds > 0, not '" + value + "'");
+    detail::throw_error<std::invalid_argument>(flag, " needs a number of seconds > 0, not '", value,
+                                               "'");
   }
   return seconds;
 }
@@ -69,7 +73,7 @@ launch::MapBy parse_map_by(const std::string& flag, const std::string& value) {
   if (value == "slot") return launch::MapBy::slot;
   if (value == "node") return launch::MapBy::node;
   if (value == "core") return launch::MapBy::core;
-  throw std::invalid_argument(flag + " takes slot, node or core, not '" + value + "'");
+  detail::throw_error<std::invalid_argument>(flag, " takes slot, node or core, not '", value, "'");
 }
 
 void check_export(const std::string& value) {
@@ -79,7 +83,7 @@ void check_export(const std::string& value) {
     valid = valid && (c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
                       (c >= '0' && c <= '9'));
   }
-  if (!valid) throw std::invalid_argument("-x '" + value + "': not VAR or VAR=value");
+  if (!valid) detail::throw_error<std::invalid_argument>("-x '", value, "': not VAR or VAR=value");
 }
 
 }  // namespace
@@ -124,10 +128,10 @@ Options parse_options(const std::vector<std::string>& args) {
     }
     auto flag = flag_with_value(name);
     if (!flag) {
-      throw std::invalid_argument("unknown option '" + arg + "'");
+      detail::throw_error<std::invalid_argument>("unknown option '", arg, "'");
     }
     if (!inline_value) {
-      if (i + 1 >= args.size()) throw std::invalid_argument(name + " needs a value");
+      if (i + 1 >= args.size()) detail::throw_error<std::invalid_argument>(name, " needs a value");
       value = args[++i];
     }
     switch (*flag) {
@@ -149,19 +153,20 @@ Options parse_options(const std::vector<std::string>& args) {
         break;
       case Flag::launch_agent:
         if (value.find_first_not_of(" \t") == std::string::npos) {
-          throw std::invalid_argument(name + " needs a command, e.g. --launch-agent ssh");
+          detail::throw_error<std::invalid_argument>(name,
+                                                     " needs a command, e.g. --launch-agent ssh");
         }
         options.launch_agent = value;
         break;
       case Flag::coord_addr:
         if (in_addr parsed{}; ::inet_pton(AF_INET, value.c_str(), &parsed) != 1) {
-          throw std::invalid_argument(name + " needs an IPv4 address of this machine, not '" +
-                                      value + "'");
+          detail::throw_error<std::invalid_argument>(
+              name, " needs an IPv4 address of this machine, not '", value, "'");
         }
         options.coord_addr = value;
         break;
       case Flag::output_filename:
-        if (value.empty()) throw std::invalid_argument(name + " needs a directory");
+        if (value.empty()) detail::throw_error<std::invalid_argument>(name, " needs a directory");
         options.output_directory = value;
         break;
       case Flag::bind_to:
@@ -174,8 +179,8 @@ Options parse_options(const std::vector<std::string>& args) {
         try {
           options.per_host = parse_rank_count(name, value);
         } catch (const std::invalid_argument&) {
-          throw std::invalid_argument(name + " needs a number of ranks per host >= 1, not '" +
-                                      value + "'");
+          detail::throw_error<std::invalid_argument>(
+              name, " needs a number of ranks per host >= 1, not '", value, "'");
         }
         break;
     }

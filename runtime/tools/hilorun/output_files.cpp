@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::hilorun {
@@ -24,12 +25,13 @@ OutputFiles::OutputFiles(const std::string& directory, int ranks) {
     std::error_code error;
     std::filesystem::create_directories(path, error);
     if (error) {
-      throw Error("--output-filename: cannot create directory " + path + ": " + error.message());
+      detail::throw_error<Error>("--output-filename: cannot create directory ", path, ": ",
+                                 error.message());
     }
     for (const char* name : {"/stdout", "/stderr"}) {
       std::string file = path + name;
       common::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-      if (!fd) common::throw_errno("--output-filename: cannot open " + file);
+      if (!fd) common::throw_errno(detail::make_message("--output-filename: cannot open ", file));
       files_.push_back(std::move(fd));
     }
   }

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 extern char** environ;
@@ -55,7 +56,7 @@ bool is_executable_file(const std::string& path) {
 std::string find_executable(const std::string& program) {
   if (program.find('/') != std::string::npos) {
     if (!is_executable_file(program)) {
-      throw Error("cannot run '" + program + "': " + common::errno_text(errno));
+      detail::throw_error<Error>("cannot run '", program, "': ", common::errno_text(errno));
     }
     return program;
   }
@@ -65,8 +66,8 @@ std::string find_executable(const std::string& program) {
     std::string candidate = (directory.empty() ? "." : directory) + "/" + program;
     if (is_executable_file(candidate)) return candidate;
   }
-  throw Error("program '" + program + "' not found in PATH (give its path, e.g. ./" + program +
-              ")");
+  detail::throw_error<Error>("program '", program, "' not found in PATH (give its path, e.g. ./",
+                             program, ")");
 }
 
 RankProcess RankProcess::spawn(const launch::Placement& placement, const std::string& path,
@@ -129,8 +130,8 @@ RankProcess RankProcess::spawn(const launch::Placement& placement, const std::st
     std::string step = failure.step == ChildFailure::affinity
                            ? "sched_setaffinity to cpus " + cpu_list_text(binding->cpus)
                            : "execve " + path;
-    throw Error("cannot start rank " + std::to_string(placement.rank) + ": " + step + ": " +
-                common::errno_text(failure.error));
+    detail::throw_error<Error>("cannot start rank ", placement.rank, ": ", step, ": ",
+                               common::errno_text(failure.error));
   }
   return rank;
 }

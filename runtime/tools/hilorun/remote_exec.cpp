@@ -18,6 +18,7 @@
 #include "common/deadline.hpp"
 #include "common/system_error.hpp"
 #include "common/unique_fd.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 #include "output_forwarder.hpp"
 
@@ -63,7 +64,7 @@ std::optional<std::pair<LaunchBlock, std::size_t>> parse_block(const std::string
     std::size_t n = 0;
     auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), n);
     if (error != std::errc{} || end != text->data() + text->size() || n > max_fields) {
-      throw Error("malformed launch block (bad count '" + *text + "')");
+      detail::throw_error<Error>("malformed launch block (bad count '", *text, "')");
     }
     std::vector<std::string> items;
     for (std::size_t i = 0; i < n; ++i) {

@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "common/message_prefix.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::hilorun {
@@ -46,7 +48,8 @@ void RendezvousThread::serve() {
   } catch (const hilo::Error& e) {
     hand_over_done();
     if (shutting_down_) return;  // the stop at the end is not news
-    std::string line = std::string("hilorun: rendezvous: ") + e.what() + "\n";
+    const std::string line =
+        detail::make_message("hilorun: rendezvous: ", common::without_hilo_prefix(e.what()), "\n");
     [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
   }
 }

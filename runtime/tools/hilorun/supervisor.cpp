@@ -117,7 +117,7 @@ class Supervisor {
     }
     if (::poll(polled_.data(), polled_.size(), timeout) < 0) {
       if (errno == EINTR) return;
-      common::throw_errno("hilorun: poll");
+      common::throw_errno("poll");
     }
     for (std::size_t i = 0; i < ranks_.size(); ++i) {
       for (int stream : {1, 2}) {

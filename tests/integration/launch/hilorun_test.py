@@ -397,14 +397,16 @@ def case_bad_hostfile(h):
     path = h.hostfile("# cluster\nnode1 slots=2\nnode2 slots=zero\n")
     done = h.run(["--hostfile", path, "-n", "2", h.probe, "env"])
     check(done.returncode == 1, "a bad hostfile must make hilorun exit 1")
-    check(f"hostfile {path}, line 3: slots must be a whole number >= 1, not 'zero'"
-          in done.stderr, "the error does not name file, line and reason")
+    # The library's "hilo: " gives way to hilorun's own prefix (not "hilorun: hilo: hostfile").
+    check(f"hilorun: hostfile {path}, line 3: slots must be a whole number >= 1, not 'zero'"
+          in done.stderr, "the error does not name file, line and reason after 'hilorun: '")
     check(done.stdout == "", "a rank started despite the bad hostfile")
     path = h.hostfile("node1 slots=2 cpus=4\n")
     done = h.run(["--hostfile", path, h.probe, "env"])
     check(f"hostfile {path}, line 1: unknown keyword 'cpus'" in done.stderr, "cpus= accepted")
     done = h.run(["--hostfile", os.path.join(h.workdir, "missing"), h.probe, "env"])
-    check(done.returncode == 1 and "cannot open hostfile" in done.stderr, "missing hostfile")
+    check(done.returncode == 1 and "hilorun: cannot open hostfile" in done.stderr,
+          "missing hostfile")
     done = h.run(["--host", "localhost:2", "-n", "3", h.probe, "env"])
     check(done.returncode == 1 and "--oversubscribe" in done.stderr, "oversubscription accepted")
     done = h.run(["--host", "localhost:2", "-n", "3", "--oversubscribe", h.probe, "env"])

@@ -201,7 +201,9 @@ TEST_CASE("acquire gives up after the communicator's default timeout and withdra
       try {
         licences.acquire();
       } catch (const hilo::Timeout& e) {
-        threw_timeout = std::string(e.what()).find("default timeout") != std::string::npos;
+        const std::string message = e.what();
+        threw_timeout = message.starts_with("hilo: DistributedSemaphore::acquire on rank 1: ") &&
+                        message.find("default timeout") != std::string::npos;
       }
     }
     world.barrier(hilo::within(20s));
@@ -240,7 +242,12 @@ TEST_CASE("release without acquire throws and changes nothing") {
     try {
       licences.release();
     } catch (const hilo::Error& e) {
-      if (std::string(e.what()).find("without a matching acquire") != std::string::npos) ++errors;
+      const std::string message = e.what();
+      const std::string prefix =
+          "hilo: DistributedSemaphore::release on rank " + std::to_string(world.rank()) + ": ";
+      if (message.starts_with(prefix) &&
+          message.find("without a matching acquire") != std::string::npos)
+        ++errors;
     }
     // Still exactly one unit: each rank takes it once, in turn.
     licences.acquire();
@@ -249,28 +256,60 @@ TEST_CASE("release without acquire throws and changes nothing") {
   CHECK(errors.load() == 2);
 }
 
-TEST_CASE("bad arguments throw std::invalid_argument on every rank") {
+// A rank's own bad argument is std::invalid_argument on that rank; the others, which passed
+// good ones, learn of it as a hilo::Error naming the rank (errors.hpp: it involves other ranks).
+TEST_CASE("bad arguments throw std::invalid_argument on the rank that passed them") {
   SECTION("k < 1") {
     CHECK_THROWS_AS(
         hilo::run_local(3, [](Communicator& world) { DistributedSemaphore s(world, 0); }),
         std::invalid_argument);
+    CHECK_THROWS_WITH(
+        hilo::run_local(1, [](Communicator& world) { DistributedSemaphore s(world, 0); }),
+        "hilo: DistributedSemaphore on rank 0: k = 0; k must be >= 1");
   }
   SECTION("a coordinator that is not a rank") {
     CHECK_THROWS_AS(
         hilo::run_local(3, [](Communicator& world) { DistributedSemaphore s(world, 1, 3); }),
         std::invalid_argument);
+    CHECK_THROWS_WITH(
+        hilo::run_local(1, [](Communicator& world) { DistributedSemaphore s(world, 1, 1); }),
+        Catch::StartsWith("hilo: DistributedSemaphore on rank 0: coordinator 1 is not a rank"));
   }
-  SECTION("ranks that disagree on k") {
-    std::atomic<int> disagreements{0};
+  SECTION("only one rank is wrong: the others throw hilo::Error naming it") {
+    std::atomic<int> told_of_rank_1{0};
+    std::atomic<bool> rank_1_bad_argument{false};
     hilo::run_local(3, [&](Communicator& world) {
       try {
-        DistributedSemaphore s(world, world.rank() == 2 ? 2 : 1);
-      } catch (const std::invalid_argument& e) {
-        if (std::string(e.what()).find("disagree") != std::string::npos) ++disagreements;
+        DistributedSemaphore s(world, world.rank() == 1 ? 0 : 1);
+      } catch (const std::invalid_argument&) {
+        if (world.rank() == 1) rank_1_bad_argument = true;
+      } catch (const hilo::Error& e) {
+        const std::string expected = "hilo: DistributedSemaphore on rank " +
+                                     std::to_string(world.rank()) + ": rank 1 passed k = 0";
+        if (std::string(e.what()).starts_with(expected)) ++told_of_rank_1;
       }
     });
-    CHECK(disagreements.load() == 3);
+    CHECK(rank_1_bad_argument.load());
+    CHECK(told_of_rank_1.load() == 2);
   }
+}
+
+TEST_CASE("ranks that disagree on k throw hilo::Error on every rank") {
+  std::atomic<int> disagreements{0};
+  hilo::run_local(3, [&](Communicator& world) {
+    try {
+      DistributedSemaphore s(world, world.rank() == 2 ? 2 : 1);
+    } catch (const std::invalid_argument&) {
+      // not a bad argument of this rank: counted as a failure below
+    } catch (const hilo::Error& e) {
+      const std::string message = e.what();
+      if (message.starts_with("hilo: DistributedSemaphore on rank ") &&
+          message.find("the ranks disagree: rank 0 passed k = 1, coordinator 0; rank 2 passed "
+                       "k = 2") != std::string::npos)
+        ++disagreements;
+    }
+  });
+  CHECK(disagreements.load() == 3);
 }
 
 TEST_CASE("another coordinator rank works the same") {

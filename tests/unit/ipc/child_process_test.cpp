@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -69,9 +70,12 @@ TEST_CASE("a program that cannot be run is a hilo::Error naming it") {
   } catch (const hilo::Error& error) {
     message = error.what();
   }
-  CHECK(message.find("hilo-no-such-program") != std::string::npos);
+  CHECK(message.starts_with("hilo: ipc::spawn: cannot run \"hilo-no-such-program\": "));
   CHECK(message.find("not found") != std::string::npos);
   CHECK_THROWS_AS(spawn(std::vector<std::string>{}), std::invalid_argument);
+  CHECK_THROWS_WITH(spawn(std::vector<std::string>{}),
+                    "hilo: ipc::spawn: argv is empty; name a program");
+  CHECK_THROWS_WITH(spawn(std::function<int()>{}), "hilo: ipc::spawn: the child function is empty");
 }
 
 TEST_CASE("pipes wired to a program's stdin and stdout carry its input and output") {

@@ -113,7 +113,9 @@ TEST_CASE("a writer that dies mid-message gives the reader an error, not a hang"
   } catch (const hilo::Error& error) {
     message = error.what();
   }
-  CHECK(message.find("after 1000 of 1048576 bytes") != std::string::npos);
+  CHECK(
+      message.starts_with("hilo: ipc::Pipe::read_message: the pipe closed after 1000 of "
+                          "1048576 bytes"));
   CHECK(hilo_test::wait_child(writer) == 128 + SIGKILL);
 }
 
@@ -122,6 +124,9 @@ TEST_CASE("a writer that dies inside the header gives an error too") {
   pipe.write_all("abc");
   pipe.close_write();
   CHECK_THROWS_AS(pipe.read_message(), hilo::Error);
+  CHECK_THROWS_WITH(pipe.read_message(),
+                    Catch::StartsWith("hilo: ipc::Pipe::read_message: the pipe closed after 3 "
+                                      "bytes of a message header"));
 }
 
 TEST_CASE("a child that exits without writing gives end of file") {
@@ -141,7 +146,7 @@ TEST_CASE("writing when the reader has gone is a hilo::Error, and SIGPIPE does n
   } catch (const hilo::Error& error) {
     message = error.what();
   }
-  CHECK(message.find("the reader has gone") != std::string::npos);
+  CHECK(message.starts_with("hilo: ipc::Pipe: the reader has gone"));
   // Still alive (the default SIGPIPE action would have ended the test), and the signal state is
   // as before: nothing pending, nothing left blocked.
   CHECK_FALSE(sigpipe_pending());

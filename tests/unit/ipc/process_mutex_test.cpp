@@ -206,6 +206,8 @@ TEST_CASE("relocking by the holder is reported instead of deadlocking") {
   CHECK_THROWS_AS(mutex.lock(), hilo::Error);
   CHECK_THROWS_AS(mutex.try_lock(), hilo::Error);
   CHECK_THROWS_AS(mutex.try_lock_for(10ms), hilo::Error);
+  CHECK_THROWS_WITH(mutex.lock(), Catch::StartsWith("hilo: ipc::ProcessMutex::lock: this thread "
+                                                    "already holds the mutex"));
   mutex.unlock();
 }
 
@@ -219,6 +221,8 @@ TEST_CASE("unlocking a mutex one does not hold is reported") {
   SharedMemory segment = SharedMemory::create(hilo_test::unique_segment_name("misuse"), 4096);
   ProcessMutex mutex = ProcessMutex::create_in(segment, 0);
   CHECK_THROWS_AS(mutex.unlock(), hilo::Error);  // nobody holds it
+  CHECK_THROWS_WITH(mutex.unlock(), Catch::StartsWith("hilo: ipc::ProcessMutex::unlock: this "
+                                                      "thread does not hold the mutex"));
   // A process that does not hold it cannot unlock it either.
   mutex.lock();
   CHECK(hilo_test::run_in_child([&] {
@@ -237,6 +241,9 @@ TEST_CASE("create_in and attach_in check what is at the offset") {
   CHECK_THROWS_AS(ProcessMutex::attach_in(segment, 0), hilo::Error);  // nothing there yet
   ProcessMutex mutex = ProcessMutex::create_in(segment, 0);
   CHECK_THROWS_AS(ProcessMutex::create_in(segment, 0), hilo::Error);  // already there
+  CHECK_THROWS_WITH(ProcessMutex::create_in(segment, 0),
+                    Catch::StartsWith("hilo: ipc::ProcessMutex::create_in: segment \"") &&
+                        Catch::Contains("already holds a ProcessMutex at offset 0"));
   ProcessMutex attached = ProcessMutex::attach_in(segment, 0);
   attached.lock();
   // The same mutex through both handles: another process finds it taken.
@@ -244,6 +251,9 @@ TEST_CASE("create_in and attach_in check what is at the offset") {
   attached.unlock();
 
   CHECK_THROWS_AS(ProcessMutex::create_in(segment, 1), std::invalid_argument);  // misaligned
+  CHECK_THROWS_WITH(ProcessMutex::create_in(segment, 1),
+                    Catch::StartsWith("hilo: ipc::ProcessMutex::create_in: offset 1 is not a "
+                                      "multiple of "));
   CHECK_THROWS_AS(ProcessMutex::create_in(segment, 4096), std::invalid_argument);
   CHECK_THROWS_AS(ProcessMutex::attach_in(segment, 4096 - ProcessMutex::storage_alignment),
                   std::invalid_argument);  // does not fit
@@ -256,7 +266,10 @@ TEST_CASE("create_in and attach_in check what is at the offset") {
   second.unlock();
 
   ProcessMutex moved = std::move(mutex);
-  CHECK_THROWS_AS(mutex.lock(), hilo::Error);  // NOLINT(bugprone-use-after-move)
+  // A mistake in the calling code, as for a moved-from ChildProcess: std::logic_error.
+  CHECK_THROWS_AS(mutex.lock(), std::logic_error);  // NOLINT(bugprone-use-after-move)
+  CHECK_THROWS_WITH(mutex.unlock(),                 // NOLINT(bugprone-use-after-move)
+                    "hilo: ipc::ProcessMutex: this handle was moved from; use the one it moved to");
   CHECK(moved.try_lock());
   moved.unlock();
 }

@@ -119,6 +119,9 @@ TEST_CASE("a holder that dies takes its unit with it (documented limitation)") {
 TEST_CASE("create_in and attach_in check what is at the offset and the initial count") {
   SharedMemory segment = SharedMemory::create(hilo_test::unique_segment_name("semplace"), 4096);
   CHECK_THROWS_AS(ProcessSemaphore::attach_in(segment, 0), hilo::Error);
+  CHECK_THROWS_WITH(ProcessSemaphore::attach_in(segment, 0),
+                    Catch::StartsWith("hilo: ipc::ProcessSemaphore::attach_in: there is no "
+                                      "ProcessSemaphore at offset 0"));
   ProcessSemaphore semaphore = ProcessSemaphore::create_in(segment, 0, 1);
   CHECK_THROWS_AS(ProcessSemaphore::create_in(segment, 0, 1), hilo::Error);
   CHECK_THROWS_AS(ProcessSemaphore::create_in(segment, 3, 1), std::invalid_argument);
@@ -126,15 +129,23 @@ TEST_CASE("create_in and attach_in check what is at the offset and the initial c
   CHECK_THROWS_AS(
       ProcessSemaphore::create_in(segment, 512, static_cast<unsigned>(SEM_VALUE_MAX) + 1u),
       std::invalid_argument);
+  CHECK_THROWS_WITH(
+      ProcessSemaphore::create_in(segment, 512, static_cast<unsigned>(SEM_VALUE_MAX) + 1u),
+      Catch::StartsWith("hilo: ipc::ProcessSemaphore::create_in: initial count "));
 
   ProcessSemaphore full = ProcessSemaphore::create_in(segment, 512, SEM_VALUE_MAX);
   CHECK_THROWS_AS(full.release(), hilo::Error);  // past SEM_VALUE_MAX
+  CHECK_THROWS_WITH(full.release(), Catch::StartsWith("hilo: ipc::ProcessSemaphore::release: the "
+                                                      "count would pass SEM_VALUE_MAX"));
 
   ProcessSemaphore attached = ProcessSemaphore::attach_in(segment, 0);
   CHECK(attached.try_acquire());
   CHECK_FALSE(semaphore.try_acquire());  // one semaphore, two handles
   ProcessSemaphore moved = std::move(attached);
-  CHECK_THROWS_AS(attached.release(), hilo::Error);  // NOLINT(bugprone-use-after-move)
+  CHECK_THROWS_AS(attached.release(), std::logic_error);  // NOLINT(bugprone-use-after-move)
+  CHECK_THROWS_WITH(attached.release(),                   // NOLINT(bugprone-use-after-move)
+                    "hilo: ipc::ProcessSemaphore: this handle was moved from; use the one it "
+                    "moved to");
   moved.release();
   CHECK(semaphore.value() == 1);
 }

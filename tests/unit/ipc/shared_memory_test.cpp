@@ -116,7 +116,8 @@ TEST_CASE("create refuses a name that exists and says how to remove it") {
   SharedMemory segment = SharedMemory::create(name, 64);
   CHECK_THROWS_AS(SharedMemory::create(name, 64), hilo::Error);
   std::string message = message_of([&] { SharedMemory::create(name, 64); });
-  CHECK(message.find("already exists") != std::string::npos);
+  CHECK(message.starts_with("hilo: ipc::SharedMemory::create: a segment named \"" + name +
+                            "\" already exists"));
   CHECK(message.find("rm /dev/shm/" + name) != std::string::npos);
   // The failed create must not have unlinked the existing segment.
   CHECK(exists_in_dev_shm(name));
@@ -126,8 +127,8 @@ TEST_CASE("open of a missing name is a hilo::Error naming it") {
   std::string name = unique_segment_name("missing");
   CHECK_THROWS_AS(SharedMemory::open(name), hilo::Error);
   std::string message = message_of([&] { SharedMemory::open(name); });
-  CHECK(message.find(name) != std::string::npos);
-  CHECK(message.find("no segment") != std::string::npos);
+  CHECK(message.starts_with("hilo: ipc::SharedMemory::open: there is no segment named \"" + name +
+                            "\""));
 }
 
 TEST_CASE("open of a segment that is still empty is a hilo::Error") {
@@ -137,7 +138,7 @@ TEST_CASE("open of a segment that is still empty is a hilo::Error") {
   ::close(fd);
   std::string message = message_of([&] { SharedMemory::open(name); });
   ::shm_unlink(("/" + name).c_str());
-  CHECK(message.find("is empty") != std::string::npos);
+  CHECK(message.starts_with("hilo: ipc::SharedMemory::open: segment \"" + name + "\" is empty"));
 }
 
 TEST_CASE("bad names and a size of 0 are std::invalid_argument") {
@@ -150,9 +151,12 @@ TEST_CASE("bad names and a size of 0 are std::invalid_argument") {
   CHECK_THROWS_AS(SharedMemory::create("..", 64), std::invalid_argument);
   CHECK_THROWS_AS(SharedMemory::create(std::string(300, 'x'), 64), std::invalid_argument);
   std::string message = message_of([] { SharedMemory::create("a/b", 64); });
-  CHECK(message.find("'/'") != std::string::npos);
+  CHECK(message.starts_with("hilo: ipc::SharedMemory: the name \"a/b\" contains a '/'"));
   std::string too_long = message_of([] { SharedMemory::create(std::string(256, 'x'), 64); });
-  CHECK(too_long.find("the limit is 255") != std::string::npos);
+  CHECK(too_long == "hilo: ipc::SharedMemory: the name is 256 characters long; the limit is 255");
+  CHECK(message_of([] { SharedMemory::create("zero_size", 0); }) ==
+        "hilo: ipc::SharedMemory::create: segment \"zero_size\": the size is 0; a segment needs "
+        "at least one byte");
 }
 
 TEST_CASE("a name of exactly 255 characters is accepted") {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <string>
 
 #include "catch.hpp"
 #include "hilo/errors.hpp"
@@ -29,7 +30,7 @@ TEST_CASE("addresses: resolving host names to IPv4") {
     resolve_ipv4("no-such-host.invalid");
     FAIL("resolved a host that does not exist");
   } catch (const hilo::Error& e) {
-    CHECK(std::string(e.what()).find("'no-such-host.invalid'") != std::string::npos);
+    CHECK(std::string(e.what()).starts_with("hilo: cannot resolve host 'no-such-host.invalid'"));
     CHECK(std::string(e.what()).find("HILO_TCP_IF") != std::string::npos);
   }
 }
@@ -37,6 +38,7 @@ TEST_CASE("addresses: resolving host names to IPv4") {
 TEST_CASE("addresses: the local address facing a host") {
   CHECK(local_address_towards("127.0.0.1") == "127.0.0.1");
   CHECK_THROWS_AS(local_address_towards("not-an-ip"), hilo::Error);
+  CHECK_THROWS_WITH(local_address_towards("not-an-ip"), "hilo: 'not-an-ip' is not an IPv4 address");
 }
 
 TEST_CASE("addresses: ip:port") {
@@ -49,5 +51,6 @@ TEST_CASE("addresses: ip:port") {
   for (const char* bad : {"10.0.0.7", "10.0.0.7:", ":80", "h:0", "h:65536", "h:8x"}) {
     INFO(bad);
     CHECK_THROWS_AS(split_host_port(bad), hilo::Error);
+    CHECK_THROWS_WITH(split_host_port(bad), Catch::StartsWith("hilo: '" + std::string(bad) + "'"));
   }
 }

@@ -74,8 +74,8 @@ TEST_CASE("hostfile: a bad line names the file, the line number and why") {
   std::string message = parse_error(c.text);
   INFO(message);
   int bad_line = c.text.find("\n\n") != std::string::npos ? 3 : 2;
-  CHECK(message.find("cluster.hosts, line " + std::to_string(bad_line) + ": ") !=
-        std::string::npos);
+  CHECK(
+      message.starts_with("hilo: hostfile cluster.hosts, line " + std::to_string(bad_line) + ": "));
   CHECK(message.find(c.why) != std::string::npos);
 }
 
@@ -112,12 +112,12 @@ TEST_CASE("hostfile: a control character names the line and shows the bytes esca
 }
 
 TEST_CASE("hostfile: only comments is an error, a missing file names the path") {
-  CHECK(parse_error("# nothing\n\n").find("names no host") != std::string::npos);
+  CHECK(parse_error("# nothing\n\n") == "hilo: hostfile cluster.hosts names no host");
   try {
     hilo::launch::read_hostfile("/nonexistent/hosts.txt");
     FAIL("no exception");
   } catch (const hilo::Error& e) {
-    CHECK(std::string(e.what()).find("/nonexistent/hosts.txt") != std::string::npos);
+    CHECK(std::string(e.what()).starts_with("hilo: cannot open hostfile /nonexistent/hosts.txt"));
   }
 }
 
@@ -154,6 +154,9 @@ TEST_CASE("placement: more ranks than slots needs --oversubscribe, max_slots sti
     place_ranks(hosts, 4, false);
     FAIL("no exception");
   } catch (const hilo::Error& e) {
+    CHECK(
+        std::string(e.what()).starts_with("hilo: asked for 4 ranks but the hosts have only 3 "
+                                          "slots"));
     CHECK(std::string(e.what()).find("--oversubscribe") != std::string::npos);
   }
   auto placements = place_ranks(hosts, 6, true);
@@ -165,6 +168,8 @@ TEST_CASE("placement: more ranks than slots needs --oversubscribe, max_slots sti
   auto capped = parse("a slots=1 max_slots=1\n");
   CHECK_THROWS_AS(place_ranks(capped, 2, true), hilo::Error);
   CHECK_THROWS_AS(place_ranks(capped, 0, false), std::invalid_argument);
+  CHECK_THROWS_WITH(place_ranks(capped, 0, false),
+                    "hilo: place_ranks: the number of ranks must be >= 1");
 }
 
 std::vector<std::string> hosts_of(const std::vector<hilo::launch::Placement>& placements) {

@@ -153,6 +153,7 @@ TEST_CASE("a timed wait throws Timeout, not early, naming the counts; the barrie
   } catch (const hilo::Timeout& timeout) {
     CHECK(std::chrono::steady_clock::now() - start >= 50ms);
     const std::string message = timeout.what();
+    CHECK_THAT(message, Catch::StartsWith("hilo: Barrier::arrive_and_wait: timed out"));
     CHECK_THAT(message, Catch::Contains("1 of the 2 expected threads arrived"));
     CHECK_THAT(message, Catch::Contains("withdrawn"));
   }
@@ -240,7 +241,8 @@ TEST_CASE("Barrier rejects expected counts out of range") {
   CHECK_THROWS_AS(hilo::Barrier(0), std::invalid_argument);
   CHECK_THROWS_AS(hilo::Barrier(-1), std::invalid_argument);
   CHECK_THROWS_AS(hilo::Barrier(hilo::Barrier::max() + 1), std::invalid_argument);
-  CHECK_THROWS_WITH(hilo::Barrier(0), Catch::Contains("between 1 and"));
+  CHECK_THROWS_WITH(hilo::Barrier(0), Catch::StartsWith("hilo: Barrier: expected count 0") &&
+                                          Catch::Contains("between 1 and"));
   STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<hilo::Barrier>);
   STATIC_REQUIRE_FALSE(std::is_move_constructible_v<hilo::Barrier>);
 }

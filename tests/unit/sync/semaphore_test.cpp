@@ -131,12 +131,27 @@ TEST_CASE("Semaphore rejects bad arguments with std::invalid_argument") {
   hilo::Semaphore semaphore(1);
   CHECK_THROWS_AS(semaphore.release(0), std::invalid_argument);
   CHECK_THROWS_AS(semaphore.release(-2), std::invalid_argument);
+  CHECK_THROWS_WITH(semaphore.release(0),
+                    Catch::StartsWith("hilo: Semaphore::release: release(0) is invalid"));
+  CHECK_THROWS_WITH(hilo::Semaphore(-1),
+                    Catch::StartsWith("hilo: Semaphore: initial count -1 is out of range"));
   CHECK(semaphore.count() == 1);
 
   hilo::Semaphore full(hilo::Semaphore::max() - 1);
   full.release();
   CHECK(full.count() == hilo::Semaphore::max());
-  CHECK_THROWS_WITH(full.release(), Catch::Contains("past the maximum"));
+  CHECK(full.count() == hilo::Semaphore::max());
+}
+
+// The update is fine on its own; it is the count it meets that is too high (as for
+// BoundedSemaphore's limit), so this is a hilo::Error, not a bad argument.
+TEST_CASE("Semaphore release past the maximum throws hilo::Error and changes nothing") {
+  hilo::Semaphore full(hilo::Semaphore::max());
+  CHECK_THROWS_AS(full.release(), hilo::Error);
+  CHECK_THROWS_WITH(
+      full.release(),
+      Catch::StartsWith("hilo: Semaphore::release: release(1) would raise the count") &&
+          Catch::Contains("past the maximum"));
   CHECK(full.count() == hilo::Semaphore::max());
 }
 
@@ -148,6 +163,10 @@ TEST_CASE("BoundedSemaphore rejects bad arguments with std::invalid_argument") {
   semaphore.acquire();
   CHECK_THROWS_AS(semaphore.release(0), std::invalid_argument);
   CHECK_THROWS_AS(semaphore.release(-1), std::invalid_argument);
+  CHECK_THROWS_WITH(semaphore.release(-1),
+                    Catch::StartsWith("hilo: BoundedSemaphore::release: release(-1) is invalid"));
+  CHECK_THROWS_WITH(hilo::BoundedSemaphore(0),
+                    Catch::StartsWith("hilo: BoundedSemaphore: initial count 0 is out of range"));
   CHECK(semaphore.count() == 1);
 }
 
@@ -156,8 +175,8 @@ TEST_CASE("BoundedSemaphore over-release throws hilo::Error and changes nothing"
   CHECK(semaphore.initial() == 3);
   CHECK_THROWS_AS(semaphore.release(), hilo::Error);
   CHECK_THROWS_WITH(semaphore.release(),
-                    Catch::Contains("release(1) would raise the count to 4, above its initial "
-                                    "value 3"));
+                    Catch::StartsWith("hilo: BoundedSemaphore::release: release(1) would raise "
+                                      "the count to 4, above its initial value 3"));
   CHECK(semaphore.count() == 3);
 
   semaphore.acquire();

@@ -12,6 +12,7 @@
 #include "../ipc/fork_helpers.hpp"
 #include "backends/tcp/socket.hpp"
 #include "catch.hpp"
+#include "hilo/errors.hpp"
 #include "loopback_client.hpp"
 
 using namespace std::chrono_literals;
@@ -55,4 +56,25 @@ TEST_CASE("mesh setup: idle connections beyond the rank's fd limit do not keep a
   }
   CHECK(hilo_test::wait_child(rank1, 30s) == 0);
   CHECK(rank0_failure == "");
+}
+
+TEST_CASE("mesh setup: a rank that never comes is a Timeout naming this rank and the missing one") {
+  // Rank 1 of two waits for rank 0 to connect (lower ranks connect to higher ones); rank 0 never
+  // runs, so the setup ends at its deadline.
+  Listener listener0 = listen_on("127.0.0.1", {});
+  Listener listener1 = listen_on("127.0.0.1", {});
+  const std::vector<hilo::launch::PeerAddress> table{{0, "host0", "127.0.0.1", listener0.port},
+                                                     {1, "host1", "127.0.0.1", listener1.port}};
+  RejectionLog log("rank 1");
+  const MeshPlan plan{1, token, table, hilo::Deadline::after(200ms)};
+  try {
+    connect_mesh(listener1, plan, log);
+    FAIL("connect_mesh returned although rank 0 never connected");
+  } catch (const hilo::Timeout& e) {
+    const std::string what = e.what();
+    CHECK_THAT(what, Catch::StartsWith("hilo: connection setup on rank 1: could not connect to "
+                                       "every rank in time; still missing: rank 0 (host host0, "
+                                       "127.0.0.1:" +
+                                       std::to_string(listener0.port) + ")"));
+  }
 }

@@ -16,6 +16,7 @@
 
 #include "backends/tcp/shm_channel.hpp"
 #include "catch.hpp"
+#include "hilo/errors.hpp"
 
 using namespace hilo::tcp;
 
@@ -195,4 +196,11 @@ TEST_CASE("shm channel: rings shrink as ranks crowd a host, within the host's bu
     const std::size_t pairs = static_cast<std::size_t>(ranks * (ranks - 1) / 2);
     CHECK(2 * pairs * shm_ring_capacity(ranks) <= std::size_t{256} << 20);
   }
+}
+
+TEST_CASE("shm ring: a capacity that is not a power of two is a hilo::Error naming it") {
+  LocalRing local;
+  CHECK_THROWS_AS(ShmRing(local.base(), 48), hilo::Error);
+  CHECK_THROWS_WITH(ShmRing(local.base(), 48),
+                    "hilo: tcp: a ring of 48 bytes (its capacity must be a power of two)");
 }

@@ -41,7 +41,7 @@
 /// ends the whole job (mpirun's default).
 ///
 /// Construction and destruction are collective: every rank of `comm` must construct it with the
-/// same k and coordinator (checked: a mismatch throws std::invalid_argument on every rank), and
+/// same k and coordinator (checked: a mismatch throws hilo::Error on every rank), and
 /// every rank must destroy it. The destructor tells the coordinator this rank is done and waits
 /// (at most the communicator's default timeout) until every rank is done, then the coordinator's
 /// service thread ends. Units a rank still holds when it destroys the semaphore are given back.
@@ -75,8 +75,9 @@ class SemaphoreCoordinator;
 /// Construction and destruction are collective. Not copyable.
 class DistributedSemaphore {
  public:
-  /// Collective over `comm`. Throws std::invalid_argument if k < 1, `coordinator` is not a rank
-  /// of `comm`, or the ranks passed different values.
+  /// Collective over `comm`. Throws std::invalid_argument if this rank passed k < 1 or a
+  /// `coordinator` that is not a rank of `comm`; hilo::Error if another rank did, or the ranks
+  /// passed different values (every rank throws, naming the rank that was wrong).
   DistributedSemaphore(Communicator& comm, int k, int coordinator = 0);
   DistributedSemaphore(const DistributedSemaphore&) = delete;
   DistributedSemaphore& operator=(const DistributedSemaphore&) = delete;

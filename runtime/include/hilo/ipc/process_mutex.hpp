@@ -90,7 +90,7 @@ class ProcessMutex {
   /// (yet): create_in must have returned first.
   static ProcessMutex attach_in(SharedMemory& segment, std::size_t offset);
 
-  /// Takes over the handle; `other` becomes unusable.
+  /// Takes over the handle; `other` becomes unusable (any call on it throws std::logic_error).
   ProcessMutex(ProcessMutex&& other) noexcept : storage_(other.storage_) {
     other.storage_ = nullptr;
   }

@@ -63,7 +63,7 @@ class ProcessSemaphore {
   /// Uses the semaphore another process created at `offset`. Throws hilo::Error if there is none.
   static ProcessSemaphore attach_in(SharedMemory& segment, std::size_t offset);
 
-  /// Takes over the handle; `other` becomes unusable.
+  /// Takes over the handle; `other` becomes unusable (any call on it throws std::logic_error).
   ProcessSemaphore(ProcessSemaphore&& other) noexcept : storage_(other.storage_) {
     other.storage_ = nullptr;
   }

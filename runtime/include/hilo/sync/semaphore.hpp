@@ -145,12 +145,12 @@ class Semaphore : public detail::SemaphoreBase {
  public:
   /// Throws std::invalid_argument if `initial` is negative or above max().
   explicit Semaphore(std::ptrdiff_t initial)
-      : SemaphoreBase(detail::checked_initial_count("hilo::Semaphore", initial, 0)) {}
+      : SemaphoreBase(detail::checked_initial_count("Semaphore", initial, 0)) {}
 
   /// Gives back `update` units, waking up to that many waiters. Throws std::invalid_argument if
-  /// update < 1 or if the count would pass max() (then nothing changes).
+  /// update < 1 or above max(), hilo::Error if the count would pass max() (then nothing changes).
   void release(std::ptrdiff_t update = 1) {
-    if (update < 1 || update > max()) detail::throw_invalid_update("hilo::Semaphore", update);
+    if (update < 1 || update > max()) detail::throw_invalid_update("Semaphore", update);
     const auto result =
         release_up_to(static_cast<std::uint32_t>(update), static_cast<std::uint32_t>(max()));
     if (!result.added) detail::throw_past_maximum(update, result.before);
@@ -167,7 +167,7 @@ class BoundedSemaphore : public detail::SemaphoreBase {
  public:
   /// Throws std::invalid_argument unless 1 <= initial <= max().
   explicit BoundedSemaphore(std::ptrdiff_t initial)
-      : SemaphoreBase(detail::checked_initial_count("hilo::BoundedSemaphore", initial, 1)),
+      : SemaphoreBase(detail::checked_initial_count("BoundedSemaphore", initial, 1)),
         initial_(static_cast<std::uint32_t>(initial)) {}
 
   /// Gives back `update` units. Throws hilo::Error, changing nothing, if that would lift the count
@@ -175,7 +175,7 @@ class BoundedSemaphore : public detail::SemaphoreBase {
   /// update are one atomic step). Throws std::invalid_argument if update < 1.
   void release(std::ptrdiff_t update = 1) {
     if (update < 1 || update > max()) {
-      detail::throw_invalid_update("hilo::BoundedSemaphore", update);
+      detail::throw_invalid_update("BoundedSemaphore", update);
     }
     const auto result = release_up_to(static_cast<std::uint32_t>(update), initial_);
     if (!result.added) detail::throw_above_initial(update, result.before, initial_);

@@ -16,6 +16,8 @@
 #include "backends/tcp/slurm_hostlist.hpp"
 #include "backends/tcp/slurm_port.hpp"
 #include "backends/tcp/tcp_transport.hpp"
+#include "common/message_prefix.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 #include "launch/addresses.hpp"
 #include "launch/environment.hpp"
@@ -38,8 +40,9 @@ std::string env_or(const char* name, const std::string& fallback) {
 std::string required_env(const char* name, const char* mode) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0')
-    throw Error(std::string("hilo tcp: ") + name + " is not set, but " + mode +
-                " needs it; start the program with hilorun (or srun), which sets it");
+    detail::throw_error<Error>("hilo: ", name, " is not set, but ", mode,
+                               " needs it; start the program with hilorun (or srun), which sets "
+                               "it");
   return value;
 }
 
@@ -48,8 +51,8 @@ long env_number(const char* name, const std::string& text, long low, long high) 
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || error != std::errc{} || end != text.data() + text.size() || value < low ||
       value > high)
-    throw Error("hilo tcp: " + std::string(name) + "='" + text + "' is not a number from " +
-                std::to_string(low) + " to " + std::to_string(high));
+    detail::throw_error<Error>("hilo: ", name, "='", text, "' is not a number from ", low, " to ",
+                               high);
   return value;
 }
 
@@ -60,8 +63,8 @@ std::chrono::milliseconds limit_from_environment(std::chrono::milliseconds fallb
   char* end = nullptr;
   double seconds = std::strtod(text, &end);
   if (end == text || *end != '\0' || !(seconds > 0) || seconds > 1e9)
-    throw Error(std::string("hilo: HILO_TIMEOUT='") + text +
-                "' is not a number of seconds > 0 (e.g. HILO_TIMEOUT=30 or 0.5)");
+    detail::throw_error<Error>("hilo: HILO_TIMEOUT='", text,
+                               "' is not a number of seconds > 0 (e.g. HILO_TIMEOUT=30 or 0.5)");
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000) + 1);
 }
 
@@ -80,8 +83,10 @@ std::string listen_address(const std::string& host) {
   try {
     return launch::resolve_ipv4(host);
   } catch (const Error& e) {
-    throw Error(std::string("hilo tcp: cannot choose an address to listen on (") + e.what() +
-                "); set HILO_TCP_IF to an interface name or network, e.g. HILO_TCP_IF=eth0");
+    detail::throw_error<Error>("hilo: cannot choose an address to listen on (",
+                               common::without_hilo_prefix(e.what()),
+                               "); set HILO_TCP_IF to an interface name or network, e.g. "
+                               "HILO_TCP_IF=eth0");
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "backends/tcp/single_copy.hpp"
 #include "common/byte_order.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -33,16 +34,18 @@ EncodedHeader encode_frame_header(const FrameHeader& h) {
 }
 
 FrameHeader decode_frame_header(const std::byte* bytes, std::uint64_t max_payload) {
-  auto bad = [](const std::string& why) { return Error("malformed frame header: " + why); };
+  // "hilo: malformed frame header: " and the parts; the engine names the connection around it.
+  auto bad = [](const auto&... parts) {
+    return Error(detail::make_message("hilo: malformed frame header: ", parts...));
+  };
   if (common::get_le<std::uint32_t>(bytes) != frame_magic)
     throw bad("wrong magic number (not a hilo frame)");
   if (auto v = common::get_le<std::uint16_t>(bytes + 4); v != protocol_version)
-    throw bad("protocol version " + std::to_string(v) + ", this hilo speaks " +
-              std::to_string(protocol_version));
+    throw bad("protocol version ", v, ", this hilo speaks ", protocol_version);
   FrameHeader h;
   auto kind = common::get_le<std::uint8_t>(bytes + 6);
   if (kind > static_cast<std::uint8_t>(DataType::Kind::serialized))
-    throw bad("unknown data type kind " + std::to_string(kind));
+    throw bad("unknown data type kind ", static_cast<unsigned>(kind));
   h.type.kind = static_cast<DataType::Kind>(kind);
   h.flags = common::get_le<std::uint8_t>(bytes + 7);
   switch (h.flags) {
@@ -55,31 +58,27 @@ FrameHeader decode_frame_header(const std::byte* bytes, std::uint64_t max_payloa
     case frame_flag_copied:
       break;
     default:
-      throw bad("unknown flags " + std::to_string(h.flags));
+      throw bad("unknown flags ", static_cast<unsigned>(h.flags));
   }
   h.type.size = common::get_le<std::uint32_t>(bytes + 8);
   if (h.type.size == 0 || h.type.size > max_element_size)
-    throw bad("element size " + std::to_string(h.type.size) + " is not 1.." +
-              std::to_string(max_element_size));
+    throw bad("element size ", h.type.size, " is not 1..", max_element_size);
   h.source = common::get_le<std::int32_t>(bytes + 12);
-  if (h.source < 0) throw bad("negative source rank " + std::to_string(h.source));
+  if (h.source < 0) throw bad("negative source rank ", h.source);
   h.tag = common::get_le<std::int32_t>(bytes + 16);
   if (common::get_le<std::uint32_t>(bytes + 20) != 0) throw bad("reserved field is not zero");
   h.context = common::get_le<std::uint64_t>(bytes + 24);
   h.length = common::get_le<std::uint64_t>(bytes + 32);
   if (h.length > max_payload)
-    throw bad("payload length " + std::to_string(h.length) + " bytes exceeds the limit of " +
-              std::to_string(max_payload) + " bytes");
+    throw bad("payload length ", h.length, " bytes exceeds the limit of ", max_payload, " bytes");
   if (h.flags == frame_flag_goodbye && h.length != 0) throw bad("a goodbye frame with a payload");
   if (h.flags == frame_flag_copied && h.length != 0) throw bad("a copied frame with a payload");
   if (h.flags == frame_flag_offer && h.length != offer_size)
-    throw bad("a single-copy offer of " + std::to_string(h.length) + " bytes, not " +
-              std::to_string(offer_size));
+    throw bad("a single-copy offer of ", h.length, " bytes, not ", offer_size);
   if (h.flags == frame_flag_clear_to_send && h.length != address_size)
-    throw bad("a clear-to-send of " + std::to_string(h.length) + " bytes, not " +
-              std::to_string(address_size));
+    throw bad("a clear-to-send of ", h.length, " bytes, not ", address_size);
   if (h.flags == frame_flag_abort && h.length > max_abort_reason)
-    throw bad("an abort reason of " + std::to_string(h.length) + " bytes");
+    throw bad("an abort reason of ", h.length, " bytes");
   return h;
 }
 

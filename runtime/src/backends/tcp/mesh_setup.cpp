@@ -12,6 +12,7 @@
 #include "backends/tcp/handshake.hpp"
 #include "backends/tcp/stranger_pool.hpp"
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -72,11 +73,12 @@ std::vector<common::UniqueFd> connect_mesh(const Listener& listener, const MeshP
   std::vector<common::UniqueFd> connected(static_cast<std::size_t>(size));
   int missing = size - 1;
 
+  // Every error of this function starts "hilo: connection setup on rank R: ".
+  const detail::OnRank here{"connection setup", me};
   auto lost = [&](int peer, const std::string& what) {
     const auto& address = plan.table[static_cast<std::size_t>(peer)];
-    return PeerLost("hilo tcp: rank " + std::to_string(me) +
-                        " setting up connections: " + describe_peer(address) + " " + what,
-                    peer, address.host);
+    return PeerLost(detail::make_message(here, describe_peer(address), " ", what), peer,
+                    address.host);
   };
 
   std::vector<Outgoing> outgoing;
@@ -93,9 +95,8 @@ std::vector<common::UniqueFd> connect_mesh(const Listener& listener, const MeshP
     // Out of fds: a connection to a peer comes before any stranger.
     while (!o.fd && strangers.make_room()) o.fd = start_connect(address.ip, address.port);
     if (!o.fd)
-      throw Error("hilo tcp: rank " + std::to_string(me) +
-                  " has no file descriptor left to connect to " + describe_peer(address) +
-                  " (raise `ulimit -n`)");
+      detail::throw_error<Error>(here, "no file descriptor left to connect to ",
+                                 describe_peer(address), " (raise `ulimit -n`)");
     o.phase = Outgoing::Phase::connecting;
     o.received.clear();
   };
@@ -150,11 +151,11 @@ std::vector<common::UniqueFd> connect_mesh(const Listener& listener, const MeshP
         if (peer != me && !connected[static_cast<std::size_t>(peer)])
           names += (names.empty() ? "" : ", ") +
                    describe_peer(plan.table[static_cast<std::size_t>(peer)]);
-      throw Timeout("hilo tcp: rank " + std::to_string(me) +
-                    " could not connect to every rank in time; still missing: " + names +
-                    (ran_out_of_fds ? " (this rank ran out of file descriptors accepting "
-                                      "connections: raise `ulimit -n`)"
-                                    : " (are they running? is HILO_TIMEOUT long enough?)"));
+      detail::throw_error<Timeout>(
+          here, "could not connect to every rank in time; still missing: ", names,
+          ran_out_of_fds ? " (this rank ran out of file descriptors accepting connections: "
+                           "raise `ulimit -n`)"
+                         : " (are they running? is HILO_TIMEOUT long enough?)");
     }
     polled.clear();
     handlers.clear();
@@ -181,9 +182,8 @@ std::vector<common::UniqueFd> connect_mesh(const Listener& listener, const MeshP
           if (error == ECONNREFUSED || error == ETIMEDOUT || error == EHOSTUNREACH)
             return retry_later(o, "refuses connections although it registered: it has exited");
           if (error != 0)
-            throw Error(common::errno_message(
-                "hilo tcp: rank " + std::to_string(me) + " connecting to " + describe_peer(address),
-                error));
+            detail::throw_error<Error>(here, "connecting to ", describe_peer(address), ": ",
+                                       common::errno_text(error));
           tune_peer_socket(o.fd.get());
           if (!send_hello(o.fd.get(), my_hello))
             return retry_later(o, "keeps dropping the connection before the handshake");
@@ -204,10 +204,10 @@ std::vector<common::UniqueFd> connect_mesh(const Listener& listener, const MeshP
             why = "it says it is rank " + std::to_string(parse.hello.rank);
         }
         if (!why.empty())
-          throw Error("hilo tcp: rank " + std::to_string(me) + ": the process at " + address.ip +
-                      ":" + std::to_string(address.port) + ", where " + describe_peer(address) +
-                      " should listen, failed the handshake: " + why +
-                      " (another job on a reused port?)");
+          detail::throw_error<Error>(here, "the process at ", address.ip, ":", address.port,
+                                     ", where ", describe_peer(address),
+                                     " should listen, failed the handshake: ", why,
+                                     " (another job on a reused port?)");
         connected[static_cast<std::size_t>(o.peer)] = std::move(o.fd);
         o.phase = Outgoing::Phase::done;
         --missing;
@@ -241,7 +241,8 @@ std::vector<common::UniqueFd> connect_mesh(const Listener& listener, const MeshP
 
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_wake - now).count();
     int ready = ::poll(polled.data(), polled.size(), static_cast<int>(std::max<long>(wait, 0) + 1));
-    if (ready < 0 && errno != EINTR) common::throw_errno("hilo tcp: poll during connection setup");
+    if (ready < 0 && errno != EINTR)
+      detail::throw_error<Error>(here, "poll failed: ", common::errno_text(errno));
     for (std::size_t i = 0; i < polled.size() && ready > 0; ++i)
       if (polled[i].revents != 0) handlers[i](polled[i].revents);
     strangers.expire(Clock::now());

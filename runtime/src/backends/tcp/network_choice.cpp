@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -32,7 +33,7 @@ std::string describe_interfaces(const std::vector<InterfaceAddress>& interfaces)
 
 std::vector<InterfaceAddress> local_interfaces() {
   ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) common::throw_errno("hilo tcp: listing network interfaces");
+  if (::getifaddrs(&list) != 0) common::throw_errno("hilo: tcp: listing network interfaces");
   std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)> owner(list, &::freeifaddrs);
   std::vector<InterfaceAddress> result;
   for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
@@ -55,10 +56,11 @@ bool InterfaceRule::matches(const InterfaceAddress& address) const {
 }
 
 std::vector<InterfaceRule> parse_interface_rules(const std::string& value) {
-  auto bad = [&](const std::string& item, const std::string& why) {
-    return Error("hilo: HILO_TCP_IF='" + value + "': '" + item + "' " + why +
-                 "; use interface names or IPv4 networks, comma-separated, '^' to exclude "
-                 "(e.g. HILO_TCP_IF=eth0 or 10.1.0.0/16 or ^docker0)");
+  auto bad = [&](const std::string& item, const auto&... why) {
+    return Error(detail::make_message(
+        "hilo: HILO_TCP_IF='", value, "': '", item, "' ", why...,
+        "; use interface names or IPv4 networks, comma-separated, '^' to exclude (e.g. "
+        "HILO_TCP_IF=eth0 or 10.1.0.0/16 or ^docker0)"));
   };
   std::vector<InterfaceRule> rules;
   std::size_t start = 0;
@@ -87,7 +89,7 @@ std::vector<InterfaceRule> parse_interface_rules(const std::string& value) {
       rule.prefix_length = prefix;
     } else {
       if (parse_ipv4(body))
-        throw bad(item, "is an address, not a network (write it as " + body + "/32)");
+        throw bad(item, "is an address, not a network (write it as ", body, "/32)");
       if (body.size() >= IFNAMSIZ) throw bad(item, "is too long for an interface name");
       for (char c : body)
         if (c == ' ' || c == '\t' || c == ':' || c == '/')
@@ -117,15 +119,16 @@ std::string choose_address(const std::string& value, const std::vector<Interface
   for (int pass = 0; pass < 2; ++pass)
     for (const auto& a : interfaces)
       if ((any_include || a.loopback == (pass == 1)) && allowed(a)) return a.ip;
-  throw Error("hilo: HILO_TCP_IF='" + value + "' matches no IPv4 address of this machine (" +
-              describe_interfaces(interfaces) + "); fix HILO_TCP_IF or unset it");
+  detail::throw_error<Error>("hilo: HILO_TCP_IF='", value,
+                             "' matches no IPv4 address of this machine (",
+                             describe_interfaces(interfaces), "); fix HILO_TCP_IF or unset it");
 }
 
 PortRange parse_port_range(const std::string& value) {
   auto bad = [&] {
-    return Error("hilo: HILO_TCP_PORTS='" + value +
-                 "' is not a port range; use min-max with 1 <= min <= max <= 65535 "
-                 "(e.g. HILO_TCP_PORTS=40000-40100)");
+    return Error(detail::make_message("hilo: HILO_TCP_PORTS='", value,
+                                      "' is not a port range; use min-max with 1 <= min <= max "
+                                      "<= 65535 (e.g. HILO_TCP_PORTS=40000-40100)"));
   };
   auto number = [&](const std::string& text) {
     unsigned port = 0;

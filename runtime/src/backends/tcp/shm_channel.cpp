@@ -16,6 +16,7 @@
 #include "common/byte_order.hpp"
 #include "common/deadline.hpp"
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -60,10 +61,14 @@ std::uint64_t fnv1a(const std::string& text) {
   return hash;
 }
 
+// "hilo: shared memory setup on rank R: ", the start of the errors of the pairing below.
+detail::OnRank in_setup(int rank) {
+  return {"shared memory setup", rank};
+}
+
 [[noreturn]] void lost(const launch::PeerAddress& peer, int rank, const std::string& how) {
-  throw PeerLost("hilo tcp: " + describe_peer(peer) + " " + how +
-                     " while setting up shared memory with rank " + std::to_string(rank),
-                 peer.rank, peer.host);
+  throw PeerLost(detail::make_message(in_setup(rank), describe_peer(peer), " ", how), peer.rank,
+                 peer.host);
 }
 
 void write_all(int fd, const std::byte* bytes, std::size_t size, const launch::PeerAddress& peer,
@@ -80,8 +85,8 @@ void write_all(int fd, const std::byte* bytes, std::size_t size, const launch::P
       lost(peer, rank, common::errno_message("broke its connection", errno));
     pollfd ready{fd, POLLOUT, 0};
     if (::poll(&ready, 1, common::poll_timeout(deadline.at)) == 0)
-      throw Timeout("hilo tcp: rank " + std::to_string(rank) + " could not send to " +
-                    describe_peer(peer) + " while setting up shared memory: it does not read");
+      detail::throw_error<Timeout>(in_setup(rank), "could not send to ", describe_peer(peer),
+                                   ": it does not read");
   }
 }
 
@@ -100,9 +105,8 @@ void read_all(int fd, std::byte* bytes, std::size_t size, const launch::PeerAddr
       lost(peer, rank, common::errno_message("broke its connection", errno));
     pollfd ready{fd, POLLIN, 0};
     if (::poll(&ready, 1, common::poll_timeout(deadline.at)) == 0)
-      throw Timeout("hilo tcp: rank " + std::to_string(rank) + " waited in vain for " +
-                    describe_peer(peer) +
-                    " while setting up shared memory: it is alive but does not answer");
+      detail::throw_error<Timeout>(in_setup(rank), "waited in vain for ", describe_peer(peer),
+                                   ": it is alive but does not answer");
   }
 }
 
@@ -119,9 +123,9 @@ bool shm_from_environment() {
   const std::string value = text;
   if (value == "on") return true;
   if (value == "off") return false;
-  throw Error("hilo tcp: HILO_TCP_SHM='" + value +
-              "' is not 'on' or 'off' (whether ranks on one host exchange messages through "
-              "shared memory)");
+  detail::throw_error<Error>("hilo: HILO_TCP_SHM='", value,
+                             "' is not 'on' or 'off' (whether ranks on one host exchange "
+                             "messages through shared memory)");
 }
 
 ShmChannel::ShmChannel(ipc::SharedMemory segment, std::uint64_t nonce, std::size_t capacity,
@@ -148,7 +152,8 @@ std::unique_ptr<ShmChannel> ShmChannel::create(const std::string& token, int low
     const int failure =
         fd ? ::posix_fallocate(fd.get(), 0, static_cast<off_t>(segment.size())) : errno;
     if (failure != 0)
-      throw Error(common::errno_message("hilo tcp: cannot reserve shared memory " + name, failure));
+      detail::throw_error<Error>("hilo: tcp: cannot reserve shared memory ", name, ": ",
+                                 common::errno_text(failure));
   }
   std::byte* header = segment.bytes().data();
   common::put_le(header, segment_magic);
@@ -168,8 +173,8 @@ std::unique_ptr<ShmChannel> ShmChannel::open(const std::string& name, std::uint6
       common::get_le<std::uint64_t>(header + 8) != nonce || !std::has_single_bit(capacity) ||
       capacity < min_capacity || capacity > max_capacity ||
       segment.size() != segment_size(capacity))
-    throw Error("hilo tcp: shared memory segment \"" + name +
-                "\" is not the one offered (its nonce, ring size or size differ)");
+    detail::throw_error<Error>("hilo: tcp: shared memory segment \"", name,
+                               "\" is not the one offered (its nonce, ring size or size differ)");
   return std::unique_ptr<ShmChannel>(
       new ShmChannel(std::move(segment), nonce, capacity, /*lower=*/false));
 }
@@ -223,9 +228,9 @@ std::vector<std::unique_ptr<ShmChannel>> connect_shared_memory(
     std::array<std::byte, offer_bytes> offer{};
     read_all(fd_of(r), offer.data(), offer.size(), address(r), rank, deadline);
     if (common::get_le<std::uint32_t>(offer.data()) != offer_magic)
-      throw Error("hilo tcp: " + describe_peer(address(r)) +
-                  " sent something else than a shared-memory offer (a rank of another hilo "
-                  "version?)");
+      detail::throw_error<Error>(in_setup(rank), describe_peer(address(r)),
+                                 " sent something else than a shared-memory offer (a rank of "
+                                 "another hilo version?)");
     std::uint32_t accepted = 0;
     if (wanted && common::get_le<std::uint32_t>(offer.data() + 4) == 1) {
       const char* name = reinterpret_cast<const char*>(offer.data() + 16);
@@ -253,8 +258,8 @@ std::vector<std::unique_ptr<ShmChannel>> connect_shared_memory(
     std::array<std::byte, answer_bytes> answer{};
     read_all(fd_of(r), answer.data(), answer.size(), address(r), rank, deadline);
     if (common::get_le<std::uint32_t>(answer.data()) != answer_magic)
-      throw Error("hilo tcp: " + describe_peer(address(r)) +
-                  " sent something else than a shared-memory answer");
+      detail::throw_error<Error>(in_setup(rank), describe_peer(address(r)),
+                                 " sent something else than a shared-memory answer");
     auto& channel = channels[static_cast<std::size_t>(r)];
     if (!channel) continue;
     channel->unlink_name();

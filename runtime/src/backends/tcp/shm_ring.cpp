@@ -6,6 +6,7 @@
 #include <string>
 #include <type_traits>
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -25,8 +26,8 @@ ShmRing::ShmRing(std::byte* base, std::size_t capacity)
       data_(base + control_bytes),
       capacity_(capacity) {
   if (!std::has_single_bit(capacity))
-    throw Error("hilo tcp: a ring of " + std::to_string(capacity) +
-                " bytes (its capacity must be a power of two)");
+    detail::throw_error<Error>("hilo: tcp: a ring of ", capacity,
+                               " bytes (its capacity must be a power of two)");
   // The segment is zero-filled, which is a valid RingControl of lock-free atomics.
   static_assert(std::is_standard_layout_v<RingControl>);
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/byte_order.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -17,9 +18,9 @@ bool single_copy_from_environment() {
   const std::string value = text;
   if (value == "on") return true;
   if (value == "off") return false;
-  throw Error("hilo tcp: HILO_TCP_SINGLE_COPY='" + value +
-              "' is not 'on' or 'off' (whether ranks on one host pass large messages by "
-              "process_vm_writev)");
+  detail::throw_error<Error>("hilo: HILO_TCP_SINGLE_COPY='", value,
+                             "' is not 'on' or 'off' (whether ranks on one host pass large "
+                             "messages by process_vm_writev)");
 }
 
 std::array<std::byte, offer_size> encode_offer(const SingleCopyOffer& offer) {

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -26,12 +27,12 @@ std::vector<std::string> expand_ranges(const std::string& inside, const auto& ba
       unsigned long value = 0;
       auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
       if (digits.empty() || error != std::errc{} || end != digits.data() + digits.size())
-        throw bad("'" + item + "' is not a number or a range of numbers");
+        throw bad("'", item, "' is not a number or a range of numbers");
       return value;
     };
     unsigned long first = number(low), last = number(high);
-    if (last < first) throw bad("the range '" + item + "' goes backwards");
-    if (last - first >= max_hosts) throw bad("the range '" + item + "' is too large");
+    if (last < first) throw bad("the range '", item, "' goes backwards");
+    if (last - first >= max_hosts) throw bad("the range '", item, "' is too large");
     const std::size_t width = low.size();  // "01-10": two digits, as Slurm pads
     for (unsigned long v = first; v <= last; ++v) {
       std::string text = std::to_string(v);
@@ -48,8 +49,9 @@ std::vector<std::string> expand_ranges(const std::string& inside, const auto& ba
 }  // namespace
 
 std::vector<std::string> expand_slurm_hostlist(const std::string& list) {
-  auto bad = [&](const std::string& why) {
-    return Error("hilo: the Slurm host list '" + list + "' cannot be read: " + why);
+  auto bad = [&](const auto&... why) {
+    return Error(
+        detail::make_message("hilo: the Slurm host list '", list, "' cannot be read: ", why...));
   };
   if (list.empty()) throw bad("it is empty");
   std::vector<std::string> hosts;

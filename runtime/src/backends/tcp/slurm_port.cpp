@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -20,8 +21,8 @@ std::optional<std::uint64_t> env_number(const char* name, std::uint64_t low, std
   std::uint64_t number = 0;
   auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
   if (error != std::errc{} || end != value.data() + value.size() || number < low || number > high)
-    throw Error("hilo tcp: " + std::string(name) + "='" + value + "' is not a number from " +
-                std::to_string(low) + " to " + std::to_string(high));
+    detail::throw_error<Error>("hilo: ", name, "='", value, "' is not a number from ", low, " to ",
+                               high);
   return number;
 }
 
@@ -39,9 +40,9 @@ std::uint16_t slurm_rendezvous_port_from_environment() {
   constexpr std::uint64_t id_max = UINT64_MAX;
   const auto job = env_number("SLURM_JOB_ID", 0, id_max);
   if (!job)
-    throw Error(
-        "hilo tcp: SLURM_JOB_ID is not set, but the tcp backend under srun derives its "
-        "rendezvous port from it; set HILO_PORT to choose the port");
+    detail::throw_error<Error>(
+        "hilo: SLURM_JOB_ID is not set, but the tcp backend under srun derives its rendezvous "
+        "port from it; set HILO_PORT to choose the port");
   return slurm_rendezvous_port(*job, env_number("SLURM_STEP_ID", 0, id_max).value_or(0));
 }
 

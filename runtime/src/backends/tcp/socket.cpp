@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "common/system_error.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -22,13 +23,13 @@ sockaddr_in ipv4_address(const std::string& ip, std::uint16_t port) {
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
   if (::inet_pton(AF_INET, ip.c_str(), &address.sin_addr) != 1)
-    throw std::invalid_argument("hilo tcp: '" + ip + "' is not an IPv4 address");
+    detail::throw_error<Error>("hilo: tcp: '", ip, "' is not an IPv4 address");
   return address;
 }
 
 void set_option(int fd, int level, int name, int value, const char* what) {
   if (::setsockopt(fd, level, name, &value, sizeof value) != 0)
-    common::throw_errno(std::string("hilo tcp: setting ") + what);
+    common::throw_errno(detail::make_message("hilo: tcp: setting ", what));
 }
 
 }  // namespace
@@ -36,15 +37,15 @@ void set_option(int fd, int level, int name, int value, const char* what) {
 Listener listen_on(const std::string& ip, PortRange ports) {
   sockaddr_in address = ipv4_address(ip, 0);
   if (address.sin_addr.s_addr == htonl(INADDR_ANY))
-    throw std::invalid_argument(
-        "hilo tcp: refusing to listen on 0.0.0.0; give the address of one interface "
+    detail::throw_error<Error>(
+        "hilo: tcp: refusing to listen on 0.0.0.0; give the address of one interface "
         "(HILO_HOST_ADDR or HILO_TCP_IF)");
   const unsigned first = ports.ephemeral() ? 0 : ports.first;
   const unsigned last = ports.ephemeral() ? 0 : ports.last;
   int last_error = 0;
   for (unsigned port = first; port <= last; ++port) {
     common::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd) common::throw_errno("hilo tcp: creating the listening socket");
+    if (!fd) common::throw_errno("hilo: tcp: creating the listening socket");
     set_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR on the listener");
     address.sin_port = htons(static_cast<std::uint16_t>(port));
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
@@ -57,7 +58,7 @@ Listener listen_on(const std::string& ip, PortRange ports) {
     if (::listen(fd.get(), SOMAXCONN) != 0) {
       last_error = errno;
       if (last_error == EADDRINUSE) continue;
-      common::throw_errno("hilo tcp: listen on " + ip);
+      common::throw_errno(detail::make_message("hilo: tcp: listen on ", ip));
     }
     sockaddr_in bound{};
     socklen_t length = sizeof bound;
@@ -67,15 +68,15 @@ Listener listen_on(const std::string& ip, PortRange ports) {
   std::string where = ports.ephemeral() ? ip + " (any port)"
                                         : ip + " ports " + std::to_string(first) + "-" +
                                               std::to_string(last) + " (HILO_TCP_PORTS)";
-  throw Error(common::errno_message("hilo tcp: cannot listen on " + where +
-                                        "; is the address one of this machine's, and a port free?",
-                                    last_error));
+  detail::throw_error<Error>(
+      "hilo: tcp: cannot listen on ", where,
+      "; is the address one of this machine's, and a port free?: ", common::errno_text(last_error));
 }
 
 void tune_peer_socket(int fd) {
   int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
-    common::throw_errno("hilo tcp: making a peer socket nonblocking");
+    common::throw_errno("hilo: tcp: making a peer socket nonblocking");
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   set_option(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
   set_option(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE");
@@ -89,10 +90,10 @@ common::UniqueFd start_connect(const std::string& ip, std::uint16_t port) {
   sockaddr_in address = ipv4_address(ip, port);
   common::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd && (errno == EMFILE || errno == ENFILE)) return fd;
-  if (!fd) common::throw_errno("hilo tcp: creating a socket");
+  if (!fd) common::throw_errno("hilo: tcp: creating a socket");
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 &&
       errno != EINPROGRESS)
-    common::throw_errno("hilo tcp: connecting to " + ip + ":" + std::to_string(port));
+    common::throw_errno(detail::make_message("hilo: tcp: connecting to ", ip, ":", port));
   return fd;
 }
 

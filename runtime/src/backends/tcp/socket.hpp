@@ -20,8 +20,9 @@ struct Listener {
   std::string ip;
   std::uint16_t port = 0;
 };
-// Throws std::invalid_argument for a malformed or wildcard ip, hilo::Error when no port of
-// `ports` can be bound (naming the address and the range).
+// Throws hilo::Error for a malformed or wildcard ip (it comes from HILO_HOST_ADDR, HILO_TCP_IF or
+// the host's name: the environment, not the calling code), and when no port of `ports` can be
+// bound (naming the address and the range).
 Listener listen_on(const std::string& ip, PortRange ports);
 
 // The options every rank-to-rank connection gets: nonblocking, close-on-exec, TCP_NODELAY (a
