@@ -33,7 +33,7 @@ std::vector<std::string> lines_of_refused_setup(LogLevel level, std::string& pee
                                                      {1, "host1", "127.0.0.1", closed_port}};
   peer = describe_peer(table[1]);
   hilo_test::CapturedStderr captured;
-  RejectionLog rejections("rank 0");
+  RejectionLog rejections("rank 0", {});
   const MeshPlan plan{0, token, table, hilo::Deadline::after(30s), Log(level, "rank 0 on host0")};
   CHECK_THROWS_AS(connect_mesh(listener0, plan, rejections), hilo::PeerLost);
   return captured.lines();

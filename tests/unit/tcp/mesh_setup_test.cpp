@@ -40,7 +40,7 @@ TEST_CASE("mesh setup: idle connections beyond the rank's fd limit do not keep a
     const rlimit limit{48, 48};
     if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) return 3;
     try {
-      RejectionLog log("rank 1");
+      RejectionLog log("rank 1", {});
       return connect_mesh(listener1, MeshPlan{1, token, table, deadline}, log)[0] ? 0 : 1;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "rank 1: %s\n", e.what());
@@ -49,7 +49,7 @@ TEST_CASE("mesh setup: idle connections beyond the rank's fd limit do not keep a
   });
   std::string rank0_failure;
   try {
-    RejectionLog log("rank 0");
+    RejectionLog log("rank 0", {});
     CHECK(connect_mesh(listener0, MeshPlan{0, token, table, deadline}, log)[1]);
   } catch (const std::exception& e) {
     rank0_failure = e.what();
@@ -65,7 +65,7 @@ TEST_CASE("mesh setup: a rank that never comes is a Timeout naming this rank and
   Listener listener1 = listen_on("127.0.0.1", {});
   const std::vector<hilo::launch::PeerAddress> table{{0, "host0", "127.0.0.1", listener0.port},
                                                      {1, "host1", "127.0.0.1", listener1.port}};
-  RejectionLog log("rank 1");
+  RejectionLog log("rank 1", {});
   const MeshPlan plan{1, token, table, hilo::Deadline::after(200ms)};
   try {
     connect_mesh(listener1, plan, log);

@@ -40,7 +40,7 @@ bool closed_by_pool(const UniqueFd& fd) {
 }  // namespace
 
 TEST_CASE("stranger pool: at the cap a new connection closes the oldest stranger") {
-  RejectionLog log("test");
+  RejectionLog log("test", {});
   StrangerPool pool(log, 3, 5s);
   const auto t0 = Clock::now();
   std::vector<Pair> pairs;
@@ -55,7 +55,7 @@ TEST_CASE("stranger pool: at the cap a new connection closes the oldest stranger
 }
 
 TEST_CASE("stranger pool: a silent stranger is closed when its window ends, not before") {
-  RejectionLog log("test");
+  RejectionLog log("test", {});
   StrangerPool pool(log, 64, 5s);
   const auto t0 = Clock::now();
   Pair silent = make_pair();
@@ -72,7 +72,7 @@ TEST_CASE("stranger pool: a silent stranger is closed when its window ends, not 
 }
 
 TEST_CASE("stranger pool: a hello is handed over whole; garbage and hang-ups are closed") {
-  RejectionLog log("test");
+  RejectionLog log("test", {});
   StrangerPool pool(log);
   const auto now = Clock::now();
 
@@ -111,7 +111,7 @@ TEST_CASE("stranger pool: a hello is handed over whole; garbage and hang-ups are
 }
 
 TEST_CASE("stranger pool: accepting a flood keeps to the cap and takes at most a cap per call") {
-  RejectionLog log("test");
+  RejectionLog log("test", {});
   Listener listener = listen_on("127.0.0.1", {});
   std::vector<UniqueFd> clients;
   for (int i = 0; i < 10; ++i) clients.push_back(raw_connect(listener.port));

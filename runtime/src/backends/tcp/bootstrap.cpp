@@ -198,9 +198,8 @@ std::shared_ptr<Engine> connect_world(Listener listener, int rank, const std::st
                                       std::shared_ptr<launch::ReportChannel> reports,
                                       const detail::Log& rank_log) {
   const auto& me = table.at(static_cast<std::size_t>(rank));
-  auto log =
-      std::make_unique<RejectionLog>("hilo tcp rank " + std::to_string(rank) + " (host " + me.host +
-                                     ", " + me.ip + ":" + std::to_string(me.port) + ")");
+  auto log = std::make_unique<RejectionLog>("listening on " + me.ip + ":" + std::to_string(me.port),
+                                            rank_log);
   std::vector<common::UniqueFd> sockets =
       connect_mesh(listener, MeshPlan{rank, token, table, deadline, rank_log}, *log);
   rank_log.write(detail::LogLevel::info, "tcp", "connected to all other ranks (", table.size() - 1,

@@ -5,6 +5,7 @@
 
 #include "backends/tcp/engine.hpp"
 #include "backends/tcp/peer_connection.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -32,10 +33,10 @@ bool SendOperation::test() {
 Status SendOperation::wait(Deadline deadline) {
   peer_.drive_send(*frame_, deadline);
   if (!frame_->wait(deadline))
-    throw Timeout("hilo: isend from rank " + std::to_string(engine_.rank()) + " to " +
-                  engine_.describe(peer_.rank) + " with tag " + std::to_string(tag_) +
-                  ": the peer has not taken the message in time (is it stalled?); the send "
-                  "stays queued");
+    detail::throw_error<Timeout>("hilo: isend from rank ", engine_.rank(), " to ",
+                                 engine_.describe(peer_.rank), " with tag ", tag_,
+                                 ": the peer has not taken the message in time (is it stalled?); "
+                                 "the send stays queued");
   return Status{engine_.rank(), tag_, frame_->message_bytes()};
 }
 }  // namespace hilo::tcp

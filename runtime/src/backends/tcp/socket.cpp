@@ -107,10 +107,9 @@ std::string remote_ip_of(int fd) {
 }
 
 void RejectionLog::reject(const std::string& remote_ip, const std::string& why) {
-  if (!logged_.insert(remote_ip).second) return;
-  std::string line = who_ + ": refused a connection from " + remote_ip + ": " + why +
-                     " (further refusals from this address are not logged)\n";
-  [[maybe_unused]] ssize_t written = ::write(STDERR_FILENO, line.data(), line.size());
+  if (!log_.enabled(detail::LogLevel::warn) || !logged_.insert(remote_ip).second) return;
+  log_.write(detail::LogLevel::warn, "tcp", who_, ": refused a connection from ", remote_ip, ": ",
+             why, " (further refusals from this address are not logged)");
 }
 
 }  // namespace hilo::tcp

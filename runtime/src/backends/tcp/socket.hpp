@@ -8,6 +8,7 @@
 
 #include "backends/tcp/network_choice.hpp"
 #include "common/unique_fd.hpp"
+#include "hilo/detail/log.hpp"
 
 namespace hilo::tcp {
 
@@ -38,15 +39,19 @@ common::UniqueFd start_connect(const std::string& ip, std::uint16_t port);
 // The IP of the far end of a connected socket ("?" if unknown), for log lines.
 std::string remote_ip_of(int fd);
 
-// Logs a refused connection on stderr at most once per remote address, so a port scanner or a
-// misconfigured job cannot flood the output, and one bad client is still visible.
+// Logs a refused connection (HILO_LOG level warn, so seen by default) at most once per remote
+// address, so a port scanner or a misconfigured job cannot flood the output, and one bad client
+// is still visible.
 class RejectionLog {
  public:
-  explicit RejectionLog(std::string who) : who_(std::move(who)) {}
+  // `who` says which listener refused, after the log's own rank prefix ("listening on
+  // 10.0.0.3:40001"); the lines go to `log`.
+  RejectionLog(std::string who, detail::Log log) : who_(std::move(who)), log_(std::move(log)) {}
   void reject(const std::string& remote_ip, const std::string& why);
 
  private:
-  std::string who_;  // "hilo tcp rank 3 (host n1, 10.0.0.3:40001)"
+  std::string who_;
+  detail::Log log_;
   std::set<std::string> logged_;
 };
 

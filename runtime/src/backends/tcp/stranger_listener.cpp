@@ -12,7 +12,7 @@ namespace hilo::tcp {
 StrangerListener::StrangerListener(Listener listener, std::unique_ptr<RejectionLog> log,
                                    std::string token, int job_size)
     : listener_(std::move(listener)),
-      log_(log ? std::move(log) : std::make_unique<RejectionLog>("hilo tcp")),
+      log_(log ? std::move(log) : std::make_unique<RejectionLog>("listener", detail::Log{})),
       strangers_(*log_),
       token_(std::move(token)),
       job_size_(job_size) {}
@@ -26,7 +26,7 @@ void StrangerListener::watch_with(int epoll_fd) {
   event.events = EPOLLIN;
   event.data.u64 = listener_tag;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listener_.fd.get(), &event) != 0)
-    common::throw_errno("hilo tcp: epoll_ctl");
+    common::throw_errno("hilo: tcp: epoll_ctl");
 }
 
 bool StrangerListener::owns(std::uint64_t tag) {

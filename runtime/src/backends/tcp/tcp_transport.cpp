@@ -2,6 +2,7 @@
 
 #include "backends/tcp/single_copy.hpp"
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::tcp {
@@ -84,9 +85,9 @@ std::unique_ptr<Operation> TcpTransport::isend(int dest, int tag,
 
 void TcpTransport::rethrow_naming_peer(const Timeout& timeout, int source) const {
   if (source == any_source) throw timeout;
-  throw Timeout(std::string(timeout.what()) + "; it was waiting on world " +
-                engine_->describe(world_rank(source)) +
-                ", whose connection is still open: stalled, or not sending?");
+  detail::throw_error<Timeout>(timeout.what(), "; it was waiting on world ",
+                               engine_->describe(world_rank(source)),
+                               ", whose connection is still open: stalled, or not sending?");
 }
 
 Status TcpTransport::recv(int source, int tag, const Sink& sink, Deadline deadline) {
