@@ -355,7 +355,8 @@ class Communicator {
   /// The inclusive prefix reduction (MPI_Scan): rank r gets op over the values of ranks 0..r, in
   /// rank order. `op` must be associative (it need not be commutative); the operations that
   /// all_reduce maps to MPI's do so here too; vectors combine element-wise and must have the same
-  /// length on every rank.
+  /// length on every rank: their lengths are compared first (one all-gather of a 64-bit length,
+  /// MPI_Allgather on mpi), and every rank throws hilo::Error naming two ranks that differ.
   template <class T, class Op>
   T scan(const T& value, Op op, TimeLimit limit = {});
 
