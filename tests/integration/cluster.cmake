@@ -99,14 +99,14 @@ if(HILO_NETNS_HILORUN)
                      $<TARGET_FILE:hilo_hostname>)
 endif()
 
-# The examples parallel_sum, bounded_connections and barrier across the three hosts, with both
-# launchers: each prints its OK line once (rank 0) with hosts=hilo-h1,hilo-h2,hilo-h3. Their
-# Slurm jobs (slurm/*.sbatch) are run by the slurm test on one node, and here on the two-node
+# The examples parallel_sum, bounded_connections, barrier and sample_sort across the three hosts,
+# with both launchers: each prints its OK line once (rank 0) with hosts=hilo-h1,hilo-h2,hilo-h3.
+# Their Slurm jobs (slurm/*.sbatch) are run by the slurm test on one node, and here on the two-node
 # Slurm, where each job spans both hosts.
 if(HILO_BUILD_EXAMPLES)
   file(GLOB example_jobs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/slurm/*.sbatch)
   cluster_test(slurm_two_nodes.examples 300 ${cluster_dir}/run-slurm-jobs.sh --netns ${example_jobs})
-  foreach(example parallel_sum bounded_connections barrier)
+  foreach(example parallel_sum bounded_connections barrier sample_sort)
     cluster_netns_test(${example}.mpirun "^${example}: OK "
                        ${HILO_NETNS_MPIRUN} -n 6 $<TARGET_FILE:${example}>)
     if(HILO_NETNS_HILORUN)
@@ -140,5 +140,12 @@ if(HILO_BUILD_EXAMPLES)
     cluster_ssh_test(parallel_sum.hilorun "^parallel_sum: OK .* ranks=4 .*hosts=hilo-h2,hilo-h3 "
                      $<TARGET_FILE:hilorun> --hostfile {hostfile} -n 4 $<TARGET_FILE:parallel_sum>
                      --n 100000000)
+  endif()
+  cluster_ssh_test(sample_sort.mpirun "^sample_sort: OK keys=1000000 ranks=4 hosts=hilo-h2,hilo-h3 "
+                   ${HILO_SSH_MPIRUN} -n 4 $<TARGET_FILE:sample_sort> --n 1000000)
+  if(HILO_NETNS_HILORUN)
+    cluster_ssh_test(sample_sort.hilorun "^sample_sort: OK keys=1000000 ranks=4 hosts=hilo-h2,hilo-h3 "
+                     $<TARGET_FILE:hilorun> --hostfile {hostfile} -n 4 $<TARGET_FILE:sample_sort>
+                     --n 1000000)
   endif()
 endif()

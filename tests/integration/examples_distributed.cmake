@@ -1,8 +1,9 @@
-# The distributed examples (parallel_sum, bounded_connections, barrier), run as users run them:
-# one process on its own, under mpirun (MPI backend) and under hilorun (TCP backend). Each test
-# is integration.examples.<example>[.<variant>].<launcher> and is judged by its exit status and
-# output (tests/integration/examples/check_run.py). Their multi-host runs are in cluster.cmake and their Slurm jobs
-# in slurm/. They need the release tree's example executables.
+# The distributed examples (parallel_sum, bounded_connections, barrier, sample_sort), run as
+# users run them: one process on its own, under mpirun (MPI backend) and under hilorun (TCP
+# backend). Each test is integration.examples.<example>[.<variant>].<launcher> and is judged by
+# its exit status and output (tests/integration/examples/check_run.py). Their multi-host runs
+# are in cluster.cmake and their Slurm jobs in slurm/. They need the release tree's example
+# executables.
 if(NOT HILO_BUILD_EXAMPLES OR HILO_SANITIZER)
   return()
 endif()
@@ -115,4 +116,32 @@ foreach(launcher single mpirun)
     --expect "^barrier: FAILED "
     --reject "^barrier: OK"
     -- $<TARGET_FILE:barrier> --cheat)
+endforeach()
+
+# --- sample_sort: sorted across ranks and checked (count, checksum, boundaries), whatever N.
+foreach(launcher single mpirun hilorun)
+  distributed_example_test(sample_sort ${launcher}
+    --expect "^sample_sort: OK keys=100000 ranks=[14] hosts=[^ ]+ seconds="
+    --reject "FAILED"
+    -- $<TARGET_FILE:sample_sort> --n 100000)
+  # Not divisible by the 4 ranks: shares and buckets of uneven sizes.
+  distributed_example_test(sample_sort.uneven ${launcher}
+    --expect "^sample_sort: OK keys=1000003 ranks=[14] "
+    -- $<TARGET_FILE:sample_sort> --n 1000003 --seed 7)
+endforeach()
+# Fewer keys than ranks: some ranks make no keys, offer no samples and get empty buckets.
+foreach(launcher mpirun hilorun)
+  distributed_example_test(sample_sort.fewer_keys_than_ranks ${launcher}
+    --expect "^sample_sort: OK keys=3 ranks=4 "
+    -- $<TARGET_FILE:sample_sort> --n 3)
+endforeach()
+# The defaults: 10^7 keys.
+distributed_example_test(sample_sort.default hilorun
+  --expect "^sample_sort: OK keys=10000000 ranks=4 hosts=[^ ]+ seconds="
+  -- $<TARGET_FILE:sample_sort>)
+foreach(launcher single mpirun hilorun)
+  distributed_example_test(sample_sort.bad_argument ${launcher} --status 2
+    --expect "^sample_sort: --seed needs a whole number from 0 to 18446744073709551615, not 'x'$"
+    --reject "OK"
+    -- $<TARGET_FILE:sample_sort> --seed x)
 endforeach()

@@ -7,11 +7,15 @@
 // with one, the nonblocking call is polled until the deadline (finish_collective), and a timeout
 // leaves the communicator unusable because MPI cannot cancel a collective.
 #include <climits>
+#include <cstddef>
+#include <cstring>
 #include <memory>
+#include <numeric>
 #include <vector>
 
 #include "backends/mpi/mpi_call.hpp"
 #include "backends/mpi/mpi_transport.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::mpi {
@@ -110,20 +114,63 @@ bool MpiTransport::all_to_all(const void* in, void* out, std::size_t count, Data
 bool MpiTransport::all_to_all_v(const void* in, const int* send_counts, const int* send_displs,
                                 void* out, const int* recv_counts, const int* recv_displs,
                                 DataType type, Deadline deadline) {
+  // What each rank sends this one, from one MPI_Alltoall of the send counts: MPI reports a
+  // receiver expecting more than it gets by nothing at all, so the counts are compared first.
+  const int n = size();
+  std::vector<int> sent_here(static_cast<std::size_t>(n));
+  const CollectiveSite counts_site{"all_to_all_v",
+                                   deadline.is_never() ? "MPI_Alltoall" : "MPI_Ialltoall", rank_};
+  if (deadline.is_never()) {
+    check(MPI_Alltoall(send_counts, 1, MPI_INT, sent_here.data(), 1, MPI_INT, comm_), counts_site);
+  } else {
+    MPI_Request request;
+    check(MPI_Ialltoall(send_counts, 1, MPI_INT, sent_here.data(), 1, MPI_INT, comm_, &request),
+          counts_site);
+    finish_collective(request, deadline, counts_site);
+  }
+  int disagreeing = -1;
+  for (int q = 0; q < n && disagreeing < 0; ++q)
+    if (sent_here[q] != recv_counts[q]) disagreeing = q;
+
+  // On a disagreement this rank still takes what every rank sends it (into a buffer of its own,
+  // from which the blocks of the right size are copied out), so that no rank is left waiting.
+  std::vector<int> actual_displs;
+  std::vector<std::byte> spill;
+  void* into = out;
+  const int* counts = recv_counts;
+  const int* displs = recv_displs;
+  if (disagreeing >= 0) {
+    actual_displs.resize(sent_here.size());
+    std::exclusive_scan(sent_here.begin(), sent_here.end(), actual_displs.begin(), 0);
+    spill.resize(static_cast<std::size_t>(actual_displs.back() + sent_here.back()) * type.size);
+    into = spill.data();
+    counts = sent_here.data();
+    displs = actual_displs.data();
+  }
   const ElementType t(type);
   if (deadline.is_never()) {
-    check(MPI_Alltoallv(in, send_counts, send_displs, t.get(), out, recv_counts, recv_displs,
-                        t.get(), comm_),
-          CollectiveSite{"all_to_all_v", "MPI_Alltoallv", rank_, true});
-    return true;
+    check(
+        MPI_Alltoallv(in, send_counts, send_displs, t.get(), into, counts, displs, t.get(), comm_),
+        CollectiveSite{"all_to_all_v", "MPI_Alltoallv", rank_, true});
+  } else {
+    const CollectiveSite site{"all_to_all_v", "MPI_Ialltoallv", rank_, true};
+    MPI_Request request;
+    check(MPI_Ialltoallv(in, send_counts, send_displs, t.get(), into, counts, displs, t.get(),
+                         comm_, &request),
+          site);
+    finish_collective(request, deadline, site);
   }
-  const CollectiveSite site{"all_to_all_v", "MPI_Ialltoallv", rank_, true};
-  MPI_Request request;
-  check(MPI_Ialltoallv(in, send_counts, send_displs, t.get(), out, recv_counts, recv_displs,
-                       t.get(), comm_, &request),
-        site);
-  finish_collective(request, deadline, site);
-  return true;
+  if (disagreeing < 0) return true;
+  for (int q = 0; q < n; ++q)
+    if (sent_here[q] == recv_counts[q] && sent_here[q] > 0)
+      std::memcpy(
+          static_cast<std::byte*>(out) + static_cast<std::size_t>(recv_displs[q]) * type.size,
+          spill.data() + static_cast<std::size_t>(actual_displs[q]) * type.size,
+          static_cast<std::size_t>(sent_here[q]) * type.size);
+  detail::throw_error<Error>(detail::OnRank{"all_to_all_v", rank_}, "rank ", disagreeing, " sends ",
+                             sent_here[disagreeing], " elements to rank ", rank_,
+                             ", which expects ", recv_counts[disagreeing], " from it (recv_counts[",
+                             disagreeing, "]); the counts must agree between ranks");
 }
 
 bool MpiTransport::gather_v(const void* in, std::size_t count, void* out, const int* recv_counts,

@@ -79,13 +79,14 @@ class MpiTransport final : public Transport, public NativeCollectives {
                Deadline) override;
   // The collectives below are in mpi_collectives.cpp. Each maps to its MPI call; counts over
   // INT_MAX elements and reductions MPI does not define return false (hilo's generic algorithm).
-  // Counts that disagree between ranks: a rank receiving more than it expects raises hilo::Error
-  // (MPI reports a truncation without naming the sender; Open MPI's blocking v-forms report it as
-  // another error, named with this likely cause). Without a deadline the other ranks may be left
-  // waiting in the blocking MPI call for the rank that raised: its exception, if it escapes,
-  // aborts the job (mpi_backend.cpp), and a time limit bounds the wait. A rank receiving less is
-  // not detected: MPI does not report it, and checking would need a collective of hilo's own that
-  // a plain MPI program in the same job would not join.
+  // all_to_all_v: counts that disagree between ranks raise hilo::Error on the receiver, naming
+  // the sender and both counts. MPI reports a receiver expecting more than it gets by nothing at
+  // all, so the send counts go first in one MPI_Alltoall of an int per pair (a plain MPI program
+  // taking part in the same call makes that MPI_Alltoall too); a receiver whose counts disagree
+  // then takes what was really sent into a buffer of its own, so every rank completes the
+  // MPI_Alltoallv before one raises. gather_v's counts come from the senders themselves. A
+  // truncation MPI still reports (MPI does not say which rank sent more) raises hilo::Error too;
+  // Open MPI's blocking v-forms report it as another error, named with this likely cause.
   bool all_to_all(const void* in, void* out, std::size_t count, DataType type, Deadline) override;
   bool all_to_all_v(const void* in, const int* send_counts, const int* send_displs, void* out,
                     const int* recv_counts, const int* recv_displs, DataType type,

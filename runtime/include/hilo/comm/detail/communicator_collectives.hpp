@@ -1,7 +1,9 @@
 // The definitions of Communicator's basic collectives (broadcast, all_reduce, reduce, gather,
 // all_gather, scatter), declared and documented in hilo/comm/communicator.hpp, which includes
 // this file at its end. Each tries the backend's native form first (NativeCollectives: MPI's),
-// then runs the generic algorithm on the communicator's collective channel.
+// then runs the generic algorithm on the communicator's collective channel. They are declared
+// inline, as they were when defined inside the class: the small collectives' fast path stays a
+// candidate for inlining into the caller.
 #pragma once
 
 #include <cstddef>
@@ -15,7 +17,7 @@
 namespace hilo {
 
 template <class T>
-void Communicator::broadcast(T& value, int root, TimeLimit limit) {
+inline void Communicator::broadcast(T& value, int root, TimeLimit limit) {
   check_peer("broadcast", root, false, "root");
   Deadline d = deadline(limit);
   collective("broadcast", [&] {
@@ -27,14 +29,14 @@ void Communicator::broadcast(T& value, int root, TimeLimit limit) {
 }
 
 template <class T, class Op>
-T Communicator::all_reduce(const T& value, Op op, TimeLimit limit) {
+inline T Communicator::all_reduce(const T& value, Op op, TimeLimit limit) {
   T result{};
   all_reduce_into(value, result, op, limit);
   return result;
 }
 
 template <class T, class Op>
-void Communicator::all_reduce_into(const T& value, T& result, Op op, TimeLimit limit) {
+inline void Communicator::all_reduce_into(const T& value, T& result, Op op, TimeLimit limit) {
   if (&value == &result)
     detail::throw_error<std::invalid_argument>(
         detail::OnRank{"all_reduce_into", rank()},
@@ -48,7 +50,7 @@ void Communicator::all_reduce_into(const T& value, T& result, Op op, TimeLimit l
 }
 
 template <class T, class Op>
-void Communicator::all_reduce_in_place(T& value, Op op, TimeLimit limit) {
+inline void Communicator::all_reduce_in_place(T& value, Op op, TimeLimit limit) {
   Deadline d = deadline(limit);
   collective("all_reduce", [&] {
     if (native_)
@@ -58,7 +60,7 @@ void Communicator::all_reduce_in_place(T& value, Op op, TimeLimit limit) {
 }
 
 template <class T, class Op>
-std::optional<T> Communicator::reduce(const T& value, Op op, int root, TimeLimit limit) {
+inline std::optional<T> Communicator::reduce(const T& value, Op op, int root, TimeLimit limit) {
   check_peer("reduce", root, false, "root");
   Deadline d = deadline(limit);
   return collective("reduce", [&]() -> std::optional<T> {
@@ -72,7 +74,7 @@ std::optional<T> Communicator::reduce(const T& value, Op op, int root, TimeLimit
 }
 
 template <class T>
-std::vector<T> Communicator::gather(const T& value, int root, TimeLimit limit) {
+inline std::vector<T> Communicator::gather(const T& value, int root, TimeLimit limit) {
   check_peer("gather", root, false, "root");
   Deadline d = deadline(limit);
   return collective("gather", [&] {
@@ -88,7 +90,7 @@ std::vector<T> Communicator::gather(const T& value, int root, TimeLimit limit) {
 }
 
 template <class T>
-std::vector<T> Communicator::all_gather(const T& value, TimeLimit limit) {
+inline std::vector<T> Communicator::all_gather(const T& value, TimeLimit limit) {
   Deadline d = deadline(limit);
   return collective("all_gather", [&] {
     if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
@@ -103,7 +105,7 @@ std::vector<T> Communicator::all_gather(const T& value, TimeLimit limit) {
 }
 
 template <class T>
-T Communicator::scatter(const std::vector<T>& values, int root, TimeLimit limit) {
+inline T Communicator::scatter(const std::vector<T>& values, int root, TimeLimit limit) {
   check_peer("scatter", root, false, "root");
   if (rank() == root && values.size() != static_cast<std::size_t>(size()))
     detail::throw_error<std::invalid_argument>(detail::OnRank{"scatter", rank()}, "got ",

@@ -17,6 +17,8 @@
 #include "hilo/comm/detail/gather_v.hpp"
 #include "hilo/comm/detail/reduce_scatter.hpp"
 #include "hilo/comm/detail/scan.hpp"
+#include "hilo/detail/error_message.hpp"
+#include "hilo/errors.hpp"
 
 namespace hilo {
 
@@ -143,10 +145,36 @@ std::vector<E> Communicator::gather_v(std::span<const E> mine, int root, TimeLim
   });
 }
 
+namespace detail {
+
+// A scan of vectors combines them element-wise, so every rank's length must be the same. The
+// lengths are compared before anything is combined, on every rank alike (one all-gather of a
+// 64-bit length; MPI_Allgather on the mpi backend), so every rank raises the same hilo::Error
+// naming two ranks whose lengths differ: a mismatch met halfway through the scan would be seen
+// by some ranks only, and leave the others waiting for them.
+template <class T>
+void check_scan_lengths(Transport& channel, NativeCollectives* native, const T& value, Deadline d) {
+  if constexpr (is_vector<T>::value) {
+    const std::uint64_t mine = value.size();
+    std::vector<std::uint64_t> lengths(static_cast<std::size_t>(channel.size()));
+    if (!native || !native->gather(&mine, lengths.data(), 1, data_type_of<std::uint64_t>(), -1, d))
+      lengths = all_gather(channel, mine, d);
+    for (std::size_t q = 1; q < lengths.size(); ++q)
+      if (lengths[q] != lengths[q - 1])
+        throw_error<Error>("rank ", q - 1, " contributed ", lengths[q - 1], " elements, rank ", q,
+                           " contributed ", lengths[q],
+                           "; vectors combine element-wise, so every rank must contribute the "
+                           "same length");
+  }
+}
+
+}  // namespace detail
+
 template <class T, class Op>
 T Communicator::scan(const T& value, Op op, TimeLimit limit) {
   const Deadline d = deadline(limit);
   return collective("scan", [&] {
+    detail::check_scan_lengths(channel(), native_, value, d);
     if (native_) {
       T result = value;
       if (native_scan(*native_, value, result, op, false, d)) return result;
@@ -159,6 +187,7 @@ template <class T, class Op>
 std::optional<T> Communicator::exscan(const T& value, Op op, TimeLimit limit) {
   const Deadline d = deadline(limit);
   return collective("exscan", [&]() -> std::optional<T> {
+    detail::check_scan_lengths(channel(), native_, value, d);
     if (native_) {
       T result = value;
       if (native_scan(*native_, value, result, op, true, d))
