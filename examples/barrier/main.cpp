@@ -276,7 +276,7 @@ int main(int argc, char** argv) {
     rank = world.rank();
 
     const std::optional<Options> options =
-        hilo_examples::parse_options(parse, argc, argv, rank, "barrier", usage);
+        hilo_examples::parse_options(parse, argc, argv, world, "barrier", usage);
     if (!options) return 2;
 
     PhasedRank phased(world, *options);

@@ -487,7 +487,7 @@ int main(int argc, char** argv) {
     rank = world.rank();
 
     const std::optional<Options> options =
-        hilo_examples::parse_options(parse, argc, argv, rank, "bounded_connections", usage);
+        hilo_examples::parse_options(parse, argc, argv, world, "bounded_connections", usage);
     if (!options) return 2;
 
     const auto timeout = hilo::within(rank_timeout);

@@ -1,6 +1,6 @@
-// What the distributed examples (parallel_sum, bounded_connections, barrier) share: reading the
-// command line, this machine's host name, and the "hosts=a,b,c" list of their summary lines.
-// Header-only, so that each example stays one program you can read top to bottom.
+// What the distributed examples (parallel_sum, bounded_connections, barrier, sample_sort) share:
+// reading the command line, this machine's host name, and the "hosts=a,b,c" list of their summary
+// lines. Header-only, so that each example stays one program you can read top to bottom.
 #pragma once
 
 #include <unistd.h>
@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <hilo/hilo.hpp>
 
 namespace hilo_examples {
 
@@ -39,14 +41,21 @@ inline std::string_view option_value(int argc, char** argv, int& i) {
 
 // Runs parse(argc, argv), which throws std::invalid_argument for a bad command line. Every rank
 // got the same arguments, so only rank 0 says what is wrong, followed by `usage`; the result is
-// then empty, and the example exits with status 2.
+// then empty, and the example exits with status 2. The other ranks wait at a barrier until rank
+// 0 has said it: a launcher stops the whole job as soon as one rank exits with an error, which
+// could otherwise be before rank 0 has printed why.
 template <class Options>
-std::optional<Options> parse_options(Options (*parse)(int, char**), int argc, char** argv, int rank,
-                                     const char* example, const char* usage) {
+std::optional<Options> parse_options(Options (*parse)(int, char**), int argc, char** argv,
+                                     hilo::Communicator& world, const char* example,
+                                     const char* usage) {
   try {
     return parse(argc, argv);
   } catch (const std::invalid_argument& bad) {
-    if (rank == 0) std::fprintf(stderr, "%s: %s\n%s", example, bad.what(), usage);
+    if (world.rank() == 0) {
+      std::fprintf(stderr, "%s: %s\n%s", example, bad.what(), usage);
+      std::fflush(stderr);
+    }
+    world.barrier();
     return std::nullopt;
   }
 }

@@ -30,7 +30,7 @@ Options parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   hilo::Runtime rt(argc, argv);
   hilo::Communicator& world = rt.world();
-  const auto options = hilo_examples::parse_options(parse, argc, argv, world.rank(), "task_farm",
+  const auto options = hilo_examples::parse_options(parse, argc, argv, world, "task_farm",
                                                     "usage: task_farm [--tasks N]\n");
   if (!options) return 2;
   const task_farm::Outcome out = task_farm::run(world, options->tasks);

@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
     rank = world.rank();
 
     const std::optional<Options> options =
-        hilo_examples::parse_options(parse, argc, argv, rank, "parallel_sum", usage);
+        hilo_examples::parse_options(parse, argc, argv, world, "parallel_sum", usage);
     if (!options) return 2;
 
     const std::vector<std::string> host_of_rank = world.gather(hilo_examples::this_host(), 0);

@@ -224,13 +224,8 @@ int main(int argc, char** argv) {
     rank = world.rank();
 
     const std::optional<Options> options =
-        hilo_examples::parse_options(parse, argc, argv, rank, "sample_sort", usage);
-    if (!options) {
-      // Every rank refuses the same arguments; the others wait until rank 0 has said why, since
-      // a launcher stops the whole job as soon as one rank exits with an error.
-      world.barrier();
-      return 2;
-    }
+        hilo_examples::parse_options(parse, argc, argv, world, "sample_sort", usage);
+    if (!options) return 2;
 
     const std::vector<std::string> host_of_rank = world.gather(hilo_examples::this_host(), 0);
     std::vector<Key> keys = make_keys(*options, world.size(), rank);

@@ -69,10 +69,14 @@ distributed_example_test(parallel_sum.past_64_bits mpirun
 distributed_example_test(parallel_sum.long_list hilorun
   --expect "^\\[1, 3, 6, 10, 15, 21, 0, 55\\]$"
   -- $<TARGET_FILE:parallel_sum> --list 1,2,3,4,5,6,0,10)
-distributed_example_test(parallel_sum.bad_argument mpirun --status 2
-  --expect "^parallel_sum: --n needs a whole number from 1 to 1000000000000, not '-5'$"
-  --reject "OK"
-  -- $<TARGET_FILE:parallel_sum> --n -5)
+# A bad argument: rank 0 says why before any rank exits (a launcher stops the job at the first
+# rank that fails, so without the others waiting, hilorun could cut rank 0 off).
+foreach(launcher single mpirun hilorun)
+  distributed_example_test(parallel_sum.bad_argument ${launcher} --status 2
+    --expect "^parallel_sum: --n needs a whole number from 1 to 1000000000000, not '-5'$"
+    --reject "OK"
+    -- $<TARGET_FILE:parallel_sum> --n -5)
+endforeach()
 
 # --- bounded_connections: never more than K inside; without the semaphore, more.
 foreach(launcher single mpirun hilorun)
