@@ -12,7 +12,8 @@
 
 namespace hilo::detail {
 
-void ring_all_reduce(Transport& t, VectorBytes v, const Combiner& combine, Deadline deadline) {
+void ring_all_reduce(Transport& t, VectorBytes v, const Combiner& combine,
+                     const PipelineOptions& options, Deadline deadline) {
   const int p = t.size(), r = t.rank();
   const std::size_t n = v.count, size = v.type.size;
   const bool in_place = v.in == v.out;
@@ -28,7 +29,7 @@ void ring_all_reduce(Transport& t, VectorBytes v, const Combiner& combine, Deadl
     std::byte* result = v.out + begin(recv_chunk) * size;
     const std::byte* from = (step == 0 ? v.in : v.out) + begin(send_chunk) * size;
     exchange_step(t, v.type, right, from, length(send_chunk), left, into, length(recv_chunk),
-                  deadline, [&](std::size_t first, std::size_t last) {
+                  options, deadline, [&](std::size_t first, std::size_t last) {
                     combine(mine + first * size, into + first * size, result + first * size,
                             last - first);
                   });

@@ -237,12 +237,12 @@ class Transport {
   /// whole life (a Communicator asks once).
   virtual NativeCollectives* native_collectives() { return nullptr; }
 
-  /// The smallest piece a pipelined collective (the ring and halving-doubling all-reduces) should
-  /// split a large step into. Smaller pieces overlap combining with arrival better; a transport
-  /// with a per-message handshake for large messages asks for pieces big enough to take that path.
-  /// Every rank must return the same value (the pieces' sizes are matched between sender and
-  /// receiver).
-  virtual std::size_t min_pipeline_segment_bytes() const { return std::size_t{256} * 1024; }
+  /// The smallest message that may take a per-message handshake on this transport (the receiver
+  /// answers before the bytes move, as the tcp backend's single copy between ranks of one host
+  /// does), or std::nullopt if no message does. A fact about the transport, which the collectives
+  /// size their pipeline segments by (pipeline_options.hpp); every rank must return the same
+  /// value, whatever the path its own messages take.
+  virtual std::optional<std::size_t> min_handshake_message_bytes() const { return std::nullopt; }
 
   /// Non-null when every rank of this communicator runs on this rank's host and the backend can
   /// reach their memory there; the same on every rank (it depends only on the hosts).
