@@ -1,16 +1,17 @@
 // The barrier, broadcast, reduce, gather, all-gather and scatter algorithms by name
-// (hilo/comm/detail/algorithms/), as all_reduce_test.cpp runs the all-reduces: every algorithm
-// over 1, 2, 3, 4, 5, 7 and 8 ranks, from every kind of root (first, middle, last), with values
-// of zero, one, an odd number and many elements, and values that differ by rank and by position,
-// so a block in the wrong place, lost or counted twice shows. Also the pipelined all-reduces and
-// reduce-scatter with segments small enough that the lengths tried fall on and around segment
-// boundaries.
+// (hilo/comm/detail/algorithms/, reduce.hpp), as all_reduce_test.cpp runs the all-reduces: every
+// algorithm over 1, 2, 3, 4, 5, 7 and 8 ranks, from every kind of root (first, middle, last), with
+// values of zero, one, an odd number and many elements, and values that differ by rank and by
+// position, so a block in the wrong place, lost or counted twice shows. Also the pipelined
+// all-reduces and reduce-scatter with segments small enough that the lengths tried fall on and
+// around segment boundaries.
 #include <hilo/comm/detail/algorithms.hpp>
 #include <hilo/comm/detail/reduce_scatter.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <set>
 #include <string>
@@ -307,4 +308,75 @@ TEST_CASE("the pipelined algorithms with small segments, around segment boundari
       check_none_wrong(wrong);
     }
   }
+}
+
+TEST_CASE("every reduce algorithm, by name, to every kind of root") {
+  using hilo::detail::ReduceAlgorithm;
+  for (ReduceAlgorithm algorithm :
+       {ReduceAlgorithm::binomial, ReduceAlgorithm::reduce_scatter_gather}) {
+    for (int p : rank_counts) {
+      for (int root : roots_for(p)) {
+        for (std::size_t n : lengths) {
+          const hilo::detail::ReduceShape shape{true, n, sizeof(int64_t), p};
+          if (!hilo::detail::can_run(algorithm, shape)) continue;
+          INFO(hilo::detail::name_of(algorithm)
+               << ", p = " << p << ", root = " << root << ", n = " << n);
+          REQUIRE(hilo::detail::choose_reduce(shape, algorithm) == algorithm);
+          std::vector<std::size_t> wrong(p);
+          on_ranks(p, [&](hilo::Transport& t) {
+            const int r = t.rank();
+            std::plus<> plus;                                                  // the library's loop
+            auto larger = [](int64_t a, int64_t b) { return a < b ? b : a; };  // the user's
+            auto sum = hilo::detail::reduce(t, vector_of(r, n), plus, root, a_minute(), algorithm);
+            auto biggest =
+                hilo::detail::reduce(t, vector_of(r, n), larger, root, a_minute(), algorithm);
+            if (r != root) {
+              wrong[r] += sum.has_value() + biggest.has_value();
+              return;
+            }
+            if (!sum || !biggest || sum->size() != n || biggest->size() != n) {
+              ++wrong[r];
+              return;
+            }
+            for (std::size_t i = 0; i < n; ++i) {
+              int64_t expected = 0;
+              for (int q = 0; q < p; ++q) expected += element(q, i);
+              wrong[r] += (*sum)[i] != expected;
+              wrong[r] += (*biggest)[i] != element(p - 1, i);
+            }
+          });
+          check_none_wrong(wrong);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("the reduce's choice: binomial unless another is named where it can run") {
+  using hilo::detail::choose_reduce;
+  using hilo::detail::ReduceAlgorithm;
+  using hilo::detail::ReduceShape;
+  CHECK(choose_reduce(ReduceShape{true, 1 << 20, 8, 4}) == ReduceAlgorithm::binomial);
+  CHECK(choose_reduce(ReduceShape{true, 1, 8, 4}, ReduceAlgorithm::reduce_scatter_gather) ==
+        ReduceAlgorithm::reduce_scatter_gather);
+  // Values that are not contiguous vectors, and one rank, have the binomial tree only.
+  CHECK(choose_reduce(ReduceShape{false, 1 << 20, 8, 4}, ReduceAlgorithm::reduce_scatter_gather) ==
+        ReduceAlgorithm::binomial);
+  CHECK(choose_reduce(ReduceShape{true, 1 << 20, 8, 1}, ReduceAlgorithm::reduce_scatter_gather) ==
+        ReduceAlgorithm::binomial);
+}
+
+TEST_CASE("HILO_REDUCE names the algorithm; a wrong name lists the right ones") {
+  using hilo::detail::ReduceAlgorithm;
+  ::setenv("HILO_REDUCE", "reduce_scatter_gather", 1);
+  CHECK(hilo::detail::reduce_algorithm_from_environment() ==
+        ReduceAlgorithm::reduce_scatter_gather);
+  ::setenv("HILO_REDUCE", "binomial", 1);
+  CHECK(hilo::detail::reduce_algorithm_from_environment() == ReduceAlgorithm::binomial);
+  ::setenv("HILO_REDUCE", "tree", 1);
+  CHECK_THROWS_WITH(hilo::detail::reduce_algorithm_from_environment(),
+                    "hilo: HILO_REDUCE='tree' is not a reduce algorithm; use one of automatic, "
+                    "binomial, reduce_scatter_gather");
+  ::unsetenv("HILO_REDUCE");
+  CHECK(hilo::detail::reduce_algorithm_from_environment() == ReduceAlgorithm::automatic);
 }

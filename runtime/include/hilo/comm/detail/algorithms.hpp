@@ -4,9 +4,10 @@
 // collectives in the same order (as in MPI); per-pair ordering then keeps each algorithm's
 // messages apart without per-call tags.
 //
-// Each algorithm is in a file of its own under algorithms/, named for it. The collectives with
-// one algorithm call it here; the all-reduce chooses among its algorithms in choose_all_reduce
-// (all_reduce.hpp) and runs the choice here, in all_reduce_into.
+// Each algorithm is in a file of its own under algorithms/ (templates over the value type) or
+// runtime/src/comm/algorithms/ (compiled, over bytes), named for it. The collectives with one
+// algorithm call it here; the reduce and the all-reduce choose among theirs in choose_reduce
+// (reduce.hpp) and choose_all_reduce (all_reduce.hpp) and run the choice here.
 //
 // Reductions assume the operation is associative and commutative, as MPI's built-in ones are.
 #pragma once
@@ -28,6 +29,7 @@
 #include "hilo/comm/detail/codec.hpp"
 #include "hilo/comm/detail/combine.hpp"
 #include "hilo/comm/detail/pipeline_options.hpp"
+#include "hilo/comm/detail/reduce.hpp"
 #include "hilo/comm/detail/transport.hpp"
 
 namespace hilo::detail {
@@ -42,9 +44,25 @@ void broadcast(Transport& t, T& value, int root, Deadline deadline) {
   binomial_broadcast(t, value, root, deadline);
 }
 
-// The result on root only.
+// The result on root only, by the algorithm choose_reduce picks (reduce.hpp), `requested` where it
+// can run.
 template <class T, class Op>
-std::optional<T> reduce(Transport& t, const T& value, Op op, int root, Deadline deadline) {
+std::optional<T> reduce(Transport& t, const T& value, Op op, int root, Deadline deadline,
+                        ReduceAlgorithm requested = ReduceAlgorithm::automatic) {
+  if constexpr (is_vector<T>::value && encoding_of<T>() == Encoding::contiguous) {
+    using E = typename T::value_type;
+    const ReduceShape shape{true, value.size(), sizeof(E), t.size()};
+    if (choose_reduce(shape, requested) == ReduceAlgorithm::reduce_scatter_gather) {
+      T out(value.size());  // the result on root, scratch elsewhere
+      const VectorBytes v{reinterpret_cast<const std::byte*>(value.data()),
+                          reinterpret_cast<std::byte*>(out.data()), value.size(),
+                          data_type_of<E>()};
+      reduce_scatter_gather_reduce(t, v, root, combiner_for<E>(op), pipeline_options_for(t),
+                                   deadline);
+      if (t.rank() != root) return std::nullopt;
+      return out;
+    }
+  }
   return binomial_reduce(t, value, op, root, deadline);
 }
 
