@@ -1,5 +1,6 @@
-// The collectives' algorithm overrides (HILO_ALLREDUCE, HILO_ALLTOALL, HILO_REDUCE): a variable
-// that names one of an enumeration's algorithms, read the same way for every collective.
+// The collectives' algorithm overrides (HILO_ALLREDUCE, HILO_ALLTOALL, HILO_REDUCE,
+// HILO_ALLGATHER): a variable that names one of an enumeration's algorithms, read the same way for
+// every collective.
 #pragma once
 
 #include <array>

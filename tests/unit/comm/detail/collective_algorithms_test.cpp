@@ -1,13 +1,14 @@
 // The barrier, broadcast, reduce, gather, all-gather and scatter algorithms by name
-// (hilo/comm/detail/algorithms/, reduce.hpp), as all_reduce_test.cpp runs the all-reduces: every
-// algorithm over 1, 2, 3, 4, 5, 7 and 8 ranks, from every kind of root (first, middle, last), with
-// values of zero, one, an odd number and many elements, and values that differ by rank and by
-// position, so a block in the wrong place, lost or counted twice shows. Also the pipelined
-// all-reduces and reduce-scatter with segments small enough that the lengths tried fall on and
-// around segment boundaries.
+// (hilo/comm/detail/algorithms/, reduce.hpp, all_gather.hpp), as all_reduce_test.cpp runs the
+// all-reduces: every algorithm over 1, 2, 3, 4, 5, 7 and 8 ranks, from every kind of root (first,
+// middle, last), with values of zero, one, an odd number and many elements, and values that differ
+// by rank and by position, so a block in the wrong place, lost or counted twice shows. Also the
+// pipelined all-reduces and reduce-scatter with segments small enough that the lengths tried fall
+// on and around segment boundaries.
 #include <hilo/comm/detail/algorithms.hpp>
 #include <hilo/comm/detail/reduce_scatter.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -379,4 +380,87 @@ TEST_CASE("HILO_REDUCE names the algorithm; a wrong name lists the right ones") 
                     "binomial, reduce_scatter_gather");
   ::unsetenv("HILO_REDUCE");
   CHECK(hilo::detail::reduce_algorithm_from_environment() == ReduceAlgorithm::automatic);
+}
+
+namespace {
+
+// A value of one size that is not a number: its bytes go as they are.
+struct Sample {
+  int64_t id;
+  double weight;
+  char tag[5];
+  bool operator==(const Sample&) const = default;
+};
+
+// all_gather of `value_of(r)` by `algorithm` on p ranks: every rank gets every rank's value in its
+// place.
+template <class T, class ValueOf>
+void check_all_gather(hilo::detail::AllGatherAlgorithm algorithm, int p, ValueOf value_of) {
+  std::vector<std::size_t> wrong(p);
+  on_ranks(p, [&](hilo::Transport& t) {
+    const int r = t.rank();
+    const std::vector<T> all = hilo::detail::all_gather(t, value_of(r), a_minute(), algorithm);
+    wrong[r] += all.size() != static_cast<std::size_t>(p);
+    for (int q = 0; q < p && q < static_cast<int>(all.size()); ++q)
+      wrong[r] += all[q] != value_of(q);
+  });
+  check_none_wrong(wrong);
+}
+
+template <std::size_t N>
+std::array<int64_t, N> array_of(int r) {
+  std::array<int64_t, N> a{};
+  for (std::size_t i = 0; i < N; ++i) a[i] = element(r, i);
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("every all-gather algorithm, by name, for values of one size") {
+  using hilo::detail::AllGatherAlgorithm;
+  for (AllGatherAlgorithm algorithm :
+       {AllGatherAlgorithm::gather_broadcast, AllGatherAlgorithm::ring}) {
+    for (int p : rank_counts) {
+      const hilo::detail::AllGatherShape shape{true, p};
+      if (!hilo::detail::can_run(algorithm, shape)) continue;
+      INFO(hilo::detail::name_of(algorithm) << ", p = " << p);
+      REQUIRE(hilo::detail::choose_all_gather(shape, algorithm) == algorithm);
+      check_all_gather<int64_t>(algorithm, p, [](int r) { return element(r, 7); });
+      check_all_gather<std::array<int64_t, 1>>(algorithm, p, array_of<1>);
+      check_all_gather<std::array<int64_t, 3>>(algorithm, p, array_of<3>);
+      check_all_gather<std::array<int64_t, 70001>>(algorithm, p, array_of<70001>);
+      check_all_gather<Sample>(algorithm, p, [](int r) {
+        return Sample{element(r, 1), 0.5 * r, {'a', 'b', static_cast<char>('0' + r), 'd', 'e'}};
+      });
+    }
+  }
+}
+
+TEST_CASE("the all-gather's choice: gather_broadcast unless the ring is named where it can run") {
+  using hilo::detail::AllGatherAlgorithm;
+  using hilo::detail::AllGatherShape;
+  using hilo::detail::choose_all_gather;
+  CHECK(choose_all_gather(AllGatherShape{true, 8}) == AllGatherAlgorithm::gather_broadcast);
+  CHECK(choose_all_gather(AllGatherShape{true, 8}, AllGatherAlgorithm::ring) ==
+        AllGatherAlgorithm::ring);
+  // Values whose size may differ by rank, and one rank, have gather_broadcast only.
+  CHECK(choose_all_gather(AllGatherShape{false, 8}, AllGatherAlgorithm::ring) ==
+        AllGatherAlgorithm::gather_broadcast);
+  CHECK(choose_all_gather(AllGatherShape{true, 1}, AllGatherAlgorithm::ring) ==
+        AllGatherAlgorithm::gather_broadcast);
+}
+
+TEST_CASE("HILO_ALLGATHER names the algorithm; a wrong name lists the right ones") {
+  using hilo::detail::AllGatherAlgorithm;
+  ::setenv("HILO_ALLGATHER", "ring", 1);
+  CHECK(hilo::detail::all_gather_algorithm_from_environment() == AllGatherAlgorithm::ring);
+  ::setenv("HILO_ALLGATHER", "gather_broadcast", 1);
+  CHECK(hilo::detail::all_gather_algorithm_from_environment() ==
+        AllGatherAlgorithm::gather_broadcast);
+  ::setenv("HILO_ALLGATHER", "bruck", 1);
+  CHECK_THROWS_WITH(hilo::detail::all_gather_algorithm_from_environment(),
+                    "hilo: HILO_ALLGATHER='bruck' is not an all-gather algorithm; use one of "
+                    "automatic, gather_broadcast, ring");
+  ::unsetenv("HILO_ALLGATHER");
+  CHECK(hilo::detail::all_gather_algorithm_from_environment() == AllGatherAlgorithm::automatic);
 }

@@ -6,8 +6,9 @@
 //
 // Each algorithm is in a file of its own under algorithms/ (templates over the value type) or
 // runtime/src/comm/algorithms/ (compiled, over bytes), named for it. The collectives with one
-// algorithm call it here; the reduce and the all-reduce choose among theirs in choose_reduce
-// (reduce.hpp) and choose_all_reduce (all_reduce.hpp) and run the choice here.
+// algorithm call it here; the reduce, the all-gather and the all-reduce choose among theirs in
+// choose_reduce (reduce.hpp), choose_all_gather (all_gather.hpp) and choose_all_reduce
+// (all_reduce.hpp), and run the choice here.
 //
 // Reductions assume the operation is associative and commutative, as MPI's built-in ones are.
 #pragma once
@@ -24,7 +25,9 @@
 #include "hilo/comm/detail/algorithms/linear_gather.hpp"
 #include "hilo/comm/detail/algorithms/linear_scatter.hpp"
 #include "hilo/comm/detail/algorithms/recursive_doubling_all_reduce.hpp"
+#include "hilo/comm/detail/algorithms/ring_all_gather.hpp"
 #include "hilo/comm/detail/algorithms/tags.hpp"
+#include "hilo/comm/detail/all_gather.hpp"
 #include "hilo/comm/detail/all_reduce.hpp"
 #include "hilo/comm/detail/codec.hpp"
 #include "hilo/comm/detail/combine.hpp"
@@ -71,8 +74,14 @@ std::vector<T> gather(Transport& t, const T& value, int root, Deadline deadline)
   return linear_gather(t, value, root, deadline);
 }
 
+// By the algorithm choose_all_gather picks (all_gather.hpp), `requested` where it can run.
 template <class T>
-std::vector<T> all_gather(Transport& t, const T& value, Deadline deadline) {
+std::vector<T> all_gather(Transport& t, const T& value, Deadline deadline,
+                          AllGatherAlgorithm requested = AllGatherAlgorithm::automatic) {
+  if constexpr (encoding_of<T>() == Encoding::raw) {
+    if (choose_all_gather(AllGatherShape{true, t.size()}, requested) == AllGatherAlgorithm::ring)
+      return ring_all_gather(t, value, deadline);
+  }
   return gather_broadcast_all_gather(t, value, deadline);
 }
 
