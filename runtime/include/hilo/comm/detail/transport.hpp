@@ -157,7 +157,7 @@ class NativeCollectives {
 };
 
 /// Read access to the memory of a communicator's other ranks, for collectives that copy each
-/// byte once instead of through the network (direct_all_reduce in algorithms.hpp). The tcp
+/// byte once instead of through the network (direct_all_reduce in all_reduce.hpp). The tcp
 /// backend has it between processes of one host (cross-memory attach, as its single copy).
 class PeerMemory {
  public:
