@@ -31,7 +31,9 @@ Communicator::Communicator(std::unique_ptr<Transport> transport)
       observer_(transport_ ? transport_->call_observer() : nullptr),
       default_limit_(timeout_from_environment()),
       all_reduce_algorithm_(detail::all_reduce_algorithm_from_environment()),
-      all_to_all_algorithm_(detail::all_to_all_algorithm_from_environment()) {
+      all_to_all_algorithm_(detail::all_to_all_algorithm_from_environment()),
+      reduce_algorithm_(detail::reduce_algorithm_from_environment()),
+      all_gather_algorithm_(detail::all_gather_algorithm_from_environment()) {
   if (!transport_)
     detail::throw_error<std::invalid_argument>("hilo: Communicator: the transport is null");
 }
@@ -50,6 +52,8 @@ Communicator& Communicator::operator=(Communicator&& other) noexcept {
   derived_ = other.derived_;
   all_reduce_algorithm_ = other.all_reduce_algorithm_;
   all_to_all_algorithm_ = other.all_to_all_algorithm_;
+  reduce_algorithm_ = other.reduce_algorithm_;
+  all_gather_algorithm_ = other.all_gather_algorithm_;
   sequencer_ = std::move(other.sequencer_);
   return *this;
 }

@@ -19,8 +19,10 @@
 #include "backends/tcp/bootstrap.hpp"
 #include "backends/tcp/frame.hpp"
 #include "backends/tcp/handshake.hpp"
+#include "backends/tcp/single_copy.hpp"
 #include "catch.hpp"
 #include "hilo/comm/communicator.hpp"
+#include "hilo/comm/detail/pipeline_options.hpp"
 #include "hilo/errors.hpp"
 #include "loopback_client.hpp"
 
@@ -221,6 +223,18 @@ TEST_CASE("tcp world: collectives for p = 1, 3, 5, small and large") {
       RANK_CHECK(sub.all_reduce(1, std::plus<>{}) == sub.size());
     });
   }
+}
+
+// The pipelined all-reduces cut their steps into segments no smaller than the single-copy
+// threshold here (smaller ones would go through the socket): what the transport reports, on every
+// rank, and on the collective channel the algorithms run on.
+TEST_CASE("tcp world: pipeline segments are as large as the messages that go by single copy") {
+  run_engines(plan_world(2), [](const std::shared_ptr<Engine>& engine) {
+    auto world = world_of(engine);
+    RANK_CHECK(world->min_handshake_message_bytes() == hilo::tcp::single_copy_threshold);
+    RANK_CHECK(hilo::detail::pipeline_options_for(world->collective_channel()).min_segment_bytes ==
+               hilo::tcp::single_copy_threshold);
+  });
 }
 
 TEST_CASE("tcp world: a ring of 16 MiB isends, then receives, does not deadlock") {

@@ -531,6 +531,10 @@ class Communicator {
   detail::AllReduceAlgorithm all_reduce_algorithm_;
   // HILO_ALLTOALL's algorithm for every all-to-all of fixed-size blocks (detail/all_to_all.hpp).
   detail::AllToAllAlgorithm all_to_all_algorithm_;
+  // HILO_REDUCE's algorithm for every reduce on this communicator (detail/reduce.hpp).
+  detail::ReduceAlgorithm reduce_algorithm_;
+  // HILO_ALLGATHER's algorithm for every all-gather on this communicator (detail/all_gather.hpp).
+  detail::AllGatherAlgorithm all_gather_algorithm_;
   // Runs the nonblocking collectives the backend has no native form of; made by the first one.
   // Declared after transport_, so it is destroyed (its queue run to the end) before the
   // transport its jobs use.

@@ -132,8 +132,8 @@ Transport& TcpTransport::collective_channel() {
   return *collectives_;
 }
 
-std::size_t TcpTransport::min_pipeline_segment_bytes() const {
-  // A constant, not whether this rank has single copy on: every rank must split alike.
+std::optional<std::size_t> TcpTransport::min_handshake_message_bytes() const {
+  // A constant, not whether this rank has single copy on: every rank must answer alike.
   return single_copy_threshold;
 }
 

@@ -37,10 +37,8 @@ class TcpTransport final : public Transport {
   std::unique_ptr<Transport> derive(std::uint64_t context, std::vector<int> members) override;
   std::uint64_t context() const override { return context_; }
   Transport& collective_channel() override;
-  // Segments that go by single copy between ranks of one host: smaller ones would go through the
-  // socket, which made a 4 MiB all-reduce on 4 ranks clearly slower (benchmarks/analysis.md,
-  // "Measurements behind constants in the code").
-  std::size_t min_pipeline_segment_bytes() const override;
+  // single_copy_threshold: messages from it on may go by single copy between ranks of one host.
+  std::optional<std::size_t> min_handshake_message_bytes() const override;
   // Non-null when every member runs on this host (peer_memory.hpp).
   PeerMemory* peer_memory() override { return memory_.get(); }
 

@@ -1,11 +1,13 @@
-// The collectives' algorithm overrides (HILO_ALLREDUCE, HILO_ALLTOALL): a variable that names one
-// of an enumeration's algorithms, read the same way for every collective.
+// The collectives' algorithm overrides (HILO_ALLREDUCE, HILO_ALLTOALL, HILO_REDUCE,
+// HILO_ALLGATHER): a variable that names one of an enumeration's algorithms, read the same way for
+// every collective.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "hilo/errors.hpp"
 
@@ -23,8 +25,9 @@ Algorithm algorithm_from_environment(const char* variable, const char* collectiv
     if (name_of(algorithm) == text) return algorithm;
     names.append(names.empty() ? "" : ", ").append(name_of(algorithm));
   }
-  throw Error(std::string("hilo: ") + variable + "='" + text + "' is not an " + collective +
-              " algorithm; use one of " + names);
+  const bool vowel = std::string_view("aeiou").find(collective[0]) != std::string_view::npos;
+  throw Error(std::string("hilo: ") + variable + "='" + text + "' is not " +
+              (vowel ? "an " : "a ") + collective + " algorithm; use one of " + names);
 }
 
 }  // namespace hilo::detail

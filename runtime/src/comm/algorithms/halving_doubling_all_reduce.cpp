@@ -18,7 +18,7 @@
 namespace hilo::detail {
 
 void halving_doubling_all_reduce(Transport& t, VectorBytes v, const Combiner& combine,
-                                 Deadline deadline) {
+                                 const PipelineOptions& options, Deadline deadline) {
   const int p = t.size(), r = t.rank();
   const std::size_t n = v.count, size = v.type.size;
   const bool in_place = v.in == v.out;
@@ -54,7 +54,7 @@ void halving_doubling_all_reduce(Transport& t, VectorBytes v, const Combiner& co
     }
     std::byte* result = v.out + kept_first * size;
     exchange_step(t, v.type, partner, source + given_first * size, given_count, partner, into,
-                  kept_count, deadline, [&](std::size_t a, std::size_t b) {
+                  kept_count, options, deadline, [&](std::size_t a, std::size_t b) {
                     combine(mine + a * size, into + a * size, result + a * size, b - a);
                   });
     steps.push_back(Step{partner, given_first, given_count});

@@ -8,34 +8,33 @@
 #include <memory>
 #include <vector>
 
-#include "hilo/comm/detail/algorithms.hpp"
+#include "hilo/comm/detail/algorithms/tags.hpp"
+#include "hilo/comm/detail/pipeline_options.hpp"
 #include "hilo/comm/detail/transport.hpp"
 
 namespace hilo::detail {
 
-// The pieces a pipelined all-reduce splits a message of `count` elements into: a quarter of it,
-// and at least what the transport asks for (enough segments to overlap combining with arrival,
-// few and large enough that a transport with a per-message handshake, the tcp backend's single
-// copy between ranks of one host, takes it for every segment and pays it a handful of times per
-// step). It depends only on the message's length, so sender and receiver split it alike.
-inline std::size_t segment_elements_for(const Transport& t, std::size_t count,
+// The segments a pipelined step splits a message of `count` elements into (PipelineOptions): a
+// quarter of it, and at least options.min_segment_bytes. It depends only on the message's length
+// and the options, so sender and receiver split it alike.
+inline std::size_t segment_elements_for(const PipelineOptions& options, std::size_t count,
                                         std::size_t element_bytes) {
-  return std::max<std::size_t>(t.min_pipeline_segment_bytes(), count * element_bytes / 4) /
+  return std::max<std::size_t>(options.min_segment_bytes, count * element_bytes / 4) /
              element_bytes +
          1;
 }
 
 // Sends `send_count` elements from `from` to rank `to` and receives `count` elements from rank
-// `source` into `into`, both in segments, and calls on_segment(first, last) for each received
-// segment [first, last) as soon as it is in. Every receive is posted before the first send, so
-// the bytes go straight to `into`, never to an unexpected-message buffer.
+// `source` into `into`, both in segments (options), and calls on_segment(first, last) for each
+// received segment [first, last) as soon as it is in. Every receive is posted before the first
+// send, so the bytes go straight to `into`, never to an unexpected-message buffer.
 template <class OnSegment>
 void exchange_step(Transport& t, DataType type, int to, const std::byte* from,
                    std::size_t send_count, int source, std::byte* into, std::size_t count,
-                   Deadline deadline, OnSegment on_segment) {
+                   const PipelineOptions& options, Deadline deadline, OnSegment on_segment) {
   const std::size_t size = type.size;
-  const std::size_t in_segment = segment_elements_for(t, count, size);
-  const std::size_t out_segment = segment_elements_for(t, send_count, size);
+  const std::size_t in_segment = segment_elements_for(options, count, size);
+  const std::size_t out_segment = segment_elements_for(options, send_count, size);
   std::vector<std::unique_ptr<Operation>> receives, sends;
   for (std::size_t at = 0; at < count; at += in_segment)
     receives.push_back(

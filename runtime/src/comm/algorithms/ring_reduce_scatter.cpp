@@ -12,7 +12,8 @@
 namespace hilo::detail {
 
 void ring_reduce_scatter(Transport& t, const std::byte* in, std::byte* out, std::size_t count,
-                         DataType type, const Combiner& combine, Deadline deadline) {
+                         DataType type, const Combiner& combine, const PipelineOptions& options,
+                         Deadline deadline) {
   const int p = t.size(), r = t.rank();
   const std::size_t size = type.size, block = count * size;
   if (p == 1) {
@@ -27,7 +28,7 @@ void ring_reduce_scatter(Transport& t, const std::byte* in, std::byte* out, std:
     const std::byte* mine = in + recv_chunk * block;
     std::byte* into = incoming.data();
     std::byte* result = step == p - 2 ? out : partial.data() + recv_chunk * block;
-    exchange_step(t, type, right, from, count, left, into, count, deadline,
+    exchange_step(t, type, right, from, count, left, into, count, options, deadline,
                   [&](std::size_t first, std::size_t last) {
                     combine(mine + first * size, into + first * size, result + first * size,
                             last - first);

@@ -169,12 +169,15 @@ TEST_CASE("ring reduce-scatter over 1 to 8 ranks and blocks of 0 to 70001 elemen
         std::vector<int64_t> in(p * n), sum(n, -1), biggest(n, -1);
         for (int block = 0; block < p; ++block)
           for (std::size_t i = 0; i < n; ++i) in[block * n + i] = element(r, block, i);
+        const hilo::detail::PipelineOptions segments = hilo::detail::pipeline_options_for(t);
         std::plus<> plus;  // the library's loop
         hilo::detail::ring_reduce_scatter(t, bytes(in), bytes(sum), n, int64_type,
-                                          hilo::detail::combiner_for<int64_t>(plus), a_minute);
+                                          hilo::detail::combiner_for<int64_t>(plus), segments,
+                                          a_minute);
         auto larger = [](int64_t a, int64_t b) { return a < b ? b : a; };  // the user's loop
         hilo::detail::ring_reduce_scatter(t, bytes(in), bytes(biggest), n, int64_type,
-                                          hilo::detail::combiner_for<int64_t>(larger), a_minute);
+                                          hilo::detail::combiner_for<int64_t>(larger), segments,
+                                          a_minute);
         for (std::size_t i = 0; i < n; ++i) {
           int64_t expected = 0;
           for (int q = 0; q < p; ++q) expected += element(q, r, i);

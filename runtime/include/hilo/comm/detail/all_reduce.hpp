@@ -13,7 +13,8 @@
 // The vector algorithms are compiled in libhilo (runtime/src/comm/algorithms/, one file each)
 // and see elements only as bytes of `type.size`, combined through a Combiner (combine.hpp), so
 // they run optimised whatever the user's build flags. recursive_doubling is a template over the
-// value type (algorithms.hpp).
+// value type (algorithms/recursive_doubling_all_reduce.hpp). all_reduce_into (algorithms.hpp)
+// runs the choice.
 //
 // Every rank must run the same algorithm, so the choice depends only on what every rank shares:
 // the element count (which must be equal anyway), the element size, the number of ranks, and
@@ -29,6 +30,7 @@
 #include <string_view>
 
 #include "hilo/comm/detail/combine.hpp"
+#include "hilo/comm/detail/pipeline_options.hpp"
 #include "hilo/comm/detail/transport.hpp"
 #include "hilo/comm/types.hpp"
 
@@ -90,9 +92,11 @@ struct VectorBytes {
 };
 
 // Both need p > 1; halving_doubling also p a power of two and at least p elements (can_run).
-void ring_all_reduce(Transport& t, VectorBytes v, const Combiner& combine, Deadline deadline);
+// Both pipeline each step in segments as `options` says (pipeline_options.hpp).
+void ring_all_reduce(Transport& t, VectorBytes v, const Combiner& combine,
+                     const PipelineOptions& options, Deadline deadline);
 void halving_doubling_all_reduce(Transport& t, VectorBytes v, const Combiner& combine,
-                                 Deadline deadline);
+                                 const PipelineOptions& options, Deadline deadline);
 // False on every rank when one of them cannot reach all the others' memory (nothing changed);
 // throws hilo::Error when ranks contribute different lengths or element types.
 bool direct_all_reduce(Transport& t, PeerMemory& memory, VectorBytes v, const Combiner& combine,

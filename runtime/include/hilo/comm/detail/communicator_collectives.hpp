@@ -69,7 +69,7 @@ inline std::optional<T> Communicator::reduce(const T& value, Op op, int root, Ti
       if (native_reduce(*native_, value, result, op, root, d))
         return rank() == root ? std::optional<T>(std::move(result)) : std::nullopt;
     }
-    return detail::reduce(channel(), value, op, root, d);
+    return detail::reduce(channel(), value, op, root, d, reduce_algorithm_);
   });
 }
 
@@ -100,7 +100,7 @@ inline std::vector<T> Communicator::all_gather(const T& value, TimeLimit limit) 
           return all;
       }
     }
-    return detail::all_gather(channel(), value, d);
+    return detail::all_gather(channel(), value, d, all_gather_algorithm_);
   });
 }
 

@@ -211,7 +211,8 @@ T Communicator::reduce_scatter(const std::vector<T>& values, Op op, TimeLimit li
           return result;
       detail::ring_reduce_scatter(channel(), reinterpret_cast<const std::byte*>(values.data()),
                                   reinterpret_cast<std::byte*>(&result), 1, data_type_of<T>(),
-                                  detail::combiner_for<T>(op), d);
+                                  detail::combiner_for<T>(op),
+                                  detail::pipeline_options_for(channel()), d);
       return result;
     } else {
       return detail::pairwise_reduce_scatter(channel(), values, op, d);

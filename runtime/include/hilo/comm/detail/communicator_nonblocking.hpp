@@ -86,8 +86,9 @@ Request Communicator::iall_gather(const T& value, std::vector<T>& result) {
         return Request(std::move(op), {}, default_limit_);
     }
   }
-  return start_collective("iall_gather", [&value, &result](Transport& t, Deadline d) {
-    result = detail::all_gather(t, value, d);
+  const detail::AllGatherAlgorithm algorithm = all_gather_algorithm_;
+  return start_collective("iall_gather", [&value, &result, algorithm](Transport& t, Deadline d) {
+    result = detail::all_gather(t, value, d, algorithm);
   });
 }
 

@@ -14,16 +14,18 @@
 #include <utility>
 #include <vector>
 
-#include "hilo/comm/detail/algorithms.hpp"
+#include "hilo/comm/detail/algorithms/combine_values.hpp"
 #include "hilo/comm/detail/all_to_all.hpp"
 #include "hilo/comm/detail/combine.hpp"
+#include "hilo/comm/detail/pipeline_options.hpp"
 
 namespace hilo::detail {
 
 // `in` holds p blocks of `count` elements; `out` (count elements) gets block r combined over
-// every rank. `out` does not overlap `in`.
+// every rank. `out` does not overlap `in`. Each step is pipelined in segments as `options` says.
 void ring_reduce_scatter(Transport& t, const std::byte* in, std::byte* out, std::size_t count,
-                         DataType type, const Combiner& combine, Deadline deadline);
+                         DataType type, const Combiner& combine, const PipelineOptions& options,
+                         Deadline deadline);
 
 template <class T, class Op>
 T pairwise_reduce_scatter(Transport& t, const std::vector<T>& values, Op& op, Deadline deadline) {

@@ -11,7 +11,7 @@
 #include <optional>
 #include <utility>
 
-#include "hilo/comm/detail/algorithms.hpp"
+#include "hilo/comm/detail/algorithms/combine_values.hpp"
 #include "hilo/comm/detail/all_to_all.hpp"
 
 namespace hilo::detail {

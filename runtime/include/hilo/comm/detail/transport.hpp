@@ -158,7 +158,7 @@ class NativeCollectives {
 };
 
 /// Read access to the memory of a communicator's other ranks, for collectives that copy each
-/// byte once instead of through the network (direct_all_reduce in algorithms.hpp). The tcp
+/// byte once instead of through the network (direct_all_reduce in all_reduce.hpp). The tcp
 /// backend has it between processes of one host (cross-memory attach, as its single copy).
 class PeerMemory {
  public:
@@ -254,12 +254,12 @@ class Transport {
   /// same answer for the transport's whole life (a Communicator asks once).
   virtual CallObserver* call_observer() { return nullptr; }
 
-  /// The smallest piece a pipelined collective (the ring and halving-doubling all-reduces) should
-  /// split a large step into. Smaller pieces overlap combining with arrival better; a transport
-  /// with a per-message handshake for large messages asks for pieces big enough to take that path.
-  /// Every rank must return the same value (the pieces' sizes are matched between sender and
-  /// receiver).
-  virtual std::size_t min_pipeline_segment_bytes() const { return std::size_t{256} * 1024; }
+  /// The smallest message that may take a per-message handshake on this transport (the receiver
+  /// answers before the bytes move, as the tcp backend's single copy between ranks of one host
+  /// does), or std::nullopt if no message does. A fact about the transport, which the collectives
+  /// size their pipeline segments by (pipeline_options.hpp); every rank must return the same
+  /// value, whatever the path its own messages take.
+  virtual std::optional<std::size_t> min_handshake_message_bytes() const { return std::nullopt; }
 
   /// Non-null when every rank of this communicator runs on this rank's host and the backend can
   /// reach their memory there; the same on every rank (it depends only on the hosts).
