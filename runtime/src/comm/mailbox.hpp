@@ -84,7 +84,9 @@ class Mailbox {
   // operation, or on the stack for a blocking recv). The caller must keep `receive` alive until
   // it is settled (done(), or wait() returned or threw) or withdrawn (cancel() returned): the
   // mailbox holds it by a pointer that owns nothing, and whoever settles it touches it no more
-  // after the state change that done() observes.
+  // after the state change that done() observes (but for a private futex wake-up on its address
+  // if its receiver slept: the kernel reads nothing there, and a receive that reuses the memory
+  // takes it as a spurious wake-up).
   void post(PendingReceive& receive);
   Status wait(PendingReceive& receive, Deadline deadline);
   bool test(PendingReceive& receive);    // throws what the receive failed with
