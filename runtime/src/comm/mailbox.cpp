@@ -298,21 +298,32 @@ std::deque<Mailbox::Queued>::iterator Mailbox::find_unexpected(int source, int t
 
 std::shared_ptr<PendingReceive> Mailbox::post(int source, int tag, Sink sink) {
   auto r = std::make_shared<PendingReceive>(source, tag, std::move(sink));
+  post_shared(r);
+  return r;
+}
+
+void Mailbox::post(PendingReceive& receive) {
+  // Aliasing an empty owner: a pointer with no reference count, so no allocation; the caller
+  // keeps the receive alive (see the header).
+  post_shared(std::shared_ptr<PendingReceive>(std::shared_ptr<void>(), &receive));
+}
+
+void Mailbox::post_shared(const std::shared_ptr<PendingReceive>& receive) {
+  PendingReceive& r = *receive;
   auto lock = lock_soon();
   match_pushed();
-  if (auto it = find_unexpected(source, tag); it != unexpected_.end()) {
-    if (deliver(it->envelope, it->payload.data(), *r)) {
+  if (auto it = find_unexpected(r.source_, r.tag_); it != unexpected_.end()) {
+    if (deliver(it->envelope, it->payload.data(), r)) {
       keep_as_spare(std::move(it->payload));
       unexpected_.erase(it);
     }
-    return r;
+    return;
   }
-  if (auto error = failure_for(source)) {
-    fail(*r, error);
-    return r;
+  if (auto error = failure_for(r.source_)) {
+    fail(r, error);
+    return;
   }
-  posted_.push_back(r);
-  return r;
+  posted_.push_back(receive);
 }
 
 Status Mailbox::wait(PendingReceive& r, Deadline deadline) {

@@ -80,6 +80,14 @@ class Mailbox {
 
   // ---- receiver side
   std::shared_ptr<PendingReceive> post(int source, int tag, Sink sink);
+  // Posts a receive its caller owns, without an allocation (the local backend keeps it in its
+  // operation, or on the stack for a blocking recv). The caller must keep `receive` alive until
+  // it is settled (done(), or wait() returned or threw) or withdrawn (cancel() returned): the
+  // mailbox holds it by a pointer that owns nothing, and whoever settles it touches it no more
+  // after the state change that done() observes (but for a private futex wake-up on its address
+  // if its receiver slept: the kernel reads nothing there, and a receive that reuses the memory
+  // takes it as a spurious wake-up).
+  void post(PendingReceive& receive);
   Status wait(PendingReceive& receive, Deadline deadline);
   bool test(PendingReceive& receive);    // throws what the receive failed with
   void cancel(PendingReceive& receive);  // withdraws it if still unmatched, else waits for it
@@ -185,6 +193,8 @@ class Mailbox {
   std::deque<Queued>::iterator find_unexpected(int source, int tag);
   // "hilo: recv on rank 1: from rank 0 with tag 7", the start of a receive's error message.
   std::string describe(const char* op, int source, int tag) const;
+  // post()'s work for a receive held by `receive`, owning or not.
+  void post_shared(const std::shared_ptr<PendingReceive>& receive);
 
   int owner_;
   bool reorder_any_source_ = false;  // set before use, read-only after

@@ -8,18 +8,26 @@ namespace hilo::detail {
 namespace {
 // Each block starts with the address of its pool, so that release() (called from operator
 // delete, which gets nothing but the object's address) knows where it goes. A whole max_align_t
-// keeps the object after it as aligned as plain new would.
+// keeps the object after it as aligned as plain new would. A kept block links to the next kept
+// one through the first bytes of its body.
 constexpr std::size_t header_bytes = alignof(std::max_align_t);
 static_assert(header_bytes >= sizeof(OperationPool*));
+static_assert(OperationPool::block_bytes >= sizeof(void*));
 
 OperationPool*& pool_of(void* block) {
   return *static_cast<OperationPool**>(block);
 }
-}  // namespace
-
-OperationPool::OperationPool() {
-  kept_.reserve(max_kept);  // so that release() never allocates
+void*& next_of(void* block) {
+  return *reinterpret_cast<void**>(static_cast<std::byte*>(block) + header_bytes);
 }
+void free_all(void* list) {
+  while (list != nullptr) {
+    void* next = next_of(list);
+    ::operator delete(list);
+    list = next;
+  }
+}
+}  // namespace
 
 void* OperationPool::allocate(std::size_t bytes) {
   if (bytes > block_bytes)
@@ -28,21 +36,19 @@ void* OperationPool::allocate(std::size_t bytes) {
   void* block = nullptr;
   {
     std::lock_guard lock(mutex_);
-    ++outstanding_;
-    if (!kept_.empty()) {
-      block = kept_.back();
-      kept_.pop_back();
+    // Acquire: the releasing threads' last uses of these blocks happen before our reuse.
+    if (spare_ == nullptr) spare_ = returned_.exchange(nullptr, std::memory_order_acquire);
+    if (spare_ != nullptr) {
+      block = spare_;
+      spare_ = next_of(block);
     }
   }
-  if (!block) {
-    try {
-      block = ::operator new(header_bytes + block_bytes);
-    } catch (...) {
-      std::lock_guard lock(mutex_);
-      --outstanding_;
-      throw;
-    }
+  if (block) {
+    kept_.fetch_sub(1, std::memory_order_relaxed);
+  } else {
+    block = ::operator new(header_bytes + block_bytes);  // on failure nothing has changed
   }
+  references_.fetch_add(1, std::memory_order_relaxed);  // the owner's keeps it above zero
   pool_of(block) = this;
   return static_cast<std::byte*>(block) + header_bytes;
 }
@@ -51,33 +57,34 @@ void OperationPool::release(void* object) noexcept {
   if (!object) return;
   void* block = static_cast<std::byte*>(object) - header_bytes;
   OperationPool* pool = pool_of(block);
-  bool free_block = false, free_pool = false;
-  {
-    std::lock_guard lock(pool->mutex_);
-    --pool->outstanding_;
-    if (pool->closed_ || pool->kept_.size() >= max_kept) {
-      free_block = true;
-    } else {
-      pool->kept_.push_back(block);  // kept_ has room: reserved up to max_kept, never throws
+  if (pool->closed_.load(std::memory_order_acquire) ||
+      pool->kept_.load(std::memory_order_relaxed) >= max_kept) {
+    ::operator delete(block);
+  } else {
+    pool->kept_.fetch_add(1, std::memory_order_relaxed);
+    // Release: our uses of the block happen before the allocating thread's next ones.
+    void*& next = next_of(block);
+    next = pool->returned_.load(std::memory_order_relaxed);
+    while (!pool->returned_.compare_exchange_weak(next, block, std::memory_order_release,
+                                                  std::memory_order_relaxed)) {
     }
-    free_pool = pool->closed_ && pool->outstanding_ == 0;
   }
-  if (free_block) ::operator delete(block);
-  if (free_pool) delete pool;
+  pool->drop_reference();
 }
 
 void OperationPool::close() noexcept {
-  bool free_pool = false;
-  {
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-    free_pool = outstanding_ == 0;
-  }
-  if (free_pool) delete this;
+  closed_.store(true, std::memory_order_release);
+  drop_reference();
+}
+
+void OperationPool::drop_reference() noexcept {
+  // Acq_rel: every push onto returned_ happens before the destructor that frees the blocks.
+  if (references_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
 }
 
 OperationPool::~OperationPool() {
-  for (void* block : kept_) ::operator delete(block);
+  free_all(spare_);
+  free_all(returned_.load(std::memory_order_acquire));
 }
 
 }  // namespace hilo::detail

@@ -109,25 +109,29 @@ void LocalWorld::throw_if_failed() const {
 namespace {
 // Operations come from the transport's OperationPool (operation_pool.hpp says why): a window of
 // small messages otherwise spends more in malloc and free than in the messages themselves.
+// The receive lives in the operation itself (Mailbox::post(PendingReceive&)): no allocation
+// beyond the operation's pooled block. Invariant: the operation outlives the mailbox's pointer to
+// the receive, since it is destroyed only once the receive is settled or withdrawn.
 class MailboxReceive final : public Operation, public detail::PooledOperation {
  public:
-  MailboxReceive(Mailbox& box, std::shared_ptr<PendingReceive> receive)
-      : box_(box), receive_(std::move(receive)) {}
+  MailboxReceive(Mailbox& box, int source, int tag, Sink sink)
+      : box_(box), receive_(source, tag, std::move(sink)) {
+    box_.post(receive_);
+  }
+  // Settled: nothing touches the receive any more, so no lock; else withdrawn or waited for.
   ~MailboxReceive() override {
-    if (!finished_) box_.cancel(*receive_);
+    if (!receive_.done()) box_.cancel(receive_);
   }
-  bool test() override { return box_.test(*receive_); }
-  Status wait(Deadline deadline) override {
-    Status s = box_.wait(*receive_, deadline);
-    finished_ = true;
-    return s;
-  }
+  bool test() override { return box_.test(receive_); }
+  Status wait(Deadline deadline) override { return box_.wait(receive_, deadline); }
 
  private:
   Mailbox& box_;
-  std::shared_ptr<PendingReceive> receive_;
-  bool finished_ = false;
+  PendingReceive receive_;
 };
+
+static_assert(sizeof(MailboxReceive) <= detail::OperationPool::block_bytes,
+              "MailboxReceive must fit an OperationPool block");
 
 // A send is complete once copied (isend is eager).
 class CompletedSend final : public Operation, public detail::PooledOperation {
@@ -195,13 +199,15 @@ std::unique_ptr<Operation> LocalTransport::isend(int dest, int tag, std::shared_
 }
 
 Status LocalTransport::recv(int source, int tag, const Sink& sink, Deadline deadline) {
-  auto receive = mine_->post(source, tag, sink);
-  return mine_->wait(*receive, deadline);
+  // On the stack: wait() returns or throws only once the receive is settled or withdrawn.
+  PendingReceive receive(source, tag, sink);
+  mine_->post(receive);
+  return mine_->wait(receive, deadline);
 }
 
 std::unique_ptr<Operation> LocalTransport::irecv(int source, int tag, Sink sink) {
-  auto receive = mine_->post(source, tag, std::move(sink));
-  return std::unique_ptr<Operation>(new (*operations_) MailboxReceive(*mine_, std::move(receive)));
+  return std::unique_ptr<Operation>(new (*operations_)
+                                        MailboxReceive(*mine_, source, tag, std::move(sink)));
 }
 
 Status LocalTransport::probe(int source, int tag, Deadline deadline) {
