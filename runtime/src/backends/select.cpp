@@ -33,7 +33,7 @@ BackendChoice choose_backend() {
     detail::throw_error<Error>("hilo: HILO_BACKEND='", name,
                                "' is not a backend; use local, mpi or tcp");
   if (!launch::backend_fits(name, launcher.kind))
-    throw Error(launch::backend_mismatch_message(name, launcher));
+    detail::throw_error<Error>(launch::backend_mismatch_message(name, launcher));
   return {name, "HILO_BACKEND=" + name + ", " + started_by};
 }
 

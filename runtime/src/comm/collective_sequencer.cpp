@@ -1,5 +1,6 @@
 #include "hilo/comm/detail/collective_sequencer.hpp"
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::detail {
@@ -23,10 +24,10 @@ class CollectiveSequencer::JobOperation final : public Operation {
     if (deadline.is_never())
       shared_->changed.wait(lock, done);
     else if (!shared_->changed.wait_until(lock, deadline.at, done))
-      throw Timeout("hilo: " + job_->what +
-                    ": the nonblocking collective has not completed within the time limit "
-                    "(some rank may not have called it yet); it goes on, so wait again or raise "
-                    "the limit");
+      throw_error<Timeout>("hilo: ", job_->what,
+                           ": the nonblocking collective has not completed within the time limit "
+                           "(some rank may not have called it yet); it goes on, so wait again or "
+                           "raise the limit");
     if (job_->error) std::rethrow_exception(job_->error);
     return Status{};
   }

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #if defined(HILO_WITH_MPI)
+#include "hilo/detail/error_message.hpp"
 #include "hilo/mpi.hpp"  // MPI_Query_thread: the mpi backend's thread level
 #endif
 
@@ -86,9 +87,9 @@ void detail::rethrow_in_collective(const char* op, int rank) {
 }
 
 void Communicator::throw_not_one_per_rank(const char* op, std::size_t values) const {
-  throw std::invalid_argument(std::string("hilo: ") + op + " on rank " + std::to_string(rank()) +
-                              ": got " + std::to_string(values) + " values for " +
-                              std::to_string(size()) + " ranks; pass exactly one value per rank");
+  detail::throw_error<std::invalid_argument>(detail::OnRank{op, rank()}, "got ", values,
+                                             " values for ", size(),
+                                             " ranks; pass exactly one value per rank");
 }
 
 void Communicator::check_counts(std::span<const int> counts, std::size_t span_size,
@@ -122,10 +123,11 @@ detail::CollectiveSequencer& Communicator::sequencer() {
     int provided = MPI_THREAD_SINGLE;
     MPI_Query_thread(&provided);
     if (provided != MPI_THREAD_MULTIPLE)
-      throw Error("hilo: nonblocking collective on rank " + std::to_string(rank()) +
-                  ": MPI runs without MPI_THREAD_MULTIPLE, and this call has no native MPI form "
-                  "here, so hilo's worker thread would have to call MPI; unset HILO_MPI_THREADS "
-                  "(or set it to multiple), or use the blocking collective");
+      detail::throw_error<Error>(
+          detail::OnRank{"nonblocking collective", rank()},
+          "MPI runs without MPI_THREAD_MULTIPLE, and this call has no native MPI form here, so "
+          "hilo's worker thread would have to call MPI; unset HILO_MPI_THREADS (or set it to "
+          "multiple), or use the blocking collective");
   }
 #endif
   sequencer_ = std::make_unique<detail::CollectiveSequencer>();

@@ -333,8 +333,9 @@ Status Mailbox::wait(PendingReceive& r, Deadline deadline) {
     match_pushed();  // a message pushed just in time takes it
     if (r.state() == PendingReceive::kPosted) {
       std::erase_if(posted_, [&](const auto& p) { return p.get() == &r; });
-      throw Timeout(describe("recv", r.source_, r.tag_) + ": no message within " +
-                    common::seconds_text(deadline.at - start) + " (the receive was withdrawn)");
+      detail::throw_error<Timeout>(describe("recv", r.source_, r.tag_), ": no message within ",
+                                   common::seconds_text(deadline.at - start),
+                                   " (the receive was withdrawn)");
     }
     lock.unlock();
     wait_settled(r, Deadline::never());  // bytes are flowing into it: finish, not tear them
@@ -395,8 +396,8 @@ Status Mailbox::probe(int source, int tag, Deadline deadline) {
     if (deadline.is_never()) {
       arrived_.wait(lock);
     } else if (arrived_.wait_until(lock, deadline.at) == std::cv_status::timeout) {
-      throw Timeout(describe("probe", source, tag) + ": no message within " +
-                    common::seconds_text(deadline.at - start));
+      detail::throw_error<Timeout>(describe("probe", source, tag), ": no message within ",
+                                   common::seconds_text(deadline.at - start));
     }
   }
 }

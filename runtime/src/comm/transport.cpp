@@ -1,5 +1,6 @@
 #include "hilo/comm/detail/transport.hpp"
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo {
@@ -70,7 +71,8 @@ DerivedMembers derive_members(const std::vector<int>& parent_world_ranks,
     derived.world_ranks.push_back(parent_world_ranks.at(static_cast<std::size_t>(m)));
   }
   if (derived.rank < 0)
-    throw Error("hilo: internal error: derive() without the calling rank among the members");
+    detail::throw_error<Error>(
+        "hilo: internal error: derive() without the calling rank among the members");
   return derived;
 }
 

@@ -12,7 +12,7 @@
 ///   info   how the job started: the launcher and backend and why, addresses, connections made,
 ///          shared memory set up or not and why
 ///   debug  every connection, each retry to reach the rendezvous, and the algorithm each
-///          generic all-reduce and all-to-all runs
+///          generic all-reduce, all-to-all, reduce and all-gather runs
 /// A healthy run prints nothing at the default. Failures themselves are exceptions
 /// (hilo/errors.hpp), not log lines.
 #pragma once

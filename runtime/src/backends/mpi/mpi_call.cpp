@@ -70,13 +70,14 @@ void check(int rc, const CollectiveSite& site) {
   int error_class = MPI_SUCCESS;
   MPI_Error_class(rc, &error_class);
   if (error_class == MPI_ERR_TRUNCATE)
-    throw Error(where + "a rank sent more elements than this rank expects from it (" + site.call +
-                " reported a truncation without naming the rank); " + rule);
+    detail::throw_error<Error>(where, "a rank sent more elements than this rank expects from it (",
+                               site.call, " reported a truncation without naming the rank); ",
+                               rule);
   std::string message = where + site.call + " failed: " + error_text(rc);
   if (site.counts_per_rank)
     message +=
         " (the usual cause is counts that disagree between ranks: " + std::string(rule) + ")";
-  throw Error(message);
+  detail::throw_error<Error>(message);
 }
 
 void throw_collective_timeout(const CollectiveSite& site,

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::detail {
@@ -26,8 +27,8 @@ Algorithm algorithm_from_environment(const char* variable, const char* collectiv
     names.append(names.empty() ? "" : ", ").append(name_of(algorithm));
   }
   const bool vowel = std::string_view("aeiou").find(collective[0]) != std::string_view::npos;
-  throw Error(std::string("hilo: ") + variable + "='" + text + "' is not " +
-              (vowel ? "an " : "a ") + collective + " algorithm; use one of " + names);
+  throw_error<Error>("hilo: ", variable, "='", text, "' is not ", vowel ? "an " : "a ", collective,
+                     " algorithm; use one of ", names);
 }
 
 }  // namespace hilo::detail

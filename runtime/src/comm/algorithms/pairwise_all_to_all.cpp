@@ -7,6 +7,7 @@
 
 #include "comm/algorithms/pipeline_steps.hpp"
 #include "hilo/comm/detail/all_to_all.hpp"
+#include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::detail {
@@ -59,7 +60,7 @@ void pairwise_all_to_all_v(Transport& t, const std::byte* send, const int* send_
     if (arrived != expected && first_disagreement.empty())
       first_disagreement = disagree(from, arrived / size, expected / size);
   }
-  if (!first_disagreement.empty()) throw Error(first_disagreement);
+  if (!first_disagreement.empty()) throw_error<Error>(first_disagreement);
 }
 
 }  // namespace hilo::detail

@@ -55,7 +55,11 @@ std::optional<T> reduce(Transport& t, const T& value, Op op, int root, Deadline 
   if constexpr (is_vector<T>::value && encoding_of<T>() == Encoding::contiguous) {
     using E = typename T::value_type;
     const ReduceShape shape{true, value.size(), sizeof(E), t.size()};
-    if (choose_reduce(shape, requested) == ReduceAlgorithm::reduce_scatter_gather) {
+    const ReduceAlgorithm algorithm = choose_reduce(shape, requested);
+    if (t.log().enabled(LogLevel::debug))
+      t.log().write(LogLevel::debug, "algorithms", "reduce of ", value.size(), " elements of ",
+                    sizeof(E), " bytes on ", t.size(), " ranks: ", name_of(algorithm));
+    if (algorithm == ReduceAlgorithm::reduce_scatter_gather) {
       T out(value.size());  // the result on root, scratch elsewhere
       const VectorBytes v{reinterpret_cast<const std::byte*>(value.data()),
                           reinterpret_cast<std::byte*>(out.data()), value.size(),
@@ -79,8 +83,12 @@ template <class T>
 std::vector<T> all_gather(Transport& t, const T& value, Deadline deadline,
                           AllGatherAlgorithm requested = AllGatherAlgorithm::automatic) {
   if constexpr (encoding_of<T>() == Encoding::raw) {
-    if (choose_all_gather(AllGatherShape{true, t.size()}, requested) == AllGatherAlgorithm::ring)
-      return ring_all_gather(t, value, deadline);
+    const AllGatherAlgorithm algorithm =
+        choose_all_gather(AllGatherShape{true, t.size()}, requested);
+    if (t.log().enabled(LogLevel::debug))
+      t.log().write(LogLevel::debug, "algorithms", "all-gather of ", sizeof(T),
+                    " bytes per rank on ", t.size(), " ranks: ", name_of(algorithm));
+    if (algorithm == AllGatherAlgorithm::ring) return ring_all_gather(t, value, deadline);
   }
   return gather_broadcast_all_gather(t, value, deadline);
 }

@@ -18,6 +18,7 @@
 #include "hilo/comm/detail/all_to_all.hpp"
 #include "hilo/comm/detail/combine.hpp"
 #include "hilo/comm/detail/pipeline_options.hpp"
+#include "hilo/detail/error_message.hpp"
 
 namespace hilo::detail {
 
@@ -36,11 +37,9 @@ T pairwise_reduce_scatter(Transport& t, const std::vector<T>& values, Op& op, De
     const std::size_t mine = contributions[t.rank()].size();
     for (std::size_t q = 0; q < contributions.size(); ++q)
       if (contributions[q].size() != mine)
-        throw Error("hilo: rank " + std::to_string(q) + " contributes " +
-                    std::to_string(contributions[q].size()) + " elements to block " +
-                    std::to_string(t.rank()) + " but rank " + std::to_string(t.rank()) +
-                    " contributes " + std::to_string(mine) +
-                    "; values[i] must have the same length on every rank");
+        throw_error<Error>("hilo: rank ", q, " contributes ", contributions[q].size(),
+                           " elements to block ", t.rank(), " but rank ", t.rank(), " contributes ",
+                           mine, "; values[i] must have the same length on every rank");
   }
   T result = std::move(contributions[0]);
   for (std::size_t q = 1; q < contributions.size(); ++q) combine(result, contributions[q], op);
