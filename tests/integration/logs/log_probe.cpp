@@ -35,7 +35,10 @@ int healthy(hilo::Communicator& world) {
     std::cout << "log_probe: rank " << world.rank() << " got a wrong result" << std::endl;
     return 6;
   }
-  std::cout << "log_probe: rank " << world.rank() << " done" << std::endl;
+  // One write per line: under `threads` several ranks print at once, and pieces of cout's
+  // operator<< would interleave mid-line.
+  const std::string line = "log_probe: rank " + std::to_string(world.rank()) + " done\n";
+  [[maybe_unused]] const ssize_t written = ::write(STDOUT_FILENO, line.data(), line.size());
   return 0;
 }
 
