@@ -30,9 +30,18 @@ Communicator::Communicator(std::unique_ptr<Transport> transport)
       native_(transport_ ? transport_->native_collectives() : nullptr),
       default_limit_(timeout_from_environment()),
       all_reduce_algorithm_(detail::all_reduce_algorithm_from_environment()),
-      all_to_all_algorithm_(detail::all_to_all_algorithm_from_environment()) {
+      all_to_all_algorithm_(detail::all_to_all_algorithm_from_environment()),
+      pending_(std::make_shared<detail::PendingOperations>()),
+      name_(pending_->intern("world")) {
   if (!transport_)
     detail::throw_error<std::invalid_argument>("hilo: Communicator: the transport is null");
+}
+
+Communicator::Communicator(std::unique_ptr<Transport> transport,
+                           std::shared_ptr<detail::PendingOperations> pending, std::string name)
+    : Communicator(std::move(transport)) {
+  pending_ = std::move(pending);
+  name_ = pending_->intern(std::move(name));
 }
 
 Communicator::~Communicator() = default;
@@ -49,6 +58,8 @@ Communicator& Communicator::operator=(Communicator&& other) noexcept {
   all_reduce_algorithm_ = other.all_reduce_algorithm_;
   all_to_all_algorithm_ = other.all_to_all_algorithm_;
   sequencer_ = std::move(other.sequencer_);
+  pending_ = std::move(other.pending_);
+  name_ = other.name_;
   return *this;
 }
 
@@ -72,7 +83,18 @@ void Communicator::throw_bad_tag(const char* op, int tag, bool wildcard_ok) cons
 }
 
 void Communicator::rethrow_in(const char* op) const {
-  detail::rethrow_in_collective(op, rank());
+  try {
+    detail::rethrow_in_collective(op, rank());
+  } catch (const Timeout& timeout) {
+    // What this rank was blocked in says more about a hang than the one call that gave up. A
+    // call made inside another (split's all_gather) has appended them already.
+    constexpr std::string_view heading = "\npending on rank ";
+    const std::string_view message = timeout.what();
+    if (pending_ == nullptr || message.find(heading) != std::string_view::npos) throw;
+    const std::string pending = detail::describe_pending(pending_->snapshot(), rank());
+    if (pending.empty()) throw;
+    throw Timeout(std::string(message) + "\n" + pending);
+  }
 }
 
 void detail::rethrow_in_collective(const char* op, int rank) {
@@ -132,10 +154,11 @@ Request Communicator::ibarrier() {
   return start_collective("ibarrier", [](Transport& t, Deadline d) { detail::barrier(t, d); });
 }
 
-Status Communicator::probe(int source, int tag, TimeLimit limit) {
+Status Communicator::probe(int source, int tag, TimeLimit limit, std::source_location where) {
   check_peer("probe", source, true);
   check_tag("probe", tag, true);
-  return named("probe", [&] { return transport_->probe(source, tag, deadline(limit)); });
+  return blocking({"probe", source, detail::PeerRole::source, tag}, where,
+                  [&] { return transport_->probe(source, tag, deadline(limit)); });
 }
 
 std::optional<Status> Communicator::iprobe(int source, int tag) {
@@ -144,28 +167,28 @@ std::optional<Status> Communicator::iprobe(int source, int tag) {
   return named("iprobe", [&] { return transport_->iprobe(source, tag); });
 }
 
-void Communicator::barrier(TimeLimit limit) {
+void Communicator::barrier(TimeLimit limit, std::source_location where) {
   Deadline d = deadline(limit);
-  collective("barrier", [&] {
+  collective({"barrier"}, where, [&] {
     if (native_)
       if (native_->barrier(d)) return;
     detail::barrier(channel(), d);
   });
 }
 
-Communicator Communicator::split(int color, int key, TimeLimit limit) {
+Communicator Communicator::split(int color, int key, TimeLimit limit, std::source_location where) {
   if (color < 0)
     detail::throw_error<std::invalid_argument>(detail::OnRank{"split", rank()}, "color ", color,
                                                " is negative; colors are >= 0");
   // Either way every rank must arrive: one that passed a negative colour raised above and never
   // will, so the others run out of their limit (the generic all_gather's or MPI's).
-  std::unique_ptr<Transport> child = collective("split", [&] {
+  std::unique_ptr<Transport> child = collective({"split"}, where, [&] {
     std::unique_ptr<Transport> native = transport_->native_split(color, key, deadline(limit));
     if (native) return native;
     struct Choice {
       int color, key;
     };
-    std::vector<Choice> all = all_gather(Choice{color, key}, limit);
+    std::vector<Choice> all = all_gather(Choice{color, key}, limit, where);
     std::vector<int> members;
     for (int r = 0; r < size(); ++r)
       if (all[r].color == color) members.push_back(r);
@@ -175,23 +198,26 @@ Communicator Communicator::split(int color, int key, TimeLimit limit) {
         derive_context(transport_->context(), derived_, static_cast<std::uint64_t>(color)),
         std::move(members));
   });
+  Communicator result(
+      std::move(child), pending_,
+      std::string(name_) + ".split(" + std::to_string(color) + ")#" + std::to_string(derived_));
   ++derived_;
-  Communicator result(std::move(child));
   result.default_limit_ = default_limit_;
   return result;
 }
 
-Communicator Communicator::dup(TimeLimit limit) {
+Communicator Communicator::dup(TimeLimit limit, std::source_location where) {
   std::unique_ptr<Transport> child =
-      collective("dup", [&] { return transport_->native_dup(deadline(limit)); });
+      collective({"dup"}, where, [&] { return transport_->native_dup(deadline(limit)); });
   if (!child) {
     std::vector<int> members(size());
     std::iota(members.begin(), members.end(), 0);
     child = transport_->derive(derive_context(transport_->context(), derived_, ~std::uint64_t{0}),
                                std::move(members));
   }
+  Communicator result(std::move(child), pending_,
+                      std::string(name_) + ".dup#" + std::to_string(derived_));
   ++derived_;
-  Communicator result(std::move(child));
   result.default_limit_ = default_limit_;
   return result;
 }
