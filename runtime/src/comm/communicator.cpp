@@ -86,15 +86,14 @@ void Communicator::rethrow_in(const char* op) const {
   try {
     detail::rethrow_in_collective(op, rank());
   } catch (const Timeout& timeout) {
-    // What this rank was blocked in says more about a hang than the one call that gave up. A
-    // call made inside another (split's all_gather) has appended them already.
-    constexpr std::string_view heading = "\npending on rank ";
-    const std::string_view message = timeout.what();
-    if (pending_ == nullptr || message.find(heading) != std::string_view::npos) throw;
-    const std::string pending = detail::describe_pending(pending_->snapshot(), rank());
-    if (pending.empty()) throw;
-    throw Timeout(std::string(message) + "\n" + pending);
+    // What this rank was blocked in says more about a hang than the one call that gave up.
+    detail::rethrow_with_pending(timeout, pending_.get(), rank());
   }
+}
+
+detail::RequestOrigin Communicator::origin(const char* op, int peer, detail::PeerRole role,
+                                           int tag) const {
+  return {pending_, name_, rank(), {op, peer, role, tag}};
 }
 
 void detail::rethrow_in_collective(const char* op, int rank) {
@@ -150,7 +149,8 @@ detail::CollectiveSequencer& Communicator::sequencer() {
 
 Request Communicator::ibarrier() {
   if (native_)
-    if (auto op = native_->ibarrier()) return Request(std::move(op), {}, default_limit_);
+    if (auto op = native_->ibarrier())
+      return Request(std::move(op), {}, default_limit_, origin("ibarrier"));
   return start_collective("ibarrier", [](Transport& t, Deadline d) { detail::barrier(t, d); });
 }
 

@@ -2,6 +2,7 @@
 
 #include "common/seconds_text.hpp"
 #include "hilo/comm/types.hpp"
+#include "hilo/errors.hpp"
 
 namespace hilo::detail {
 
@@ -92,6 +93,16 @@ std::string describe_pending(const std::vector<PendingOperation>& pending, int r
     text += describe_one_pending(op);
   }
   return text;
+}
+
+void rethrow_with_pending(const std::exception& timeout, const PendingOperations* pending,
+                          int rank) {
+  constexpr std::string_view heading = "\npending on rank ";
+  const std::string_view message = timeout.what();
+  if (pending == nullptr || message.find(heading) != std::string_view::npos) throw;
+  const std::string listed = describe_pending(pending->snapshot(), rank);
+  if (listed.empty()) throw;
+  throw Timeout(std::string(message) + "\n" + listed);
 }
 
 }  // namespace hilo::detail

@@ -23,10 +23,18 @@ Deadline Request::deadline_from(Deadline::Clock::time_point start, TimeLimit lim
                                      : Deadline::never();
 }
 
-Status Request::wait(TimeLimit limit) {
+Status Request::wait(TimeLimit limit, std::source_location where) {
+  if (status_) return *status_;  // complete: nothing to wait for, nothing to record
   // The clock is read only when a limit applies: most waits have none.
   const bool limited = limit.duration.count() >= 0 || default_limit_;
-  return wait_until(limited ? deadline_from(Deadline::Clock::now(), limit) : Deadline::never());
+  const detail::BlockingCall& call = origin_.call;
+  detail::PendingOperations::Entry entry(origin_.pending.get(), call.operation, call.peer,
+                                         call.role, call.tag, origin_.communicator, where);
+  try {
+    return wait_until(limited ? deadline_from(Deadline::Clock::now(), limit) : Deadline::never());
+  } catch (const Timeout& timeout) {
+    detail::rethrow_with_pending(timeout, origin_.pending.get(), origin_.rank);
+  }
 }
 
 Status Request::wait_until(Deadline deadline) {

@@ -114,7 +114,7 @@ class Communicator {
   /// tag, hilo::Timeout after `limit` (or the default), hilo::PeerLost if `dest` is gone.
   template <class T>
   void send(int dest, int tag, const T& value, TimeLimit limit = {},
-            std::source_location where = std::source_location::current()) {
+            CallSite where = CallSite::current()) {
     check_peer("send", dest, false);
     check_tag("send", tag, false);
     blocking({"send", dest, detail::PeerRole::dest, tag}, where,
@@ -134,8 +134,7 @@ class Communicator {
   ///    same size and another element type arrives with its bits unchanged (8 bytes of double
   ///    read as long long), as in a plain MPI program.
   template <class T>
-  T recv(int source, int tag, TimeLimit limit = {},
-         std::source_location where = std::source_location::current()) {
+  T recv(int source, int tag, TimeLimit limit = {}, CallSite where = CallSite::current()) {
     T value{};
     recv(source, tag, value, limit, where);
     return value;
@@ -145,7 +144,7 @@ class Communicator {
   /// Blocks and throws as recv(source, tag, limit).
   template <class T>
   Status recv(int source, int tag, T& out, TimeLimit limit = {},
-              std::source_location where = std::source_location::current()) {
+              CallSite where = CallSite::current()) {
     check_peer("recv", source, true);
     check_tag("recv", tag, true);
     return blocking({"recv", source, detail::PeerRole::source, tag}, where, [&] {
@@ -160,7 +159,7 @@ class Communicator {
   /// consumed it. Blocks and throws otherwise as recv(source, tag, limit).
   template <class E, std::size_t N>
   Status recv(int source, int tag, std::span<E, N> out, TimeLimit limit = {},
-              std::source_location where = std::source_location::current()) {
+              CallSite where = CallSite::current()) {
     check_peer("recv", source, true);
     check_tag("recv", tag, true);
     return blocking({"recv", source, detail::PeerRole::source, tag}, where, [&] {
@@ -185,16 +184,19 @@ class Communicator {
       // message, which costs a window of small isends a large share of raw MPI's rate.
       detail::OutgoingBytes out = detail::encode(value);
       auto op = transport_->isend(dest, tag, nullptr, out.data, out.bytes, out.type);
-      return Request(std::move(op), {}, default_limit_);
+      return Request(std::move(op), {}, default_limit_,
+                     origin("isend", dest, detail::PeerRole::dest, tag));
     } else if constexpr (detail::encoding_of<Value>() == detail::Encoding::serialized) {
       auto bytes = std::make_shared<ByteBuffer>(detail::serialize(value));
       auto op = transport_->isend(dest, tag, bytes, bytes->data(), bytes->size(), serialized_type);
-      return Request(std::move(op), {}, default_limit_);
+      return Request(std::move(op), {}, default_limit_,
+                     origin("isend", dest, detail::PeerRole::dest, tag));
     } else {
       auto owned = std::make_shared<Value>(std::forward<T>(value));
       detail::OutgoingBytes out = detail::encode(*owned);
       auto op = transport_->isend(dest, tag, owned, out.data, out.bytes, out.type);
-      return Request(std::move(op), {}, default_limit_);
+      return Request(std::move(op), {}, default_limit_,
+                     origin("isend", dest, detail::PeerRole::dest, tag));
     }
   }
 
@@ -215,10 +217,11 @@ class Communicator {
       auto decode = [staging, target, source, tag] {
         detail::deserialize(*staging, *target, source, tag);
       };
-      return Request(std::move(op), decode, default_limit_);
+      return Request(std::move(op), decode, default_limit_,
+                     origin("irecv", source, detail::PeerRole::source, tag));
     } else {
       return Request(transport_->irecv(source, tag, detail::sink_for(out, nullptr)), {},
-                     default_limit_);
+                     default_limit_, origin("irecv", source, detail::PeerRole::source, tag));
     }
   }
 
@@ -229,7 +232,7 @@ class Communicator {
     check_peer("irecv", source, true);
     check_tag("irecv", tag, true);
     return Request(transport_->irecv(source, tag, detail::sink_for(out, nullptr)), {},
-                   default_limit_);
+                   default_limit_, origin("irecv", source, detail::PeerRole::source, tag));
   }
 
   /// Sends `value` to `dest` with `send_tag` and returns the R received from `source` with
@@ -240,14 +243,13 @@ class Communicator {
   /// hilo::PeerLost if a peer is gone.
   template <class S, class R = S>
   R sendrecv(int dest, int send_tag, const S& value, int source, int recv_tag, TimeLimit limit = {},
-             std::source_location where = std::source_location::current());
+             CallSite where = CallSite::current());
 
   /// Waits until a message matching `source` and `tag` (wildcards allowed) has arrived and tells
   /// its sender, tag and size without receiving it (MPI_Probe); a recv with the returned source
   /// and tag then takes it. Blocks. Throws std::invalid_argument for a bad rank or tag,
   /// hilo::Timeout after `limit` (or the default), hilo::PeerLost if the peer is gone.
-  Status probe(int source, int tag, TimeLimit limit = {},
-               std::source_location where = std::source_location::current());
+  Status probe(int source, int tag, TimeLimit limit = {}, CallSite where = CallSite::current());
   /// probe without waiting (MPI_Iprobe): the Status of a matching message that has arrived, or
   /// std::nullopt. Throws std::invalid_argument for a bad rank or tag.
   std::optional<Status> iprobe(int source, int tag);
@@ -262,13 +264,12 @@ class Communicator {
   /// \{
 
   /// Waits until every rank has called barrier (MPI_Barrier).
-  void barrier(TimeLimit limit = {}, std::source_location where = std::source_location::current());
+  void barrier(TimeLimit limit = {}, CallSite where = CallSite::current());
 
   /// Makes `value` on every rank a copy of root's `value` (MPI_Bcast); vectors and strings are
   /// resized to root's length. Throws std::invalid_argument if `root` is not a rank.
   template <class T>
-  void broadcast(T& value, int root, TimeLimit limit = {},
-                 std::source_location where = std::source_location::current());
+  void broadcast(T& value, int root, TimeLimit limit = {}, CallSite where = CallSite::current());
 
   /// Combines every rank's `value` with `op` and returns the result on every rank
   /// (MPI_Allreduce). `op` is any associative and commutative function object; std::plus,
@@ -276,8 +277,7 @@ class Communicator {
   /// MPI's own on the mpi backend. Vectors combine element-wise and must have the same length on
   /// every rank (hilo::Error otherwise).
   template <class T, class Op>
-  T all_reduce(const T& value, Op op, TimeLimit limit = {},
-               std::source_location where = std::source_location::current());
+  T all_reduce(const T& value, Op op, TimeLimit limit = {}, CallSite where = CallSite::current());
 
   /// all_reduce into `result`, whose storage is reused (a vector keeps its capacity): a loop that
   /// reduces the same size every iteration allocates nothing, as with MPI_Allreduce into one
@@ -285,39 +285,39 @@ class Communicator {
   /// all_reduce_in_place.
   template <class T, class Op>
   void all_reduce_into(const T& value, T& result, Op op, TimeLimit limit = {},
-                       std::source_location where = std::source_location::current());
+                       CallSite where = CallSite::current());
 
   /// all_reduce in place: `value` becomes the value combined over all ranks (MPI_IN_PLACE), with
   /// no second buffer at all.
   template <class T, class Op>
   void all_reduce_in_place(T& value, Op op, TimeLimit limit = {},
-                           std::source_location where = std::source_location::current());
+                           CallSite where = CallSite::current());
 
   /// Combines every rank's `value` with `op` (see all_reduce) and returns the result on `root`,
   /// std::nullopt on every other rank (MPI_Reduce). Throws std::invalid_argument if `root` is
   /// not a rank.
   template <class T, class Op>
   std::optional<T> reduce(const T& value, Op op, int root, TimeLimit limit = {},
-                          std::source_location where = std::source_location::current());
+                          CallSite where = CallSite::current());
 
   /// Every rank's value in rank order on `root`; an empty vector elsewhere (MPI_Gather; the
   /// values' sizes may differ between ranks). Throws std::invalid_argument if `root` is not a
   /// rank.
   template <class T>
   std::vector<T> gather(const T& value, int root, TimeLimit limit = {},
-                        std::source_location where = std::source_location::current());
+                        CallSite where = CallSite::current());
 
   /// Every rank's value in rank order, on every rank (MPI_Allgather).
   template <class T>
   std::vector<T> all_gather(const T& value, TimeLimit limit = {},
-                            std::source_location where = std::source_location::current());
+                            CallSite where = CallSite::current());
 
   /// Root hands values[i] to rank i, and each rank returns its own (MPI_Scatter). `values` is
   /// read on root only and must hold size() values: std::invalid_argument otherwise, and if
   /// `root` is not a rank.
   template <class T>
   T scatter(const std::vector<T>& values, int root, TimeLimit limit = {},
-            std::source_location where = std::source_location::current());
+            CallSite where = CallSite::current());
 
   /// values[j] goes to rank j, and element j of the result came from rank j (MPI_Alltoall).
   /// `values` must hold size() values (std::invalid_argument otherwise, before anything is sent).
@@ -326,7 +326,7 @@ class Communicator {
   /// mpi backend; pairwise exchange, or Bruck's algorithm for small blocks, elsewhere).
   template <class T>
   std::vector<T> all_to_all(const std::vector<T>& values, TimeLimit limit = {},
-                            std::source_location where = std::source_location::current());
+                            CallSite where = CallSite::current());
 
   /// The flat all-to-all into memory the caller owns (MPI_Alltoallv; nothing the size of the
   /// data is allocated, only the displacements): the first send_counts[0] elements of
@@ -341,12 +341,12 @@ class Communicator {
   template <class E>
   void all_to_all_v(std::span<const E> send, std::span<const int> send_counts, std::span<E> recv,
                     std::span<const int> recv_counts, TimeLimit limit = {},
-                    std::source_location where = std::source_location::current());
+                    CallSite where = CallSite::current());
   /// all_to_all_v over vectors; `recv` keeps its size, which must hold the counts.
   template <class E>
   void all_to_all_v(const std::vector<E>& send, const std::vector<int>& send_counts,
                     std::vector<E>& recv, const std::vector<int>& recv_counts, TimeLimit limit = {},
-                    std::source_location where = std::source_location::current()) {
+                    CallSite where = CallSite::current()) {
     all_to_all_v(std::span<const E>(send), std::span<const int>(send_counts), std::span<E>(recv),
                  std::span<const int>(recv_counts), limit, where);
   }
@@ -355,11 +355,11 @@ class Communicator {
   /// may contribute a different number, zero included. E is trivially copyable.
   template <class E>
   std::vector<E> all_gather_v(std::span<const E> mine, TimeLimit limit = {},
-                              std::source_location where = std::source_location::current());
+                              CallSite where = CallSite::current());
   /// all_gather_v of a vector's elements.
   template <class E>
   std::vector<E> all_gather_v(const std::vector<E>& mine, TimeLimit limit = {},
-                              std::source_location where = std::source_location::current()) {
+                              CallSite where = CallSite::current()) {
     return all_gather_v(std::span<const E>(mine), limit, where);
   }
 
@@ -367,11 +367,11 @@ class Communicator {
   /// (MPI_Gatherv). E is trivially copyable. Throws hilo::Error if `root` is not a rank.
   template <class E>
   std::vector<E> gather_v(std::span<const E> mine, int root, TimeLimit limit = {},
-                          std::source_location where = std::source_location::current());
+                          CallSite where = CallSite::current());
   /// gather_v of a vector's elements.
   template <class E>
   std::vector<E> gather_v(const std::vector<E>& mine, int root, TimeLimit limit = {},
-                          std::source_location where = std::source_location::current()) {
+                          CallSite where = CallSite::current()) {
     return gather_v(std::span<const E>(mine), root, limit, where);
   }
 
@@ -380,14 +380,13 @@ class Communicator {
   /// all_reduce maps to MPI's do so here too; vectors combine element-wise and must have the same
   /// length on every rank.
   template <class T, class Op>
-  T scan(const T& value, Op op, TimeLimit limit = {},
-         std::source_location where = std::source_location::current());
+  T scan(const T& value, Op op, TimeLimit limit = {}, CallSite where = CallSite::current());
 
   /// The exclusive prefix reduction (MPI_Exscan): rank r gets op over the values of ranks
   /// 0..r-1, and rank 0 std::nullopt. Otherwise as scan.
   template <class T, class Op>
   std::optional<T> exscan(const T& value, Op op, TimeLimit limit = {},
-                          std::source_location where = std::source_location::current());
+                          CallSite where = CallSite::current());
 
   /// Rank i gets op over every rank's values[i] (MPI_Reduce_scatter_block): an all_reduce of
   /// the whole vector of which each rank keeps only its own element, for about half the
@@ -396,7 +395,7 @@ class Communicator {
   /// on every rank.
   template <class T, class Op>
   T reduce_scatter(const std::vector<T>& values, Op op, TimeLimit limit = {},
-                   std::source_location where = std::source_location::current());
+                   CallSite where = CallSite::current());
 
   /// \}
 
@@ -456,11 +455,10 @@ class Communicator {
   /// never joins, so the others raise hilo::Timeout when `limit` (or the default) runs out, and
   /// wait forever without one; hilo::PeerLost as the collectives do.
   Communicator split(int color, int key, TimeLimit limit = {},
-                     std::source_location where = std::source_location::current());
+                     CallSite where = CallSite::current());
   /// A communicator of the same ranks in the same order whose messages never mix with this
   /// one's (MPI_Comm_dup): e.g. for a library's own traffic. Throws as split.
-  Communicator dup(TimeLimit limit = {},
-                   std::source_location where = std::source_location::current());
+  Communicator dup(TimeLimit limit = {}, CallSite where = CallSite::current());
 
   /// \}
 
@@ -516,23 +514,25 @@ class Communicator {
   template <class F>
   auto blocking(detail::BlockingCall call, const std::source_location& where, F&& body)
       -> decltype(body()) {
-    detail::PendingOperations::Entry entry(*pending_, call.operation, call.peer, call.role,
+    detail::PendingOperations::Entry entry(pending_.get(), call.operation, call.peer, call.role,
                                            call.tag, name_, where);
     return named(call.operation, std::forward<F>(body));
   }
-  // A collective's body, named and recorded so.
+  // A collective's body, named and recorded so. The nonblocking collectives called before it go
+  // first, so every rank puts them on the wire in the same order.
   template <class F>
   auto collective(detail::BlockingCall call, const std::source_location& where, F&& body)
       -> decltype(body()) {
-    detail::PendingOperations::Entry entry(*pending_, call.operation, call.peer, call.role,
-                                           call.tag, name_, where);
-    // The nonblocking collectives called before this one go first, so every rank puts them on
-    // the wire in the same order.
-    if (sequencer_) sequencer_->drain();
-    return named(call.operation, std::forward<F>(body));
+    return blocking(call, where, [&] {
+      if (sequencer_) sequencer_->drain();
+      return body();
+    });
   }
   [[noreturn]] void rethrow_in(const char* op) const;
-  // A communicator split or dup'ed from one with `pending` and `parent_name`.
+  // For a Request's wait to be recorded as waiting for the nonblocking call `op`.
+  detail::RequestOrigin origin(const char* op, int peer = -1,
+                               detail::PeerRole role = detail::PeerRole::none, int tag = -1) const;
+  // A communicator split or dup'ed from one with `pending`, named `name`.
   Communicator(std::unique_ptr<Transport> transport,
                std::shared_ptr<detail::PendingOperations> pending, std::string name);
 

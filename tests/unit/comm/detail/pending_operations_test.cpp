@@ -23,7 +23,7 @@ TEST_CASE("an entry is pending for its lifetime, with what it was given") {
   CHECK(registry.snapshot().empty());
   const auto here = std::source_location::current();
   {
-    PendingOperations::Entry entry(registry, "recv", 1, PeerRole::source, 7, world, here);
+    PendingOperations::Entry entry(&registry, "recv", 1, PeerRole::source, 7, world, here);
     const auto pending = registry.snapshot();
     REQUIRE(pending.size() == 1);
     CHECK(pending[0].operation == "recv");
@@ -46,7 +46,7 @@ TEST_CASE("each blocked thread has an entry of its own, seen from another thread
   std::vector<std::thread> threads;
   for (int peer = 0; peer < 2; ++peer)
     threads.emplace_back([&, peer] {
-      PendingOperations::Entry entry(registry, "send", peer, PeerRole::dest, 3, world,
+      PendingOperations::Entry entry(&registry, "send", peer, PeerRole::dest, 3, world,
                                      std::source_location::current());
       entered.count_down();
       release.wait();
@@ -66,10 +66,10 @@ TEST_CASE("past slot_count entries the extra ones go unrecorded, the others stay
   std::vector<std::unique_ptr<PendingOperations::Entry>> entries;
   for (std::size_t i = 0; i <= PendingOperations::slot_count; ++i)
     entries.push_back(std::make_unique<PendingOperations::Entry>(
-        registry, "barrier", -1, PeerRole::none, -1, world, std::source_location::current()));
+        &registry, "barrier", -1, PeerRole::none, -1, world, std::source_location::current()));
   CHECK(registry.snapshot().size() == PendingOperations::slot_count);
   entries.front().reset();  // frees slot 0 for the next call
-  PendingOperations::Entry again(registry, "probe", 2, PeerRole::source, 1, world,
+  PendingOperations::Entry again(&registry, "probe", 2, PeerRole::source, 1, world,
                                  std::source_location::current());
   CHECK(registry.snapshot().size() == PendingOperations::slot_count);
   CHECK(registry.snapshot()[0].operation == "probe");
@@ -149,5 +149,23 @@ TEST_CASE("a derived communicator's pending call is named after it, once, in the
     const std::string name = "world.split(" + std::to_string(r) + ")#0.dup#0";
     CHECK(messages[r].find("recv from rank 0, tag 2, on " + name) != std::string::npos);
     CHECK(messages[r].find("pending on rank") == messages[r].rfind("pending on rank"));
+  }
+}
+
+TEST_CASE("a Request's wait is pending as the call that made it, at the wait's call site") {
+  using namespace std::chrono_literals;
+  std::optional<unsigned> line;
+  const auto messages = messages_of([&](hilo::Communicator& c) {
+    int value = 0;
+    hilo::Request request = c.irecv(1 - c.rank(), 4, value);
+    if (c.rank() == 0) line = std::source_location::current().line() + 1;
+    request.wait(hilo::within(50ms));
+  });
+  REQUIRE(line);
+  for (int r = 0; r < 2; ++r) {
+    INFO(messages[r]);
+    CHECK(messages[r].find("\npending on rank " + std::to_string(r) + ":\n  irecv from rank " +
+                           std::to_string(1 - r) + ", tag 4, on world, for ") != std::string::npos);
+    CHECK(messages[r].ends_with("pending_operations_test.cpp:" + std::to_string(*line)));
   }
 }

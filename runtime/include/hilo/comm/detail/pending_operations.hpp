@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <exception>
+#include <memory>
 #include <mutex>
 #include <source_location>
 #include <string>
@@ -30,6 +32,16 @@ struct BlockingCall {
   int peer = -1;
   PeerRole role = PeerRole::none;
   int tag = -1;
+};
+
+class PendingOperations;
+
+/// Where a Request came from, for its wait to be recorded and reported like a blocking call.
+struct RequestOrigin {
+  std::shared_ptr<PendingOperations> pending;  // null: the wait is not recorded
+  const char* communicator = nullptr;          // interned in *pending
+  int rank = -1;
+  BlockingCall call{"wait"};
 };
 
 /// One row of PendingOperations::snapshot().
@@ -83,11 +95,12 @@ class PendingOperations {
   /// The operations pending now, in slot order.
   std::vector<PendingOperation> snapshot() const;
 
-  /// Records one blocking call for its lifetime (RAII). `operation`, `communicator` and the
-  /// location's file name must outlive it (string literals, intern()ed names).
+  /// Records one blocking call for its lifetime (RAII) in `registry` (nullptr: nowhere).
+  /// `operation`, `communicator` and the location's file name must outlive it (string literals,
+  /// intern()ed names).
   class Entry {
    public:
-    Entry(PendingOperations& registry, const char* operation, int peer, PeerRole role, int tag,
+    Entry(PendingOperations* registry, const char* operation, int peer, PeerRole role, int tag,
           const char* communicator, const std::source_location& where) noexcept;
     ~Entry();
     Entry(const Entry&) = delete;
@@ -103,10 +116,11 @@ class PendingOperations {
   std::deque<std::string> names_;  // guarded by names_mutex_; a deque never moves its elements
 };
 
-inline PendingOperations::Entry::Entry(PendingOperations& registry, const char* operation, int peer,
+inline PendingOperations::Entry::Entry(PendingOperations* registry, const char* operation, int peer,
                                        PeerRole role, int tag, const char* communicator,
                                        const std::source_location& where) noexcept {
-  for (Slot& slot : registry.slots_) {
+  if (registry == nullptr) return;
+  for (Slot& slot : registry->slots_) {
     // The load first: a taken slot is skipped without writing its cache line.
     if (slot.claimed.load(std::memory_order_relaxed) ||
         slot.claimed.exchange(true, std::memory_order_acquire))
@@ -142,6 +156,11 @@ inline PendingOperations::Entry::~Entry() {
 /// The pending operations, one per line ("  recv from rank 1, tag 7, on world, for 2.000 s, at
 /// main.cpp:12"), after a heading naming `rank`; "" when there are none.
 std::string describe_pending(const std::vector<PendingOperation>& pending, int rank);
+
+/// Rethrows `timeout` (being handled) with `pending`'s operations on `rank` after its message,
+/// unless there are none or the message lists them already (a call made inside another).
+[[noreturn]] void rethrow_with_pending(const std::exception& timeout,
+                                       const PendingOperations* pending, int rank);
 
 /// One pending operation as a line of describe_pending (without the indent).
 std::string describe_one_pending(const PendingOperation& op);
