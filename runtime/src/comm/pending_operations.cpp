@@ -12,7 +12,7 @@ const char* PendingOperations::intern(std::string name) {
 }
 
 std::vector<PendingOperation> PendingOperations::snapshot() const {
-  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  const std::int64_t now = pending_clock_now();
   std::vector<PendingOperation> pending;
   for (const Slot& slot : slots_) {
     // A slot whose owner keeps changing it is retried a few times, then left out: its thread is
@@ -35,7 +35,7 @@ std::vector<PendingOperation> PendingOperations::snapshot() const {
       row.operation = operation;
       row.communicator = communicator != nullptr ? communicator : "";
       row.file = file != nullptr ? file : "";
-      row.waiting = std::chrono::steady_clock::duration(now - since);
+      row.waiting = std::chrono::nanoseconds(now - since);
       pending.push_back(row);
       break;
     }

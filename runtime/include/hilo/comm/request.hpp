@@ -58,12 +58,14 @@ class Request {
   bool done() const { return status_.has_value(); }
 
  private:
-  friend std::vector<Status> wait_all(std::span<Request> requests, TimeLimit limit);
+  friend std::vector<Status> wait_all(std::span<Request> requests, TimeLimit limit, CallSite where);
 
   // When a wait for `limit` that began at `start` gives up: the limit if one is given, else the
   // communicator's default, else never.
   Deadline deadline_from(Deadline::Clock::time_point start, TimeLimit limit) const;
   Status wait_until(Deadline deadline);
+  // wait_until, recorded as pending at `where` meanwhile, a Timeout listing what is pending.
+  Status recorded_wait_until(Deadline deadline, const CallSite& where);
   void finish(Status status);
 
   std::unique_ptr<Operation> operation_;
@@ -78,7 +80,10 @@ class Request {
 /// limit bounds the whole call: every request not complete by then fails with hilo::Timeout;
 /// without one, each request's communicator default applies. Throws std::invalid_argument for an
 /// empty request in the list.
-std::vector<Status> wait_all(std::span<Request> requests, TimeLimit limit = {});
+/// While it waits for a request, that request is listed among the rank's pending operations (as
+/// Request::wait) at wait_all's call site, and a hilo::Timeout's message ends with them.
+std::vector<Status> wait_all(std::span<Request> requests, TimeLimit limit = {},
+                             CallSite where = CallSite::current());
 /// Waits until one request is complete and returns its index (MPI_Waitany): the lowest index of
 /// a complete request, which may be one completed earlier. Empty requests are skipped. Blocks,
 /// polling the requests; only `limit` bounds it (not the communicators' defaults), then it

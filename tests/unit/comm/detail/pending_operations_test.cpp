@@ -169,3 +169,23 @@ TEST_CASE("a Request's wait is pending as the call that made it, at the wait's c
     CHECK(messages[r].ends_with("pending_operations_test.cpp:" + std::to_string(*line)));
   }
 }
+
+TEST_CASE("wait_all is pending as the request it waits for, at wait_all's call site") {
+  using namespace std::chrono_literals;
+  std::optional<unsigned> line;
+  const auto messages = messages_of([&](hilo::Communicator& c) {
+    int first = 0, second = 0;
+    std::vector<hilo::Request> requests;
+    requests.push_back(c.irecv(1 - c.rank(), 5, first));
+    requests.push_back(c.irecv(1 - c.rank(), 6, second));
+    if (c.rank() == 0) line = std::source_location::current().line() + 1;
+    hilo::wait_all(requests, hilo::within(50ms));
+  });
+  REQUIRE(line);
+  for (int r = 0; r < 2; ++r) {
+    INFO(messages[r]);
+    CHECK(messages[r].find("\npending on rank " + std::to_string(r) + ":\n  irecv from rank " +
+                           std::to_string(1 - r) + ", tag 5, on world, for ") != std::string::npos);
+    CHECK(messages[r].ends_with("pending_operations_test.cpp:" + std::to_string(*line)));
+  }
+}

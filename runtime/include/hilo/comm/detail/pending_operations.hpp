@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include <time.h>  // clock_gettime, CLOCK_MONOTONIC_COARSE
+
 namespace hilo::detail {
 
 /// What the peer of a pending operation is to it.
@@ -79,7 +81,7 @@ class PendingOperations {
     std::atomic<std::uint8_t> role{0};
     std::atomic<int> tag{-1};
     std::atomic<const char*> communicator{nullptr};
-    std::atomic<std::int64_t> since{0};  // steady_clock ticks
+    std::atomic<std::int64_t> since{0};  // pending_clock_now()
     std::atomic<const char*> file{nullptr};
     std::atomic<std::uint_least32_t> line{0};
   };
@@ -116,6 +118,22 @@ class PendingOperations {
   std::deque<std::string> names_;  // guarded by names_mutex_; a deque never moves its elements
 };
 
+/// The clock of the registry's start times, in nanoseconds: CLOCK_MONOTONIC_COARSE where there is
+/// one. It is read on every blocking call, and the coarse clock costs a fraction of
+/// steady_clock's read; its resolution (a scheduler tick) is plenty for saying how long a call
+/// has been stuck.
+inline std::int64_t pending_clock_now() noexcept {
+#if defined(CLOCK_MONOTONIC_COARSE)
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+#else
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+#endif
+}
+
 inline PendingOperations::Entry::Entry(PendingOperations* registry, const char* operation, int peer,
                                        PeerRole role, int tag, const char* communicator,
                                        const std::source_location& where) noexcept {
@@ -138,8 +156,7 @@ inline PendingOperations::Entry::Entry(PendingOperations* registry, const char* 
   slot_->role.store(static_cast<std::uint8_t>(role), std::memory_order_relaxed);
   slot_->tag.store(tag, std::memory_order_relaxed);
   slot_->communicator.store(communicator, std::memory_order_relaxed);
-  slot_->since.store(std::chrono::steady_clock::now().time_since_epoch().count(),
-                     std::memory_order_relaxed);
+  slot_->since.store(pending_clock_now(), std::memory_order_relaxed);
   slot_->file.store(where.file_name(), std::memory_order_relaxed);
   slot_->line.store(where.line(), std::memory_order_relaxed);
   slot_->sequence.store(sequence + 2, std::memory_order_release);  // published
