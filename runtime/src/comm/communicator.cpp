@@ -25,23 +25,20 @@ std::optional<std::chrono::nanoseconds> timeout_from_environment() {
 }  // namespace
 
 Communicator::Communicator(std::unique_ptr<Transport> transport)
+    : Communicator(std::move(transport), std::make_shared<detail::PendingOperations>(), "world") {}
+
+Communicator::Communicator(std::unique_ptr<Transport> transport,
+                           std::shared_ptr<detail::PendingOperations> pending, std::string name)
     : transport_(std::move(transport)),
       size_(transport_ ? transport_->size() : 0),
       native_(transport_ ? transport_->native_collectives() : nullptr),
       default_limit_(timeout_from_environment()),
       all_reduce_algorithm_(detail::all_reduce_algorithm_from_environment()),
       all_to_all_algorithm_(detail::all_to_all_algorithm_from_environment()),
-      pending_(std::make_shared<detail::PendingOperations>()),
-      name_(pending_->intern("world")) {
+      pending_(std::move(pending)),
+      name_(pending_->intern(std::move(name))) {
   if (!transport_)
     detail::throw_error<std::invalid_argument>("hilo: Communicator: the transport is null");
-}
-
-Communicator::Communicator(std::unique_ptr<Transport> transport,
-                           std::shared_ptr<detail::PendingOperations> pending, std::string name)
-    : Communicator(std::move(transport)) {
-  pending_ = std::move(pending);
-  name_ = pending_->intern(std::move(name));
 }
 
 Communicator::~Communicator() = default;

@@ -53,7 +53,8 @@ struct CommunicatorAccess;
 /// **Time limits.** Every blocking call takes an optional last argument hilo::within(duration);
 /// without it the communicator's default applies (HILO_TIMEOUT seconds, read when the
 /// communicator is made, or set_default_timeout; with neither, no limit). Running out throws
-/// hilo::Timeout naming the operation, the peer and the tag.
+/// hilo::Timeout naming the operation, the peer and the tag, then listing every blocking call of
+/// this rank still in progress, with its call site (the defaulted last parameter, hilo::CallSite).
 ///
 /// **Errors** (the rule is in hilo/errors.hpp). A rank out of range, a negative tag or another
 /// bad argument throws std::invalid_argument before anything is sent. What involves other ranks
@@ -532,7 +533,8 @@ class Communicator {
   // For a Request's wait to be recorded as waiting for the nonblocking call `op`.
   detail::RequestOrigin origin(const char* op, int peer = -1,
                                detail::PeerRole role = detail::PeerRole::none, int tag = -1) const;
-  // A communicator split or dup'ed from one with `pending`, named `name`.
+  // Over `transport`, recording its calls in `pending` as `name`: world makes the registry,
+  // split and dup share their parent's.
   Communicator(std::unique_ptr<Transport> transport,
                std::shared_ptr<detail::PendingOperations> pending, std::string name);
 
