@@ -34,6 +34,17 @@ if(HILO_WITH_MPI AND NOT HILO_SANITIZER)
       PASS_REGULAR_EXPRESSION "collective_timeout ${mode}: OK" FAIL_REGULAR_EXPRESSION "FAILED")
   endforeach()
 
+  # Under mpirun a hilo::Timeout's message lists the rank's pending operations with their call
+  # sites: three ranks each waiting to receive from the next (a cycle) all time out and say so.
+  add_executable(timeout_report mpi/timeout_report.cpp)
+  target_link_libraries(timeout_report PRIVATE hilo::hilo)
+  add_test(NAME integration.mpi.timeout_lists_pending_operations
+           COMMAND ${MPIRUN} --oversubscribe -n 3 -x HILO_TIMEOUT $<TARGET_FILE:timeout_report>)
+  set_tests_properties(integration.mpi.timeout_lists_pending_operations PROPERTIES
+    LABELS "integration;mpi" TIMEOUT 60 RESOURCE_LOCK mpirun
+    ENVIRONMENT "${mpi_test_env};HILO_TIMEOUT=1"
+    PASS_REGULAR_EXPRESSION "timeout_report: OK" FAIL_REGULAR_EXPRESSION "FAILED")
+
   add_executable(native_interop mpi/native_interop.cpp)
   target_link_libraries(native_interop PRIVATE hilo::hilo)
   add_test(NAME integration.mpi.native_interop

@@ -26,6 +26,10 @@ std::optional<std::chrono::nanoseconds> timeout_from_environment() {
 }  // namespace
 
 Communicator::Communicator(std::unique_ptr<Transport> transport)
+    : Communicator(std::move(transport), std::make_shared<detail::PendingOperations>(), "world") {}
+
+Communicator::Communicator(std::unique_ptr<Transport> transport,
+                           std::shared_ptr<detail::PendingOperations> pending, std::string name)
     : transport_(std::move(transport)),
       size_(transport_ ? transport_->size() : 0),
       native_(transport_ ? transport_->native_collectives() : nullptr),
@@ -34,7 +38,9 @@ Communicator::Communicator(std::unique_ptr<Transport> transport)
       all_reduce_algorithm_(detail::all_reduce_algorithm_from_environment()),
       all_to_all_algorithm_(detail::all_to_all_algorithm_from_environment()),
       reduce_algorithm_(detail::reduce_algorithm_from_environment()),
-      all_gather_algorithm_(detail::all_gather_algorithm_from_environment()) {
+      all_gather_algorithm_(detail::all_gather_algorithm_from_environment()),
+      pending_(std::move(pending)),
+      name_(pending_->intern(std::move(name))) {
   if (!transport_)
     detail::throw_error<std::invalid_argument>("hilo: Communicator: the transport is null");
 }
@@ -56,6 +62,8 @@ Communicator& Communicator::operator=(Communicator&& other) noexcept {
   reduce_algorithm_ = other.reduce_algorithm_;
   all_gather_algorithm_ = other.all_gather_algorithm_;
   sequencer_ = std::move(other.sequencer_);
+  pending_ = std::move(other.pending_);
+  name_ = other.name_;
   return *this;
 }
 
@@ -79,7 +87,17 @@ void Communicator::throw_bad_tag(const char* op, int tag, bool wildcard_ok) cons
 }
 
 void Communicator::rethrow_in(const char* op) const {
-  detail::rethrow_in_collective(op, rank());
+  try {
+    detail::rethrow_in_collective(op, rank());
+  } catch (const Timeout& timeout) {
+    // What this rank was blocked in says more about a hang than the one call that gave up.
+    detail::rethrow_with_pending(timeout, pending_.get(), rank());
+  }
+}
+
+detail::RequestOrigin Communicator::origin(const char* op, int peer, detail::PeerRole role,
+                                           int tag) const {
+  return {pending_, name_, rank(), {op, peer, role, tag}};
 }
 
 void detail::rethrow_in_collective(const char* op, int rank) {
@@ -136,14 +154,16 @@ detail::CollectiveSequencer& Communicator::sequencer() {
 
 Request Communicator::ibarrier() {
   if (native_)
-    if (auto op = native_->ibarrier()) return Request(std::move(op), {}, default_limit_);
+    if (auto op = native_->ibarrier())
+      return Request(std::move(op), {}, default_limit_, origin("ibarrier"));
   return start_collective("ibarrier", [](Transport& t, Deadline d) { detail::barrier(t, d); });
 }
 
-Status Communicator::probe(int source, int tag, TimeLimit limit) {
+Status Communicator::probe(int source, int tag, TimeLimit limit, std::source_location where) {
   check_peer("probe", source, true);
   check_tag("probe", tag, true);
-  return named("probe", [&] { return transport_->probe(source, tag, deadline(limit)); });
+  return blocking({"probe", source, detail::PeerRole::source, tag}, where,
+                  [&] { return transport_->probe(source, tag, deadline(limit)); });
 }
 
 std::optional<Status> Communicator::iprobe(int source, int tag) {
@@ -152,22 +172,22 @@ std::optional<Status> Communicator::iprobe(int source, int tag) {
   return named("iprobe", [&] { return transport_->iprobe(source, tag); });
 }
 
-void Communicator::barrier(TimeLimit limit) {
+void Communicator::barrier(TimeLimit limit, std::source_location where) {
   Deadline d = deadline(limit);
-  collective("barrier", [&] {
+  collective({"barrier"}, where, [&] {
     if (native_)
       if (native_->barrier(d)) return;
     detail::barrier(channel(), d);
   });
 }
 
-Communicator Communicator::split(int color, int key, TimeLimit limit) {
+Communicator Communicator::split(int color, int key, TimeLimit limit, std::source_location where) {
   if (color < 0)
     detail::throw_error<std::invalid_argument>(detail::OnRank{"split", rank()}, "color ", color,
                                                " is negative; colors are >= 0");
   // Either way every rank must arrive: one that passed a negative colour raised above and never
   // will, so the others run out of their limit (the generic all_gather's or MPI's).
-  std::unique_ptr<Transport> child = collective("split", [&] {
+  std::unique_ptr<Transport> child = collective({"split"}, where, [&] {
     std::unique_ptr<Transport> native = transport_->native_split(color, key, deadline(limit));
     if (native) return native;
     struct Choice {
@@ -185,23 +205,26 @@ Communicator Communicator::split(int color, int key, TimeLimit limit) {
         derive_context(transport_->context(), derived_, static_cast<std::uint64_t>(color)),
         std::move(members));
   });
+  Communicator result(
+      std::move(child), pending_,
+      std::string(name_) + ".split(" + std::to_string(color) + ")#" + std::to_string(derived_));
   ++derived_;
-  Communicator result(std::move(child));
   result.default_limit_ = default_limit_;
   return result;
 }
 
-Communicator Communicator::dup(TimeLimit limit) {
+Communicator Communicator::dup(TimeLimit limit, std::source_location where) {
   std::unique_ptr<Transport> child =
-      collective("dup", [&] { return transport_->native_dup(deadline(limit)); });
+      collective({"dup"}, where, [&] { return transport_->native_dup(deadline(limit)); });
   if (!child) {
     std::vector<int> members(size());
     std::iota(members.begin(), members.end(), 0);
     child = transport_->derive(derive_context(transport_->context(), derived_, ~std::uint64_t{0}),
                                std::move(members));
   }
+  Communicator result(std::move(child), pending_,
+                      std::string(name_) + ".dup#" + std::to_string(derived_));
   ++derived_;
-  Communicator result(std::move(child));
   result.default_limit_ = default_limit_;
   return result;
 }

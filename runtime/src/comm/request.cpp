@@ -23,10 +23,24 @@ Deadline Request::deadline_from(Deadline::Clock::time_point start, TimeLimit lim
                                      : Deadline::never();
 }
 
-Status Request::wait(TimeLimit limit) {
+Status Request::wait(TimeLimit limit, CallSite where) {
+  if (status_) return *status_;  // complete: nothing to wait for, nothing to record
   // The clock is read only when a limit applies: most waits have none.
   const bool limited = limit.duration.count() >= 0 || default_limit_;
-  return wait_until(limited ? deadline_from(Deadline::Clock::now(), limit) : Deadline::never());
+  return recorded_wait_until(
+      limited ? deadline_from(Deadline::Clock::now(), limit) : Deadline::never(), where);
+}
+
+Status Request::recorded_wait_until(Deadline deadline, const CallSite& where) {
+  if (status_) return *status_;
+  const detail::BlockingCall& call = origin_.call;
+  detail::PendingOperations::Entry entry(origin_.pending.get(), call.operation, call.peer,
+                                         call.role, call.tag, origin_.communicator, where);
+  try {
+    return wait_until(deadline);
+  } catch (const Timeout& timeout) {
+    detail::rethrow_with_pending(timeout, origin_.pending.get(), origin_.rank);
+  }
 }
 
 Status Request::wait_until(Deadline deadline) {
@@ -48,13 +62,13 @@ bool Request::test() {
   return true;
 }
 
-std::vector<Status> wait_all(std::span<Request> requests, TimeLimit limit) {
+std::vector<Status> wait_all(std::span<Request> requests, TimeLimit limit, CallSite where) {
   const auto start = Deadline::Clock::now();  // one limit for the whole call
   std::vector<Status> statuses(requests.size());
   std::exception_ptr first;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     try {
-      statuses[i] = requests[i].wait_until(requests[i].deadline_from(start, limit));
+      statuses[i] = requests[i].recorded_wait_until(requests[i].deadline_from(start, limit), where);
     } catch (...) {
       if (!first) first = std::current_exception();
     }

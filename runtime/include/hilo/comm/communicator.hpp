@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <source_location>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,7 @@
 #include "hilo/comm/detail/all_to_all.hpp"
 #include "hilo/comm/detail/codec.hpp"
 #include "hilo/comm/detail/collective_sequencer.hpp"
+#include "hilo/comm/detail/pending_operations.hpp"
 #include "hilo/comm/detail/transport.hpp"
 #include "hilo/comm/reduce_ops.hpp"
 #include "hilo/comm/request.hpp"
@@ -51,7 +53,8 @@ struct CommunicatorAccess;
 /// **Time limits.** Every blocking call takes an optional last argument hilo::within(duration);
 /// without it the communicator's default applies (HILO_TIMEOUT seconds, read when the
 /// communicator is made, or set_default_timeout; with neither, no limit). Running out throws
-/// hilo::Timeout naming the operation, the peer and the tag.
+/// hilo::Timeout naming the operation, the peer and the tag, then listing every blocking call of
+/// this rank still in progress, with its call site (the defaulted last parameter, hilo::CallSite).
 ///
 /// **Errors** (the rule is in hilo/errors.hpp). A rank out of range, a negative tag or another
 /// bad argument throws std::invalid_argument before anything is sent. What involves other ranks
@@ -111,10 +114,12 @@ class Communicator {
   /// receiver takes it (large messages). Throws std::invalid_argument for a bad rank or
   /// tag, hilo::Timeout after `limit` (or the default), hilo::PeerLost if `dest` is gone.
   template <class T>
-  void send(int dest, int tag, const T& value, TimeLimit limit = {}) {
+  void send(int dest, int tag, const T& value, TimeLimit limit = {},
+            CallSite where = CallSite::current()) {
     check_peer("send", dest, false);
     check_tag("send", tag, false);
-    named("send", [&] { detail::send_value(*transport_, dest, tag, value, deadline(limit)); });
+    blocking({"send", dest, detail::PeerRole::dest, tag}, where,
+             [&] { detail::send_value(*transport_, dest, tag, value, deadline(limit)); });
   }
 
   /// Receives and returns a T from rank `source` with `tag` (either may be a wildcard,
@@ -130,20 +135,22 @@ class Communicator {
   ///    same size and another element type arrives with its bits unchanged (8 bytes of double
   ///    read as long long), as in a plain MPI program.
   template <class T>
-  T recv(int source, int tag, TimeLimit limit = {}) {
+  T recv(int source, int tag, TimeLimit limit = {}, CallSite where = CallSite::current()) {
     T value{};
-    recv(source, tag, value, limit);
+    recv(source, tag, value, limit, where);
     return value;
   }
 
   /// Receives into `out` (a vector or string keeps its capacity) and returns who sent what.
   /// Blocks and throws as recv(source, tag, limit).
   template <class T>
-  Status recv(int source, int tag, T& out, TimeLimit limit = {}) {
+  Status recv(int source, int tag, T& out, TimeLimit limit = {},
+              CallSite where = CallSite::current()) {
     check_peer("recv", source, true);
     check_tag("recv", tag, true);
-    return named(
-        "recv", [&] { return detail::recv_value(*transport_, source, tag, out, deadline(limit)); });
+    return blocking({"recv", source, detail::PeerRole::source, tag}, where, [&] {
+      return detail::recv_value(*transport_, source, tag, out, deadline(limit));
+    });
   }
 
   /// Receives exactly out.size() elements into memory the caller owns: no allocation, and over
@@ -152,11 +159,13 @@ class Communicator {
   /// the mpi backend checks the size only); local and tcp keep the message queued, MPI has
   /// consumed it. Blocks and throws otherwise as recv(source, tag, limit).
   template <class E, std::size_t N>
-  Status recv(int source, int tag, std::span<E, N> out, TimeLimit limit = {}) {
+  Status recv(int source, int tag, std::span<E, N> out, TimeLimit limit = {},
+              CallSite where = CallSite::current()) {
     check_peer("recv", source, true);
     check_tag("recv", tag, true);
-    return named(
-        "recv", [&] { return detail::recv_value(*transport_, source, tag, out, deadline(limit)); });
+    return blocking({"recv", source, detail::PeerRole::source, tag}, where, [&] {
+      return detail::recv_value(*transport_, source, tag, out, deadline(limit));
+    });
   }
 
   /// Sends `value` without the caller waiting (MPI_Isend); complete it with Request::wait,
@@ -177,16 +186,19 @@ class Communicator {
       // message, which costs a window of small isends a large share of raw MPI's rate.
       detail::OutgoingBytes out = detail::encode(value);
       auto op = transport_->isend(dest, tag, nullptr, out.data, out.bytes, out.type);
-      return Request(std::move(op), {}, default_limit_);
+      return Request(std::move(op), {}, default_limit_,
+                     origin("isend", dest, detail::PeerRole::dest, tag));
     } else if constexpr (detail::encoding_of<Value>() == detail::Encoding::serialized) {
       auto bytes = std::make_shared<ByteBuffer>(detail::serialize(value));
       auto op = transport_->isend(dest, tag, bytes, bytes->data(), bytes->size(), serialized_type);
-      return Request(std::move(op), {}, default_limit_);
+      return Request(std::move(op), {}, default_limit_,
+                     origin("isend", dest, detail::PeerRole::dest, tag));
     } else {
       auto owned = std::make_shared<Value>(std::forward<T>(value));
       detail::OutgoingBytes out = detail::encode(*owned);
       auto op = transport_->isend(dest, tag, owned, out.data, out.bytes, out.type);
-      return Request(std::move(op), {}, default_limit_);
+      return Request(std::move(op), {}, default_limit_,
+                     origin("isend", dest, detail::PeerRole::dest, tag));
     }
   }
 
@@ -208,10 +220,11 @@ class Communicator {
       auto decode = [staging, target, source, tag] {
         detail::deserialize(*staging, *target, source, tag);
       };
-      return Request(std::move(op), decode, default_limit_);
+      return Request(std::move(op), decode, default_limit_,
+                     origin("irecv", source, detail::PeerRole::source, tag));
     } else {
       return Request(transport_->irecv(source, tag, detail::sink_for(out, nullptr)), {},
-                     default_limit_);
+                     default_limit_, origin("irecv", source, detail::PeerRole::source, tag));
     }
   }
 
@@ -223,7 +236,7 @@ class Communicator {
     check_tag("irecv", tag, true);
     observe_call("irecv");
     return Request(transport_->irecv(source, tag, detail::sink_for(out, nullptr)), {},
-                   default_limit_);
+                   default_limit_, origin("irecv", source, detail::PeerRole::source, tag));
   }
 
   /// Sends `value` to `dest` with `send_tag` and returns the R received from `source` with
@@ -233,14 +246,14 @@ class Communicator {
   /// tag, or a message that does not fit R, hilo::Timeout after `limit` (or the default),
   /// hilo::PeerLost if a peer is gone.
   template <class S, class R = S>
-  R sendrecv(int dest, int send_tag, const S& value, int source, int recv_tag,
-             TimeLimit limit = {});
+  R sendrecv(int dest, int send_tag, const S& value, int source, int recv_tag, TimeLimit limit = {},
+             CallSite where = CallSite::current());
 
   /// Waits until a message matching `source` and `tag` (wildcards allowed) has arrived and tells
   /// its sender, tag and size without receiving it (MPI_Probe); a recv with the returned source
   /// and tag then takes it. Blocks. Throws std::invalid_argument for a bad rank or tag,
   /// hilo::Timeout after `limit` (or the default), hilo::PeerLost if the peer is gone.
-  Status probe(int source, int tag, TimeLimit limit = {});
+  Status probe(int source, int tag, TimeLimit limit = {}, CallSite where = CallSite::current());
   /// probe without waiting (MPI_Iprobe): the Status of a matching message that has arrived, or
   /// std::nullopt. Throws std::invalid_argument for a bad rank or tag.
   std::optional<Status> iprobe(int source, int tag);
@@ -255,12 +268,12 @@ class Communicator {
   /// \{
 
   /// Waits until every rank has called barrier (MPI_Barrier).
-  void barrier(TimeLimit limit = {});
+  void barrier(TimeLimit limit = {}, CallSite where = CallSite::current());
 
   /// Makes `value` on every rank a copy of root's `value` (MPI_Bcast); vectors and strings are
   /// resized to root's length. Throws std::invalid_argument if `root` is not a rank.
   template <class T>
-  void broadcast(T& value, int root, TimeLimit limit = {});
+  void broadcast(T& value, int root, TimeLimit limit = {}, CallSite where = CallSite::current());
 
   /// Combines every rank's `value` with `op` and returns the result on every rank
   /// (MPI_Allreduce). `op` is any associative and commutative function object; std::plus,
@@ -268,41 +281,47 @@ class Communicator {
   /// MPI's own on the mpi backend. Vectors combine element-wise and must have the same length on
   /// every rank (hilo::Error otherwise).
   template <class T, class Op>
-  T all_reduce(const T& value, Op op, TimeLimit limit = {});
+  T all_reduce(const T& value, Op op, TimeLimit limit = {}, CallSite where = CallSite::current());
 
   /// all_reduce into `result`, whose storage is reused (a vector keeps its capacity): a loop that
   /// reduces the same size every iteration allocates nothing, as with MPI_Allreduce into one
   /// buffer. `result` may not be `value` (std::invalid_argument); for that,
   /// all_reduce_in_place.
   template <class T, class Op>
-  void all_reduce_into(const T& value, T& result, Op op, TimeLimit limit = {});
+  void all_reduce_into(const T& value, T& result, Op op, TimeLimit limit = {},
+                       CallSite where = CallSite::current());
 
   /// all_reduce in place: `value` becomes the value combined over all ranks (MPI_IN_PLACE), with
   /// no second buffer at all.
   template <class T, class Op>
-  void all_reduce_in_place(T& value, Op op, TimeLimit limit = {});
+  void all_reduce_in_place(T& value, Op op, TimeLimit limit = {},
+                           CallSite where = CallSite::current());
 
   /// Combines every rank's `value` with `op` (see all_reduce) and returns the result on `root`,
   /// std::nullopt on every other rank (MPI_Reduce). Throws std::invalid_argument if `root` is
   /// not a rank.
   template <class T, class Op>
-  std::optional<T> reduce(const T& value, Op op, int root, TimeLimit limit = {});
+  std::optional<T> reduce(const T& value, Op op, int root, TimeLimit limit = {},
+                          CallSite where = CallSite::current());
 
   /// Every rank's value in rank order on `root`; an empty vector elsewhere (MPI_Gather; the
   /// values' sizes may differ between ranks). Throws std::invalid_argument if `root` is not a
   /// rank.
   template <class T>
-  std::vector<T> gather(const T& value, int root, TimeLimit limit = {});
+  std::vector<T> gather(const T& value, int root, TimeLimit limit = {},
+                        CallSite where = CallSite::current());
 
   /// Every rank's value in rank order, on every rank (MPI_Allgather).
   template <class T>
-  std::vector<T> all_gather(const T& value, TimeLimit limit = {});
+  std::vector<T> all_gather(const T& value, TimeLimit limit = {},
+                            CallSite where = CallSite::current());
 
   /// Root hands values[i] to rank i, and each rank returns its own (MPI_Scatter). `values` is
   /// read on root only and must hold size() values: std::invalid_argument otherwise, and if
   /// `root` is not a rank.
   template <class T>
-  T scatter(const std::vector<T>& values, int root, TimeLimit limit = {});
+  T scatter(const std::vector<T>& values, int root, TimeLimit limit = {},
+            CallSite where = CallSite::current());
 
   /// values[j] goes to rank j, and element j of the result came from rank j (MPI_Alltoall).
   /// `values` must hold size() values (std::invalid_argument otherwise, before anything is sent).
@@ -310,7 +329,8 @@ class Communicator {
   /// amount to each; trivially copyable values travel as one block each (MPI_Alltoall on the
   /// mpi backend; pairwise exchange, or Bruck's algorithm for small blocks, elsewhere).
   template <class T>
-  std::vector<T> all_to_all(const std::vector<T>& values, TimeLimit limit = {});
+  std::vector<T> all_to_all(const std::vector<T>& values, TimeLimit limit = {},
+                            CallSite where = CallSite::current());
 
   /// The flat all-to-all into memory the caller owns (MPI_Alltoallv; nothing the size of the
   /// data is allocated, only the displacements): the first send_counts[0] elements of
@@ -325,34 +345,39 @@ class Communicator {
   /// overload below.
   template <class E>
   void all_to_all_v(std::span<const E> send, std::span<const int> send_counts, std::span<E> recv,
-                    std::span<const int> recv_counts, TimeLimit limit = {});
+                    std::span<const int> recv_counts, TimeLimit limit = {},
+                    CallSite where = CallSite::current());
   /// all_to_all_v over vectors; `recv` keeps its size, which must hold the counts.
   template <class E>
   void all_to_all_v(const std::vector<E>& send, const std::vector<int>& send_counts,
-                    std::vector<E>& recv, const std::vector<int>& recv_counts,
-                    TimeLimit limit = {}) {
+                    std::vector<E>& recv, const std::vector<int>& recv_counts, TimeLimit limit = {},
+                    CallSite where = CallSite::current()) {
     all_to_all_v(std::span<const E>(send), std::span<const int>(send_counts), std::span<E>(recv),
-                 std::span<const int>(recv_counts), limit);
+                 std::span<const int>(recv_counts), limit, where);
   }
 
   /// Every rank's elements concatenated in rank order, on every rank (MPI_Allgatherv); each rank
   /// may contribute a different number, zero included. E is trivially copyable.
   template <class E>
-  std::vector<E> all_gather_v(std::span<const E> mine, TimeLimit limit = {});
+  std::vector<E> all_gather_v(std::span<const E> mine, TimeLimit limit = {},
+                              CallSite where = CallSite::current());
   /// all_gather_v of a vector's elements.
   template <class E>
-  std::vector<E> all_gather_v(const std::vector<E>& mine, TimeLimit limit = {}) {
-    return all_gather_v(std::span<const E>(mine), limit);
+  std::vector<E> all_gather_v(const std::vector<E>& mine, TimeLimit limit = {},
+                              CallSite where = CallSite::current()) {
+    return all_gather_v(std::span<const E>(mine), limit, where);
   }
 
   /// Every rank's elements concatenated in rank order on `root`, an empty vector elsewhere
   /// (MPI_Gatherv). E is trivially copyable. Throws hilo::Error if `root` is not a rank.
   template <class E>
-  std::vector<E> gather_v(std::span<const E> mine, int root, TimeLimit limit = {});
+  std::vector<E> gather_v(std::span<const E> mine, int root, TimeLimit limit = {},
+                          CallSite where = CallSite::current());
   /// gather_v of a vector's elements.
   template <class E>
-  std::vector<E> gather_v(const std::vector<E>& mine, int root, TimeLimit limit = {}) {
-    return gather_v(std::span<const E>(mine), root, limit);
+  std::vector<E> gather_v(const std::vector<E>& mine, int root, TimeLimit limit = {},
+                          CallSite where = CallSite::current()) {
+    return gather_v(std::span<const E>(mine), root, limit, where);
   }
 
   /// The inclusive prefix reduction (MPI_Scan): rank r gets op over the values of ranks 0..r, in
@@ -361,12 +386,13 @@ class Communicator {
   /// length on every rank: their lengths are compared first (one all-gather of a 64-bit length,
   /// MPI_Allgather on mpi), and every rank throws hilo::Error naming two ranks that differ.
   template <class T, class Op>
-  T scan(const T& value, Op op, TimeLimit limit = {});
+  T scan(const T& value, Op op, TimeLimit limit = {}, CallSite where = CallSite::current());
 
   /// The exclusive prefix reduction (MPI_Exscan): rank r gets op over the values of ranks
   /// 0..r-1, and rank 0 std::nullopt. Otherwise as scan.
   template <class T, class Op>
-  std::optional<T> exscan(const T& value, Op op, TimeLimit limit = {});
+  std::optional<T> exscan(const T& value, Op op, TimeLimit limit = {},
+                          CallSite where = CallSite::current());
 
   /// Rank i gets op over every rank's values[i] (MPI_Reduce_scatter_block): an all_reduce of
   /// the whole vector of which each rank keeps only its own element, for about half the
@@ -374,7 +400,8 @@ class Communicator {
   /// all_reduce; values[i] that are vectors combine element-wise and must have the same length
   /// on every rank.
   template <class T, class Op>
-  T reduce_scatter(const std::vector<T>& values, Op op, TimeLimit limit = {});
+  T reduce_scatter(const std::vector<T>& values, Op op, TimeLimit limit = {},
+                   CallSite where = CallSite::current());
 
   /// \}
 
@@ -433,10 +460,11 @@ class Communicator {
   /// (MPI_Comm_split). A rank that passes a negative color raises std::invalid_argument at once and
   /// never joins, so the others raise hilo::Timeout when `limit` (or the default) runs out, and
   /// wait forever without one; hilo::PeerLost as the collectives do.
-  Communicator split(int color, int key, TimeLimit limit = {});
+  Communicator split(int color, int key, TimeLimit limit = {},
+                     CallSite where = CallSite::current());
   /// A communicator of the same ranks in the same order whose messages never mix with this
   /// one's (MPI_Comm_dup): e.g. for a library's own traffic. Throws as split.
-  Communicator dup(TimeLimit limit = {});
+  Communicator dup(TimeLimit limit = {}, CallSite where = CallSite::current());
 
   /// \}
 
@@ -483,17 +511,28 @@ class Communicator {
   Request start_collective(const char* op, Work work);
   detail::CollectiveSequencer& sequencer();
   // Runs `body`, the work of the call `op`, so that every hilo::Error it raises starts
-  // "hilo: <op> on rank <R>: " (detail::rethrow_on_rank). Free on the path that succeeds: a
-  // try block costs nothing until something is thrown.
+  // "hilo: <op> on rank <R>: " (detail::rethrow_on_rank), and a hilo::Timeout's message ends
+  // with this rank's pending operations. Free on the path that succeeds: a try block costs
+  // nothing until something is thrown.
   template <class F>
   auto named(const char* op, F&& body) -> decltype(body());
-  // A collective's body, named so.
+  // named, for a call that blocks: recorded in the rank's pending operations while it runs.
   template <class F>
-  auto collective(const char* op, F&& body) -> decltype(body()) {
-    // The nonblocking collectives called before this one go first, so every rank puts them on
-    // the wire in the same order.
-    if (sequencer_) sequencer_->drain();
-    return named(op, std::forward<F>(body));
+  auto blocking(detail::BlockingCall call, const std::source_location& where, F&& body)
+      -> decltype(body()) {
+    detail::PendingOperations::Entry entry(pending_.get(), call.operation, call.peer, call.role,
+                                           call.tag, name_, where);
+    return named(call.operation, std::forward<F>(body));
+  }
+  // A collective's body, named and recorded so. The nonblocking collectives called before it go
+  // first, so every rank puts them on the wire in the same order.
+  template <class F>
+  auto collective(detail::BlockingCall call, const std::source_location& where, F&& body)
+      -> decltype(body()) {
+    return blocking(call, where, [&] {
+      if (sequencer_) sequencer_->drain();
+      return body();
+    });
   }
   [[noreturn]] void rethrow_in(const char* op) const;
   // Tells the transport's CallObserver (a test's FaultPlan) of the call `op`; null otherwise.
@@ -501,6 +540,13 @@ class Communicator {
     if (observer_) [[unlikely]]
       observer_->on_call(op);
   }
+  // For a Request's wait to be recorded as waiting for the nonblocking call `op`.
+  detail::RequestOrigin origin(const char* op, int peer = -1,
+                               detail::PeerRole role = detail::PeerRole::none, int tag = -1) const;
+  // Over `transport`, recording its calls in `pending` as `name`: world makes the registry,
+  // split and dup share their parent's.
+  Communicator(std::unique_ptr<Transport> transport,
+               std::shared_ptr<detail::PendingOperations> pending, std::string name);
 
   template <class T>
   static constexpr std::size_t count_of() {
@@ -539,6 +585,10 @@ class Communicator {
   // Declared after transport_, so it is destroyed (its queue run to the end) before the
   // transport its jobs use.
   std::unique_ptr<detail::CollectiveSequencer> sequencer_;
+  // What this rank's threads are blocked in, shared by world and the communicators made from
+  // it; name_ ("world", "world.split(3)#0") is interned there, so a report outlives us.
+  std::shared_ptr<detail::PendingOperations> pending_;
+  const char* name_;
 };
 
 // ---- template definitions

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <source_location>
 #include <string>
 #include <type_traits>
 
@@ -105,5 +106,10 @@ template <class Rep, class Period>
 TimeLimit within(std::chrono::duration<Rep, Period> d) {
   return {std::chrono::duration_cast<std::chrono::nanoseconds>(d)};
 }
+
+/// Where a blocking call was made: the defaulted last parameter of every blocking call
+/// (`CallSite where = CallSite::current()`), filled in by the compiler, so a report of a hang
+/// (hilo::Timeout's message, hilorun's) names the line of the caller. Callers never pass it.
+using CallSite = std::source_location;
 
 }  // namespace hilo

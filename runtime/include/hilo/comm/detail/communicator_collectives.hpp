@@ -17,10 +17,11 @@
 namespace hilo {
 
 template <class T>
-inline void Communicator::broadcast(T& value, int root, TimeLimit limit) {
+inline void Communicator::broadcast(T& value, int root, TimeLimit limit,
+                                    std::source_location where) {
   check_peer("broadcast", root, false, "root");
   Deadline d = deadline(limit);
-  collective("broadcast", [&] {
+  collective({"broadcast", root, detail::PeerRole::root}, where, [&] {
     if (native_) {
       if (native_broadcast(*native_, value, root, d)) return;
     }
@@ -29,20 +30,22 @@ inline void Communicator::broadcast(T& value, int root, TimeLimit limit) {
 }
 
 template <class T, class Op>
-inline T Communicator::all_reduce(const T& value, Op op, TimeLimit limit) {
+inline T Communicator::all_reduce(const T& value, Op op, TimeLimit limit,
+                                  std::source_location where) {
   T result{};
-  all_reduce_into(value, result, op, limit);
+  all_reduce_into(value, result, op, limit, where);
   return result;
 }
 
 template <class T, class Op>
-inline void Communicator::all_reduce_into(const T& value, T& result, Op op, TimeLimit limit) {
+inline void Communicator::all_reduce_into(const T& value, T& result, Op op, TimeLimit limit,
+                                          std::source_location where) {
   if (&value == &result)
     detail::throw_error<std::invalid_argument>(
         detail::OnRank{"all_reduce_into", rank()},
         "value and result are the same object; use all_reduce_in_place");
   Deadline d = deadline(limit);
-  collective("all_reduce", [&] {
+  collective({"all_reduce"}, where, [&] {
     if (native_)
       if (native_reduce(*native_, value, result, op, -1, d)) return;
     detail::all_reduce_into(channel(), value, result, op, d, all_reduce_algorithm_);
@@ -50,9 +53,10 @@ inline void Communicator::all_reduce_into(const T& value, T& result, Op op, Time
 }
 
 template <class T, class Op>
-inline void Communicator::all_reduce_in_place(T& value, Op op, TimeLimit limit) {
+inline void Communicator::all_reduce_in_place(T& value, Op op, TimeLimit limit,
+                                              std::source_location where) {
   Deadline d = deadline(limit);
-  collective("all_reduce", [&] {
+  collective({"all_reduce"}, where, [&] {
     if (native_)
       if (native_reduce(*native_, value, value, op, -1, d)) return;
     detail::all_reduce_into(channel(), value, value, op, d, all_reduce_algorithm_);
@@ -60,10 +64,11 @@ inline void Communicator::all_reduce_in_place(T& value, Op op, TimeLimit limit) 
 }
 
 template <class T, class Op>
-inline std::optional<T> Communicator::reduce(const T& value, Op op, int root, TimeLimit limit) {
+inline std::optional<T> Communicator::reduce(const T& value, Op op, int root, TimeLimit limit,
+                                             std::source_location where) {
   check_peer("reduce", root, false, "root");
   Deadline d = deadline(limit);
-  return collective("reduce", [&]() -> std::optional<T> {
+  return collective({"reduce", root, detail::PeerRole::root}, where, [&]() -> std::optional<T> {
     if (native_) {
       T result = value;
       if (native_reduce(*native_, value, result, op, root, d))
@@ -74,10 +79,11 @@ inline std::optional<T> Communicator::reduce(const T& value, Op op, int root, Ti
 }
 
 template <class T>
-inline std::vector<T> Communicator::gather(const T& value, int root, TimeLimit limit) {
+inline std::vector<T> Communicator::gather(const T& value, int root, TimeLimit limit,
+                                           std::source_location where) {
   check_peer("gather", root, false, "root");
   Deadline d = deadline(limit);
-  return collective("gather", [&] {
+  return collective({"gather", root, detail::PeerRole::root}, where, [&] {
     if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
       if (native_) {
         std::vector<T> all(rank() == root ? size() : 0);
@@ -90,9 +96,10 @@ inline std::vector<T> Communicator::gather(const T& value, int root, TimeLimit l
 }
 
 template <class T>
-inline std::vector<T> Communicator::all_gather(const T& value, TimeLimit limit) {
+inline std::vector<T> Communicator::all_gather(const T& value, TimeLimit limit,
+                                               std::source_location where) {
   Deadline d = deadline(limit);
-  return collective("all_gather", [&] {
+  return collective({"all_gather"}, where, [&] {
     if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
       if (native_) {
         std::vector<T> all(size());
@@ -105,14 +112,15 @@ inline std::vector<T> Communicator::all_gather(const T& value, TimeLimit limit) 
 }
 
 template <class T>
-inline T Communicator::scatter(const std::vector<T>& values, int root, TimeLimit limit) {
+inline T Communicator::scatter(const std::vector<T>& values, int root, TimeLimit limit,
+                               std::source_location where) {
   check_peer("scatter", root, false, "root");
   if (rank() == root && values.size() != static_cast<std::size_t>(size()))
     detail::throw_error<std::invalid_argument>(detail::OnRank{"scatter", rank()}, "got ",
                                                values.size(), " values for ", size(),
                                                " ranks; pass exactly one value per rank");
   Deadline d = deadline(limit);
-  return collective("scatter", [&] {
+  return collective({"scatter", root, detail::PeerRole::root}, where, [&] {
     if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
       if (native_) {
         T mine{};

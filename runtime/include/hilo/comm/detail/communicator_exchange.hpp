@@ -24,7 +24,7 @@ namespace hilo {
 
 template <class S, class R>
 R Communicator::sendrecv(int dest, int send_tag, const S& value, int source, int recv_tag,
-                         TimeLimit limit) {
+                         TimeLimit limit, std::source_location where) {
   check_peer("sendrecv", dest, false);
   check_tag("sendrecv", send_tag, false);
   check_peer("sendrecv", source, true);
@@ -33,23 +33,27 @@ R Communicator::sendrecv(int dest, int send_tag, const S& value, int source, int
   R result{};
   const Deadline d = deadline(limit);
   detail::OutgoingBytes out = detail::encode(value);
-  if constexpr (detail::encoding_of<R>() == detail::Encoding::serialized) {
-    BorrowedBuffer staging(transport_->byte_buffers());
-    Status status = transport_->sendrecv(dest, send_tag, out.data, out.bytes, out.type, source,
-                                         recv_tag, detail::sink_for(result, &*staging), d);
-    detail::deserialize(*staging, result, status.source, status.tag);
-  } else {
-    transport_->sendrecv(dest, send_tag, out.data, out.bytes, out.type, source, recv_tag,
-                         detail::sink_for(result, nullptr), d);
-  }
+  // Recorded as waiting for `source`: the receive is what another rank's call must match.
+  blocking({"sendrecv", source, detail::PeerRole::source, recv_tag}, where, [&] {
+    if constexpr (detail::encoding_of<R>() == detail::Encoding::serialized) {
+      BorrowedBuffer staging(transport_->byte_buffers());
+      Status status = transport_->sendrecv(dest, send_tag, out.data, out.bytes, out.type, source,
+                                           recv_tag, detail::sink_for(result, &*staging), d);
+      detail::deserialize(*staging, result, status.source, status.tag);
+    } else {
+      transport_->sendrecv(dest, send_tag, out.data, out.bytes, out.type, source, recv_tag,
+                           detail::sink_for(result, nullptr), d);
+    }
+  });
   return result;
 }
 
 template <class T>
-std::vector<T> Communicator::all_to_all(const std::vector<T>& values, TimeLimit limit) {
+std::vector<T> Communicator::all_to_all(const std::vector<T>& values, TimeLimit limit,
+                                        std::source_location where) {
   check_one_per_rank("all_to_all", values.size());
   const Deadline d = deadline(limit);
-  return collective("all_to_all", [&] {
+  return collective({"all_to_all"}, where, [&] {
     std::vector<T> result(values.size());
     if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
       if (native_ &&
@@ -71,14 +75,14 @@ std::vector<T> Communicator::all_to_all(const std::vector<T>& values, TimeLimit 
 template <class E>
 void Communicator::all_to_all_v(std::span<const E> send, std::span<const int> send_counts,
                                 std::span<E> recv, std::span<const int> recv_counts,
-                                TimeLimit limit) {
+                                TimeLimit limit, std::source_location where) {
   static_assert(detail::is_raw_v<E>,
                 "all_to_all_v moves trivially copyable elements; for other types use all_to_all "
                 "of vectors");
   check_counts(send_counts, send.size(), "send_counts", "send");
   check_counts(recv_counts, recv.size(), "recv_counts", "recv");
   const Deadline d = deadline(limit);
-  collective("all_to_all_v", [&] {
+  collective({"all_to_all_v"}, where, [&] {
     std::vector<int> send_displs(send_counts.size()), recv_displs(recv_counts.size());
     std::exclusive_scan(send_counts.begin(), send_counts.end(), send_displs.begin(), 0);
     std::exclusive_scan(recv_counts.begin(), recv_counts.end(), recv_displs.begin(), 0);
@@ -95,11 +99,12 @@ void Communicator::all_to_all_v(std::span<const E> send, std::span<const int> se
 }
 
 template <class E>
-std::vector<E> Communicator::all_gather_v(std::span<const E> mine, TimeLimit limit) {
+std::vector<E> Communicator::all_gather_v(std::span<const E> mine, TimeLimit limit,
+                                          std::source_location where) {
   static_assert(detail::is_raw_v<E>,
                 "all_gather_v moves trivially copyable elements; for other types use all_gather");
   const Deadline d = deadline(limit);
-  return collective("all_gather_v", [&] {
+  return collective({"all_gather_v"}, where, [&] {
     const std::uint64_t count = mine.size();
     std::vector<std::uint64_t> counts(static_cast<std::size_t>(size()));
     if (!native_ ||
@@ -122,12 +127,13 @@ std::vector<E> Communicator::all_gather_v(std::span<const E> mine, TimeLimit lim
 }
 
 template <class E>
-std::vector<E> Communicator::gather_v(std::span<const E> mine, int root, TimeLimit limit) {
+std::vector<E> Communicator::gather_v(std::span<const E> mine, int root, TimeLimit limit,
+                                      std::source_location where) {
   static_assert(detail::is_raw_v<E>,
                 "gather_v moves trivially copyable elements; for other types use gather");
   check_peer("gather_v", root, false, "root");
   const Deadline d = deadline(limit);
-  return collective("gather_v", [&]() -> std::vector<E> {
+  return collective({"gather_v", root, detail::PeerRole::root}, where, [&]() -> std::vector<E> {
     if (native_) {
       const std::uint64_t count = mine.size();
       std::vector<std::uint64_t> counts(rank() == root ? size() : 0);
@@ -171,9 +177,9 @@ void check_scan_lengths(Transport& channel, NativeCollectives* native, const T& 
 }  // namespace detail
 
 template <class T, class Op>
-T Communicator::scan(const T& value, Op op, TimeLimit limit) {
+T Communicator::scan(const T& value, Op op, TimeLimit limit, std::source_location where) {
   const Deadline d = deadline(limit);
-  return collective("scan", [&] {
+  return collective({"scan"}, where, [&] {
     detail::check_scan_lengths(channel(), native_, value, d);
     if (native_) {
       T result = value;
@@ -184,9 +190,10 @@ T Communicator::scan(const T& value, Op op, TimeLimit limit) {
 }
 
 template <class T, class Op>
-std::optional<T> Communicator::exscan(const T& value, Op op, TimeLimit limit) {
+std::optional<T> Communicator::exscan(const T& value, Op op, TimeLimit limit,
+                                      std::source_location where) {
   const Deadline d = deadline(limit);
-  return collective("exscan", [&]() -> std::optional<T> {
+  return collective({"exscan"}, where, [&]() -> std::optional<T> {
     detail::check_scan_lengths(channel(), native_, value, d);
     if (native_) {
       T result = value;
@@ -198,10 +205,11 @@ std::optional<T> Communicator::exscan(const T& value, Op op, TimeLimit limit) {
 }
 
 template <class T, class Op>
-T Communicator::reduce_scatter(const std::vector<T>& values, Op op, TimeLimit limit) {
+T Communicator::reduce_scatter(const std::vector<T>& values, Op op, TimeLimit limit,
+                               std::source_location where) {
   check_one_per_rank("reduce_scatter", values.size());
   const Deadline d = deadline(limit);
-  return collective("reduce_scatter", [&] {
+  return collective({"reduce_scatter"}, where, [&] {
     if constexpr (std::is_arithmetic_v<T>) {
       T result{};
       constexpr ReduceKind kind = reduce_kind<Op>::value;

@@ -31,7 +31,8 @@ Request Communicator::start_collective(const char* op, Work work) {
     }
   };
   std::string what = std::string(op) + " on rank " + std::to_string(me);
-  return Request(sequencer().submit(std::move(what), std::move(job)), {}, default_limit_);
+  return Request(sequencer().submit(std::move(what), std::move(job)), {}, default_limit_,
+                 origin(op));
 }
 
 template <class T>
@@ -40,7 +41,7 @@ Request Communicator::ibroadcast(T& value, int root) {
   if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
     if (native_)
       if (auto op = native_->ibroadcast(&value, count_of<T>(), element_type_of<T>(), root))
-        return Request(std::move(op), {}, default_limit_);
+        return Request(std::move(op), {}, default_limit_, origin("ibroadcast"));
   }
   return start_collective("ibroadcast", [&value, root](Transport& t, Deadline d) {
     detail::broadcast(t, value, root, d);
@@ -56,7 +57,7 @@ Request Communicator::iall_reduce(const T& value, T& result, Op op) {
   if constexpr (kind != ReduceKind::other && std::is_arithmetic_v<T>) {
     if (native_)
       if (auto native = native_->iall_reduce(&value, &result, 1, data_type_of<T>(), kind))
-        return Request(std::move(native), {}, default_limit_);
+        return Request(std::move(native), {}, default_limit_, origin("iall_reduce"));
   } else if constexpr (kind != ReduceKind::other && detail::is_vector<T>::value &&
                        detail::encoding_of<T>() == detail::Encoding::contiguous) {
     using E = typename T::value_type;
@@ -65,7 +66,7 @@ Request Communicator::iall_reduce(const T& value, T& result, Op op) {
         result.resize(value.size());
         if (auto native = native_->iall_reduce(value.data(), result.data(), value.size(),
                                                data_type_of<E>(), kind))
-          return Request(std::move(native), {}, default_limit_);
+          return Request(std::move(native), {}, default_limit_, origin("iall_reduce"));
       }
     }
   }
@@ -83,7 +84,7 @@ Request Communicator::iall_gather(const T& value, std::vector<T>& result) {
       result.resize(static_cast<std::size_t>(size()));
       if (auto op =
               native_->iall_gather(&value, result.data(), count_of<T>(), element_type_of<T>()))
-        return Request(std::move(op), {}, default_limit_);
+        return Request(std::move(op), {}, default_limit_, origin("iall_gather"));
     }
   }
   const detail::AllGatherAlgorithm algorithm = all_gather_algorithm_;
@@ -100,7 +101,7 @@ Request Communicator::iall_to_all(const std::vector<T>& values, std::vector<T>& 
     if (native_)
       if (auto op = native_->iall_to_all(values.data(), result.data(), count_of<T>(),
                                          element_type_of<T>()))
-        return Request(std::move(op), {}, default_limit_);
+        return Request(std::move(op), {}, default_limit_, origin("iall_to_all"));
     const detail::AllToAllAlgorithm algorithm = all_to_all_algorithm_;
     return start_collective("iall_to_all", [&values, &result, algorithm](Transport& t, Deadline d) {
       detail::all_to_all_blocks(
