@@ -112,25 +112,26 @@ void Communicator::throw_not_one_per_rank(const char* op, std::size_t values) co
 
 void Communicator::check_counts(std::span<const int> counts, std::size_t span_size,
                                 const char* which, const char* span_name) const {
-  const std::string where = "hilo: all_to_all_v on rank " + std::to_string(rank()) + ": ";
+  using detail::throw_error;
+  const detail::OnRank where{"all_to_all_v", rank()};
   if (counts.size() != static_cast<std::size_t>(size()))
-    throw std::invalid_argument(where + which + " has " + std::to_string(counts.size()) +
-                                " counts for " + std::to_string(size()) +
-                                " ranks; pass exactly one count per rank");
+    throw_error<std::invalid_argument>(where, which, " has ", counts.size(), " counts for ", size(),
+                                       " ranks; pass exactly one count per rank");
   std::size_t total = 0;
   for (std::size_t q = 0; q < counts.size(); ++q) {
     if (counts[q] < 0)
-      throw std::invalid_argument(where + which + "[" + std::to_string(q) + "] is " +
-                                  std::to_string(counts[q]) + "; counts are >= 0");
+      throw_error<std::invalid_argument>(where, which, "[", q, "] is ", counts[q],
+                                         "; counts are >= 0");
     total += static_cast<std::size_t>(counts[q]);
   }
   if (total > span_size)
-    throw std::invalid_argument(where + "the " + which + " add up to " + std::to_string(total) +
-                                " elements but `" + span_name + "` holds " +
-                                std::to_string(span_size) + "; make the span hold them all");
+    throw_error<std::invalid_argument>(where, "the ", which, " add up to ", total,
+                                       " elements but `", span_name, "` holds ", span_size,
+                                       "; make the span hold them all");
   if (total > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-    throw std::invalid_argument(where + "the " + which + " add up to " + std::to_string(total) +
-                                " elements, more than an int displacement (MPI's) can address");
+    throw_error<std::invalid_argument>(where, "the ", which, " add up to ", total,
+                                       " elements, more than an int displacement (MPI's) can "
+                                       "address");
 }
 
 detail::CollectiveSequencer& Communicator::sequencer() {

@@ -57,8 +57,8 @@ LogLevel log_level_from_environment() {
   if (text == nullptr) return LogLevel::warn;
   for (LogLevel level : {LogLevel::error, LogLevel::warn, LogLevel::info, LogLevel::debug})
     if (name_of(level) == text) return level;
-  throw Error(std::string("hilo: HILO_LOG='") + text +
-              "' is not a log level; use error, warn, info or debug (default: warn)");
+  throw_error<Error>("hilo: HILO_LOG='", text,
+                     "' is not a log level; use error, warn, info or debug (default: warn)");
 }
 
 Log::Log(LogLevel level, std::string_view who)

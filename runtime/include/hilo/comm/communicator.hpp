@@ -519,21 +519,12 @@ class Communicator {
   // named, for a call that blocks: recorded in the rank's pending operations while it runs.
   template <class F>
   auto blocking(detail::BlockingCall call, const std::source_location& where, F&& body)
-      -> decltype(body()) {
-    detail::PendingOperations::Entry entry(pending_.get(), call.operation, call.peer, call.role,
-                                           call.tag, name_, where);
-    return named(call.operation, std::forward<F>(body));
-  }
+      -> decltype(body());
   // A collective's body, named and recorded so. The nonblocking collectives called before it go
   // first, so every rank puts them on the wire in the same order.
   template <class F>
   auto collective(detail::BlockingCall call, const std::source_location& where, F&& body)
-      -> decltype(body()) {
-    return blocking(call, where, [&] {
-      if (sequencer_) sequencer_->drain();
-      return body();
-    });
-  }
+      -> decltype(body());
   [[noreturn]] void rethrow_in(const char* op) const;
   // Tells the transport's CallObserver (a test's FaultPlan) of the call `op`; null otherwise.
   void observe_call(const char* op) {
@@ -591,20 +582,9 @@ class Communicator {
   const char* name_;
 };
 
-// ---- template definitions
-
-template <class F>
-auto Communicator::named(const char* op, F&& body) -> decltype(body()) {
-  observe_call(op);  // outside the try: what it throws is not a failure of `op`
-  try {
-    return body();
-  } catch (...) {
-    rethrow_in(op);
-  }
-}
-
 }  // namespace hilo
 
+#include "hilo/comm/detail/communicator_calls.hpp"
 #include "hilo/comm/detail/communicator_collectives.hpp"
 #include "hilo/comm/detail/communicator_exchange.hpp"
 #include "hilo/comm/detail/communicator_native.hpp"

@@ -63,8 +63,7 @@ MPI_Op op_of(ReduceKind op, DataType type) {
 
 void check(int rc, const CollectiveSite& site) {
   if (rc == MPI_SUCCESS) return;
-  const std::string where =
-      "hilo: " + std::string(site.op) + " on rank " + std::to_string(site.rank) + ": ";
+  const std::string where = detail::make_message(detail::OnRank{site.op, site.rank});
   constexpr const char* rule =
       "every rank must receive from each rank exactly what that rank sends to it";
   int error_class = MPI_SUCCESS;

@@ -318,7 +318,7 @@ void Engine::report_lost(int world_rank, const std::string& why) {
 
 void Engine::peer_lost(Peer& peer, const std::string& why) {
   auto error = std::make_exception_ptr(
-      PeerLost("hilo: " + why, peer.rank, this->address_of(peer.rank).host));
+      PeerLost(detail::make_message("hilo: ", why), peer.rank, this->address_of(peer.rank).host));
   {
     std::lock_guard lock(peer.send_mutex);
     if (peer.broken) {
@@ -339,8 +339,9 @@ void Engine::peer_lost(Peer& peer, const std::string& why) {
 
 void Engine::peer_finished(Peer& peer) {
   auto error = std::make_exception_ptr(PeerLost(
-      "hilo: " + describe(peer.rank) + " has finished (its hilo::Runtime ended): nothing more " +
-          "will come from it and nothing sent to it will be received",
+      detail::make_message("hilo: ", describe(peer.rank),
+                           " has finished (its hilo::Runtime ended): nothing more will come from "
+                           "it and nothing sent to it will be received"),
       peer.rank, this->address_of(peer.rank).host));
   {
     std::lock_guard lock(peer.send_mutex);

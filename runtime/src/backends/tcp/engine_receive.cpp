@@ -147,13 +147,13 @@ void Engine::read_from(Peer& peer) {
   if (!why.empty()) {
     report_loss(peer, why);  // before a receive cut off below can end this rank
     error = std::make_exception_ptr(
-        PeerLost("hilo: " + why, peer.rank, this->address_of(peer.rank).host));
+        PeerLost(detail::make_message("hilo: ", why), peer.rank, this->address_of(peer.rank).host));
   }
   const std::exception_ptr cut_off =
       error ? error
-            : std::make_exception_ptr(
-                  PeerLost("hilo: " + describe(peer.rank) + " finished mid-message", peer.rank,
-                           this->address_of(peer.rank).host));
+            : std::make_exception_ptr(PeerLost(
+                  detail::make_message("hilo: ", describe(peer.rank), " finished mid-message"),
+                  peer.rank, this->address_of(peer.rank).host));
   peer.reader.cut_off(cut_off);
   single_copy_.fail_open_transfers(peer, cut_off);
   ::epoll_ctl(loop_.epoll_fd(), EPOLL_CTL_DEL, peer.socket.get(), nullptr);

@@ -130,8 +130,9 @@ void SingleCopyProtocol::write_cleared(PeerConnection& peer, std::uint64_t addre
             describe_peer(table_[static_cast<std::size_t>(peer.rank)]) + " (single copy)",
         failure);
     report_loss_(peer, why);  // before the sender sees the failure
-    frame->complete(std::make_exception_ptr(
-        PeerLost("hilo: " + why, peer.rank, table_[static_cast<std::size_t>(peer.rank)].host)));
+    frame->complete(
+        std::make_exception_ptr(PeerLost(detail::make_message("hilo: ", why), peer.rank,
+                                         table_[static_cast<std::size_t>(peer.rank)].host)));
     // The peer waits for a 'copied' that cannot come: this connection cannot go on.
     throw Error(why);
   }
