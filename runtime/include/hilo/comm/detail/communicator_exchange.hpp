@@ -29,7 +29,6 @@ R Communicator::sendrecv(int dest, int send_tag, const S& value, int source, int
   check_tag("sendrecv", send_tag, false);
   check_peer("sendrecv", source, true);
   check_tag("sendrecv", recv_tag, true);
-  observe_call("sendrecv");
   R result{};
   const Deadline d = deadline(limit);
   detail::OutgoingBytes out = detail::encode(value);
