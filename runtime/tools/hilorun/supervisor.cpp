@@ -16,6 +16,7 @@
 #include "common/deadline.hpp"
 #include "common/system_error.hpp"
 #include "output_forwarder.hpp"
+#include "wait_for_report.hpp"
 
 namespace hilo::hilorun {
 namespace {
@@ -111,6 +112,7 @@ class Supervisor {
     const int timeout = wake_at ? common::poll_timeout(*wake_at) : -1;
     polled_.clear();
     polled_.push_back({signal_fd_, POLLIN, 0});
+    polled_.push_back({settings_.timeout_event, POLLIN, 0});  // -1 (none) is skipped by poll
     for (RankProcess& rank : ranks_) {
       polled_.push_back({rank.output(1).get(), POLLIN, 0});  // -1 (closed) is skipped by poll
       polled_.push_back({rank.output(2).get(), POLLIN, 0});
@@ -122,9 +124,10 @@ class Supervisor {
     for (std::size_t i = 0; i < ranks_.size(); ++i) {
       for (int stream : {1, 2}) {
         std::size_t slot = 2 * i + static_cast<std::size_t>(stream - 1);
-        if (polled_[slot + 1].revents != 0) forward_output(i, stream, forwarders_[slot]);
+        if (polled_[slot + 2].revents != 0) forward_output(i, stream, forwarders_[slot]);
       }
     }
+    if (polled_[1].revents != 0) report_timeouts();
     if (polled_[0].revents != 0) handle_signals();
   }
 
@@ -145,6 +148,8 @@ class Supervisor {
     while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
       if (info.ssi_signo == SIGCHLD) {
         reap();
+      } else if (info.ssi_signo == SIGQUIT) {
+        report_waits("received SIGQUIT; what each rank is waiting for (the job goes on):");
       } else {
         on_signal(static_cast<int>(info.ssi_signo));
       }
@@ -166,6 +171,7 @@ class Supervisor {
       }
     }
     if (first_failed && reason_ == StopReason::none) {
+      report_timeouts();  // a rank that failed on a Timeout: the others are still there to ask
       reason_ = StopReason::rank_failed;
       failed_rank_ = *first_failed;
       stopped_ranks_ = stop_all(SIGTERM);
@@ -221,11 +227,45 @@ class Supervisor {
 
   void on_timeout() {
     reason_ = StopReason::timed_out;
-    int running = stop_all(SIGTERM);
+    const auto running = std::count_if(ranks_.begin(), ranks_.end(),
+                                       [](const RankProcess& rank) { return rank.running(); });
     std::ostringstream seconds;
     seconds << *settings_.timeout_seconds;
     say("the job did not finish within " + seconds.str() + " s (--timeout); stopping its " +
-        plural(running, "running rank"));
+        plural(static_cast<int>(running), "running rank"));
+    // Asked before they are stopped: what they wait for is why the job did not finish.
+    report_waits("what each rank was waiting for:");
+    stop_all(SIGTERM);
+  }
+
+  // Once a rank has reported a hilo::Timeout (and no report was printed for one yet), prints
+  // the wait-for report.
+  void report_timeouts() {
+    if (!settings_.take_timeouts || timeout_reported_) return;
+    const auto timeouts = settings_.take_timeouts();
+    if (timeouts.empty()) return;
+    timeout_reported_ = true;
+    report_waits("rank " + std::to_string(timeouts.begin()->first) +
+                 " raised hilo::Timeout; what each rank is waiting for:");
+  }
+
+  // The wait-for report (wait_for_report.hpp) after `heading`: asks the running ranks, waits at
+  // most answer_limit for their answers.
+  void report_waits(const std::string& heading) {
+    if (!settings_.ask_pending) return;
+    const auto answers = settings_.ask_pending(settings_.answer_limit);
+    const auto timeouts =
+        settings_.take_timeouts ? settings_.take_timeouts() : std::map<int, launch::RankReport>{};
+    std::vector<RankState> states;
+    for (const RankProcess& rank : ranks_) {
+      RankState state{rank.placement().rank, rank.placement().host, std::nullopt};
+      if (!rank.running()) state.ended = describe_status(rank.wait_status());
+      states.push_back(std::move(state));
+    }
+    std::string text = "hilorun: " + heading + "\n";
+    for (const std::string& line : wait_for_report(states, answers, timeouts))
+      text += "hilorun: " + line + "\n";
+    write_fully(STDERR_FILENO, text);
   }
 
   // Sends `signal_number` to every running rank, SIGKILL after the grace period; returns how
@@ -283,6 +323,7 @@ class Supervisor {
   std::vector<std::uint64_t> signals_sent_ = std::vector<std::uint64_t>(ranks_.size(), 0);
   int stopped_ranks_ = 0;
   int received_signal_ = 0;
+  bool timeout_reported_ = false;  // the report on a rank's hilo::Timeout is printed once
   std::optional<Clock::time_point> job_deadline_, kill_deadline_, drain_deadline_;
 };
 
