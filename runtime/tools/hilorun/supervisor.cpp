@@ -241,9 +241,9 @@ class Supervisor {
   // Once a rank has reported a hilo::Timeout (and no report was printed for one yet), prints
   // the wait-for report.
   void report_timeouts() {
-    if (!settings_.take_timeouts || timeout_reported_) return;
-    const auto timeouts = settings_.take_timeouts();
-    if (timeouts.empty()) return;
+    if (!settings_.take_timeouts) return;
+    const auto timeouts = settings_.take_timeouts();  // also clears timeout_event
+    if (timeout_reported_ || timeouts.empty()) return;
     timeout_reported_ = true;
     report_waits("rank " + std::to_string(timeouts.begin()->first) +
                  " raised hilo::Timeout; what each rank is waiting for:");
