@@ -48,6 +48,9 @@ int exited(hilo::Communicator& world) {
       ::sleep(60);
       ::_exit(0);
     }
+    // Here too, so that the child has left the group before hilorun can kill it (once it has
+    // reaped this rank), whichever of the two runs first.
+    ::setpgid(child, child);
     record_pid("child", child);
     record_pid("rank1", ::getpid());
     ::_exit(0);  // no goodbye: the others would fail at once with PeerLost on one
