@@ -26,8 +26,6 @@ struct ReportInbox::Connection {
 ReportInbox::ReportInbox() {
   wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake_) common::throw_errno("hilo: report inbox: eventfd");
-  timed_out_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!timed_out_) common::throw_errno("hilo: report inbox: eventfd");
 }
 
 ReportInbox::~ReportInbox() = default;
@@ -60,10 +58,7 @@ bool ReportInbox::read_available(Connection& c) {
         if (report.kind == ReportKind::peer_lost) {
           reports_.push_back(std::move(report));
         } else if (report.kind == ReportKind::pending && report.request == 0) {
-          if (timeouts_.try_emplace(c.rank, std::move(report)).second) {
-            std::uint64_t one = 1;
-            [[maybe_unused]] ssize_t written = ::write(timed_out_.get(), &one, sizeof one);
-          }
+          timeouts_.try_emplace(c.rank, std::move(report));
         } else if (report.kind == ReportKind::pending) {
           answers_[c.rank] = std::move(report);
           answered_.notify_all();
@@ -155,8 +150,6 @@ std::map<int, RankReport> ReportInbox::ask_pending(std::chrono::milliseconds lim
 std::map<int, RankReport> ReportInbox::take_timeouts() {
   std::lock_guard lock(mutex_);
   for (Connection& c : connections_) read_available(c);
-  std::uint64_t count = 0;
-  [[maybe_unused]] ssize_t got = ::read(timed_out_.get(), &count, sizeof count);
   return timeouts_;
 }
 

@@ -47,9 +47,6 @@ class ReportInbox {
   // `limit` has passed. Returns the answers by rank; a rank not in it did not answer.
   std::map<int, RankReport> ask_pending(std::chrono::milliseconds limit);
 
-  // Readable (an eventfd) once a rank has reported a hilo::Timeout; take_timeouts() clears it.
-  int timeout_event() const { return timed_out_.get(); }
-
   // Safe from another thread: reads whatever the connections hold right now, then returns the
   // first report each rank sent on a hilo::Timeout (its pending operations then), by rank.
   std::map<int, RankReport> take_timeouts();
@@ -69,7 +66,6 @@ class ReportInbox {
   std::uint32_t last_request_ = 0;
   std::condition_variable answered_;  // with mutex_: an answer came or a connection ended
   common::UniqueFd wake_;             // eventfd written by stop()
-  common::UniqueFd timed_out_;        // eventfd written when a rank reports a Timeout
 };
 
 }  // namespace hilo::launch

@@ -290,7 +290,6 @@ int run(const Options& options) {
     return rendezvous.ask_pending(limit);
   };
   settings.take_timeouts = [&rendezvous] { return rendezvous.take_timeouts(); };
-  settings.timeout_event = rendezvous.timeout_event();
   return supervise(ranks, signals.get(), settings);
 }
 

@@ -42,8 +42,6 @@ class RendezvousThread {
     return inbox_.ask_pending(limit);
   }
   std::map<int, launch::RankReport> take_timeouts() { return inbox_.take_timeouts(); }
-  // Readable once a rank has reported a hilo::Timeout.
-  int timeout_event() const { return inbox_.timeout_event(); }
 
  private:
   void serve();

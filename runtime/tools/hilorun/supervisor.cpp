@@ -112,7 +112,6 @@ class Supervisor {
     const int timeout = wake_at ? common::poll_timeout(*wake_at) : -1;
     polled_.clear();
     polled_.push_back({signal_fd_, POLLIN, 0});
-    polled_.push_back({settings_.timeout_event, POLLIN, 0});  // -1 (none) is skipped by poll
     for (RankProcess& rank : ranks_) {
       polled_.push_back({rank.output(1).get(), POLLIN, 0});  // -1 (closed) is skipped by poll
       polled_.push_back({rank.output(2).get(), POLLIN, 0});
@@ -124,10 +123,9 @@ class Supervisor {
     for (std::size_t i = 0; i < ranks_.size(); ++i) {
       for (int stream : {1, 2}) {
         std::size_t slot = 2 * i + static_cast<std::size_t>(stream - 1);
-        if (polled_[slot + 2].revents != 0) forward_output(i, stream, forwarders_[slot]);
+        if (polled_[slot + 1].revents != 0) forward_output(i, stream, forwarders_[slot]);
       }
     }
-    if (polled_[1].revents != 0) report_timeouts();
     if (polled_[0].revents != 0) handle_signals();
   }
 
@@ -160,6 +158,7 @@ class Supervisor {
     // Every rank that has ended is reaped before any is stopped: the others that are already
     // gone are not counted as stopped, nor their deaths taken for hilorun's doing.
     std::optional<std::size_t> first_failed;
+    std::vector<int> failed_ranks;  // rank numbers, in the order reaped
     int status = 0;
     pid_t pid;
     while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
@@ -168,10 +167,12 @@ class Supervisor {
         ranks_[i].reaped(status);
         bool failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
         if (failed && !first_failed) first_failed = i;
+        if (failed) failed_ranks.push_back(ranks_[i].placement().rank);
       }
     }
     if (first_failed && reason_ == StopReason::none) {
-      report_timeouts();  // a rank that failed on a Timeout: the others are still there to ask
+      // Asked before the others are stopped, while they still wait where they did.
+      report_if_timed_out(failed_ranks);
       reason_ = StopReason::rank_failed;
       failed_rank_ = *first_failed;
       stopped_ranks_ = stop_all(SIGTERM);
@@ -238,15 +239,18 @@ class Supervisor {
     stop_all(SIGTERM);
   }
 
-  // Once a rank has reported a hilo::Timeout (and no report was printed for one yet), prints
-  // the wait-for report.
-  void report_timeouts() {
+  // Prints the wait-for report if one of `failed` (ranks that have just failed) reported a
+  // hilo::Timeout (a rank that catches its Timeout and goes on is not news: the report waits
+  // until one fails). Any of them: those that failed with it may have been reaped first.
+  void report_if_timed_out(const std::vector<int>& failed) {
     if (!settings_.take_timeouts) return;
-    const auto timeouts = settings_.take_timeouts();  // also clears timeout_event
-    if (timeout_reported_ || timeouts.empty()) return;
-    timeout_reported_ = true;
-    report_waits("rank " + std::to_string(timeouts.begin()->first) +
-                 " raised hilo::Timeout; what each rank is waiting for:");
+    const auto timeouts = settings_.take_timeouts();
+    for (int rank : failed) {
+      if (!timeouts.contains(rank)) continue;
+      report_waits("rank " + std::to_string(rank) +
+                   " failed after raising hilo::Timeout; what each rank was waiting for:");
+      return;
+    }
   }
 
   // The wait-for report (wait_for_report.hpp) after `heading`: asks the running ranks, waits at
@@ -323,7 +327,6 @@ class Supervisor {
   std::vector<std::uint64_t> signals_sent_ = std::vector<std::uint64_t>(ranks_.size(), 0);
   int stopped_ranks_ = 0;
   int received_signal_ = 0;
-  bool timeout_reported_ = false;  // the report on a rank's hilo::Timeout is printed once
   std::optional<Clock::time_point> job_deadline_, kill_deadline_, drain_deadline_;
 };
 

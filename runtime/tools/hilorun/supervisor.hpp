@@ -24,13 +24,12 @@ struct SupervisorSettings {
   // The ranks' reports (rank_report.hpp), fetched once every rank has ended; none if unset.
   std::function<std::vector<launch::RankReport>()> collect_reports;
   // The wait-for report (wait_for_report.hpp), printed on --timeout expiry before the ranks are
-  // stopped, on SIGQUIT (the job goes on), and once when a rank reports a hilo::Timeout; none if
-  // unset. ask_pending asks the running ranks for their pending operations and returns the
-  // answers that came within the limit; take_timeouts the reports ranks sent on a Timeout;
-  // timeout_event is readable once there is one.
+  // stopped, on SIGQUIT (the job goes on), and when the first rank to fail had reported a
+  // hilo::Timeout (before the others are stopped); none if unset. ask_pending asks the running
+  // ranks for their pending operations and returns the answers that came within the limit;
+  // take_timeouts the reports ranks sent on a Timeout.
   std::function<std::map<int, launch::RankReport>(std::chrono::milliseconds)> ask_pending;
   std::function<std::map<int, launch::RankReport>()> take_timeouts;
-  int timeout_event = -1;
   // How long the ranks get to answer.
   std::chrono::milliseconds answer_limit{2000};
 };

@@ -136,12 +136,14 @@ def case_cycle3_sigquit(h):
 
 
 def case_cycle2_rank_timeout(h):
-    """HILO_TIMEOUT: a rank's hilo::Timeout brings the report, before the job is stopped."""
+    """HILO_TIMEOUT: a rank that fails on its hilo::Timeout brings the report, from what the
+    ranks reported as they raised theirs."""
     done = h.run(["-n", "2", "-x", "HILO_TIMEOUT=2", "-x", f"PROBE_PID_DIR={h.pid_dir}",
                   h.probe, "cycle"])
     check(done.returncode != 0, "a job whose ranks raised hilo::Timeout must fail")
-    check(re.search(r"^hilorun: rank [01] raised hilo::Timeout; what each rank is waiting for:$",
-                    done.stderr, re.M), "no wait-for report heading after a rank's Timeout")
+    check(re.search(r"^hilorun: rank [01] failed after raising hilo::Timeout; what each rank was "
+                    r"waiting for:$", done.stderr, re.M),
+          "no wait-for report heading after a rank's Timeout")
     check(cycle_deadlock_line(2) in done.stderr, "no deadlock line naming the cycle")
     h.check_no_survivors(2)
 
