@@ -30,7 +30,7 @@ endforeach()
 add_executable(hang_probe ${CMAKE_CURRENT_LIST_DIR}/launch/hang_probe.cpp)
 target_link_libraries(hang_probe PRIVATE hilo::hilo)
 set(wait_for_cases cycle2_timeout cycle3_timeout cycle2_sigquit cycle3_sigquit cycle2_rank_timeout
-    waits_for_exited)
+    irecv_cycle2_rank_timeout waits_for_exited)
 foreach(case IN LISTS wait_for_cases)
   add_test(NAME integration.hilorun.wait_for.${case}
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/launch/wait_for_test.py

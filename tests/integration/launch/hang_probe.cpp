@@ -3,6 +3,8 @@
 // it blocks, so the test knows when to ask and can check that nothing survives.
 //   cycle      rank R receives from rank R+1 (mod size), tag 7: every rank waits, in a cycle.
 //              Rank 0 calls at the line marked "rank 0 waits", the others at "rank R waits".
+//   irecv_cycle  as cycle, with an irecv whose Request every rank waits for at "rank waits in
+//              its request".
 //   exited     rank 1 leaves a child holding its connections (so the others see no end of
 //              them: a rank that exits plainly fails their waits at once with PeerLost) and
 //              exits 0 without finishing hilo; rank 0 receives from rank 1, tag 7, at "rank 0
@@ -33,6 +35,15 @@ int cycle(hilo::Communicator& world) {
     return world.recv<int>(next, 7);  // rank 0 waits
   }
   return world.recv<int>(next, 7);  // rank R waits
+}
+
+int irecv_cycle(hilo::Communicator& world) {
+  const int next = (world.rank() + 1) % world.size();
+  record_pid("rank" + std::to_string(world.rank()), ::getpid());
+  int value = 0;
+  hilo::Request request = world.irecv(next, 7, value);
+  request.wait();  // rank waits in its request
+  return value;
 }
 
 int exited(hilo::Communicator& world) {
@@ -68,7 +79,8 @@ int main(int argc, char** argv) {
   hilo::Runtime runtime(argc, argv);
   hilo::Communicator& world = runtime.world();
   if (mode == "cycle") return cycle(world);
+  if (mode == "irecv_cycle") return irecv_cycle(world);
   if (mode == "exited") return exited(world);
-  std::cerr << "hang_probe: unknown mode '" << mode << "' (cycle, exited)\n";
+  std::cerr << "hang_probe: unknown mode '" << mode << "' (cycle, irecv_cycle, exited)\n";
   return 2;
 }

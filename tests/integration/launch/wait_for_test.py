@@ -148,6 +148,18 @@ def case_cycle2_rank_timeout(h):
     h.check_no_survivors(2)
 
 
+def case_irecv_cycle2_rank_timeout(h):
+    """As cycle2_rank_timeout, the ranks waiting for irecv Requests: a Request's wait reports
+    its Timeout too."""
+    done = h.run(["-n", "2", "-x", "HILO_TIMEOUT=2", "-x", f"PROBE_PID_DIR={h.pid_dir}",
+                  h.probe, "irecv_cycle"])
+    check(done.returncode != 0, "a job whose ranks raised hilo::Timeout must fail")
+    site = f"hang_probe.cpp:{line_of('rank waits in its request')}"
+    check(f"hilorun: deadlock: rank 0 waits for rank 1 (irecv tag 7 at {site}); rank 1 waits for "
+          f"rank 0 (irecv tag 7 at {site})\n" in done.stderr, "no deadlock line naming the cycle")
+    h.check_no_survivors(2)
+
+
 def case_waits_for_exited(h):
     child = None
     try:
