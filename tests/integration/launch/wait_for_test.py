@@ -165,7 +165,8 @@ def case_waits_for_exited(h):
     try:
         done = h.run(["--timeout", "4", "-n", "3", "-x", f"PROBE_PID_DIR={h.pid_dir}", h.probe,
                       "exited"])
-        child = int(open(os.path.join(h.pid_dir, "child.pids")).read())
+        with open(os.path.join(h.pid_dir, "child.pids")) as f:
+            child = int(f.read())
         check(done.returncode == 124, "a timed-out job must exit 124")
         check(recv_line(0, 1, "rank 0 waits for rank 1").search(done.stderr),
               "no line saying rank 0 waits in recv from rank 1")
@@ -173,8 +174,9 @@ def case_waits_for_exited(h):
               "no line saying rank 1 exited with status 0")
         check(re.search(r"^hilorun: rank 2 \(localhost\): waiting in barrier, on world, ",
                         done.stderr, re.M), "no line saying rank 2 waits in a barrier")
+        site = f"hang_probe.cpp:{line_of('rank 0 waits for rank 1')}"
         check("hilorun: rank 0 waits for rank 1, which has exited (exited with status 0) "
-              f"(recv tag 7 at hang_probe.cpp:{line_of('rank 0 waits for rank 1')})\n" in done.stderr,
+              f"(recv tag 7 at {site})\n" in done.stderr,
               "no line naming the wait for the exited rank 1")
         check("deadlock:" not in done.stderr, "a deadlock named where there is no cycle")
     finally:
