@@ -180,6 +180,10 @@ def case_waits_for_exited(h):
               "no line naming the wait for the exited rank 1")
         check("deadlock:" not in done.stderr, "a deadlock named where there is no cycle")
     finally:
+        child_file = os.path.join(h.pid_dir, "child.pids")
+        if child is None and os.path.exists(child_file):  # hilorun itself failed or hung
+            with open(child_file) as f:
+                child = int(f.read() or 0) or None
         if child is not None and is_alive(child):
             os.kill(child, signal.SIGKILL)
     h.check_no_survivors(3)
