@@ -24,3 +24,17 @@ foreach(case IN LISTS hilorun_cases)
                    --agent ${CMAKE_CURRENT_LIST_DIR}/launch/fake_agent.sh ${case})
   set_tests_properties(integration.hilorun.${case} PROPERTIES LABELS integration TIMEOUT 90)
 endforeach()
+
+# The wait-for report (integration.hilorun.wait_for.<case>): tests/integration/launch/
+# wait_for_test.py runs hang_probe jobs that hang in known ways and checks what hilorun says.
+add_executable(hang_probe ${CMAKE_CURRENT_LIST_DIR}/launch/hang_probe.cpp)
+target_link_libraries(hang_probe PRIVATE hilo::hilo)
+set(wait_for_cases cycle2_timeout cycle3_timeout cycle2_sigquit cycle3_sigquit cycle2_rank_timeout
+    irecv_cycle2_rank_timeout waits_for_exited)
+foreach(case IN LISTS wait_for_cases)
+  add_test(NAME integration.hilorun.wait_for.${case}
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/launch/wait_for_test.py
+                   --hilorun $<TARGET_FILE:hilorun> --probe $<TARGET_FILE:hang_probe> ${case})
+  set_tests_properties(integration.hilorun.wait_for.${case} PROPERTIES LABELS integration
+                       TIMEOUT 90)
+endforeach()

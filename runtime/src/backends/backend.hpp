@@ -5,6 +5,7 @@
 #include <memory>
 #include <string_view>
 
+#include "hilo/comm/detail/pending_operations.hpp"
 #include "hilo/comm/detail/transport.hpp"
 
 namespace hilo::detail {
@@ -15,6 +16,9 @@ class Backend {
   virtual std::string_view name() const = 0;
   // The world communicator's transport; called once.
   virtual std::unique_ptr<Transport> world() = 0;
+  // The registry of the rank's pending calls (the world communicator's), for a backend that
+  // reports them to its launcher (tcp under hilorun); called once, after world().
+  virtual void watch_pending(std::shared_ptr<const PendingOperations> /*registry*/) {}
 };
 
 // Each backend writes to `log` (the Runtime's) as it starts, and keeps a copy for its transports.

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "backends/backend.hpp"
+#include "comm/communicator_access.hpp"
 #include "hilo/detail/error_message.hpp"
 #include "launch/launcher.hpp"
 
@@ -75,6 +76,7 @@ void Runtime::start([[maybe_unused]] int* argc, [[maybe_unused]] char*** argv) {
 #endif
   }
   world_ = std::make_unique<Communicator>(backend_->world());
+  backend_->watch_pending(detail::CommunicatorAccess::pending(*world_));
 }
 
 // The world communicator goes first: its transport may still need the backend.

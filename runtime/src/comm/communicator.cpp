@@ -91,6 +91,7 @@ void Communicator::rethrow_in(const char* op) const {
     detail::rethrow_in_collective(op, rank());
   } catch (const Timeout& timeout) {
     // What this rank was blocked in says more about a hang than the one call that gave up.
+    transport_->timed_out();
     detail::rethrow_with_pending(timeout, pending_.get(), rank());
   }
 }

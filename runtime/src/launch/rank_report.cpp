@@ -1,5 +1,6 @@
 #include "launch/rank_report.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -32,12 +33,82 @@ RankReport decode_peer_lost(int reporter, std::string_view body) {
   return report;
 }
 
+ReportedOperation decode_operation(ByteReader& in) {
+  ReportedOperation op;
+  std::uint8_t role = 0;
+  auto string = [&](std::size_t limit, std::string& out, const char* what) {
+    std::uint16_t length = 0;
+    if (!in.u16(length)) malformed("pending report cut short");
+    if (length > limit) malformed(std::string(what) + " length " + std::to_string(length));
+    if (!in.bytes(length, out)) malformed("pending report cut short");
+  };
+  string(max_operation_name, op.operation, "operation");
+  if (!in.i32(op.peer) || !in.u8(role) || !in.i32(op.tag)) malformed("pending report cut short");
+  if (role > static_cast<std::uint8_t>(WaitRole::none)) malformed("role " + std::to_string(role));
+  op.role = static_cast<WaitRole>(role);
+  string(max_operation_field, op.communicator, "communicator");
+  if (!in.u32(op.waiting_ms)) malformed("pending report cut short");
+  string(max_operation_field, op.call_site, "call site");
+  string(max_operation_text, op.text, "operation text");
+  return op;
+}
+
+RankReport decode_pending(int reporter, std::string_view body) {
+  ByteReader in(body);
+  RankReport report;
+  report.reporter = reporter;
+  report.kind = ReportKind::pending;
+  std::uint16_t count = 0;
+  if (!in.u32(report.request) || !in.u16(count)) malformed("pending report cut short");
+  if (count > max_reported_operations) malformed("operation count " + std::to_string(count));
+  for (std::uint16_t i = 0; i < count; ++i) report.pending.push_back(decode_operation(in));
+  if (in.consumed() != body.size()) malformed("bytes after a pending report");
+  return report;
+}
+
+RankReport decode_request(int reporter, std::string_view body) {
+  ByteReader in(body);
+  RankReport report;
+  report.reporter = reporter;
+  report.kind = ReportKind::report_request;
+  if (!in.u32(report.request) || in.consumed() != body.size())
+    malformed("a report request is a u32 request number");
+  return report;
+}
+
+void encode_pending(ByteWriter& body, const RankReport& report) {
+  const std::size_t count = std::min(report.pending.size(), max_reported_operations);
+  body.u32(report.request);
+  body.u16(static_cast<std::uint16_t>(count));
+  for (std::size_t i = 0; i < count; ++i) {
+    const ReportedOperation& op = report.pending[i];
+    body.str16(op.operation.substr(0, max_operation_name));
+    body.i32(op.peer);
+    body.u8(static_cast<std::uint8_t>(op.role));
+    body.i32(op.tag);
+    body.str16(op.communicator.substr(0, max_operation_field));
+    body.u32(op.waiting_ms);
+    body.str16(op.call_site.substr(0, max_operation_field));
+    body.str16(op.text.substr(0, max_operation_text));
+  }
+}
+
 }  // namespace
 
 std::string encode_report(const RankReport& report) {
   ByteWriter body;
-  body.i32(report.peer);
-  body.str16(report.reason.substr(0, max_report_reason));
+  switch (report.kind) {
+    case ReportKind::peer_lost:
+      body.i32(report.peer);
+      body.str16(report.reason.substr(0, max_report_reason));
+      break;
+    case ReportKind::pending:
+      encode_pending(body, report);
+      break;
+    case ReportKind::report_request:
+      body.u32(report.request);
+      break;
+  }
   const std::string body_bytes = body.take();
   ByteWriter out;
   out.u32(report_magic);
@@ -67,8 +138,18 @@ std::vector<RankReport> ReportDecoder::feed(std::string_view bytes) {
     if (length > max_report_body) malformed("body length " + std::to_string(length));
     std::string body;
     if (!in.bytes(length, body)) break;
-    if (kind == static_cast<std::uint16_t>(ReportKind::peer_lost)) {
-      reports.push_back(decode_peer_lost(reporter_, body));
+    switch (static_cast<ReportKind>(kind)) {
+      case ReportKind::peer_lost:
+        reports.push_back(decode_peer_lost(reporter_, body));
+        break;
+      case ReportKind::pending:
+        reports.push_back(decode_pending(reporter_, body));
+        break;
+      case ReportKind::report_request:
+        reports.push_back(decode_request(reporter_, body));
+        break;
+      default:
+        break;  // a later kind: skipped whole
     }
     start += report_header + length;
   }

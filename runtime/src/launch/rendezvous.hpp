@@ -20,8 +20,16 @@
 //   report        (rank -> hilorun, after an ok reply, on the same connection; any number, each
 //                 whole, for the rest of the job; rank_report.hpp)
 //                 u32 magic "HLRR" (0x484c5252), u16 version (1), u16 kind,
-//                 u16 body length (..4096), body
+//                 u16 body length (..60000), body
 //                 kind 1 (peer lost): i32 rank lost, u16 reason length (..1024), reason
+//                 kind 2 (pending): u32 request answered (0: sent on a hilo::Timeout),
+//                   u16 count (..64), count x {u16 length (..64), operation, i32 peer,
+//                   u8 role (0 source, 1 dest, 2 root, 3 none), i32 tag, u16 length (..128),
+//                   communicator, u32 milliseconds waited, u16 length (..128), call site,
+//                   u16 length (..512), the operation as a line for people}
+//   report request (hilorun -> rank, on the same connection, at any time after the table):
+//                 the report header with kind 3, body u32 request number (> 0); the rank
+//                 answers with a kind 2 report carrying that number
 //                 A kind the reader does not know is skipped by its length, so new kinds can be
 //                 added without a new version. The sender's rank is not in the report: the
 //                 connection was registered with the job token as that rank.

@@ -50,14 +50,25 @@ bool ReportInbox::read_available(Connection& c) {
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
     if (got <= 0) {
       c.over = true;  // the rank exited (a cut-off last report is dropped with it)
+      answered_.notify_all();
       return false;
     }
     try {
       for (RankReport& report : c.decoder.feed({buffer, static_cast<std::size_t>(got)})) {
-        reports_.push_back(std::move(report));
+        if (report.kind == ReportKind::peer_lost) {
+          reports_.push_back(std::move(report));
+        } else if (report.kind == ReportKind::pending && report.request == 0) {
+          timeouts_.try_emplace(c.rank, std::move(report));
+        } else if (report.kind == ReportKind::pending) {
+          answers_[c.rank] = std::move(report);
+          answered_.notify_all();
+        } else {
+          throw Error("hilo: a report request, which only hilorun sends");
+        }
       }
     } catch (const Error& e) {
       c.over = true;
+      answered_.notify_all();
       std::erase_if(reports_, [&](const RankReport& r) { return r.reporter == c.rank; });
       // "... sent malformed rank report: ...": the inner message without its "hilo: ".
       const std::string line = detail::make_message("hilorun: ignoring the reports of rank ",
@@ -96,6 +107,50 @@ std::vector<RankReport> ReportInbox::drain() {
   std::lock_guard lock(mutex_);
   for (Connection& c : connections_) read_available(c);
   return reports_;
+}
+
+std::map<int, RankReport> ReportInbox::ask_pending(std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  std::unique_lock lock(mutex_);
+  const std::uint32_t request = ++last_request_;
+  RankReport ask;
+  ask.kind = ReportKind::report_request;
+  ask.request = request;
+  const std::string bytes = encode_report(ask);
+  std::vector<int> asked;
+  for (Connection& c : connections_) {
+    if (c.over) continue;
+    // A few bytes into an idle socket's buffer: taken whole, or the rank is not reading at all
+    // (then it cannot answer either).
+    const ssize_t sent =
+        ::send(c.fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent == static_cast<ssize_t>(bytes.size())) asked.push_back(c.rank);
+  }
+  auto settled = [&] {
+    for (Connection& c : connections_) read_available(c);
+    for (int rank : asked) {
+      auto answer = answers_.find(rank);
+      if (answer != answers_.end() && answer->second.request == request) continue;
+      auto c = std::find_if(connections_.begin(), connections_.end(),
+                            [&](const Connection& k) { return k.rank == rank; });
+      if (c != connections_.end() && !c->over) return false;
+    }
+    return true;
+  };
+  answered_.wait_until(lock, deadline, settled);
+  std::map<int, RankReport> answers;
+  for (int rank : asked) {
+    auto answer = answers_.find(rank);
+    if (answer != answers_.end() && answer->second.request == request)
+      answers.emplace(rank, answer->second);
+  }
+  return answers;
+}
+
+std::map<int, RankReport> ReportInbox::take_timeouts() {
+  std::lock_guard lock(mutex_);
+  for (Connection& c : connections_) read_available(c);
+  return timeouts_;
 }
 
 }  // namespace hilo::launch

@@ -1,9 +1,14 @@
 // hilorun's end of the ranks' report connections (rank_report.hpp): after the rendezvous, the
 // registered connections are adopted here and read on hilorun's rendezvous thread while the job
-// runs; the supervisor takes the reports when it decides what to say about the job's end.
+// runs; the supervisor takes the reports when it decides what to say about the job's end, and
+// asks the ranks for their pending operations through it (the wait-for report).
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -37,6 +42,15 @@ class ReportInbox {
   // A rank that has exited has already put its reports in this process's socket buffer.
   std::vector<RankReport> drain();
 
+  // Safe from another thread: asks every rank whose connection is open for its pending
+  // operations, then waits until each has answered or its connection has ended, or until
+  // `limit` has passed. Returns the answers by rank; a rank not in it did not answer.
+  std::map<int, RankReport> ask_pending(std::chrono::milliseconds limit);
+
+  // Safe from another thread: reads whatever the connections hold right now, then returns the
+  // first report each rank sent on a hilo::Timeout (its pending operations then), by rank.
+  std::map<int, RankReport> take_timeouts();
+
  private:
   struct Connection;
   // Reads what `c` holds now; the caller holds mutex_. Returns false once `c` is over.
@@ -46,8 +60,12 @@ class ReportInbox {
   // connection's fd (under mutex_), so its poll() never watches a closed or reused descriptor.
   std::mutex mutex_;
   std::vector<Connection> connections_;
-  std::vector<RankReport> reports_;
-  common::UniqueFd wake_;  // eventfd written by stop()
+  std::vector<RankReport> reports_;     // the peer_lost reports
+  std::map<int, RankReport> timeouts_;  // rank -> its first report on a Timeout
+  std::map<int, RankReport> answers_;   // rank -> its last answer to a request
+  std::uint32_t last_request_ = 0;
+  std::condition_variable answered_;  // with mutex_: an answer came or a connection ended
+  common::UniqueFd wake_;             // eventfd written by stop()
 };
 
 }  // namespace hilo::launch

@@ -128,7 +128,7 @@ int total_slots(const std::vector<launch::HostSlots>& hosts) {
 common::UniqueFd block_handled_signals() {
   sigset_t handled;
   sigemptyset(&handled);
-  for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&handled, s);
+  for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&handled, s);
   if (::sigprocmask(SIG_BLOCK, &handled, nullptr) != 0) common::throw_errno("sigprocmask");
   // Writes to a pipe whose reader died (a rank's control channel, hilorun's own stdout) must
   // return EPIPE, not kill hilorun.
@@ -286,6 +286,10 @@ int run(const Options& options) {
   settings.output_to_terminal = options.output_to_terminal;
   settings.timeout_seconds = options.timeout_seconds;
   settings.collect_reports = [&rendezvous] { return rendezvous.reports(); };
+  settings.ask_pending = [&rendezvous](std::chrono::milliseconds limit) {
+    return rendezvous.ask_pending(limit);
+  };
+  settings.take_timeouts = [&rendezvous] { return rendezvous.take_timeouts(); };
   return supervise(ranks, signals.get(), settings);
 }
 

@@ -210,7 +210,8 @@ Options (mpirun's names where they overlap):
   --oversubscribe         allow more ranks than slots (always allowed without hosts given)
   -x VAR[=value]          export VAR (with hilorun's value, or `value`) to every rank
   --tag-output            prefix each output line with `[rank] ` (mpirun writes `[1,rank]<stdout>:`)
-  --timeout S             stop the whole job after S seconds (exit status 124)
+  --timeout S             stop the whole job after S seconds (exit status 124), first
+                          printing what each rank is waiting for (as SIGQUIT does)
   --launch-agent CMD      how remote ranks start: `CMD HOST COMMAND...` (default ssh,
                           or $HILO_LAUNCH_AGENT); the same hilorun path must exist there
   --coord-addr IP         address of the rendezvous server for a multi-host job (default: the
@@ -236,7 +237,9 @@ Options (mpirun's names where they overlap):
 
 Ranks find HILO_RANK, HILO_SIZE, HILO_LOCAL_RANK, HILO_LOCAL_SIZE, HILO_HOST, HILO_HOST_ADDR,
 HILO_COORD and HILO_JOB_TOKEN in their environment, plus every HILO_* variable of hilorun's.
-Output is forwarded line by line; SIGINT/SIGTERM are forwarded to every rank. When a rank
+Output is forwarded line by line; SIGINT/SIGTERM are forwarded to every rank. SIGQUIT to
+hilorun prints what each rank is blocked in (its pending hilo calls, and any cycle of ranks
+waiting for one another), and the job goes on. When a rank
 fails, the others are stopped (SIGTERM, then SIGKILL after 2 s) and hilorun exits with that
 rank's status (128+N for signal N), naming it.
 )";

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -32,6 +34,14 @@ class RendezvousThread {
   // rendezvous thread has adopted every connection; it is quick once the ranks have ended, since
   // a send to an ended rank fails at once.
   std::vector<launch::RankReport> reports();
+
+  // The wait-for report's questions (launch/report_inbox.hpp): each rank's answer within
+  // `limit`, and the reports ranks sent on a hilo::Timeout. Safe from any thread; a rank that has
+  // not yet been handed its table (still in the rendezvous) gives no answer.
+  std::map<int, launch::RankReport> ask_pending(std::chrono::milliseconds limit) {
+    return inbox_.ask_pending(limit);
+  }
+  std::map<int, launch::RankReport> take_timeouts() { return inbox_.take_timeouts(); }
 
  private:
   void serve();

@@ -16,6 +16,7 @@
 #include "common/deadline.hpp"
 #include "common/system_error.hpp"
 #include "output_forwarder.hpp"
+#include "wait_for_report.hpp"
 
 namespace hilo::hilorun {
 namespace {
@@ -145,6 +146,8 @@ class Supervisor {
     while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
       if (info.ssi_signo == SIGCHLD) {
         reap();
+      } else if (info.ssi_signo == SIGQUIT) {
+        report_waits("received SIGQUIT; what each rank is waiting for (the job goes on):");
       } else {
         on_signal(static_cast<int>(info.ssi_signo));
       }
@@ -155,6 +158,7 @@ class Supervisor {
     // Every rank that has ended is reaped before any is stopped: the others that are already
     // gone are not counted as stopped, nor their deaths taken for hilorun's doing.
     std::optional<std::size_t> first_failed;
+    std::vector<int> failed_ranks;  // rank numbers, in the order reaped
     int status = 0;
     pid_t pid;
     while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
@@ -163,9 +167,12 @@ class Supervisor {
         ranks_[i].reaped(status);
         bool failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
         if (failed && !first_failed) first_failed = i;
+        if (failed) failed_ranks.push_back(ranks_[i].placement().rank);
       }
     }
     if (first_failed && reason_ == StopReason::none) {
+      // Asked before the others are stopped, while they still wait where they did.
+      report_if_timed_out(failed_ranks);
       reason_ = StopReason::rank_failed;
       failed_rank_ = *first_failed;
       stopped_ranks_ = stop_all(SIGTERM);
@@ -221,11 +228,48 @@ class Supervisor {
 
   void on_timeout() {
     reason_ = StopReason::timed_out;
-    int running = stop_all(SIGTERM);
+    const auto running = std::count_if(ranks_.begin(), ranks_.end(),
+                                       [](const RankProcess& rank) { return rank.running(); });
     std::ostringstream seconds;
     seconds << *settings_.timeout_seconds;
     say("the job did not finish within " + seconds.str() + " s (--timeout); stopping its " +
-        plural(running, "running rank"));
+        plural(static_cast<int>(running), "running rank"));
+    // Asked before they are stopped: what they wait for is why the job did not finish.
+    report_waits("what each rank was waiting for:");
+    stop_all(SIGTERM);
+  }
+
+  // Prints the wait-for report if one of `failed` (ranks that have just failed) reported a
+  // hilo::Timeout (a rank that catches its Timeout and goes on is not news: the report waits
+  // until one fails). Any of them: those that failed with it may have been reaped first.
+  void report_if_timed_out(const std::vector<int>& failed) {
+    if (!settings_.take_timeouts) return;
+    const auto timeouts = settings_.take_timeouts();
+    for (int rank : failed) {
+      if (!timeouts.contains(rank)) continue;
+      report_waits("rank " + std::to_string(rank) +
+                   " failed after raising hilo::Timeout; what each rank was waiting for:");
+      return;
+    }
+  }
+
+  // The wait-for report (wait_for_report.hpp) after `heading`: asks the running ranks, waits at
+  // most answer_limit for their answers.
+  void report_waits(const std::string& heading) {
+    if (!settings_.ask_pending) return;
+    const auto answers = settings_.ask_pending(settings_.answer_limit);
+    const auto timeouts =
+        settings_.take_timeouts ? settings_.take_timeouts() : std::map<int, launch::RankReport>{};
+    std::vector<RankState> states;
+    for (const RankProcess& rank : ranks_) {
+      RankState state{rank.placement().rank, rank.placement().host, std::nullopt};
+      if (!rank.running()) state.ended = describe_status(rank.wait_status());
+      states.push_back(std::move(state));
+    }
+    std::string text = "hilorun: " + heading + "\n";
+    for (const std::string& line : wait_for_report(states, answers, timeouts))
+      text += "hilorun: " + line + "\n";
+    write_fully(STDERR_FILENO, text);
   }
 
   // Sends `signal_number` to every running rank, SIGKILL after the grace period; returns how

@@ -18,7 +18,7 @@ using hilo::launch::trace_first_failure;
 namespace {
 
 RankReport lost(int reporter, int peer, std::string reason = "it closed its connection") {
-  return {reporter, ReportKind::peer_lost, peer, std::move(reason)};
+  return {reporter, ReportKind::peer_lost, peer, std::move(reason), 0, {}};
 }
 
 }  // namespace
@@ -118,4 +118,96 @@ TEST_CASE("trace_first_failure: stops at a rank hilorun stopped, a cycle, an unk
   CHECK(trace_first_failure(0, {lost(0, 1), lost(1, 0)}, all) == 1);
   CHECK(trace_first_failure(0, {lost(0, 1), lost(1, 2), lost(2, 0)}, all) == 2);
   CHECK(trace_first_failure(0, {lost(0, 17)}, all) == 0);
+}
+
+namespace {
+
+hilo::launch::ReportedOperation recv_from(int peer, int tag, std::string call_site) {
+  hilo::launch::ReportedOperation op;
+  op.operation = "recv";
+  op.peer = peer;
+  op.role = hilo::launch::WaitRole::source;
+  op.tag = tag;
+  op.communicator = "world";
+  op.waiting_ms = 2000;
+  op.call_site = call_site;
+  op.text = "recv from rank " + std::to_string(peer) + ", tag " + std::to_string(tag) +
+            ", on world, for 2.000 s, at " + call_site;
+  return op;
+}
+
+RankReport pending(std::uint32_t request, std::vector<hilo::launch::ReportedOperation> ops) {
+  RankReport report;
+  report.kind = ReportKind::pending;
+  report.request = request;
+  report.pending = std::move(ops);
+  return report;
+}
+
+}  // namespace
+
+TEST_CASE("rank report: pending operations and report requests, decoded whole and in pieces") {
+  hilo::launch::ReportedOperation barrier;
+  barrier.operation = "barrier";
+  barrier.communicator = "world.split(3)#0";
+  barrier.call_site = "main.cpp:20";
+  barrier.text = "barrier, on world.split(3)#0, for 0.500 s, at main.cpp:20";
+  const RankReport answer = pending(5, {recv_from(1, 7, "main.cpp:12"), barrier});
+  RankReport ask;
+  ask.kind = ReportKind::report_request;
+  ask.request = 5;
+  const std::string bytes =
+      encode_report(ask) + encode_report(answer) + encode_report(pending(0, {}));
+  ReportDecoder decoder(2);
+  std::vector<RankReport> reports;
+  for (char byte : bytes) {
+    for (auto& report : decoder.feed(std::string_view(&byte, 1))) reports.push_back(report);
+  }
+  REQUIRE(reports.size() == 3);
+  ask.reporter = 2;
+  CHECK(reports[0] == ask);
+  RankReport expected = answer;
+  expected.reporter = 2;
+  CHECK(reports[1] == expected);
+  CHECK(reports[2].kind == ReportKind::pending);
+  CHECK(reports[2].request == 0);
+  CHECK(reports[2].pending.empty());
+}
+
+TEST_CASE("rank report: a pending report is cut to its limits, never refused for its size") {
+  std::vector<hilo::launch::ReportedOperation> many(
+      hilo::launch::max_reported_operations + 5,
+      recv_from(1, 7, std::string(hilo::launch::max_operation_field + 50, 'c')));
+  for (auto& op : many) op.text = std::string(hilo::launch::max_operation_text + 50, 't');
+  ReportDecoder decoder(0);
+  auto reports = decoder.feed(encode_report(pending(1, many)));
+  REQUIRE(reports.size() == 1);
+  REQUIRE(reports[0].pending.size() == hilo::launch::max_reported_operations);
+  CHECK(reports[0].pending[0].call_site.size() == hilo::launch::max_operation_field);
+  CHECK(reports[0].pending[0].text.size() == hilo::launch::max_operation_text);
+}
+
+TEST_CASE("rank report: a malformed pending report or request is an Error") {
+  auto refused = [](const std::string& bytes, const std::string& words) {
+    ReportDecoder decoder(0);
+    try {
+      decoder.feed(bytes);
+      FAIL("accepted: " << words);
+    } catch (const hilo::Error& e) {
+      CHECK(std::string(e.what()).find(words) != std::string::npos);
+    }
+  };
+  std::string bad_role = encode_report(pending(1, {recv_from(1, 7, "a.cpp:1")}));
+  // role: after the header (10), request (4), count (2), operation "recv" (2 + 4), peer (4).
+  bad_role[26] = 9;
+  refused(bad_role, "role 9");
+  std::string trailing = encode_report(pending(1, {}));
+  trailing[9] = static_cast<char>(trailing[9] + 1);
+  refused(trailing + "x", "bytes after a pending report");
+  RankReport ask;
+  ask.kind = ReportKind::report_request;
+  ask.request = 3;
+  std::string long_request = encode_report(ask);
+  long_request[9] = static_cast<char>(long_request[9] + 1);
+  refused(long_request + "x", "a report request is a u32 request number");
 }

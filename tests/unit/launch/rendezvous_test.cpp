@@ -322,7 +322,8 @@ using hilo::launch::ReportInbox;
 using hilo::launch::ReportKind;
 
 RankReport loss(int reporter, int peer) {
-  return {reporter, ReportKind::peer_lost, peer, "rank " + std::to_string(peer) + " is gone"};
+  return {reporter, ReportKind::peer_lost, peer, "rank " + std::to_string(peer) + " is gone", 0,
+          {}};
 }
 
 // Registers every rank of a `size`-rank job keeping its connection; returns them by rank, and

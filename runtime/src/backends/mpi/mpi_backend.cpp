@@ -9,6 +9,7 @@
 #include "backends/backend.hpp"
 #include "backends/mpi/mpi_call.hpp"
 #include "backends/mpi/mpi_transport.hpp"
+#include "comm/communicator_access.hpp"
 #include "hilo/comm/communicator.hpp"
 #include "hilo/detail/error_message.hpp"
 #include "hilo/mpi.hpp"
@@ -144,16 +145,6 @@ std::unique_ptr<Backend> start_mpi_backend(int* argc, char*** argv, const Log& l
 }  // namespace hilo::detail
 
 namespace hilo {
-
-namespace detail {
-
-// Communicator's friend (communicator.hpp): the interop functions below reach the transport
-// through it, so that Communicator's own declaration needs no MPI type.
-struct CommunicatorAccess {
-  static Transport& transport(const Communicator& comm) { return *comm.transport_; }
-};
-
-}  // namespace detail
 
 MPI_Comm mpi::native_handle(const Communicator& comm) {
   auto& transport = detail::CommunicatorAccess::transport(comm);

@@ -151,6 +151,10 @@ class TcpBackend final : public detail::Backend {
     }
   }
   std::string_view name() const override { return "tcp"; }
+  void watch_pending(std::shared_ptr<const detail::PendingOperations> registry) override {
+    if (PendingReporter* reporter = engine_->pending_reporter())
+      reporter->attach(std::move(registry));
+  }
   std::unique_ptr<Transport> world() override {
     std::vector<int> members(static_cast<std::size_t>(engine_->size()));
     for (int r = 0; r < engine_->size(); ++r) members[static_cast<std::size_t>(r)] = r;
@@ -210,6 +214,7 @@ std::shared_ptr<Engine> connect_world(Listener listener, int rank, const std::st
   config.spin_window = spin_window;
   config.token = token;
   config.single_copy = single_copy_from_environment();
+  if (reports) config.pending_reporter = std::make_shared<PendingReporter>(reports);
   config.reports = std::move(reports);
   config.log = rank_log;
   const bool shm_wanted = shm_from_environment();

@@ -56,6 +56,8 @@ Engine::Engine(EngineConfig config, Listener listener, std::vector<UniqueFd> soc
                    [this](Peer& peer, const std::string& why) { report_loss(peer, why); }),
       strangers_(std::move(listener), std::move(log), config_.token, size()) {
   strangers_.watch_with(loop_.epoll_fd());
+  if (config_.pending_reporter && config_.pending_reporter->fd() >= 0)
+    loop_.watch(config_.pending_reporter->fd(), report_tag);
   for (int r = 0; r < size(); ++r) {
     auto peer = std::make_unique<Peer>(r, loop_.epoll_fd(), config_.max_payload);
     if (r != rank()) {
@@ -306,7 +308,7 @@ pid_t Engine::memory_of(int world_rank) {
 void Engine::report_loss(Peer& peer, const std::string& why) {
   if (!config_.reports || peer.loss_reported || peer.reader.said_goodbye()) return;
   peer.loss_reported = true;
-  config_.reports->send({rank(), launch::ReportKind::peer_lost, peer.rank, "hilo: " + why});
+  config_.reports->send({rank(), launch::ReportKind::peer_lost, peer.rank, "hilo: " + why, 0, {}});
 }
 
 void Engine::report_lost(int world_rank, const std::string& why) {

@@ -37,8 +37,9 @@
 // cannot be trusted after it. A rank that fails (its runtime unwinds from an exception) sends an
 // abort frame with the reason first, so a cascade names its root cause. Under hilorun, a rank
 // that loses a peer (not one that said goodbye) reports it to hilorun first (report_channel.hpp),
-// so hilorun names the rank that failed first. Stalled peers are the callers' deadlines' business
-// (hilo::Timeout).
+// so hilorun names the rank that failed first; the progress loop also watches that connection for
+// hilorun's requests for the rank's pending operations (pending_reporter.hpp). Stalled peers are
+// the callers' deadlines' business (hilo::Timeout).
 //
 // Where the code is, one concern a class (after Gloo's gloo/transport/tcp/: pair, loop, listener):
 //   engine.hpp/.cpp       Engine: composes the rest; construction and shutdown, mailboxes, sends,
@@ -81,6 +82,7 @@
 #include "backends/tcp/frame_reader.hpp"
 #include "backends/tcp/outgoing_frame.hpp"
 #include "backends/tcp/peer_connection.hpp"
+#include "backends/tcp/pending_reporter.hpp"
 #include "backends/tcp/progress_loop.hpp"
 #include "backends/tcp/single_copy_protocol.hpp"
 #include "backends/tcp/socket.hpp"
@@ -110,6 +112,9 @@ struct EngineConfig {
   // Under hilorun: the rank's report connection. A lost peer is reported on it before the
   // PeerLost reaches any caller, so hilorun can name the rank that failed first.
   std::shared_ptr<launch::ReportChannel> reports;
+  // Under hilorun: answers hilorun's requests for the rank's pending operations, read on the
+  // same connection by the progress loop.
+  std::shared_ptr<PendingReporter> pending_reporter;
   detail::Log log;  // the rank's (hilo/detail/log.hpp): a lost peer is written to it
 };
 
@@ -135,6 +140,8 @@ class Engine final : private SocketDriver {
   void abort(std::chrono::milliseconds limit);
 
   int rank() const { return config_.rank; }
+  // Under hilorun, the rank's reporter of pending operations; null otherwise.
+  PendingReporter* pending_reporter() const { return config_.pending_reporter.get(); }
   int size() const { return static_cast<int>(config_.table.size()); }
   const detail::Log& log() const { return config_.log; }
   // Where `world_rank` listens (host, address, port), from the rendezvous table; the connection
@@ -175,6 +182,8 @@ class Engine final : private SocketDriver {
 
  private:
   using Peer = PeerConnection;
+  // The epoll tag of the report connection (none of the loop's or the stranger listener's).
+  static constexpr std::uint64_t report_tag = std::uint64_t{4} << 32;
   struct Context {
     std::unique_ptr<detail::Mailbox> box;
     std::vector<int> members;  // empty until this rank makes the communicator

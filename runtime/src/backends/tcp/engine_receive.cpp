@@ -52,6 +52,7 @@ class Engine::IncomingFrames final : public FrameSink {
 
 void Engine::handle_event(std::uint64_t tag, std::uint32_t events) {
   if (StrangerListener::owns(tag)) return strangers_.handle(tag);
+  if (tag == report_tag) return config_.pending_reporter->answer_requests(loop_.epoll_fd());
   // A closed connection is skipped; a stale event finds nothing to read.
   Peer& peer = *peers_[static_cast<std::size_t>(tag)];
   if (!peer.socket) return;

@@ -32,11 +32,14 @@ bool SendOperation::test() {
 }
 Status SendOperation::wait(Deadline deadline) {
   peer_.drive_send(*frame_, deadline);
-  if (!frame_->wait(deadline))
+  if (!frame_->wait(deadline)) {
+    // A Request's wait: Communicator::rethrow_in does not see it.
+    if (PendingReporter* reporter = engine_.pending_reporter()) reporter->report_timeout();
     detail::throw_error<Timeout>("hilo: isend from rank ", engine_.rank(), " to ",
                                  engine_.describe(peer_.rank), " with tag ", tag_,
                                  ": the peer has not taken the message in time (is it stalled?); "
                                  "the send stays queued");
+  }
   return Status{engine_.rank(), tag_, frame_->message_bytes()};
 }
 }  // namespace hilo::tcp

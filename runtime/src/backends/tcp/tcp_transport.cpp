@@ -83,6 +83,10 @@ std::unique_ptr<Operation> TcpTransport::isend(int dest, int tag,
   return engine_->isend(world_rank(dest), header(tag, bytes, type), std::move(keep_alive), data);
 }
 
+void TcpTransport::timed_out() noexcept {
+  if (PendingReporter* reporter = engine_->pending_reporter()) reporter->report_timeout();
+}
+
 void TcpTransport::rethrow_naming_peer(const Timeout& timeout, int source) const {
   if (source == any_source) throw timeout;
   detail::throw_error<Timeout>(timeout.what(), "; it was waiting on world ",
@@ -103,8 +107,10 @@ Status TcpTransport::recv(int source, int tag, const Sink& sink, Deadline deadli
 std::unique_ptr<Operation> TcpTransport::irecv(int source, int tag, Sink sink) {
   return std::make_unique<ReceiveOperation>(
       *engine_, source == any_source ? -1 : world_rank(source), *mine_,
-      mine_->post(source, tag, std::move(sink)),
-      [this, source](const Timeout& timeout) { rethrow_naming_peer(timeout, source); });
+      mine_->post(source, tag, std::move(sink)), [this, source](const Timeout& timeout) {
+        timed_out();  // a Request's wait: Communicator::rethrow_in does not see it
+        rethrow_naming_peer(timeout, source);
+      });
 }
 
 Status TcpTransport::probe(int source, int tag, Deadline deadline) {

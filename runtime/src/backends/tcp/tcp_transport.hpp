@@ -24,6 +24,7 @@ class TcpTransport final : public Transport {
   std::string_view backend_name() const override { return "tcp"; }
   std::string host_of(int rank) const override;
   const detail::Log& log() const override { return engine_->log(); }
+  void timed_out() noexcept override;
 
   void send(int dest, int tag, const void* data, std::size_t bytes, DataType type,
             Deadline deadline) override;

@@ -198,6 +198,10 @@ class Transport {
   virtual std::string_view backend_name() const = 0;
   /// The host a rank runs on, for error messages ("rank 2 on node7").
   virtual std::string host_of(int rank) const = 0;
+  /// A call on this communicator is about to raise hilo::Timeout to its caller (its operation
+  /// still recorded as pending): a backend whose launcher collects wait-for reports (tcp under
+  /// hilorun) sends this rank's pending operations now. Never throws.
+  virtual void timed_out() noexcept {}
   /// Where this rank's log lines go (hilo/detail/log.hpp). The default shows nothing; the
   /// backends started by hilo::Runtime and hilo::run_local return the log they were given.
   virtual const detail::Log& log() const;
