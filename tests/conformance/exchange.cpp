@@ -312,6 +312,9 @@ CONFORMANCE_CASE("exchange collectives honour time limits") {
     auto m =
         EXPECT_THROWS_AS(hilo::Timeout, c.all_to_all(std::vector<int>(p), hilo::within(100ms)));
     EXPECT(contains(m, "all_to_all on rank " + std::to_string(r)));
+    std::vector<int> kept;
+    EXPECT_THROWS_AS(hilo::Timeout,
+                     c.all_to_all_into(std::vector<int>(p), kept, hilo::within(100ms)));
     EXPECT_THROWS_AS(hilo::Timeout, c.all_gather_v(std::vector<int>(r), hilo::within(100ms)));
     EXPECT_THROWS_AS(hilo::Timeout,
                      c.reduce_scatter(std::vector<int>(p), std::plus<>{}, hilo::within(100ms)));
