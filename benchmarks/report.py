@@ -164,7 +164,8 @@ def plot(stats, benchmark, ranks, path, title, ylabel, x_is_elements=False, tran
                         f.write(f"{x} {s[0]} {s[1]} {s[2]}\n")
             label = system + suffix
             label = label if transport in ("threads", "process") else f"{label} ({transport})"
-            series.append(f"'{data}' using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.6 "
+            dashed = " dt 2" if suffix else ""  # `also`'s lines, told apart from the rest
+            series.append(f"'{data}' using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.6{dashed} "
                           f"title '{label}'")
         xlabel = "vector elements" if x_is_elements else "message size"
         # Tics on the measured sizes, in binary units (the series is powers of 4).
