@@ -46,6 +46,7 @@ def load(results):
 # (hilo's system, the anchor's system); within one process and size, the k-th row of each pair up.
 PAIRED = {"paired-latency": ("hilo-mpi", "mpi"), "paired-bandwidth": ("hilo-mpi", "mpi"),
           "paired-allreduce": ("hilo-mpi", "mpi"), "paired-alltoall": ("hilo-mpi", "mpi"),
+          "paired-alltoall-into": ("hilo-mpi", "mpi"),
           "paired-scan": ("hilo-mpi", "mpi"), "paired-serialized": ("hilo-mpi", "boost-mpi"),
           "paired-serialized-into": ("hilo-mpi", "boost-mpi")}
 
@@ -140,25 +141,31 @@ def cell(stats, key, anchor_key=None):
 VETH = "veth"
 
 
-def plot(stats, benchmark, ranks, path, title, ylabel, x_is_elements=False, transports=None):
+def plot(stats, benchmark, ranks, path, title, ylabel, x_is_elements=False, transports=None,
+         also=None):
+    """`also`: (benchmark, label suffix) whose lines are drawn beside the benchmark's own."""
     kept = (lambda t: t != VETH) if transports is None else (lambda t: t in transports)
-    lines = [line for line in stats.lines(benchmark, ranks) if kept(line[1])]
+    drawn = [(benchmark, "")] + ([also] if also else [])
+    lines = [(b, suffix) + line for b, suffix in drawn for line in stats.lines(b, ranks)
+             if kept(line[1])]
     if not lines:
         return None
-    sizes = sorted({k[4] for k in stats.samples if k[0] == benchmark
+    sizes = sorted({k[4] for k in stats.samples if k[0] in {b for b, _ in drawn}
                     and (ranks is None or k[3] == ranks) and kept(k[2])})
     with tempfile.TemporaryDirectory() as tmp:
         series = []
-        for i, (system, transport, r) in enumerate(lines):
+        for i, (b, suffix, system, transport, r) in enumerate(lines):
             data = pathlib.Path(tmp) / f"{i}.dat"
             with open(data, "w") as f:
                 for size in sizes:
-                    s = stats.get(benchmark, system, transport, r, size)
+                    s = stats.get(b, system, transport, r, size)
                     if s:
                         x = size / 32 if x_is_elements else size
                         f.write(f"{x} {s[0]} {s[1]} {s[2]}\n")
-            label = system if transport in ("threads", "process") else f"{system} ({transport})"
-            series.append(f"'{data}' using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.6 "
+            label = system + suffix
+            label = label if transport in ("threads", "process") else f"{label} ({transport})"
+            dashed = " dt 2" if suffix else ""  # `also`'s lines, told apart from the rest
+            series.append(f"'{data}' using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.6{dashed} "
                           f"title '{label}'")
         xlabel = "vector elements" if x_is_elements else "message size"
         # Tics on the measured sizes, in binary units (the series is powers of 4).

@@ -4,7 +4,10 @@
 //                       hilo's all_to_all of a std::vector of std::array<std::byte, SIZE> (one
 //                       fixed-size block per rank, so the mpi backend calls MPI_Alltoall and the
 //                       tcp and local backends choose pairwise exchange or Bruck by block size);
-//                       MPI_Alltoall of MPI_BYTE; gloo::alltoall. Rows `alltoall`.
+//                       MPI_Alltoall of MPI_BYTE; gloo::alltoall. Rows `alltoall`: for hilo
+//                       the returning form, `out = world.all_to_all(mine)` (a new vector per
+//                       call). Rows `alltoall-into` (hilo only): all_to_all_into(mine, out) into
+//                       a vector the program keeps, as MPI_Alltoall writes into its buffer.
 //   --pattern scan      inclusive prefix sum of a vector of floats (4 B ... 1 MiB): hilo's
 //                       scan(vector, std::plus<>{}); MPI_Scan with MPI_SUM. Rows `scan`.
 //
@@ -14,7 +17,7 @@
 //   --system mpi         the raw MPI call (the anchor)
 //   --system hilo+mpi    hilo-mpi and the raw MPI call in one process under mpirun, interleaved
 //                        on the same buffers (bench::interleaved_seconds_per_step); rows named
-//                        paired-alltoall, paired-scan
+//                        paired-alltoall, paired-alltoall-into, paired-scan
 //   --system gloo        gloo::alltoall over Gloo's TCP pairs (alltoall only; bench::GlooJob)
 //
 // Every system's first call at each size is checked, so a wrong exchange cannot be timed.
@@ -132,36 +135,45 @@ std::vector<std::uint64_t> pattern_sizes(const bench::Options& o) {
 
 // ---- the systems
 
-// One size of hilo's collective on `world`, checked once, then timed.
-double hilo_us(hilo::Communicator& world, const bench::Options& o, std::uint64_t bytes,
+// One size of hilo's collective on `world`, checked once, then timed: its rows (one for scan; for
+// alltoall the returning form's, then all_to_all_into's).
+void hilo_rows(hilo::Communicator& world, const bench::Options& o, std::uint64_t bytes,
                const std::string& system) {
   const int me = world.rank(), ranks = world.size();
   auto barrier = [&] { world.barrier(); };
   auto agree_sum = [&](int x) { return world.all_reduce(x, std::plus<>{}); };
+  auto timed = [&](const std::string& benchmark, auto& call) {
+    row(me, o, benchmark, system, bytes, ranks,
+        us_per_call(o, bytes, ranks, call, barrier, agree_sum, hilo_slowest(world)));
+  };
   if (o.pattern == "scan") {
     const std::vector<float> mine(bytes / sizeof(float), 1.0f);
     std::vector<float> out;
     auto call = [&] { out = world.scan(mine, std::plus<>{}); };
     call();
     check_scan(out, me, system);
-    return us_per_call(o, bytes, ranks, call, barrier, agree_sum, hilo_slowest(world));
+    timed("scan", call);
+    return;
   }
-  double us = 0;
   with_block_size(
       bytes,
       [&](auto size) {
         using Block = std::array<std::byte, decltype(size)::value>;
         const std::vector<std::byte> flat = blocks_from(me, ranks, sizeof(Block));
-        std::vector<Block> mine(ranks), out;
+        std::vector<Block> mine(ranks), out, kept;
         std::memcpy(mine.data(), flat.data(), flat.size());
         auto call = [&] { out = world.all_to_all(mine); };
         call();
         check_blocks(reinterpret_cast<const std::byte*>(out.data()), me, ranks, sizeof(Block),
                      system);
-        us = us_per_call(o, bytes, ranks, call, barrier, agree_sum, hilo_slowest(world));
+        timed("alltoall", call);
+        auto into = [&] { world.all_to_all_into(mine, kept); };
+        into();
+        check_blocks(reinterpret_cast<const std::byte*>(kept.data()), me, ranks, sizeof(Block),
+                     system);
+        timed("alltoall-into", into);
       },
       BlockSizes{});
-  return us;
 }
 
 // The raw MPI call of a pattern on caller-owned buffers (a paired run gives hilo the same ones).
@@ -175,8 +187,7 @@ std::function<void()> mpi_call(const bench::Options& o, std::uint64_t bytes, con
 
 void run_hilo(hilo::Communicator& world, const bench::Options& o, const std::string& system) {
   if (world.rank() == 0) bench::print_header();
-  for (std::uint64_t bytes : pattern_sizes(o))
-    row(world.rank(), o, o.pattern, system, bytes, world.size(), hilo_us(world, o, bytes, system));
+  for (std::uint64_t bytes : pattern_sizes(o)) hilo_rows(world, o, bytes, system);
 }
 
 void run_mpi(const bench::Options& o) {
@@ -213,13 +224,14 @@ void run_paired(hilo::Communicator& world, const bench::Options& o) {
   const int me = world.rank(), ranks = world.size();
   if (me == 0) bench::print_header();
   auto agree = [ranks](int proposal) { return mpi_sum(proposal) / ranks; };
-  auto rounds = [&](std::uint64_t bytes, auto& hilo_call, auto& raw_call) {
+  auto rounds = [&](const std::string& benchmark, std::uint64_t bytes, auto& hilo_call,
+                    auto& raw_call) {
     for (int round = 0; round < bench::paired_rounds; ++round) {
       const auto s = bench::interleaved_seconds_per_step(
           o, hilo_call, raw_call, [] { MPI_Barrier(MPI_COMM_WORLD); }, agree,
           bench::pilot_steps(bytes), max_collective_steps, round % 2 == 0);
-      row(me, o, "paired-" + o.pattern, "hilo-mpi", bytes, ranks, mpi_slowest(s.a) * 1e6);
-      row(me, o, "paired-" + o.pattern, "mpi", bytes, ranks, mpi_slowest(s.b) * 1e6);
+      row(me, o, "paired-" + benchmark, "hilo-mpi", bytes, ranks, mpi_slowest(s.a) * 1e6);
+      row(me, o, "paired-" + benchmark, "mpi", bytes, ranks, mpi_slowest(s.b) * 1e6);
     }
   };
   for (std::uint64_t bytes : pattern_sizes(o)) {
@@ -232,7 +244,7 @@ void run_paired(hilo::Communicator& world, const bench::Options& o) {
       check_scan(out, me, "hilo-mpi");
       raw_call();
       check_scan(raw_out, me, "mpi");
-      rounds(bytes, hilo_call, raw_call);
+      rounds("scan", bytes, hilo_call, raw_call);
       continue;
     }
     with_block_size(
@@ -240,16 +252,21 @@ void run_paired(hilo::Communicator& world, const bench::Options& o) {
         [&](auto size) {
           using Block = std::array<std::byte, decltype(size)::value>;
           const std::vector<std::byte> flat = blocks_from(me, ranks, sizeof(Block));
-          std::vector<Block> mine(ranks), out, raw_out(ranks);
+          std::vector<Block> mine(ranks), out, kept, raw_out(ranks);
           std::memcpy(mine.data(), flat.data(), flat.size());
           auto hilo_call = [&] { out = world.all_to_all(mine); };
+          auto hilo_into = [&] { world.all_to_all_into(mine, kept); };
           auto raw_call = mpi_call(o, bytes, mine.data(), raw_out.data());
           hilo_call();
           check_blocks(reinterpret_cast<const std::byte*>(out.data()), me, ranks, bytes,
                        "hilo-mpi");
+          hilo_into();
+          check_blocks(reinterpret_cast<const std::byte*>(kept.data()), me, ranks, bytes,
+                       "hilo-mpi");
           raw_call();
           check_blocks(reinterpret_cast<const std::byte*>(raw_out.data()), me, ranks, bytes, "mpi");
-          rounds(bytes, hilo_call, raw_call);
+          rounds("alltoall", bytes, hilo_call, raw_call);
+          rounds("alltoall-into", bytes, hilo_into, raw_call);
         },
         BlockSizes{});
   }

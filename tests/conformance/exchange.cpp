@@ -2,6 +2,7 @@
 // gather_v, scan, exscan, reduce_scatter): trivially copyable, string and serialised user types,
 // uneven and zero counts, bad input refused before anything is sent, counts that disagree between
 // ranks, and time limits.
+#include <array>
 #include <chrono>
 #include <functional>
 #include <numeric>
@@ -80,6 +81,48 @@ CONFORMANCE_CASE("all_to_all: numbers, structs, strings, vectors of uneven lengt
   for (int q = 0; q < p; ++q) blocks[q].fill(code(r, q));
   auto got_blocks = c.all_to_all(blocks);
   for (int q = 0; q < p; ++q) EXPECT(got_blocks[q][4095] == code(q, r));
+}
+
+CONFORMANCE_CASE(
+    "all_to_all_into: a kept result of any size, its storage reused at the same size") {
+  const int p = c.size(), r = c.rank();
+  std::vector<int> ints(p);
+  std::vector<std::string> strings(p);
+  std::vector<std::array<double, 4096>> blocks(p);  // pairwise exchange (Bruck's below)
+  for (int q = 0; q < p; ++q) {
+    ints[q] = code(r, q);
+    strings[q] = std::string(static_cast<std::size_t>(uneven(r, q)), static_cast<char>('a' + r));
+    blocks[q].fill(code(r, q));
+  }
+  // Results that start empty, too long, and of stale contents of the right size.
+  std::vector<int> got_ints(static_cast<std::size_t>(p) + 3, -1);
+  std::vector<std::string> got_strings;
+  std::vector<std::array<double, 4096>> got_blocks(p);
+  for (auto& block : got_blocks) block.fill(-1);
+  const double* kept = got_blocks.data()->data();
+  c.all_to_all_into(ints, got_ints);
+  c.all_to_all_into(strings, got_strings);
+  c.all_to_all_into(blocks, got_blocks);
+  EXPECT(got_ints.size() == static_cast<std::size_t>(p));
+  EXPECT(got_strings.size() == static_cast<std::size_t>(p));
+  EXPECT(got_blocks.data()->data() == kept);
+  for (int q = 0; q < p; ++q) {
+    EXPECT(got_ints[q] == code(q, r));
+    EXPECT(got_strings[q] ==
+           std::string(static_cast<std::size_t>(uneven(q, r)), static_cast<char>('a' + q)));
+    EXPECT(got_blocks[q][0] == code(q, r) && got_blocks[q][4095] == code(q, r));
+  }
+  // Again into the same vectors: every element written over, not appended to.
+  for (int q = 0; q < p; ++q) ints[q] = -code(r, q);
+  c.all_to_all_into(ints, got_ints);
+  c.all_to_all_into(strings, got_strings);
+  for (int q = 0; q < p; ++q) EXPECT(got_ints[q] == -code(q, r));
+  EXPECT(got_strings.size() == static_cast<std::size_t>(p));
+  auto m = EXPECT_THROWS_AS(std::invalid_argument, c.all_to_all_into(ints, ints));
+  EXPECT(contains(m, "all_to_all_into on rank " + std::to_string(r)));
+  m = EXPECT_THROWS_AS(std::invalid_argument, c.all_to_all_into(std::vector<int>(p + 1), got_ints));
+  EXPECT(contains(m, "all_to_all_into on rank " + std::to_string(r)));
+  EXPECT(got_ints.size() == static_cast<std::size_t>(p));  // untouched by refused input
 }
 
 CONFORMANCE_CASE("all_to_all_v: uneven and zero counts, spans and vectors") {
@@ -269,6 +312,9 @@ CONFORMANCE_CASE("exchange collectives honour time limits") {
     auto m =
         EXPECT_THROWS_AS(hilo::Timeout, c.all_to_all(std::vector<int>(p), hilo::within(100ms)));
     EXPECT(contains(m, "all_to_all on rank " + std::to_string(r)));
+    std::vector<int> kept;
+    EXPECT_THROWS_AS(hilo::Timeout,
+                     c.all_to_all_into(std::vector<int>(p), kept, hilo::within(100ms)));
     EXPECT_THROWS_AS(hilo::Timeout, c.all_gather_v(std::vector<int>(r), hilo::within(100ms)));
     EXPECT_THROWS_AS(hilo::Timeout,
                      c.reduce_scatter(std::vector<int>(p), std::plus<>{}, hilo::within(100ms)));

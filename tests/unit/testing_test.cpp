@@ -237,6 +237,11 @@ TEST_CASE("kill during a collective: every surviving rank gets PeerLost, none ha
        }},
       {"all_gather", [](hilo::Communicator& c) { c.all_gather(c.rank(), limit); }},
       {"all_to_all", [](hilo::Communicator& c) { c.all_to_all(std::vector<int>(4, 1), limit); }},
+      {"all_to_all_into",
+       [](hilo::Communicator& c) {
+         std::vector<int> out(4);
+         c.all_to_all_into(std::vector<int>(4, 1), out, limit);
+       }},
       {"ibarrier", [](hilo::Communicator& c) { c.ibarrier().wait(limit); }},
   };
   for (const bool delayed : {false, true}) {

@@ -331,6 +331,12 @@ class Communicator {
   template <class T>
   std::vector<T> all_to_all(const std::vector<T>& values, TimeLimit limit = {},
                             CallSite where = CallSite::current());
+  /// all_to_all into `result`, whose storage is reused: at the same size nothing is allocated
+  /// or filled, as with MPI_Alltoall into a buffer the program keeps (the form for a loop).
+  /// `result` may not be `values` (std::invalid_argument).
+  template <class T>
+  void all_to_all_into(const std::vector<T>& values, std::vector<T>& result, TimeLimit limit = {},
+                       CallSite where = CallSite::current());
 
   /// The flat all-to-all into memory the caller owns (MPI_Alltoallv; nothing the size of the
   /// data is allocated, only the displacements): the first send_counts[0] elements of

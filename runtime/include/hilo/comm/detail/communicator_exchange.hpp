@@ -1,4 +1,4 @@
-// The definitions of Communicator's exchange and prefix collectives (sendrecv, all_to_all,
+// The definitions of Communicator's exchange and prefix collectives (sendrecv, all_to_all(_into),
 // all_to_all_v, all_gather_v, gather_v, scan, exscan, reduce_scatter), declared and documented in
 // hilo/comm/communicator.hpp, which includes this file at its end. Each tries the backend's
 // native form first (NativeCollectives: MPI's), then runs the generic algorithm on the
@@ -50,14 +50,31 @@ R Communicator::sendrecv(int dest, int send_tag, const S& value, int source, int
 template <class T>
 std::vector<T> Communicator::all_to_all(const std::vector<T>& values, TimeLimit limit,
                                         std::source_location where) {
+  // A new vector's elements are value-initialised (a trivially copyable block is zero-filled)
+  // before the exchange overwrites them: std::vector offers no uninitialised growth. That fill
+  // is what this form costs over all_to_all_into with a kept result.
   check_one_per_rank("all_to_all", values.size());
+  std::vector<T> result;
+  all_to_all_into(values, result, limit, where);
+  return result;
+}
+
+template <class T>
+void Communicator::all_to_all_into(const std::vector<T>& values, std::vector<T>& result,
+                                   TimeLimit limit, std::source_location where) {
+  check_one_per_rank("all_to_all_into", values.size());
+  // The algorithms read values[j] after writing result[i] for some i != j.
+  if (&values == &result)
+    detail::throw_error<std::invalid_argument>(detail::OnRank{"all_to_all_into", rank()},
+                                               "values and result are the same vector");
   const Deadline d = deadline(limit);
-  return collective({"all_to_all"}, where, [&] {
-    std::vector<T> result(values.size());
+  // At the same size resize() does nothing: the kept storage is written over.
+  result.resize(values.size());
+  collective({"all_to_all"}, where, [&] {
     if constexpr (detail::encoding_of<T>() == detail::Encoding::raw) {
       if (native_ &&
           native_->all_to_all(values.data(), result.data(), count_of<T>(), element_type_of<T>(), d))
-        return result;
+        return;
       detail::all_to_all_blocks(
           channel(),
           detail::BlocksBytes{reinterpret_cast<const std::byte*>(values.data()),
@@ -67,7 +84,6 @@ std::vector<T> Communicator::all_to_all(const std::vector<T>& values, TimeLimit 
     } else {
       detail::pairwise_all_to_all_values(channel(), values, result, d);
     }
-    return result;
   });
 }
 
