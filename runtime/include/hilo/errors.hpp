@@ -45,10 +45,13 @@ class Timeout : public Error {
 ///     hilo: collective mismatch on world: rank 0 is in broadcast (root 0) at main.cpp:12,
 ///     rank 1 is in all_reduce at main.cpp:15
 ///
-/// (one line). On the mpi backend it is raised only when HILO_CHECK=collectives is set (one
-/// small extra MPI_Allgather before each blocking collective compares the calls); without it,
-/// ranks in different collectives are whatever MPI makes of it, often a hang. Nonblocking
-/// collectives (ibarrier, ...) are not checked.
+/// (one line). Raised on the mpi backend when HILO_CHECK=collectives is set: one small extra
+/// MPI_Allgather before each blocking collective compares the calls, a scan's vector lengths
+/// included. Without it, ranks in different collectives get whatever MPI makes of it (a hang, a
+/// wrong result, an MPI error on some ranks); a scan of vectors of different lengths that
+/// MPI_Scan runs returns wrong values on some ranks and MPI_ERR_TRUNCATE (hilo::Error) on others
+/// (README, "Ranks in different collectives"). The local and tcp backends do not check yet.
+/// Nonblocking collectives (ibarrier, ...) are not checked.
 class CollectiveMismatch : public Error {
  public:
   using Error::Error;

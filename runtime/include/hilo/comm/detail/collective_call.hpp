@@ -72,8 +72,9 @@ CollectiveCallView view_of(const CollectiveCall& call);
 /// Whether two ranks are in the same collective: the same sequence number, operation and root,
 /// and the same type and count where the operation fixes them. (The call sites may differ.)
 bool same_collective(const CollectiveCallView& a, const CollectiveCallView& b);
-/// "hilo: collective mismatch on <comm>: rank <a> is in <op> (root R, N × type) at file:line,
-/// rank <b> is in ..." (the form of hilo::CollectiveMismatch's message).
+/// "hilo: collective mismatch on <comm>: rank <a> is in <op> (root R, N elements of <type>) at
+/// <file>:<line>, rank <b> is in ..." (hilo::CollectiveMismatch's message), the details in
+/// parentheses only where they tell the two calls apart (the root always).
 std::string collective_mismatch_message(std::string_view communicator, int rank_a,
                                         const CollectiveCallView& a, int rank_b,
                                         const CollectiveCallView& b);
