@@ -5,8 +5,8 @@
 #include <memory>
 #include <string_view>
 
-#include "hilo/comm/detail/pending_operations.hpp"
 #include "backends/checks.hpp"
+#include "hilo/comm/detail/pending_operations.hpp"
 #include "hilo/comm/detail/transport.hpp"
 
 namespace hilo::detail {
