@@ -18,9 +18,9 @@ namespace hilo {
 /// where it does not (a broadcast's non-root ranks learn the size from the message; serialized
 /// values).
 struct CollectiveShape {
-  DataType type{};
-  std::uint64_t count = 0;
-  bool fixed = false;
+  DataType type{};          ///< The element type (when `fixed`).
+  std::uint64_t count = 0;  ///< How many elements (when `fixed`).
+  bool fixed = false;       ///< Whether the operation needs the same type and count everywhere.
 };
 
 /// One collective call on a communicator, as Communicator records it before the call runs (plain
@@ -37,12 +37,12 @@ struct CollectiveCall {
 /// A CollectiveCall as two ranks compare it: the same fields, the strings as views (of a
 /// CollectiveCall's literals, or of a descriptor received from another rank).
 struct CollectiveCallView {
-  std::uint64_t sequence = 0;
-  std::string_view operation;
-  int root = -1;
-  CollectiveShape shape;
-  std::string_view file;  ///< The call site's file, its base name at least.
-  std::uint32_t line = 0;
+  std::uint64_t sequence = 0;  ///< As CollectiveCall::sequence.
+  std::string_view operation;  ///< As CollectiveCall::operation.
+  int root = -1;               ///< As CollectiveCall::root.
+  CollectiveShape shape;       ///< As CollectiveCall::shape.
+  std::string_view file;       ///< The call site's file, its base name at least.
+  std::uint32_t line = 0;      ///< The call site's line.
 };
 
 namespace detail {
