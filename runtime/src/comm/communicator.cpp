@@ -32,6 +32,7 @@ Communicator::Communicator(std::unique_ptr<Transport> transport,
                            std::shared_ptr<detail::PendingOperations> pending, std::string name)
     : transport_(std::move(transport)),
       size_(transport_ ? transport_->size() : 0),
+      rank_(transport_ ? transport_->rank() : 0),
       native_(transport_ ? transport_->native_collectives() : nullptr),
       observer_(transport_ ? transport_->call_observer() : nullptr),
       default_limit_(timeout_from_environment()),
@@ -53,6 +54,7 @@ Communicator& Communicator::operator=(Communicator&& other) noexcept {
   sequencer_.reset();
   transport_ = std::move(other.transport_);
   size_ = other.size_;
+  rank_ = other.rank_;
   native_ = other.native_;
   observer_ = other.observer_;
   default_limit_ = other.default_limit_;
@@ -93,11 +95,6 @@ void Communicator::rethrow_in(const char* op) const {
     // What this rank was blocked in says more about a hang than the one call that gave up.
     detail::rethrow_with_pending(timeout, pending_.get(), rank());
   }
-}
-
-detail::RequestOrigin Communicator::origin(const char* op, int peer, detail::PeerRole role,
-                                           int tag) const {
-  return {pending_, name_, rank(), {op, peer, role, tag}};
 }
 
 void detail::rethrow_in_collective(const char* op, int rank) {
