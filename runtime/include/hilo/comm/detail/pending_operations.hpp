@@ -196,19 +196,21 @@ inline PendingOperations::Entry::Entry(PendingOperations* registry, const char* 
     begin_elsewhere(*registry);
     if (slot_ == nullptr) return;
   }
+  // Through a local: the atomic stores could alias slot_, which the compiler would reload each.
+  Slot& slot = *slot_;
   // Only this thread writes the slot while it is claimed: the plain load of sequence is exact.
-  const std::uint64_t sequence = slot_->sequence.load(std::memory_order_relaxed);
-  slot_->sequence.store(sequence + 1, std::memory_order_relaxed);
+  const std::uint64_t sequence = slot.sequence.load(std::memory_order_relaxed);
+  slot.sequence.store(sequence + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);  // the odd number before the fields
-  slot_->operation.store(operation, std::memory_order_relaxed);
-  slot_->peer.store(peer, std::memory_order_relaxed);
-  slot_->role.store(static_cast<std::uint8_t>(role), std::memory_order_relaxed);
-  slot_->tag.store(tag, std::memory_order_relaxed);
-  slot_->communicator.store(communicator, std::memory_order_relaxed);
-  slot_->since.store(pending_clock_now(), std::memory_order_relaxed);
-  slot_->file.store(where.file_name(), std::memory_order_relaxed);
-  slot_->line.store(where.line(), std::memory_order_relaxed);
-  slot_->sequence.store(sequence + 2, std::memory_order_release);  // published
+  slot.operation.store(operation, std::memory_order_relaxed);
+  slot.peer.store(peer, std::memory_order_relaxed);
+  slot.role.store(static_cast<std::uint8_t>(role), std::memory_order_relaxed);
+  slot.tag.store(tag, std::memory_order_relaxed);
+  slot.communicator.store(communicator, std::memory_order_relaxed);
+  slot.since.store(pending_clock_now(), std::memory_order_relaxed);
+  slot.file.store(where.file_name(), std::memory_order_relaxed);
+  slot.line.store(where.line(), std::memory_order_relaxed);
+  slot.sequence.store(sequence + 2, std::memory_order_release);  // published
 }
 
 inline PendingOperations::Entry::~Entry() {
