@@ -542,9 +542,12 @@ class Communicator {
     if (observer_) [[unlikely]]
       observer_->on_call(op);
   }
-  // For a Request's wait to be recorded as waiting for the nonblocking call `op`.
+  // For a Request's wait to be recorded as waiting for the nonblocking call `op`. Inline, with
+  // the rank cached: it runs on every isend and irecv.
   detail::RequestOrigin origin(const char* op, int peer = -1,
-                               detail::PeerRole role = detail::PeerRole::none, int tag = -1) const;
+                               detail::PeerRole role = detail::PeerRole::none, int tag = -1) const {
+    return {pending_.get(), name_, rank_, {op, peer, role, tag}};
+  }
   // Over `transport`, recording its calls in `pending` as `name`: world makes the registry,
   // split and dup share their parent's.
   Communicator(std::unique_ptr<Transport> transport,
@@ -568,6 +571,7 @@ class Communicator {
 
   std::unique_ptr<Transport> transport_;
   int size_;  // transport_->size(), which never changes, without a virtual call per check
+  int rank_;  // transport_->rank(), likewise, for the origin of every Request
   // transport_->native_collectives(), fixed for the transport's life: the collectives ask for it
   // on every call, and a virtual call each time would be a noticeable part of what hilo adds to
   // a small MPI_Allreduce.
