@@ -45,6 +45,28 @@ if(HILO_WITH_MPI AND NOT HILO_SANITIZER)
     ENVIRONMENT "${mpi_test_env};HILO_TIMEOUT=1"
     PASS_REGULAR_EXPRESSION "timeout_report: OK" FAIL_REGULAR_EXPRESSION "FAILED")
 
+  # HILO_CHECK=collectives: three ranks, rank 2 in another collective than ranks 0 and 1; every
+  # rank must raise hilo::CollectiveMismatch with the exact message (naming both calls and their
+  # lines), and rank 0 prints OK only if all did. Without the check the same program hangs in
+  # MPI or returns wrong values (the scan lengths): HILO_TIMEOUT and the ctest TIMEOUT bound it.
+  add_executable(collective_mismatch mpi/collective_mismatch.cpp)
+  target_link_libraries(collective_mismatch PRIVATE hilo::hilo)
+  foreach(scenario operation root type order scan_length exscan_length)
+    add_test(NAME integration.mpi.collective_mismatch.${scenario}
+             COMMAND ${MPIRUN} --oversubscribe -n 3 -x HILO_CHECK -x HILO_TIMEOUT
+                     $<TARGET_FILE:collective_mismatch> ${scenario})
+    set_tests_properties(integration.mpi.collective_mismatch.${scenario} PROPERTIES
+      LABELS "integration;mpi" TIMEOUT 60 RESOURCE_LOCK mpirun
+      ENVIRONMENT "${mpi_test_env};HILO_CHECK=collectives;HILO_TIMEOUT=20"
+      PASS_REGULAR_EXPRESSION "collective_mismatch ${scenario}: OK" FAIL_REGULAR_EXPRESSION "FAILED")
+  endforeach()
+  # A HILO_CHECK value that is not a check: the Runtime refuses it, naming the variable.
+  add_test(NAME integration.mpi.collective_mismatch.bad_check_value
+           COMMAND $<TARGET_FILE:collective_mismatch> bad_check)
+  set_tests_properties(integration.mpi.collective_mismatch.bad_check_value PROPERTIES
+    LABELS "integration;mpi" TIMEOUT 30 ENVIRONMENT "HILO_CHECK=bogus"
+    PASS_REGULAR_EXPRESSION "collective_mismatch bad_check: OK" FAIL_REGULAR_EXPRESSION "FAILED")
+
   add_executable(native_interop mpi/native_interop.cpp)
   target_link_libraries(native_interop PRIVATE hilo::hilo)
   add_test(NAME integration.mpi.native_interop

@@ -8,7 +8,8 @@
 ///    handle, a pipe end this process closed. Fix the calling code as well.
 ///  - **hilo::Error** (or its subclasses hilo::Timeout and hilo::PeerLost): anything that
 ///    involves other ranks or the system: a peer lost, a time limit run out, a malformed or
-///    mismatched message (a receive whose type or size does not fit what was sent), an MPI
+///    mismatched message (a receive whose type or size does not fit what was sent), ranks in
+///    different collectives (hilo::CollectiveMismatch), an MPI
 ///    failure, a bad environment variable or hostfile, a system call that failed.
 ///
 /// Messages start "hilo: <operation> on rank <R>: " where there is an operation and a rank, and
@@ -23,7 +24,7 @@
 namespace hilo {
 
 /// Anything hilo reports at run time. The message says what was wrong and what to do.
-/// The base of hilo::Timeout, hilo::PeerLost and hilo::ipc::OwnerDied.
+/// The base of hilo::Timeout, hilo::PeerLost, hilo::CollectiveMismatch and hilo::ipc::OwnerDied.
 class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -32,6 +33,26 @@ class Error : public std::runtime_error {
 /// A timed wait ran out: a timed acquire, barrier, receive or collective. The message names the
 /// operation and, for communication, the peer and tag it was waiting on.
 class Timeout : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Ranks called different collectives where they had to call the same one: another operation,
+/// another root, another element type or count where the operation needs the same on every rank,
+/// or the same collectives in another order. Every rank involved raises it, and its message names
+/// the communicator and, for two ranks that differ, what each is in and where it was called:
+///
+///     hilo: collective mismatch on world: rank 0 is in broadcast (root 0) at main.cpp:12,
+///     rank 1 is in all_reduce at main.cpp:15
+///
+/// (one line). Raised on the mpi backend when HILO_CHECK=collectives is set: one small extra
+/// MPI_Allgather before each blocking collective compares the calls, a scan's vector lengths
+/// included. Without it, ranks in different collectives get whatever MPI makes of it (a hang, a
+/// wrong result, an MPI error on some ranks); a scan of vectors of different lengths that
+/// MPI_Scan runs returns wrong values on some ranks and MPI_ERR_TRUNCATE (hilo::Error) on others
+/// (README, "Ranks in different collectives"). The local and tcp backends do not check yet.
+/// Nonblocking collectives (ibarrier, ...) are not checked.
+class CollectiveMismatch : public Error {
  public:
   using Error::Error;
 };

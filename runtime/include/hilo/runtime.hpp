@@ -45,7 +45,8 @@ class Runtime {
   /// Starts the selected backend without passing it the command line. Blocks until the backend
   /// is up: on tcp, until every rank has joined (bounded by HILO_TIMEOUT seconds, 120 s by
   /// default); on mpi, MPI_Init_thread. Throws hilo::Error for an unknown HILO_BACKEND, a
-  /// backend this build lacks, a malformed HILO_TIMEOUT or HILO_LOG or a failed start;
+  /// backend this build lacks, a malformed HILO_TIMEOUT, HILO_LOG or HILO_CHECK (README: "Ranks
+  /// in different collectives") or a failed start;
   /// hilo::Timeout when the other ranks do not join in time, hilo::PeerLost when one is lost
   /// meanwhile (tcp).
   Runtime();

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "hilo/comm/detail/pending_operations.hpp"
+#include "backends/checks.hpp"
 #include "hilo/comm/detail/transport.hpp"
 
 namespace hilo::detail {
@@ -24,7 +25,9 @@ class Backend {
 // Each backend writes to `log` (the Runtime's) as it starts, and keeps a copy for its transports.
 std::unique_ptr<Backend> start_local_backend(const Log& log);  // one rank, no launcher
 #if defined(HILO_WITH_MPI)
-std::unique_ptr<Backend> start_mpi_backend(int* argc, char*** argv, const Log& log);
+// `checks`: HILO_CHECK's (checks.hpp); only the mpi backend has checks to switch on.
+std::unique_ptr<Backend> start_mpi_backend(int* argc, char*** argv, const Log& log,
+                                           const Checks& checks);
 #endif
 #if defined(HILO_WITH_TCP)
 std::unique_ptr<Backend> start_tcp_backend(const Log& log);

@@ -54,6 +54,7 @@ Runtime::Runtime(int& argc, char**& argv) {
 // argc/argv go only to MPI, which may consume its own arguments.
 void Runtime::start([[maybe_unused]] int* argc, [[maybe_unused]] char*** argv) {
   log_ = detail::Log::for_this_process();
+  const detail::Checks checks = detail::checks_from_environment();
   const BackendChoice choice = choose_backend();
   log_.write(detail::LogLevel::info, "runtime", "backend ", choice.name, ": ", choice.why);
   const std::string& name = choice.name;
@@ -61,7 +62,7 @@ void Runtime::start([[maybe_unused]] int* argc, [[maybe_unused]] char*** argv) {
     backend_ = detail::start_local_backend(log_);
   } else if (name == "mpi") {
 #if defined(HILO_WITH_MPI)
-    backend_ = detail::start_mpi_backend(argc, argv, log_);
+    backend_ = detail::start_mpi_backend(argc, argv, log_, checks);
 #else
     detail::throw_error<Error>(
         "hilo: the mpi backend was selected but this hilo was built without MPI (configure with "

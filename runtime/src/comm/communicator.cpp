@@ -34,6 +34,7 @@ Communicator::Communicator(std::unique_ptr<Transport> transport,
       size_(transport_ ? transport_->size() : 0),
       native_(transport_ ? transport_->native_collectives() : nullptr),
       observer_(transport_ ? transport_->call_observer() : nullptr),
+      checker_(transport_ ? transport_->collective_checker() : nullptr),
       default_limit_(timeout_from_environment()),
       all_reduce_algorithm_(detail::all_reduce_algorithm_from_environment()),
       all_to_all_algorithm_(detail::all_to_all_algorithm_from_environment()),
@@ -43,6 +44,7 @@ Communicator::Communicator(std::unique_ptr<Transport> transport,
       name_(pending_->intern(std::move(name))) {
   if (!transport_)
     detail::throw_error<std::invalid_argument>("hilo: Communicator: the transport is null");
+  collective_call_.communicator = name_;
 }
 
 Communicator::~Communicator() = default;
@@ -55,6 +57,8 @@ Communicator& Communicator::operator=(Communicator&& other) noexcept {
   size_ = other.size_;
   native_ = other.native_;
   observer_ = other.observer_;
+  checker_ = other.checker_;
+  collective_call_ = other.collective_call_;
   default_limit_ = other.default_limit_;
   derived_ = other.derived_;
   all_reduce_algorithm_ = other.all_reduce_algorithm_;

@@ -17,6 +17,8 @@ void rethrow_on_rank(const OnRank& where) {
   const std::string prefix = make_message(where);
   try {
     throw;
+  } catch (const CollectiveMismatch&) {
+    throw;  // names the communicator and both ranks' calls itself, in the form users match
   } catch (const Error& e) {
     if (std::string_view(e.what()).starts_with(prefix)) throw;
     try {

@@ -389,8 +389,10 @@ class Communicator {
   /// The inclusive prefix reduction (MPI_Scan): rank r gets op over the values of ranks 0..r, in
   /// rank order. `op` must be associative (it need not be commutative); the operations that
   /// all_reduce maps to MPI's do so here too; vectors combine element-wise and must have the same
-  /// length on every rank: their lengths are compared first (one all-gather of a 64-bit length,
-  /// MPI_Allgather on mpi), and every rank throws hilo::Error naming two ranks that differ.
+  /// length on every rank. local and tcp compare the lengths first (one all-gather of a length):
+  /// every rank throws hilo::Error naming two ranks that differ. mpi (MPI_Scan) checks them only
+  /// under HILO_CHECK=collectives (hilo::CollectiveMismatch); without it, Open MPI gives wrong
+  /// values or MPI_ERR_TRUNCATE (hilo::Error) on some ranks only (README).
   template <class T, class Op>
   T scan(const T& value, Op op, TimeLimit limit = {}, CallSite where = CallSite::current());
 
@@ -527,10 +529,13 @@ class Communicator {
   auto blocking(detail::BlockingCall call, const std::source_location& where, F&& body)
       -> decltype(body());
   // A collective's body, named and recorded so. The nonblocking collectives called before it go
-  // first, so every rank puts them on the wire in the same order.
+  // first, so every rank puts them on the wire in the same order. `shape`: as CollectiveShape.
   template <class F>
-  auto collective(detail::BlockingCall call, const std::source_location& where, F&& body)
-      -> decltype(body());
+  auto collective(detail::BlockingCall call, const std::source_location& where, F&& body,
+                  CollectiveShape shape = {}) -> decltype(body());
+  // What identifies the collective about to run, in collective_call_: plain stores, no check.
+  void record_collective(const detail::BlockingCall& call, const std::source_location& where,
+                         const CollectiveShape& shape);
   [[noreturn]] void rethrow_in(const char* op) const;
   // Tells the transport's CallObserver (a test's FaultPlan) of the call `op`; null otherwise.
   void observe_call(const char* op) {
@@ -567,7 +572,9 @@ class Communicator {
   // on every call, and a virtual call each time would be a noticeable part of what hilo adds to
   // a small MPI_Allreduce.
   NativeCollectives* native_;
-  CallObserver* observer_;  // transport_->call_observer(), fixed for the transport's life
+  CallObserver* observer_;      // transport_->call_observer(), fixed for the transport's life
+  CollectiveChecker* checker_;  // transport_->collective_checker(), fixed likewise
+  CollectiveCall collective_call_;  // the blocking collective running or last run here
   std::optional<std::chrono::nanoseconds> default_limit_;
   std::uint64_t derived_ = 0;  // how many split/dup calls made: part of the child's context
   // HILO_ALLREDUCE's algorithm for every all-reduce on this communicator (detail/all_reduce.hpp).

@@ -81,7 +81,8 @@ int requested_thread_level() {
 
 class MpiBackend final : public detail::Backend {
  public:
-  MpiBackend(int* argc, char*** argv, detail::Log log) : log_(std::move(log)) {
+  MpiBackend(int* argc, char*** argv, detail::Log log, detail::Checks checks)
+      : log_(std::move(log)), checks_(checks) {
     int initialized = 0;
     MPI_Initialized(&initialized);
     if (!initialized) {
@@ -109,11 +110,13 @@ class MpiBackend final : public detail::Backend {
 
   std::string_view name() const override { return "mpi"; }
   std::unique_ptr<Transport> world() override {
-    return std::make_unique<MpiTransport>(MPI_COMM_WORLD, false, progress_, log_);
+    return std::make_unique<MpiTransport>(MPI_COMM_WORLD, false, progress_, log_, false,
+                                          checks_.collectives);
   }
 
  private:
   detail::Log log_;
+  detail::Checks checks_;
   bool owns_mpi_ = false;
   std::shared_ptr<MpiProgress> progress_;
   std::terminate_handler previous_terminate_ = nullptr;
@@ -125,8 +128,9 @@ class MpiBackend final : public detail::Backend {
 
 namespace hilo::detail {
 
-std::unique_ptr<Backend> start_mpi_backend(int* argc, char*** argv, const Log& log) {
-  auto backend = std::make_unique<mpi::MpiBackend>(argc, argv, log);
+std::unique_ptr<Backend> start_mpi_backend(int* argc, char*** argv, const Log& log,
+                                           const Checks& checks) {
+  auto backend = std::make_unique<mpi::MpiBackend>(argc, argv, log, checks);
   if (log.enabled(LogLevel::info)) {
     int rank = 0, size = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);

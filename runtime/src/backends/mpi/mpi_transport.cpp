@@ -162,10 +162,11 @@ Status ProbedReceive::wait(Deadline deadline) {
 }  // namespace
 
 MpiTransport::MpiTransport(MPI_Comm comm, bool owned, std::shared_ptr<MpiProgress> progress,
-                           detail::Log log, bool is_channel)
+                           detail::Log log, bool is_channel, bool check_collectives)
     : comm_(comm),
       owned_(owned),
       is_channel_(is_channel),
+      check_collectives_(check_collectives),
       progress_(std::move(progress)),
       log_(std::move(log)) {
   mpi::check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
@@ -419,14 +420,14 @@ std::unique_ptr<Transport> MpiTransport::native_split(int color, int key, Deadli
   }
   MPI_Comm child;
   mpi::check(MPI_Comm_split(comm_, color, key, &child), "MPI_Comm_split");
-  return std::make_unique<MpiTransport>(child, true, progress_, log_);
+  return std::make_unique<MpiTransport>(child, true, progress_, log_, false, check_collectives_);
 }
 
 std::unique_ptr<Transport> MpiTransport::native_dup(Deadline deadline) {
   if (deadline.is_never()) {
     MPI_Comm child;
     mpi::check(MPI_Comm_dup(comm_, &child), "MPI_Comm_dup");
-    return std::make_unique<MpiTransport>(child, true, progress_, log_);
+    return std::make_unique<MpiTransport>(child, true, progress_, log_, false, check_collectives_);
   }
   // MPI writes the new handle when the dup completes, possibly after a timeout: it lives on the
   // heap, kept past a timeout like any collective's buffer.
@@ -434,7 +435,7 @@ std::unique_ptr<Transport> MpiTransport::native_dup(Deadline deadline) {
   MPI_Request request;
   mpi::check(MPI_Comm_idup(comm_, child.get(), &request), "MPI_Comm_idup");
   finish_collective(request, deadline, "MPI_Comm_idup", child);
-  return std::make_unique<MpiTransport>(*child, true, progress_, log_);
+  return std::make_unique<MpiTransport>(*child, true, progress_, log_, false, check_collectives_);
 }
 
 Transport& MpiTransport::collective_channel() {

@@ -29,13 +29,14 @@ namespace hilo::mpi {
 
 class MpiProgress;
 
-class MpiTransport final : public Transport, public NativeCollectives {
+class MpiTransport final : public Transport, public NativeCollectives, public CollectiveChecker {
  public:
   // Uses `comm` (freeing it on destruction if `owned`). Local: starts no collective.
   // A collective channel (`is_channel`) is itself the channel of hilo's generic collectives.
-  // `log`: the rank's (hilo/detail/log.hpp); communicators derived from this one share it.
+  // `log`: the rank's (hilo/detail/log.hpp); communicators derived from this one share it, and
+  // `check_collectives` (HILO_CHECK=collectives: this is their CollectiveChecker) too.
   MpiTransport(MPI_Comm comm, bool owned, std::shared_ptr<MpiProgress> progress,
-               detail::Log log = {}, bool is_channel = false);
+               detail::Log log = {}, bool is_channel = false, bool check_collectives = false);
   ~MpiTransport() override;
 
   MPI_Comm comm() const { return comm_; }
@@ -68,6 +69,11 @@ class MpiTransport final : public Transport, public NativeCollectives {
   std::uint64_t context() const override { return 0; }
   Transport& collective_channel() override;
   NativeCollectives* native_collectives() override { return this; }
+  CollectiveChecker* collective_checker() override { return check_collectives_ ? this : nullptr; }
+  // HILO_CHECK=collectives (mpi_collective_check.cpp): one MPI_Allgather of a fixed-size
+  // descriptor of `call` on this communicator; every rank raises the same
+  // hilo::CollectiveMismatch, naming the lowest rank and the first rank whose call differs.
+  void check_same_collective(const CollectiveCall& call, Deadline deadline) override;
 
   bool barrier(Deadline) override;
   bool broadcast(void* data, std::size_t count, DataType type, int root, Deadline) override;
@@ -134,6 +140,7 @@ class MpiTransport final : public Transport, public NativeCollectives {
   MPI_Comm comm_;
   bool owned_;
   bool is_channel_;
+  bool check_collectives_;
   int rank_ = 0, size_ = 0;
   std::shared_ptr<MpiProgress> progress_;
   detail::Log log_;

@@ -27,11 +27,24 @@ auto Communicator::blocking(detail::BlockingCall call, const std::source_locatio
   return named(call.operation, std::forward<F>(body));
 }
 
+inline void Communicator::record_collective(const detail::BlockingCall& call,
+                                            const std::source_location& where,
+                                            const CollectiveShape& shape) {
+  ++collective_call_.sequence;
+  collective_call_.operation = call.operation;
+  collective_call_.root = call.role == detail::PeerRole::root ? call.peer : -1;
+  collective_call_.shape = shape;
+  collective_call_.where = where;
+}
+
 template <class F>
 auto Communicator::collective(detail::BlockingCall call, const std::source_location& where,
-                              F&& body) -> decltype(body()) {
+                              F&& body, CollectiveShape shape) -> decltype(body()) {
+  record_collective(call, where, shape);
   return blocking(call, where, [&] {
     if (sequencer_) sequencer_->drain();
+    if (checker_) [[unlikely]]
+      checker_->check_same_collective(collective_call_, deadline({}));
     return body();
   });
 }

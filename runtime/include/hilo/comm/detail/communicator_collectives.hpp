@@ -45,22 +45,28 @@ inline void Communicator::all_reduce_into(const T& value, T& result, Op op, Time
         detail::OnRank{"all_reduce_into", rank()},
         "value and result are the same object; use all_reduce_in_place");
   Deadline d = deadline(limit);
-  collective({"all_reduce"}, where, [&] {
-    if (native_)
-      if (native_reduce(*native_, value, result, op, -1, d)) return;
-    detail::all_reduce_into(channel(), value, result, op, d, all_reduce_algorithm_);
-  });
+  collective(
+      {"all_reduce"}, where,
+      [&] {
+        if (native_)
+          if (native_reduce(*native_, value, result, op, -1, d)) return;
+        detail::all_reduce_into(channel(), value, result, op, d, all_reduce_algorithm_);
+      },
+      detail::shape_of(value));
 }
 
 template <class T, class Op>
 inline void Communicator::all_reduce_in_place(T& value, Op op, TimeLimit limit,
                                               std::source_location where) {
   Deadline d = deadline(limit);
-  collective({"all_reduce"}, where, [&] {
-    if (native_)
-      if (native_reduce(*native_, value, value, op, -1, d)) return;
-    detail::all_reduce_into(channel(), value, value, op, d, all_reduce_algorithm_);
-  });
+  collective(
+      {"all_reduce"}, where,
+      [&] {
+        if (native_)
+          if (native_reduce(*native_, value, value, op, -1, d)) return;
+        detail::all_reduce_into(channel(), value, value, op, d, all_reduce_algorithm_);
+      },
+      detail::shape_of(value));
 }
 
 template <class T, class Op>
@@ -68,14 +74,17 @@ inline std::optional<T> Communicator::reduce(const T& value, Op op, int root, Ti
                                              std::source_location where) {
   check_peer("reduce", root, false, "root");
   Deadline d = deadline(limit);
-  return collective({"reduce", root, detail::PeerRole::root}, where, [&]() -> std::optional<T> {
-    if (native_) {
-      T result = value;
-      if (native_reduce(*native_, value, result, op, root, d))
-        return rank() == root ? std::optional<T>(std::move(result)) : std::nullopt;
-    }
-    return detail::reduce(channel(), value, op, root, d, reduce_algorithm_);
-  });
+  return collective(
+      {"reduce", root, detail::PeerRole::root}, where,
+      [&]() -> std::optional<T> {
+        if (native_) {
+          T result = value;
+          if (native_reduce(*native_, value, result, op, root, d))
+            return rank() == root ? std::optional<T>(std::move(result)) : std::nullopt;
+        }
+        return detail::reduce(channel(), value, op, root, d, reduce_algorithm_);
+      },
+      detail::shape_of(value));
 }
 
 template <class T>

@@ -168,11 +168,13 @@ std::vector<E> Communicator::gather_v(std::span<const E> mine, int root, TimeLim
 
 namespace detail {
 
-// A scan of vectors combines them element-wise, so every rank's length must be the same. The
-// lengths are compared before anything is combined, on every rank alike (one all-gather of a
-// 64-bit length; MPI_Allgather on the mpi backend), so every rank raises the same hilo::Error
-// naming two ranks whose lengths differ: a mismatch met halfway through the scan would be seen
-// by some ranks only, and leave the others waiting for them.
+// A scan of vectors combines them element-wise, so every rank's length must be the same. Where
+// the generic algorithm runs, the lengths are compared before anything is combined, on every rank
+// alike (one all-gather of a 64-bit length), so every rank raises the same hilo::Error naming two
+// ranks whose lengths differ: a mismatch met halfway through the scan would be seen by some ranks
+// only, and leave the others waiting for them. Where MPI_Scan runs (the mpi backend) it is not
+// called: an extra collective before every scan would cost more than the scan at small sizes;
+// HILO_CHECK=collectives compares the counts there (the CollectiveCall carries them).
 template <class T>
 void check_scan_lengths(Transport& channel, NativeCollectives* native, const T& value, Deadline d) {
   if constexpr (is_vector<T>::value) {
@@ -194,29 +196,35 @@ void check_scan_lengths(Transport& channel, NativeCollectives* native, const T& 
 template <class T, class Op>
 T Communicator::scan(const T& value, Op op, TimeLimit limit, std::source_location where) {
   const Deadline d = deadline(limit);
-  return collective({"scan"}, where, [&] {
-    detail::check_scan_lengths(channel(), native_, value, d);
-    if (native_) {
-      T result = value;
-      if (native_scan(*native_, value, result, op, false, d)) return result;
-    }
-    return *detail::recursive_doubling_scan(channel(), value, op, false, d);
-  });
+  return collective(
+      {"scan"}, where,
+      [&] {
+        if (native_) {
+          T result = value;
+          if (native_scan(*native_, value, result, op, false, d)) return result;
+        }
+        detail::check_scan_lengths(channel(), native_, value, d);
+        return *detail::recursive_doubling_scan(channel(), value, op, false, d);
+      },
+      detail::shape_of(value));
 }
 
 template <class T, class Op>
 std::optional<T> Communicator::exscan(const T& value, Op op, TimeLimit limit,
                                       std::source_location where) {
   const Deadline d = deadline(limit);
-  return collective({"exscan"}, where, [&]() -> std::optional<T> {
-    detail::check_scan_lengths(channel(), native_, value, d);
-    if (native_) {
-      T result = value;
-      if (native_scan(*native_, value, result, op, true, d))
-        return rank() == 0 ? std::nullopt : std::optional<T>(std::move(result));
-    }
-    return detail::recursive_doubling_scan(channel(), value, op, true, d);
-  });
+  return collective(
+      {"exscan"}, where,
+      [&]() -> std::optional<T> {
+        if (native_) {
+          T result = value;
+          if (native_scan(*native_, value, result, op, true, d))
+            return rank() == 0 ? std::nullopt : std::optional<T>(std::move(result));
+        }
+        detail::check_scan_lengths(channel(), native_, value, d);
+        return detail::recursive_doubling_scan(channel(), value, op, true, d);
+      },
+      detail::shape_of(value));
 }
 
 template <class T, class Op>

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "hilo/comm/detail/byte_buffer_cache.hpp"
+#include "hilo/comm/detail/collective_call.hpp"
 #include "hilo/comm/types.hpp"
 #include "hilo/detail/log.hpp"
 
@@ -257,6 +258,10 @@ class Transport {
   /// Who is told of each communication call on this communicator, if anyone (CallObserver); the
   /// same answer for the transport's whole life (a Communicator asks once).
   virtual CallObserver* call_observer() { return nullptr; }
+  /// What checks that every rank is in the same collective before it runs, if anything
+  /// (CollectiveChecker: the mpi backend's, under HILO_CHECK=collectives); the same answer for
+  /// the transport's whole life (a Communicator asks once).
+  virtual CollectiveChecker* collective_checker() { return nullptr; }
 
   /// The smallest message that may take a per-message handshake on this transport (the receiver
   /// answers before the bytes move, as the tcp backend's single copy between ranks of one host
