@@ -73,6 +73,10 @@ Communicator& Communicator::operator=(Communicator&& other) noexcept {
   return *this;
 }
 
+void Communicator::set_default_timeout(std::optional<std::chrono::nanoseconds> limit) {
+  default_limit_ = limit;
+}
+
 Deadline Communicator::limited_deadline(TimeLimit limit) const {
   if (limit.duration.count() >= 0) return Deadline::after(limit.duration);
   return default_limit_ ? Deadline::after(*default_limit_) : Deadline::never();
