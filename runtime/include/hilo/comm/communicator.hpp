@@ -535,16 +535,11 @@ class Communicator {
                          const CollectiveShape& shape);
   [[noreturn]] void rethrow_in(const char* op) const;
   // Tells the transport's CallObserver (a test's FaultPlan) of the call `op`; null otherwise.
-  void observe_call(const char* op) {
-    if (observer_) [[unlikely]]
-      observer_->on_call(op);
-  }
+  void observe_call(const char* op);
   // For a Request's wait to be recorded as waiting for the nonblocking call `op`. Inline, with
   // the rank cached: it runs on every isend and irecv.
   detail::RequestOrigin origin(const char* op, int peer = -1,
-                               detail::PeerRole role = detail::PeerRole::none, int tag = -1) const {
-    return {pending_.get(), name_, rank_, {op, peer, role, tag}};
-  }
+                               detail::PeerRole role = detail::PeerRole::none, int tag = -1) const;
   // Over `transport`, recording its calls in `pending` as `name`: world makes the registry,
   // split and dup share their parent's.
   Communicator(std::unique_ptr<Transport> transport,
