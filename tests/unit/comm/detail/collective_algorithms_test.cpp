@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -60,6 +61,23 @@ std::vector<int64_t> vector_of(int r, std::size_t n) {
 // A serialized value of a length that differs by rank.
 std::string text_of(int r) {
   return "rank " + std::to_string(r) + std::string(r, '+');
+}
+
+// What rank r finds wrong in two reduces to `root` of vector_of(q, n) over p ranks, by plus
+// (`sum`) and by the larger (`largest`): no result off the root, the right elements on it.
+std::size_t wrong_sum_and_largest(int r, int root, int p, std::size_t n,
+                                  const std::optional<std::vector<int64_t>>& sum,
+                                  const std::optional<std::vector<int64_t>>& largest) {
+  if (r != root) return sum.has_value() + largest.has_value();
+  if (!sum || !largest || sum->size() != n || largest->size() != n) return 1;
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    int64_t expected = 0;
+    for (int q = 0; q < p; ++q) expected += element(q, i);
+    wrong += (*sum)[i] != expected;
+    wrong += (*largest)[i] != element(p - 1, i);
+  }
+  return wrong;
 }
 
 void check_none_wrong(const std::vector<std::size_t>& wrong) {
@@ -139,21 +157,11 @@ TEST_CASE("binomial_reduce to every kind of root, with the library's loop and th
         };
         auto text = hilo::detail::binomial_reduce(t, std::vector<std::string>(n % 5, text_of(r)),
                                                   longest, root, a_minute());
-        if (r != root) {
-          wrong[r] += sum.has_value() + biggest.has_value() + text.has_value();
-          return;
-        }
-        if (!sum || !biggest || !text || sum->size() != n || biggest->size() != n) {
-          ++wrong[r];
-          return;
-        }
-        for (std::size_t i = 0; i < n; ++i) {
-          int64_t expected = 0;
-          for (int q = 0; q < p; ++q) expected += element(q, i);
-          wrong[r] += (*sum)[i] != expected;
-          wrong[r] += (*biggest)[i] != element(p - 1, i);
-        }
-        wrong[r] += *text != std::vector<std::string>(n % 5, text_of(p - 1));
+        wrong[r] += wrong_sum_and_largest(r, root, p, n, sum, biggest);
+        if (r != root)
+          wrong[r] += text.has_value();
+        else
+          wrong[r] += !text || *text != std::vector<std::string>(n % 5, text_of(p - 1));
       });
 }
 
@@ -312,20 +320,7 @@ TEST_CASE("every reduce algorithm, by name, to every kind of root") {
             auto sum = hilo::detail::reduce(t, vector_of(r, n), plus, root, a_minute(), algorithm);
             auto biggest =
                 hilo::detail::reduce(t, vector_of(r, n), larger, root, a_minute(), algorithm);
-            if (r != root) {
-              wrong[r] += sum.has_value() + biggest.has_value();
-              return;
-            }
-            if (!sum || !biggest || sum->size() != n || biggest->size() != n) {
-              ++wrong[r];
-              return;
-            }
-            for (std::size_t i = 0; i < n; ++i) {
-              int64_t expected = 0;
-              for (int q = 0; q < p; ++q) expected += element(q, i);
-              wrong[r] += (*sum)[i] != expected;
-              wrong[r] += (*biggest)[i] != element(p - 1, i);
-            }
+            wrong[r] += wrong_sum_and_largest(r, root, p, n, sum, biggest);
           });
           check_none_wrong(wrong);
         }
