@@ -226,13 +226,17 @@ def evaluate_targets(stats, paired):
         worst = describe(values)
         rows.append((target, worst[0], "met" if good(worst[1]) else "**missed**"))
 
-    def hilo_mpi(benchmark, transport, ranks, size, invert=False):
-        """The paired median if there is one, else the ratio of the separate runs' medians."""
+    def hilo_mpi(benchmark, transport, ranks, size, invert=False, anchor=None):
+        """The paired median if there is one, else the ratio of the separate runs' medians. The
+        anchor's rows are `anchor`'s (default: the same benchmark's): an into form's hilo rows
+        (scan-into) compare with the plain MPI call's rows (scan), which have no into form."""
         found = paired_median(paired, "paired-" + benchmark, transport, ranks, size, invert)
         if found is not None:
             return found, True
         a, b = ("boost-mpi", "hilo-mpi") if invert else ("hilo-mpi", "mpi")
-        return ratio(benchmark, (a, transport), (b, transport), ranks, size), False
+        x = stats.median(benchmark, a, transport, ranks, size)
+        y = stats.median(anchor or benchmark, b, transport, ranks, size)
+        return (x / y if x and y else None), False
 
     def judged(results):
         values = [v for v, _ in results]

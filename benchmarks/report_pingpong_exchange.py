@@ -157,7 +157,7 @@ def evaluate_targets(stats, paired, add, ratio, hilo_mpi, judged):
         add(f"hilo-tcp {name} ≤ 1.0× {call} over the TCP BTL (every size, p = 2 and 4)",
             [versus(benchmark, hilo, p, s) for p, s in every], lambda v: v <= 1.0,
             lambda v: (f"worst ×{max(v):.2f}, median ×{statistics.median(v):.2f}", max(v)))
-        v, how = judged([hilo_mpi(hilo, "shm", p, s) for p, s in every])
+        v, how = judged([hilo_mpi(hilo, "shm", p, s, anchor=benchmark) for p, s in every])
         add(f"hilo-mpi {name} ≤ 1.05× {call} (every size, p = 2 and 4)", v,
             lambda v: v <= 1.05,
             lambda v: (f"worst ×{max(v):.2f}, median ×{statistics.median(v):.2f}{how}", max(v)))
