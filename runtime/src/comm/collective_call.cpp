@@ -1,5 +1,6 @@
 #include "hilo/comm/detail/collective_call.hpp"
 
+#include <array>
 #include <string>
 
 #include "hilo/comm/detail/pending_operations.hpp"
@@ -17,6 +18,58 @@ bool same_collective(const CollectiveCallView& a, const CollectiveCallView& b) {
   if (a.sequence != b.sequence || a.operation != b.operation || a.root != b.root) return false;
   if (a.shape.fixed != b.shape.fixed) return false;
   return !a.shape.fixed || (a.shape.type == b.shape.type && a.shape.count == b.shape.count);
+}
+
+namespace {
+
+// 8 bits of FNV-1a over `bytes` (folded): the stamp's fields need only tell calls apart.
+std::uint8_t fold8(std::uint32_t hash) {
+  return static_cast<std::uint8_t>(hash ^ (hash >> 8) ^ (hash >> 16) ^ (hash >> 24));
+}
+constexpr std::uint32_t fnv_basis = 2166136261u;
+constexpr std::uint32_t fnv_prime = 16777619u;
+std::uint32_t fnv(std::uint32_t hash, std::uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) hash = (hash ^ ((value >> (8 * i)) & 0xff)) * fnv_prime;
+  return hash;
+}
+std::uint8_t operation_code(std::string_view operation) {
+  std::uint32_t hash = fnv_basis;
+  for (char c : operation) hash = fnv(hash, static_cast<unsigned char>(c), 1);
+  return fold8(hash);
+}
+
+// Every blocking collective's operation name, for operation_of_stamp.
+constexpr std::array<std::string_view, 17> known_operations{
+    "all_gather",     "all_gather_v", "all_reduce", "all_to_all", "all_to_all_v", "barrier",
+    "broadcast",      "dup",          "exscan",     "gather",     "gather_v",     "reduce",
+    "reduce_scatter", "scan",         "scatter",    "scatter_v",  "split"};
+
+}  // namespace
+
+std::uint32_t collective_stamp(const CollectiveCall& call) {
+  std::uint32_t hash = fnv(fnv_basis, static_cast<std::uint32_t>(call.root), 4);
+  if (call.shape.fixed) {
+    hash = fnv(hash, static_cast<std::uint8_t>(call.shape.type.kind), 1);
+    hash = fnv(hash, call.shape.type.size, 4);
+    // Not a scan's count: a scan first agrees on the lengths itself and raises hilo::Error on
+    // every rank naming both, leaving the communicator usable (which a stamp mismatch does not).
+    const std::string_view operation = call.operation;
+    if (operation != "scan" && operation != "exscan") hash = fnv(hash, call.shape.count, 8);
+  }
+  const std::uint32_t stamp = (static_cast<std::uint32_t>(call.sequence & 0xffff) << 16) |
+                              (std::uint32_t{operation_code(call.operation)} << 8) | fold8(hash);
+  return stamp == 0 ? 1 : stamp;
+}
+
+std::string_view operation_of_stamp(std::uint32_t stamp) {
+  const auto code = static_cast<std::uint8_t>(stamp >> 8);
+  std::string_view found;
+  for (std::string_view operation : known_operations) {
+    if (operation_code(operation) != code) continue;
+    if (!found.empty()) return "an unknown collective";  // two share the code: say neither
+    found = operation;
+  }
+  return found.empty() ? "an unknown collective" : found;
 }
 
 namespace {
@@ -40,9 +93,11 @@ std::string side(int rank, const CollectiveCallView& call, const CollectiveCallV
   else if (same_operation && call.shape.fixed == other.shape.fixed &&
            call.sequence != other.sequence)
     add("collective call ", call.sequence, " on this communicator");
+  // An empty file: a peer that never described its call (only its stamp is known).
   return make_message("rank ", rank, " is in ", call.operation,
-                      details.empty() ? std::string() : " (" + details + ")", " at ", call.file,
-                      ":", call.line);
+                      details.empty() ? std::string() : " (" + details + ")",
+                      call.file.empty() ? std::string(" at an unknown call site")
+                                        : make_message(" at ", call.file, ":", call.line));
 }
 
 }  // namespace

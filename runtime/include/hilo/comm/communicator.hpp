@@ -2,8 +2,10 @@
 /// hilo::Communicator: the typed message-passing API.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <source_location>
@@ -537,6 +539,13 @@ class Communicator {
   void record_collective(const detail::BlockingCall& call, const std::source_location& where,
                          const CollectiveShape& shape);
   [[noreturn]] void rethrow_in(const char* op) const;
+  // A collective found a peer out of step (detail::CollectiveOutOfStep): tells the peer (or
+  // answers it) over the collective channel and raises hilo::CollectiveMismatch naming both
+  // calls; the same one again on every later collective here.
+  [[noreturn]] void raise_collective_mismatch(const detail::CollectiveOutOfStep& out_of_step);
+  // This rank's recent call whose sequence number has `low16` for its low 16 bits, or the current
+  // one if none of the recent ones has.
+  const CollectiveCall& recent_call(std::uint16_t low16) const;
   // Tells the transport's CallObserver (a test's FaultPlan) of the call `op`; null otherwise.
   void observe_call(const char* op) {
     if (observer_) [[unlikely]]
@@ -572,9 +581,13 @@ class Communicator {
   // on every call, and a virtual call each time would be a noticeable part of what hilo adds to
   // a small MPI_Allreduce.
   NativeCollectives* native_;
-  CallObserver* observer_;      // transport_->call_observer(), fixed for the transport's life
-  CollectiveChecker* checker_;  // transport_->collective_checker(), fixed likewise
+  CallObserver* observer_;          // transport_->call_observer(), fixed for the transport's life
+  CollectiveChecker* checker_;      // transport_->collective_checker(), fixed likewise
   CollectiveCall collective_call_;  // the blocking collective running or last run here
+  // The last few, by sequence number modulo their count: a peer found out of step by a message it
+  // sent in an earlier call than the one it is in now describes that call.
+  std::array<CollectiveCall, 4> recent_calls_;
+  std::exception_ptr collective_mismatch_;  // what raise_collective_mismatch raised, if it did
   std::optional<std::chrono::nanoseconds> default_limit_;
   std::uint64_t derived_ = 0;  // how many split/dup calls made: part of the child's context
   // HILO_ALLREDUCE's algorithm for every all-reduce on this communicator (detail/all_reduce.hpp).

@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <source_location>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
 #include "hilo/comm/types.hpp"
+#include "hilo/errors.hpp"
 
 namespace hilo {
 
@@ -78,6 +80,39 @@ bool same_collective(const CollectiveCallView& a, const CollectiveCallView& b);
 std::string collective_mismatch_message(std::string_view communicator, int rank_a,
                                         const CollectiveCallView& a, int rank_b,
                                         const CollectiveCallView& b);
+
+/// The 32 bits every message of `call` carries on the collective channel of the local backend:
+/// the low 16 bits of its sequence number, then 8 bits of its operation, then 8 bits of its root,
+/// type and count (not a scan's or exscan's count, which those calls compare themselves). Never 0,
+/// which marks a message of no collective. Two ranks whose next messages to each other carry
+/// different stamps are in different collectives (or in the same operation with a different root,
+/// type or count).
+std::uint32_t collective_stamp(const CollectiveCall& call);
+/// The sequence number's low 16 bits in a stamp (collective_stamp).
+inline std::uint16_t stamp_sequence(std::uint32_t stamp) {
+  return static_cast<std::uint16_t>(stamp >> 16);
+}
+/// The operation whose code a stamp carries, or "an unknown collective" if no known operation
+/// has it: what a rank can say of a peer that never described its call.
+std::string_view operation_of_stamp(std::uint32_t stamp);
+
+/// The tag of the notice one rank sends another on the collective channel when it found it in a
+/// different collective (and of the answer): negative, so no user receive ever takes it.
+inline constexpr int collective_notice_tag = -7;
+
+/// A collective-channel receive found its peer out of step: the next message from `peer` is of a
+/// different collective call (`peer_stamp`), or `peer` sent a notice saying it found this rank
+/// in a different call (`notice`). Communicator turns it into hilo::CollectiveMismatch on every
+/// rank involved; derived from hilo::Error so that, should it reach a user some other way (a
+/// nonblocking collective's request), it is still an error hilo reports.
+class CollectiveOutOfStep : public Error {
+ public:
+  CollectiveOutOfStep(const std::string& what, int peer, std::uint32_t peer_stamp, bool notice)
+      : Error(what), peer(peer), peer_stamp(peer_stamp), notice(notice) {}
+  int peer;
+  std::uint32_t peer_stamp;  // the stamp of the peer's message (0 for a notice)
+  bool notice;
+};
 
 }  // namespace detail
 

@@ -35,6 +35,7 @@ inline void Communicator::record_collective(const detail::BlockingCall& call,
   collective_call_.root = call.role == detail::PeerRole::root ? call.peer : -1;
   collective_call_.shape = shape;
   collective_call_.where = where;
+  recent_calls_[collective_call_.sequence % recent_calls_.size()] = collective_call_;
 }
 
 template <class F>
@@ -42,10 +43,19 @@ auto Communicator::collective(detail::BlockingCall call, const std::source_locat
                               F&& body, CollectiveShape shape) -> decltype(body()) {
   record_collective(call, where, shape);
   return blocking(call, where, [&] {
-    if (sequencer_) sequencer_->drain();
-    if (checker_) [[unlikely]]
-      checker_->check_same_collective(collective_call_, deadline({}));
-    return body();
+    try {
+      if (sequencer_) sequencer_->drain();
+      // After the drain: the nonblocking collectives before this one keep the stamp they had.
+      transport_->begin_collective(detail::collective_stamp(collective_call_));
+      if (checker_) [[unlikely]]
+        checker_->check_same_collective(collective_call_, deadline({}));
+      return body();
+    } catch (const detail::CollectiveOutOfStep& out_of_step) {
+      raise_collective_mismatch(out_of_step);
+    } catch (...) {
+      transport_->abandon_collective(detail::collective_stamp(collective_call_));
+      throw;
+    }
   });
 }
 

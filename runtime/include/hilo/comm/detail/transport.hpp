@@ -262,6 +262,16 @@ class Transport {
   /// (CollectiveChecker: the mpi backend's, under HILO_CHECK=collectives); the same answer for
   /// the transport's whole life (a Communicator asks once).
   virtual CollectiveChecker* collective_checker() { return nullptr; }
+  /// A blocking collective starts on this communicator (after the nonblocking ones before it
+  /// finished): `stamp` (detail::collective_stamp, never 0) is what its messages on
+  /// collective_channel() carry, so that a backend that owns its wire can find a peer in a
+  /// different call from the peer's messages. Throws detail::CollectiveOutOfStep if a peer
+  /// already said this rank is out of step. The default does nothing.
+  virtual void begin_collective(std::uint32_t /*stamp*/) {}
+  /// The blocking collective with `stamp` failed on this rank (a Timeout, a lost peer, a bad
+  /// argument): its peers' messages that come later are leftovers, which a backend that checks
+  /// stamps drops instead of finding the next call out of step. The default does nothing.
+  virtual void abandon_collective(std::uint32_t /*stamp*/) {}
 
   /// The smallest message that may take a per-message handshake on this transport (the receiver
   /// answers before the bytes move, as the tcp backend's single copy between ranks of one host
