@@ -22,20 +22,11 @@ bool same_collective(const CollectiveCallView& a, const CollectiveCallView& b) {
 
 namespace {
 
-// 8 bits of FNV-1a over `bytes` (folded): the stamp's fields need only tell calls apart.
-std::uint8_t fold8(std::uint32_t hash) {
-  return static_cast<std::uint8_t>(hash ^ (hash >> 8) ^ (hash >> 16) ^ (hash >> 24));
-}
-constexpr std::uint32_t fnv_basis = 2166136261u;
-constexpr std::uint32_t fnv_prime = 16777619u;
-std::uint32_t fnv(std::uint32_t hash, std::uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) hash = (hash ^ ((value >> (8 * i)) & 0xff)) * fnv_prime;
-  return hash;
-}
+// 8 bits of FNV-1a over the name (folded): the code need only tell the operations apart.
 std::uint8_t operation_code(std::string_view operation) {
-  std::uint32_t hash = fnv_basis;
-  for (char c : operation) hash = fnv(hash, static_cast<unsigned char>(c), 1);
-  return fold8(hash);
+  std::uint32_t hash = 2166136261u;
+  for (char c : operation) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
+  return static_cast<std::uint8_t>(hash ^ (hash >> 8) ^ (hash >> 16) ^ (hash >> 24));
 }
 
 // Every blocking collective's operation name, for operation_of_stamp.
@@ -46,19 +37,14 @@ constexpr std::array<std::string_view, 17> known_operations{
 
 }  // namespace
 
+StampedOperation stamped_operation(std::string_view operation) {
+  // Not a scan's count: a scan first agrees on the lengths itself and raises hilo::Error on
+  // every rank naming both, leaving the communicator usable (which a stamp mismatch does not).
+  return {operation_code(operation), operation != "scan" && operation != "exscan"};
+}
+
 std::uint32_t collective_stamp(const CollectiveCall& call) {
-  std::uint32_t hash = fnv(fnv_basis, static_cast<std::uint32_t>(call.root), 4);
-  if (call.shape.fixed) {
-    hash = fnv(hash, static_cast<std::uint8_t>(call.shape.type.kind), 1);
-    hash = fnv(hash, call.shape.type.size, 4);
-    // Not a scan's count: a scan first agrees on the lengths itself and raises hilo::Error on
-    // every rank naming both, leaving the communicator usable (which a stamp mismatch does not).
-    const std::string_view operation = call.operation;
-    if (operation != "scan" && operation != "exscan") hash = fnv(hash, call.shape.count, 8);
-  }
-  const std::uint32_t stamp = (static_cast<std::uint32_t>(call.sequence & 0xffff) << 16) |
-                              (std::uint32_t{operation_code(call.operation)} << 8) | fold8(hash);
-  return stamp == 0 ? 1 : stamp;
+  return collective_stamp(call, stamped_operation(call.operation));
 }
 
 std::string_view operation_of_stamp(std::uint32_t stamp) {

@@ -39,10 +39,10 @@ void send_notice(Transport& channel, int peer, const std::vector<std::byte>& byt
 
 const CollectiveCall& Communicator::recent_call(std::uint16_t low16) const {
   for (const CollectiveCall& call : recent_calls_)
-    if (call.sequence != 0 && call.sequence <= collective_call_.sequence &&
+    if (call.sequence != 0 && call.sequence <= collective_sequence_ &&
         static_cast<std::uint16_t>(call.sequence) == low16)
       return call;
-  return collective_call_;
+  return current_call();
 }
 
 void Communicator::raise_collective_mismatch(const detail::CollectiveOutOfStep& out_of_step) {
@@ -53,7 +53,7 @@ void Communicator::raise_collective_mismatch(const detail::CollectiveOutOfStep& 
       std::min(Deadline::after(answer_wait), this->deadline({}),
                [](const Deadline& a, const Deadline& b) { return a.at < b.at; });
   std::optional<detail::CollectiveNotice> theirs;
-  const CollectiveCall* mine = &collective_call_;
+  const CollectiveCall* mine = &current_call();
   try {
     if (!out_of_step.notice) {
       // Found by this rank: describe our call of the same sequence number as the peer's message

@@ -44,7 +44,7 @@ Communicator::Communicator(std::unique_ptr<Transport> transport,
       name_(pending_->intern(std::move(name))) {
   if (!transport_)
     detail::throw_error<std::invalid_argument>("hilo: Communicator: the transport is null");
-  collective_call_.communicator = name_;
+  for (CollectiveCall& call : recent_calls_) call.communicator = name_;
 }
 
 Communicator::~Communicator() = default;
@@ -58,7 +58,11 @@ Communicator& Communicator::operator=(Communicator&& other) noexcept {
   native_ = other.native_;
   observer_ = other.observer_;
   checker_ = other.checker_;
-  collective_call_ = other.collective_call_;
+  recent_calls_ = other.recent_calls_;
+  collective_sequence_ = other.collective_sequence_;
+  collective_mismatch_ = other.collective_mismatch_;
+  stamped_name_ = other.stamped_name_;
+  stamped_operation_ = other.stamped_operation_;
   default_limit_ = other.default_limit_;
   derived_ = other.derived_;
   all_reduce_algorithm_ = other.all_reduce_algorithm_;

@@ -365,13 +365,23 @@ void Mailbox::post_shared(const std::shared_ptr<PendingReceive>& receive) {
       fail(r, notice_error(peer));
       return;
     }
-    // The next message from the source, whatever its tag, must be of this call.
+    // The next message from the source, whatever its tag, must be of this call. Nearly always
+    // it is the one this receive takes, so no second look (find_unexpected) is needed.
     auto next = std::find_if(unexpected_.begin(), unexpected_.end(), [&](const Queued& m) {
       return m.envelope.source == r.source_ && m.envelope.tag >= 0;
     });
-    if (next != unexpected_.end() && out_of_step(r, next->envelope)) {
-      fail_out_of_step(r, next->envelope);
-      return;
+    if (next != unexpected_.end()) {
+      if (out_of_step(r, next->envelope)) {
+        fail_out_of_step(r, next->envelope);
+        return;
+      }
+      if (next->envelope.tag == r.tag_) {
+        if (deliver(next->envelope, next->payload.data(), r)) {
+          keep_as_spare(std::move(next->payload));
+          unexpected_.erase(next);
+        }
+        return;
+      }
     }
   }
   if (auto it = find_unexpected(r.source_, r.tag_); it != unexpected_.end()) {

@@ -535,7 +535,7 @@ class Communicator {
   template <class F>
   auto collective(detail::BlockingCall call, const std::source_location& where, F&& body,
                   CollectiveShape shape = {}) -> decltype(body());
-  // What identifies the collective about to run, in collective_call_: plain stores, no check.
+  // What identifies the collective about to run, in current_call(): plain stores, no check.
   void record_collective(const detail::BlockingCall& call, const std::source_location& where,
                          const CollectiveShape& shape);
   [[noreturn]] void rethrow_in(const char* op) const;
@@ -581,13 +581,32 @@ class Communicator {
   // on every call, and a virtual call each time would be a noticeable part of what hilo adds to
   // a small MPI_Allreduce.
   NativeCollectives* native_;
-  CallObserver* observer_;          // transport_->call_observer(), fixed for the transport's life
-  CollectiveChecker* checker_;      // transport_->collective_checker(), fixed likewise
-  CollectiveCall collective_call_;  // the blocking collective running or last run here
-  // The last few, by sequence number modulo their count: a peer found out of step by a message it
-  // sent in an earlier call than the one it is in now describes that call.
-  std::array<CollectiveCall, 4> recent_calls_;
+  CallObserver* observer_;      // transport_->call_observer(), fixed for the transport's life
+  CollectiveChecker* checker_;  // transport_->collective_checker(), fixed likewise
+  // The last few blocking collectives, by sequence number modulo their count; current_call() is
+  // the one running or last run here. Kept so that a peer found out of step by a message it sent
+  // in an earlier call than the one it is in now can describe that call.
+  std::array<CollectiveCall, 4> recent_calls_{};
+  std::uint64_t collective_sequence_ = 0;  // current_call().sequence
+  CollectiveCall& current_call() {
+    return recent_calls_[collective_sequence_ % recent_calls_.size()];
+  }
+  const CollectiveCall& current_call() const {
+    return recent_calls_[collective_sequence_ % recent_calls_.size()];
+  }
   std::exception_ptr collective_mismatch_;  // what raise_collective_mismatch raised, if it did
+  // The stamp of current_call() (detail::collective_stamp), its operation's part kept for the
+  // last operation seen: hashing the name on every call cost more than the rest of the stamp.
+  std::uint32_t current_stamp() {
+    const CollectiveCall& call = current_call();
+    if (call.operation != stamped_name_) [[unlikely]] {
+      stamped_name_ = call.operation;
+      stamped_operation_ = detail::stamped_operation(stamped_name_);
+    }
+    return detail::collective_stamp(call, stamped_operation_);
+  }
+  const char* stamped_name_ = nullptr;
+  detail::StampedOperation stamped_operation_;
   std::optional<std::chrono::nanoseconds> default_limit_;
   std::uint64_t derived_ = 0;  // how many split/dup calls made: part of the child's context
   // HILO_ALLREDUCE's algorithm for every all-reduce on this communicator (detail/all_reduce.hpp).

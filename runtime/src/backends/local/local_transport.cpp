@@ -228,7 +228,9 @@ std::unique_ptr<Transport> LocalTransport::derive(std::uint64_t context, std::ve
 }
 
 void LocalTransport::begin_collective(std::uint32_t stamp) {
-  auto& channel = static_cast<LocalTransport&>(collective_channel());
+  if (!collectives_) [[unlikely]]
+    collective_channel();
+  LocalTransport& channel = *collectives_;
   channel.stamp_.store(stamp, std::memory_order_relaxed);
   if (const int peer = channel.mine_->notice_from(); peer >= 0) [[unlikely]]
     std::rethrow_exception(channel.mine_->notice_error(peer));

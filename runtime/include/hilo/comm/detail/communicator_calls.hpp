@@ -30,12 +30,12 @@ auto Communicator::blocking(detail::BlockingCall call, const std::source_locatio
 inline void Communicator::record_collective(const detail::BlockingCall& call,
                                             const std::source_location& where,
                                             const CollectiveShape& shape) {
-  ++collective_call_.sequence;
-  collective_call_.operation = call.operation;
-  collective_call_.root = call.role == detail::PeerRole::root ? call.peer : -1;
-  collective_call_.shape = shape;
-  collective_call_.where = where;
-  recent_calls_[collective_call_.sequence % recent_calls_.size()] = collective_call_;
+  CollectiveCall& c = recent_calls_[++collective_sequence_ % recent_calls_.size()];
+  c.sequence = collective_sequence_;
+  c.operation = call.operation;
+  c.root = call.role == detail::PeerRole::root ? call.peer : -1;
+  c.shape = shape;
+  c.where = where;
 }
 
 template <class F>
@@ -46,14 +46,14 @@ auto Communicator::collective(detail::BlockingCall call, const std::source_locat
     try {
       if (sequencer_) sequencer_->drain();
       // After the drain: the nonblocking collectives before this one keep the stamp they had.
-      transport_->begin_collective(detail::collective_stamp(collective_call_));
+      transport_->begin_collective(current_stamp());
       if (checker_) [[unlikely]]
-        checker_->check_same_collective(collective_call_, deadline({}));
+        checker_->check_same_collective(current_call(), deadline({}));
       return body();
     } catch (const detail::CollectiveOutOfStep& out_of_step) {
       raise_collective_mismatch(out_of_step);
     } catch (...) {
-      transport_->abandon_collective(detail::collective_stamp(collective_call_));
+      transport_->abandon_collective(current_stamp());
       throw;
     }
   });
