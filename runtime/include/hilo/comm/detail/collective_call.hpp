@@ -132,11 +132,12 @@ inline constexpr int collective_notice_tag = -7;
 /// nonblocking collective's request), it is still an error hilo reports.
 class CollectiveOutOfStep : public Error {
  public:
+  /// `what` is the message; the rest as the members below.
   CollectiveOutOfStep(const std::string& what, int peer, std::uint32_t peer_stamp, bool notice)
       : Error(what), peer(peer), peer_stamp(peer_stamp), notice(notice) {}
-  int peer;
-  std::uint32_t peer_stamp;  // the stamp of the peer's message (0 for a notice)
-  bool notice;
+  int peer;                  ///< The peer found out of step, or that said this rank is.
+  std::uint32_t peer_stamp;  ///< The stamp of the peer's message (0 for a notice).
+  bool notice;               ///< Whether the peer said so (a notice), not a stamp.
 };
 
 }  // namespace detail
