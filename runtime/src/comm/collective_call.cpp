@@ -22,11 +22,13 @@ bool same_collective(const CollectiveCallView& a, const CollectiveCallView& b) {
 
 namespace {
 
-// 8 bits of FNV-1a over the name (folded): the code need only tell the operations apart.
+// The low 8 bits of FNV-1a over the name: the code need only tell the operations apart, and
+// these differ for every name in known_operations (folding the four bytes together did not:
+// scan and scatter_v shared a code).
 std::uint8_t operation_code(std::string_view operation) {
   std::uint32_t hash = 2166136261u;
   for (char c : operation) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
-  return static_cast<std::uint8_t>(hash ^ (hash >> 8) ^ (hash >> 16) ^ (hash >> 24));
+  return static_cast<std::uint8_t>(hash);
 }
 
 // Every blocking collective's operation name, for operation_of_stamp.
