@@ -47,7 +47,8 @@ def load(results):
 PAIRED = {"paired-latency": ("hilo-mpi", "mpi"), "paired-bandwidth": ("hilo-mpi", "mpi"),
           "paired-allreduce": ("hilo-mpi", "mpi"), "paired-alltoall": ("hilo-mpi", "mpi"),
           "paired-alltoall-into": ("hilo-mpi", "mpi"),
-          "paired-scan": ("hilo-mpi", "mpi"), "paired-serialized": ("hilo-mpi", "boost-mpi"),
+          "paired-scan": ("hilo-mpi", "mpi"), "paired-scan-into": ("hilo-mpi", "mpi"),
+          "paired-serialized": ("hilo-mpi", "boost-mpi"),
           "paired-serialized-into": ("hilo-mpi", "boost-mpi")}
 
 # bench_serialized's two ways to receive (benchmark name, what the rows say).

@@ -20,21 +20,24 @@ PINGPONG_COLUMNS = [
     ("hilo-tcp", "shm-no-single-copy", ("mpi", "shm")), ("sockets", "tcp", ("mpi", "tcp")),
     ("hilo-local", "threads", ("mpi", "shm")),
 ]
-COLLECTIVE_COLUMNS = [
-    ("mpi", "shm", None), ("hilo-mpi", "shm", ("mpi", "shm")), ("mpi", "tcp", None),
-    ("hilo-tcp", "tcp", ("mpi", "tcp")), ("gloo", "tcp", ("mpi", "tcp")),
-    ("hilo-local", "threads", ("mpi", "shm")),
-]
-# The all-to-all's: each hilo system in both forms, the into form's rows (benchmark
-# `alltoall-into`) beside the returning form's, against the same MPI_Alltoall.
-INTO = "alltoall-into"
-ALLTOALL_COLUMNS = [
-    ("mpi", "shm", None), ("hilo-mpi", "shm", ("mpi", "shm")),
-    ("hilo-mpi", "shm", ("mpi", "shm"), INTO), ("mpi", "tcp", None),
-    ("hilo-tcp", "tcp", ("mpi", "tcp")), ("hilo-tcp", "tcp", ("mpi", "tcp"), INTO),
-    ("gloo", "tcp", ("mpi", "tcp")), ("hilo-local", "threads", ("mpi", "shm")),
-    ("hilo-local", "threads", ("mpi", "shm"), INTO),
-]
+# The all-to-all's and the scan's: each hilo system in both forms, the into form's rows
+# (benchmark `alltoall-into`, `scan-into`) beside the returning form's, against the same MPI call.
+INTO = {"alltoall": "alltoall-into", "scan": "scan-into"}
+# The into forms' names in the targets' and the plots' words.
+INTO_CALL = {"alltoall": "all_to_all_into", "scan": "scan_into"}
+
+
+def into_columns(benchmark):
+    into = INTO[benchmark]
+    return [
+        ("mpi", "shm", None), ("hilo-mpi", "shm", ("mpi", "shm")),
+        ("hilo-mpi", "shm", ("mpi", "shm"), into), ("mpi", "tcp", None),
+        ("hilo-tcp", "tcp", ("mpi", "tcp")), ("hilo-tcp", "tcp", ("mpi", "tcp"), into),
+        ("gloo", "tcp", ("mpi", "tcp")), ("hilo-local", "threads", ("mpi", "shm")),
+        ("hilo-local", "threads", ("mpi", "shm"), into),
+    ]
+
+
 HOSTS_APART_PINGPONG = [("mpi", VETH, None), ("hilo-tcp", VETH, ("mpi", VETH)),
                         ("gloo", VETH, ("mpi", VETH))]
 HOSTS_APART_ALLREDUCE = [("mpi", VETH, None), ("hilo-tcp", VETH, ("mpi", VETH)),
@@ -63,7 +66,7 @@ PLOTS = [
 
 def draw(stats, results, relative, plots):
     for name, benchmark, ranks, title, ylabel, transports in PLOTS:
-        also = (INTO, " into") if benchmark == "alltoall" else None
+        also = (INTO[benchmark], " into") if benchmark in INTO else None
         png = base.plot(stats, benchmark, ranks, results / f"{name}.png", title, ylabel,
                         transports=transports, also=also)
         plots[name] = f"{relative}/{png}" if png else ""
@@ -139,17 +142,18 @@ def evaluate_targets(stats, paired, add, ratio, hilo_mpi, judged):
         [ratio("pingpong-latency", ("hilo-mpi", "shm"), ("mpi", "shm"), 2, s) for s in (8, 1024)],
         lambda v: v <= 1.05, lambda v: (f"worst ×{max(v):.2f} (8 B and 1 KiB)", max(v)))
 
-    # The all-to-all's targets are judged on all_to_all_into (rows alltoall-into), the form with
-    # MPI_Alltoall's semantics: the result goes into a buffer the program keeps.
+    # The all-to-all's and the scan's targets are judged on all_to_all_into and scan_into (rows
+    # alltoall-into, scan-into), the forms with the MPI call's semantics: the result goes into a
+    # buffer the program keeps.
     def versus(benchmark, hilo, p, s):
         x = stats.median(hilo, "hilo-tcp", "tcp", p, s)
         y = stats.median(benchmark, "mpi", "tcp", p, s)
         return x / y if x and y else None
 
-    for benchmark, hilo, call in (("alltoall", INTO, "MPI_Alltoall"),
-                                  ("scan", "scan", "MPI_Scan")):
+    for benchmark, call in (("alltoall", "MPI_Alltoall"), ("scan", "MPI_Scan")):
+        hilo = INTO[benchmark]
         every = [(p, s) for p in (2, 4) for s in stats.sizes(benchmark, p)]
-        name = f"{benchmark} (all_to_all_into)" if hilo == INTO else benchmark
+        name = f"{benchmark} ({INTO_CALL[benchmark]})"
         add(f"hilo-tcp {name} ≤ 1.0× {call} over the TCP BTL (every size, p = 2 and 4)",
             [versus(benchmark, hilo, p, s) for p, s in every], lambda v: v <= 1.0,
             lambda v: (f"worst ×{max(v):.2f}, median ×{statistics.median(v):.2f}", max(v)))
@@ -213,15 +217,17 @@ def collective_sections(stats, plots):
              "keeps, the columns marked alltoall-into, on which the targets are judged; "
              "`MPI_Alltoall` into a kept buffer; Gloo's `alltoall`)"),
             ("scan", "Scan", "inclusive prefix sum of a vector of floats of the size "
-             "(hilo: `scan(v, std::plus<>{})`; `MPI_Scan`)")):
+             "(hilo: by `out = scan(v, std::plus<>{})`, a new vector per call, and by "
+             "`scan_into(v, out, std::plus<>{})` into a vector the program keeps, the columns "
+             "marked scan-into, on which the targets are judged; `MPI_Scan` into a kept "
+             "buffer)")):
         for p in (2, 4):
             if not stats.sizes(benchmark, p):
                 continue
             out += [f"## {title}, p = {p} (µs per call, the slowest rank's)", "",
                     f"{what[0].upper() + what[1:]}. Anchors: the MPI call over vader for "
                     "hilo-mpi and hilo-local, over the TCP BTL for hilo-tcp and Gloo.", "",
-                    columns_table(stats, benchmark, p, ALLTOALL_COLUMNS
-                                  if benchmark == "alltoall" else COLLECTIVE_COLUMNS), "",
+                    columns_table(stats, benchmark, p, into_columns(benchmark)), "",
                     f"![{benchmark} p={p}]({plots[f'{benchmark}{p}']})", ""]
     return out
 
@@ -258,7 +264,10 @@ def paired_tables(paired):
                               "(shared memory)"),
                              ("paired-alltoall-into", "All-to-all, `all_to_all_into(mine, out)` "
                               "(shared memory)"),
-                             ("paired-scan", "Scan of floats (shared memory)")):
+                             ("paired-scan", "Scan of floats, `out = scan(v, op)` "
+                              "(shared memory)"),
+                             ("paired-scan-into", "Scan of floats, `scan_into(v, out, op)` "
+                              "(shared memory)")):
         rows = [[base.human_size(size)] + [base.paired_cell(paired, (benchmark, "shm", p, size))
                                            for p in (2, 4)]
                 for size in base.paired_sizes(paired, benchmark)]

@@ -9,7 +9,10 @@
 //                       call). Rows `alltoall-into` (hilo only): all_to_all_into(mine, out) into
 //                       a vector the program keeps, as MPI_Alltoall writes into its buffer.
 //   --pattern scan      inclusive prefix sum of a vector of floats (4 B ... 1 MiB): hilo's
-//                       scan(vector, std::plus<>{}); MPI_Scan with MPI_SUM. Rows `scan`.
+//                       scan(vector, std::plus<>{}); MPI_Scan with MPI_SUM. Rows `scan`: for
+//                       hilo the returning form, `out = world.scan(mine, op)` (a new vector per
+//                       call). Rows `scan-into` (hilo only): scan_into(mine, out, op) into a
+//                       vector the program keeps, as MPI_Scan writes into its buffer.
 //
 //   --system hilo        hilo::Runtime, backend from the launcher (mpirun -> hilo-mpi,
 //                        hilorun -> hilo-tcp)
@@ -17,7 +20,7 @@
 //   --system mpi         the raw MPI call (the anchor)
 //   --system hilo+mpi    hilo-mpi and the raw MPI call in one process under mpirun, interleaved
 //                        on the same buffers (bench::interleaved_seconds_per_step); rows named
-//                        paired-alltoall, paired-alltoall-into, paired-scan
+//                        paired-alltoall, paired-alltoall-into, paired-scan, paired-scan-into
 //   --system gloo        gloo::alltoall over Gloo's TCP pairs (alltoall only; bench::GlooJob)
 //
 // Every system's first call at each size is checked, so a wrong exchange cannot be timed.
@@ -135,8 +138,8 @@ std::vector<std::uint64_t> pattern_sizes(const bench::Options& o) {
 
 // ---- the systems
 
-// One size of hilo's collective on `world`, checked once, then timed: its rows (one for scan; for
-// alltoall the returning form's, then all_to_all_into's).
+// One size of hilo's collective on `world`, checked once, then timed: its rows (the returning
+// form's, then the into form's: scan_into, all_to_all_into).
 void hilo_rows(hilo::Communicator& world, const bench::Options& o, std::uint64_t bytes,
                const std::string& system) {
   const int me = world.rank(), ranks = world.size();
@@ -148,11 +151,15 @@ void hilo_rows(hilo::Communicator& world, const bench::Options& o, std::uint64_t
   };
   if (o.pattern == "scan") {
     const std::vector<float> mine(bytes / sizeof(float), 1.0f);
-    std::vector<float> out;
+    std::vector<float> out, kept;
     auto call = [&] { out = world.scan(mine, std::plus<>{}); };
     call();
     check_scan(out, me, system);
     timed("scan", call);
+    auto into = [&] { world.scan_into(mine, kept, std::plus<>{}); };
+    into();
+    check_scan(kept, me, system);
+    timed("scan-into", into);
     return;
   }
   with_block_size(
@@ -237,14 +244,18 @@ void run_paired(hilo::Communicator& world, const bench::Options& o) {
   for (std::uint64_t bytes : pattern_sizes(o)) {
     if (o.pattern == "scan") {
       const std::vector<float> mine(bytes / sizeof(float), 1.0f);
-      std::vector<float> out, raw_out(mine.size());
+      std::vector<float> out, kept, raw_out(mine.size());
       auto hilo_call = [&] { out = world.scan(mine, std::plus<>{}); };
+      auto hilo_into = [&] { world.scan_into(mine, kept, std::plus<>{}); };
       auto raw_call = mpi_call(o, bytes, mine.data(), raw_out.data());
       hilo_call();
       check_scan(out, me, "hilo-mpi");
+      hilo_into();
+      check_scan(kept, me, "hilo-mpi");
       raw_call();
       check_scan(raw_out, me, "mpi");
       rounds("scan", bytes, hilo_call, raw_call);
+      rounds("scan-into", bytes, hilo_into, raw_call);
       continue;
     }
     with_block_size(

@@ -1,7 +1,7 @@
 // The exchange and prefix collectives (sendrecv, all_to_all, all_to_all_v, all_gather_v,
-// gather_v, scan, exscan, reduce_scatter): trivially copyable, string and serialised user types,
-// uneven and zero counts, bad input refused before anything is sent, counts that disagree between
-// ranks, and time limits.
+// gather_v, scan(_into), exscan(_into), reduce_scatter): trivially copyable, string and serialised
+// user types, uneven and zero counts, bad input refused before anything is sent, counts that
+// disagree between ranks, and time limits.
 #include <array>
 #include <chrono>
 #include <cstdlib>
@@ -230,6 +230,73 @@ CONFORMANCE_CASE("scan and exscan of vectors whose lengths disagree: an error na
   // Nothing is left over to confuse the collectives that follow.
   EXPECT(c.scan(std::vector<int>{1, r}, std::plus<>{}) ==
          (std::vector<int>{r + 1, r * (r + 1) / 2}));
+}
+
+CONFORMANCE_CASE("scan_into and exscan_into: a kept result of any size, reused at the same size") {
+  const int r = c.rank();
+  // Results that start too long, too short, and of stale contents of the right size.
+  std::vector<double> got(7, -1.0), exclusive(1, -1.0);
+  const std::vector<double> mine{1.0, 0.5 * r, 2.0};
+  c.scan_into(mine, got, std::plus<>{});
+  EXPECT((got == std::vector<double>{r + 1.0, 0.25 * r * (r + 1), 2.0 * (r + 1)}));
+  const double* kept = got.data();
+  got.assign(got.size(), -1.0);
+  c.scan_into(mine, got, hilo::maximum<>{});
+  // MPI_Scan writes into the kept storage; elsewhere the algorithm's result is moved in.
+  if (c.backend_name() == "mpi") EXPECT(got.data() == kept);
+  EXPECT((got == std::vector<double>{1.0, 0.5 * r, 2.0}));
+  // exscan_into: rank 0 gets nothing and its result keeps what it held.
+  const bool written = c.exscan_into(mine, exclusive, std::plus<>{});
+  EXPECT(written == (r != 0));
+  if (r == 0)
+    EXPECT((exclusive == std::vector<double>{-1.0}));
+  else
+    EXPECT((exclusive == std::vector<double>{1.0 * r, 0.25 * r * (r - 1), 2.0 * r}));
+  int sum = -7;
+  EXPECT(c.exscan_into(r + 1, sum, std::plus<>{}) == (r != 0));
+  EXPECT(sum == (r == 0 ? -7 : r * (r + 1) / 2));
+  // The generic path (a lambda, strings): the same contract.
+  auto concatenate = [](const std::string& a, const std::string& b) { return a + b; };
+  std::string prefix;
+  for (int q = 0; q < r; ++q) prefix += std::to_string(q) + ";";
+  const std::string word = std::to_string(r) + ";";
+  std::string text = "stale and longer than any prefix here";
+  c.scan_into(word, text, concatenate);
+  EXPECT(text == prefix + word);
+  text = "untouched";
+  EXPECT(c.exscan_into(word, text, concatenate) == (r != 0));
+  EXPECT(text == (r == 0 ? "untouched" : prefix));
+  auto m = EXPECT_THROWS_AS(std::invalid_argument, c.scan_into(got, got, std::plus<>{}));
+  EXPECT(contains(m, "scan_into on rank " + std::to_string(r)));
+  m = EXPECT_THROWS_AS(std::invalid_argument, c.exscan_into(text, text, concatenate));
+  EXPECT(contains(m, "exscan_into on rank " + std::to_string(r)));
+  EXPECT((got == std::vector<double>{1.0, 0.5 * r, 2.0}));  // untouched by refused input
+}
+
+CONFORMANCE_CASE("scan_into of vectors whose lengths disagree: an error on every rank") {
+  const int p = c.size(), r = c.rank();
+  if (p < 2) return;
+  std::vector<double> mine(r == 1 ? 4 : 3, 1.0), got;
+  const char* check = std::getenv("HILO_CHECK");
+  const bool checked = check != nullptr && std::string_view(check) == "collectives";
+  if (c.backend_name() != "mpi") {
+    auto m = EXPECT_THROWS_AS(hilo::Error, c.scan_into(mine, got, std::plus<>{}));
+    EXPECT(contains(m, "scan on rank " + std::to_string(r)) &&
+           contains(m, "rank 0 contributed 3 elements, rank 1 contributed 4"));
+    m = EXPECT_THROWS_AS(hilo::Error, c.exscan_into(mine, got, std::plus<>{}));
+    EXPECT(contains(m, "exscan on rank " + std::to_string(r)));
+  } else if (checked) {
+    // Without HILO_CHECK, MPI_Scan itself is not told (README): the case runs only under it.
+    auto m = EXPECT_THROWS_AS(hilo::CollectiveMismatch, c.scan_into(mine, got, std::plus<>{}));
+    EXPECT(contains(m, "rank 0 is in scan (3 elements of float64) at exchange.cpp:") &&
+           contains(m, "rank 1 is in scan (4 elements of float64) at exchange.cpp:"));
+    m = EXPECT_THROWS_AS(hilo::CollectiveMismatch, c.exscan_into(mine, got, std::plus<>{}));
+    EXPECT(contains(m, "rank 1 is in exscan (4 elements of float64) at exchange.cpp:"));
+  }
+  // Nothing is left over to confuse the collectives that follow.
+  std::vector<int> sums{-1};
+  c.scan_into(std::vector<int>{1, r}, sums, std::plus<>{});
+  EXPECT((sums == std::vector<int>{r + 1, r * (r + 1) / 2}));
 }
 
 CONFORMANCE_CASE("reduce_scatter: native ops, lambdas, vectors element-wise, strings") {

@@ -33,7 +33,8 @@ namespace hilo::testing {
 /// checked (a call that throws std::invalid_argument does not count):
 /// send, recv, isend, irecv, sendrecv, probe, iprobe; barrier, broadcast, all_reduce,
 /// all_reduce_into, all_reduce_in_place, reduce, gather, all_gather, scatter, all_to_all,
-/// all_to_all_into, all_to_all_v, all_gather_v, gather_v, scan, exscan, reduce_scatter;
+/// all_to_all_into, all_to_all_v, all_gather_v, gather_v, scan, scan_into, exscan, exscan_into,
+/// reduce_scatter;
 /// ibarrier, ibroadcast, iall_reduce, iall_gather, iall_to_all; split and dup. Request::wait,
 /// Request::test and wait_all are not calls (the operation was counted when it started). The
 /// count is deterministic when the rank makes its calls from one thread (or in an order of its

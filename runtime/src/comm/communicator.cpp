@@ -32,6 +32,7 @@ Communicator::Communicator(std::unique_ptr<Transport> transport,
                            std::shared_ptr<detail::PendingOperations> pending, std::string name)
     : transport_(std::move(transport)),
       size_(transport_ ? transport_->size() : 0),
+      rank_(transport_ ? transport_->rank() : 0),
       native_(transport_ ? transport_->native_collectives() : nullptr),
       observer_(transport_ ? transport_->call_observer() : nullptr),
       checker_(transport_ ? transport_->collective_checker() : nullptr),
@@ -55,6 +56,7 @@ Communicator& Communicator::operator=(Communicator&& other) noexcept {
   sequencer_.reset();
   transport_ = std::move(other.transport_);
   size_ = other.size_;
+  rank_ = other.rank_;
   native_ = other.native_;
   observer_ = other.observer_;
   checker_ = other.checker_;
@@ -73,6 +75,10 @@ Communicator& Communicator::operator=(Communicator&& other) noexcept {
   pending_ = std::move(other.pending_);
   name_ = other.name_;
   return *this;
+}
+
+void Communicator::set_default_timeout(std::optional<std::chrono::nanoseconds> limit) {
+  default_limit_ = limit;
 }
 
 Deadline Communicator::limited_deadline(TimeLimit limit) const {
@@ -102,11 +108,6 @@ void Communicator::rethrow_in(const char* op) const {
     transport_->timed_out();
     detail::rethrow_with_pending(timeout, pending_.get(), rank());
   }
-}
-
-detail::RequestOrigin Communicator::origin(const char* op, int peer, detail::PeerRole role,
-                                           int tag) const {
-  return {pending_, name_, rank(), {op, peer, role, tag}};
 }
 
 void detail::rethrow_in_collective(const char* op, int rank) {

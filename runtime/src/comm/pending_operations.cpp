@@ -6,6 +6,77 @@
 
 namespace hilo::detail {
 
+// This thread's hold on its slot: a reference to the slot's table, so the slot stays live memory
+// for as long as this_thread_ names it, and the slot freed when the thread ends (or moves to
+// another registry's table). Made at the thread's first binding; destroyed at its exit.
+struct PendingOperations::ThreadBinding {
+  std::shared_ptr<SlotTable> table;
+  Slot* slot = nullptr;
+
+  ThreadBinding() = default;
+  ThreadBinding(const ThreadBinding&) = delete;
+  ThreadBinding& operator=(const ThreadBinding&) = delete;
+  ~ThreadBinding() {
+    release();
+    // A blocking call made later in this thread's exit (another thread_local's destructor)
+    // claims a slot for itself alone rather than making a binding that would never be freed.
+    this_thread_.ended = true;
+  }
+
+  void bind(std::shared_ptr<SlotTable> to, Slot* claimed) noexcept {
+    release();
+    table = std::move(to);
+    slot = claimed;
+    this_thread_.table = table.get();
+    this_thread_.slot = slot;
+  }
+
+  void release() noexcept {
+    if (slot != nullptr) {
+      slot->operation.store(nullptr, std::memory_order_relaxed);
+      slot->claimed.store(false, std::memory_order_release);
+    }
+    slot = nullptr;
+    table.reset();
+    this_thread_.table = nullptr;
+    this_thread_.slot = nullptr;
+  }
+};
+
+PendingOperations::PendingOperations() : table_(std::make_shared<SlotTable>()) {}
+
+// The threads holding slots of table_ keep it; they free their slots when they end.
+PendingOperations::~PendingOperations() = default;
+
+PendingOperations::Slot* PendingOperations::claim_free_slot() noexcept {
+  for (Slot& slot : table_->slots) {
+    // The load first: a taken slot is skipped without writing its cache line.
+    if (slot.claimed.load(std::memory_order_relaxed) ||
+        slot.claimed.exchange(true, std::memory_order_acquire))
+      continue;
+    return &slot;
+  }
+  return nullptr;
+}
+
+void PendingOperations::Entry::begin_elsewhere(PendingOperations& registry) noexcept {
+  ThreadSlot& mine = this_thread_;
+  if (mine.depth != 0 || mine.ended) {
+    // Inside a recorded call on another registry (whose slot stays the thread's), or in the
+    // thread's exit: a slot for this call alone, as many as are free.
+    slot_ = registry.claim_free_slot();
+    temporary_ = slot_ != nullptr;
+    return;
+  }
+  Slot* slot = registry.claim_free_slot();
+  if (slot == nullptr) return;  // every slot is held: this call is not recorded
+  thread_local ThreadBinding binding;
+  binding.bind(registry.table_, slot);
+  thread_ = &mine;
+  mine.depth = 1;
+  slot_ = slot;
+}
+
 const char* PendingOperations::intern(std::string name) {
   std::lock_guard lock(names_mutex_);
   return names_.emplace_back(std::move(name)).c_str();
@@ -14,7 +85,7 @@ const char* PendingOperations::intern(std::string name) {
 std::vector<PendingOperation> PendingOperations::snapshot() const {
   const std::int64_t now = pending_clock_now();
   std::vector<PendingOperation> pending;
-  for (const Slot& slot : slots_) {
+  for (const Slot& slot : table_->slots) {
     // A slot whose owner keeps changing it is retried a few times, then left out: its thread is
     // not blocked for long, which is what a report is about.
     for (int attempt = 0; attempt < 4; ++attempt) {

@@ -33,13 +33,16 @@ Status Request::wait(TimeLimit limit, CallSite where) {
 
 Status Request::recorded_wait_until(Deadline deadline, const CallSite& where) {
   if (status_) return *status_;
+  // An empty request throws at once and records nothing: a moved-from one keeps its origin's
+  // registry pointer, which may have outlived its communicators.
+  if (!operation_) return wait_until(deadline);
   const detail::BlockingCall& call = origin_.call;
-  detail::PendingOperations::Entry entry(origin_.pending.get(), call.operation, call.peer,
-                                         call.role, call.tag, origin_.communicator, where);
+  detail::PendingOperations::Entry entry(origin_.pending, call.operation, call.peer, call.role,
+                                         call.tag, origin_.communicator, where);
   try {
     return wait_until(deadline);
   } catch (const Timeout& timeout) {
-    detail::rethrow_with_pending(timeout, origin_.pending.get(), origin_.rank);
+    detail::rethrow_with_pending(timeout, origin_.pending, origin_.rank);
   }
 }
 

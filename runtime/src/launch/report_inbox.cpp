@@ -36,8 +36,16 @@ void ReportInbox::adopt(int rank, common::UniqueFd connection) {
 }
 
 void ReportInbox::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_reader();
+}
+
+void ReportInbox::wake_reader() {
   std::uint64_t one = 1;
-  // The counter cannot overflow from a handful of stops; a failure here has no remedy.
+  // The counter cannot overflow before run() reads it; a failure here has no remedy.
   [[maybe_unused]] ssize_t written = ::write(wake_.get(), &one, sizeof one);
 }
 
@@ -51,6 +59,7 @@ bool ReportInbox::read_available(Connection& c) {
     if (got <= 0) {
       c.over = true;  // the rank exited (a cut-off last report is dropped with it)
       answered_.notify_all();
+      wake_reader();  // run() closes it, even when drain() was the one that read the end
       return false;
     }
     try {
@@ -69,6 +78,7 @@ bool ReportInbox::read_available(Connection& c) {
     } catch (const Error& e) {
       c.over = true;
       answered_.notify_all();
+      wake_reader();
       std::erase_if(reports_, [&](const RankReport& r) { return r.reporter == c.rank; });
       // "... sent malformed rank report: ...": the inner message without its "hilo: ".
       const std::string line = detail::make_message("hilorun: ignoring the reports of rank ",
@@ -95,8 +105,13 @@ void ReportInbox::run() {
       if (errno == EINTR) continue;
       common::throw_errno("hilo: report inbox: poll");
     }
-    if (polled[0].revents != 0) return;
     std::lock_guard lock(mutex_);
+    if (polled[0].revents != 0) {
+      std::uint64_t count = 0;
+      [[maybe_unused]] ssize_t got = ::read(wake_.get(), &count, sizeof count);
+      if (stopping_) return;
+      continue;  // a connection ended: the loop's top closes it
+    }
     for (std::size_t i = 0; i < connections_.size(); ++i) {
       if (polled[i + 1].revents != 0) read_available(connections_[i]);
     }

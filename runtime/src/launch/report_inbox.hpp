@@ -55,6 +55,8 @@ class ReportInbox {
   struct Connection;
   // Reads what `c` holds now; the caller holds mutex_. Returns false once `c` is over.
   bool read_available(Connection& c);
+  // Wakes run() from its poll (stop(), or a connection to close).
+  void wake_reader();
 
   // Locking: mutex_ guards connections_' buffers and reports_. Only run()'s thread closes a
   // connection's fd (under mutex_), so its poll() never watches a closed or reused descriptor.
@@ -65,7 +67,10 @@ class ReportInbox {
   std::map<int, RankReport> answers_;   // rank -> its last answer to a request
   std::uint32_t last_request_ = 0;
   std::condition_variable answered_;  // with mutex_: an answer came or a connection ended
-  common::UniqueFd wake_;             // eventfd written by stop()
+  bool stopping_ = false;             // guarded by mutex_: stop() was called
+  // eventfd that wakes run(): written by stop() and whenever a connection ends (whichever thread
+  // read its end), so run() closes it now rather than at its next event.
+  common::UniqueFd wake_;
 };
 
 }  // namespace hilo::launch

@@ -774,6 +774,20 @@ def case_output_filename(h):
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
+def run_case(case, harness):
+    """Runs one case; prints "passed" or why it failed, and returns the exit status."""
+    try:
+        case(harness)
+    except Failure as failure:
+        print(f"FAILED: {failure}")
+        return 1
+    except subprocess.TimeoutExpired as expired:
+        print(f"FAILED: hilorun did not end within {expired.timeout} s: {expired.cmd}")
+        return 1
+    print("passed")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--hilorun", required=True)
@@ -784,16 +798,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="hilorun-test-") as workdir:
         harness = Harness(os.path.abspath(args.hilorun), os.path.abspath(args.probe),
                           os.path.abspath(args.agent), workdir)
-        try:
-            CASES[args.case](harness)
-        except Failure as failure:
-            print(f"FAILED: {failure}")
-            return 1
-        except subprocess.TimeoutExpired as expired:
-            print(f"FAILED: hilorun did not end within {expired.timeout} s: {expired.cmd}")
-            return 1
-    print("passed")
-    return 0
+        return run_case(CASES[args.case], harness)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 
-from hilorun_test import LIMIT, Failure, Harness, check, is_alive
+from hilorun_test import LIMIT, Failure, Harness, check, is_alive, run_case
 
 PROBE_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hang_probe.cpp")
 
@@ -201,16 +201,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="hilorun-wait-for-") as workdir:
         harness = Harness(os.path.abspath(args.hilorun), os.path.abspath(args.probe), None,
                           workdir)
-        try:
-            CASES[args.case](harness)
-        except Failure as failure:
-            print(f"FAILED: {failure}")
-            return 1
-        except subprocess.TimeoutExpired as expired:
-            print(f"FAILED: hilorun did not end within {expired.timeout} s: {expired.cmd}")
-            return 1
-    print("passed")
-    return 0
+        return run_case(CASES[args.case], harness)
 
 
 if __name__ == "__main__":

@@ -101,9 +101,7 @@ class Communicator {
   /// communicators split or dup'ed from it afterwards); std::nullopt waits without limit (a dead
   /// peer is still reported by backends that can detect it). Not thread-safe against calls in
   /// flight.
-  void set_default_timeout(std::optional<std::chrono::nanoseconds> limit) {
-    default_limit_ = limit;
-  }
+  void set_default_timeout(std::optional<std::chrono::nanoseconds> limit);
   /// The limit for calls made without hilo::within(...); std::nullopt for none.
   std::optional<std::chrono::nanoseconds> default_timeout() const { return default_limit_; }
 
@@ -359,10 +357,7 @@ class Communicator {
   template <class E>
   void all_to_all_v(const std::vector<E>& send, const std::vector<int>& send_counts,
                     std::vector<E>& recv, const std::vector<int>& recv_counts, TimeLimit limit = {},
-                    CallSite where = CallSite::current()) {
-    all_to_all_v(std::span<const E>(send), std::span<const int>(send_counts), std::span<E>(recv),
-                 std::span<const int>(recv_counts), limit, where);
-  }
+                    CallSite where = CallSite::current());
 
   /// Every rank's elements concatenated in rank order, on every rank (MPI_Allgatherv); each rank
   /// may contribute a different number, zero included. E is trivially copyable.
@@ -372,9 +367,7 @@ class Communicator {
   /// all_gather_v of a vector's elements.
   template <class E>
   std::vector<E> all_gather_v(const std::vector<E>& mine, TimeLimit limit = {},
-                              CallSite where = CallSite::current()) {
-    return all_gather_v(std::span<const E>(mine), limit, where);
-  }
+                              CallSite where = CallSite::current());
 
   /// Every rank's elements concatenated in rank order on `root`, an empty vector elsewhere
   /// (MPI_Gatherv). E is trivially copyable. Throws hilo::Error if `root` is not a rank.
@@ -384,9 +377,7 @@ class Communicator {
   /// gather_v of a vector's elements.
   template <class E>
   std::vector<E> gather_v(const std::vector<E>& mine, int root, TimeLimit limit = {},
-                          CallSite where = CallSite::current()) {
-    return gather_v(std::span<const E>(mine), root, limit, where);
-  }
+                          CallSite where = CallSite::current());
 
   /// The inclusive prefix reduction (MPI_Scan): rank r gets op over the values of ranks 0..r, in
   /// rank order. `op` must be associative (it need not be commutative); the operations that
@@ -397,12 +388,22 @@ class Communicator {
   /// values or MPI_ERR_TRUNCATE (hilo::Error) on some ranks only (README).
   template <class T, class Op>
   T scan(const T& value, Op op, TimeLimit limit = {}, CallSite where = CallSite::current());
+  /// scan into `result`: on mpi into its storage, nothing allocated or copied at the same size
+  /// (MPI_Scan into a kept buffer). std::invalid_argument if `result` is `value`.
+  template <class T, class Op>
+  void scan_into(const T& value, T& result, Op op, TimeLimit limit = {},
+                 CallSite where = CallSite::current());
 
   /// The exclusive prefix reduction (MPI_Exscan): rank r gets op over the values of ranks
   /// 0..r-1, and rank 0 std::nullopt. Otherwise as scan.
   template <class T, class Op>
   std::optional<T> exscan(const T& value, Op op, TimeLimit limit = {},
                           CallSite where = CallSite::current());
+  /// exscan into `result`, reused as by scan_into. Returns false on rank 0, whose `result` is
+  /// left as it was (exscan's std::nullopt), and true on every other rank.
+  template <class T, class Op>
+  bool exscan_into(const T& value, T& result, Op op, TimeLimit limit = {},
+                   CallSite where = CallSite::current());
 
   /// Rank i gets op over every rank's values[i] (MPI_Reduce_scatter_block): an all_reduce of
   /// the whole vector of which each rank keeps only its own element, for about half the
@@ -504,12 +505,8 @@ class Communicator {
   [[noreturn]] void throw_bad_peer(const char* op, int rank, bool wildcard_ok,
                                    const char* what) const;
   [[noreturn]] void throw_bad_tag(const char* op, int tag, bool wildcard_ok) const;
-  // values.size() == size(), else std::invalid_argument naming the operation.
-  void check_one_per_rank(const char* op, std::size_t values) const {
-    if (values == static_cast<std::size_t>(size_)) [[likely]]
-      return;
-    throw_not_one_per_rank(op, values);
-  }
+  // values.size() == size(), else std::invalid_argument naming `op` (communicator_exchange.hpp).
+  void check_one_per_rank(const char* op, std::size_t values) const;
   [[noreturn]] void throw_not_one_per_rank(const char* op, std::size_t values) const;
   // The counts of all_to_all_v against the spans; std::invalid_argument when they do not fit.
   void check_counts(std::span<const int> counts, std::size_t span_size, const char* which,
@@ -547,11 +544,9 @@ class Communicator {
   // one if none of the recent ones has.
   const CollectiveCall& recent_call(std::uint16_t low16) const;
   // Tells the transport's CallObserver (a test's FaultPlan) of the call `op`; null otherwise.
-  void observe_call(const char* op) {
-    if (observer_) [[unlikely]]
-      observer_->on_call(op);
-  }
-  // For a Request's wait to be recorded as waiting for the nonblocking call `op`.
+  void observe_call(const char* op);
+  // For a Request's wait to be recorded as waiting for the nonblocking call `op`. Inline, with
+  // the rank cached: it runs on every isend and irecv.
   detail::RequestOrigin origin(const char* op, int peer = -1,
                                detail::PeerRole role = detail::PeerRole::none, int tag = -1) const;
   // Over `transport`, recording its calls in `pending` as `name`: world makes the registry,
@@ -572,11 +567,10 @@ class Communicator {
   bool native_broadcast(NativeCollectives& native, T& value, int root, Deadline d);
   template <class T, class Op>
   bool native_reduce(NativeCollectives& native, const T& in, T& out, Op&, int root, Deadline d);
-  template <class T, class Op>
-  bool native_scan(NativeCollectives& native, const T& in, T& out, Op&, bool exclusive, Deadline d);
 
   std::unique_ptr<Transport> transport_;
   int size_;  // transport_->size(), which never changes, without a virtual call per check
+  int rank_;  // transport_->rank(), likewise, for the origin of every Request
   // transport_->native_collectives(), fixed for the transport's life: the collectives ask for it
   // on every call, and a virtual call each time would be a noticeable part of what hilo adds to
   // a small MPI_Allreduce.

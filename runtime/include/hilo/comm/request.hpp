@@ -20,6 +20,12 @@ namespace hilo {
 /// Communicator::irecv. It owns what the operation needs (the sent value, the staging bytes of a
 /// serialized receive), so it can outlive the call that made it. Destroying an unfinished request
 /// cancels a receive and lets a send complete. Move-only.
+///
+/// Lifetime: a request may be destroyed at any time, even after its communicator and the
+/// hilo::Runtime are gone. It may be waited for (wait, wait_all) while its communicator or
+/// another of the same world (world, and those split or dup'ed from them) still exists: a wait
+/// is recorded in their shared list of pending calls. A request whose wait or test has seen it
+/// complete returns its Status at any time.
 class Request {
  public:
   /// An empty request: valid() is false, and wait() or test() throw std::invalid_argument.

@@ -32,34 +32,30 @@ void fail(int rc, const char* what) {
   throw_error<Error>("hilo: internal error: mpi::fail without an MPI error in ", what);
 }
 
-MPI_Op op_of(ReduceKind op, DataType type) {
-  using K = DataType::Kind;
-  const bool integer = type.kind == K::signed_int || type.kind == K::unsigned_int;
-  const bool number = integer || type.kind == K::floating;
-  switch (op) {
-    case ReduceKind::sum:
-      return number ? MPI_SUM : MPI_OP_NULL;
-    case ReduceKind::product:
-      return number ? MPI_PROD : MPI_OP_NULL;
-    case ReduceKind::min:
-      return number ? MPI_MIN : MPI_OP_NULL;
-    case ReduceKind::max:
-      return number ? MPI_MAX : MPI_OP_NULL;
-    case ReduceKind::logical_and:
-      return integer || type.kind == K::boolean ? MPI_LAND : MPI_OP_NULL;
-    case ReduceKind::logical_or:
-      return integer || type.kind == K::boolean ? MPI_LOR : MPI_OP_NULL;
-    case ReduceKind::bit_and:
-      return integer ? MPI_BAND : MPI_OP_NULL;
-    case ReduceKind::bit_or:
-      return integer ? MPI_BOR : MPI_OP_NULL;
-    case ReduceKind::bit_xor:
-      return integer ? MPI_BXOR : MPI_OP_NULL;
-    case ReduceKind::other:
-      break;
-  }
-  return MPI_OP_NULL;
-}
+// Numbers take the arithmetic operations, integers and bool the logical ones, integers the
+// bitwise ones (MPI-4.0, 6.9.2); ReduceKind::other has none. Constant-initialised: Open MPI's
+// handles are addresses of its predefined objects.
+const MPI_Op op_table[10][4] = {
+    {MPI_OP_NULL, MPI_SUM, MPI_SUM, MPI_OP_NULL},          // sum
+    {MPI_OP_NULL, MPI_PROD, MPI_PROD, MPI_OP_NULL},        // product
+    {MPI_OP_NULL, MPI_MIN, MPI_MIN, MPI_OP_NULL},          // min
+    {MPI_OP_NULL, MPI_MAX, MPI_MAX, MPI_OP_NULL},          // max
+    {MPI_OP_NULL, MPI_LAND, MPI_OP_NULL, MPI_LAND},        // logical_and
+    {MPI_OP_NULL, MPI_LOR, MPI_OP_NULL, MPI_LOR},          // logical_or
+    {MPI_OP_NULL, MPI_BAND, MPI_OP_NULL, MPI_OP_NULL},     // bit_and
+    {MPI_OP_NULL, MPI_BOR, MPI_OP_NULL, MPI_OP_NULL},      // bit_or
+    {MPI_OP_NULL, MPI_BXOR, MPI_OP_NULL, MPI_OP_NULL},     // bit_xor
+    {MPI_OP_NULL, MPI_OP_NULL, MPI_OP_NULL, MPI_OP_NULL},  // other
+};
+static_assert(static_cast<int>(ReduceKind::other) == 9 &&
+                  static_cast<int>(ReduceKind::bit_xor) == 8 &&
+                  static_cast<int>(ReduceKind::logical_and) == 4,
+              "op_table's rows follow ReduceKind's order");
+static_assert(static_cast<int>(DataType::Kind::serialized) == 6 &&
+                  static_cast<int>(DataType::Kind::boolean) == 5 &&
+                  static_cast<int>(DataType::Kind::floating) == 3 &&
+                  static_cast<int>(DataType::Kind::signed_int) == 1,
+              "op_family follows DataType::Kind's order");
 
 void check(int rc, const CollectiveSite& site) {
   if (rc == MPI_SUCCESS) return;

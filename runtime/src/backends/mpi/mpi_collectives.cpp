@@ -203,17 +203,35 @@ bool MpiTransport::gather_v(const void* in, std::size_t count, void* out, const 
   return true;
 }
 
+// The usual case (no deadline; not rank 0 of an exclusive scan) is the MPI call and little else:
+// at small sizes everything around MPI_Scan shows against a bare MPI loop, so the other cases,
+// with their scratch buffer and polling, are in a function of their own.
 bool MpiTransport::scan(const void* in, void* out, std::size_t count, DataType type, ReduceKind op,
                         bool exclusive, Deadline deadline) {
   const MPI_Op mop = op_of(op, type);
-  if (mop == MPI_OP_NULL || !fits_int(count)) return false;
+  if (mop == MPI_OP_NULL || !fits_int(count)) [[unlikely]]
+    return false;
   const MPI_Datatype t = datatype_of(type);
   const int n = static_cast<int>(count);
+  if (!deadline.is_never() || (exclusive && rank_ == 0)) [[unlikely]]
+    return scan_polled_or_scratch(in, out, n, t, mop, exclusive, count * type.size, deadline);
+  if (in == out) in = MPI_IN_PLACE;  // MPI forbids aliased buffers
+  const int rc =
+      exclusive ? MPI_Exscan(in, out, n, t, mop, comm_) : MPI_Scan(in, out, n, t, mop, comm_);
+  if (rc != MPI_SUCCESS) [[unlikely]]
+    check(rc, CollectiveSite{exclusive ? "exscan" : "scan", exclusive ? "MPI_Exscan" : "MPI_Scan",
+                             rank_});
+  return true;
+}
+
+bool MpiTransport::scan_polled_or_scratch(const void* in, void* out, int n, MPI_Datatype t,
+                                          MPI_Op mop, bool exclusive, std::size_t bytes,
+                                          Deadline deadline) {
   // MPI leaves MPI_Exscan's result on rank 0 undefined (Open MPI may write it); the contract
   // leaves `out` untouched there, so rank 0 receives into scratch it owns.
   std::shared_ptr<std::vector<std::byte>> scratch;
   if (exclusive && rank_ == 0) {
-    scratch = std::make_shared<std::vector<std::byte>>(count * type.size);
+    scratch = std::make_shared<std::vector<std::byte>>(bytes);
     out = scratch->data();
   } else if (in == out) {
     in = MPI_IN_PLACE;  // MPI forbids aliased buffers

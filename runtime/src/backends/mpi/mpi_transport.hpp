@@ -118,6 +118,10 @@ class MpiTransport final : public Transport, public NativeCollectives, public Co
                                          DataType type) override;
 
  private:
+  // scan's other cases, out of its usual one's way: a deadline (polled MPI_Iscan/MPI_Iexscan),
+  // and MPI_Exscan on rank 0 (into scratch, so that `out` is left untouched).
+  bool scan_polled_or_scratch(const void* in, void* out, int count, MPI_Datatype type, MPI_Op op,
+                              bool exclusive, std::size_t bytes, Deadline deadline);
   // Receives a message already matched by MPI_Mprobe/MPI_Improbe into the sink.
   Status receive_matched(MPI_Message& message, MPI_Status& probed, const Sink& sink, int source,
                          int tag);

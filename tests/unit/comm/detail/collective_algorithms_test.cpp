@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -62,10 +63,43 @@ std::string text_of(int r) {
   return "rank " + std::to_string(r) + std::string(r, '+');
 }
 
+// What rank r finds wrong in two reduces to `root` of vector_of(q, n) over p ranks, by plus
+// (`sum`) and by the larger (`largest`): no result off the root, the right elements on it.
+std::size_t wrong_sum_and_largest(int r, int root, int p, std::size_t n,
+                                  const std::optional<std::vector<int64_t>>& sum,
+                                  const std::optional<std::vector<int64_t>>& largest) {
+  if (r != root) return sum.has_value() + largest.has_value();
+  if (!sum || !largest || sum->size() != n || largest->size() != n) return 1;
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    int64_t expected = 0;
+    for (int q = 0; q < p; ++q) expected += element(q, i);
+    wrong += (*sum)[i] != expected;
+    wrong += (*largest)[i] != element(p - 1, i);
+  }
+  return wrong;
+}
+
 void check_none_wrong(const std::vector<std::size_t>& wrong) {
   for (std::size_t r = 0; r < wrong.size(); ++r) {
     INFO("rank " << r);
     CHECK(wrong[r] == 0);
+  }
+}
+
+// Runs body(t, wrong, p, root, n) on p ranks for every rank count, root and length; the body
+// adds to wrong[t.rank()] whatever its rank finds wrong, and every rank must find nothing.
+template <class Body>
+void for_every_root_and_length(Body body) {
+  for (int p : rank_counts) {
+    for (int root : roots_for(p)) {
+      for (std::size_t n : lengths) {
+        INFO("p = " << p << ", root = " << root << ", n = " << n);
+        std::vector<std::size_t> wrong(p);
+        on_ranks(p, [&](hilo::Transport& t) { body(t, wrong, p, root, n); });
+        check_none_wrong(wrong);
+      }
+    }
   }
 }
 
@@ -93,98 +127,62 @@ TEST_CASE("dissemination_barrier: no rank leaves a round before every rank has a
 }
 
 TEST_CASE("binomial_broadcast from every kind of root, of vectors, strings and numbers") {
-  for (int p : rank_counts) {
-    for (int root : roots_for(p)) {
-      for (std::size_t n : lengths) {
-        INFO("p = " << p << ", root = " << root << ", n = " << n);
-        std::vector<std::size_t> wrong(p);
-        on_ranks(p, [&](hilo::Transport& t) {
-          const int r = t.rank();
-          // Every other rank starts with a value of another length, which must be replaced.
-          std::vector<int64_t> v = r == root ? vector_of(root, n) : std::vector<int64_t>(r + 2, -1);
-          std::string text = r == root ? text_of(root) + std::string(n % 7, '*') : "stale";
-          int64_t number = r == root ? element(root, n) : -1;
-          hilo::detail::binomial_broadcast(t, v, root, a_minute());
-          hilo::detail::binomial_broadcast(t, text, root, a_minute());
-          hilo::detail::binomial_broadcast(t, number, root, a_minute());
-          wrong[r] += v != vector_of(root, n);
-          wrong[r] += text != text_of(root) + std::string(n % 7, '*');
-          wrong[r] += number != element(root, n);
-        });
-        check_none_wrong(wrong);
-      }
-    }
-  }
+  for_every_root_and_length(
+      [](hilo::Transport& t, std::vector<std::size_t>& wrong, int /*p*/, int root, std::size_t n) {
+        const int r = t.rank();
+        // Every other rank starts with a value of another length, which must be replaced.
+        std::vector<int64_t> v = r == root ? vector_of(root, n) : std::vector<int64_t>(r + 2, -1);
+        std::string text = r == root ? text_of(root) + std::string(n % 7, '*') : "stale";
+        int64_t number = r == root ? element(root, n) : -1;
+        hilo::detail::binomial_broadcast(t, v, root, a_minute());
+        hilo::detail::binomial_broadcast(t, text, root, a_minute());
+        hilo::detail::binomial_broadcast(t, number, root, a_minute());
+        wrong[r] += v != vector_of(root, n);
+        wrong[r] += text != text_of(root) + std::string(n % 7, '*');
+        wrong[r] += number != element(root, n);
+      });
 }
 
 TEST_CASE("binomial_reduce to every kind of root, with the library's loop and the user's") {
-  for (int p : rank_counts) {
-    for (int root : roots_for(p)) {
-      for (std::size_t n : lengths) {
-        INFO("p = " << p << ", root = " << root << ", n = " << n);
-        std::vector<std::size_t> wrong(p);
-        on_ranks(p, [&](hilo::Transport& t) {
-          const int r = t.rank();
-          std::plus<> plus;
-          auto larger = [](int64_t a, int64_t b) { return a < b ? b : a; };
-          auto sum = hilo::detail::binomial_reduce(t, vector_of(r, n), plus, root, a_minute());
-          auto biggest =
-              hilo::detail::binomial_reduce(t, vector_of(r, n), larger, root, a_minute());
-          // A vector of strings goes element-wise through the user's operation, serialized.
-          auto longest = [](const std::string& a, const std::string& b) {
-            return a.size() < b.size() ? b : a;
-          };
-          auto text = hilo::detail::binomial_reduce(t, std::vector<std::string>(n % 5, text_of(r)),
-                                                    longest, root, a_minute());
-          if (r != root) {
-            wrong[r] += sum.has_value() + biggest.has_value() + text.has_value();
-            return;
-          }
-          if (!sum || !biggest || !text || sum->size() != n || biggest->size() != n) {
-            ++wrong[r];
-            return;
-          }
-          for (std::size_t i = 0; i < n; ++i) {
-            int64_t expected = 0;
-            for (int q = 0; q < p; ++q) expected += element(q, i);
-            wrong[r] += (*sum)[i] != expected;
-            wrong[r] += (*biggest)[i] != element(p - 1, i);
-          }
-          wrong[r] += *text != std::vector<std::string>(n % 5, text_of(p - 1));
-        });
-        check_none_wrong(wrong);
-      }
-    }
-  }
+  for_every_root_and_length(
+      [](hilo::Transport& t, std::vector<std::size_t>& wrong, int p, int root, std::size_t n) {
+        const int r = t.rank();
+        std::plus<> plus;
+        auto larger = [](int64_t a, int64_t b) { return a < b ? b : a; };
+        auto sum = hilo::detail::binomial_reduce(t, vector_of(r, n), plus, root, a_minute());
+        auto biggest = hilo::detail::binomial_reduce(t, vector_of(r, n), larger, root, a_minute());
+        // A vector of strings goes element-wise through the user's operation, serialized.
+        auto longest = [](const std::string& a, const std::string& b) {
+          return a.size() < b.size() ? b : a;
+        };
+        auto text = hilo::detail::binomial_reduce(t, std::vector<std::string>(n % 5, text_of(r)),
+                                                  longest, root, a_minute());
+        wrong[r] += wrong_sum_and_largest(r, root, p, n, sum, biggest);
+        if (r != root)
+          wrong[r] += text.has_value();
+        else
+          wrong[r] += !text || *text != std::vector<std::string>(n % 5, text_of(p - 1));
+      });
 }
 
 TEST_CASE("linear_gather to every kind of root: every rank's value in its place") {
-  for (int p : rank_counts) {
-    for (int root : roots_for(p)) {
-      for (std::size_t n : lengths) {
-        INFO("p = " << p << ", root = " << root << ", n = " << n);
-        std::vector<std::size_t> wrong(p);
-        on_ranks(p, [&](hilo::Transport& t) {
-          const int r = t.rank();
-          auto vectors = hilo::detail::linear_gather(t, vector_of(r, n), root, a_minute());
-          auto texts = hilo::detail::linear_gather(t, text_of(r), root, a_minute());
-          if (r != root) {
-            wrong[r] += !vectors.empty() + !texts.empty();
-            return;
-          }
-          wrong[r] += vectors.size() != static_cast<std::size_t>(p);
-          wrong[r] += texts.size() != static_cast<std::size_t>(p);
-          for (int q = 0;
-               q < p && q < static_cast<int>(vectors.size()) && q < static_cast<int>(texts.size());
-               ++q) {
-            wrong[r] += vectors[q] != vector_of(q, n);
-            wrong[r] += texts[q] != text_of(q);
-          }
-        });
-        check_none_wrong(wrong);
-      }
+  for_every_root_and_length([](hilo::Transport& t, std::vector<std::size_t>& wrong, int p, int root,
+                               std::size_t n) {
+    const int r = t.rank();
+    auto vectors = hilo::detail::linear_gather(t, vector_of(r, n), root, a_minute());
+    auto texts = hilo::detail::linear_gather(t, text_of(r), root, a_minute());
+    if (r != root) {
+      wrong[r] += !vectors.empty() + !texts.empty();
+      return;
     }
-  }
+    wrong[r] += vectors.size() != static_cast<std::size_t>(p);
+    wrong[r] += texts.size() != static_cast<std::size_t>(p);
+    for (int q = 0;
+         q < p && q < static_cast<int>(vectors.size()) && q < static_cast<int>(texts.size()); ++q) {
+      wrong[r] += vectors[q] != vector_of(q, n);
+      wrong[r] += texts[q] != text_of(q);
+    }
+  });
 }
 
 TEST_CASE("gather_broadcast_all_gather: every rank gets every rank's value in its place") {
@@ -215,29 +213,20 @@ TEST_CASE("gather_broadcast_all_gather: every rank gets every rank's value in it
 }
 
 TEST_CASE("linear_scatter from every kind of root: each rank gets its own value") {
-  for (int p : rank_counts) {
-    for (int root : roots_for(p)) {
-      for (std::size_t n : lengths) {
-        INFO("p = " << p << ", root = " << root << ", n = " << n);
-        std::vector<std::size_t> wrong(p);
-        on_ranks(p, [&](hilo::Transport& t) {
-          const int r = t.rank();
-          std::vector<std::vector<int64_t>> vectors;
-          std::vector<std::string> texts;
-          if (r == root) {  // only the root's values are read
-            for (int q = 0; q < p; ++q) {
-              vectors.push_back(vector_of(q, n + q));
-              texts.push_back(text_of(q));
-            }
-          }
-          wrong[r] +=
-              hilo::detail::linear_scatter(t, vectors, root, a_minute()) != vector_of(r, n + r);
-          wrong[r] += hilo::detail::linear_scatter(t, texts, root, a_minute()) != text_of(r);
-        });
-        check_none_wrong(wrong);
+  for_every_root_and_length([](hilo::Transport& t, std::vector<std::size_t>& wrong, int p, int root,
+                               std::size_t n) {
+    const int r = t.rank();
+    std::vector<std::vector<int64_t>> vectors;
+    std::vector<std::string> texts;
+    if (r == root) {  // only the root's values are read
+      for (int q = 0; q < p; ++q) {
+        vectors.push_back(vector_of(q, n + q));
+        texts.push_back(text_of(q));
       }
     }
-  }
+    wrong[r] += hilo::detail::linear_scatter(t, vectors, root, a_minute()) != vector_of(r, n + r);
+    wrong[r] += hilo::detail::linear_scatter(t, texts, root, a_minute()) != text_of(r);
+  });
 }
 
 TEST_CASE("recursive_doubling_all_reduce of vectors of strings, by the user's operation") {
@@ -331,20 +320,7 @@ TEST_CASE("every reduce algorithm, by name, to every kind of root") {
             auto sum = hilo::detail::reduce(t, vector_of(r, n), plus, root, a_minute(), algorithm);
             auto biggest =
                 hilo::detail::reduce(t, vector_of(r, n), larger, root, a_minute(), algorithm);
-            if (r != root) {
-              wrong[r] += sum.has_value() + biggest.has_value();
-              return;
-            }
-            if (!sum || !biggest || sum->size() != n || biggest->size() != n) {
-              ++wrong[r];
-              return;
-            }
-            for (std::size_t i = 0; i < n; ++i) {
-              int64_t expected = 0;
-              for (int q = 0; q < p; ++q) expected += element(q, i);
-              wrong[r] += (*sum)[i] != expected;
-              wrong[r] += (*biggest)[i] != element(p - 1, i);
-            }
+            wrong[r] += wrong_sum_and_largest(r, root, p, n, sum, biggest);
           });
           check_none_wrong(wrong);
         }

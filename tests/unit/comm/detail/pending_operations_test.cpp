@@ -60,19 +60,153 @@ TEST_CASE("each blocked thread has an entry of its own, seen from another thread
   CHECK(registry.snapshot().empty());
 }
 
-TEST_CASE("past slot_count entries the extra ones go unrecorded, the others stay") {
+TEST_CASE("past slot_count threads the extra ones go unrecorded until a thread ends") {
   PendingOperations registry;
   const char* world = registry.intern("world");
-  std::vector<std::unique_ptr<PendingOperations::Entry>> entries;
-  for (std::size_t i = 0; i <= PendingOperations::slot_count; ++i)
-    entries.push_back(std::make_unique<PendingOperations::Entry>(
-        &registry, "barrier", -1, PeerRole::none, -1, world, std::source_location::current()));
+  constexpr std::size_t threads_count = PendingOperations::slot_count + 1;
+  // Every thread blocks in a call at once; one more thread than there are slots.
+  std::latch entered(threads_count);
+  std::latch release(1);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < threads_count; ++i)
+    threads.emplace_back([&] {
+      PendingOperations::Entry entry(&registry, "barrier", -1, PeerRole::none, -1, world,
+                                     std::source_location::current());
+      entered.count_down();
+      release.wait();
+    });
+  entered.wait();
   CHECK(registry.snapshot().size() == PendingOperations::slot_count);
-  entries.front().reset();  // frees slot 0 for the next call
+  release.count_down();
+  for (auto& t : threads) t.join();
+  CHECK(registry.snapshot().empty());
+  // The threads have ended: their slots are free for this one.
   PendingOperations::Entry again(&registry, "probe", 2, PeerRole::source, 1, world,
                                  std::source_location::current());
-  CHECK(registry.snapshot().size() == PendingOperations::slot_count);
+  REQUIRE(registry.snapshot().size() == 1);
   CHECK(registry.snapshot()[0].operation == "probe");
+}
+
+TEST_CASE("a thread keeps one slot: calls in turn reuse it, and it is freed when the thread ends") {
+  PendingOperations registry;
+  const char* world = registry.intern("world");
+  // Each thread makes many calls in turn, one at a time: it needs one slot, so with more
+  // threads in turn than slots every call is still recorded.
+  for (std::size_t round = 0; round < 2 * PendingOperations::slot_count; ++round) {
+    std::size_t seen = 0;
+    std::thread([&] {
+      for (int call = 0; call < 3; ++call) {
+        PendingOperations::Entry entry(&registry, "send", call, PeerRole::dest, 1, world,
+                                       std::source_location::current());
+        const auto pending = registry.snapshot();
+        if (pending.size() == 1 && pending[0].peer == call) ++seen;
+      }
+    }).join();
+    REQUIRE(seen == 3);
+  }
+}
+
+TEST_CASE("a call inside another of the same thread is not listed; the outer one is") {
+  PendingOperations registry;
+  const char* world = registry.intern("world");
+  {
+    PendingOperations::Entry outer(&registry, "sendrecv", 1, PeerRole::dest, 3, world,
+                                   std::source_location::current());
+    {
+      PendingOperations::Entry inner(&registry, "recv", 1, PeerRole::source, 3, world,
+                                     std::source_location::current());
+      const auto pending = registry.snapshot();
+      REQUIRE(pending.size() == 1);
+      CHECK(pending[0].operation == "sendrecv");
+    }
+    REQUIRE(registry.snapshot().size() == 1);
+    CHECK(registry.snapshot()[0].operation == "sendrecv");
+  }
+  CHECK(registry.snapshot().empty());
+  // The thread's next call is recorded again.
+  PendingOperations::Entry next(&registry, "barrier", -1, PeerRole::none, -1, world,
+                                std::source_location::current());
+  REQUIRE(registry.snapshot().size() == 1);
+  CHECK(registry.snapshot()[0].operation == "barrier");
+}
+
+TEST_CASE("registries made and destroyed in turn (at one address or not) each record the thread") {
+  // A thread that used a registry now gone, then one made (perhaps at the same address): its
+  // call must be recorded in the new one, not in the memory of the old.
+  std::optional<PendingOperations> registry;
+  for (int turn = 0; turn < 4; ++turn) {
+    registry.emplace();  // the same storage each turn
+    const char* world = registry->intern("world");
+    {
+      PendingOperations::Entry entry(&*registry, "recv", turn, PeerRole::source, 0, world,
+                                     std::source_location::current());
+      const auto pending = registry->snapshot();
+      REQUIRE(pending.size() == 1);
+      CHECK(pending[0].peer == turn);
+    }
+    CHECK(registry->snapshot().empty());
+    registry.reset();
+  }
+}
+
+TEST_CASE("a thread moving between two live registries is recorded in the one it calls") {
+  PendingOperations first, second;
+  const char* first_name = first.intern("first");
+  const char* second_name = second.intern("second");
+  for (int turn = 0; turn < 3; ++turn) {
+    {
+      PendingOperations::Entry entry(&first, "recv", 0, PeerRole::source, 0, first_name,
+                                     std::source_location::current());
+      CHECK(first.snapshot().size() == 1);
+      CHECK(second.snapshot().empty());
+    }
+    {
+      PendingOperations::Entry entry(&second, "send", 1, PeerRole::dest, 0, second_name,
+                                     std::source_location::current());
+      CHECK(first.snapshot().empty());
+      REQUIRE(second.snapshot().size() == 1);
+      CHECK(second.snapshot()[0].communicator == "second");
+    }
+  }
+  // A call on one registry inside a call on the other: both are listed, each in its own.
+  PendingOperations::Entry outer(&first, "recv", 0, PeerRole::source, 0, first_name,
+                                 std::source_location::current());
+  PendingOperations::Entry inner(&second, "send", 1, PeerRole::dest, 0, second_name,
+                                 std::source_location::current());
+  CHECK(first.snapshot().size() == 1);
+  CHECK(second.snapshot().size() == 1);
+}
+
+TEST_CASE("a thread holding a slot of a destroyed registry moves to a new one and ends cleanly") {
+  auto registry = std::make_unique<PendingOperations>();
+  std::latch used(1);
+  std::latch replaced(1);
+  std::vector<hilo::detail::PendingOperation> seen;
+  std::thread holder([&] {
+    {
+      PendingOperations::Entry entry(registry.get(), "barrier", -1, PeerRole::none, -1,
+                                     registry->intern("world"), std::source_location::current());
+    }
+    used.count_down();
+    replaced.wait();  // the registry it holds a slot of is gone; another took its place
+    PendingOperations::Entry entry(registry.get(), "recv", 3, PeerRole::source, 0,
+                                   registry->intern("world"), std::source_location::current());
+    seen = registry->snapshot();
+  });
+  used.wait();
+  registry.reset();  // often the next table gets its memory, and this thread its first slot
+  registry = std::make_unique<PendingOperations>();
+  {
+    // This thread's call is pending while the holder makes its own: a holder writing through
+    // the slot it remembers from the old table would overwrite this one.
+    PendingOperations::Entry mine(registry.get(), "send", 9, PeerRole::dest, 0,
+                                  registry->intern("world"), std::source_location::current());
+    replaced.count_down();
+    holder.join();  // frees its slot at exit (under ASan: in live memory only)
+  }
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].peer + seen[1].peer == 12);  // 9 (send) and 3 (recv), in whichever slot
+  CHECK(registry->snapshot().empty());
 }
 
 TEST_CASE("describe_pending prints one line per operation, with the call site's file:line") {

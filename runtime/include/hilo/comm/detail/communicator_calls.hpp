@@ -9,6 +9,16 @@
 
 namespace hilo {
 
+inline void Communicator::observe_call(const char* op) {
+  if (observer_) [[unlikely]]
+    observer_->on_call(op);
+}
+
+inline detail::RequestOrigin Communicator::origin(const char* op, int peer, detail::PeerRole role,
+                                                  int tag) const {
+  return {pending_.get(), name_, rank_, {op, peer, role, tag}};
+}
+
 template <class F>
 auto Communicator::named(const char* op, F&& body) -> decltype(body()) {
   observe_call(op);  // outside the try: what it throws is not a failure of `op`

@@ -1,7 +1,7 @@
 // The definitions of Communicator's exchange and prefix collectives (sendrecv, all_to_all(_into),
-// all_to_all_v, all_gather_v, gather_v, scan, exscan, reduce_scatter), declared and documented in
-// hilo/comm/communicator.hpp, which includes this file at its end. Each tries the backend's
-// native form first (NativeCollectives: MPI's), then runs the generic algorithm on the
+// all_to_all_v, all_gather_v, gather_v, scan(_into), exscan(_into), reduce_scatter), declared and
+// documented in hilo/comm/communicator.hpp, which includes this file at its end. Each tries the
+// backend's native form first (NativeCollectives: MPI's), then runs the generic algorithm on the
 // communicator's collective channel.
 #pragma once
 
@@ -45,6 +45,12 @@ R Communicator::sendrecv(int dest, int send_tag, const S& value, int source, int
     }
   });
   return result;
+}
+
+inline void Communicator::check_one_per_rank(const char* op, std::size_t values) const {
+  if (values == static_cast<std::size_t>(size_)) [[likely]]
+    return;
+  throw_not_one_per_rank(op, values);
 }
 
 template <class T>
@@ -111,6 +117,26 @@ void Communicator::all_to_all_v(std::span<const E> send, std::span<const int> se
                                   reinterpret_cast<std::byte*>(recv.data()), recv_counts.data(),
                                   recv_displs.data(), type, d);
   });
+}
+
+template <class E>
+void Communicator::all_to_all_v(const std::vector<E>& send, const std::vector<int>& send_counts,
+                                std::vector<E>& recv, const std::vector<int>& recv_counts,
+                                TimeLimit limit, std::source_location where) {
+  all_to_all_v(std::span<const E>(send), std::span<const int>(send_counts), std::span<E>(recv),
+               std::span<const int>(recv_counts), limit, where);
+}
+
+template <class E>
+std::vector<E> Communicator::all_gather_v(const std::vector<E>& mine, TimeLimit limit,
+                                          std::source_location where) {
+  return all_gather_v(std::span<const E>(mine), limit, where);
+}
+
+template <class E>
+std::vector<E> Communicator::gather_v(const std::vector<E>& mine, int root, TimeLimit limit,
+                                      std::source_location where) {
+  return gather_v(std::span<const E>(mine), root, limit, where);
 }
 
 template <class E>
@@ -191,20 +217,55 @@ void check_scan_lengths(Transport& channel, NativeCollectives* native, const T& 
   }
 }
 
+// MPI_Scan or MPI_Exscan into `out` where the value and the operation have a native form; false
+// otherwise (the generic algorithm then runs). `out` is sized to `in` first, except where an
+// exclusive scan leaves it untouched (rank 0, `written` false): at the same size a kept vector's
+// storage is reused, and MPI writes every element, so nothing is copied into it.
+template <class T, class Op>
+bool native_scan(NativeCollectives& native, const T& in, T& out, bool exclusive, bool written,
+                 Deadline d) {
+  constexpr ReduceKind kind = reduce_kind<Op>::value;
+  if constexpr (kind == ReduceKind::other) {
+    return false;
+  } else if constexpr (std::is_arithmetic_v<T>) {
+    return native.scan(&in, &out, 1, data_type_of<T>(), kind, exclusive, d);
+  } else if constexpr (is_vector<T>::value && encoding_of<T>() == Encoding::contiguous) {
+    using E = typename T::value_type;
+    if constexpr (std::is_arithmetic_v<E>) {
+      if (written) out.resize(in.size());
+      return native.scan(in.data(), out.data(), in.size(), data_type_of<E>(), kind, exclusive, d);
+    } else {
+      return false;
+    }
+  } else {
+    return false;
+  }
+}
+
 }  // namespace detail
 
 template <class T, class Op>
 T Communicator::scan(const T& value, Op op, TimeLimit limit, std::source_location where) {
+  T result{};
+  scan_into(value, result, op, limit, where);
+  return result;
+}
+
+template <class T, class Op>
+void Communicator::scan_into(const T& value, T& result, Op op, TimeLimit limit,
+                             std::source_location where) {
+  // MPI forbids aliased buffers, and the generic algorithm reads `value` after writing `result`.
+  if (&value == &result)
+    detail::throw_error<std::invalid_argument>(detail::OnRank{"scan_into", rank()},
+                                               "value and result are the same object");
   const Deadline d = deadline(limit);
-  return collective(
+  // Named "scan" as the returning form: both are the same collective (HILO_CHECK compares them).
+  collective(
       {"scan"}, where,
       [&] {
-        if (native_) {
-          T result = value;
-          if (native_scan(*native_, value, result, op, false, d)) return result;
-        }
+        if (native_ && detail::native_scan<T, Op>(*native_, value, result, false, true, d)) return;
         detail::check_scan_lengths(channel(), native_, value, d);
-        return *detail::recursive_doubling_scan(channel(), value, op, false, d);
+        result = *detail::recursive_doubling_scan(channel(), value, op, false, d);
       },
       detail::shape_of(value));
 }
@@ -212,19 +273,30 @@ T Communicator::scan(const T& value, Op op, TimeLimit limit, std::source_locatio
 template <class T, class Op>
 std::optional<T> Communicator::exscan(const T& value, Op op, TimeLimit limit,
                                       std::source_location where) {
+  T result{};
+  if (!exscan_into(value, result, op, limit, where)) return std::nullopt;
+  return std::optional<T>(std::move(result));
+}
+
+template <class T, class Op>
+bool Communicator::exscan_into(const T& value, T& result, Op op, TimeLimit limit,
+                               std::source_location where) {
+  if (&value == &result)
+    detail::throw_error<std::invalid_argument>(detail::OnRank{"exscan_into", rank()},
+                                               "value and result are the same object");
   const Deadline d = deadline(limit);
-  return collective(
+  const bool written = rank() != 0;  // MPI_Exscan's rank 0 gets nothing (transport.hpp)
+  collective(
       {"exscan"}, where,
-      [&]() -> std::optional<T> {
-        if (native_) {
-          T result = value;
-          if (native_scan(*native_, value, result, op, true, d))
-            return rank() == 0 ? std::nullopt : std::optional<T>(std::move(result));
-        }
+      [&] {
+        if (native_ && detail::native_scan<T, Op>(*native_, value, result, true, written, d))
+          return;
         detail::check_scan_lengths(channel(), native_, value, d);
-        return detail::recursive_doubling_scan(channel(), value, op, true, d);
+        std::optional<T> prefix = detail::recursive_doubling_scan(channel(), value, op, true, d);
+        if (prefix) result = std::move(*prefix);
       },
       detail::shape_of(value));
+  return written;
 }
 
 template <class T, class Op>

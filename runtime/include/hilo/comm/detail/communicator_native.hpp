@@ -67,26 +67,4 @@ bool Communicator::native_reduce(NativeCollectives& native, const T& in, T& out,
   }
 }
 
-template <class T, class Op>
-bool Communicator::native_scan(NativeCollectives& native, const T& in, T& out, Op&, bool exclusive,
-                               Deadline d) {
-  constexpr ReduceKind kind = reduce_kind<Op>::value;
-  if constexpr (kind == ReduceKind::other) {
-    return false;
-  } else if constexpr (std::is_arithmetic_v<T>) {
-    return native.scan(&in, &out, 1, data_type_of<T>(), kind, exclusive, d);
-  } else if constexpr (detail::is_vector<T>::value &&
-                       detail::encoding_of<T>() == detail::Encoding::contiguous) {
-    using E = typename T::value_type;
-    if constexpr (std::is_arithmetic_v<E>) {
-      out.resize(in.size());
-      return native.scan(in.data(), out.data(), in.size(), data_type_of<E>(), kind, exclusive, d);
-    } else {
-      return false;
-    }
-  } else {
-    return false;
-  }
-}
-
 }  // namespace hilo

@@ -39,9 +39,13 @@ struct BlockingCall {
 class PendingOperations;
 
 /// Where a Request came from, for its wait to be recorded and reported like a blocking call.
+/// Not a reference that keeps the registry: a shared one would cost every isend and irecv two
+/// atomic read-modify-writes. The registry lives as long as the communicators of its world
+/// (world and those split or dup'ed from it, which share it), and a Request's wait touches it
+/// only while the request is unfinished, which hilo::Request's contract limits to their lifetime.
 struct RequestOrigin {
-  std::shared_ptr<PendingOperations> pending;  // null: the wait is not recorded
-  const char* communicator = nullptr;          // interned in *pending
+  PendingOperations* pending = nullptr;  // nullptr: the wait is not recorded
+  const char* communicator = nullptr;    // interned in *pending
   int rank = -1;
   BlockingCall call{"wait"};
 };
@@ -58,16 +62,21 @@ struct PendingOperation {
   std::uint_least32_t line = 0;
 };
 
-/// The blocking calls in progress on one rank: a fixed array of slots, one per blocked thread.
+/// The blocking calls in progress on one rank: a fixed array of slots, one per thread.
 /// Owned (shared) by the rank's communicators, world and the ones split or dup'ed from it.
 ///
-/// Cost on the fast path: a blocking call claims a slot with one atomic exchange on a cache line
-/// only this rank's threads touch (the first free slot: slot 0 when one thread communicates),
-/// writes its fields with relaxed stores between two stores of the slot's sequence number (a
-/// seqlock: odd while the fields change), and frees it with two stores. No allocation, no lock.
-/// A reader (snapshot) copies a slot's fields and keeps them only if the sequence number was even
-/// and unchanged around the copy. When more than slot_count threads of a rank block at once, the
-/// extra ones are not recorded (their calls work as ever; the report just omits them).
+/// Cost on the fast path: a thread claims a slot once, at its first blocking call (the first free
+/// slot, with one atomic exchange), and keeps it until it ends; this_thread_ remembers which.
+/// A blocking call then writes its fields with relaxed stores between two stores of the slot's
+/// sequence number (a seqlock: odd while the fields change), and clears it with one store. No
+/// allocation, no lock, no read-modify-write. A call made inside another of the same thread
+/// (sendrecv's, a collective's inner calls) is not recorded: the outer one says what the thread
+/// is blocked in. A reader (snapshot) copies a slot's fields and keeps them only if the sequence
+/// number was even and unchanged around the copy. When more than slot_count threads of a rank
+/// have made blocking calls, the extra ones are not recorded (their calls work as ever; the
+/// report just omits them) until a thread holding a slot ends.
+///
+/// Threads: an Entry is made and destroyed by one thread (it is RAII on the caller's stack).
 class PendingOperations {
  private:
   // One thread's pending call. `claimed` says which thread owns the slot (only the owner writes
@@ -89,6 +98,33 @@ class PendingOperations {
  public:
   static constexpr std::size_t slot_count = 64;
 
+ private:
+  // The slots, in a block of their own shared by the registry and every thread that holds one
+  // of them (ThreadBinding): a thread that outlives the registry still frees its slot in live
+  // memory, and while a thread remembers this table no other can be made at its address.
+  struct SlotTable {
+    std::array<Slot, slot_count> slots;
+  };
+
+  // What this thread remembers of the slot it holds: plain data, so reading it is one access to
+  // thread-local storage (no guard, no wrapper call). Per thread, so it is no shared state:
+  // `table` is the identity of the table the slot is in, and stays valid because this thread's
+  // ThreadBinding holds a reference to that table for as long as `table` names it.
+  struct ThreadSlot {
+    const SlotTable* table = nullptr;  // nullptr: this thread holds no slot
+    Slot* slot = nullptr;
+    unsigned depth = 0;  // the Entries of this thread alive on `table` (nested calls)
+    bool ended = false;  // the thread's ThreadBinding is gone (thread exit): bind no more
+  };
+  struct ThreadBinding;                         // owns this thread's slot; pending_operations.cpp
+  static thread_local ThreadSlot this_thread_;  // defined below the class
+
+ public:
+  PendingOperations();
+  ~PendingOperations();
+  PendingOperations(const PendingOperations&) = delete;
+  PendingOperations& operator=(const PendingOperations&) = delete;
+
   /// A name that lives as long as this registry (the communicators' names: a report may read a
   /// slot of a communicator being destroyed). Names are kept until the registry goes, one per
   /// communicator made: not on the fast path.
@@ -97,9 +133,10 @@ class PendingOperations {
   /// The operations pending now, in slot order.
   std::vector<PendingOperation> snapshot() const;
 
-  /// Records one blocking call for its lifetime (RAII) in `registry` (nullptr: nowhere).
-  /// `operation`, `communicator` and the location's file name must outlive it (string literals,
-  /// intern()ed names).
+  /// Records one blocking call for its lifetime (RAII) in `registry` (nullptr: nowhere), unless
+  /// the calling thread is already in a recorded call of `registry` (then the outer call stays
+  /// listed). `operation`, `communicator` and the location's file name must outlive it (string
+  /// literals, intern()ed names). Destroyed on the thread that made it.
   class Entry {
    public:
     Entry(PendingOperations* registry, const char* operation, int peer, PeerRole role, int tag,
@@ -109,14 +146,26 @@ class PendingOperations {
     Entry& operator=(const Entry&) = delete;
 
    private:
-    Slot* slot_ = nullptr;  // nullptr: every slot was taken, this call is not recorded
+    // Not this thread's slot of `registry` yet (its first call, another registry's slot, or a
+    // call inside another): binds the thread to a free slot, or claims one for this call alone.
+    void begin_elsewhere(PendingOperations& registry) noexcept;
+
+    Slot* slot_ = nullptr;  // written by this entry; nullptr: not recorded (nested, or no slot)
+    ThreadSlot* thread_ = nullptr;  // counted in its depth; nullptr: not on the thread's slot
+    bool temporary_ = false;        // slot_ was claimed for this call alone: freed at the end
   };
 
  private:
-  std::array<Slot, slot_count> slots_;
+  // The first free slot, claimed; nullptr if every slot is taken.
+  Slot* claim_free_slot() noexcept;
+
+  std::shared_ptr<SlotTable> table_;  // never null
   std::mutex names_mutex_;
   std::deque<std::string> names_;  // guarded by names_mutex_; a deque never moves its elements
 };
+
+// Constant-initialised and trivially destructible: a plain thread-local access (no guard).
+inline constinit thread_local PendingOperations::ThreadSlot PendingOperations::this_thread_{};
 
 /// The clock of the registry's start times, in nanoseconds: CLOCK_MONOTONIC_COARSE where there is
 /// one. It is read on every blocking call, and the coarse clock costs a fraction of
@@ -138,36 +187,39 @@ inline PendingOperations::Entry::Entry(PendingOperations* registry, const char* 
                                        PeerRole role, int tag, const char* communicator,
                                        const std::source_location& where) noexcept {
   if (registry == nullptr) return;
-  for (Slot& slot : registry->slots_) {
-    // The load first: a taken slot is skipped without writing its cache line.
-    if (slot.claimed.load(std::memory_order_relaxed) ||
-        slot.claimed.exchange(true, std::memory_order_acquire))
-      continue;
-    slot_ = &slot;
-    break;
+  ThreadSlot& mine = this_thread_;
+  if (mine.table == registry->table_.get()) [[likely]] {
+    thread_ = &mine;
+    if (mine.depth++ != 0) return;  // inside a call of this thread that is recorded already
+    slot_ = mine.slot;
+  } else {
+    begin_elsewhere(*registry);
+    if (slot_ == nullptr) return;
   }
-  if (slot_ == nullptr) return;
+  // Through a local: the atomic stores could alias slot_, which the compiler would reload each.
+  Slot& slot = *slot_;
   // Only this thread writes the slot while it is claimed: the plain load of sequence is exact.
-  const std::uint64_t sequence = slot_->sequence.load(std::memory_order_relaxed);
-  slot_->sequence.store(sequence + 1, std::memory_order_relaxed);
+  const std::uint64_t sequence = slot.sequence.load(std::memory_order_relaxed);
+  slot.sequence.store(sequence + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);  // the odd number before the fields
-  slot_->operation.store(operation, std::memory_order_relaxed);
-  slot_->peer.store(peer, std::memory_order_relaxed);
-  slot_->role.store(static_cast<std::uint8_t>(role), std::memory_order_relaxed);
-  slot_->tag.store(tag, std::memory_order_relaxed);
-  slot_->communicator.store(communicator, std::memory_order_relaxed);
-  slot_->since.store(pending_clock_now(), std::memory_order_relaxed);
-  slot_->file.store(where.file_name(), std::memory_order_relaxed);
-  slot_->line.store(where.line(), std::memory_order_relaxed);
-  slot_->sequence.store(sequence + 2, std::memory_order_release);  // published
+  slot.operation.store(operation, std::memory_order_relaxed);
+  slot.peer.store(peer, std::memory_order_relaxed);
+  slot.role.store(static_cast<std::uint8_t>(role), std::memory_order_relaxed);
+  slot.tag.store(tag, std::memory_order_relaxed);
+  slot.communicator.store(communicator, std::memory_order_relaxed);
+  slot.since.store(pending_clock_now(), std::memory_order_relaxed);
+  slot.file.store(where.file_name(), std::memory_order_relaxed);
+  slot.line.store(where.line(), std::memory_order_relaxed);
+  slot.sequence.store(sequence + 2, std::memory_order_release);  // published
 }
 
 inline PendingOperations::Entry::~Entry() {
+  if (thread_ != nullptr) --thread_->depth;
   if (slot_ == nullptr) return;
   // A reader that copied the fields before this saw a call that was pending then; the next
-  // owner's odd sequence number tells a reader still copying that its copy is stale.
+  // call's odd sequence number tells a reader still copying that its copy is stale.
   slot_->operation.store(nullptr, std::memory_order_relaxed);
-  slot_->claimed.store(false, std::memory_order_release);
+  if (temporary_) slot_->claimed.store(false, std::memory_order_release);
 }
 
 /// The pending operations, one per line ("  recv from rank 1, tag 7, on world, for 2.000 s, at
