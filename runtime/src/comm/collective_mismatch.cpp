@@ -37,14 +37,6 @@ void send_notice(Transport& channel, int peer, const std::vector<std::byte>& byt
 
 }  // namespace
 
-const CollectiveCall& Communicator::recent_call(std::uint16_t low16) const {
-  for (const CollectiveCall& call : recent_calls_)
-    if (call.sequence != 0 && call.sequence <= collective_sequence_ &&
-        static_cast<std::uint16_t>(call.sequence) == low16)
-      return call;
-  return current_call();
-}
-
 void Communicator::raise_collective_mismatch(const detail::CollectiveOutOfStep& out_of_step) {
   if (collective_mismatch_) std::rethrow_exception(collective_mismatch_);
   Transport& ch = channel();
@@ -53,19 +45,19 @@ void Communicator::raise_collective_mismatch(const detail::CollectiveOutOfStep& 
       std::min(Deadline::after(answer_wait), this->deadline({}),
                [](const Deadline& a, const Deadline& b) { return a.at < b.at; });
   std::optional<detail::CollectiveNotice> theirs;
-  const CollectiveCall* mine = &current_call();
+  const CollectiveCall* mine = &collectives_.current();
   try {
     if (!out_of_step.notice) {
       // Found by this rank: describe our call of the same sequence number as the peer's message
       // (the call it should have matched), tell the peer, and wait for its side.
-      mine = &recent_call(detail::stamp_sequence(out_of_step.peer_stamp));
+      mine = &collectives_.recent(detail::stamp_sequence(out_of_step.peer_stamp));
       send_notice(ch, peer,
                   detail::encode_notice(false, out_of_step.peer_stamp, detail::view_of(*mine)));
       theirs = detail::decode_notice(receive_notice(ch, peer, deadline));
     } else {
       // Told by the peer: describe the call whose message it found out of step, and answer.
       theirs = detail::decode_notice(receive_notice(ch, peer, deadline));
-      if (theirs) mine = &recent_call(detail::stamp_sequence(theirs->your_stamp));
+      if (theirs) mine = &collectives_.recent(detail::stamp_sequence(theirs->your_stamp));
       if (theirs && !theirs->answer)
         send_notice(ch, peer, detail::encode_notice(true, 0, detail::view_of(*mine)));
     }

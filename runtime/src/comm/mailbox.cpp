@@ -359,32 +359,28 @@ void Mailbox::post_shared(const std::shared_ptr<PendingReceive>& receive) {
   PendingReceive& r = *receive;
   auto lock = lock_soon();
   match_pushed();
-  if (r.stamp_ != 0) [[unlikely]] {
-    if (const int peer = notice_from_.load(std::memory_order_relaxed);
-        peer >= 0 && r.tag_ != collective_notice_tag) {
-      fail(r, notice_error(peer));
-      return;
-    }
+  // A receive of a collective call (stamped): after a peer's notice, none is taken.
+  if (r.stamp_ != 0 && notice_from_.load(std::memory_order_relaxed) >= 0) [[unlikely]] {
+    fail(r, notice_error(notice_from_.load(std::memory_order_relaxed)));
+    return;
+  }
+  auto it = unexpected_.end();
+  if (r.stamp_ == 0 || r.source_ == any_source) {
+    it = find_unexpected(r.source_, r.tag_);
+  } else {
     // The next message from the source, whatever its tag, must be of this call. Nearly always
-    // it is the one this receive takes, so no second look (find_unexpected) is needed.
-    auto next = std::find_if(unexpected_.begin(), unexpected_.end(), [&](const Queued& m) {
+    // it is the one this receive takes, so one look finds both.
+    it = std::find_if(unexpected_.begin(), unexpected_.end(), [&](const Queued& m) {
       return m.envelope.source == r.source_ && m.envelope.tag >= 0;
     });
-    if (next != unexpected_.end()) {
-      if (out_of_step(r, next->envelope)) {
-        fail_out_of_step(r, next->envelope);
-        return;
-      }
-      if (next->envelope.tag == r.tag_) {
-        if (deliver(next->envelope, next->payload.data(), r)) {
-          keep_as_spare(std::move(next->payload));
-          unexpected_.erase(next);
-        }
-        return;
-      }
+    if (it != unexpected_.end() && out_of_step(r, it->envelope)) [[unlikely]] {
+      fail_out_of_step(r, it->envelope);
+      return;
     }
+    if (it != unexpected_.end() && it->envelope.tag != r.tag_)
+      it = find_unexpected(r.source_, r.tag_);
   }
-  if (auto it = find_unexpected(r.source_, r.tag_); it != unexpected_.end()) {
+  if (it != unexpected_.end()) {
     if (deliver(it->envelope, it->payload.data(), r)) {
       keep_as_spare(std::move(it->payload));
       unexpected_.erase(it);

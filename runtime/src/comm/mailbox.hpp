@@ -147,11 +147,13 @@ class Mailbox {
   void fail_source(int source, std::exception_ptr error, bool any_source_too);
   void fail_all(std::exception_ptr error);
 
-  // The rank whose notice poisoned this mailbox (see the top of this file), or -1. Lock-free: a
-  // collective asks it as it starts.
   // The collective call with `stamp` failed here: its messages are dropped from now on.
   void abandon(std::uint32_t stamp);
+  // The rank whose notice poisoned this mailbox (see the top of this file), or -1. Lock-free: a
+  // collective asks it as it starts.
   int notice_from() const { return notice_from_.load(std::memory_order_acquire); }
+  // The word notice_from() reads, for a Communicator to check as each collective starts.
+  const std::atomic<int>& notice_word() const { return notice_from_; }
   // The exception a receive of a poisoned mailbox fails with.
   std::exception_ptr notice_error(int peer) const;
 

@@ -2,7 +2,6 @@
 /// hilo::Communicator: the typed message-passing API.
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -19,6 +18,7 @@
 #include "hilo/comm/detail/algorithms.hpp"
 #include "hilo/comm/detail/all_to_all.hpp"
 #include "hilo/comm/detail/codec.hpp"
+#include "hilo/comm/detail/collective_record.hpp"
 #include "hilo/comm/detail/collective_sequencer.hpp"
 #include "hilo/comm/detail/pending_operations.hpp"
 #include "hilo/comm/detail/transport.hpp"
@@ -176,31 +176,7 @@ class Communicator {
   /// std::invalid_argument for a bad rank or tag; failures of the send itself are thrown by the
   /// request's wait or test.
   template <class T>
-  Request isend(int dest, int tag, T&& value) {
-    using Value = std::remove_cvref_t<T>;
-    check_peer("isend", dest, false);
-    check_tag("isend", tag, false);
-    observe_call("isend");
-    if constexpr (detail::is_span<Value>::value) {
-      // Nothing to own: a shared copy of the view would only add an allocation and a free per
-      // message, which costs a window of small isends a large share of raw MPI's rate.
-      detail::OutgoingBytes out = detail::encode(value);
-      auto op = transport_->isend(dest, tag, nullptr, out.data, out.bytes, out.type);
-      return Request(std::move(op), {}, default_limit_,
-                     origin("isend", dest, detail::PeerRole::dest, tag));
-    } else if constexpr (detail::encoding_of<Value>() == detail::Encoding::serialized) {
-      auto bytes = std::make_shared<ByteBuffer>(detail::serialize(value));
-      auto op = transport_->isend(dest, tag, bytes, bytes->data(), bytes->size(), serialized_type);
-      return Request(std::move(op), {}, default_limit_,
-                     origin("isend", dest, detail::PeerRole::dest, tag));
-    } else {
-      auto owned = std::make_shared<Value>(std::forward<T>(value));
-      detail::OutgoingBytes out = detail::encode(*owned);
-      auto op = transport_->isend(dest, tag, owned, out.data, out.bytes, out.type);
-      return Request(std::move(op), {}, default_limit_,
-                     origin("isend", dest, detail::PeerRole::dest, tag));
-    }
-  }
+  Request isend(int dest, int tag, T&& value);
 
   /// Receives into `out`, which must stay alive and untouched until the request completes (as
   /// with MPI_Irecv). The bytes arrive without the caller polling (on the mpi backend, unless
@@ -209,35 +185,12 @@ class Communicator {
   /// message that
   /// does not fit, a timeout or a lost peer are thrown by the request's wait or test.
   template <class T>
-  Request irecv(int source, int tag, T& out) {
-    check_peer("irecv", source, true);
-    check_tag("irecv", tag, true);
-    observe_call("irecv");
-    if constexpr (detail::encoding_of<T>() == detail::Encoding::serialized) {
-      auto staging = std::make_shared<ByteBuffer>();
-      auto op = transport_->irecv(source, tag, detail::sink_for(out, staging.get()));
-      auto* target = &out;
-      auto decode = [staging, target, source, tag] {
-        detail::deserialize(*staging, *target, source, tag);
-      };
-      return Request(std::move(op), decode, default_limit_,
-                     origin("irecv", source, detail::PeerRole::source, tag));
-    } else {
-      return Request(transport_->irecv(source, tag, detail::sink_for(out, nullptr)), {},
-                     default_limit_, origin("irecv", source, detail::PeerRole::source, tag));
-    }
-  }
+  Request irecv(int source, int tag, T& out);
 
   /// Receives exactly out.size() elements into the span's memory (see recv with a span), without
   /// waiting. Does not block; throws as irecv(source, tag, out).
   template <class E, std::size_t N>
-  Request irecv(int source, int tag, std::span<E, N> out) {
-    check_peer("irecv", source, true);
-    check_tag("irecv", tag, true);
-    observe_call("irecv");
-    return Request(transport_->irecv(source, tag, detail::sink_for(out, nullptr)), {},
-                   default_limit_, origin("irecv", source, detail::PeerRole::source, tag));
-  }
+  Request irecv(int source, int tag, std::span<E, N> out);
 
   /// Sends `value` to `dest` with `send_tag` and returns the R received from `source` with
   /// `recv_tag` (MPI_Sendrecv): both happen at once, so a ring of ranks each sending to the next
@@ -532,7 +485,7 @@ class Communicator {
   template <class F>
   auto collective(detail::BlockingCall call, const std::source_location& where, F&& body,
                   CollectiveShape shape = {}) -> decltype(body());
-  // What identifies the collective about to run, in current_call(): plain stores, no check.
+  // What identifies the collective about to run, in collectives_: plain stores, no check.
   void record_collective(const detail::BlockingCall& call, const std::source_location& where,
                          const CollectiveShape& shape);
   [[noreturn]] void rethrow_in(const char* op) const;
@@ -540,9 +493,10 @@ class Communicator {
   // answers it) over the collective channel and raises hilo::CollectiveMismatch naming both
   // calls; the same one again on every later collective here.
   [[noreturn]] void raise_collective_mismatch(const detail::CollectiveOutOfStep& out_of_step);
-  // This rank's recent call whose sequence number has `low16` for its low 16 bits, or the current
-  // one if none of the recent ones has.
-  const CollectiveCall& recent_call(std::uint16_t low16) const;
+  // A collective's body run with its stamp on a backend whose messages carry one
+  // (detail/communicator_stamps.hpp): a peer found out of step raises CollectiveMismatch.
+  template <class F>
+  auto stamped(F& body) -> decltype(body());
   // Tells the transport's CallObserver (a test's FaultPlan) of the call `op`; null otherwise.
   void observe_call(const char* op);
   // For a Request's wait to be recorded as waiting for the nonblocking call `op`. Inline, with
@@ -577,30 +531,10 @@ class Communicator {
   NativeCollectives* native_;
   CallObserver* observer_;      // transport_->call_observer(), fixed for the transport's life
   CollectiveChecker* checker_;  // transport_->collective_checker(), fixed likewise
-  // The last few blocking collectives, by sequence number modulo their count; current_call() is
-  // the one running or last run here. Kept so that a peer found out of step by a message it sent
-  // in an earlier call than the one it is in now can describe that call.
-  std::array<CollectiveCall, 4> recent_calls_{};
-  std::uint64_t collective_sequence_ = 0;  // current_call().sequence
-  CollectiveCall& current_call() {
-    return recent_calls_[collective_sequence_ % recent_calls_.size()];
-  }
-  const CollectiveCall& current_call() const {
-    return recent_calls_[collective_sequence_ % recent_calls_.size()];
-  }
+  detail::CollectiveRecord collectives_;  // the recent blocking collectives here, their stamps
+  // transport_->collective_stamping(), fixed for the transport's life (null pointers on mpi).
+  detail::CollectiveStamping stamping_;
   std::exception_ptr collective_mismatch_;  // what raise_collective_mismatch raised, if it did
-  // The stamp of current_call() (detail::collective_stamp), its operation's part kept for the
-  // last operation seen: hashing the name on every call cost more than the rest of the stamp.
-  std::uint32_t current_stamp() {
-    const CollectiveCall& call = current_call();
-    if (call.operation != stamped_name_) [[unlikely]] {
-      stamped_name_ = call.operation;
-      stamped_operation_ = detail::stamped_operation(stamped_name_);
-    }
-    return detail::collective_stamp(call, stamped_operation_);
-  }
-  const char* stamped_name_ = nullptr;
-  detail::StampedOperation stamped_operation_;
   std::optional<std::chrono::nanoseconds> default_limit_;
   std::uint64_t derived_ = 0;  // how many split/dup calls made: part of the child's context
   // HILO_ALLREDUCE's algorithm for every all-reduce on this communicator (detail/all_reduce.hpp).
@@ -628,3 +562,5 @@ class Communicator {
 #include "hilo/comm/detail/communicator_exchange.hpp"
 #include "hilo/comm/detail/communicator_native.hpp"
 #include "hilo/comm/detail/communicator_nonblocking.hpp"
+#include "hilo/comm/detail/communicator_point_to_point.hpp"
+#include "hilo/comm/detail/communicator_stamps.hpp"

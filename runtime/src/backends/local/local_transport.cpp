@@ -227,13 +227,14 @@ std::unique_ptr<Transport> LocalTransport::derive(std::uint64_t context, std::ve
                                           derived.rank, log_);
 }
 
-void LocalTransport::begin_collective(std::uint32_t stamp) {
-  if (!collectives_) [[unlikely]]
-    collective_channel();
-  LocalTransport& channel = *collectives_;
-  channel.stamp_.store(stamp, std::memory_order_relaxed);
-  if (const int peer = channel.mine_->notice_from(); peer >= 0) [[unlikely]]
-    std::rethrow_exception(channel.mine_->notice_error(peer));
+detail::CollectiveStamping LocalTransport::collective_stamping() {
+  auto& channel = static_cast<LocalTransport&>(collective_channel());
+  return {&channel.stamp_, &channel.mine_->notice_word()};
+}
+
+void LocalTransport::raise_collective_notice() {
+  const detail::Mailbox& box = *static_cast<LocalTransport&>(collective_channel()).mine_;
+  if (const int peer = box.notice_from(); peer >= 0) std::rethrow_exception(box.notice_error(peer));
 }
 
 void LocalTransport::abandon_collective(std::uint32_t stamp) {

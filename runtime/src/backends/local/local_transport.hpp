@@ -91,7 +91,8 @@ class LocalTransport final : public Transport {
   std::uint64_t context() const override { return context_; }
   Transport& collective_channel() override;
   CallObserver* call_observer() override;
-  void begin_collective(std::uint32_t stamp) override;
+  detail::CollectiveStamping collective_stamping() override;
+  void raise_collective_notice() override;
   void abandon_collective(std::uint32_t stamp) override;
 
  private:

@@ -89,16 +89,17 @@ std::string collective_mismatch_message(std::string_view communicator, int rank_
 /// type or count).
 std::uint32_t collective_stamp(const CollectiveCall& call);
 /// What a stamp takes from the operation's name: its code, and whether the count is part of the
-/// stamp. Computed from the text (the same in every process), so Communicator keeps the last one.
+/// stamp. Computed from the text (the same in every process); CollectiveRecord keeps the last.
 struct StampedOperation {
   std::uint8_t code = 0;        ///< 8 bits of the operation's name.
   bool count_in_stamp = false;  ///< False for scan and exscan, which compare lengths themselves.
 };
 /// The StampedOperation of `operation`.
 StampedOperation stamped_operation(std::string_view operation);
-/// collective_stamp with the operation's part already computed: a few multiplications, no loop
-/// (it runs on every collective call).
-inline std::uint32_t collective_stamp(const CollectiveCall& call, StampedOperation operation) {
+/// The low 16 bits of collective_stamp (8 of the operation, 8 of root, type and count), never 0,
+/// so that no stamp is 0 whatever the sequence number. They change only when the operation, root
+/// or shape do: CollectiveRecord keeps them for the last call's.
+inline std::uint16_t stamp_of_kind(const CollectiveCall& call, StampedOperation operation) {
   std::uint64_t mix = static_cast<std::uint32_t>(call.root) + std::uint64_t{1};
   if (call.shape.fixed) {
     mix ^= (std::uint64_t{static_cast<std::uint8_t>(call.shape.type.kind)} << 56) ^
@@ -108,10 +109,14 @@ inline std::uint32_t collective_stamp(const CollectiveCall& call, StampedOperati
   mix *= 0xff51afd7ed558ccdu;  // spreads every bit of the fields into the top 8
   mix ^= mix >> 29;
   mix *= 0xc4ceb9fe1a85ec53u;
-  const std::uint32_t stamp = (static_cast<std::uint32_t>(call.sequence & 0xffff) << 16) |
-                              (std::uint32_t{operation.code} << 8) |
-                              static_cast<std::uint8_t>(mix >> 56);
-  return stamp == 0 ? 1 : stamp;
+  const auto low = static_cast<std::uint16_t>((std::uint32_t{operation.code} << 8) |
+                                              static_cast<std::uint8_t>(mix >> 56));
+  return low == 0 ? 1 : low;
+}
+/// collective_stamp with the operation's part already computed: a few multiplications, no loop.
+inline std::uint32_t collective_stamp(const CollectiveCall& call, StampedOperation operation) {
+  return (static_cast<std::uint32_t>(call.sequence & 0xffff) << 16) |
+         stamp_of_kind(call, operation);
 }
 /// The sequence number's low 16 bits in a stamp (collective_stamp).
 inline std::uint16_t stamp_sequence(std::uint32_t stamp) {

@@ -40,8 +40,7 @@ auto Communicator::blocking(detail::BlockingCall call, const std::source_locatio
 inline void Communicator::record_collective(const detail::BlockingCall& call,
                                             const std::source_location& where,
                                             const CollectiveShape& shape) {
-  CollectiveCall& c = recent_calls_[++collective_sequence_ % recent_calls_.size()];
-  c.sequence = collective_sequence_;
+  CollectiveCall& c = collectives_.next();
   c.operation = call.operation;
   c.root = call.role == detail::PeerRole::root ? call.peer : -1;
   c.shape = shape;
@@ -53,19 +52,10 @@ auto Communicator::collective(detail::BlockingCall call, const std::source_locat
                               F&& body, CollectiveShape shape) -> decltype(body()) {
   record_collective(call, where, shape);
   return blocking(call, where, [&] {
-    try {
-      if (sequencer_) sequencer_->drain();
-      // After the drain: the nonblocking collectives before this one keep the stamp they had.
-      transport_->begin_collective(current_stamp());
-      if (checker_) [[unlikely]]
-        checker_->check_same_collective(current_call(), deadline({}));
-      return body();
-    } catch (const detail::CollectiveOutOfStep& out_of_step) {
-      raise_collective_mismatch(out_of_step);
-    } catch (...) {
-      transport_->abandon_collective(current_stamp());
-      throw;
-    }
+    if (sequencer_) sequencer_->drain();
+    if (checker_) [[unlikely]]
+      checker_->check_same_collective(collectives_.current(), deadline({}));
+    return stamped(body);
   });
 }
 
