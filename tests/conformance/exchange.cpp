@@ -386,10 +386,14 @@ CONFORMANCE_CASE("exchange collectives honour time limits") {
   // counts, and every call once the native mappings exist): a timed-out collective leaves the
   // communicator unusable there, and the driver's closing barrier would then mismatch.
   if (p < 2 || c.backend_name() == "mpi") return;
-  // The last rank does not take part: the others give up after their limit. What they sent it
-  // is never received, and goes with a communicator of this case's own: on backends that stamp
-  // collective messages, the last rank's next collective on it would find those messages of
-  // calls it never made, and raise hilo::CollectiveMismatch.
+  // The last rank does not take part: the others give up after their limit. On a communicator
+  // of this case's own, not `c`: a rank that skips five collectives that the others made is out
+  // of step with them on that communicator for good (its calls' sequence numbers stay five
+  // behind theirs), which is a mismatch, and local and tcp find it from the stamps of the
+  // messages the others sent it (README, "Ranks in different collectives"): every later case
+  // on `c` would raise hilo::CollectiveMismatch. What is checked here, each call giving up after
+  // its own limit with a Timeout naming it, is the same on any communicator; what the others
+  // sent the last rank goes with `mine`.
   hilo::Communicator mine = c.dup();
   if (r != last) {
     auto m =
