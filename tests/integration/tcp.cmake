@@ -31,6 +31,26 @@ foreach(case kill_during_recv kill_during_allreduce stalled_peer stalled_large_s
                        ENVIRONMENT "HILO_TCP_SHM=off")
 endforeach()
 
+# Mismatched collectives found from the frames' stamps (tcp/collective_mismatch.cpp): both ranks
+# raise hilo::CollectiveMismatch with the exact message, at once (each call is limited to 10 s,
+# far below HILO_TIMEOUT), with the shared-memory rings on (ranks of one host) and off (sockets).
+add_executable(tcp_collective_mismatch ${CMAKE_CURRENT_LIST_DIR}/tcp/collective_mismatch.cpp)
+target_link_libraries(tcp_collective_mismatch PRIVATE hilo::hilo)
+foreach(scenario operation root type order)
+  foreach(rings on off)
+    set(name integration.hilorun.collective_mismatch.${scenario})
+    if(rings STREQUAL "off")
+      set(name integration.hilorun.collective_mismatch.shm_off.${scenario})
+    endif()
+    add_test(NAME ${name} COMMAND $<TARGET_FILE:hilorun> -n 2
+                                  $<TARGET_FILE:tcp_collective_mismatch> ${scenario})
+    set_tests_properties(${name} PROPERTIES LABELS integration TIMEOUT 60
+      ENVIRONMENT "HILO_TIMEOUT=60;HILO_TCP_SHM=${rings}"
+      PASS_REGULAR_EXPRESSION "collective_mismatch ${scenario}: OK"
+      FAIL_REGULAR_EXPRESSION "FAILED")
+  endforeach()
+endforeach()
+
 # HILO_BACKEND=tcp or local under mpirun must fail, naming both, not run one-rank jobs.
 if(HILO_WITH_MPI)
   find_program(MPIRUN NAMES mpirun REQUIRED)

@@ -50,7 +50,9 @@ class Timeout : public Error {
 /// included. Without it, ranks in different collectives get whatever MPI makes of it (a hang, a
 /// wrong result, an MPI error on some ranks); a scan of vectors of different lengths that
 /// MPI_Scan runs returns wrong values on some ranks and MPI_ERR_TRUNCATE (hilo::Error) on others
-/// (README, "Ranks in different collectives"). The local and tcp backends do not check yet.
+/// (README, "Ranks in different collectives"). On the local and tcp backends every collective
+/// message carries a stamp of its call, and a rank that receives one of another call raises it,
+/// as does the peer it tells; every later collective on that communicator raises it again.
 /// Nonblocking collectives (ibarrier, ...) are not checked.
 class CollectiveMismatch : public Error {
  public:

@@ -36,6 +36,7 @@ Communicator::Communicator(std::unique_ptr<Transport> transport,
       native_(transport_ ? transport_->native_collectives() : nullptr),
       observer_(transport_ ? transport_->call_observer() : nullptr),
       checker_(transport_ ? transport_->collective_checker() : nullptr),
+      stamping_(transport_ ? transport_->collective_stamping() : detail::CollectiveStamping{}),
       default_limit_(timeout_from_environment()),
       all_reduce_algorithm_(detail::all_reduce_algorithm_from_environment()),
       all_to_all_algorithm_(detail::all_to_all_algorithm_from_environment()),
@@ -45,7 +46,7 @@ Communicator::Communicator(std::unique_ptr<Transport> transport,
       name_(pending_->intern(std::move(name))) {
   if (!transport_)
     detail::throw_error<std::invalid_argument>("hilo: Communicator: the transport is null");
-  collective_call_.communicator = name_;
+  collectives_.name_communicator(name_);
 }
 
 Communicator::~Communicator() = default;
@@ -60,7 +61,9 @@ Communicator& Communicator::operator=(Communicator&& other) noexcept {
   native_ = other.native_;
   observer_ = other.observer_;
   checker_ = other.checker_;
-  collective_call_ = other.collective_call_;
+  collectives_ = other.collectives_;
+  stamping_ = other.stamping_;
+  collective_mismatch_ = other.collective_mismatch_;
   default_limit_ = other.default_limit_;
   derived_ = other.derived_;
   all_reduce_algorithm_ = other.all_reduce_algorithm_;

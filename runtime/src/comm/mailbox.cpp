@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/seconds_text.hpp"
+#include "hilo/comm/detail/collective_call.hpp"
 #include "hilo/detail/error_message.hpp"
 #include "hilo/errors.hpp"
 
@@ -235,7 +236,14 @@ void Mailbox::match_pushed() {
 }
 
 bool Mailbox::offer_to_posted(const Envelope& e, const std::byte* payload) {
+  if (abandoned(e)) [[unlikely]]
+    return true;  // a leftover: dropped as if taken
   for (auto it = posted_.begin(); it != posted_.end();) {
+    if (out_of_step(**it, e)) [[unlikely]] {
+      fail_out_of_step(**it, e);
+      it = posted_.erase(it);
+      continue;
+    }
     if (!matches((*it)->source_, (*it)->tag_, e)) {
       ++it;
       continue;
@@ -254,8 +262,47 @@ bool Mailbox::offer_to_posted(const Envelope& e, const std::byte* payload) {
 }
 
 void Mailbox::queue(Queued&& message) {
+  const Envelope& e = message.envelope;
+  if (e.tag == collective_notice_tag && notice_from_.load(std::memory_order_relaxed) < 0)
+      [[unlikely]]
+    poison(e.source);
   unexpected_.push_back(std::move(message));
   arrived_.notify_all();
+}
+
+std::exception_ptr Mailbox::notice_error(int peer) const {
+  return std::make_exception_ptr(
+      CollectiveOutOfStep(make_message(OnRank{"collective", owner_}, "rank ", peer,
+                                       " found this rank in a different collective call"),
+                          peer, 0, true));
+}
+
+void Mailbox::poison(int peer) {
+  notice_from_.store(peer, std::memory_order_release);
+  const std::exception_ptr error = notice_error(peer);
+  for (auto it = posted_.begin(); it != posted_.end();) {
+    if ((*it)->tag_ == collective_notice_tag) {
+      ++it;
+      continue;
+    }
+    fail(**it, error);
+    it = posted_.erase(it);
+  }
+}
+
+void Mailbox::abandon(std::uint32_t stamp) {
+  std::lock_guard lock(mutex_);
+  match_pushed();
+  if (abandoned_.size() == abandoned_max) abandoned_.erase(abandoned_.begin());
+  abandoned_.push_back(stamp);
+  std::erase_if(unexpected_, [&](const Queued& m) { return m.envelope.stamp == stamp; });
+}
+
+void Mailbox::fail_out_of_step(PendingReceive& r, const Envelope& e) {
+  fail(r, std::make_exception_ptr(CollectiveOutOfStep(describe("recv", r.source_, r.tag_) +
+                                                          ": rank " + std::to_string(e.source) +
+                                                          " is in a different collective call",
+                                                      e.source, e.stamp, false)));
 }
 
 bool Mailbox::deliver(const Envelope& e, const std::byte* payload, PendingReceive& r) {
@@ -296,8 +343,8 @@ std::deque<Mailbox::Queued>::iterator Mailbox::find_unexpected(int source, int t
   return chosen;
 }
 
-std::shared_ptr<PendingReceive> Mailbox::post(int source, int tag, Sink sink) {
-  auto r = std::make_shared<PendingReceive>(source, tag, std::move(sink));
+std::shared_ptr<PendingReceive> Mailbox::post(int source, int tag, Sink sink, std::uint32_t stamp) {
+  auto r = std::make_shared<PendingReceive>(source, tag, std::move(sink), stamp);
   post_shared(r);
   return r;
 }
@@ -312,7 +359,28 @@ void Mailbox::post_shared(const std::shared_ptr<PendingReceive>& receive) {
   PendingReceive& r = *receive;
   auto lock = lock_soon();
   match_pushed();
-  if (auto it = find_unexpected(r.source_, r.tag_); it != unexpected_.end()) {
+  // A receive of a collective call (stamped): after a peer's notice, none is taken.
+  if (r.stamp_ != 0 && notice_from_.load(std::memory_order_relaxed) >= 0) [[unlikely]] {
+    fail(r, notice_error(notice_from_.load(std::memory_order_relaxed)));
+    return;
+  }
+  auto it = unexpected_.end();
+  if (r.stamp_ == 0 || r.source_ == any_source) {
+    it = find_unexpected(r.source_, r.tag_);
+  } else {
+    // The next message from the source, whatever its tag, must be of this call. Nearly always
+    // it is the one this receive takes, so one look finds both.
+    it = std::find_if(unexpected_.begin(), unexpected_.end(), [&](const Queued& m) {
+      return m.envelope.source == r.source_ && m.envelope.tag >= 0;
+    });
+    if (it != unexpected_.end() && out_of_step(r, it->envelope)) [[unlikely]] {
+      fail_out_of_step(r, it->envelope);
+      return;
+    }
+    if (it != unexpected_.end() && it->envelope.tag != r.tag_)
+      it = find_unexpected(r.source_, r.tag_);
+  }
+  if (it != unexpected_.end()) {
     if (deliver(it->envelope, it->payload.data(), r)) {
       keep_as_spare(std::move(it->payload));
       unexpected_.erase(it);
@@ -406,8 +474,14 @@ Mailbox::Delivery Mailbox::begin(const Envelope& e) {
   Delivery d{e, nullptr, nullptr, {}};
   auto lock = lock_soon();
   match_pushed();  // messages pushed before this one come first
-  for (auto it = posted_.begin(); it != posted_.end();) {
+  // A leftover of an abandoned call is read into a buffer of its own, which finish() drops.
+  for (auto it = posted_.begin(); it != posted_.end() && !abandoned(e);) {
     PendingReceive& r = **it;
+    if (out_of_step(r, e)) [[unlikely]] {
+      fail_out_of_step(r, e);
+      it = posted_.erase(it);
+      continue;
+    }
     if (!matches(r.source_, r.tag_, e)) {
       ++it;
       continue;

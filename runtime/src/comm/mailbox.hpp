@@ -10,8 +10,22 @@
 //
 // A message that matches a receive by source and tag but not by type or size is never consumed:
 // the receive fails with hilo::Error and the message stays queued for a receive that fits.
+//
+// On a collective channel every message carries its call's stamp (collective_stamp) and every
+// receive the stamp of the call it is in. Messages from one rank arrive in the order it sent
+// them, and a collective consumes every message it is sent, so the next message from rank p
+// that a receive from p sees (whatever its tag) is of p's current call or a later one: if its
+// stamp differs from the receive's (and is not of a later call, see out_of_step), p is in a
+// different call, and the receive fails with
+// detail::CollectiveOutOfStep (at post time if the message is already queued, else when it
+// arrives); the message stays queued. A receive from any_source is not checked (no algorithm
+// posts one on a collective channel). A notice (collective_notice_tag) that no receive waits for
+// poisons the mailbox: every receive of another tag, posted or later, fails with
+// CollectiveOutOfStep naming the notice's sender, and notice_from() says who sent it. Messages of
+// a call this rank abandoned (abandon()) are dropped, queued or arriving: they are leftovers.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -25,6 +39,7 @@
 #include <vector>
 
 #include "hilo/comm/detail/byte_buffer.hpp"
+#include "hilo/comm/detail/collective_call.hpp"
 #include "hilo/comm/detail/transport.hpp"
 #include "hilo/sync/detail/futex.hpp"
 
@@ -38,6 +53,8 @@ struct Envelope {
   // Where the message stands in a FaultPlan's seeded order among sources (see
   // Mailbox::reorder_any_source); 0 otherwise.
   std::uint64_t order_key = 0;
+  // On a collective channel: the stamp of the call it belongs to (collective_stamp); 0 elsewhere.
+  std::uint32_t stamp = 0;
 };
 
 // A receive waiting in a mailbox. Shared between the receiver and whoever delivers into it.
@@ -47,8 +64,9 @@ struct Envelope {
 // that, and the deliverer makes the system call to wake it only when it really sleeps.
 class PendingReceive {
  public:
-  PendingReceive(int source, int tag, Sink sink)
-      : source_(source), tag_(tag), sink_(std::move(sink)) {}
+  // `stamp`: on a collective channel, the stamp of the call it is in (0: not checked).
+  PendingReceive(int source, int tag, Sink sink, std::uint32_t stamp = 0)
+      : source_(source), tag_(tag), stamp_(stamp), sink_(std::move(sink)) {}
   bool done() const { return state_of(state_.load(std::memory_order_acquire)) >= kDone; }
 
  private:
@@ -64,6 +82,7 @@ class PendingReceive {
 
   int source_;
   int tag_;
+  std::uint32_t stamp_;
   Sink sink_;
   FutexWord state_{kPosted};
   Status status_;
@@ -79,7 +98,7 @@ class Mailbox {
   Mailbox& operator=(const Mailbox&) = delete;
 
   // ---- receiver side
-  std::shared_ptr<PendingReceive> post(int source, int tag, Sink sink);
+  std::shared_ptr<PendingReceive> post(int source, int tag, Sink sink, std::uint32_t stamp = 0);
   // Posts a receive its caller owns, without an allocation (the local backend keeps it in its
   // operation, or on the stack for a blocking recv). The caller must keep `receive` alive until
   // it is settled (done(), or wait() returned or threw) or withdrawn (cancel() returned): the
@@ -127,6 +146,16 @@ class Mailbox {
   // and if `any_source_too`, those posted for any_source. Messages already queued stay receivable.
   void fail_source(int source, std::exception_ptr error, bool any_source_too);
   void fail_all(std::exception_ptr error);
+
+  // The collective call with `stamp` failed here: its messages are dropped from now on.
+  void abandon(std::uint32_t stamp);
+  // The rank whose notice poisoned this mailbox (see the top of this file), or -1. Lock-free: a
+  // collective asks it as it starts.
+  int notice_from() const { return notice_from_.load(std::memory_order_acquire); }
+  // The word notice_from() reads, for a Communicator to check as each collective starts.
+  const std::atomic<int>& notice_word() const { return notice_from_; }
+  // The exception a receive of a poisoned mailbox fails with.
+  std::exception_ptr notice_error(int peer) const;
 
  private:
   struct Queued {
@@ -193,6 +222,24 @@ class Mailbox {
   std::deque<Queued>::iterator find_unexpected(int source, int tag);
   // "hilo: recv on rank 1: from rank 0 with tag 7", the start of a receive's error message.
   std::string describe(const char* op, int source, int tag) const;
+  // Whether `e`, the next message from the receive's source, is of another collective call
+  // (both stamped, different stamps; a notice is of no call).
+  // A message of a later call than the receive's proves nothing: its sender may have given up
+  // this call (a Timeout) and gone on, while this rank still waits for its own limit.
+  static bool out_of_step(const PendingReceive& r, const Envelope& e) {
+    return r.stamp_ != 0 && e.stamp != 0 && e.stamp != r.stamp_ && r.source_ == e.source &&
+           e.tag >= 0 &&
+           static_cast<std::int16_t>(stamp_sequence(e.stamp) - stamp_sequence(r.stamp_)) <= 0;
+  }
+  // Whether `e` belongs to an abandoned call. The caller holds mutex_.
+  bool abandoned(const Envelope& e) const {
+    return !abandoned_.empty() && e.stamp != 0 &&
+           std::find(abandoned_.begin(), abandoned_.end(), e.stamp) != abandoned_.end();
+  }
+  // Fails a receive whose source is out of step (out_of_step). The caller holds mutex_.
+  void fail_out_of_step(PendingReceive& r, const Envelope& e);
+  // A notice nobody waited for was queued: poisons the mailbox. The caller holds mutex_.
+  void poison(int peer);
   // post()'s work for a receive held by `receive`, owning or not.
   void post_shared(const std::shared_ptr<PendingReceive>& receive);
 
@@ -208,6 +255,11 @@ class Mailbox {
   std::vector<std::pair<int, std::exception_ptr>> failed_sources_;
   std::exception_ptr failed_any_;  // receives for any_source fail with this
   std::exception_ptr failed_all_;
+  std::atomic<int> notice_from_{-1};  // written under mutex_, once
+  // The stamps of the last few calls abandoned here (abandon), oldest first; a stamp's sequence
+  // number comes round again after 65536 calls, so only the last few are kept.
+  std::vector<std::uint32_t> abandoned_;
+  static constexpr std::size_t abandoned_max = 8;
   // Why pushes, not the lock, for small messages between threads: a sender and a receiver that
   // each take the mailbox lock once per message take turns on it, and each turn costs a cache
   // line transfer or a futex wake-up (a window of 64 8-byte messages ran at 1/14 of MPI's

@@ -103,12 +103,27 @@ TEST_CASE("frame: every malformed field is named") {
   bytes = good;
   bytes[15] = std::byte{0x80};  // source < 0
   CHECK_THAT(rejection_of(bytes), Catch::Matchers::Contains("negative source"));
-  bytes = good;
-  bytes[20] = std::byte{1};
-  CHECK_THAT(rejection_of(bytes), Catch::Matchers::Contains("reserved"));
   FrameHeader h = sample();
   h.flags = hilo::tcp::frame_flag_goodbye;
   CHECK_THAT(rejection_of(encode_frame_header(h)), Catch::Matchers::Contains("goodbye"));
+}
+
+TEST_CASE("frame: a message carries its collective stamp at offset 20; other frames carry none") {
+  FrameHeader h = sample();
+  h.stamp = 0x00030a01;
+  auto bytes = encode_frame_header(h);
+  CHECK(bytes[20] == std::byte{0x01});
+  CHECK(bytes[22] == std::byte{0x03});
+  CHECK(decode_frame_header(bytes.data(), limit).stamp == h.stamp);
+  h.flags = hilo::tcp::frame_flag_ready_to_send;  // announces a message: keeps its stamp
+  CHECK(decode_frame_header(encode_frame_header(h).data(), limit).stamp == h.stamp);
+  h.flags = hilo::tcp::frame_flag_goodbye;
+  h.length = 0;
+  CHECK_THAT(rejection_of(encode_frame_header(h)),
+             Catch::Matchers::Equals("hilo: malformed frame header: a collective stamp (199169) "
+                                     "on a frame that is not a message (flags 1)"));
+  h.flags = hilo::tcp::frame_flag_copied;
+  CHECK_THAT(rejection_of(encode_frame_header(h)), Catch::Matchers::Contains("collective stamp"));
 }
 
 TEST_CASE("frame: an abort carries a bounded reason") {

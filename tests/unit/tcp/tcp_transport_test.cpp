@@ -410,6 +410,43 @@ TEST_CASE("tcp world: a frame with an absurd length is PeerLost, not an allocati
   engine->finish(5s);
 }
 
+TEST_CASE("tcp world: a collective stamp on a user channel's message is PeerLost naming it") {
+  // As above, rank 0 played by the test: a message to world's user channel (context 0) whose
+  // header carries a stamp, which only messages of a collective channel may (frame.hpp).
+  Plan plan = plan_world(2);
+  const std::uint16_t port_of_1 = plan.table[1].port;
+  auto rank1 = std::async(std::launch::async, [&] {
+    return hilo::tcp::connect_world(std::move(plan.listeners[1]), 1, token, plan.table,
+                                    hilo::Deadline::after(20s));
+  });
+  auto fd = raw_connect(port_of_1);
+  const std::string hello = hilo::tcp::encode_hello(token, 0, 2);
+  ::send(fd.get(), hello.data(), hello.size(), MSG_NOSIGNAL);
+  auto engine = rank1.get();
+  Communicator one(world_of(engine));
+  hilo::tcp::FrameHeader h;
+  h.source = 0;
+  h.tag = 1;
+  h.type = hilo::data_type_of<std::uint8_t>();
+  h.length = 1;
+  h.stamp = 0x00010203;
+  auto bytes = hilo::tcp::encode_frame_header(h);
+  const std::byte payload{7};
+  ::send(fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  ::send(fd.get(), &payload, 1, MSG_NOSIGNAL);
+  try {
+    one.recv<std::uint8_t>(0, 1, hilo::within(20s));
+    FAIL("a stamped message was accepted on a user channel");
+  } catch (const hilo::PeerLost& e) {
+    CHECK(e.rank() == 0);
+    CHECK_THAT(std::string(e.what()),
+               Catch::Matchers::Contains("malformed frame header: a collective stamp (66051) on a "
+                                         "message of a communicator's user channel"));
+  }
+  fd.reset();
+  engine->finish(5s);
+}
+
 namespace {
 
 // hilo::detail::direct_all_reduce (detail/all_reduce.hpp) over typed arrays.

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <source_location>
@@ -17,6 +18,7 @@
 #include "hilo/comm/detail/algorithms.hpp"
 #include "hilo/comm/detail/all_to_all.hpp"
 #include "hilo/comm/detail/codec.hpp"
+#include "hilo/comm/detail/collective_record.hpp"
 #include "hilo/comm/detail/collective_sequencer.hpp"
 #include "hilo/comm/detail/pending_operations.hpp"
 #include "hilo/comm/detail/transport.hpp"
@@ -174,31 +176,7 @@ class Communicator {
   /// std::invalid_argument for a bad rank or tag; failures of the send itself are thrown by the
   /// request's wait or test.
   template <class T>
-  Request isend(int dest, int tag, T&& value) {
-    using Value = std::remove_cvref_t<T>;
-    check_peer("isend", dest, false);
-    check_tag("isend", tag, false);
-    observe_call("isend");
-    if constexpr (detail::is_span<Value>::value) {
-      // Nothing to own: a shared copy of the view would only add an allocation and a free per
-      // message, which costs a window of small isends a large share of raw MPI's rate.
-      detail::OutgoingBytes out = detail::encode(value);
-      auto op = transport_->isend(dest, tag, nullptr, out.data, out.bytes, out.type);
-      return Request(std::move(op), {}, default_limit_,
-                     origin("isend", dest, detail::PeerRole::dest, tag));
-    } else if constexpr (detail::encoding_of<Value>() == detail::Encoding::serialized) {
-      auto bytes = std::make_shared<ByteBuffer>(detail::serialize(value));
-      auto op = transport_->isend(dest, tag, bytes, bytes->data(), bytes->size(), serialized_type);
-      return Request(std::move(op), {}, default_limit_,
-                     origin("isend", dest, detail::PeerRole::dest, tag));
-    } else {
-      auto owned = std::make_shared<Value>(std::forward<T>(value));
-      detail::OutgoingBytes out = detail::encode(*owned);
-      auto op = transport_->isend(dest, tag, owned, out.data, out.bytes, out.type);
-      return Request(std::move(op), {}, default_limit_,
-                     origin("isend", dest, detail::PeerRole::dest, tag));
-    }
-  }
+  Request isend(int dest, int tag, T&& value);
 
   /// Receives into `out`, which must stay alive and untouched until the request completes (as
   /// with MPI_Irecv). The bytes arrive without the caller polling (on the mpi backend, unless
@@ -207,35 +185,12 @@ class Communicator {
   /// message that
   /// does not fit, a timeout or a lost peer are thrown by the request's wait or test.
   template <class T>
-  Request irecv(int source, int tag, T& out) {
-    check_peer("irecv", source, true);
-    check_tag("irecv", tag, true);
-    observe_call("irecv");
-    if constexpr (detail::encoding_of<T>() == detail::Encoding::serialized) {
-      auto staging = std::make_shared<ByteBuffer>();
-      auto op = transport_->irecv(source, tag, detail::sink_for(out, staging.get()));
-      auto* target = &out;
-      auto decode = [staging, target, source, tag] {
-        detail::deserialize(*staging, *target, source, tag);
-      };
-      return Request(std::move(op), decode, default_limit_,
-                     origin("irecv", source, detail::PeerRole::source, tag));
-    } else {
-      return Request(transport_->irecv(source, tag, detail::sink_for(out, nullptr)), {},
-                     default_limit_, origin("irecv", source, detail::PeerRole::source, tag));
-    }
-  }
+  Request irecv(int source, int tag, T& out);
 
   /// Receives exactly out.size() elements into the span's memory (see recv with a span), without
   /// waiting. Does not block; throws as irecv(source, tag, out).
   template <class E, std::size_t N>
-  Request irecv(int source, int tag, std::span<E, N> out) {
-    check_peer("irecv", source, true);
-    check_tag("irecv", tag, true);
-    observe_call("irecv");
-    return Request(transport_->irecv(source, tag, detail::sink_for(out, nullptr)), {},
-                   default_limit_, origin("irecv", source, detail::PeerRole::source, tag));
-  }
+  Request irecv(int source, int tag, std::span<E, N> out);
 
   /// Sends `value` to `dest` with `send_tag` and returns the R received from `source` with
   /// `recv_tag` (MPI_Sendrecv): both happen at once, so a ring of ranks each sending to the next
@@ -530,10 +485,18 @@ class Communicator {
   template <class F>
   auto collective(detail::BlockingCall call, const std::source_location& where, F&& body,
                   CollectiveShape shape = {}) -> decltype(body());
-  // What identifies the collective about to run, in collective_call_: plain stores, no check.
+  // What identifies the collective about to run, in collectives_: plain stores, no check.
   void record_collective(const detail::BlockingCall& call, const std::source_location& where,
                          const CollectiveShape& shape);
   [[noreturn]] void rethrow_in(const char* op) const;
+  // A collective found a peer out of step (detail::CollectiveOutOfStep): tells the peer (or
+  // answers it) over the collective channel and raises hilo::CollectiveMismatch naming both
+  // calls; the same one again on every later collective here.
+  [[noreturn]] void raise_collective_mismatch(const detail::CollectiveOutOfStep& out_of_step);
+  // A collective's body run with its stamp on a backend whose messages carry one
+  // (detail/communicator_stamps.hpp): a peer found out of step raises CollectiveMismatch.
+  template <class F>
+  auto stamped(F& body) -> decltype(body());
   // Tells the transport's CallObserver (a test's FaultPlan) of the call `op`; null otherwise.
   void observe_call(const char* op);
   // For a Request's wait to be recorded as waiting for the nonblocking call `op`. Inline, with
@@ -566,9 +529,12 @@ class Communicator {
   // on every call, and a virtual call each time would be a noticeable part of what hilo adds to
   // a small MPI_Allreduce.
   NativeCollectives* native_;
-  CallObserver* observer_;          // transport_->call_observer(), fixed for the transport's life
-  CollectiveChecker* checker_;      // transport_->collective_checker(), fixed likewise
-  CollectiveCall collective_call_;  // the blocking collective running or last run here
+  CallObserver* observer_;      // transport_->call_observer(), fixed for the transport's life
+  CollectiveChecker* checker_;  // transport_->collective_checker(), fixed likewise
+  detail::CollectiveRecord collectives_;  // the recent blocking collectives here, their stamps
+  // transport_->collective_stamping(), fixed for the transport's life (null pointers on mpi).
+  detail::CollectiveStamping stamping_;
+  std::exception_ptr collective_mismatch_;  // what raise_collective_mismatch raised, if it did
   std::optional<std::chrono::nanoseconds> default_limit_;
   std::uint64_t derived_ = 0;  // how many split/dup calls made: part of the child's context
   // HILO_ALLREDUCE's algorithm for every all-reduce on this communicator (detail/all_reduce.hpp).
@@ -596,3 +562,5 @@ class Communicator {
 #include "hilo/comm/detail/communicator_exchange.hpp"
 #include "hilo/comm/detail/communicator_native.hpp"
 #include "hilo/comm/detail/communicator_nonblocking.hpp"
+#include "hilo/comm/detail/communicator_point_to_point.hpp"
+#include "hilo/comm/detail/communicator_stamps.hpp"

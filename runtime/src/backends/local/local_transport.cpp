@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "hilo/comm/detail/collective_call.hpp"
 #include "hilo/errors.hpp"
 
 namespace hilo::local {
@@ -114,8 +115,8 @@ namespace {
 // the receive, since it is destroyed only once the receive is settled or withdrawn.
 class MailboxReceive final : public Operation, public detail::PooledOperation {
  public:
-  MailboxReceive(Mailbox& box, int source, int tag, Sink sink)
-      : box_(box), receive_(source, tag, std::move(sink)) {
+  MailboxReceive(Mailbox& box, int source, int tag, Sink sink, std::uint32_t stamp)
+      : box_(box), receive_(source, tag, std::move(sink), stamp) {
     box_.post(receive_);
   }
   // Settled: nothing touches the receive any more, so no lock; else withdrawn or waited for.
@@ -168,6 +169,7 @@ void LocalTransport::send_with_faults(int dest, int tag, const void* data, std::
   world_->throw_if_lost(members_[dest]);
   const std::uint64_t sequence = sent_[dest].fetch_add(1, std::memory_order_relaxed);
   Envelope envelope{rank_, tag, bytes, type};
+  envelope.stamp = stamp_.load(std::memory_order_relaxed);
   envelope.order_key = faults_->order_key(context_, rank_, dest, sequence);
   faults_->deliver(*peers_[dest], envelope, data, context_, dest, sequence, members_[rank_]);
 }
@@ -182,11 +184,12 @@ void LocalTransport::send(int dest, int tag, const void* data, std::size_t bytes
     return send_with_faults(dest, tag, data, bytes, type);
   world_->throw_if_failed();
   Mailbox& box = *peers_[dest];
+  const Envelope envelope{rank_, tag, bytes, type, 0, stamp_.load(std::memory_order_relaxed)};
   if (bytes <= Mailbox::push_max_bytes) {
-    box.push(Envelope{rank_, tag, bytes, type}, data);
+    box.push(envelope, data);
     return;
   }
-  Mailbox::Delivery delivery = box.begin(Envelope{rank_, tag, bytes, type});
+  Mailbox::Delivery delivery = box.begin(envelope);
   if (bytes > 0) std::memcpy(delivery.destination, data, bytes);
   box.finish(std::move(delivery));
 }
@@ -200,14 +203,14 @@ std::unique_ptr<Operation> LocalTransport::isend(int dest, int tag, std::shared_
 
 Status LocalTransport::recv(int source, int tag, const Sink& sink, Deadline deadline) {
   // On the stack: wait() returns or throws only once the receive is settled or withdrawn.
-  PendingReceive receive(source, tag, sink);
+  PendingReceive receive(source, tag, sink, receive_stamp(tag));
   mine_->post(receive);
   return mine_->wait(receive, deadline);
 }
 
 std::unique_ptr<Operation> LocalTransport::irecv(int source, int tag, Sink sink) {
-  return std::unique_ptr<Operation>(new (*operations_)
-                                        MailboxReceive(*mine_, source, tag, std::move(sink)));
+  return std::unique_ptr<Operation>(
+      new (*operations_) MailboxReceive(*mine_, source, tag, std::move(sink), receive_stamp(tag)));
 }
 
 Status LocalTransport::probe(int source, int tag, Deadline deadline) {
@@ -222,6 +225,20 @@ std::unique_ptr<Transport> LocalTransport::derive(std::uint64_t context, std::ve
   DerivedMembers derived = derive_members(members_, members, rank_);
   return std::make_unique<LocalTransport>(world_, context, std::move(derived.world_ranks),
                                           derived.rank, log_);
+}
+
+detail::CollectiveStamping LocalTransport::collective_stamping() {
+  auto& channel = static_cast<LocalTransport&>(collective_channel());
+  return {&channel.stamp_, &channel.mine_->notice_word()};
+}
+
+void LocalTransport::raise_collective_notice() {
+  const detail::Mailbox& box = *static_cast<LocalTransport&>(collective_channel()).mine_;
+  if (const int peer = box.notice_from(); peer >= 0) std::rethrow_exception(box.notice_error(peer));
+}
+
+void LocalTransport::abandon_collective(std::uint32_t stamp) {
+  static_cast<LocalTransport&>(collective_channel()).mine_->abandon(stamp);
 }
 
 Transport& LocalTransport::collective_channel() {

@@ -12,6 +12,7 @@
 #include "backends/local/fault_injector.hpp"
 #include "comm/mailbox.hpp"
 #include "comm/operation_pool.hpp"
+#include "hilo/comm/detail/collective_call.hpp"
 #include "hilo/comm/detail/transport.hpp"
 
 namespace hilo::local {
@@ -90,6 +91,9 @@ class LocalTransport final : public Transport {
   std::uint64_t context() const override { return context_; }
   Transport& collective_channel() override;
   CallObserver* call_observer() override;
+  detail::CollectiveStamping collective_stamping() override;
+  void raise_collective_notice() override;
+  void abandon_collective(std::uint32_t stamp) override;
 
  private:
   std::shared_ptr<LocalWorld> world_;
@@ -100,12 +104,22 @@ class LocalTransport final : public Transport {
   detail::Mailbox* mine_;
   std::vector<detail::Mailbox*> peers_;  // by rank in this communicator
   std::unique_ptr<LocalTransport> collectives_;
+  // On a collective channel: the stamp of the blocking collective running or last run (0 before
+  // the first). Stored by the user's thread as a collective starts; read by whichever thread
+  // sends or posts a receive on the channel (a nonblocking collective's, which the sequencer
+  // finishes before the store): relaxed suffices, the atomic is for the race checker's sake.
+  std::atomic<std::uint32_t> stamp_{0};
   // Under a FaultPlan: the job's injector and how many messages this rank has sent to each rank
   // of this communicator (a message's sequence number on its pair, for the seeded draws).
   FaultInjector* faults_;
   std::unique_ptr<std::atomic<std::uint64_t>[]> sent_;
   detail::OperationPool::Owner operations_;  // for isend's and irecv's operations
 
+  // What a receive with `tag` posted now is checked against (Mailbox): the current stamp, but for
+  // a notice, which belongs to no call.
+  std::uint32_t receive_stamp(int tag) const {
+    return tag == detail::collective_notice_tag ? 0 : stamp_.load(std::memory_order_relaxed);
+  }
   void send_with_faults(int dest, int tag, const void* data, std::size_t bytes, DataType type);
 };
 

@@ -156,7 +156,8 @@ std::string Engine::describe(int world_rank) const {
 
 // ---- mailboxes
 
-Mailbox& Engine::mailbox(std::uint64_t context, const std::vector<int>& members, int my_rank) {
+Mailbox& Engine::mailbox(std::uint64_t context, const std::vector<int>& members, int my_rank,
+                         bool collective_channel) {
   std::lock_guard lock(contexts_mutex_);
   Context& c = contexts_[context];
   if (!c.box) {
@@ -165,6 +166,7 @@ Mailbox& Engine::mailbox(std::uint64_t context, const std::vector<int>& members,
   }
   if (c.members.empty()) {
     c.members = members;
+    c.collective_channel = collective_channel;
     // Peers that finished before this communicator was made here can no longer send to it.
     for (const auto& [world_rank, error] : finished_)
       for (int r = 0; r < static_cast<int>(members.size()); ++r)
@@ -177,9 +179,11 @@ Mailbox& Engine::mailbox_for_frame(Peer& peer, const FrameHeader& header) {
   const std::uint64_t context = header.context;
   const std::vector<int>* members = nullptr;
   Mailbox* box = nullptr;
+  bool collective_channel = false;
   if (peer.cached_box != nullptr && peer.cached_context == context) {
     box = peer.cached_box;
     members = peer.cached_members;
+    collective_channel = peer.cached_collective_channel;
   } else {
     std::lock_guard lock(contexts_mutex_);
     Context& c = contexts_[context];
@@ -191,9 +195,11 @@ Mailbox& Engine::mailbox_for_frame(Peer& peer, const FrameHeader& header) {
     box = c.box.get();
     if (!c.members.empty()) {
       members = &c.members;  // set once, never changed: safe to keep
+      collective_channel = c.collective_channel;
       peer.cached_context = context;
       peer.cached_box = box;
       peer.cached_members = members;
+      peer.cached_collective_channel = collective_channel;
     }
   }
   if (members != nullptr) {
@@ -202,6 +208,9 @@ Mailbox& Engine::mailbox_for_frame(Peer& peer, const FrameHeader& header) {
         (*members)[static_cast<std::size_t>(source)] != peer.rank)
       detail::throw_error<Error>("malformed frame header: it claims to come from rank ", source,
                                  " of its communicator, which is not the sender");
+    if (header.stamp != 0 && !collective_channel) [[unlikely]]
+      detail::throw_error<Error>("malformed frame header: a collective stamp (", header.stamp,
+                                 ") on a message of a communicator's user channel");
   }
   return *box;
 }
@@ -214,7 +223,8 @@ void Engine::deliver_to_self(const FrameHeader& header, const void* data) {
     if (!c.box) c.box = std::make_unique<Mailbox>(rank());
     box = c.box.get();
   }
-  auto delivery = box->begin(Envelope{header.source, header.tag, header.length, header.type});
+  auto delivery =
+      box->begin(Envelope{header.source, header.tag, header.length, header.type, 0, header.stamp});
   if (header.length > 0) std::memcpy(delivery.destination, data, header.length);
   box->finish(std::move(delivery));
 }

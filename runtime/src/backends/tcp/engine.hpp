@@ -153,8 +153,10 @@ class Engine final : private SocketDriver {
 
   // The mailbox of communicator `context` on this rank, whose ranks are the world ranks
   // `members` (this rank is `my_rank` among them). Messages that arrived before the
-  // communicator was made here are already in it.
-  detail::Mailbox& mailbox(std::uint64_t context, const std::vector<int>& members, int my_rank);
+  // communicator was made here are already in it. `collective_channel`: whether it is a
+  // communicator's collective channel, whose messages may carry a stamp (frame.hpp).
+  detail::Mailbox& mailbox(std::uint64_t context, const std::vector<int>& members, int my_rank,
+                           bool collective_channel);
 
   // Drives the connections from the calling thread until `receive` is done or the spin window
   // passes (then the caller sleeps in the Mailbox and the progress thread carries on).
@@ -186,7 +188,8 @@ class Engine final : private SocketDriver {
   static constexpr std::uint64_t report_tag = std::uint64_t{4} << 32;
   struct Context {
     std::unique_ptr<detail::Mailbox> box;
-    std::vector<int> members;  // empty until this rank makes the communicator
+    std::vector<int> members;         // empty until this rank makes the communicator
+    bool collective_channel = false;  // set with members
   };
 
   // ---- what the progress loop drives (SocketDriver, progress_loop.hpp; engine_receive.cpp).
@@ -208,7 +211,7 @@ class Engine final : private SocketDriver {
   // writes what waits for room, reads the ring.
   void handle_ring_event(Peer& peer) HILO_REQUIRES(loop_.mutex());
   // Where a message frame from `peer` with `header` goes; throws if the header names a source
-  // that is not `peer` in its communicator.
+  // that is not `peer` in its communicator, or carries a stamp on a user channel.
   detail::Mailbox& mailbox_for_frame(Peer& peer, const FrameHeader& header)
       HILO_REQUIRES(loop_.mutex()) HILO_EXCLUDES(contexts_mutex_);
   // Under hilorun, tells it (once per peer, never for one that said goodbye) that `peer` is lost,

@@ -27,7 +27,7 @@ EncodedHeader encode_frame_header(const FrameHeader& h) {
   common::put_le<std::uint32_t>(&out[8], h.type.size);
   common::put_le<std::uint32_t>(&out[12], static_cast<std::uint32_t>(h.source));
   common::put_le<std::uint32_t>(&out[16], static_cast<std::uint32_t>(h.tag));
-  common::put_le<std::uint32_t>(&out[20], 0);
+  common::put_le<std::uint32_t>(&out[20], h.stamp);
   common::put_le<std::uint64_t>(&out[24], h.context);
   common::put_le<std::uint64_t>(&out[32], h.length);
   return out;
@@ -66,7 +66,10 @@ FrameHeader decode_frame_header(const std::byte* bytes, std::uint64_t max_payloa
   h.source = common::get_le<std::int32_t>(bytes + 12);
   if (h.source < 0) throw bad("negative source rank ", h.source);
   h.tag = common::get_le<std::int32_t>(bytes + 16);
-  if (common::get_le<std::uint32_t>(bytes + 20) != 0) throw bad("reserved field is not zero");
+  h.stamp = common::get_le<std::uint32_t>(bytes + 20);
+  if (h.stamp != 0 && h.flags != 0 && h.flags != frame_flag_ready_to_send)
+    throw bad("a collective stamp (", h.stamp, ") on a frame that is not a message (flags ",
+              static_cast<unsigned>(h.flags), ")");
   h.context = common::get_le<std::uint64_t>(bytes + 24);
   h.length = common::get_le<std::uint64_t>(bytes + 32);
   if (h.length > max_payload)

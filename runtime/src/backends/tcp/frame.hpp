@@ -14,7 +14,13 @@
 //        8    4  DataType element size
 //       12    4  source: the sender's rank in the communicator
 //       16    4  tag (negative tags are hilo's internal traffic)
-//       20    4  reserved, 0
+//       20    4  stamp: on a communicator's collective channel, the stamp of the blocking
+//                collective the message belongs to (hilo::detail::collective_stamp: sequence
+//                number's low 16 bits, operation, root/type/count; a nonblocking collective's
+//                messages carry the last blocking one's, 0 before the first); always 0 on a
+//                user channel and on every frame that is not a message (flags other than 0 and
+//                ready-to-send). The receiver's Mailbox compares it with the receive's own
+//                (comm/mailbox.hpp): a peer in another call is found from its next message.
 //       24    8  communicator id (the context number every member derived the same way)
 //       32    8  payload length in bytes
 //       40       payload
@@ -24,9 +30,11 @@
 // decode_frame_header() checks every field before anyone acts on it: a wrong magic or version,
 // an unknown kind or flag, a goodbye or copied frame with a payload, an offer or clear-to-send of
 // the wrong length, an abort reason over 4096 bytes, an element
-// size of 0 or over 1 MiB, a negative source, a non-zero reserved field, or a length above
-// `max_payload` is a hilo::Error. The limit is what stops a corrupted or hostile length (2^62) from
-// becoming an allocation of terabytes.
+// size of 0 or over 1 MiB, a negative source, a stamp on a frame that is not a message, or a
+// length above `max_payload` is a hilo::Error. Whether a message's communicator is a collective
+// channel is the engine's to know: it refuses a stamp on a user channel the same way
+// (Engine::mailbox_for_frame), once this rank has made the communicator. The limit is what stops a
+// corrupted or hostile length (2^62) from becoming an allocation of terabytes.
 #pragma once
 
 #include <array>
@@ -55,6 +63,7 @@ struct FrameHeader {
   DataType type;
   std::uint64_t length = 0;
   std::uint8_t flags = 0;
+  std::uint32_t stamp = 0;  // the collective call of a message on a collective channel, or 0
 };
 
 // How many payload bytes follow this header on the connection.

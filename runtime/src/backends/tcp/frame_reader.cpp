@@ -81,8 +81,8 @@ bool FrameReader::read(ByteSource& source, FrameSink& sink, std::uint64_t& bytes
           break;
         default:
           box_ = &sink.mailbox_for(header_);
-          delivery_ =
-              box_->begin(Envelope{header_.source, header_.tag, header_.length, header_.type});
+          delivery_ = box_->begin(Envelope{header_.source, header_.tag, header_.length,
+                                           header_.type, 0, header_.stamp});
       }
       received_ = 0;
       in_payload_ = true;

@@ -108,6 +108,7 @@ struct PeerConnection final : ByteSource {
   std::uint64_t cached_context = 0;
   detail::Mailbox* cached_box = nullptr;
   const std::vector<int>* cached_members = nullptr;
+  bool cached_collective_channel = false;
   // A pair with shared memory: its socket ended (EOF, or the error in socket_error). Its frames
   // still in the ring are read first; then the connection is over like a socket that ended.
   bool socket_ended = false;

@@ -99,7 +99,7 @@ void SingleCopyProtocol::on_control(PeerConnection& peer, const FrameHeader& hea
 void SingleCopyProtocol::accept_ready_to_send(PeerConnection& peer, Mailbox& box,
                                               const FrameHeader& header) {
   Mailbox::Delivery delivery =
-      box.begin(Envelope{header.source, header.tag, header.length, header.type});
+      box.begin(Envelope{header.source, header.tag, header.length, header.type, 0, header.stamp});
   const auto where = encode_address(reinterpret_cast<std::uintptr_t>(delivery.destination));
   peer.awaiting_copy.push_back({&box, std::move(delivery)});
   send_control(peer, frame_flag_clear_to_send, where.data(), where.size());

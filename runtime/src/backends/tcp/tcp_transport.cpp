@@ -1,5 +1,7 @@
 #include "backends/tcp/tcp_transport.hpp"
 
+#include <exception>
+
 #include "backends/tcp/single_copy.hpp"
 
 #include "hilo/detail/error_message.hpp"
@@ -51,9 +53,9 @@ class ReceiveOperation final : public Operation {
 }  // namespace
 
 TcpTransport::TcpTransport(std::shared_ptr<Engine> engine, std::uint64_t context,
-                           std::vector<int> members, int rank)
+                           std::vector<int> members, int rank, bool collective_channel)
     : engine_(std::move(engine)), context_(context), members_(std::move(members)), rank_(rank) {
-  mine_ = &engine_->mailbox(context_, members_, rank_);
+  mine_ = &engine_->mailbox(context_, members_, rank_, collective_channel);
   if (members_.size() > 1 && TcpPeerMemory::all_on_host_of(*engine_, members_, world_rank(rank_)))
     memory_ = std::make_unique<TcpPeerMemory>(*engine_, members_);
 }
@@ -69,6 +71,7 @@ FrameHeader TcpTransport::header(int tag, std::size_t bytes, DataType type) cons
   h.tag = tag;
   h.type = type;
   h.length = bytes;
+  h.stamp = stamp_.load(std::memory_order_relaxed);
   return h;
 }
 
@@ -95,7 +98,7 @@ void TcpTransport::rethrow_naming_peer(const Timeout& timeout, int source) const
 }
 
 Status TcpTransport::recv(int source, int tag, const Sink& sink, Deadline deadline) {
-  auto receive = mine_->post(source, tag, sink);
+  auto receive = mine_->post(source, tag, sink, receive_stamp(tag));
   try {
     engine_->poll_until(*receive, source == any_source ? -1 : world_rank(source));
     return mine_->wait(*receive, deadline);
@@ -107,7 +110,8 @@ Status TcpTransport::recv(int source, int tag, const Sink& sink, Deadline deadli
 std::unique_ptr<Operation> TcpTransport::irecv(int source, int tag, Sink sink) {
   return std::make_unique<ReceiveOperation>(
       *engine_, source == any_source ? -1 : world_rank(source), *mine_,
-      mine_->post(source, tag, std::move(sink)), [this, source](const Timeout& timeout) {
+      mine_->post(source, tag, std::move(sink), receive_stamp(tag)),
+      [this, source](const Timeout& timeout) {
         timed_out();  // a Request's wait: Communicator::rethrow_in does not see it
         rethrow_naming_peer(timeout, source);
       });
@@ -134,8 +138,23 @@ std::unique_ptr<Transport> TcpTransport::derive(std::uint64_t context, std::vect
 Transport& TcpTransport::collective_channel() {
   if (!collectives_)
     collectives_ = std::make_unique<TcpTransport>(
-        engine_, derive_context(context_, ~std::uint64_t{0}, 0), members_, rank_);
+        engine_, derive_context(context_, ~std::uint64_t{0}, 0), members_, rank_,
+        /*collective_channel=*/true);
   return *collectives_;
+}
+
+detail::CollectiveStamping TcpTransport::collective_stamping() {
+  TcpTransport& ch = channel();
+  return {&ch.stamp_, &ch.mine_->notice_word()};
+}
+
+void TcpTransport::raise_collective_notice() {
+  const detail::Mailbox& box = *channel().mine_;
+  if (const int peer = box.notice_from(); peer >= 0) std::rethrow_exception(box.notice_error(peer));
+}
+
+void TcpTransport::abandon_collective(std::uint32_t stamp) {
+  channel().mine_->abandon(stamp);
 }
 
 std::optional<std::size_t> TcpTransport::min_handshake_message_bytes() const {

@@ -3,6 +3,7 @@
 // communicator's Mailbox, which the engine's progress thread fills.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -16,8 +17,10 @@ namespace hilo::tcp {
 class TcpTransport final : public Transport {
  public:
   // `members[i]` is the world rank of this communicator's rank i; this rank is `rank`.
+  // `collective_channel`: whether this is a communicator's collective channel (whose messages
+  // carry the stamp of their collective call).
   TcpTransport(std::shared_ptr<Engine> engine, std::uint64_t context, std::vector<int> members,
-               int rank);
+               int rank, bool collective_channel = false);
 
   int rank() const override { return rank_; }
   int size() const override { return static_cast<int>(members_.size()); }
@@ -38,6 +41,9 @@ class TcpTransport final : public Transport {
   std::unique_ptr<Transport> derive(std::uint64_t context, std::vector<int> members) override;
   std::uint64_t context() const override { return context_; }
   Transport& collective_channel() override;
+  detail::CollectiveStamping collective_stamping() override;
+  void raise_collective_notice() override;
+  void abandon_collective(std::uint32_t stamp) override;
   // single_copy_threshold: messages from it on may go by single copy between ranks of one host.
   std::optional<std::size_t> min_handshake_message_bytes() const override;
   // Non-null when every member runs on this host (peer_memory.hpp).
@@ -45,6 +51,12 @@ class TcpTransport final : public Transport {
 
  private:
   FrameHeader header(int tag, std::size_t bytes, DataType type) const;
+  // What a receive with `tag` posted now is checked against (Mailbox): the current stamp, but for
+  // a notice, which belongs to no call.
+  std::uint32_t receive_stamp(int tag) const {
+    return tag == detail::collective_notice_tag ? 0 : stamp_.load(std::memory_order_relaxed);
+  }
+  TcpTransport& channel() { return static_cast<TcpTransport&>(collective_channel()); }
   // A receive's Timeout says which peer (rank and host) it was waiting for.
   [[noreturn]] void rethrow_naming_peer(const Timeout& timeout, int source) const;
   int world_rank(int rank) const { return members_[static_cast<std::size_t>(rank)]; }
@@ -55,6 +67,12 @@ class TcpTransport final : public Transport {
   int rank_;
   detail::Mailbox* mine_;
   std::unique_ptr<TcpTransport> collectives_;
+  // On a collective channel: the stamp of the blocking collective running or last run (0 before
+  // the first), which every frame sent and every receive posted here carries (frame.hpp). Stored
+  // by the user's thread as a collective starts (CollectiveStamping); read by whichever thread
+  // sends or posts a receive (a nonblocking collective's, which the sequencer finishes before
+  // the store): relaxed suffices, the atomic is for the race checker's sake.
+  std::atomic<std::uint32_t> stamp_{0};
   std::unique_ptr<TcpPeerMemory> memory_;
 };
 

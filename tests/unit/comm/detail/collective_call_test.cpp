@@ -75,3 +75,39 @@ TEST_CASE("shape_of fixes numbers and vectors of numbers, nothing else") {
   CHECK_FALSE(shape_of(std::string("abc")).fixed);
   CHECK_FALSE(shape_of(std::vector<std::string>(2)).fixed);
 }
+
+TEST_CASE("a stamp names its operation back, for every blocking collective") {
+  for (const char* op : {"all_gather", "all_gather_v", "all_reduce", "all_to_all", "all_to_all_v",
+                         "barrier", "broadcast", "dup", "exscan", "gather", "gather_v", "reduce",
+                         "reduce_scatter", "scan", "scatter", "scatter_v", "split"}) {
+    hilo::CollectiveCall c;
+    c.sequence = 3;
+    c.operation = op;
+    const std::uint32_t stamp = hilo::detail::collective_stamp(c);
+    CHECK(stamp != 0);
+    CHECK(hilo::detail::stamp_sequence(stamp) == 3);
+    CHECK(hilo::detail::operation_of_stamp(stamp) == op);
+  }
+}
+
+TEST_CASE("stamps of the same operation differ by root, element type and count") {
+  hilo::CollectiveCall a;
+  a.sequence = 1;
+  a.operation = "all_reduce";
+  a.shape = shape_of(1);
+  hilo::CollectiveCall b = a;
+  b.shape = shape_of(1.0);
+  CHECK(hilo::detail::collective_stamp(a) != hilo::detail::collective_stamp(b));
+  b = a;
+  b.shape = shape_of(std::vector<int>(3));
+  hilo::CollectiveCall c = a;
+  c.shape = shape_of(std::vector<int>(4));
+  CHECK(hilo::detail::collective_stamp(b) != hilo::detail::collective_stamp(c));
+  hilo::CollectiveCall r0;
+  r0.sequence = 1;
+  r0.operation = "broadcast";
+  r0.root = 0;
+  hilo::CollectiveCall r1 = r0;
+  r1.root = 1;
+  CHECK(hilo::detail::collective_stamp(r0) != hilo::detail::collective_stamp(r1));
+}

@@ -40,11 +40,11 @@ auto Communicator::blocking(detail::BlockingCall call, const std::source_locatio
 inline void Communicator::record_collective(const detail::BlockingCall& call,
                                             const std::source_location& where,
                                             const CollectiveShape& shape) {
-  ++collective_call_.sequence;
-  collective_call_.operation = call.operation;
-  collective_call_.root = call.role == detail::PeerRole::root ? call.peer : -1;
-  collective_call_.shape = shape;
-  collective_call_.where = where;
+  CollectiveCall& c = collectives_.next();
+  c.operation = call.operation;
+  c.root = call.role == detail::PeerRole::root ? call.peer : -1;
+  c.shape = shape;
+  c.where = where;
 }
 
 template <class F>
@@ -54,8 +54,8 @@ auto Communicator::collective(detail::BlockingCall call, const std::source_locat
   return blocking(call, where, [&] {
     if (sequencer_) sequencer_->drain();
     if (checker_) [[unlikely]]
-      checker_->check_same_collective(collective_call_, deadline({}));
-    return body();
+      checker_->check_same_collective(collectives_.current(), deadline({}));
+    return stamped(body);
   });
 }
 

@@ -17,6 +17,7 @@
 
 #include "hilo/comm/detail/byte_buffer_cache.hpp"
 #include "hilo/comm/detail/collective_call.hpp"
+#include "hilo/comm/detail/collective_record.hpp"
 #include "hilo/comm/types.hpp"
 #include "hilo/detail/log.hpp"
 
@@ -262,6 +263,19 @@ class Transport {
   /// (CollectiveChecker: the mpi backend's, under HILO_CHECK=collectives); the same answer for
   /// the transport's whole life (a Communicator asks once).
   virtual CollectiveChecker* collective_checker() { return nullptr; }
+  /// Where a Communicator stores the stamp of each blocking collective (detail::collective_stamp,
+  /// never 0) that the messages of collective_channel() carry, on a backend that owns its wire
+  /// and finds a peer in a different call from the peer's messages (local, tcp); null pointers
+  /// otherwise (the default). The same answer for the transport's whole life (a Communicator
+  /// asks once).
+  virtual detail::CollectiveStamping collective_stamping() { return {}; }
+  /// Throws detail::CollectiveOutOfStep naming the peer that told this rank it is out of step
+  /// (CollectiveStamping::notice_from); called only when one did. The default does nothing.
+  virtual void raise_collective_notice() {}
+  /// The blocking collective with `stamp` failed on this rank (a Timeout, a lost peer, a bad
+  /// argument): its peers' messages that come later are leftovers, which a backend that checks
+  /// stamps drops instead of finding the next call out of step. The default does nothing.
+  virtual void abandon_collective(std::uint32_t /*stamp*/) {}
 
   /// The smallest message that may take a per-message handshake on this transport (the receiver
   /// answers before the bytes move, as the tcp backend's single copy between ranks of one host
