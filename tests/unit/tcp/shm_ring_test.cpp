@@ -1,7 +1,8 @@
 // The shared-memory ring of a same-host pair (runtime/src/backends/tcp/shm_ring.hpp) and the
-// set-up of a pair's channel (shm_channel.hpp): bytes come out in order across the wrap, a full
-// ring takes what fits, a sleeping side is always told to wake, and the set-up maps one segment
-// per pair that nobody else can find by name afterwards.
+// set-up of a pair's channel (shm_channel.hpp): bytes come out in order across the wrap and
+// across the pieces a write publishes one by one, a full ring takes what fits, a sleeping side is
+// always told to wake, the consumer knows whether the producer last wrote from its own CPU, and
+// the set-up maps one segment per pair that nobody else can find by name afterwards.
 #include "backends/tcp/shm_ring.hpp"
 
 #include <sched.h>
