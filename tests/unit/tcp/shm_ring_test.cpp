@@ -1,11 +1,14 @@
 // The shared-memory ring of a same-host pair (runtime/src/backends/tcp/shm_ring.hpp) and the
-// set-up of a pair's channel (shm_channel.hpp): bytes come out in order across the wrap, a full
-// ring takes what fits, a sleeping side is always told to wake, and the set-up maps one segment
-// per pair that nobody else can find by name afterwards.
+// set-up of a pair's channel (shm_channel.hpp): bytes come out in order across the wrap and
+// across the pieces a write publishes one by one, a full ring takes what fits, a sleeping side is
+// always told to wake, the consumer knows whether the producer last wrote from its own CPU, and
+// the set-up maps one segment per pair that nobody else can find by name afterwards.
 #include "backends/tcp/shm_ring.hpp"
 
+#include <sched.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -100,8 +103,13 @@ TEST_CASE("shm ring: a sleeping consumer is woken by every write until it says i
 }
 
 TEST_CASE("shm ring: a producer and a consumer thread stream a megabyte intact") {
+  // The producer publishes what it copied every `publish_every` bytes (pipelining): pieces that
+  // are not a multiple of it, nor of the iovecs, nor aligned with the wrap, keep every byte.
+  const std::size_t publish_every =
+      GENERATE(as<std::size_t>{}, ShmRing::default_publish_every, 16, 5);
+  CAPTURE(publish_every);
   LocalRing memory;
-  ShmRing producer(memory.base(), capacity);
+  ShmRing producer(memory.base(), capacity, publish_every);
   ShmRing consumer(memory.base(), capacity);
   const std::size_t total = 1 << 20;
   std::vector<std::byte> sent(total);
@@ -127,6 +135,53 @@ TEST_CASE("shm ring: a producer and a consumer thread stream a megabyte intact")
   }
   writer.join();
   CHECK(got == sent);
+}
+
+TEST_CASE("shm ring: a publishing interval of 0 is a hilo::Error") {
+  LocalRing memory;
+  CHECK_THROWS_AS(ShmRing(memory.base(), capacity, 0), hilo::Error);
+}
+
+TEST_CASE("shm ring: the consumer tells whether the producer last wrote from its own CPU") {
+  LocalRing memory;
+  ShmRing producer(memory.base(), capacity);
+  ShmRing consumer(memory.base(), capacity);
+  cpu_set_t usable;
+  REQUIRE(::sched_getaffinity(0, sizeof usable, &usable) == 0);
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &usable)) cpus.push_back(cpu);
+  // Each step runs on a thread of its own pinned to one CPU (the test's own thread keeps its
+  // affinity).
+  auto on_cpu = [](int cpu, auto&& step) {
+    std::thread pinned([&] {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      REQUIRE(::sched_setaffinity(0, sizeof one, &one) == 0);
+      step();
+    });
+    pinned.join();
+  };
+  bool before_any_write = false;
+  on_cpu(cpus[0], [&] { before_any_write = consumer.producer_on_this_cpu(); });
+  CHECK(before_any_write);  // nothing known: the consumer yields, which is always safe
+  std::byte sink[8];
+  on_cpu(cpus[0], [&] { write_bytes(producer, counting(1, 0)); });
+  bool same = false;
+  on_cpu(cpus[0], [&] { same = consumer.producer_on_this_cpu(); });
+  CHECK(same);
+  consumer.read(sink, sizeof sink);
+  if (cpus.size() < 2) {
+    WARN("one usable CPU: the producer on another CPU cannot be shown here");
+    return;
+  }
+  bool other = true;
+  on_cpu(cpus[1], [&] { other = consumer.producer_on_this_cpu(); });
+  CHECK_FALSE(other);
+  on_cpu(cpus[1], [&] { write_bytes(producer, counting(1, 0)); });  // the producer moved
+  on_cpu(cpus[1], [&] { other = consumer.producer_on_this_cpu(); });
+  CHECK(other);
 }
 
 namespace {
@@ -188,8 +243,8 @@ TEST_CASE("shm channel: either side off, or other hosts, and the pair keeps its 
 }
 
 TEST_CASE("shm channel: rings shrink as ranks crowd a host, within the host's budget") {
-  CHECK(shm_ring_capacity(2) == std::size_t{1} << 20);
-  CHECK(shm_ring_capacity(8) == std::size_t{1} << 20);
+  CHECK(shm_ring_capacity(2) == std::size_t{512} << 10);
+  CHECK(shm_ring_capacity(8) == std::size_t{512} << 10);
   CHECK(shm_ring_capacity(64) == std::size_t{64} << 10);
   CHECK(shm_ring_capacity(1000) == std::size_t{64} << 10);  // the floor
   for (int ranks = 2; ranks <= 64; ++ranks) {

@@ -305,8 +305,10 @@ std::unique_ptr<Operation> Engine::isend(int world_dest, const FrameHeader& head
 void Engine::poll_until(const detail::PendingReceive& receive, int world_source) {
   // Whether a peer has a ring is fixed at construction: read without a lock.
   const bool awaited = world_source >= 0 && world_source != rank();
+  ShmChannel* ring = awaited ? peers_[static_cast<std::size_t>(world_source)]->shm.get() : nullptr;
+  // The ring's CPU word is an atomic read without a lock (a hint: see poll_until).
   loop_.poll_until(receive, awaited ? world_source : -1,
-                   awaited && peers_[static_cast<std::size_t>(world_source)]->shm != nullptr);
+                   ring != nullptr && ring->incoming().producer_on_this_cpu());
 }
 
 pid_t Engine::memory_of(int world_rank) {

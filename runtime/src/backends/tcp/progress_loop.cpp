@@ -55,18 +55,18 @@ void ProgressLoop::handle_events(const epoll_event* events, int count) {
 }
 
 void ProgressLoop::poll_until(const detail::PendingReceive& receive, int awaited,
-                              bool awaited_by_ring) {
+                              bool yield_at_once) {
   if (receive.done() || spin_window_.count() == 0) return;
   turn_.poller_enters();
   const auto started = Clock::now();
   auto give_up = started + spin_window_;
-  // A peer behind a ring: yield from the first round. Reading a ring costs no system call, so
-  // the yield is the only one a round makes, and two ranks that the scheduler put on one core
-  // (unbound, on a busy host) then take turns at once instead of after a hard spin each: 8 B
-  // went from 12-38 us to 1-4 us that way (benchmarks/analysis.md, "Shared-memory rings between
-  // ranks of one host").
+  // A ring's writer on this very core (ranks the scheduler put on one core, unbound on a busy
+  // host): yield from the first round, so that the two take turns at once instead of after a
+  // hard spin each (8 B went from 12-38 us to 1-4 us that way). A ring's writer on another core
+  // is spun for like a socket (benchmarks/analysis.md, "Shared-memory rings between ranks of one
+  // host").
   const auto stop_spinning_hard =
-      started + (awaited >= 0 && awaited_by_ring ? std::chrono::microseconds(0) : hard_spin_);
+      started + (yield_at_once ? std::chrono::microseconds(0) : hard_spin_);
   epoll_event events[64];
   for (unsigned round = 0; !receive.done() && !stopping_.load(std::memory_order_relaxed); ++round) {
     int ready = 0;

@@ -102,9 +102,10 @@ class ProgressLoop {
   // Drives the connections from the calling thread until `receive` is done or the spin window
   // passes (then the caller sleeps in the Mailbox and the progress thread carries on).
   // `awaited` is the world rank of the peer the receive waits for (-1: any): its connection is
-  // read directly, every few rounds all are polled. `awaited_by_ring`: that peer's frames come
-  // through a shared-memory ring.
-  void poll_until(const detail::PendingReceive& receive, int awaited, bool awaited_by_ring)
+  // read directly, every few rounds all are polled. `yield_at_once`: that peer writes through a
+  // shared-memory ring and last wrote from this thread's CPU, so spinning without yielding the
+  // core would only keep it off.
+  void poll_until(const detail::PendingReceive& receive, int awaited, bool yield_at_once)
       HILO_EXCLUDES(mutex_);
 
   // Lets the progress thread stop standing aside now (ProgressTurn::hand_over).

@@ -25,10 +25,10 @@ namespace {
 
 // Segment layout: the header (magic, nonce, ring capacity) in its own cache line, then the
 // lower rank's outgoing ring, then the higher rank's.
-constexpr std::uint64_t segment_magic = 0x484c53484d454d31;  // "HLSHMEM1"
+constexpr std::uint64_t segment_magic = 0x484c53484d454d32;  // "HLSHMEM2" (RingControl's layout)
 constexpr std::size_t segment_header = 64;
 constexpr std::size_t min_capacity = std::size_t{64} << 10;
-constexpr std::size_t max_capacity = std::size_t{1} << 20;
+constexpr std::size_t max_capacity = std::size_t{512} << 10;
 constexpr std::size_t host_budget = std::size_t{256} << 20;
 std::size_t segment_size(std::size_t capacity) {
   return segment_header + 2 * ShmRing::footprint(capacity);

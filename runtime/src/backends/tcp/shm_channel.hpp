@@ -38,11 +38,13 @@
 
 namespace hilo::tcp {
 
-// Data bytes of each direction's ring, for a host where `ranks_here` ranks run: 1 MiB (a message
-// of up to a few hundred KiB streams without the writer waiting for room at every step; larger
-// ones go by single copy where it is available), less when many ranks share the host, so that
-// all of the host's rings together stay within 256 MiB of shared memory (/dev/shm is often
-// limited to half the memory); never under 64 KiB.
+// Data bytes of each direction's ring, for a host where `ranks_here` ranks run: 512 KiB, less
+// when many ranks share the host, so that all of the host's rings together stay within 256 MiB
+// of shared memory (/dev/shm is often limited to half the memory); never under 64 KiB. Not more:
+// a larger message streams through the ring in pieces (ShmRing::publish_every) with the reader
+// copying out while the writer copies in, and a ring that stays small stays in the caches; a
+// 1 MiB ring moved 64 KiB-16 MiB messages slower than 256 KiB and 512 KiB ones
+// (benchmarks/analysis.md, "Shared-memory rings: ring size and pipelining").
 std::size_t shm_ring_capacity(int ranks_here);
 
 // HILO_TCP_SHM: on (the default) or off. Anything else is a hilo::Error naming it.

@@ -1,5 +1,7 @@
 #include "backends/tcp/shm_ring.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -15,19 +17,28 @@ namespace {
 
 constexpr std::size_t control_bytes = (sizeof(RingControl) + 63) / 64 * 64;
 
+// 1 + the CPU the calling thread runs on (0: unknown).
+std::uint32_t this_cpu() {
+  const int cpu = ::sched_getcpu();
+  return cpu < 0 ? 0 : static_cast<std::uint32_t>(cpu) + 1;
+}
+
 }  // namespace
 
 std::size_t ShmRing::footprint(std::size_t capacity) {
   return control_bytes + capacity;
 }
 
-ShmRing::ShmRing(std::byte* base, std::size_t capacity)
+ShmRing::ShmRing(std::byte* base, std::size_t capacity, std::size_t publish_every)
     : control_(reinterpret_cast<RingControl*>(base)),
       data_(base + control_bytes),
-      capacity_(capacity) {
+      capacity_(capacity),
+      publish_every_(publish_every) {
   if (!std::has_single_bit(capacity))
     detail::throw_error<Error>("hilo: tcp: a ring of ", capacity,
                                " bytes (its capacity must be a power of two)");
+  if (publish_every == 0)
+    detail::throw_error<Error>("hilo: tcp: a ring that publishes every 0 bytes");
   // The segment is zero-filled, which is a valid RingControl of lock-free atomics.
   static_assert(std::is_standard_layout_v<RingControl>);
 }
@@ -38,20 +49,31 @@ std::size_t ShmRing::write(const iovec* pieces, int count) {
   std::size_t room =
       capacity_ - static_cast<std::size_t>(std::min<std::uint64_t>(tail - head, capacity_));
   std::uint64_t at = tail;
+  std::uint64_t published = tail;
   for (int i = 0; i < count && room > 0; ++i) {
     const auto* from = static_cast<const std::byte*>(pieces[i].iov_base);
     std::size_t left = std::min(pieces[i].iov_len, room);
     room -= left;
     while (left > 0) {
       const std::size_t offset = static_cast<std::size_t>(at) & (capacity_ - 1);
-      const std::size_t chunk = std::min(left, capacity_ - offset);
+      const std::size_t chunk = std::min({left, capacity_ - offset, publish_every_});
       std::memcpy(data_ + offset, from, chunk);
       from += chunk;
       at += chunk;
       left -= chunk;
+      if (at - published >= publish_every_) {
+        control_->tail.store(at, std::memory_order_release);
+        published = at;
+      }
     }
   }
-  if (at != tail) control_->tail.store(at, std::memory_order_release);
+  if (at != published) control_->tail.store(at, std::memory_order_release);
+  if (at != tail) {
+    // Written only when it changes, so the consumer's reads of it stay cache hits.
+    const std::uint32_t cpu = this_cpu();
+    if (control_->producer_cpu.load(std::memory_order_relaxed) != cpu)
+      control_->producer_cpu.store(cpu, std::memory_order_relaxed);
+  }
   return static_cast<std::size_t>(at - tail);
 }
 
@@ -93,6 +115,11 @@ std::size_t ShmRing::read(void* into, std::size_t want) {
 bool ShmRing::readable() const {
   return control_->tail.load(std::memory_order_acquire) !=
          control_->head.load(std::memory_order_relaxed);
+}
+
+bool ShmRing::producer_on_this_cpu() const {
+  const std::uint32_t cpu = control_->producer_cpu.load(std::memory_order_relaxed);
+  return cpu == 0 || cpu == this_cpu();
 }
 
 bool ShmRing::producer_needs_wake() {

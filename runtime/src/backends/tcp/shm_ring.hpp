@@ -10,7 +10,8 @@
 // Who touches what. Exactly one producer (the sending rank, under its connection's send mutex)
 // writes the data bytes between tail and head + capacity, and `tail`. Exactly one consumer (the
 // receiving rank, under its engine's progress mutex) reads the bytes between head and tail, and
-// writes `head`. The flags are set by one side and cleared by the other.
+// writes `head`. The flags are set by one side and cleared by the other; producer_cpu is the
+// producer's alone.
 //
 // Memory ordering (the contract, in the manner of Abseil's barrier.h):
 //   - The producer stores `tail` with release after copying the bytes; the consumer loads it with
@@ -40,6 +41,9 @@ struct RingControl {
   alignas(64) std::atomic<std::uint64_t> head;               // written by the consumer only
   alignas(64) std::atomic<std::uint32_t> consumer_sleeping;  // set by the consumer
   alignas(64) std::atomic<std::uint32_t> producer_waiting;   // set by the producer
+  // 1 + the CPU the producer last wrote from (0: none yet), written by the producer only, when it
+  // changes. A hint, read relaxed: it only decides whether a waiting consumer may spin.
+  alignas(64) std::atomic<std::uint32_t> producer_cpu;
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
                   std::atomic<std::uint32_t>::is_always_lock_free,
@@ -50,10 +54,18 @@ class ShmRing {
   // Bytes a ring of `capacity` data bytes takes in the segment (a multiple of 64).
   static std::size_t footprint(std::size_t capacity);
   // A view of the ring at `base` (64-byte aligned, zero-filled when new). Not owning.
-  ShmRing(std::byte* base, std::size_t capacity);
+  // `publish_every`: see default_publish_every (the producer's choice alone; tests make it small).
+  ShmRing(std::byte* base, std::size_t capacity, std::size_t publish_every = default_publish_every);
+
+  // Bytes the producer copies before it publishes them (stores `tail`), so that the consumer
+  // copies one piece out while the producer copies the next in, instead of waiting for the whole
+  // write. Measured (benchmarks/analysis.md, "Shared-memory rings: ring size and pipelining"):
+  // 64 KiB pieces in a 512 KiB ring moved 1-16 MiB messages fastest of the sizes tried.
+  static constexpr std::size_t default_publish_every = std::size_t{64} << 10;
 
   // ---- producer
-  // Copies as much of `pieces` as fits and publishes it; returns the bytes written.
+  // Copies as much of `pieces` as fits, publishing it every `publish_every` bytes and at the end;
+  // returns the bytes written.
   std::size_t write(const iovec* pieces, int count);
   // After a write: whether the consumer sleeps and must be woken (its flag stays set until the
   // sleeper clears it: consumer_awake).
@@ -70,12 +82,17 @@ class ShmRing {
   bool producer_needs_wake();
   // The consumer is about to sleep: returns true if bytes are there already (do not sleep).
   bool consumer_sleeps();
+  // Whether the producer last wrote from the CPU the calling thread runs on now (or has not
+  // written yet). Then a consumer that waits for it must not spin without yielding: it would
+  // keep its own producer off the core.
+  bool producer_on_this_cpu() const;
   void consumer_awake();
 
  private:
   RingControl* control_;
   std::byte* data_;
-  std::size_t capacity_;  // a power of two
+  std::size_t capacity_;       // a power of two
+  std::size_t publish_every_;  // > 0
 };
 
 }  // namespace hilo::tcp

@@ -38,6 +38,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 
 namespace hilo::tcp {
@@ -49,11 +50,13 @@ namespace hilo::tcp {
 // all-reduce of 1 MiB (p = 2) in 256 KiB single-copy segments fell behind MPI over the TCP BTL.
 inline constexpr std::size_t single_copy_threshold = 1024 * 1024;
 // The same between two ranks that share a ring (shm_channel.hpp), where the alternative is not a
-// socket but two memcpys pipelined through shared memory. There, one message at a time
-// (ping-pong), the ring moved 1 MiB about 4x as fast as single copy and 4 MiB a little faster,
-// and a window of sends 1 MiB 1.5x and 4 MiB as fast; at 16 MiB they took turns within the
-// noise (benchmarks/analysis.md, "Shared-memory rings between ranks of one host").
-inline constexpr std::size_t single_copy_threshold_beside_ring = 16 * 1024 * 1024;
+// socket but two memcpys pipelined through shared memory: never. Through the ring as it is now
+// (512 KiB, published in 64 KiB pieces) single copy lost below 16 MiB in both patterns; at 16 MiB
+// it lost a window of sends in every run (and one message at a time it won by less than two runs
+// of the very same path differ); at 64 MiB it lost four of six comparisons, ping-pong and
+// window alike (benchmarks/analysis.md, "Shared-memory rings: ring size and pipelining").
+inline constexpr std::size_t single_copy_threshold_beside_ring =
+    std::numeric_limits<std::size_t>::max();
 
 // HILO_TCP_SINGLE_COPY: on (default) or off. Anything else is a hilo::Error naming the variable.
 bool single_copy_from_environment();
