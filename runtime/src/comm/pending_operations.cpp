@@ -59,22 +59,24 @@ PendingOperations::Slot* PendingOperations::claim_free_slot() noexcept {
   return nullptr;
 }
 
-void PendingOperations::Entry::begin_elsewhere(PendingOperations& registry) noexcept {
-  ThreadSlot& mine = this_thread_;
-  if (mine.depth != 0 || mine.ended) {
+PendingOperations::Slot* PendingOperations::Entry::begin_elsewhere(
+    PendingOperations& registry) noexcept {
+  const ThreadSlot& mine = this_thread_;
+  // The thread's slot (of another registry) is live while mine.table names its table.
+  const bool inside_recorded_call =
+      mine.slot != nullptr && mine.slot->operation.load(std::memory_order_relaxed) != nullptr;
+  if (inside_recorded_call || mine.ended) {
     // Inside a recorded call on another registry (whose slot stays the thread's), or in the
     // thread's exit: a slot for this call alone, as many as are free.
-    slot_ = registry.claim_free_slot();
-    temporary_ = slot_ != nullptr;
-    return;
+    Slot* slot = registry.claim_free_slot();
+    temporary_ = slot != nullptr;
+    return slot;
   }
   Slot* slot = registry.claim_free_slot();
-  if (slot == nullptr) return;  // every slot is held: this call is not recorded
+  if (slot == nullptr) return nullptr;  // every slot is held: this call is not recorded
   thread_local ThreadBinding binding;
   binding.bind(registry.table_, slot);
-  thread_ = &mine;
-  mine.depth = 1;
-  slot_ = slot;
+  return slot;
 }
 
 const char* PendingOperations::intern(std::string name) {
@@ -98,14 +100,14 @@ std::vector<PendingOperation> PendingOperations::snapshot() const {
       row.tag = slot.tag.load(std::memory_order_relaxed);
       const char* communicator = slot.communicator.load(std::memory_order_relaxed);
       const std::int64_t since = slot.since.load(std::memory_order_relaxed);
-      const char* file = slot.file.load(std::memory_order_relaxed);
-      row.line = slot.line.load(std::memory_order_relaxed);
+      const std::source_location where = slot.where.load(std::memory_order_relaxed);
       std::atomic_thread_fence(std::memory_order_acquire);  // the copy before the second look
       if (slot.sequence.load(std::memory_order_relaxed) != before) continue;
       if (operation == nullptr) break;  // free, or its call has returned
       row.operation = operation;
       row.communicator = communicator != nullptr ? communicator : "";
-      row.file = file != nullptr ? file : "";
+      row.file = where.file_name();
+      row.line = where.line();
       row.waiting = std::chrono::nanoseconds(now - since);
       pending.push_back(row);
       break;

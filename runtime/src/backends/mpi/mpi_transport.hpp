@@ -118,6 +118,11 @@ class MpiTransport final : public Transport, public NativeCollectives, public Co
                                          DataType type) override;
 
  private:
+  // all_to_all's other cases, out of its usual one's way: a deadline (polled MPI_Ialltoall), an
+  // element of more than one byte that MPI has no name for (a derived datatype), a count over
+  // INT_MAX (false: the generic algorithm runs).
+  bool all_to_all_other(const void* in, void* out, std::size_t count, DataType type,
+                        Deadline deadline);
   // scan's other cases, out of its usual one's way: a deadline (polled MPI_Iscan/MPI_Iexscan),
   // and MPI_Exscan on rank 0 (into scratch, so that `out` is left untouched).
   bool scan_polled_or_scratch(const void* in, void* out, int count, MPI_Datatype type, MPI_Op op,

@@ -177,6 +177,39 @@ TEST_CASE("a thread moving between two live registries is recorded in the one it
   CHECK(second.snapshot().size() == 1);
 }
 
+TEST_CASE("inside a call on another registry, a call on the thread's own is still a nested one") {
+  // The thread's slot is in `first`; `second` gives the middle call a slot of its own. The inner
+  // call on `first` is inside the outer one, which stays the one listed there.
+  PendingOperations first, second;
+  const char* first_name = first.intern("first");
+  const char* second_name = second.intern("second");
+  {
+    PendingOperations::Entry outer(&first, "sendrecv", 1, PeerRole::dest, 3, first_name,
+                                   std::source_location::current());
+    {
+      PendingOperations::Entry middle(&second, "barrier", -1, PeerRole::none, -1, second_name,
+                                      std::source_location::current());
+      PendingOperations::Entry inner(&first, "recv", 1, PeerRole::source, 3, first_name,
+                                     std::source_location::current());
+      const auto listed = first.snapshot();
+      REQUIRE(listed.size() == 1);
+      CHECK(listed[0].operation == "sendrecv");
+      REQUIRE(second.snapshot().size() == 1);
+      CHECK(second.snapshot()[0].operation == "barrier");
+    }
+    CHECK(second.snapshot().empty());
+    REQUIRE(first.snapshot().size() == 1);
+    CHECK(first.snapshot()[0].operation == "sendrecv");
+  }
+  CHECK(first.snapshot().empty());
+  // The thread's next call on `first` is recorded in its slot again, with what it was given.
+  PendingOperations::Entry next(&first, "probe", 2, PeerRole::source, 5, first_name,
+                                std::source_location::current());
+  REQUIRE(first.snapshot().size() == 1);
+  CHECK(first.snapshot()[0].operation == "probe");
+  CHECK(first.snapshot()[0].peer == 2);
+}
+
 TEST_CASE("a thread holding a slot of a destroyed registry moves to a new one and ends cleanly") {
   auto registry = std::make_unique<PendingOperations>();
   std::latch used(1);

@@ -20,7 +20,8 @@ inline detail::RequestOrigin Communicator::origin(const char* op, int peer, deta
 }
 
 template <class F>
-auto Communicator::named(const char* op, F&& body) -> decltype(body()) {
+[[gnu::always_inline]] inline auto Communicator::named(const char* op, F&& body)
+    -> decltype(body()) {
   observe_call(op);  // outside the try: what it throws is not a failure of `op`
   try {
     return body();
@@ -30,8 +31,9 @@ auto Communicator::named(const char* op, F&& body) -> decltype(body()) {
 }
 
 template <class F>
-auto Communicator::blocking(detail::BlockingCall call, const std::source_location& where, F&& body)
-    -> decltype(body()) {
+[[gnu::always_inline]] inline auto Communicator::blocking(detail::BlockingCall call,
+                                                          const std::source_location& where,
+                                                          F&& body) -> decltype(body()) {
   detail::PendingOperations::Entry entry(pending_.get(), call.operation, call.peer, call.role,
                                          call.tag, name_, where);
   return named(call.operation, std::forward<F>(body));
@@ -48,8 +50,10 @@ inline void Communicator::record_collective(const detail::BlockingCall& call,
 }
 
 template <class F>
-auto Communicator::collective(detail::BlockingCall call, const std::source_location& where,
-                              F&& body, CollectiveShape shape) -> decltype(body()) {
+[[gnu::always_inline]] inline auto Communicator::collective(detail::BlockingCall call,
+                                                            const std::source_location& where,
+                                                            F&& body, CollectiveShape shape)
+    -> decltype(body()) {
   record_collective(call, where, shape);
   return blocking(call, where, [&] {
     if (sequencer_) sequencer_->drain();

@@ -71,10 +71,11 @@ struct PendingOperation {
 /// sequence number (a seqlock: odd while the fields change), and clears it with one store. No
 /// allocation, no lock, no read-modify-write. A call made inside another of the same thread
 /// (sendrecv's, a collective's inner calls) is not recorded: the outer one says what the thread
-/// is blocked in. A reader (snapshot) copies a slot's fields and keeps them only if the sequence
-/// number was even and unchanged around the copy. When more than slot_count threads of a rank
-/// have made blocking calls, the extra ones are not recorded (their calls work as ever; the
-/// report just omits them) until a thread holding a slot ends.
+/// is blocked in (the thread's own slot still names an operation: only its thread writes it, so
+/// that one load tells, and no nesting depth is counted). A reader (snapshot) copies a slot's
+/// fields and keeps them only if the sequence number was even and unchanged around the copy. When
+/// more than slot_count threads of a rank have made blocking calls, the extra ones are not recorded
+/// (their calls work as ever; the report just omits them) until a thread holding a slot ends.
 ///
 /// Threads: an Entry is made and destroyed by one thread (it is RAII on the caller's stack).
 class PendingOperations {
@@ -91,9 +92,12 @@ class PendingOperations {
     std::atomic<int> tag{-1};
     std::atomic<const char*> communicator{nullptr};
     std::atomic<std::int64_t> since{0};  // pending_clock_now()
-    std::atomic<const char*> file{nullptr};
-    std::atomic<std::uint_least32_t> line{0};
+    // The caller's call site: one pointer to the compiler's static record of file and line
+    // (copied, not its fields: the record lives as long as the program).
+    std::atomic<std::source_location> where{};
   };
+  static_assert(std::atomic<std::source_location>::is_always_lock_free,
+                "a slot's call site is read by other threads without a lock");
 
  public:
   static constexpr std::size_t slot_count = 64;
@@ -113,7 +117,6 @@ class PendingOperations {
   struct ThreadSlot {
     const SlotTable* table = nullptr;  // nullptr: this thread holds no slot
     Slot* slot = nullptr;
-    unsigned depth = 0;  // the Entries of this thread alive on `table` (nested calls)
     bool ended = false;  // the thread's ThreadBinding is gone (thread exit): bind no more
   };
   struct ThreadBinding;                         // owns this thread's slot; pending_operations.cpp
@@ -146,13 +149,13 @@ class PendingOperations {
     Entry& operator=(const Entry&) = delete;
 
    private:
-    // Not this thread's slot of `registry` yet (its first call, another registry's slot, or a
-    // call inside another): binds the thread to a free slot, or claims one for this call alone.
-    void begin_elsewhere(PendingOperations& registry) noexcept;
+    // Not this thread's slot of `registry` (its first call, or another registry's slot): binds
+    // the thread to a free slot, or claims one for this call alone (temporary_); nullptr if
+    // every slot is taken.
+    Slot* begin_elsewhere(PendingOperations& registry) noexcept;
 
-    Slot* slot_ = nullptr;  // written by this entry; nullptr: not recorded (nested, or no slot)
-    ThreadSlot* thread_ = nullptr;  // counted in its depth; nullptr: not on the thread's slot
-    bool temporary_ = false;        // slot_ was claimed for this call alone: freed at the end
+    Slot* slot_ = nullptr;    // written by this entry; nullptr: not recorded (nested, or no slot)
+    bool temporary_ = false;  // slot_ was claimed for this call alone: freed at the end
   };
 
  private:
@@ -187,17 +190,19 @@ inline PendingOperations::Entry::Entry(PendingOperations* registry, const char* 
                                        PeerRole role, int tag, const char* communicator,
                                        const std::source_location& where) noexcept {
   if (registry == nullptr) return;
-  ThreadSlot& mine = this_thread_;
+  const ThreadSlot& mine = this_thread_;
+  Slot* claimed;
   if (mine.table == registry->table_.get()) [[likely]] {
-    thread_ = &mine;
-    if (mine.depth++ != 0) return;  // inside a call of this thread that is recorded already
-    slot_ = mine.slot;
+    claimed = mine.slot;
+    // Only this thread writes its slot: an operation there is a call this one is inside.
+    if (claimed->operation.load(std::memory_order_relaxed) != nullptr) return;
   } else {
-    begin_elsewhere(*registry);
-    if (slot_ == nullptr) return;
+    claimed = begin_elsewhere(*registry);
+    if (claimed == nullptr) return;
   }
+  slot_ = claimed;
   // Through a local: the atomic stores could alias slot_, which the compiler would reload each.
-  Slot& slot = *slot_;
+  Slot& slot = *claimed;
   // Only this thread writes the slot while it is claimed: the plain load of sequence is exact.
   const std::uint64_t sequence = slot.sequence.load(std::memory_order_relaxed);
   slot.sequence.store(sequence + 1, std::memory_order_relaxed);
@@ -208,13 +213,11 @@ inline PendingOperations::Entry::Entry(PendingOperations* registry, const char* 
   slot.tag.store(tag, std::memory_order_relaxed);
   slot.communicator.store(communicator, std::memory_order_relaxed);
   slot.since.store(pending_clock_now(), std::memory_order_relaxed);
-  slot.file.store(where.file_name(), std::memory_order_relaxed);
-  slot.line.store(where.line(), std::memory_order_relaxed);
+  slot.where.store(where, std::memory_order_relaxed);
   slot.sequence.store(sequence + 2, std::memory_order_release);  // published
 }
 
 inline PendingOperations::Entry::~Entry() {
-  if (thread_ != nullptr) --thread_->depth;
   if (slot_ == nullptr) return;
   // A reader that copied the fields before this saw a call that was pending then; the next
   // call's odd sequence number tells a reader still copying that its copy is stale.
