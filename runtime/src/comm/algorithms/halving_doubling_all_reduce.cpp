@@ -4,18 +4,25 @@
 // steps instead of 6, which is what counts when ranks share cores and every step waits for a
 // peer to be scheduled. p must be a power of two and n >= p (can_run).
 //
-// Step k of the reduce-scatter: partners (ranks differing in bit p/2^(k+1)) share a range of
-// elements; the lower one keeps its first half and sends the second, the upper one the reverse,
-// and each combines what it receives into the half it keeps. The received half lands in the part
-// of `out` given away one step before (free until the all-gather fills it again), so only the
-// first step of an in-place call needs scratch memory. The all-gather retraces the steps
-// backwards, each partner sending its reduced range and receiving the other's.
+// Step k of the reduce-scatter: partners (ranks differing in bit 2^k: nearest first, see
+// halving_doubling_partners) share a range of elements; the lower one keeps its first half and
+// sends the second, the upper one the reverse, and each combines what it receives into the half it
+// keeps. The received half lands in the part of `out` given away one step before (free until the
+// all-gather fills it again), so only the first step of an in-place call needs scratch memory. The
+// all-gather retraces the steps backwards, each partner sending its reduced range and receiving the
+// other's.
 #include <vector>
 
 #include "comm/algorithms/pipeline_steps.hpp"
 #include "hilo/comm/detail/all_reduce.hpp"
 
 namespace hilo::detail {
+
+std::vector<int> halving_doubling_partners(int ranks, int rank) {
+  std::vector<int> partners;
+  for (int mask = 1; mask < ranks; mask *= 2) partners.push_back(rank ^ mask);
+  return partners;
+}
 
 void halving_doubling_all_reduce(Transport& t, VectorBytes v, const Combiner& combine,
                                  const PipelineOptions& options, Deadline deadline) {
@@ -31,8 +38,8 @@ void halving_doubling_all_reduce(Transport& t, VectorBytes v, const Combiner& co
   std::unique_ptr<ScratchBytes> scratch;
   std::byte* free_part = nullptr;  // a part of `out` not needed until the all-gather
   std::size_t free_count = 0;
-  for (int mask = p / 2; mask >= 1; mask /= 2) {
-    const int partner = r ^ mask;
+  for (const int partner : halving_doubling_partners(p, r)) {
+    const int mask = partner ^ r;
     const std::size_t lower = count / 2;
     const bool keep_lower = (r & mask) == 0;
     const std::size_t kept_first = keep_lower ? first : first + lower;

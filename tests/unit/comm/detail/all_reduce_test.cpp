@@ -137,3 +137,12 @@ TEST_CASE("HILO_ALLREDUCE names the algorithm; a wrong name lists the right ones
   ::unsetenv("HILO_ALLREDUCE");
   CHECK(hilo::detail::all_reduce_algorithm_from_environment() == AllReduceAlgorithm::automatic);
 }
+
+TEST_CASE("halving-doubling takes its largest step with the nearest rank, which shares its host") {
+  // Launchers place neighbouring ranks on one host, so nearest first keeps the large halves off
+  // the network (halving_doubling_partners).
+  CHECK(hilo::detail::halving_doubling_partners(2, 1) == std::vector<int>{0});
+  CHECK(hilo::detail::halving_doubling_partners(4, 0) == std::vector<int>{1, 2});
+  CHECK(hilo::detail::halving_doubling_partners(4, 3) == std::vector<int>{2, 1});
+  CHECK(hilo::detail::halving_doubling_partners(8, 5) == std::vector<int>{4, 7, 1});
+}

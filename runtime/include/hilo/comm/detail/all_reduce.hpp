@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "hilo/comm/detail/combine.hpp"
 #include "hilo/comm/detail/pipeline_options.hpp"
@@ -97,6 +98,14 @@ void ring_all_reduce(Transport& t, VectorBytes v, const Combiner& combine,
                      const PipelineOptions& options, Deadline deadline);
 void halving_doubling_all_reduce(Transport& t, VectorBytes v, const Combiner& combine,
                                  const PipelineOptions& options, Deadline deadline);
+// The partners of rank `rank`'s reduce-scatter steps in halving_doubling_all_reduce, in order
+// (the all-gather meets them again in reverse): the ranks differing from it in one bit each,
+// nearest first. The first step moves half the vector, each later one half as much again, so the
+// largest steps stay between neighbouring ranks, which launchers put on the same host by default
+// (hilorun's and mpirun's mapping by slot, Slurm's block distribution): between hosts each rank
+// then moves a quarter of the vector per phase at p = 4, two ranks per host, instead of half.
+// Ranks dealt to hosts in turn (--map-by node) get the reverse: the largest steps cross hosts.
+std::vector<int> halving_doubling_partners(int ranks, int rank);
 // False on every rank when one of them cannot reach all the others' memory (nothing changed);
 // throws hilo::Error when ranks contribute different lengths or element types.
 bool direct_all_reduce(Transport& t, PeerMemory& memory, VectorBytes v, const Combiner& combine,
