@@ -16,12 +16,15 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <cstring>
 #include <optional>
+#include <vector>
 
 #include "hilo/comm/detail/algorithms/combine_values.hpp"
 #include "hilo/comm/detail/all_to_all.hpp"
+#include "hilo/comm/detail/byte_buffer_cache.hpp"
 #include "hilo/comm/detail/codec.hpp"
 #include "hilo/comm/detail/transport.hpp"
 #include "hilo/detail/error_message.hpp"
@@ -66,40 +69,83 @@ std::optional<ScanMismatch> first_mismatch(const T& lower,
   return upper_mismatch;
 }
 
+// A mismatch travels as a message of the vector's own wire type (its element type, or a serialized
+// archive), padded to whole elements, on its own tag: one receive with any tag takes either kind,
+// and the tag tells which. (A probe first would tell them apart too, but the tcp backend's probe
+// waits for its progress thread, where its receive reads the connection itself.)
+template <class T>
+constexpr DataType scan_wire_type() {
+  if constexpr (encoding_of<T>() == Encoding::contiguous)
+    return data_type_of<typename T::value_type>();
+  else
+    return serialized_type;
+}
+
 using ScanMismatchWords = std::array<std::uint64_t, 4>;
 
-inline ScanMismatchWords words_of(const ScanMismatch& m) {
-  return {m.lower_rank, m.lower_length, m.upper_rank, m.upper_length};
+template <class T>
+std::vector<std::byte> mismatch_bytes(const ScanMismatch& m) {
+  const std::size_t unit = scan_wire_type<T>().size > 1 ? scan_wire_type<T>().size : 1;
+  const ScanMismatchWords words{m.lower_rank, m.lower_length, m.upper_rank, m.upper_length};
+  std::vector<std::byte> bytes((sizeof words + unit - 1) / unit * unit);
+  std::memcpy(bytes.data(), words.data(), sizeof words);
+  return bytes;
+}
+
+inline ScanMismatch mismatch_from(const void* bytes) {
+  ScanMismatchWords w{};
+  std::memcpy(w.data(), bytes, sizeof w);
+  return ScanMismatch{w[0], w[1], w[2], w[3]};
+}
+
+// After a receive into prefix_sink: the mismatch if one came (`into` then holds garbage), else
+// nullopt with `into` holding the reduction.
+template <class T>
+std::optional<ScanMismatch> decode_prefix(const Status& status, T& into, ByteBuffer* staging) {
+  if (status.tag == tags::scan_mismatch) {
+    if (status.bytes < sizeof(ScanMismatchWords))
+      throw_error<Error>("hilo: a scan's mismatch message from rank ", status.source, " has ",
+                         status.bytes, " bytes");
+    if constexpr (encoding_of<T>() == Encoding::serialized)
+      return mismatch_from(staging->data());
+    else
+      return mismatch_from(into.data());
+  }
+  if constexpr (encoding_of<T>() == Encoding::serialized)
+    deserialize(*staging, into, status.source, status.tag);
+  return std::nullopt;
 }
 
 // Receives from `source` a block's reduction into `into`, or the mismatch found in that block
-// (returned; `into` is then untouched). Only vectors can mismatch, so only they look at the tag
-// first (a probe: the mismatch message has its own tag and type).
+// (returned). Only vectors can mismatch; other values take one plain receive.
 template <class T>
 std::optional<ScanMismatch> recv_prefix(Transport& t, int source, T& into, Deadline deadline) {
   if constexpr (is_vector<T>::value) {
-    if (t.probe(source, any_tag, deadline).tag == tags::scan_mismatch) {
-      ScanMismatchWords w{};
-      recv_value(t, source, tags::scan_mismatch, w, deadline);
-      return ScanMismatch{w[0], w[1], w[2], w[3]};
-    }
+    std::optional<BorrowedBuffer> staging;
+    if constexpr (encoding_of<T>() == Encoding::serialized) staging.emplace(t.byte_buffers());
+    ByteBuffer* buffer = staging ? &**staging : nullptr;
+    const Status status = t.recv(source, any_tag, sink_for(into, buffer), deadline);
+    return decode_prefix(status, into, buffer);
+  } else {
+    recv_value(t, source, tags::scan, into, deadline);
+    return std::nullopt;
   }
-  recv_value(t, source, tags::scan, into, deadline);
-  return std::nullopt;
 }
 
 // Sends to `dest` a block's reduction, or the mismatch found in it.
 template <class T>
 void send_prefix(Transport& t, int dest, const T& value,
                  const std::optional<ScanMismatch>& mismatch, Deadline deadline) {
-  if (mismatch)
-    send_value(t, dest, tags::scan_mismatch, words_of(*mismatch), deadline);
-  else
+  if (mismatch) {
+    const std::vector<std::byte> bytes = mismatch_bytes<T>(*mismatch);
+    t.send(dest, tags::scan_mismatch, bytes.data(), bytes.size(), scan_wire_type<T>(), deadline);
+  } else {
     send_value(t, dest, tags::scan, value, deadline);
+  }
 }
 
 // Sends `mine` (or its mismatch) to `partner` and receives the partner's into `theirs` (or returns
-// its mismatch), without deadlock whoever starts first: the send does not block.
+// its mismatch), as one Transport::sendrecv: no deadlock whoever starts first.
 template <class T>
 std::optional<ScanMismatch> exchange_prefix(Transport& t, int partner, const T& mine,
                                             const std::optional<ScanMismatch>& mine_mismatch,
@@ -109,14 +155,21 @@ std::optional<ScanMismatch> exchange_prefix(Transport& t, int partner, const T& 
     exchange_values(t, partner, mine, partner, theirs, tags::scan, deadline);
     return std::nullopt;
   } else {
-    const ScanMismatchWords words = mine_mismatch ? words_of(*mine_mismatch) : ScanMismatchWords{};
-    OutgoingBytes out = mine_mismatch ? encode(words) : encode(mine);
-    std::unique_ptr<Operation> sent =
-        t.isend(partner, mine_mismatch ? tags::scan_mismatch : tags::scan, nullptr, out.data,
-                out.bytes, out.type);
-    std::optional<ScanMismatch> received = recv_prefix(t, partner, theirs, deadline);
-    sent->wait(deadline);
-    return received;
+    std::optional<BorrowedBuffer> staging;
+    if constexpr (encoding_of<T>() == Encoding::serialized) staging.emplace(t.byte_buffers());
+    ByteBuffer* buffer = staging ? &**staging : nullptr;
+    Status status;
+    if (mine_mismatch) {
+      const std::vector<std::byte> bytes = mismatch_bytes<T>(*mine_mismatch);
+      status =
+          t.sendrecv(partner, tags::scan_mismatch, bytes.data(), bytes.size(), scan_wire_type<T>(),
+                     partner, any_tag, sink_for(theirs, buffer), deadline);
+    } else {
+      OutgoingBytes out = encode(mine);
+      status = t.sendrecv(partner, tags::scan, out.data, out.bytes, out.type, partner, any_tag,
+                          sink_for(theirs, buffer), deadline);
+    }
+    return decode_prefix(status, theirs, buffer);
   }
 }
 
