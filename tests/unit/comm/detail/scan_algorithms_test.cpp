@@ -2,6 +2,7 @@
 // all-reduces: each over every rank count from 1 to 7, inclusive and exclusive, values of zero to
 // many elements, not only where the choice would pick it; their rule for vectors of different
 // lengths; and the one function that chooses.
+#include <hilo/comm/detail/algorithms/tags.hpp>
 #include <hilo/comm/detail/scan.hpp>
 
 #include <cstdint>
@@ -144,6 +145,31 @@ TEST_CASE(
         }
       }
     }
+  }
+}
+
+TEST_CASE(
+    "a scan that meets another collective's message says the ranks are in different "
+    "collectives") {
+  for (ScanAlgorithm algorithm : every_algorithm) {
+    INFO(hilo::detail::name_of(algorithm));
+    std::string error;
+    on_ranks(2, [&](hilo::Transport& t) {
+      const std::vector<int> mine{1, 2};
+      if (t.rank() == 0) {  // in a broadcast, say, where rank 1 is in a scan
+        t.send(1, hilo::detail::tags::broadcast, mine.data(), sizeof(int) * mine.size(),
+               hilo::data_type_of<int>(), a_minute);
+        return;
+      }
+      std::vector<int> out;
+      std::plus<> plus;
+      try {
+        hilo::detail::scan(t, mine, out, plus, false, a_minute, algorithm);
+      } catch (const hilo::Error& e) {
+        error = e.what();
+      }
+    });
+    CHECK(error.find("rank 0 sent a message of another collective") != std::string::npos);
   }
 }
 

@@ -102,6 +102,13 @@ inline ScanMismatch mismatch_from(const void* bytes) {
 // nullopt with `into` holding the reduction.
 template <class T>
 std::optional<ScanMismatch> decode_prefix(const Status& status, T& into, ByteBuffer* staging) {
+  // Any tag was accepted: in a correct program the first collective message from this peer is
+  // the scan's (per-pair order), so another tag means the ranks are in different collectives.
+  if (status.tag != tags::scan && status.tag != tags::scan_mismatch)
+    throw_error<Error>("hilo: rank ", status.source, " sent a message of another collective (tag ",
+                       status.tag,
+                       ") where this rank's scan expected its prefix: every rank must call the "
+                       "same collectives in the same order");
   if (status.tag == tags::scan_mismatch) {
     if (status.bytes < sizeof(ScanMismatchWords))
       throw_error<Error>("hilo: a scan's mismatch message from rank ", status.source, " has ",
