@@ -5,6 +5,7 @@
 #include <hilo/comm/detail/algorithms/tags.hpp>
 #include <hilo/comm/detail/scan.hpp>
 
+#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
@@ -170,6 +171,33 @@ TEST_CASE(
       }
     });
     CHECK(error.find("rank 0 sent a message of another collective") != std::string::npos);
+  }
+}
+
+TEST_CASE("a length mismatch of vectors of elements larger than the mismatch message") {
+  // 40-byte elements: the mismatch goes padded to whole elements of the vector's own type.
+  using Wide = std::array<double, 5>;
+  auto add = [](const Wide& a, const Wide& b) {
+    Wide sum{};
+    for (std::size_t i = 0; i < sum.size(); ++i) sum[i] = a[i] + b[i];
+    return sum;
+  };
+  for (ScanAlgorithm algorithm : every_algorithm) {
+    INFO(hilo::detail::name_of(algorithm));
+    std::vector<std::string> errors(3);
+    on_ranks(3, [&](hilo::Transport& t) {
+      const std::vector<Wide> mine(t.rank() == 0 ? 2 : 1, Wide{1, 2, 3, 4, 5});
+      std::vector<Wide> out;
+      try {
+        hilo::detail::scan(t, mine, out, add, false, a_minute, algorithm);
+      } catch (const hilo::Error& e) {
+        errors[t.rank()] = e.what();
+      }
+    });
+    CHECK(errors[0].empty());
+    for (int r : {1, 2})
+      CHECK(errors[r].find("rank 0 contributed 2 elements, rank 1 contributed 1") !=
+            std::string::npos);
   }
 }
 

@@ -76,7 +76,7 @@ std::optional<ScanMismatch> first_mismatch(const T& lower,
 template <class T>
 constexpr DataType scan_wire_type() {
   if constexpr (encoding_of<T>() == Encoding::contiguous)
-    return data_type_of<typename T::value_type>();
+    return data_type_of<typename contiguous<T>::element>();  // as sink_for(T&) expects
   else
     return serialized_type;
 }
@@ -98,8 +98,8 @@ inline ScanMismatch mismatch_from(const void* bytes) {
   return ScanMismatch{w[0], w[1], w[2], w[3]};
 }
 
-// After a receive into prefix_sink: the mismatch if one came (`into` then holds garbage), else
-// nullopt with `into` holding the reduction.
+// After a receive into sink_for(into, staging) with any tag: the mismatch if one came (`into` then
+// holds garbage), else nullopt with `into` holding the reduction.
 template <class T>
 std::optional<ScanMismatch> decode_prefix(const Status& status, T& into, ByteBuffer* staging) {
   // Any tag was accepted: in a correct program the first collective message from this peer is
