@@ -207,26 +207,48 @@ CONFORMANCE_CASE("scan and exscan: native ops, lambdas in rank order, vectors, u
 CONFORMANCE_CASE("scan and exscan of vectors whose lengths disagree: an error naming both ranks") {
   const int p = c.size(), r = c.rank();
   if (p < 2) return;
-  // Rank 1 contributes one element more than the others; every rank raises, none is left waiting.
+  // Rank 1 contributes one element more than the others, so rank 1 is the first whose length
+  // differs from its predecessor's (and rank 2's differs from rank 1's too). Every rank from 1 on
+  // raises naming ranks 0 and 1; rank 0, whose prefix is its own value, gets it; none is left
+  // waiting.
   std::vector<double> mine(r == 1 ? 4 : 3, 1.0);
   const std::string both = "rank 0 contributed 3 elements, rank 1 contributed 4";
   // MPI_Scan runs this one on mpi (numbers, MPI's sum), which compares the lengths only under
-  // HILO_CHECK=collectives, and then as any other mismatch of collectives (README).
+  // HILO_CHECK=collectives, and then as any other mismatch of collectives, on every rank (README).
   const char* check = std::getenv("HILO_CHECK");
   const bool checked = check != nullptr && std::string_view(check) == "collectives";
   std::string m;
   if (c.backend_name() != "mpi") {
-    m = EXPECT_THROWS_AS(hilo::Error, c.scan(mine, std::plus<>{}));
-    EXPECT(contains(m, "scan on rank " + std::to_string(r)) && contains(m, both));
+    if (r == 0) {
+      EXPECT(c.scan(mine, std::plus<>{}) == std::vector<double>(3, 1.0));
+    } else {
+      m = EXPECT_THROWS_AS(hilo::Error, c.scan(mine, std::plus<>{}));
+      EXPECT(contains(m, "scan on rank " + std::to_string(r)) && contains(m, both));
+    }
   } else if (checked) {
     m = EXPECT_THROWS_AS(hilo::CollectiveMismatch, c.scan(mine, std::plus<>{}));
     EXPECT(contains(m, "rank 0 is in scan (3 elements of float64) at exchange.cpp:") &&
            contains(m, "rank 1 is in scan (4 elements of float64) at exchange.cpp:"));
   }
+  // Strings and a lambda: the generic algorithm on every backend, the same rule.
   auto concatenate_each = [](const std::string& a, const std::string& b) { return a + b; };
   std::vector<std::string> words(r == 1 ? 4 : 3, "w");
-  m = EXPECT_THROWS_AS(hilo::Error, c.exscan(words, concatenate_each));
-  EXPECT(contains(m, "exscan on rank " + std::to_string(r)) && contains(m, both));
+  if (r == 0) {
+    EXPECT(!c.exscan(words, concatenate_each).has_value());
+  } else {
+    m = EXPECT_THROWS_AS(hilo::Error, c.exscan(words, concatenate_each));
+    EXPECT(contains(m, "exscan on rank " + std::to_string(r)) && contains(m, both));
+  }
+  // Only from rank 2 on: ranks 0 and 1 get their prefixes, the others raise naming ranks 1 and 2.
+  if (p >= 3) {
+    std::vector<std::string> late(r >= 2 ? 2 : 3, std::to_string(r));
+    if (r < 2) {
+      EXPECT(c.scan(late, concatenate_each) == std::vector<std::string>(3, r == 0 ? "0" : "01"));
+    } else {
+      m = EXPECT_THROWS_AS(hilo::Error, c.scan(late, concatenate_each));
+      EXPECT(contains(m, "rank 1 contributed 3 elements, rank 2 contributed 2"));
+    }
+  }
   // Nothing is left over to confuse the collectives that follow.
   EXPECT(c.scan(std::vector<int>{1, r}, std::plus<>{}) ==
          (std::vector<int>{r + 1, r * (r + 1) / 2}));
@@ -273,18 +295,29 @@ CONFORMANCE_CASE("scan_into and exscan_into: a kept result of any size, reused a
   EXPECT((got == std::vector<double>{1.0, 0.5 * r, 2.0}));  // untouched by refused input
 }
 
-CONFORMANCE_CASE("scan_into of vectors whose lengths disagree: an error on every rank") {
+CONFORMANCE_CASE(
+    "scan_into of vectors whose lengths disagree: an error from the first differing rank on") {
   const int p = c.size(), r = c.rank();
   if (p < 2) return;
   std::vector<double> mine(r == 1 ? 4 : 3, 1.0), got;
   const char* check = std::getenv("HILO_CHECK");
   const bool checked = check != nullptr && std::string_view(check) == "collectives";
   if (c.backend_name() != "mpi") {
-    auto m = EXPECT_THROWS_AS(hilo::Error, c.scan_into(mine, got, std::plus<>{}));
-    EXPECT(contains(m, "scan on rank " + std::to_string(r)) &&
-           contains(m, "rank 0 contributed 3 elements, rank 1 contributed 4"));
-    m = EXPECT_THROWS_AS(hilo::Error, c.exscan_into(mine, got, std::plus<>{}));
-    EXPECT(contains(m, "exscan on rank " + std::to_string(r)));
+    // Rank 1 is the first that differs: rank 0 gets its prefix, every later rank the error.
+    if (r == 0) {
+      c.scan_into(mine, got, std::plus<>{});
+      EXPECT(got == std::vector<double>(3, 1.0));
+      got = {-1.0};
+      EXPECT(!c.exscan_into(mine, got, std::plus<>{}));
+      EXPECT(got == std::vector<double>{-1.0});
+    } else {
+      auto m = EXPECT_THROWS_AS(hilo::Error, c.scan_into(mine, got, std::plus<>{}));
+      EXPECT(contains(m, "scan on rank " + std::to_string(r)) &&
+             contains(m, "rank 0 contributed 3 elements, rank 1 contributed 4"));
+      m = EXPECT_THROWS_AS(hilo::Error, c.exscan_into(mine, got, std::plus<>{}));
+      EXPECT(contains(m, "exscan on rank " + std::to_string(r)) &&
+             contains(m, "rank 0 contributed 3 elements, rank 1 contributed 4"));
+    }
   } else if (checked) {
     // Without HILO_CHECK, MPI_Scan itself is not told (README): the case runs only under it.
     auto m = EXPECT_THROWS_AS(hilo::CollectiveMismatch, c.scan_into(mine, got, std::plus<>{}));
@@ -410,4 +443,29 @@ CONFORMANCE_CASE("exchange collectives honour time limits") {
                      mine.all_to_all_v(buffer, counts, buffer, counts, hilo::within(100ms)));
     EXPECT_THROWS_AS(hilo::Timeout, mine.sendrecv(last, 1, 1, last, 1, hilo::within(100ms)));
   }
+}
+
+CONFORMANCE_CASE("scan and exscan honour time limits: the ranks after a missing one give up") {
+  const int p = c.size(), r = c.rank();
+  // MPI cannot cancel a collective it has started (see the case above).
+  if (p < 2 || c.backend_name() == "mpi") return;
+  // Rank 0 does not take part. Every other rank's prefix needs its value, whichever algorithm
+  // runs, so each gives up after its limit instead of waiting for ever. Rank 0 waits for each to
+  // say so (a message of its own, outside the collectives) before it goes on to the next
+  // collective, so that no message of a later collective reaches a rank still in the scan. What
+  // the others sent rank 0 in the scan is never received, and goes with this case's communicator.
+  constexpr int gave_up = 77;
+  if (r == 0) {
+    for (int q = 1; q < p; ++q) EXPECT(c.recv<int>(q, gave_up) == q);
+    return;
+  }
+  auto m = EXPECT_THROWS_AS(hilo::Timeout,
+                            c.scan(std::vector<int>{r}, std::plus<>{}, hilo::within(100ms)));
+  EXPECT(contains(m, "scan on rank " + std::to_string(r)));
+  auto concatenate = [](const std::string& a, const std::string& b) { return a + b; };
+  std::string text;
+  m = EXPECT_THROWS_AS(hilo::Timeout,
+                       c.exscan_into(std::string("x"), text, concatenate, hilo::within(100ms)));
+  EXPECT(contains(m, "exscan on rank " + std::to_string(r)));
+  c.send(0, gave_up, r);
 }

@@ -42,6 +42,7 @@ Communicator::Communicator(std::unique_ptr<Transport> transport,
       all_to_all_algorithm_(detail::all_to_all_algorithm_from_environment()),
       reduce_algorithm_(detail::reduce_algorithm_from_environment()),
       all_gather_algorithm_(detail::all_gather_algorithm_from_environment()),
+      scan_algorithm_(detail::scan_algorithm_from_environment()),
       pending_(std::move(pending)),
       name_(pending_->intern(std::move(name))) {
   if (!transport_)
@@ -70,6 +71,7 @@ Communicator& Communicator::operator=(Communicator&& other) noexcept {
   all_to_all_algorithm_ = other.all_to_all_algorithm_;
   reduce_algorithm_ = other.reduce_algorithm_;
   all_gather_algorithm_ = other.all_gather_algorithm_;
+  scan_algorithm_ = other.scan_algorithm_;
   sequencer_ = std::move(other.sequencer_);
   pending_ = std::move(other.pending_);
   name_ = other.name_;

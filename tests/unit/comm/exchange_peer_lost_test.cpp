@@ -4,6 +4,7 @@
 #include <hilo/comm/communicator.hpp>
 #include <hilo/runtime.hpp>
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <stdexcept>
@@ -14,17 +15,18 @@
 
 namespace {
 
-// Runs `collective` on 4 ranks after rank 2 has died (thrown); every other rank must raise
-// hilo::PeerLost naming rank 2 or a rank that gave up because of it.
-void survivors_get_peer_lost(const std::function<void(hilo::Communicator&)>& collective) {
-  std::atomic<int> peer_lost{0};
+// Runs `collective` on 4 ranks after rank 2 has died (thrown) and returns which of the others
+// raised hilo::PeerLost; every one that did not returned normally (run_local waits for all).
+std::array<bool, 4> ranks_that_got_peer_lost(
+    const std::function<void(hilo::Communicator&)>& collective) {
+  std::array<std::atomic<bool>, 4> lost{};
   try {
     hilo::run_local(4, [&](hilo::Communicator& c) {
       if (c.rank() == 2) throw std::runtime_error("rank two died");
       try {
         collective(c);
       } catch (const hilo::PeerLost&) {
-        ++peer_lost;
+        lost[c.rank()] = true;
         throw;
       }
     });
@@ -32,7 +34,16 @@ void survivors_get_peer_lost(const std::function<void(hilo::Communicator&)>& col
   } catch (const std::runtime_error& e) {
     CHECK(std::string(e.what()) == "rank two died");
   }
-  CHECK(peer_lost == 3);
+  return {lost[0].load(), lost[1].load(), lost[2].load(), lost[3].load()};
+}
+
+// Every rank but the dead one must raise hilo::PeerLost, naming rank 2 or a rank that gave up
+// because of it.
+void survivors_get_peer_lost(const std::function<void(hilo::Communicator&)>& collective) {
+  const std::array<bool, 4> lost = ranks_that_got_peer_lost(collective);
+  CHECK(lost[0]);
+  CHECK(lost[1]);
+  CHECK(lost[3]);
 }
 
 }  // namespace
@@ -55,7 +66,14 @@ TEST_CASE("a rank dying during an exchange or prefix collective: the others get 
     survivors_get_peer_lost([](hilo::Communicator& c) { c.all_gather_v(std::vector<int>(3)); });
   }
   SECTION("scan") {
-    survivors_get_peer_lost([](hilo::Communicator& c) { c.scan(1, std::plus<>{}); });
+    // Rank r's prefix needs ranks 0..r only: a rank after the dead one must get PeerLost, the
+    // ones before it may finish (the chain's do: rank 0 only sends to rank 1).
+    const std::array<bool, 4> lost =
+        ranks_that_got_peer_lost([](hilo::Communicator& c) { c.scan(1, std::plus<>{}); });
+    CHECK(lost[3]);
+    const std::array<bool, 4> lost_exclusive =
+        ranks_that_got_peer_lost([](hilo::Communicator& c) { c.exscan(1, std::plus<>{}); });
+    CHECK(lost_exclusive[3]);
   }
   SECTION("reduce_scatter") {
     survivors_get_peer_lost(

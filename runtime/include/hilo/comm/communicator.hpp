@@ -21,6 +21,7 @@
 #include "hilo/comm/detail/collective_record.hpp"
 #include "hilo/comm/detail/collective_sequencer.hpp"
 #include "hilo/comm/detail/pending_operations.hpp"
+#include "hilo/comm/detail/scan.hpp"
 #include "hilo/comm/detail/transport.hpp"
 #include "hilo/comm/reduce_ops.hpp"
 #include "hilo/comm/request.hpp"
@@ -335,10 +336,13 @@ class Communicator {
   /// The inclusive prefix reduction (MPI_Scan): rank r gets op over the values of ranks 0..r, in
   /// rank order. `op` must be associative (it need not be commutative); the operations that
   /// all_reduce maps to MPI's do so here too; vectors combine element-wise and must have the same
-  /// length on every rank. local and tcp compare the lengths first (one all-gather of a length):
-  /// every rank throws hilo::Error naming two ranks that differ. mpi (MPI_Scan) checks them only
-  /// under HILO_CHECK=collectives (hilo::CollectiveMismatch); without it, Open MPI gives wrong
-  /// values or MPI_ERR_TRUNCATE (hilo::Error) on some ranks only (README).
+  /// length on every rank. local and tcp (and mpi for what MPI_Scan cannot run) check the lengths
+  /// in the scan's own messages: if rank f is the first whose length differs from rank f-1's,
+  /// every rank from f on throws hilo::Error naming ranks f-1 and f and their lengths, and ranks
+  /// 0..f-1 return their correct result (their prefix does not involve rank f). mpi (MPI_Scan)
+  /// checks them only under HILO_CHECK=collectives (hilo::CollectiveMismatch on every rank);
+  /// without it, Open MPI gives wrong values or MPI_ERR_TRUNCATE (hilo::Error) on some ranks only
+  /// (README).
   template <class T, class Op>
   T scan(const T& value, Op op, TimeLimit limit = {}, CallSite where = CallSite::current());
   /// scan into `result`: on mpi into its storage, nothing allocated or copied at the same size
@@ -545,6 +549,8 @@ class Communicator {
   detail::ReduceAlgorithm reduce_algorithm_;
   // HILO_ALLGATHER's algorithm for every all-gather on this communicator (detail/all_gather.hpp).
   detail::AllGatherAlgorithm all_gather_algorithm_;
+  // HILO_SCAN's algorithm for every generic scan and exscan on this communicator (detail/scan.hpp).
+  detail::ScanAlgorithm scan_algorithm_;
   // Runs the nonblocking collectives the backend has no native form of; made by the first one.
   // Declared after transport_, so it is destroyed (its queue run to the end) before the
   // transport its jobs use.

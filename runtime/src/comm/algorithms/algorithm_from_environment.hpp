@@ -1,6 +1,6 @@
 // The collectives' algorithm overrides (HILO_ALLREDUCE, HILO_ALLTOALL, HILO_REDUCE,
-// HILO_ALLGATHER): a variable that names one of an enumeration's algorithms, read the same way for
-// every collective.
+// HILO_ALLGATHER, HILO_SCAN): a variable that names one of an enumeration's algorithms, read the
+// same way for every collective.
 #pragma once
 
 #include <array>

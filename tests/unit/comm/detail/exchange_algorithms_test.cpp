@@ -1,11 +1,10 @@
-// The exchange and prefix algorithms by name (hilo/comm/detail/all_to_all.hpp, scan.hpp,
-// reduce_scatter.hpp, gather_v.hpp), as all_reduce_test.cpp runs the all-reduces: every algorithm
-// over every rank count from 1 to 8, with zero, small and large blocks, not only where the
-// thresholds would choose it; and the one function that chooses.
+// The exchange algorithms by name (hilo/comm/detail/all_to_all.hpp, reduce_scatter.hpp,
+// gather_v.hpp; the scans are in scan_algorithms_test.cpp), as all_reduce_test.cpp runs the
+// all-reduces: every algorithm over every rank count from 1 to 8, with zero, small and large
+// blocks, not only where the thresholds would choose it; and the one function that chooses.
 #include <hilo/comm/detail/all_to_all.hpp>
 #include <hilo/comm/detail/gather_v.hpp>
 #include <hilo/comm/detail/reduce_scatter.hpp>
-#include <hilo/comm/detail/scan.hpp>
 
 #include <cstdint>
 #include <cstdlib>
@@ -251,29 +250,5 @@ TEST_CASE("linear gather-v to every root, uneven and zero counts") {
       });
       for (int r = 0; r < p; ++r) CHECK(wrong[r] == 0);
     }
-  }
-}
-
-TEST_CASE("recursive-doubling scan and exscan keep rank order over 1 to 8 ranks") {
-  for (int p = 1; p <= 8; ++p) {
-    INFO("p = " << p);
-    std::vector<std::size_t> wrong(p);
-    on_ranks(p, [&](hilo::Transport& t) {
-      const int r = t.rank();
-      // Concatenation is associative but not commutative: any fold out of rank order shows.
-      auto concatenate = [](const std::string& a, const std::string& b) { return a + b; };
-      const std::string mine = std::to_string(r) + ",";
-      std::string prefix;
-      for (int q = 0; q < r; ++q) prefix += std::to_string(q) + ",";
-      auto inclusive = hilo::detail::recursive_doubling_scan(t, mine, concatenate, false, a_minute);
-      auto exclusive = hilo::detail::recursive_doubling_scan(t, mine, concatenate, true, a_minute);
-      wrong[r] += !inclusive || *inclusive != prefix + mine;
-      wrong[r] += r == 0 ? exclusive.has_value() : (!exclusive || *exclusive != prefix);
-      std::plus<> plus;
-      auto sums =
-          hilo::detail::recursive_doubling_scan(t, std::vector<int>{r, 1}, plus, false, a_minute);
-      wrong[r] += *sums != std::vector<int>{r * (r + 1) / 2, r + 1};
-    });
-    for (int r = 0; r < p; ++r) CHECK(wrong[r] == 0);
   }
 }

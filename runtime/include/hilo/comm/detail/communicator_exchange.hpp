@@ -194,29 +194,6 @@ std::vector<E> Communicator::gather_v(std::span<const E> mine, int root, TimeLim
 
 namespace detail {
 
-// A scan of vectors combines them element-wise, so every rank's length must be the same. Where
-// the generic algorithm runs, the lengths are compared before anything is combined, on every rank
-// alike (one all-gather of a 64-bit length), so every rank raises the same hilo::Error naming two
-// ranks whose lengths differ: a mismatch met halfway through the scan would be seen by some ranks
-// only, and leave the others waiting for them. Where MPI_Scan runs (the mpi backend) it is not
-// called: an extra collective before every scan would cost more than the scan at small sizes;
-// HILO_CHECK=collectives compares the counts there (the CollectiveCall carries them).
-template <class T>
-void check_scan_lengths(Transport& channel, NativeCollectives* native, const T& value, Deadline d) {
-  if constexpr (is_vector<T>::value) {
-    const std::uint64_t mine = value.size();
-    std::vector<std::uint64_t> lengths(static_cast<std::size_t>(channel.size()));
-    if (!native || !native->gather(&mine, lengths.data(), 1, data_type_of<std::uint64_t>(), -1, d))
-      lengths = all_gather(channel, mine, d);
-    for (std::size_t q = 1; q < lengths.size(); ++q)
-      if (lengths[q] != lengths[q - 1])
-        throw_error<Error>("rank ", q - 1, " contributed ", lengths[q - 1], " elements, rank ", q,
-                           " contributed ", lengths[q],
-                           "; vectors combine element-wise, so every rank must contribute the "
-                           "same length");
-  }
-}
-
 // MPI_Scan or MPI_Exscan into `out` where the value and the operation have a native form; false
 // otherwise (the generic algorithm then runs). `out` is sized to `in` first, except where an
 // exclusive scan leaves it untouched (rank 0, `written` false): at the same size a kept vector's
@@ -264,8 +241,7 @@ void Communicator::scan_into(const T& value, T& result, Op op, TimeLimit limit,
       {"scan"}, where,
       [&] {
         if (native_ && detail::native_scan<T, Op>(*native_, value, result, false, true, d)) return;
-        detail::check_scan_lengths(channel(), native_, value, d);
-        result = *detail::recursive_doubling_scan(channel(), value, op, false, d);
+        detail::scan(channel(), value, result, op, false, d, scan_algorithm_);
       },
       detail::shape_of(value));
 }
@@ -291,9 +267,7 @@ bool Communicator::exscan_into(const T& value, T& result, Op op, TimeLimit limit
       [&] {
         if (native_ && detail::native_scan<T, Op>(*native_, value, result, true, written, d))
           return;
-        detail::check_scan_lengths(channel(), native_, value, d);
-        std::optional<T> prefix = detail::recursive_doubling_scan(channel(), value, op, true, d);
-        if (prefix) result = std::move(*prefix);
+        detail::scan(channel(), value, result, op, true, d, scan_algorithm_);
       },
       detail::shape_of(value));
   return written;
