@@ -107,7 +107,9 @@ void all_reduce_into(Transport& t, const T& value, T& out, Op op, Deadline deadl
   if constexpr (is_vector<T>::value && encoding_of<T>() == Encoding::contiguous) {
     using E = typename T::value_type;
     PeerMemory* memory = t.peer_memory();
+    const std::span<const int> host_map = t.host_map();
     AllReduceShape shape{true, value.size(), sizeof(E), t.size(), memory != nullptr};
+    count_hosts(host_map, shape);
     AllReduceAlgorithm algorithm = choose_all_reduce(shape, requested);
     if (t.log().enabled(LogLevel::debug)) log_choice(t.log(), shape, algorithm);
     if (algorithm != AllReduceAlgorithm::recursive_doubling) {
@@ -129,6 +131,9 @@ void all_reduce_into(Transport& t, const T& value, T& out, Op op, Deadline deadl
           return;
         case AllReduceAlgorithm::halving_doubling:
           halving_doubling_all_reduce(t, v, combine, pipeline_options_for(t), deadline);
+          return;
+        case AllReduceAlgorithm::hierarchical:
+          hierarchical_all_reduce(t, host_map, v, combine, pipeline_options_for(t), deadline);
           return;
         default:
           break;  // recursive doubling, below
