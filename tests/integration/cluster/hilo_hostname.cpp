@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
     const long long rank_sum = world.all_reduce(static_cast<long long>(rank), std::plus<>{});
     const long long expected_sum = static_cast<long long>(size) * (size - 1) / 2;
     // Element i of rank r is i + r: the sum over the ranks is size * i + expected_sum.
-    constexpr std::size_t vector_length = 100'000;
+    constexpr std::size_t vector_length = 200'000;  // 1.6 MB
     std::vector<long long> vector(vector_length);
     for (std::size_t i = 0; i < vector_length; ++i) vector[i] = static_cast<long long>(i) + rank;
     world.all_reduce_in_place(vector, std::plus<>{});

@@ -21,6 +21,7 @@
 // every rank computes every other's part of the plan alike. Steps are matched by per-pair order
 // (tags::ring), as in the other algorithms.
 #include <algorithm>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -73,23 +74,33 @@ Range owned_by(int local, int k, const RingChunks& slices) {
   return {slices.begin(first), slices.begin(end) - slices.begin(first)};
 }
 
+// Memory free for the caller's use: `count` elements at `data`.
+struct Spare {
+  std::byte* data = nullptr;
+  std::size_t count = 0;
+};
+
 // The ring all-reduce of `count` elements at `data` (in place) among `group` (ranks of t, this
-// rank at `me`), as ring_all_reduce does it among all of t's ranks.
+// rank at `me`), as ring_all_reduce does it among all of t's ranks. Received chunks land in
+// `spare` where it holds the longest, else in scratch memory.
 void ring_in_group(Transport& t, const std::vector<int>& group, int me, std::byte* data,
-                   std::size_t count, DataType type, const Combiner& combine,
+                   std::size_t count, DataType type, Spare spare, const Combiner& combine,
                    const PipelineOptions& options, Deadline deadline) {
   const int h = static_cast<int>(group.size());
   const std::size_t size = type.size;
   const RingChunks chunks{count, h};
   const int right = group[(me + 1) % h], left = group[(me - 1 + h) % h];
-  ScratchBytes incoming(chunks.length(h - 1) * size);  // the last chunk is the longest
+  const std::size_t longest = chunks.length(h - 1);  // the last chunk is the longest
+  std::unique_ptr<ScratchBytes> scratch;
+  if (spare.count < longest) scratch = std::make_unique<ScratchBytes>(longest * size);
+  std::byte* const incoming = scratch ? scratch->data() : spare.data;
   for (int step = 0; step < h - 1; ++step) {
     const int send_chunk = (me - step + h) % h, recv_chunk = (me - step - 1 + h) % h;
     std::byte* mine = data + chunks.begin(recv_chunk) * size;
     exchange_step(t, type, right, data + chunks.begin(send_chunk) * size, chunks.length(send_chunk),
-                  left, incoming.data(), chunks.length(recv_chunk), options, deadline,
+                  left, incoming, chunks.length(recv_chunk), options, deadline,
                   [&](std::size_t a, std::size_t b) {
-                    combine(mine + a * size, incoming.data() + a * size, mine + a * size, b - a);
+                    combine(mine + a * size, incoming + a * size, mine + a * size, b - a);
                   });
   }
   for (int step = 0; step < h - 1; ++step) {
@@ -128,23 +139,34 @@ void hierarchical_all_reduce(Transport& t, std::span<const int> host_map, Vector
   if (k == 1) {
     if (v.out != v.in) std::copy(v.in, v.in + v.count * size, v.out);
   } else {
-    ScratchBytes incoming(mine.count * size);
+    // Out of place, the first step's part lands in v.out's owned range itself and is combined
+    // there with v.in's (as halving-doubling's first step); the later steps (k > 2), and an
+    // in-place call, whose owned range still holds the input, need room of their own.
+    const bool in_place = v.in == v.out;
+    std::unique_ptr<ScratchBytes> scratch;
+    if (in_place || k > 2) scratch = std::make_unique<ScratchBytes>(mine.count * size);
     std::byte* result = v.out + mine.first * size;
     for (int d = 1; d < k; ++d) {
       const int to = (local + d) % k, from = (local - d + k) % k;
       const Range theirs = owned_by(to, k, slices);
       const std::byte* before = (d == 1 ? v.in : v.out) + mine.first * size;
-      exchange_step(
-          t, v.type, mates[to], v.in + theirs.first * size, theirs.count, mates[from],
-          incoming.data(), mine.count, options, deadline, [&](std::size_t a, std::size_t b) {
-            combine(before + a * size, incoming.data() + a * size, result + a * size, b - a);
-          });
+      std::byte* incoming = d == 1 && !in_place ? result : scratch->data();
+      exchange_step(t, v.type, mates[to], v.in + theirs.first * size, theirs.count, mates[from],
+                    incoming, mine.count, options, deadline, [&](std::size_t a, std::size_t b) {
+                      combine(before + a * size, incoming + a * size, result + a * size, b - a);
+                    });
     }
   }
 
-  // 2. Each slice across hosts, among its owners, in increasing slice order.
+  // 2. Each slice across hosts, among its owners, in increasing slice order. v.out outside the
+  // owned range is free until step 3 fills it: the longer of its two parts takes the rings'
+  // incoming chunks.
   const int host_count = static_cast<int>(hosts.ranks.size());
   if (host_count > 1) {
+    const std::size_t after = mine.first + mine.count;
+    const Spare spare = mine.first >= v.count - after
+                            ? Spare{v.out, mine.first}
+                            : Spare{v.out + after * size, v.count - after};
     for (int s = 0; s < slices.ranks; ++s) {
       if (slices.length(s) == 0) continue;  // every rank skips it alike
       std::vector<int> owners;
@@ -153,7 +175,7 @@ void hierarchical_all_reduce(Transport& t, std::span<const int> host_map, Vector
         owners.push_back(host[owner_of(s, static_cast<int>(host.size()), slices.ranks)]);
       if (owners[hosts.host_of[r]] != r) continue;
       ring_in_group(t, owners, hosts.host_of[r], v.out + slices.begin(s) * size, slices.length(s),
-                    v.type, combine, options, deadline);
+                    v.type, spare, combine, options, deadline);
     }
   }
 

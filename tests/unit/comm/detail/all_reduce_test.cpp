@@ -137,7 +137,10 @@ TEST_CASE("the choice by hosts: hierarchical for large vectors on hosts some of 
   CHECK(choose_all_reduce(on_hosts(large, {0, 0, 1, 1})) == A::hierarchical);
   CHECK(choose_all_reduce(on_hosts(large, {0, 0, 0, 1})) == A::hierarchical);
   CHECK(choose_all_reduce(on_hosts(large, {0, 1, 2, 2})) == A::hierarchical);
-  CHECK(choose_all_reduce(on_hosts(large - 4, {0, 0, 1, 1})) == A::recursive_doubling);
+  // Below it, the flat choice by size.
+  CHECK(choose_all_reduce(on_hosts(large - 4, {0, 0, 1, 1})) == A::halving_doubling);
+  CHECK(choose_all_reduce(on_hosts(large - 4, {0, 0, 1})) == A::ring);
+  CHECK(choose_all_reduce(on_hosts(64, {0, 0, 1, 1})) == A::recursive_doubling);
   // One host, or a host per rank: nothing to keep on a host, or nothing between hosts.
   CHECK(choose_all_reduce(on_hosts(large, {0, 0, 0, 0})) == A::halving_doubling);
   CHECK(choose_all_reduce(on_hosts(large, {0, 1, 2, 3})) == A::halving_doubling);

@@ -65,8 +65,8 @@ inline constexpr std::size_t large_message_bytes = 64 * 1024;
 // The direct all-reduce from this size on, where the transport offers peer memory.
 inline constexpr std::size_t direct_all_reduce_min_bytes = 256 * 1024;
 // The hierarchical all-reduce from this size on, where ranks run on more than one host and some
-// host runs more than one.
-inline constexpr std::size_t hierarchical_all_reduce_min_bytes = large_message_bytes;
+// host runs more than one (below it, halving-doubling was as fast: docs/PERFORMANCE.md).
+inline constexpr std::size_t hierarchical_all_reduce_min_bytes = 1024 * 1024;
 
 // What the choice may depend on (the same on every rank).
 struct AllReduceShape {
