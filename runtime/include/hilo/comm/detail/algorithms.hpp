@@ -109,7 +109,12 @@ void all_reduce_into(Transport& t, const T& value, T& out, Op op, Deadline deadl
     PeerMemory* memory = t.peer_memory();
     const std::span<const int> host_map = t.host_map();
     AllReduceShape shape{true, value.size(), sizeof(E), t.size(), memory != nullptr};
-    count_hosts(host_map, shape);
+    // Counting the hosts costs allocations, which small all-reduces need not pay: below the
+    // threshold only a named hierarchical all-reduce looks at them (the length, and so this
+    // test, is the same on every rank).
+    if (requested == AllReduceAlgorithm::hierarchical ||
+        value.size() * sizeof(E) >= hierarchical_all_reduce_min_bytes)
+      count_hosts(host_map, shape);
     AllReduceAlgorithm algorithm = choose_all_reduce(shape, requested);
     if (t.log().enabled(LogLevel::debug)) log_choice(t.log(), shape, algorithm);
     if (algorithm != AllReduceAlgorithm::recursive_doubling) {
