@@ -1,21 +1,25 @@
 // The TCP backend end to end inside one process (tcp_world.hpp): messages, collectives, faults
-// and malformed input. The ranks-of-one-host paths (peer memory) are in
-// tcp_transport_one_host_test.cpp.
+// and malformed input, and the host map of ranks on two hosts. The ranks-of-one-host paths (peer
+// memory) are in tcp_transport_one_host_test.cpp.
 #include "backends/tcp/tcp_transport.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <future>
+#include <span>
 #include <thread>
+#include <vector>
 
 #include "backends/tcp/frame.hpp"
 #include "backends/tcp/handshake.hpp"
 #include "backends/tcp/single_copy.hpp"
 #include "catch.hpp"
 #include "hilo/comm/communicator.hpp"
+#include "hilo/comm/detail/all_reduce.hpp"
 #include "hilo/comm/detail/pipeline_options.hpp"
 #include "hilo/errors.hpp"
 #include "loopback_client.hpp"
@@ -346,4 +350,31 @@ TEST_CASE("tcp world: a collective stamp on a user channel's message is PeerLost
   }
   fd.reset();
   engine->finish(5s);
+}
+
+TEST_CASE("tcp world on two hosts of two ranks: the host map, and the all-reduce it chooses") {
+  // Hosts as the rendezvous table names them; numbered in order of first appearance.
+  Plan plan = plan_world(4);
+  const std::vector<std::string> hosts{"n7", "n2", "n7", "n2"};
+  for (std::size_t r = 0; r < hosts.size(); ++r) plan.table[r].host = hosts[r];
+  run_engines(std::move(plan), [](const std::shared_ptr<Engine>& engine) {
+    std::unique_ptr<hilo::Transport> world = world_of(engine);
+    const std::span<const int> map = world->host_map();
+    RANK_CHECK(std::vector<int>(map.begin(), map.end()) == std::vector<int>{0, 1, 0, 1});
+    // A vector of 1 MiB and more: the choice takes the hierarchical all-reduce, which must then
+    // add up over the sockets between the "hosts".
+    const std::size_t n = hilo::detail::hierarchical_all_reduce_min_bytes / 8 + 3;
+    hilo::detail::AllReduceShape shape{true, n, 8, 4, world->peer_memory() != nullptr};
+    hilo::detail::count_hosts(map, shape);
+    RANK_CHECK(hilo::detail::choose_all_reduce(shape) ==
+               hilo::detail::AllReduceAlgorithm::hierarchical);
+    Communicator comm(std::move(world));
+    comm.set_default_timeout(60s);
+    std::vector<std::int64_t> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::int64_t>(i) * (comm.rank() + 1);
+    comm.all_reduce_in_place(v, std::plus<>{});
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < n; ++i) wrong += v[i] != static_cast<std::int64_t>(i) * 10;
+    RANK_CHECK(wrong == 0);
+  });
 }

@@ -1,6 +1,8 @@
 #include "backends/tcp/tcp_transport.hpp"
 
+#include <algorithm>
 #include <exception>
+#include <string_view>
 
 #include "backends/tcp/single_copy.hpp"
 
@@ -58,6 +60,13 @@ TcpTransport::TcpTransport(std::shared_ptr<Engine> engine, std::uint64_t context
   mine_ = &engine_->mailbox(context_, members_, rank_, collective_channel);
   if (members_.size() > 1 && TcpPeerMemory::all_on_host_of(*engine_, members_, world_rank(rank_)))
     memory_ = std::make_unique<TcpPeerMemory>(*engine_, members_);
+  std::vector<std::string_view> hosts;
+  for (int member : members_) {
+    const std::string_view host = engine_->address_of(member).host;
+    const auto known = std::find(hosts.begin(), hosts.end(), host);
+    host_map_.push_back(static_cast<int>(known - hosts.begin()));
+    if (known == hosts.end()) hosts.push_back(host);
+  }
 }
 
 std::string TcpTransport::host_of(int rank) const {

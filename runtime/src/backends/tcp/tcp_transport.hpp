@@ -48,6 +48,8 @@ class TcpTransport final : public Transport {
   std::optional<std::size_t> min_handshake_message_bytes() const override;
   // Non-null when every member runs on this host (peer_memory.hpp).
   PeerMemory* peer_memory() override { return memory_.get(); }
+  // The members' hosts as the rendezvous table names them, numbered in order of first appearance.
+  std::span<const int> host_map() const override { return host_map_; }
 
  private:
   FrameHeader header(int tag, std::size_t bytes, DataType type) const;
@@ -74,6 +76,7 @@ class TcpTransport final : public Transport {
   // the store): relaxed suffices, the atomic is for the race checker's sake.
   std::atomic<std::uint32_t> stamp_{0};
   std::unique_ptr<TcpPeerMemory> memory_;
+  std::vector<int> host_map_;  // by member: its host, numbered in order of first appearance
 };
 
 }  // namespace hilo::tcp

@@ -10,8 +10,9 @@ namespace hilo::detail {
 namespace {
 
 constexpr std::array all_algorithms{
-    AllReduceAlgorithm::automatic, AllReduceAlgorithm::recursive_doubling, AllReduceAlgorithm::ring,
-    AllReduceAlgorithm::halving_doubling, AllReduceAlgorithm::direct};
+    AllReduceAlgorithm::automatic, AllReduceAlgorithm::recursive_doubling,
+    AllReduceAlgorithm::ring,      AllReduceAlgorithm::halving_doubling,
+    AllReduceAlgorithm::direct,    AllReduceAlgorithm::hierarchical};
 
 }  // namespace
 
@@ -27,6 +28,8 @@ std::string_view name_of(AllReduceAlgorithm algorithm) {
       return "halving_doubling";
     case AllReduceAlgorithm::direct:
       return "direct";
+    case AllReduceAlgorithm::hierarchical:
+      return "hierarchical";
   }
   return "unknown";
 }
@@ -48,6 +51,8 @@ bool can_run(AllReduceAlgorithm algorithm, const AllReduceShape& shape) {
              shape.count >= static_cast<std::size_t>(shape.ranks);
     case AllReduceAlgorithm::direct:
       return shape.contiguous && shape.peer_memory && shape.ranks > 1;
+    case AllReduceAlgorithm::hierarchical:
+      return shape.contiguous && shape.ranks > 1 && shape.hosts > 0;
   }
   return false;
 }
@@ -61,6 +66,10 @@ AllReduceAlgorithm choose_all_reduce(const AllReduceShape& shape, AllReduceAlgor
     return AllReduceAlgorithm::recursive_doubling;
   if (bytes >= direct_all_reduce_min_bytes && can_run(AllReduceAlgorithm::direct, shape))
     return AllReduceAlgorithm::direct;
+  // Ranks on several hosts, some sharing one: the traffic of a host's ranks stays on the host.
+  if (bytes >= hierarchical_all_reduce_min_bytes && shape.hosts > 1 &&
+      shape.most_ranks_on_one_host > 1 && can_run(AllReduceAlgorithm::hierarchical, shape))
+    return AllReduceAlgorithm::hierarchical;
   if (can_run(AllReduceAlgorithm::halving_doubling, shape))
     return AllReduceAlgorithm::halving_doubling;
   if (can_run(AllReduceAlgorithm::ring, shape)) return AllReduceAlgorithm::ring;

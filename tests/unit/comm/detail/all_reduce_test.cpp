@@ -2,12 +2,15 @@
 // allreduce_test.cc runs each of its algorithms: every algorithm over every rank count from 1 to
 // 8 and a spread of lengths, not only where the size thresholds would choose it; and the one
 // function that chooses. (The direct algorithm needs ranks in separate processes of one host:
-// tests/unit/tcp/tcp_transport_test.cpp runs it over the tcp backend.)
+// tests/unit/tcp/tcp_transport_test.cpp runs it over the tcp backend. The hierarchical one needs
+// a host map, which the local backend does not give: collective_algorithms_test.cpp runs it under
+// made-up ones.)
 #include <hilo/comm/detail/algorithms.hpp>
 #include <hilo/comm/detail/all_reduce.hpp>
 
 #include <cstdlib>
 #include <numeric>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -122,6 +125,39 @@ TEST_CASE("the choice by size, and a named algorithm where it can run") {
   CHECK(choose_all_reduce(shape(1 << 20, 4), A::direct) == A::halving_doubling);
 }
 
+TEST_CASE("the choice by hosts: hierarchical for large vectors on hosts some of which share") {
+  using A = AllReduceAlgorithm;
+  auto on_hosts = [](std::size_t bytes, std::vector<int> host_map) {
+    AllReduceShape shape{true, bytes / 4, 4, static_cast<int>(host_map.size()), false};
+    hilo::detail::count_hosts(host_map, shape);
+    return shape;
+  };
+  const std::size_t large = hilo::detail::hierarchical_all_reduce_min_bytes;
+  // Two hosts of two ranks, and uneven hosts (3+1, 1+1+2), from the threshold on.
+  CHECK(choose_all_reduce(on_hosts(large, {0, 0, 1, 1})) == A::hierarchical);
+  CHECK(choose_all_reduce(on_hosts(large, {0, 0, 0, 1})) == A::hierarchical);
+  CHECK(choose_all_reduce(on_hosts(large, {0, 1, 2, 2})) == A::hierarchical);
+  // Below it, the flat choice by size.
+  CHECK(choose_all_reduce(on_hosts(large - 4, {0, 0, 1, 1})) == A::halving_doubling);
+  CHECK(choose_all_reduce(on_hosts(large - 4, {0, 0, 1})) == A::ring);
+  CHECK(choose_all_reduce(on_hosts(64, {0, 0, 1, 1})) == A::recursive_doubling);
+  // One host, or a host per rank: nothing to keep on a host, or nothing between hosts.
+  CHECK(choose_all_reduce(on_hosts(large, {0, 0, 0, 0})) == A::halving_doubling);
+  CHECK(choose_all_reduce(on_hosts(large, {0, 1, 2, 3})) == A::halving_doubling);
+  CHECK(choose_all_reduce(on_hosts(large, {5, 9, 7})) == A::ring);
+  // count_hosts counts hosts by equal numbers, wherever their ranks are.
+  const AllReduceShape counted = on_hosts(large, {3, 8, 3, 8, 3});
+  CHECK(counted.hosts == 2);
+  CHECK(counted.most_ranks_on_one_host == 3);
+  CHECK(on_hosts(large, {}).hosts == 0);
+  // Named, it runs wherever a host map is given, one host or many, at any size; not without one.
+  CHECK(choose_all_reduce(on_hosts(64, {0, 0, 0, 0}), A::hierarchical) == A::hierarchical);
+  CHECK(choose_all_reduce(on_hosts(64, {0, 1, 2}), A::hierarchical) == A::hierarchical);
+  CHECK(choose_all_reduce(AllReduceShape{true, 1 << 20, 4, 4, false}, A::hierarchical) ==
+        A::halving_doubling);
+  CHECK(choose_all_reduce(on_hosts(1 << 20, {0}), A::hierarchical) == A::recursive_doubling);
+}
+
 TEST_CASE("HILO_ALLREDUCE names the algorithm; a wrong name lists the right ones") {
   ::setenv("HILO_ALLREDUCE", "ring", 1);
   CHECK(hilo::detail::all_reduce_algorithm_from_environment() == AllReduceAlgorithm::ring);
@@ -133,7 +169,7 @@ TEST_CASE("HILO_ALLREDUCE names the algorithm; a wrong name lists the right ones
   ::setenv("HILO_ALLREDUCE", "fastest", 1);
   CHECK_THROWS_WITH(hilo::detail::all_reduce_algorithm_from_environment(),
                     "hilo: HILO_ALLREDUCE='fastest' is not an all-reduce algorithm; use one of "
-                    "automatic, recursive_doubling, ring, halving_doubling, direct");
+                    "automatic, recursive_doubling, ring, halving_doubling, direct, hierarchical");
   ::unsetenv("HILO_ALLREDUCE");
   CHECK(hilo::detail::all_reduce_algorithm_from_environment() == AllReduceAlgorithm::automatic);
 }

@@ -4,7 +4,8 @@
 // middle, last), with values of zero, one, an odd number and many elements, and values that differ
 // by rank and by position, so a block in the wrong place, lost or counted twice shows. Also the
 // pipelined all-reduces and reduce-scatter with segments small enough that the lengths tried fall
-// on and around segment boundaries.
+// on and around segment boundaries. And the hierarchical all-reduce under host maps of every
+// shape: one host, a host per rank, even and uneven hosts, hosts whose ranks interleave.
 #include <hilo/comm/detail/algorithms.hpp>
 #include <hilo/comm/detail/reduce_scatter.hpp>
 
@@ -298,6 +299,86 @@ TEST_CASE("the pipelined algorithms with small segments, around segment boundari
       check_none_wrong(wrong);
     }
   }
+}
+
+namespace {
+
+// Host maps for p ranks, as Transport::host_map gives them (equal numbers share a host): one
+// host; a host per rank; two ranks per host; ranks alternating between two hosts; three on one
+// host and the rest on another (3+1 at p = 4); one, one, then the rest (1+1+2 at p = 4); and
+// numbers that are neither small nor in order.
+std::vector<std::vector<int>> host_maps_for(int p) {
+  std::vector<std::vector<int>> maps(7, std::vector<int>(p));
+  for (int r = 0; r < p; ++r) {
+    maps[0][r] = 0;
+    maps[1][r] = r;
+    maps[2][r] = r / 2;
+    maps[3][r] = r % 2;
+    maps[4][r] = r < 3 ? 0 : 1;
+    maps[5][r] = r < 2 ? r : 2;
+    maps[6][r] = 40 - 7 * (r / 3);
+  }
+  return maps;
+}
+
+}  // namespace
+
+TEST_CASE("hierarchical_all_reduce under every shape of host map, in segments and whole") {
+  const hilo::DataType int64_type = hilo::data_type_of<int64_t>();
+  for (int p : rank_counts) {
+    for (const std::vector<int>& host_map : host_maps_for(p)) {
+      for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t(p - 1), std::size_t(p + 1),
+                            std::size_t{1000}, std::size_t{70001}}) {
+        for (const hilo::detail::PipelineOptions options :
+             {hilo::detail::PipelineOptions{64}, hilo::detail::PipelineOptions{}}) {
+          INFO("p = " << p << ", host map " << host_map[0] << ".." << host_map[p - 1] << " ("
+                      << host_map.size() << " ranks), n = " << n
+                      << ", segments of >= " << options.min_segment_bytes << " bytes");
+          std::vector<std::size_t> wrong(p);
+          on_ranks(p, [&](hilo::Transport& t) {
+            const int r = t.rank();
+            std::plus<> plus;                                                  // the library's loop
+            auto larger = [](int64_t a, int64_t b) { return a < b ? b : a; };  // the user's
+            const std::vector<int64_t> in = vector_of(r, n);
+            std::vector<int64_t> sum(n, -1), largest = in;  // into another vector, and in place
+            hilo::detail::hierarchical_all_reduce(
+                t, host_map,
+                {reinterpret_cast<const std::byte*>(in.data()),
+                 reinterpret_cast<std::byte*>(sum.data()), n, int64_type},
+                hilo::detail::combiner_for<int64_t>(plus), options, a_minute());
+            hilo::detail::hierarchical_all_reduce(
+                t, host_map,
+                {reinterpret_cast<const std::byte*>(largest.data()),
+                 reinterpret_cast<std::byte*>(largest.data()), n, int64_type},
+                hilo::detail::combiner_for<int64_t>(larger), options, a_minute());
+            for (std::size_t i = 0; i < n; ++i) {
+              int64_t all = 0;
+              for (int q = 0; q < p; ++q) all += element(q, i);
+              wrong[r] += sum[i] != all;
+              wrong[r] += largest[i] != element(p - 1, i);
+            }
+          });
+          check_none_wrong(wrong);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("hierarchical_all_reduce names a host map of the wrong length") {
+  on_ranks(2, [&](hilo::Transport& t) {
+    const std::vector<int> host_map{0, 0, 1};
+    std::vector<int64_t> v(8, 1);
+    std::plus<> plus;
+    CHECK_THROWS_WITH(
+        hilo::detail::hierarchical_all_reduce(
+            t, host_map,
+            {reinterpret_cast<const std::byte*>(v.data()), reinterpret_cast<std::byte*>(v.data()),
+             v.size(), hilo::data_type_of<int64_t>()},
+            hilo::detail::combiner_for<int64_t>(plus), {}, a_minute()),
+        "hilo: the hierarchical all-reduce was given a host map of 3 ranks for a communicator "
+        "of 2");
+  });
 }
 
 TEST_CASE("every reduce algorithm, by name, to every kind of root") {

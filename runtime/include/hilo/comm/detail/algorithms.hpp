@@ -107,7 +107,14 @@ void all_reduce_into(Transport& t, const T& value, T& out, Op op, Deadline deadl
   if constexpr (is_vector<T>::value && encoding_of<T>() == Encoding::contiguous) {
     using E = typename T::value_type;
     PeerMemory* memory = t.peer_memory();
+    const std::span<const int> host_map = t.host_map();
     AllReduceShape shape{true, value.size(), sizeof(E), t.size(), memory != nullptr};
+    // Counting the hosts costs allocations, which small all-reduces need not pay: below the
+    // threshold only a named hierarchical all-reduce looks at them (the length, and so this
+    // test, is the same on every rank).
+    if (requested == AllReduceAlgorithm::hierarchical ||
+        value.size() * sizeof(E) >= hierarchical_all_reduce_min_bytes)
+      count_hosts(host_map, shape);
     AllReduceAlgorithm algorithm = choose_all_reduce(shape, requested);
     if (t.log().enabled(LogLevel::debug)) log_choice(t.log(), shape, algorithm);
     if (algorithm != AllReduceAlgorithm::recursive_doubling) {
@@ -129,6 +136,9 @@ void all_reduce_into(Transport& t, const T& value, T& out, Op op, Deadline deadl
           return;
         case AllReduceAlgorithm::halving_doubling:
           halving_doubling_all_reduce(t, v, combine, pipeline_options_for(t), deadline);
+          return;
+        case AllReduceAlgorithm::hierarchical:
+          hierarchical_all_reduce(t, host_map, v, combine, pipeline_options_for(t), deadline);
           return;
         default:
           break;  // recursive doubling, below

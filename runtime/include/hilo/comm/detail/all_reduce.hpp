@@ -9,6 +9,10 @@
 //                       allreduce_halving_doubling): p a power of two, at least p elements.
 //   direct              ranks read each other's vectors in place (Transport::peer_memory: the
 //                       tcp backend among processes of one host); each byte copied once.
+//   hierarchical        ranks on several hosts (Transport::host_map): a reduce-scatter among
+//                       the ranks of each host, a ring across hosts for each slice among the
+//                       ranks holding it, an all-gather within each host; each byte crosses
+//                       between hosts once per host, where the flat ones send every rank's share.
 //
 // The vector algorithms are compiled in libhilo (runtime/src/comm/algorithms/, one file each)
 // and see elements only as bytes of `type.size`, combined through a Combiner (combine.hpp), so
@@ -18,15 +22,17 @@
 //
 // Every rank must run the same algorithm, so the choice depends only on what every rank shares:
 // the element count (which must be equal anyway), the element size, the number of ranks, and
-// whether every rank can reach the others' memory (the same on every rank: it depends on the
-// hosts). HILO_ALLREDUCE names an algorithm for every all-reduce of a job, for tests and tuning;
-// it must be the same on every rank (hilorun passes HILO_* variables to every rank).
+// whether every rank can reach the others' memory and which host each rank runs on (the same on
+// every rank: they depend on the hosts). HILO_ALLREDUCE names an algorithm for every all-reduce of
+// a job, for tests and tuning; it must be the same on every rank (hilorun passes HILO_* variables
+// to every rank).
 //
 // Internal to hilo: the names live in hilo::detail and may change.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -43,6 +49,7 @@ enum class AllReduceAlgorithm : std::uint8_t {
   ring,
   halving_doubling,
   direct,
+  hierarchical,
 };
 
 // "ring", "halving_doubling", ...: the names HILO_ALLREDUCE takes.
@@ -58,6 +65,9 @@ AllReduceAlgorithm all_reduce_algorithm_from_environment();
 inline constexpr std::size_t large_message_bytes = 64 * 1024;
 // The direct all-reduce from this size on, where the transport offers peer memory.
 inline constexpr std::size_t direct_all_reduce_min_bytes = 256 * 1024;
+// The hierarchical all-reduce from this size on, where ranks run on more than one host and some
+// host runs more than one (below it, halving-doubling was as fast: docs/PERFORMANCE.md).
+inline constexpr std::size_t hierarchical_all_reduce_min_bytes = 1024 * 1024;
 
 // What the choice may depend on (the same on every rank).
 struct AllReduceShape {
@@ -66,11 +76,19 @@ struct AllReduceShape {
   std::size_t element_bytes = 0;
   int ranks = 1;
   bool peer_memory = false;  // Transport::peer_memory() is not null
+  // From Transport::host_map() (count_hosts): how many hosts the ranks run on (0: the transport
+  // does not say) and the most ranks on one of them.
+  int hosts = 0;
+  int most_ranks_on_one_host = 0;
 };
+
+// Fills shape.hosts and shape.most_ranks_on_one_host from a host map (Transport::host_map);
+// leaves them 0 for an empty one.
+void count_hosts(std::span<const int> host_map, AllReduceShape& shape);
 
 // Whether `algorithm` can run on `shape`: recursive_doubling always (on one rank it has nothing
 // to do); the others need a contiguous vector and p > 1; halving_doubling also p a power of two
-// and at least p elements; direct also peer memory.
+// and at least p elements; direct also peer memory; hierarchical also a host map.
 bool can_run(AllReduceAlgorithm algorithm, const AllReduceShape& shape);
 
 // The algorithm to run: `requested` where it can run on `shape`, else the choice by size. When
@@ -108,6 +126,12 @@ void halving_doubling_all_reduce(Transport& t, VectorBytes v, const Combiner& co
 std::vector<int> halving_doubling_partners(int ranks, int rank);
 // False on every rank when one of them cannot reach all the others' memory (nothing changed);
 // throws hilo::Error when ranks contribute different lengths or element types.
+// `host_map` (Transport::host_map, one entry per rank: equal numbers share a host) says which
+// ranks are on one host; it must be the same on every rank. Throws hilo::Error if it does not
+// have one entry per rank. Pipelined as `options` says.
+void hierarchical_all_reduce(Transport& t, std::span<const int> host_map, VectorBytes v,
+                             const Combiner& combine, const PipelineOptions& options,
+                             Deadline deadline);
 bool direct_all_reduce(Transport& t, PeerMemory& memory, VectorBytes v, const Combiner& combine,
                        Deadline deadline);
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -287,6 +288,11 @@ class Transport {
   /// Non-null when every rank of this communicator runs on this rank's host and the backend can
   /// reach their memory there; the same on every rank (it depends only on the hosts).
   virtual PeerMemory* peer_memory() { return nullptr; }
+
+  /// Which host each rank runs on, one entry per rank: ranks with equal numbers share a host.
+  /// Empty when the backend does not tell (the default). The same on every rank, for the whole
+  /// transport's life: the hierarchical all-reduce (all_reduce.hpp) chooses and runs by it.
+  virtual std::span<const int> host_map() const { return {}; }
 
   /// Where the typed layer borrows the buffers it encodes serialized values into and receives
   /// them in (byte_buffer_cache.hpp).
