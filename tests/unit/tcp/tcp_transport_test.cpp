@@ -283,9 +283,11 @@ TEST_CASE("tcp world: strangers are refused after setup and the job carries on")
   for (auto& e : engines) e->finish(5s);
 }
 
-TEST_CASE("tcp world: a frame with an absurd length is PeerLost, not an allocation") {
-  // Rank 0 is played by the test: it connects to rank 1 (lower connects to higher), passes the
-  // handshake, then sends a header claiming 2^62 bytes.
+namespace {
+
+// A world of 2 whose rank 0 is played by the test: it connects to rank 1 (lower connects to
+// higher) and passes the handshake, so what it sends next reaches rank 1's engine as rank 0's.
+std::pair<hilo::common::UniqueFd, std::shared_ptr<Engine>> play_rank_zero() {
   Plan plan = plan_world(2);
   const std::uint16_t port_of_1 = plan.table[1].port;
   auto rank1 = std::async(std::launch::async, [&] {
@@ -295,7 +297,14 @@ TEST_CASE("tcp world: a frame with an absurd length is PeerLost, not an allocati
   auto fd = raw_connect(port_of_1);
   const std::string hello = hilo::tcp::encode_hello(token, 0, 2);
   ::send(fd.get(), hello.data(), hello.size(), MSG_NOSIGNAL);
-  auto engine = rank1.get();
+  return {std::move(fd), rank1.get()};
+}
+
+}  // namespace
+
+TEST_CASE("tcp world: a frame with an absurd length is PeerLost, not an allocation") {
+  // Rank 0, played by the test, sends a header claiming 2^62 bytes.
+  auto [fd, engine] = play_rank_zero();
   Communicator one(world_of(engine));
   hilo::tcp::FrameHeader h;
   h.source = 0;
@@ -318,16 +327,7 @@ TEST_CASE("tcp world: a frame with an absurd length is PeerLost, not an allocati
 TEST_CASE("tcp world: a collective stamp on a user channel's message is PeerLost naming it") {
   // As above, rank 0 played by the test: a message to world's user channel (context 0) whose
   // header carries a stamp, which only messages of a collective channel may (frame.hpp).
-  Plan plan = plan_world(2);
-  const std::uint16_t port_of_1 = plan.table[1].port;
-  auto rank1 = std::async(std::launch::async, [&] {
-    return hilo::tcp::connect_world(std::move(plan.listeners[1]), 1, token, plan.table,
-                                    hilo::Deadline::after(20s));
-  });
-  auto fd = raw_connect(port_of_1);
-  const std::string hello = hilo::tcp::encode_hello(token, 0, 2);
-  ::send(fd.get(), hello.data(), hello.size(), MSG_NOSIGNAL);
-  auto engine = rank1.get();
+  auto [fd, engine] = play_rank_zero();
   Communicator one(world_of(engine));
   hilo::tcp::FrameHeader h;
   h.source = 0;
