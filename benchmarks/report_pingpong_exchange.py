@@ -7,9 +7,9 @@ them out (report.SAME_HOST).
 """
 import statistics
 
-import report as base
+import report_common as base
 
-VETH = "veth"
+VETH = base.VETH  # the hosts-apart family's transport
 
 # (system, transport, the anchor's (system, transport) or None) of the ping-pong tables. hilorun's
 # three same-host paths are columns (and plot lines) of their own.
